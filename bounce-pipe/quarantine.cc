@@ -1,0 +1,89 @@
+// quarantine.cc - see quarantine.h
+#include "bounce-pipe/quarantine.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include "common/log/log.h"
+#include "common/sys/fd.h"
+
+namespace bounce {
+
+namespace fs = std::filesystem;
+
+Quarantine::Quarantine(std::string dir, QuarantineLimits limits)
+    : dir_(std::move(dir)), limits_(limits) {}
+
+std::string Quarantine::keep(std::string_view message, std::string_view queue_id, int64_t now) {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) throw std::system_error(ec, "create quarantine directory " + dir_);
+
+    // Queue ids are [0-9A-Za-z]; anything else is replaced so the name stays safe.
+    std::string qid;
+    for (char c : queue_id.substr(0, 32)) qid += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    if (qid.empty()) qid = "NOQUEUE";
+    std::string base = dir_ + "/" + std::to_string(now) + "." + qid + "." + std::to_string(::getpid());
+    std::string tmp = base + ".tmp";
+    std::string path = base + ".eml";
+
+    sys::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) throw std::system_error(errno, std::generic_category(), "create " + tmp);
+    try {
+        sys::write_all(fd.get(), message);
+        if (::fsync(fd.get()) != 0) throw std::system_error(errno, std::generic_category(), "fsync " + tmp);
+    } catch (...) {
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw std::system_error(err, std::generic_category(), "rename " + path);
+    }
+    trim(path);
+    return path;
+}
+
+void Quarantine::trim(const std::string& keep_path) {
+    struct Entry {
+        fs::file_time_type mtime;
+        std::string path;
+        uintmax_t size;
+    };
+    std::vector<Entry> files;
+    uintmax_t total = 0;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        if (it->path().extension() != ".eml") continue;
+        std::error_code e2;
+        auto size = it->file_size(e2);
+        auto mtime = it->last_write_time(e2);
+        if (e2) continue;  // removed by another process meanwhile
+        files.push_back({mtime, it->path().string(), size});
+        total += size;
+    }
+    std::sort(files.begin(), files.end(), [](const Entry& a, const Entry& b) {
+        return a.mtime != b.mtime ? a.mtime < b.mtime : a.path < b.path;
+    });
+    long long count = static_cast<long long>(files.size());
+    for (const auto& f : files) {
+        if (count <= limits_.max_files && total <= limits_.max_bytes) break;
+        if (f.path == keep_path) continue;
+        if (::unlink(f.path.c_str()) == 0) {
+            logging::info("", logging::Line("quarantine").kv("action", "expire").kv("file", f.path));
+            --count;
+            total -= f.size;
+        }
+    }
+}
+
+}  // namespace bounce

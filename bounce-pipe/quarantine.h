@@ -1,0 +1,35 @@
+// quarantine.h - a bounded folder for messages the transport could not use
+//
+// Oversized or unparseable reports are never dropped silently: keep() writes
+// the message to DIR/<time>.<queue id>.<pid>.eml (via a temporary name and
+// rename, mode 0600) and then trims the folder, oldest first, until it holds
+// at most max_files files and max_bytes bytes. The new file is never trimmed.
+//
+// Errors: keep() returns the path written, or throws std::system_error (the
+// caller tempfails so Postfix retries). Thread safety: none needed; several
+// processes may keep() at once, trimming is best effort.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace bounce {
+
+struct QuarantineLimits {
+    uint64_t max_bytes = 256u << 20;
+    long long max_files = 10000;
+};
+
+class Quarantine {
+public:
+    Quarantine(std::string dir, QuarantineLimits limits);
+    std::string keep(std::string_view message, std::string_view queue_id, int64_t now);
+
+private:
+    void trim(const std::string& keep_path);
+    std::string dir_;
+    QuarantineLimits limits_;
+};
+
+}  // namespace bounce

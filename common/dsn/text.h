@@ -1,0 +1,73 @@
+// text.h - string_view scanners used by the DSN parser (internal)
+//
+// ASCII case-insensitive search, line splitting, and scanners for the tokens
+// a bounce is made of: addr-specs, RFC 3463 status codes, SMTP reply codes.
+// No regular expressions: everything is a single left-to-right pass.
+// Errors: none; "not found" is npos / an empty view / std::nullopt.
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dsn::text {
+
+constexpr char lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_alnum(char c) noexcept {
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+constexpr bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept;
+bool istarts_with(std::string_view s, std::string_view prefix) noexcept;
+// Position of needle in hay, ignoring ASCII case; npos when absent.
+size_t ifind(std::string_view hay, std::string_view needle, size_t from = 0) noexcept;
+inline bool icontains(std::string_view hay, std::string_view needle) noexcept {
+    return ifind(hay, needle) != std::string_view::npos;
+}
+std::string_view trim(std::string_view s) noexcept;
+std::string to_lower(std::string_view s);
+
+// Splits off the next line (without CR/LF) from rest; false at the end.
+bool next_line(std::string_view& rest, std::string_view& line) noexcept;
+
+// A bare addr-spec found in free text.
+struct Found {
+    std::string_view addr;
+    size_t pos = 0;  // offset of addr in the scanned text
+};
+// Next "local@domain.tld" at or after from. The domain needs a dot (or is an
+// address literal); a trailing dot is dropped.
+std::optional<Found> find_address(std::string_view s, size_t from = 0) noexcept;
+
+// "rfc822; <Bob@Example.NET>" -> "Bob@example.net": drops an address-type
+// prefix, angle brackets, quotes and spaces, lower-cases the domain. Returns
+// "" when what is left is no address.
+std::string normalize_address(std::string_view s);
+// The addr-spec in a header value such as "Bob <bob@example.net>".
+std::string address_in_header(std::string_view value);
+
+// First RFC 3463 status code ("5.1.1", classes 2, 4, 5) in s, not part of a
+// longer dotted number such as an IP address.
+std::string_view find_status(std::string_view s, size_t* at = nullptr) noexcept;
+// Validates a whole token as a status code.
+bool is_status(std::string_view s) noexcept;
+// First SMTP reply code: three digits [245][0-5][0-9] standing alone and
+// followed by a space, '-' or the end.
+std::string_view find_reply_code(std::string_view s) noexcept;
+
+// Text of an HTML body: tags removed, block ends made line breaks, the
+// common entities decoded.
+std::string html_to_text(std::string_view html);
+
+// Collapses runs of white space into one space and trims.
+std::string squeeze(std::string_view s, size_t max);
+
+}  // namespace dsn::text

@@ -1,0 +1,87 @@
+#!/bin/sh
+# Sets up, builds and starts sendguard with its embedded defaults, keeping
+# all state under ./var (LMDB stores, VERP keys, event log, quarantine) and
+# sockets under ./var/run. Prints what it started and the Postfix lines to use.
+#
+#   scripts/run.sh          install missing packages, build, start
+#   scripts/run.sh stop     stop what a previous run started
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+var="$top/var"
+pidfile="$var/run/sendguard-mapd.pid"
+
+if [ "${1:-}" = stop ]; then
+    if [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null; then
+        echo "sendguard: stopped sendguard-mapd (pid $(cat "$pidfile"))"
+    else
+        echo "sendguard: nothing running"
+    fi
+    rm -f "$pidfile"
+    exit 0
+fi
+
+"$top/scripts/deps.sh"
+cmake -S . -B build/main -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/main -j "$(nproc 2>/dev/null || echo 2)" \
+    --target sendguard sendguard-bounce sendguard-mapd
+bin="$top/build/main/bin"
+
+mkdir -p "$var/etc" "$var/lib" "$var/run"
+conf="$var/etc/sendguard.conf"
+if [ ! -f "$conf" ]; then
+    cat >"$conf" <<CONF
+# Local settings written by scripts/run.sh; everything else is the built-in default
+# (see: $bin/sendguard config).
+config_directory = $var/etc
+state_directory = $var/lib
+run_directory = $var/run
+bounce_domains = bounces.example.org
+log_to_stderr = yes
+CONF
+fi
+keys="$var/etc/verp.keys"
+if [ ! -f "$keys" ]; then
+    (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$keys"; echo >>"$keys")
+fi
+export SENDGUARD_CONFIG="$conf"
+
+if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "sendguard: sendguard-mapd already running (pid $(cat "$pidfile"))"
+else
+    "$bin/sendguard-mapd" >"$var/run/sendguard-mapd.log" 2>&1 &
+    echo $! >"$pidfile"
+    i=0
+    while [ ! -S "$var/run/mapd.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    if [ ! -S "$var/run/mapd.sock" ]; then
+        echo "sendguard: sendguard-mapd did not start; see $var/run/sendguard-mapd.log" >&2
+        cat "$var/run/sendguard-mapd.log" >&2
+        exit 1
+    fi
+    echo "sendguard: started sendguard-mapd (pid $(cat "$pidfile")) on unix:$var/run/mapd.sock"
+fi
+
+"$bin/sendguard" suppress stats
+cat <<INFO
+
+Configuration: $conf (SENDGUARD_CONFIG), state in $var/lib, sockets in $var/run.
+
+main.cf:
+    # refuse mail to suppressed recipients at RCPT
+    smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated,
+        check_recipient_access socketmap:unix:$var/run/mapd.sock:suppress,
+        reject_unauth_destination
+    # bounces to the VERP domain go to the pipe transport, one recipient each
+    relay_domains = \$mydestination, bounces.example.org
+    transport_maps = texthash:/etc/postfix/sendguard_transport
+    sendguard_destination_recipient_limit = 1
+/etc/postfix/sendguard_transport:
+    bounces.example.org   sendguard:
+master.cf:
+    sendguard unix - n n - 10 pipe
+      flags=DRq user=sendguard null_sender=
+      argv=$bin/sendguard-bounce -c $conf -q \${queue_id} -f \${sender} -a \${original_recipient} -- \${recipient}
+
+Try:  $bin/sendguard suppress add someone@example.net && $bin/sendguard suppress check someone@example.net
+Stop: scripts/run.sh stop
+INFO
