@@ -40,6 +40,7 @@
 #include "bounce-pipe/quarantine.h"
 #include "common/address/verp.h"
 #include "common/dsn/dsn.h"
+#include "common/log/json.h"
 #include "common/store/suppression.h"
 
 namespace config {
@@ -57,10 +58,6 @@ struct Envelope {
 
 // Typed settings taken once from the configuration.
 struct Settings {
-    std::vector<std::string> bounce_domains;
-    std::string verp_local_part = "bounce";
-    char verp_delimiter = '+';
-    std::chrono::seconds verp_max_age{60 * 86400};
     bool accept_unsigned = false;
     uint64_t max_message_size = 10u << 20;
     dsn::Limits limits;
@@ -79,24 +76,25 @@ struct Verdict {
 
 class Transport {
 public:
-    // keys may be empty when no VERP key file is configured: then no tag verifies.
-    Transport(Settings settings, std::shared_ptr<store::Env> env, address::VerpKeys keys);
+    // One codec per bounce domain; none when bounce_domains is empty.
+    Transport(Settings settings, std::shared_ptr<store::Env> env,
+              std::vector<address::VerpCodec> codecs);
 
     Verdict deliver(const Envelope& env, std::string_view message, bool oversized, int64_t now);
 
 private:
-    struct Decision;
-    Verdict quarantine(const Envelope& env, std::string_view message, std::string_view why, int64_t now);
-    void write_event(const std::string& line);
+    Verdict quarantine(const Envelope& env, std::string_view message, std::string_view why,
+                       int64_t now, logging::JsonObject& event);
+    void write_event(const Envelope& env, logging::JsonObject& event, int64_t now);
 
     Settings s_;
     std::shared_ptr<store::Env> env_;
     store::SuppressionList list_;
-    address::VerpKeys keys_;
+    std::vector<address::VerpCodec> codecs_;
 };
 
-// Builds the JSON object for one parsed report (the parse-only output and
-// the "report" part of the event line share it).
+// The JSON array of a report's recipients: address, status, class, reason,
+// action, diagnostic (the parse-only output and the event line share it).
 std::string recipients_json(const dsn::Report& report);
 
 }  // namespace bounce

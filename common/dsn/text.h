@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dsn::text {
 
@@ -46,6 +47,8 @@ struct Found {
 // Next "local@domain.tld" at or after from. The domain needs a dot (or is an
 // address literal); a trailing dot is dropped.
 std::optional<Found> find_address(std::string_view s, size_t from = 0) noexcept;
+// Every address in s, left to right, at most max of them.
+std::vector<Found> all_addresses(std::string_view s, size_t max = 256);
 
 // "rfc822; <Bob@Example.NET>" -> "Bob@example.net": drops an address-type
 // prefix, angle brackets, quotes and spaces, lower-cases the domain. Returns

@@ -1,0 +1,112 @@
+// mapd.cc - see mapd.h
+#include "bounce-pipe/mapd.h"
+
+#include <ctime>
+
+#include "bounce-pipe/record_format.h"
+#include "bounce-pipe/setup.h"
+#include "common/address/address.h"
+#include "common/log/log.h"
+#include "common/net/listener.h"
+
+namespace bounce {
+namespace {
+
+// The suppression key of an address as Postfix sends it; Postfix has already
+// stripped <> and the address is in the external (quoted) form.
+std::string key_of(std::string_view addr) {
+    auto a = address::parse_mailbox(addr);
+    if (a) return a->normalised();
+    std::string s(addr);
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+}  // namespace
+
+SuppressionMaps::SuppressionMaps(std::shared_ptr<store::Env> env, std::string reply, Clock now)
+    : list_(std::move(env)), reply_(std::move(reply)), now_(std::move(now)) {
+    if (!now_) now_ = [] { return static_cast<int64_t>(std::time(nullptr)); };
+}
+
+net::SocketmapReply SuppressionMaps::lookup(std::string_view name, std::string_view key) const {
+    try {
+        if (name == "suppress") {
+            size_t at = key.rfind('@');
+            if (at == std::string_view::npos) {
+                // A bare domain (access(5) asks it after the address).
+                if (key.empty() || key.front() == '.') return net::SocketmapReply::not_found();
+                auto d = address::normalise_domain(key);
+                if (!d) return net::SocketmapReply::not_found();
+                return list_.is_suppressed("@" + d->str(), now_())
+                           ? net::SocketmapReply::ok(reply_)
+                           : net::SocketmapReply::not_found();
+            }
+            if (at + 1 == key.size() || at == 0)  // "user@" or "@domain" forms
+                return net::SocketmapReply::not_found();
+            return list_.is_suppressed(key_of(key), now_()) ? net::SocketmapReply::ok(reply_)
+                                                            : net::SocketmapReply::not_found();
+        }
+        if (name == "record") {
+            std::string k = key.find('@') == std::string_view::npos ? "@" + std::string(key)
+                                                                    : key_of(key);
+            auto r = list_.check(k, now_());
+            if (!r) return net::SocketmapReply::not_found();
+            return net::SocketmapReply::ok(record_json(k, *r, now_()));
+        }
+        return net::SocketmapReply::perm("unknown map name; use suppress or record");
+    } catch (const store::Error& e) {
+        logging::warning("", logging::Line("mapd").kv("error", e.what()));
+        return net::SocketmapReply::temp("suppression store error");
+    }
+}
+
+int run_mapd(const MapdArgs& args) noexcept {
+    logging::open("sendguard-mapd", logging::Sink::Stderr);
+    logging::set_verbose(args.verbose);
+    try {
+        config::Config cfg = load_config(args.config_path, args.overrides);
+        logging::open(cfg.str("syslog_name").c_str(),
+                      cfg.boolean("log_to_stderr") ? logging::Sink::Stderr : logging::Sink::Syslog);
+        auto maps = std::make_shared<SuppressionMaps>(open_store(cfg, false),
+                                                      cfg.str("mapd_suppressed_reply"));
+        net::EventLoop loop;
+        net::SocketmapLimits sl;
+        sl.max_request = cfg.size("mapd_max_request");
+        net::ServerLimits lim;
+        lim.max_connections = static_cast<size_t>(cfg.integer("mapd_max_connections"));
+        lim.idle_timeout = cfg.duration("mapd_idle_timeout");
+        lim.max_input = net::SocketmapProtocol::server_max_input(sl);
+        net::StreamServer server(loop, "mapd",
+            net::socketmap_factory([maps](std::string_view n, std::string_view k) {
+                return maps->lookup(n, k);
+            }, sl), lim);
+        net::ListenOptions lo;
+        lo.unix_mode = static_cast<mode_t>(cfg.mode("mapd_socket_mode"));
+        for (const auto& spec : cfg.list("mapd_listen")) {
+            auto ep = net::parse_endpoint(spec);
+            if (!ep.endpoint) throw config::Error(cfg.origin_of("mapd_listen") + ": invalid mapd_listen: " + ep.error);
+            server.add_listener(net::Listener::open(*ep.endpoint, lo));
+            logging::info("", logging::Line("mapd").kv("listen", ep.endpoint->str()));
+        }
+        std::string path = args.config_path;
+        auto overrides = args.overrides;
+        loop.handle_signals([&] {
+            try {
+                config::Config next = load_config(path, overrides);
+                maps->set_reply(next.str("mapd_suppressed_reply"));
+                logging::info("", logging::Line("mapd").kv("reload", "ok"));
+            } catch (const std::exception& e) {
+                logging::warning("", logging::Line("mapd").kv("reload", "failed").kv("error", e.what()));
+            }
+        });
+        loop.run();
+        logging::info("", logging::Line("mapd").kv("stop", "signal"));
+        return 0;
+    } catch (const std::exception& e) {
+        logging::fatal(e.what());
+        return 1;
+    }
+}
+
+}  // namespace bounce

@@ -1,0 +1,255 @@
+// record_format.cc - see record_format.h
+#include "bounce-pipe/record_format.h"
+
+#include <charconv>
+
+#include "common/log/json.h"
+
+namespace bounce {
+namespace {
+
+const char* const kColumns[] = {"address", "suppressed", "class", "reason", "status",
+                                "source", "first_seen", "last_seen", "count", "expiry",
+                                "remote_mta", "diagnostic", "evidence"};
+
+void csv_field(std::string& out, std::string_view s) {
+    if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out.append(s);
+        return;
+    }
+    out += '"';
+    for (char c : s) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+}
+
+std::optional<long long> to_int(std::string_view s) {
+    long long v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+// A tiny reader for the flat JSON objects record_json() writes: string,
+// number and boolean values, no nesting. Enough to read an export back.
+std::optional<std::vector<std::pair<std::string, std::string>>> flat_json(std::string_view s) {
+    std::vector<std::pair<std::string, std::string>> out;
+    size_t i = 0;
+    auto ws = [&] { while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i; };
+    auto str = [&](std::string& v) -> bool {
+        if (i >= s.size() || s[i] != '"') return false;
+        for (++i; i < s.size(); ++i) {
+            char c = s[i];
+            if (c == '"') { ++i; return true; }
+            if (c == '\\') {
+                if (++i >= s.size()) return false;
+                switch (s[i]) {
+                case 'n': v += '\n'; break;
+                case 't': v += '\t'; break;
+                case 'r': v += '\r'; break;
+                case 'u': {
+                    if (i + 4 >= s.size()) return false;
+                    unsigned cp = 0;
+                    auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 5, cp, 16);
+                    if (ec != std::errc() || p != s.data() + i + 5) return false;
+                    if (cp < 0x80) v += static_cast<char>(cp); else v += '?';
+                    i += 4;
+                    break;
+                }
+                default: v += s[i];
+                }
+            } else {
+                v += c;
+            }
+        }
+        return false;
+    };
+    ws();
+    if (i >= s.size() || s[i++] != '{') return std::nullopt;
+    for (;;) {
+        ws();
+        if (i < s.size() && s[i] == '}') return out;
+        std::string k, v;
+        if (!str(k)) return std::nullopt;
+        ws();
+        if (i >= s.size() || s[i++] != ':') return std::nullopt;
+        ws();
+        if (i < s.size() && s[i] == '"') {
+            if (!str(v)) return std::nullopt;
+        } else {
+            while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ' ') v += s[i++];
+        }
+        out.emplace_back(std::move(k), std::move(v));
+        ws();
+        if (i < s.size() && s[i] == ',') { ++i; continue; }
+        if (i < s.size() && s[i] == '}') return out;
+        return std::nullopt;
+    }
+}
+
+// Applies one named field to a record; false when the value is unusable.
+bool apply(store::Record& r, std::string& address, std::string_view k, const std::string& v) {
+    auto num = [&](auto& field) {
+        auto n = to_int(v);
+        if (!n) return false;
+        field = static_cast<std::remove_reference_t<decltype(field)>>(*n);
+        return true;
+    };
+    if (k == "address") address = v;
+    else if (k == "suppressed") r.suppressed = (v == "true" || v == "1" || v == "yes");
+    else if (k == "class") {
+        auto c = store::parse_class(v);
+        if (!c) return false;
+        r.klass = *c;
+    } else if (k == "source") {
+        auto s = store::parse_source(v);
+        if (!s) return false;
+        r.source = *s;
+    } else if (k == "reason") r.reason = v;
+    else if (k == "status") r.status = v;
+    else if (k == "remote_mta") r.remote_mta = v;
+    else if (k == "diagnostic") r.diagnostic = v;
+    else if (k == "evidence") r.evidence = v;
+    else if (k == "first_seen") return v.empty() || num(r.first_seen);
+    else if (k == "last_seen") return v.empty() || num(r.last_seen);
+    else if (k == "count") return v.empty() || num(r.count);
+    else if (k == "expiry") return v.empty() || num(r.expiry);
+    return true;  // unknown columns are ignored: exports of newer versions import
+}
+
+}  // namespace
+
+std::string record_json(std::string_view key, const store::Record& r, int64_t now) {
+    logging::JsonObject o;
+    o.add("address", key)
+        .add("suppressed", r.active(now))
+        .add("class", store::to_string(r.klass))
+        .add("reason", r.reason)
+        .add("status", r.status)
+        .add("source", store::to_string(r.source))
+        .add("first_seen", static_cast<long long>(r.first_seen))
+        .add("last_seen", static_cast<long long>(r.last_seen))
+        .add("count", static_cast<long long>(r.count))
+        .add("expiry", static_cast<long long>(r.expiry))
+        .add("remote_mta", r.remote_mta)
+        .add("diagnostic", r.diagnostic)
+        .add("evidence", r.evidence);
+    return o.str();
+}
+
+std::string csv_header() {
+    std::string out;
+    for (const char* c : kColumns) {
+        if (!out.empty()) out += ',';
+        out += c;
+    }
+    return out;
+}
+
+std::string record_csv(std::string_view key, const store::Record& r, int64_t now) {
+    std::string out;
+    auto f = [&](std::string_view v) {
+        if (!out.empty()) out += ',';
+        csv_field(out, v);
+    };
+    out.reserve(128);
+    csv_field(out, key);
+    f(r.active(now) ? "true" : "false");
+    f(store::to_string(r.klass));
+    f(r.reason);
+    f(r.status);
+    f(store::to_string(r.source));
+    f(std::to_string(r.first_seen));
+    f(std::to_string(r.last_seen));
+    f(std::to_string(r.count));
+    f(std::to_string(r.expiry));
+    f(r.remote_mta);
+    f(r.diagnostic);
+    f(r.evidence);
+    return out;
+}
+
+std::optional<std::vector<std::string>> split_csv(std::string_view line) {
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+        char c = line[i];
+        if (quoted) {
+            if (c == '"') {
+                if (i + 1 < line.size() && line[i + 1] == '"') {
+                    out.back() += '"';
+                    ++i;
+                } else {
+                    quoted = false;
+                }
+            } else {
+                out.back() += c;
+            }
+        } else if (c == '"' && out.back().empty()) {
+            quoted = true;
+        } else if (c == ',') {
+            out.emplace_back();
+        } else if (c != '\r') {
+            out.back() += c;
+        }
+    }
+    if (quoted) return std::nullopt;
+    return out;
+}
+
+ImportLine parse_import_line(ImportFormat f, std::string_view line,
+                             const std::vector<std::string>& columns) {
+    ImportLine out;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    size_t b = line.find_first_not_of(" \t");
+    if (b == std::string_view::npos || line[b] == '#') {
+        out.skip = true;
+        return out;
+    }
+    line.remove_prefix(b);
+    if (f == ImportFormat::Plain) {
+        out.address = std::string(line);
+        return out;
+    }
+    store::Record r;
+    r.klass = store::Class::Manual;
+    r.source = store::Source::Import;
+    r.suppressed = true;
+    if (f == ImportFormat::Json) {
+        auto kv = flat_json(line);
+        if (!kv) {
+            out.error = "not a JSON object";
+            return out;
+        }
+        for (auto& [k, v] : *kv)
+            if (!apply(r, out.address, k, v)) {
+                out.error = "bad value for \"" + k + "\": " + v;
+                return out;
+            }
+    } else {
+        auto fields = split_csv(line);
+        if (!fields) {
+            out.error = "unterminated quoted field";
+            return out;
+        }
+        if (columns.empty()) {  // this is the header line
+            out.skip = true;
+            return out;
+        }
+        for (size_t i = 0; i < fields->size() && i < columns.size(); ++i)
+            if (!apply(r, out.address, columns[i], (*fields)[i])) {
+                out.error = "bad value in column " + columns[i] + ": " + (*fields)[i];
+                return out;
+            }
+    }
+    if (out.address.empty()) {
+        out.error = "no address";
+        return out;
+    }
+    out.record = std::move(r);
+    return out;
+}
+
+}  // namespace bounce

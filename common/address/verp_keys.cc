@@ -1,0 +1,105 @@
+// verp_keys.cc - VERP secrets: validation, key file, wiping (see verp.h)
+//
+// Messages name the file, the line and what is wrong, never the key.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <openssl/crypto.h>
+#include <system_error>
+
+#include "common/address/chars.h"
+#include "common/address/verp.h"
+#include "common/sys/fd.h"
+
+namespace address {
+namespace {
+
+// Empty when the key is acceptable, else what is wrong with it.
+std::string key_problem(std::string_view key) {
+    if (key.size() < kVerpMinKeyBytes)
+        return "key too short (" + std::to_string(key.size()) + " bytes, minimum " +
+               std::to_string(kVerpMinKeyBytes) + ")";
+    if (key.size() > kVerpMaxKeyBytes)
+        return "key too long (" + std::to_string(key.size()) + " bytes, maximum " +
+               std::to_string(kVerpMaxKeyBytes) + ")";
+    return {};
+}
+
+void wipe(std::string& s) noexcept {
+    if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+    s.clear();
+}
+
+}  // namespace
+
+VerpKeys::~VerpKeys() {
+    for (auto& k : keys_) wipe(k);
+}
+
+VerpKeys VerpKeys::from_strings(std::vector<std::string> keys) {
+    VerpKeys v;
+    v.keys_ = std::move(keys);  // wiped by ~VerpKeys whatever happens next
+    if (v.keys_.empty()) throw std::invalid_argument("no VERP keys given");
+    if (v.keys_.size() > kVerpMaxKeys)
+        throw std::invalid_argument("too many VERP keys (max " + std::to_string(kVerpMaxKeys) + ")");
+    for (std::size_t i = 0; i < v.keys_.size(); ++i) {
+        const std::string p = key_problem(v.keys_[i]);
+        if (!p.empty()) throw std::invalid_argument("VERP key " + std::to_string(i + 1) + ": " + p);
+    }
+    return v;
+}
+
+VerpKeys VerpKeys::load_file(const std::string& path) {
+    sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) throw KeyFileError(path + ": cannot open: " + std::strerror(errno));
+    // fstat the descriptor we read, so the check is about this very file.
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw KeyFileError(path + ": cannot stat: " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) throw KeyFileError(path + ": not a regular file");
+    if (st.st_mode & (S_IROTH | S_IWOTH)) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        throw KeyFileError(path + ": refusing a key file that others can read or write (mode " +
+                           mode + "); run: chmod o-rwx " + path);
+    }
+    std::string data;
+    bool truncated = false;
+    try {
+        data = sys::read_all(fd.get(), kVerpMaxKeyFile, &truncated);
+    } catch (const std::system_error& e) {
+        throw KeyFileError(path + ": cannot read: " + e.code().message());
+    }
+    struct Wipe {
+        std::string& s;
+        ~Wipe() { wipe(s); }
+    } wipe_data{data};
+    if (truncated)
+        throw KeyFileError(path + ": larger than " + std::to_string(kVerpMaxKeyFile) + " bytes");
+
+    VerpKeys v;
+    std::size_t line_no = 0;
+    std::size_t pos = 0;
+    while (pos < data.size()) {
+        std::size_t nl = data.find('\n', pos);
+        if (nl == std::string::npos) nl = data.size();
+        ++line_no;
+        std::string_view line(data.data() + pos, nl - pos);
+        pos = nl + 1;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        line = detail::trim_wsp(line);
+        if (line.empty() || line.front() == '#') continue;
+        const std::string where = path + ":" + std::to_string(line_no) + ": ";
+        const std::string p = key_problem(line);
+        if (!p.empty()) throw KeyFileError(where + p);
+        if (v.keys_.size() >= kVerpMaxKeys)
+            throw KeyFileError(where + "too many keys (max " + std::to_string(kVerpMaxKeys) + ")");
+        v.keys_.emplace_back(line);
+    }
+    if (v.keys_.empty()) throw KeyFileError(path + ": no keys (one per line, '#' starts a comment)");
+    return v;
+}
+
+}  // namespace address

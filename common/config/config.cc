@@ -1,0 +1,179 @@
+// config.cc - see config.h
+#include "common/config/config.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+#include <system_error>
+
+#include "common/config/syntax.h"
+#include "common/sys/fd.h"
+
+namespace config {
+namespace {
+
+size_t index_of(const Param* p) { return static_cast<size_t>(p - params().data()); }
+
+// Indexes of params() in name order.
+std::vector<size_t> by_name() {
+    std::vector<size_t> order(params().size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [](size_t a, size_t b) { return params()[a].name < params()[b].name; });
+    return order;
+}
+
+}  // namespace
+
+std::string default_config_path() {
+    const char* env = std::getenv("SENDGUARD_CONFIG");
+    if (env && *env) return env;
+    // The compiled-in default of config_directory (SENDGUARD_SYSCONFDIR).
+    return std::string(find_param("config_directory")->default_value) + "/sendguard.conf";
+}
+
+Config Config::defaults() { return parse("", "default"); }
+
+Config Config::load(const std::string& path, const std::vector<std::string>& overrides) {
+    std::string text;
+    try {
+        text = sys::read_file(path, kMaxText + 1);  // one byte more tells "too large"
+    } catch (const std::system_error& e) {
+        throw Error(e.what());  // "open /etc/sendguard/sendguard.conf: No such file or directory"
+    }
+    return parse(text, path, overrides);
+}
+
+Config Config::parse(std::string_view text, std::string_view origin, const std::vector<std::string>& overrides) {
+    Config c;
+    c.entries_.resize(params().size());
+    for (size_t i = 0; i < params().size(); ++i) {
+        c.entries_[i].raw = params()[i].default_value;
+        c.entries_[i].origin = "default";
+    }
+
+    std::vector<size_t> set_order;  // parameters in the order they were set
+    auto assign = [&](Assignment&& a, const std::string& where, bool warn) {
+        const Param* p = find_param(a.name);
+        if (!p) throw Error(where + ": unknown parameter: " + quote_value(a.name));
+        Entry& e = c.entries_[index_of(p)];
+        if (e.set && warn)
+            c.warnings_.push_back(where + ": overriding earlier entry: " + a.name + "=" + quote_value(e.raw) +
+                                  " (" + e.origin + ")");
+        e.raw = std::move(a.value);
+        e.origin = where;
+        e.set = true;
+        set_order.push_back(index_of(p));
+    };
+    for (Assignment& a : read_assignments(text, origin)) {
+        const std::string where = std::string(origin) + ":" + std::to_string(a.line);
+        assign(std::move(a), where, true);
+    }
+    for (const std::string& o : overrides) assign(read_override(o), "-o", false);
+
+    // Values that were set are checked first, in file order, so an error
+    // points at a line the user wrote rather than at a default that
+    // refers to it.
+    for (size_t i = 0; i < params().size(); ++i) set_order.push_back(i);
+    c.finalise(origin, set_order);
+    return c;
+}
+
+void Config::finalise(std::string_view origin, const std::vector<size_t>& order) {
+    std::vector<std::string> raw;
+    raw.reserve(entries_.size());
+    for (const Entry& e : entries_) raw.push_back(e.raw);
+    // A default has no line of its own; it is blamed on the file as a whole.
+    auto where = [this, origin](size_t i) {
+        return entries_[i].set ? entries_[i].origin : std::string(origin);
+    };
+    Expander expander(raw, where);
+    std::vector<bool> done(entries_.size());
+    for (size_t i : order) {
+        if (done[i]) continue;
+        done[i] = true;
+        Entry& e = entries_[i];
+        e.expanded = expander.get(i);
+        std::string why;
+        auto v = convert(params()[i], e.expanded, why);
+        if (!v)
+            throw Error(where(i) + ": invalid " + std::string(params()[i].name) + ": " + quote_value(e.expanded) +
+                        " (" + why + ")");
+        e.value = std::move(*v);
+    }
+}
+
+const Config::Entry& Config::entry(std::string_view name) const {
+    const Param* p = find_param(name);
+    if (!p) throw std::logic_error("config: undeclared parameter: " + std::string(name));
+    return entries_.at(index_of(p));
+}
+
+const Config::Entry& Config::entry(std::string_view name, Type want, std::string_view getter) const {
+    const Param* p = find_param(name);
+    if (!p) throw std::logic_error("config: undeclared parameter: " + std::string(name));
+    if (p->type != want)
+        throw std::logic_error("config: " + std::string(name) + " is of type " + std::string(type_name(p->type)) +
+                               ", not read by " + std::string(getter) + "()");
+    return entries_.at(index_of(p));
+}
+
+const std::string& Config::str(std::string_view name) const {
+    const Param* p = find_param(name);
+    if (!p) throw std::logic_error("config: undeclared parameter: " + std::string(name));
+    switch (p->type) {
+    case Type::String: case Type::Path: case Type::Char: case Type::List: case Type::Mode:
+        return entries_.at(index_of(p)).expanded;
+    default:
+        throw std::logic_error("config: " + std::string(name) + " is of type " + std::string(type_name(p->type)) +
+                               ", not read by str()");
+    }
+}
+
+long long Config::integer(std::string_view name) const {
+    return std::get<long long>(entry(name, Type::Int, "integer").value);
+}
+bool Config::boolean(std::string_view name) const {
+    return std::get<bool>(entry(name, Type::Bool, "boolean").value);
+}
+std::chrono::seconds Config::duration(std::string_view name) const {
+    return std::get<std::chrono::seconds>(entry(name, Type::Duration, "duration").value);
+}
+uint64_t Config::size(std::string_view name) const {
+    return std::get<uint64_t>(entry(name, Type::Size, "size").value);
+}
+Rate Config::rate(std::string_view name) const {
+    return std::get<Rate>(entry(name, Type::Rate, "rate").value);
+}
+char Config::character(std::string_view name) const {
+    return std::get<char>(entry(name, Type::Char, "character").value);
+}
+const std::vector<std::string>& Config::list(std::string_view name) const {
+    return std::get<std::vector<std::string>>(entry(name, Type::List, "list").value);
+}
+unsigned Config::mode(std::string_view name) const {
+    return std::get<unsigned>(entry(name, Type::Mode, "mode").value);
+}
+
+bool Config::is_default(std::string_view name) const { return !entry(name).set; }
+
+std::string Config::origin_of(std::string_view name) const { return entry(name).origin; }
+
+std::string Config::dump(DumpMode mode, bool expand) const {
+    if (mode == DumpMode::Defaults && expand) return defaults().dump(DumpMode::All, true);
+    std::string out;
+    for (size_t i : by_name()) {
+        const Entry& e = entries_[i];
+        if (mode == DumpMode::NonDefault && !e.set) continue;
+        std::string_view value = mode == DumpMode::Defaults ? params()[i].default_value
+                                 : expand                   ? std::string_view(e.expanded)
+                                                            : std::string_view(e.raw);
+        out.append(params()[i].name);
+        out.append(value.empty() ? " =" : " = ");
+        out.append(value);
+        out += '\n';
+    }
+    return out;
+}
+
+}  // namespace config

@@ -1,0 +1,102 @@
+// config.h - sendguard.conf, loaded once, validated once, read cheaply
+//
+// One configuration file in Postfix main.cf syntax (see syntax.h) sets the
+// parameters declared in params.cc; unset parameters keep their defaults.
+// $name expansion is done when the configuration is finalised, against
+// the other parameters' final values (file, -o overrides, else default).
+// Every value is then converted to its type and checked against its bounds
+// once, so the getters below only look a value up.
+//
+//     config::Config cfg = config::Config::load(config::default_config_path(), overrides);
+//     std::chrono::seconds limit = cfg.duration("bounce_time_limit");
+//
+// Assigning a parameter twice is allowed (the last one wins, as in Postfix);
+// warnings() reports it. -o overrides ("name=value") win over the file.
+//
+// Errors: load()/parse() throw config::Error with a complete message,
+//     sendguard.conf:12: invalid bounce_time_limit: 1000s (max 900s)
+//     sendguard.conf:3: unknown parameter: bounce_tim_limit
+// Getters throw std::logic_error only for an undeclared name or a getter of
+// the wrong type: both are programming errors.
+// Thread safety: a Config is immutable after construction; share it as
+// std::shared_ptr<const Config> and read it from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config/error.h"
+#include "common/config/params.h"
+#include "common/config/value.h"
+
+namespace config {
+
+enum class DumpMode {
+    All,         // every parameter, current value (postconf)
+    NonDefault,  // only parameters set in the file or by -o (postconf -n)
+    Defaults,    // every parameter's default (postconf -d)
+};
+
+// $SENDGUARD_CONFIG when set and not empty, else the compiled-in
+// SENDGUARD_SYSCONFDIR "/sendguard.conf".
+std::string default_config_path();
+
+class Config {
+public:
+    // All defaults; throws only if the table itself is broken.
+    static Config defaults();
+    // Reads and parses the file at path (at most kMaxText bytes).
+    static Config load(const std::string& path, const std::vector<std::string>& overrides = {});
+    // Parses text; origin names it in messages ("sendguard.conf").
+    static Config parse(std::string_view text, std::string_view origin,
+                        const std::vector<std::string>& overrides = {});
+
+    // String, Path, Char, List, Mode: the expanded text.
+    const std::string& str(std::string_view name) const;
+    long long integer(std::string_view name) const;              // Int
+    bool boolean(std::string_view name) const;                   // Bool
+    std::chrono::seconds duration(std::string_view name) const;  // Duration
+    uint64_t size(std::string_view name) const;                  // Size
+    Rate rate(std::string_view name) const;                      // Rate
+    char character(std::string_view name) const;                 // Char
+    const std::vector<std::string>& list(std::string_view name) const;  // List
+    unsigned mode(std::string_view name) const;                  // Mode
+
+    // True unless the file or an override set the parameter.
+    bool is_default(std::string_view name) const;
+    // "file:line", "-o" or "default".
+    std::string origin_of(std::string_view name) const;
+
+    // "name = value" lines sorted by name, as postconf prints them; values
+    // are shown as written unless expand is true (postconf -x).
+    std::string dump(DumpMode mode, bool expand = false) const;
+
+    // Non-fatal remarks, e.g. "sendguard.conf:9: overriding earlier entry:
+    // bounce_time_limit=60s (line 4)"; callers may log them.
+    const std::vector<std::string>& warnings() const noexcept { return warnings_; }
+
+private:
+    struct Entry {
+        std::string raw;        // as written (or the default)
+        std::string expanded;   // after $name expansion
+        std::string origin;     // "file:line", "-o" or "default"
+        Value value;            // typed form of expanded
+        bool set = false;       // by the file or -o
+    };
+
+    Config() = default;
+    const Entry& entry(std::string_view name, Type want, std::string_view getter) const;
+    const Entry& entry(std::string_view name) const;
+    void finalise(std::string_view origin, const std::vector<size_t>& order);
+
+    std::vector<Entry> entries_;  // parallel to params()
+    std::vector<std::string> warnings_;
+};
+
+// The complete sendguard.conf(5) manual page (mdoc), generated from params().
+std::string man_page();
+
+}  // namespace config

@@ -1,0 +1,161 @@
+// classify.cc - reason and class of one recipient's outcome (see classify.h)
+#include "common/dsn/classify.h"
+
+#include <string>
+
+#include "common/dsn/reason_table.h"
+#include "common/dsn/text.h"
+
+namespace dsn {
+
+namespace {
+
+struct Code {
+    int klass = 0, subject = -1, detail = -1;
+};
+
+std::optional<Code> split_status(std::string_view s) noexcept {
+    if (!text::is_status(s)) return std::nullopt;
+    Code c;
+    c.klass = s[0] - '0';
+    c.subject = s[2] - '0';
+    c.detail = 0;
+    for (size_t i = 4; i < s.size(); ++i) c.detail = c.detail * 10 + (s[i] - '0');
+    return c;
+}
+
+// RFC 3463 §3 subjects and details, RFC 7505 (null MX), RFC 7372 (auth).
+std::optional<Reason> by_code(const Code& c) noexcept {
+    using R = Reason;
+    switch (c.subject) {
+    case 1:  // addressing
+        switch (c.detail) {
+        case 0: case 1: case 3: case 4: return R::UserUnknown;
+        case 2: return R::HostUnknown;
+        case 6: return R::HasMoved;
+        case 7: case 8: return R::Blocked;  // our sender was refused
+        case 10: return R::NotAccept;       // recipient domain has a null MX
+        default: return std::nullopt;
+        }
+    case 2:  // mailbox
+        switch (c.detail) {
+        case 1: return R::Suspend;
+        case 2: return R::MailboxFull;
+        case 3: return R::MesgTooBig;
+        case 4: return R::SystemError;
+        default: return std::nullopt;
+        }
+    case 3:  // mail system
+        switch (c.detail) {
+        case 4: return R::MesgTooBig;
+        case 0: case 1: case 2: case 3: case 5: return R::SystemError;
+        default: return std::nullopt;
+        }
+    case 4:  // network and routing
+        switch (c.detail) {
+        case 7: return R::Expired;
+        case 0: case 1: case 2: case 3: case 4: case 5: case 6: return R::NetworkError;
+        default: return std::nullopt;
+        }
+    case 5:  // protocol
+        switch (c.detail) {
+        case 3: return R::RateLimited;
+        case 0: return std::nullopt;
+        default: return R::SyntaxError;
+        }
+    case 6:  // content
+        return R::ContentError;
+    case 7:  // security and policy
+        switch (c.detail) {
+        case 1: return R::Blocked;
+        case 2: return R::PolicyViolation;
+        case 13: return R::Suspend;
+        case 25: return R::Blocked;
+        case 27: return R::Blocked;
+        case 28: return R::RateLimited;
+        case 0: return std::nullopt;
+        default: return R::SecurityError;
+        }
+    default:
+        return std::nullopt;
+    }
+}
+
+bool is_hard_reason(Reason r) noexcept {
+    return r == Reason::UserUnknown || r == Reason::HostUnknown || r == Reason::HasMoved
+        || r == Reason::NotAccept;
+}
+
+// The remote host refused our envelope sender, not the recipient (RFC 5321
+// §3.3: a MAIL reply concerns the reverse-path).
+bool refused_mail_from(std::string_view t) noexcept {
+    return text::icontains(t, "after mail from") || text::icontains(t, "reply to mail from")
+        || text::icontains(t, "reply to mail command") || text::icontains(t, ">>> mail from");
+}
+
+// The recipient was accepted at RCPT and refused only after DATA: the
+// content was refused (a filter), whatever the wording says.
+bool refused_after_data(std::string_view t) noexcept {
+    return text::icontains(t, "end of data")
+        || text::icontains(t, "data command") || text::icontains(t, "command data")
+        || text::icontains(t, "reply to data");
+}
+
+}  // namespace
+
+std::optional<Reason> reason_from_status(std::string_view status) noexcept {
+    auto c = split_status(status);
+    if (!c) return std::nullopt;
+    if (c->klass == 2) return Reason::Delivered;
+    return by_code(*c);
+}
+
+std::optional<Reason> reason_from_text(std::string_view diagnostic) {
+    if (diagnostic.empty()) return std::nullopt;
+    std::string low = text::to_lower(diagnostic.substr(0, 4096));
+    for (const auto& rule : kReasonRules)
+        if (low.find(rule.pattern) != std::string::npos) return rule.reason;
+    return std::nullopt;
+}
+
+Reason decide_reason(const Evidence& e) {
+    if (e.action == Action::Delivered || e.action == Action::Relayed || e.action == Action::Expanded)
+        return Reason::Delivered;
+    auto code = split_status(e.status);
+    if (code && code->klass == 2) return Reason::Delivered;
+    // Codes about our sender outrank any wording about addresses.
+    if (code && code->subject == 1 && (code->detail == 7 || code->detail == 8)) return Reason::Blocked;
+    std::optional<Reason> r = reason_from_text(e.diagnostic);
+    // RFC 7504: 521/556 "does not accept mail".
+    if (!r && (e.reply_code == "521" || e.reply_code == "556")) r = Reason::NotAccept;
+    if (!r) r = reason_from_status(e.status);
+    if (!r) r = reason_from_text(e.context);
+    if (!r) r = reason_from_text(e.hint);
+    Reason out = r.value_or(Reason::Undefined);
+    if (!is_hard_reason(out)) return out;
+    // A mailbox-status code (RFC 3463 X.2.0 undefined, X.2.2 full, X.2.3
+    // too big) says the mailbox exists. (X.2.1 "disabled" is used loosely
+    // for unknown users, so it does not outrank the wording.)
+    if (code && code->subject == 2 && (code->detail == 0 || code->detail == 2 || code->detail == 3))
+        return code->detail == 0 ? Reason::Filtered : by_code(*code).value_or(Reason::Filtered);
+    if (refused_mail_from(e.diagnostic) || refused_mail_from(e.context)) return Reason::Blocked;
+    if (refused_after_data(e.diagnostic) || refused_after_data(e.context)) return Reason::Filtered;
+    return out;
+}
+
+Class class_for(Reason reason, std::string_view status, Action action) {
+    switch (reason) {
+    case Reason::Feedback: return Class::Complaint;
+    case Reason::Vacation: return Class::AutoReply;
+    case Reason::Delivered: return Class::Other;
+    default: break;
+    }
+    if (action == Action::Delivered || action == Action::Relayed || action == Action::Expanded)
+        return Class::Other;
+    if (!status.empty() && status[0] == '2') return Class::Other;
+    if (!is_hard_reason(reason) || action == Action::Delayed) return Class::Soft;
+    if (!status.empty()) return status[0] == '5' ? Class::Hard : Class::Soft;
+    return Class::Hard;  // failed, no code: the wording said the address is bad
+}
+
+}  // namespace dsn

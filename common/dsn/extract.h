@@ -1,0 +1,76 @@
+// extract.h - the readers behind dsn::parse() (internal)
+//
+// Each reader looks at one kind of evidence and appends Drafts: recipients
+// with their raw status, reply code and diagnostic, not yet classified.
+//   report.cc:    RFC 3464/6533 delivery-status fields, RFC 5965 feedback
+//                 reports, Amazon SES JSON notifications;
+//   ndr.cc:       the human-readable text of non-standard notices;
+//   signals.cc:   is this a bounce, an auto-reply, or neither (headers and
+//                 wording), and the notice text cut before a returned message.
+// parse.cc classifies the drafts and builds the Report.
+// Errors: none; malformed input yields fewer or no drafts.
+// Thread safety: pure functions over their arguments.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/dsn/dsn.h"
+#include "common/dsn/mime.h"
+
+namespace dsn {
+
+struct Draft {
+    std::string address;
+    std::string alias;
+    std::string status;
+    std::string reply_code;
+    std::string diagnostic;
+    std::string remote_mta;
+    std::string context;  // notice text around this recipient
+    std::string hint;     // the whole notice, when it names only this recipient
+    Action action = Action::None;
+};
+
+// Adds d unless its address is already there (then fills empty fields).
+// Returns false when the draft was dropped (empty address or limit reached).
+bool add_draft(std::vector<Draft>& out, Draft d, size_t max);
+
+// --- report.cc ---
+// RFC 3464 §2.2/§2.3 fields of a delivery-status body. Returns the number
+// of recipients added; sets reporting_mta when the report names one.
+size_t read_delivery_status(std::string_view body, std::vector<Draft>& out,
+                            std::string& reporting_mta, size_t max);
+// RFC 5965 §3.1 feedback report; recipients from Original-Rcpt-To or
+// Removal-Recipient, else the attached message's To:/Cc:.
+size_t read_feedback_report(std::string_view body, const Mail& mail, std::vector<Draft>& out,
+                            std::string& feedback_type, std::string& reporting_mta, size_t max);
+// Amazon SES / SNS JSON notification in a text body. kind becomes Dsn for
+// a bounce or delivery, Arf for a complaint; None when it is no notification.
+size_t read_ses_json(std::string_view body, std::vector<Draft>& out, Kind& kind,
+                     std::string& feedback_type, size_t max);
+
+// --- signals.cc ---
+struct Notice {
+    std::string text;        // human-readable notice, cut before the returned message
+    std::string returned;    // text after the cut (an inline returned message), if any
+};
+Notice notice_text(const Mail& mail);
+bool is_bounce_like(const Mail& mail, std::string_view notice);
+bool is_strong_bounce(const Mail& mail);
+bool is_auto_reply(const Mail& mail);
+bool is_delay_notice(const Mail& mail, std::string_view notice);
+
+// --- ndr.cc ---
+// Recipients named in a notice text (X-Failed-Recipients, addresses that
+// open a line, addresses after "to"/"recipient"), never the sender's own;
+// as a last resort the To: of the returned message (returned_headers).
+// Each draft gets status, reply code and diagnostic from its text block.
+size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned_headers,
+                     bool delayed, std::vector<Draft>& out, size_t max);
+// Fills a draft's missing status, reply code and diagnostic from the block
+// of notice text that names its address.
+void fill_from_text(std::string_view notice, Draft& d, size_t recipients);
+
+}  // namespace dsn

@@ -1,0 +1,316 @@
+// ndr.cc - recipients and diagnostics from the text of non-standard notices
+//
+// MTAs that send no RFC 3464 report still follow a few layouts:
+//   - the failed address opens a line, alone or followed by ':' or the error
+//     (qmail "<a@b>:", Exim "  a@b", Gmail, Domino, Exchange, Postfix,
+//     Sendmail "<a@b>... User unknown", T-Online " <a@b>... unknown user");
+//   - a labelled line ("Recipient: <a@b>", "RCPT TO:<a@b>", "Empfänger: a@b");
+//   - a sentence ("error delivering your mail to <a@b>", "an a@b").
+// The text that follows an address, up to the next one, is its diagnostic.
+#include <algorithm>
+#include <array>
+
+#include "common/dsn/extract.h"
+#include "common/dsn/text.h"
+
+namespace dsn {
+
+namespace {
+
+constexpr size_t kMaxBlock = 2048;
+
+enum Tier { kLine = 1, kLabel = 2, kSentence = 3 };
+
+struct Cand {
+    std::string addr;
+    std::string alias;
+    size_t pos = 0;        // offset of the line that names it
+    Tier tier = kSentence;
+};
+
+// Labels that may precede a recipient at the start of a line.
+constexpr std::string_view kRecipientLabels[] = {
+    "recipient", "recipients", "to", "rcpt to", "final-recipient", "address", "addresses",
+    "e-mail", "email", "email address", "e-mail address", "empfänger", "empfaenger", "adresse",
+    "failed recipient", "failed recipients", "destinataire", "user", "mailbox",
+    "invalid recipient", "unknown recipient", "bad address", "original recipient", "for",
+    "recipient address", "delivery to", "x-failed-recipients", "failed address",
+};
+
+// Labels whose address is the sender's or no recipient at all.
+constexpr std::string_view kSenderLabels[] = {
+    "from", "sender", "reply-to", "return-path", "mail from", "envelope-from", "envelope from",
+    "message-id", "in-reply-to", "references", "cc", "bcc", "x-postfix-sender",
+    "original-mail-from", "x-original-sender", "smtp.mailfrom", "received", "delivered-to",
+    "x-original-to", "von", "absender", "de", "expéditeur", "sent by", "return-receipt-to",
+    "reporting-mta", "remote-mta", "x-sender", "errors-to",
+};
+
+// Words right before an address in a sentence that make it a recipient.
+constexpr std::string_view kRecipientWords[] = {
+    "to", "rcpt", "recipient", "recipients", "for", "an", "user", "address", "mailbox",
+    "empfänger", "adresse", "destinataire", "at", "reach",
+};
+
+// Words right before an address that make it the sender's.
+constexpr std::string_view kSenderWords[] = {"from", "sender", "by", "von", "envelope-from",
+                                             "return-path", "reply-to", "id"};
+
+bool is_label_char(char c) {
+    return text::is_alnum(c) || c == '-' || c == ' ' || static_cast<unsigned char>(c) >= 0x80;
+}
+
+bool one_of(std::string_view w, const std::string_view* list, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (text::iequals(w, list[i])) return true;
+    return false;
+}
+template <size_t N>
+bool one_of(std::string_view w, const std::string_view (&list)[N]) { return one_of(w, list, N); }
+
+// The word that ends right before position p in line (skipping brackets,
+// colons, quotes and spaces).
+std::string_view word_before(std::string_view line, size_t p) {
+    size_t e = p;
+    while (e > 0 && (text::is_space(line[e - 1]) || line[e - 1] == '<' || line[e - 1] == ':'
+                     || line[e - 1] == '"' || line[e - 1] == '\'' || line[e - 1] == '('
+                     || line[e - 1] == '['))
+        --e;
+    size_t b = e;
+    while (b > 0 && (text::is_alnum(line[b - 1]) || line[b - 1] == '-'
+                     || static_cast<unsigned char>(line[b - 1]) >= 0x80))
+        --b;
+    return line.substr(b, e - b);
+}
+
+bool is_daemon(std::string_view addr) {
+    return text::istarts_with(addr, "mailer-daemon@") || text::istarts_with(addr, "mailer_daemon@")
+        || text::istarts_with(addr, "mail-daemon@") || text::istarts_with(addr, "mailerdaemon@");
+}
+
+struct Scan {
+    std::vector<std::string> exclude;  // never recipients (the notice's author)
+    std::vector<std::string> sender;   // the original sender: only as a last resort
+    std::vector<Cand> found;
+};
+
+bool listed(const std::vector<std::string>& v, std::string_view a) {
+    for (const auto& x : v)
+        if (text::iequals(x, a)) return true;
+    return false;
+}
+
+void add_header_addrs(std::vector<std::string>& v, std::string_view value) {
+    for (const auto& f : text::all_addresses(value))
+        v.push_back(text::normalize_address(f.addr));
+}
+
+// "(expanded from <alias@x>)" after the address (Postfix, Sendmail).
+std::string expanded_from(std::string_view tail) {
+    size_t e = text::ifind(tail, "expanded from");
+    if (e == std::string_view::npos || e > 8) return {};
+    if (auto f = text::find_address(tail, e)) return text::normalize_address(f->addr);
+    return {};
+}
+
+// Skips an SMTP reply code and status code that open a line ("554 ",
+// "550 5.1.1 "), as Sendmail prints them before the address.
+size_t skip_codes(std::string_view t) {
+    size_t i = 0;
+    for (int n = 0; n < 2; ++n) {
+        size_t j = i;
+        while (j < t.size() && (text::is_digit(t[j]) || t[j] == '.')) ++j;
+        if (j == i || j - i > 7 || j >= t.size() || (t[j] != ' ' && t[j] != '-')) break;
+        i = j + 1;
+        while (i < t.size() && t[i] == ' ') ++i;
+    }
+    return i;
+}
+
+void scan_line(std::string_view line, size_t line_pos, Scan& s) {
+    // Strip quoting and bullets: "> ", ">>> ", "* ", "- ", "| ".
+    std::string_view t = line;
+    while (!t.empty() && (text::is_space(t[0]) || t[0] == '>' || t[0] == '*' || t[0] == '|'
+                          || t[0] == '-' || t[0] == '#'))
+        t.remove_prefix(1);
+    bool labelled = false, recipient_label = false, sender_label = false;
+    size_t colon = t.find(':');
+    if (colon != std::string_view::npos && colon > 0 && colon < 40) {
+        std::string_view label = text::trim(t.substr(0, colon));
+        bool is_label = !label.empty() && text::is_alnum(label[0]);
+        for (char c : label) is_label &= is_label_char(c);
+        if (is_label) {
+            labelled = true;
+            recipient_label = one_of(label, kRecipientLabels);
+            sender_label = one_of(label, kSenderLabels);
+            t = text::trim(t.substr(colon + 1));
+            if (text::istarts_with(t, "rfc822;")) t = text::trim(t.substr(7));
+        }
+    }
+    if (!labelled) t.remove_prefix(skip_codes(t));
+    size_t lead = 0;
+    while (lead < t.size() && (t[lead] == '<' || t[lead] == '"' || t[lead] == '\'' || t[lead] == '('
+                               || t[lead] == '['))
+        ++lead;
+    const size_t first_pos = static_cast<size_t>(t.data() - line.data()) + lead;
+    for (const auto& f : text::all_addresses(line)) {
+        std::string a = text::normalize_address(f.addr);
+        if (a.empty() || listed(s.exclude, a) || is_daemon(a)) continue;
+        std::string_view before = word_before(line, f.pos);
+        if (sender_label || one_of(before, kSenderWords) || text::iequals(before, "mail")) continue;
+        Tier tier;
+        if (f.pos == first_pos)
+            tier = !labelled ? kLine : (recipient_label ? kLabel : kSentence);
+        else if (one_of(before, kRecipientWords))
+            tier = kSentence;
+        else
+            continue;
+        Cand c{std::move(a), {}, line_pos, tier};
+        if (tier == kLine) c.alias = expanded_from(line.substr(f.pos + f.addr.size()));
+        s.found.push_back(std::move(c));
+    }
+}
+
+// Offset of the line where addr opens (or at least appears), npos if absent.
+size_t line_of(std::string_view notice, std::string_view addr) {
+    size_t best = std::string_view::npos;
+    for (size_t p = text::ifind(notice, addr); p != std::string_view::npos;
+         p = text::ifind(notice, addr, p + 1)) {
+        size_t ls = notice.rfind('\n', p);
+        ls = ls == std::string_view::npos ? 0 : ls + 1;
+        if (best == std::string_view::npos) best = ls;
+        std::string_view head = notice.substr(ls, p - ls);
+        bool opens = true;
+        for (char c : head) opens &= text::is_space(c) || c == '<' || c == '>' || c == '"' || c == '*';
+        if (opens) return ls;
+    }
+    return best;
+}
+
+std::string_view cap(std::string_view s, size_t n) { return s.substr(0, std::min(s.size(), n)); }
+
+// The first 4xx/5xx status code of a text (a transcript also holds the
+// 2xx replies that went before the failure), else the first of any class.
+std::string_view failure_status(std::string_view s) {
+    std::string_view first;
+    for (size_t pos = 0, at = 0; pos < s.size(); pos = at + 1) {
+        std::string_view st = text::find_status(s.substr(pos), &at);
+        if (st.empty()) break;
+        at += pos;
+        if (st[0] != '2') return st;
+        if (first.empty()) first = st;
+    }
+    return first;
+}
+
+std::string_view failure_reply(std::string_view s) {
+    std::string_view first;
+    size_t pos = 0;
+    while (pos < s.size()) {
+        std::string_view rc = text::find_reply_code(s.substr(pos));
+        if (rc.empty()) break;
+        if (rc[0] != '2') return rc;
+        if (first.empty()) first = rc;
+        pos = static_cast<size_t>(rc.data() - s.data()) + 3;
+    }
+    return first;
+}
+
+}  // namespace
+
+void fill_from_text(std::string_view notice, Draft& d, size_t recipients) {
+    size_t at = line_of(notice, d.address);
+    std::string_view block;
+    if (at != std::string_view::npos) {
+        block = notice.substr(at);
+        // The block ends where a line opens with another address.
+        std::string_view rest = block, line;
+        if (text::next_line(rest, line)) {
+            while (text::next_line(rest, line)) {
+                std::string_view t = text::trim(line);
+                while (!t.empty() && (t[0] == '<' || t[0] == '>' || t[0] == '"')) t.remove_prefix(1);
+                auto f = text::find_address(t);
+                if (f && f->pos == 0 && !text::istarts_with(t, d.address)) {
+                    block = block.substr(0, static_cast<size_t>(line.data() - block.data()));
+                    break;
+                }
+            }
+        }
+        block = cap(block, kMaxBlock);
+    }
+    std::string_view whole = cap(notice, 4 * kMaxBlock);
+    if (d.status.empty()) {
+        std::string_view st = failure_status(block);
+        if (st.empty() && recipients <= 1) st = failure_status(whole);
+        d.status = st;
+    }
+    if (d.reply_code.empty()) {
+        std::string_view rc = failure_reply(block);
+        if (rc.empty() && recipients <= 1) rc = failure_reply(whole);
+        d.reply_code = rc;
+    }
+    d.context = text::squeeze(block, kMaxBlock);
+    if (d.diagnostic.empty()) d.diagnostic = d.context;
+    if (d.hint.empty() && recipients <= 1) d.hint = text::squeeze(whole, 4 * kMaxBlock);
+}
+
+size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned,
+                     bool delayed, std::vector<Draft>& out, size_t max) {
+    std::string_view text = notice.text;
+    std::vector<Cand> chosen;
+
+    // Exim and Gmail name the failed recipients in a header.
+    std::vector<Cand> failed;
+    for (const auto& h : mail.headers) {
+        if (!text::iequals(h.name, "X-Failed-Recipients")) continue;
+        for (const auto& f : text::all_addresses(h.value))
+            failed.push_back(Cand{text::normalize_address(f.addr), {}, 0, kLine});
+    }
+    {
+        Scan s;
+        add_header_addrs(s.exclude, header_value(mail.headers, "From"));
+        add_header_addrs(s.sender, header_value(mail.headers, "To"));
+        add_header_addrs(s.sender, header_value(returned, "From"));
+        add_header_addrs(s.sender, header_value(returned, "Return-Path"));
+        add_header_addrs(s.sender, header_value(returned, "Sender"));
+        std::string_view rest = text, line;
+        while (text::next_line(rest, line))
+            scan_line(line, static_cast<size_t>(line.data() - text.data()), s);
+        for (Tier want : {kLine, kLabel, kSentence}) {
+            if (want == kLabel && !failed.empty()) break;
+            for (const auto& c : s.found)
+                if (c.tier == want && !listed(s.sender, c.addr)) chosen.push_back(c);
+            if (!chosen.empty()) break;
+        }
+        if (chosen.empty()) chosen = std::move(failed);
+        if (chosen.empty())
+            for (const auto& c : s.found)
+                if (c.tier == kLine) chosen.push_back(c);
+    }
+    if (chosen.empty()) {
+        // Last resort: the recipient of the returned message.
+        std::vector<std::string> to;
+        add_header_addrs(to, header_value(returned, "To"));
+        for (auto& a : to)
+            if (!a.empty()) chosen.push_back(Cand{std::move(a), {}, 0, kSentence});
+    }
+
+    size_t added = 0, distinct = 0;
+    {
+        std::vector<std::string> seen;
+        for (const auto& c : chosen)
+            if (!listed(seen, c.addr)) seen.push_back(c.addr);
+        distinct = seen.size();
+    }
+    for (auto& c : chosen) {
+        Draft d;
+        d.address = c.addr;
+        d.alias = c.alias;
+        d.action = delayed ? Action::Delayed : Action::Failed;
+        fill_from_text(text, d, distinct);
+        if (add_draft(out, std::move(d), max)) ++added;
+    }
+    return added;
+}
+
+}  // namespace dsn

@@ -1,0 +1,158 @@
+// parse.cc - dsn::parse(): which reader applies, then classification
+//
+// Order of evidence, strongest first:
+//   1. RFC 5965 feedback report (or Microsoft JMRP)       -> Kind::Arf
+//   2. RFC 3464 / RFC 6533 delivery-status part          -> Kind::Dsn
+//   3. Amazon SES JSON notification                       -> Dsn / Arf
+//   4. a notice by a mailer daemon: report fields quoted in its text, else
+//      recipients read from the wording                   -> Kind::Ndr
+//   5. RFC 3834 auto-reply                                -> Kind::AutoReply
+// Anything else is ordinary mail (Kind::None, no recipients).
+#include "common/dsn/dsn.h"
+
+#include "common/dsn/classify.h"
+#include "common/dsn/extract.h"
+#include "common/dsn/text.h"
+
+namespace dsn {
+
+namespace {
+
+bool is_type(const MimePart& p, std::string_view t) { return p.type == t; }
+
+// A generic "x.0.0" Status defers to a specific code of the same class in the
+// diagnostic ("Status: 5.0.0", "Diagnostic-Code: smtp; 550 5.1.1 ...").
+std::string pick_status(std::string_view status, std::string_view diagnostic) {
+    std::string_view in_diag = text::find_status(diagnostic);
+    if (status.empty()) return std::string(in_diag);
+    if (!in_diag.empty() && in_diag[0] == status[0] && status.substr(1) == ".0.0"
+        && in_diag.substr(1) != ".0.0")
+        return std::string(in_diag);
+    return std::string(status);
+}
+
+Action action_from_status(std::string_view status) {
+    if (status.empty()) return Action::Failed;
+    switch (status[0]) {
+    case '2': return Action::Delivered;
+    case '4': return Action::Delayed;
+    default: return Action::Failed;
+    }
+}
+
+Recipient finish(Draft& d, Kind kind, const Limits& limits) {
+    Recipient r;
+    r.address = std::move(d.address);
+    r.alias = std::move(d.alias);
+    r.remote_mta = text::squeeze(d.remote_mta, 255);
+    if (kind == Kind::Arf) {
+        r.reason = Reason::Feedback;
+        r.klass = Class::Complaint;
+        return r;
+    }
+    r.status = pick_status(d.status, d.diagnostic);
+    r.reply_code = d.reply_code.empty() ? std::string(text::find_reply_code(d.diagnostic))
+                                        : std::move(d.reply_code);
+    r.action = d.action != Action::None ? d.action : action_from_status(r.status);
+    r.reason = decide_reason(Evidence{r.status, r.reply_code, d.diagnostic, d.context, d.hint, r.action});
+    r.klass = class_for(r.reason, r.status, r.action);
+    r.diagnostic = text::squeeze(d.diagnostic, limits.max_diagnostic);
+    return r;
+}
+
+void describe_original(const Headers& h, Report& r) {
+    r.original_message_id = text::squeeze(header_value(h, "Message-ID"), 998);
+    r.original_from = text::address_in_header(header_value(h, "From"));
+    r.original_to = text::address_in_header(header_value(h, "To"));
+}
+
+}  // namespace
+
+Report parse(std::string_view message, const Limits& limits) {
+    Report report;
+    const size_t max = limits.max_recipients;
+    Mail mail = read_mail(message);
+    report.subject = text::squeeze(header_value(mail.headers, "Subject"), 998);
+    Notice notice = notice_text(mail);
+    Headers returned = mail.original;
+    if (!mail.has_original && !notice.returned.empty())
+        returned = parse_header_block(text::trim(notice.returned));
+    describe_original(returned, report);
+
+    std::vector<Draft> drafts;
+    Kind kind = Kind::None;
+
+    // 1. RFC 5965 §2: multipart/report; report-type=feedback-report.
+    for (const auto& p : mail.parts) {
+        if (!is_type(p, "message/feedback-report")) continue;
+        kind = Kind::Arf;
+        read_feedback_report(p.text, mail, drafts, report.feedback_type, report.reporting_mta, max);
+    }
+    if (kind == Kind::None && mail.report_type == "feedback-report") kind = Kind::Arf;
+    if (kind == Kind::None && mail.has_original
+        && (!header_value(mail.original, "X-HmXmrOriginalRecipient").empty()
+            || text::istarts_with(report.subject, "complaint about message from"))) {
+        kind = Kind::Arf;
+        report.feedback_type = "abuse";
+        read_feedback_report({}, mail, drafts, report.feedback_type, report.reporting_mta, max);
+    }
+
+    // 2. RFC 3464 §2 / RFC 6533 §3.
+    if (kind == Kind::None) {
+        for (const auto& p : mail.parts)
+            if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
+                read_delivery_status(p.text, drafts, report.reporting_mta, max);
+        if (!drafts.empty()) kind = Kind::Dsn;
+    }
+
+    // 3. Amazon SES notifications delivered by SNS e-mail.
+    if (kind == Kind::None) {
+        for (const auto& p : mail.parts) {
+            if (!is_type(p, "text/plain")) continue;
+            Kind k = Kind::None;
+            read_ses_json(p.text, drafts, k, report.feedback_type, max);
+            if (k != Kind::None) {
+                kind = k;
+                break;
+            }
+        }
+    }
+
+    // 4./5. Notices without a machine-readable part, and auto-replies.
+    if (kind == Kind::None) {
+        bool strong = is_strong_bounce(mail);
+        if (!strong && is_auto_reply(mail)) {
+            kind = Kind::AutoReply;
+        } else if (is_bounce_like(mail, notice.text)) {
+            bool delayed = is_delay_notice(mail, notice.text);
+            if (text::icontains(notice.text, "final-recipient:"))
+                read_delivery_status(notice.text, drafts, report.reporting_mta, max);
+            if (drafts.empty()) read_ndr_text(notice, mail, returned, delayed, drafts, max);
+            if (!drafts.empty()) kind = Kind::Ndr;
+            else if (is_auto_reply(mail)) kind = Kind::AutoReply;
+        }
+    }
+
+    report.kind = kind;
+    if (kind == Kind::AutoReply) {
+        Recipient r;
+        r.address = text::address_in_header(header_value(mail.headers, "From"));
+        r.reason = Reason::Vacation;
+        r.klass = Class::AutoReply;
+        if (!r.address.empty()) report.recipients.push_back(std::move(r));
+        return report;
+    }
+    if (kind == Kind::Dsn || kind == Kind::Ndr) {
+        for (auto& d : drafts)
+            if (d.context.empty()) fill_from_text(notice.text, d, drafts.size());
+    }
+    report.recipients.reserve(drafts.size());
+    for (auto& d : drafts) {
+        report.recipients.push_back(finish(d, kind, limits));
+        Class c = report.recipients.back().klass;
+        report.is_bounce |= c == Class::Hard || c == Class::Soft || c == Class::Complaint;
+    }
+    return report;
+}
+
+}  // namespace dsn

@@ -1,0 +1,218 @@
+// signals.cc - what kind of message this is, and where its notice ends
+#include <array>
+
+#include "common/dsn/extract.h"
+#include "common/dsn/text.h"
+
+namespace dsn {
+
+namespace {
+
+constexpr size_t kMaxNotice = 64 * 1024;
+
+// Phrases that open the copy of the returned message inside a notice,
+// matched at the start of a line stripped of decoration ("----- ... -----").
+constexpr std::string_view kReturnedMarkers[] = {
+    "below this line is a copy of the message",
+    "this is a copy of the message",
+    "a copy of the original message",
+    "copy of the original message",
+    "original message follows",
+    "original message header",
+    "original message -",
+    "original message:",
+    "original message",
+    "message headers follow",
+    "the header of the original message",
+    "headers of the original message",
+    "the original message headers",
+    "header of the message",
+    "headers of your message",
+    "returned message",
+    "unsent message below",
+    "undelivered message",
+    "message text follows",
+    "original mail",
+    "text of the original message",
+    "content of the original message",
+    "this is the original message",
+    "your message reads",
+    "ursprüngliche nachricht",
+    "original-nachricht",
+    "the first 100 lines",
+    "message header follows",
+    "undeliverable message follows",
+    "included is a copy of the message",
+};
+
+// Header names that, at the start of a line, begin a quoted message.
+constexpr std::string_view kQuotedHeaders[] = {
+    "received: ", "return-path: ", "dkim-signature: ", "x-received: ", "delivered-to: ",
+    "authentication-results: ", "arc-seal: ", "x-original-to: ", "message-id: ",
+};
+
+bool is_decoration(char c) {
+    return text::is_space(c) || c == '-' || c == '=' || c == '*' || c == '_' || c == '|'
+        || c == '#' || c == '[' || c == ']' || c == '<' || c == '>' || c == '~';
+}
+
+std::string_view undecorate(std::string_view s) {
+    while (!s.empty() && is_decoration(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_decoration(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+bool is_marker(std::string_view line) {
+    std::string_view t = undecorate(line);
+    if (t.size() > 90) return false;
+    for (auto m : kReturnedMarkers)
+        if (text::istarts_with(t, m)) return true;
+    return false;
+}
+
+bool is_quoted_header(std::string_view line) {
+    for (auto h : kQuotedHeaders)
+        if (text::istarts_with(line, h)) return true;
+    return false;
+}
+
+// Appends the notice part of one text to n; true when the returned message
+// started in it (the caller stops reading further parts).
+bool append_notice(std::string_view body, Notice& n) {
+    std::string_view rest = body, line;
+    const char* start = body.data();
+    while (text::next_line(rest, line)) {
+        bool marker = is_marker(line);
+        if (marker || is_quoted_header(line)) {
+            size_t cut = static_cast<size_t>(line.data() - start);
+            n.text.append(body.substr(0, cut));
+            std::string_view after = marker ? rest : body.substr(cut);
+            n.returned.assign(after.substr(0, std::min(after.size(), kMaxNotice)));
+            return true;
+        }
+    }
+    n.text.append(body);
+    n.text += '\n';
+    return false;
+}
+
+bool from_daemon(const Mail& mail) {
+    std::string_view from = header_value(mail.headers, "From");
+    return text::icontains(from, "mailer-daemon") || text::icontains(from, "mailer_daemon")
+        || text::icontains(from, "mailerdaemon") || text::icontains(from, "mail-daemon")
+        || text::icontains(from, "postmaster") || text::icontains(from, "post_master")
+        || text::icontains(from, "mail delivery") || text::icontains(from, "mail administrator");
+}
+
+constexpr std::string_view kBounceSubjects[] = {
+    "undeliver", "undelivered", "delivery status notification", "delivery failure",
+    "failure notice", "failure delivery", "returned mail", "mail delivery failed",
+    "delivery failed", "delivery has failed", "could not be delivered", "not delivered",
+    "nicht zustellbar", "unzustellbar", "nicht zugestellt", "non remis", "delivery problem",
+    "mail system error", "warning: could not send", "delayed mail", "delivery delayed",
+    "delivery notification", "delivery report", "returned to sender", "mail failure",
+    "delivery error", "message delivery", "failed delivery", "bounce", "rejected",
+    "unable to deliver", "zustellung fehlgeschlagen", "fehlgeschlagen", "delivery failure",
+    "non-delivery", "nondelivery", "delivery incomplete", "error sending message",
+};
+
+constexpr std::string_view kBouncePhrases[] = {
+    "could not be delivered", "couldn't be delivered", "not be delivered", "undeliverable",
+    "delivery failed", "delivery has failed", "failed permanently", "permanent error",
+    "permanent fatal", "was not delivered", "wasn't able to deliver", "unable to deliver",
+    "delivery to the following", "error delivering", "did not like our", "following address",
+    "following recipient", "could not deliver", "delivery problem", "nicht zugestellt",
+    "nicht zustellbar", "unzustellbar", "konnte nicht", "fehlgeschlagen",
+    "failed to deliver", "not delivered to", "rejected by", "mail delivery software",
+    "delivery attempts will continue", "has not yet been delivered", "message was not sent",
+    "user unknown", "no such user", "mailbox unavailable", "mailbox full", "rcpt to",
+    "transcript of session", "failure notice", "delivery status",
+};
+
+}  // namespace
+
+Notice notice_text(const Mail& mail) {
+    Notice n;
+    bool any_plain = false;
+    for (const auto& p : mail.parts) if (p.type == "text/plain" && !p.text.empty()) any_plain = true;
+    for (const auto& p : mail.parts) {
+        if (n.text.size() >= kMaxNotice) break;
+        if (p.type == "message/rfc822" || p.type == "message/global" || p.type == "text/rfc822-headers"
+            || p.type == "message/global-headers")
+            break;
+        bool plain = p.type == "text/plain" || (p.type == "text/enriched");
+        bool html = p.type == "text/html";
+        if (!(plain || (html && !any_plain))) continue;
+        std::string converted;
+        std::string_view body = p.text;
+        if (html) {
+            converted = text::html_to_text(p.text);
+            body = converted;
+        }
+        // A text part that is itself a header block is the returned message.
+        if (!n.text.empty() && is_quoted_header(text::trim(body).substr(0, 40))) {
+            n.returned.assign(body.substr(0, std::min(body.size(), kMaxNotice)));
+            break;
+        }
+        if (body.size() > kMaxNotice - n.text.size()) body = body.substr(0, kMaxNotice - n.text.size());
+        if (append_notice(body, n)) break;
+        if (html) break;
+    }
+    return n;
+}
+
+bool is_strong_bounce(const Mail& mail) {
+    if (!header_value(mail.headers, "X-Failed-Recipients").empty()) return true;
+    if (from_daemon(mail)) return true;
+    std::string_view subject = header_value(mail.headers, "Subject");
+    for (auto s : kBounceSubjects)
+        if (text::icontains(subject, s)) return true;
+    return false;
+}
+
+bool is_bounce_like(const Mail& mail, std::string_view notice) {
+    if (is_strong_bounce(mail)) return true;
+    bool phrase = false;
+    for (auto p : kBouncePhrases)
+        if (text::icontains(notice, p)) { phrase = true; break; }
+    if (!phrase) return false;
+    std::string_view rp = header_value(mail.headers, "Return-Path");
+    bool null_sender = text::trim(rp) == "<>" || text::trim(rp) == "";
+    bool auto_sub = !header_value(mail.headers, "Auto-Submitted").empty();
+    return null_sender || auto_sub || mail.has_original;
+}
+
+bool is_auto_reply(const Mail& mail) {
+    std::string_view as = header_value(mail.headers, "Auto-Submitted");
+    if (text::istarts_with(text::trim(as), "auto-replied")) return true;
+    for (std::string_view h : {"X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Mail-Autoreply",
+                               "X-Vacation", "X-Autoreply-From"})
+        if (!header_value(mail.headers, h).empty()) return true;
+    if (text::iequals(text::trim(header_value(mail.headers, "Precedence")), "auto_reply")) return true;
+    std::string_view subject = header_value(mail.headers, "Subject");
+    constexpr std::string_view kWords[] = {
+        "out of office", "out of the office", "abwesenheit", "automatische antwort",
+        "autoreply", "auto-reply", "auto reply", "automatic reply", "autorespon", "auto-respon",
+        "auto respon", "vacation", "réponse automatique", "away from", "abwesend",
+        "automatic response", "automatische benachrichtigung"};
+    for (auto w : kWords)
+        if (text::icontains(subject, w)) return true;
+    return false;
+}
+
+bool is_delay_notice(const Mail& mail, std::string_view notice) {
+    std::string_view subject = header_value(mail.headers, "Subject");
+    constexpr std::string_view kSubject[] = {"delayed", "delay", "warning:", "verzögert",
+                                             "verzoegert", "still trying", "not yet delivered"};
+    for (auto w : kSubject)
+        if (text::icontains(subject, w)) return true;
+    constexpr std::string_view kText[] = {
+        "delivery attempts will continue", "has not yet been delivered", "will continue to try",
+        "will keep trying", "still trying", "not yet been delivered", "will be retried",
+        "will retry", "wird weiterhin versucht", "noch nicht zugestellt"};
+    for (auto w : kText)
+        if (text::icontains(notice, w)) return true;
+    return false;
+}
+
+}  // namespace dsn

@@ -1,0 +1,250 @@
+// record.cc - encode/decode of suppression and block records (layout in record.h)
+#include "common/store/record.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace store {
+
+namespace {
+
+constexpr size_t kFixedSize = 44;       // Record: up to the first string
+constexpr size_t kBlockFixedSize = 25;  // BlockRecord: up to the first string
+constexpr uint8_t kFlagSuppressed = 0x01;
+
+constexpr std::array<std::string_view, 4> kClassNames{"hard", "soft", "complaint", "manual"};
+constexpr std::array<std::string_view, 4> kSourceNames{"dsn", "arf", "manual", "import"};
+
+void put_u16(std::string& out, uint16_t v) {
+    out += static_cast<char>(v & 0xff);
+    out += static_cast<char>(v >> 8);
+}
+
+void put_u32(std::string& out, uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+        out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+void put_u64(std::string& out, uint64_t v) {
+    for (int i = 0; i < 8; ++i)
+        out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+void put_str(std::string& out, std::string_view s, size_t max) {
+    s = cap_utf8(s, max);
+    put_u16(out, static_cast<uint16_t>(s.size()));  // max <= 65535
+    out.append(s);
+}
+
+// A bounds-checked little-endian reader over one value.
+class Reader {
+public:
+    explicit Reader(std::string_view in) : in_(in) {}
+    bool ok() const noexcept { return ok_; }
+    size_t pos() const noexcept { return pos_; }
+
+    uint64_t uint(size_t n) {
+        if (!need(n))
+            return 0;
+        uint64_t v = 0;
+        for (size_t i = 0; i < n; ++i)
+            v |= uint64_t{static_cast<unsigned char>(in_[pos_ + i])} << (8 * i);
+        pos_ += n;
+        return v;
+    }
+    int64_t i64() { return static_cast<int64_t>(uint(8)); }
+    std::string_view str() {
+        const size_t n = uint(2);
+        if (!need(n))
+            return {};
+        std::string_view s = in_.substr(pos_, n);
+        pos_ += n;
+        return s;
+    }
+
+private:
+    bool need(size_t n) {
+        if (ok_ && in_.size() - pos_ >= n)
+            return true;
+        ok_ = false;
+        return false;
+    }
+
+    std::string_view in_;
+    size_t pos_ = 0;
+    bool ok_ = true;
+};
+
+}  // namespace
+
+std::string_view to_string(Class c) noexcept {
+    const auto i = static_cast<size_t>(c);
+    return i < kClassNames.size() ? kClassNames[i] : "unknown";
+}
+
+std::string_view to_string(Source s) noexcept {
+    const auto i = static_cast<size_t>(s);
+    return i < kSourceNames.size() ? kSourceNames[i] : "unknown";
+}
+
+std::optional<Class> parse_class(std::string_view s) noexcept {
+    for (size_t i = 0; i < kClassNames.size(); ++i)
+        if (kClassNames[i] == s)
+            return static_cast<Class>(i);
+    return std::nullopt;
+}
+
+std::optional<Source> parse_source(std::string_view s) noexcept {
+    for (size_t i = 0; i < kSourceNames.size(); ++i)
+        if (kSourceNames[i] == s)
+            return static_cast<Source>(i);
+    return std::nullopt;
+}
+
+int strength(Class c) noexcept {
+    switch (c) {
+    case Class::Soft: return 0;
+    case Class::Hard: return 1;
+    case Class::Complaint: return 2;
+    case Class::Manual: return 3;
+    }
+    return 0;
+}
+
+std::string_view to_string(Decode d) noexcept {
+    switch (d) {
+    case Decode::Ok: return "ok";
+    case Decode::Empty: return "empty value";
+    case Decode::UnknownVersion: return "unknown format version";
+    case Decode::Truncated: return "truncated value";
+    case Decode::BadValue: return "invalid field value";
+    }
+    return "invalid";
+}
+
+std::string_view cap_utf8(std::string_view s, size_t max) noexcept {
+    if (s.size() <= max)
+        return s;
+    size_t n = max;
+    // Back off continuation bytes (10xxxxxx) so no character is split.
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80)
+        --n;
+    return s.substr(0, n);
+}
+
+std::string encode(const Record& r) {
+    std::string out;
+    out.reserve(kFixedSize + 10 + r.reason.size() + r.status.size() +
+                std::min(r.diagnostic.size(), kMaxDiagnostic) + r.remote_mta.size() +
+                r.evidence.size());
+    out += static_cast<char>(kRecordVersion);
+    out += static_cast<char>(r.klass);
+    out += static_cast<char>(r.source);
+    out += static_cast<char>(r.suppressed ? kFlagSuppressed : 0);
+    put_u64(out, static_cast<uint64_t>(r.first_seen));
+    put_u64(out, static_cast<uint64_t>(r.last_seen));
+    put_u64(out, static_cast<uint64_t>(r.expiry));
+    put_u64(out, static_cast<uint64_t>(r.window_start));
+    put_u32(out, r.count);
+    put_u32(out, r.window_count);
+    put_str(out, r.reason, kMaxReason);
+    put_str(out, r.status, kMaxStatus);
+    put_str(out, r.diagnostic, kMaxDiagnostic);
+    put_str(out, r.remote_mta, kMaxRemoteMta);
+    put_str(out, r.evidence, kMaxEvidence);
+    return out;
+}
+
+Decode decode_fixed(std::string_view in, Record& out) {
+    if (in.empty())
+        return Decode::Empty;
+    if (static_cast<uint8_t>(in[0]) != kRecordVersion)
+        return Decode::UnknownVersion;
+    if (in.size() < kFixedSize)
+        return Decode::Truncated;
+    Reader rd(in.substr(1));
+    const auto klass = rd.uint(1), source = rd.uint(1), flags = rd.uint(1);
+    if (klass > static_cast<uint64_t>(Class::Manual) ||
+        source > static_cast<uint64_t>(Source::Import) || (flags & ~uint64_t{kFlagSuppressed}))
+        return Decode::BadValue;
+    out.klass = static_cast<Class>(klass);
+    out.source = static_cast<Source>(source);
+    out.suppressed = (flags & kFlagSuppressed) != 0;
+    out.first_seen = rd.i64();
+    out.last_seen = rd.i64();
+    out.expiry = rd.i64();
+    out.window_start = rd.i64();
+    out.count = static_cast<uint32_t>(rd.uint(4));
+    out.window_count = static_cast<uint32_t>(rd.uint(4));
+    return Decode::Ok;
+}
+
+Decode decode(std::string_view in, Record& out) {
+    Record r;
+    if (Decode d = decode_fixed(in, r); d != Decode::Ok)
+        return d;
+    Reader rd(in.substr(kFixedSize));
+    const std::string_view reason = rd.str(), status = rd.str(), diagnostic = rd.str(),
+                           remote_mta = rd.str(), evidence = rd.str();
+    if (!rd.ok())
+        return Decode::Truncated;
+    r.reason = reason;
+    r.status = status;
+    r.diagnostic = diagnostic;
+    r.remote_mta = remote_mta;
+    r.evidence = evidence;
+    out = std::move(r);
+    return Decode::Ok;
+}
+
+Decode decode_reason(std::string_view in, std::string_view& reason) {
+    Record fixed;
+    if (Decode d = decode_fixed(in, fixed); d != Decode::Ok)
+        return d;
+    Reader rd(in.substr(kFixedSize));
+    const std::string_view s = rd.str();
+    if (!rd.ok())
+        return Decode::Truncated;
+    reason = s;
+    return Decode::Ok;
+}
+
+std::string encode(const BlockRecord& r) {
+    std::string out;
+    out.reserve(kBlockFixedSize + 8 + r.reason.size() + r.status.size() +
+                std::min(r.diagnostic.size(), kMaxDiagnostic) + r.remote_mta.size());
+    out += static_cast<char>(kBlockVersion);
+    put_u64(out, r.count);
+    put_u64(out, static_cast<uint64_t>(r.first_seen));
+    put_u64(out, static_cast<uint64_t>(r.last_seen));
+    put_str(out, r.reason, kMaxReason);
+    put_str(out, r.status, kMaxStatus);
+    put_str(out, r.diagnostic, kMaxDiagnostic);
+    put_str(out, r.remote_mta, kMaxRemoteMta);
+    return out;
+}
+
+Decode decode(std::string_view in, BlockRecord& out) {
+    if (in.empty())
+        return Decode::Empty;
+    if (static_cast<uint8_t>(in[0]) != kBlockVersion)
+        return Decode::UnknownVersion;
+    Reader rd(in.substr(1));
+    BlockRecord r;
+    r.count = rd.uint(8);
+    r.first_seen = rd.i64();
+    r.last_seen = rd.i64();
+    const std::string_view reason = rd.str(), status = rd.str(), diagnostic = rd.str(),
+                           remote_mta = rd.str();
+    if (!rd.ok())
+        return Decode::Truncated;
+    r.reason = reason;
+    r.status = status;
+    r.diagnostic = diagnostic;
+    r.remote_mta = remote_mta;
+    out = std::move(r);
+    return Decode::Ok;
+}
+
+}  // namespace store

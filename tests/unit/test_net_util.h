@@ -1,0 +1,75 @@
+// test_net_util.h - helpers shared by the test_net*.cc suites
+//
+// TempDir: a private directory under $TMPDIR (or /tmp), removed with its
+// contents on destruction. read_until_eof(fd, timeout): everything a peer
+// sends until it closes, or what came before the time-out (timed_out set).
+// Test-only code: failures throw std::runtime_error.
+#pragma once
+
+#include "common/sys/fd.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+namespace net_test {
+
+class TempDir {
+public:
+    TempDir() {
+        const char* base = std::getenv("TMPDIR");
+        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sg-net-XXXXXX";
+        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+        path_ = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+inline void set_recv_timeout(int fd, std::chrono::milliseconds t) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(t.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+struct ReadResult {
+    std::string data;
+    bool eof = false;        // orderly close
+    bool reset = false;      // ECONNRESET
+    bool timed_out = false;  // neither before the time-out
+};
+
+inline ReadResult read_until_eof(int fd, std::chrono::milliseconds timeout) {
+    set_recv_timeout(fd, timeout);
+    ReadResult r;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            r.data.append(buf, static_cast<size_t>(n));
+            continue;
+        }
+        if (n == 0) r.eof = true;
+        else if (errno == EINTR) continue;
+        else if (errno == ECONNRESET) r.reset = true;
+        else r.timed_out = true;
+        return r;
+    }
+}
+
+}  // namespace net_test
