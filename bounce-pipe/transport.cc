@@ -118,7 +118,8 @@ Verdict Transport::deliver(const Envelope& env, std::string_view message, bool o
     // Who is this report about? A signed VERP recipient is authoritative.
     std::optional<address::Decoded> verp;
     for (const auto& c : codecs_) {
-        auto d = c.decode(env.recipient);
+        auto d = c.decode(env.recipient, std::chrono::floor<std::chrono::days>(
+                                             std::chrono::sys_seconds(std::chrono::seconds(now))));
         if (d.status != address::VerpStatus::NotVerp) {
             verp = std::move(d);
             break;
@@ -143,6 +144,11 @@ Verdict Transport::deliver(const Envelope& env, std::string_view message, bool o
     // RFC 3834 auto-replies, delivery reports and ordinary mail change nothing.
     bool usable_kind = report.kind == dsn::Kind::Dsn || report.kind == dsn::Kind::Ndr ||
                        report.kind == dsn::Kind::Arf;
+    if (!usable_kind && report.kind == dsn::Kind::None && verp && verp->status == address::VerpStatus::Ok)
+        // Mail to our signed address that is neither a report nor an
+        // auto-reply: an NDR format we do not know, or a person's reply.
+        // Keep it for a human; count nothing.
+        return quarantine(env, message, "not a recognised report", now, event);
     if (!usable_kind) {
         logging::info(env.queue_id, logging::Line("bounce")
                                         .kv("rcpt", "<" + env.recipient + ">")

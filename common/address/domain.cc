@@ -97,6 +97,10 @@ Result<Domain> normalise_domain(std::string_view in) {
     if (in.size() > kMaxInput) return Error::InputTooLong;
     std::string_view d = detail::trim_wsp(in);
     if (d.empty()) return Error::Empty;
+    // Controls (NUL above all: C APIs below would stop there) are never
+    // part of a domain or literal.
+    for (unsigned char c : d)
+        if (c < 0x20 || c == 0x7f) return Error::BadDomain;
 
     if (d.front() == '[') {
         auto lit = literal(d);

@@ -90,7 +90,7 @@ bool is_hard_reason(Reason r) noexcept {
 // §3.3: a MAIL reply concerns the reverse-path).
 bool refused_mail_from(std::string_view t) noexcept {
     return text::icontains(t, "after mail from") || text::icontains(t, "reply to mail from")
-        || text::icontains(t, "reply to mail command") || text::icontains(t, ">>> mail from");
+        || text::icontains(t, "reply to mail command");
 }
 
 // The recipient was accepted at RCPT and refused only after DATA: the
@@ -112,7 +112,7 @@ std::optional<Reason> reason_from_status(std::string_view status) noexcept {
 
 std::optional<Reason> reason_from_text(std::string_view diagnostic) {
     if (diagnostic.empty()) return std::nullopt;
-    std::string low = text::to_lower(diagnostic.substr(0, 4096));
+    std::string low = text::to_lower(diagnostic.substr(0, 2048));
     for (const auto& rule : kReasonRules)
         if (low.find(rule.pattern) != std::string::npos) return rule.reason;
     return std::nullopt;

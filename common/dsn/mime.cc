@@ -31,6 +31,21 @@ std::string lower_type(GMimeObject* obj) {
     return out;
 }
 
+// The only headers the parser reads; decoding the others would cost time.
+constexpr std::string_view kWanted[] = {
+    "Subject", "From", "To", "Cc", "Sender", "Return-Path", "Message-ID", "X-Failed-Recipients",
+    "Auto-Submitted", "Precedence", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
+    "X-Mail-Autoreply", "X-Vacation", "X-Autoreply-From", "X-HmXmrOriginalRecipient",
+};
+
+bool wanted_header(const char* name) {
+    if (!name) return false;
+    std::string_view n(name);
+    for (auto w : kWanted)
+        if (text::iequals(n, w)) return true;
+    return false;
+}
+
 Headers copy_headers(GMimeObject* obj, size_t max) {
     Headers out;
     GMimeHeaderList* list = g_mime_object_get_header_list(obj);
@@ -40,6 +55,7 @@ Headers copy_headers(GMimeObject* obj, size_t max) {
         GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
         if (!h) continue;
         const char* name = g_mime_header_get_name(h);
+        if (!wanted_header(name)) continue;
         const char* value = g_mime_header_get_value(h);
         out.push_back(Header{name ? name : "", std::string(text::trim(value ? value : ""))});
     }
@@ -53,23 +69,40 @@ bool needs_conversion(const char* charset) {
              || text::iequals(c, "ascii"));
 }
 
+// Writes bytes through a charset filter into a new string.
+std::string convert(std::string_view bytes, const char* charset) {
+    GObj<GMimeFilter> conv(g_mime_filter_charset_new(charset, "UTF-8"));
+    if (!conv) return std::string(bytes);
+    GObj<GMimeStream> mem(g_mime_stream_mem_new());
+    GObj<GMimeStream> filtered(g_mime_stream_filter_new(mem.get()));
+    g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), conv.get());
+    g_mime_stream_write(filtered.get(), bytes.data(), bytes.size());
+    g_mime_stream_flush(filtered.get());
+    GByteArray* out = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
+    if (!out) return std::string(bytes);
+    size_t n = out->len < kMaxPartText ? out->len : kMaxPartText;
+    return std::string(reinterpret_cast<const char*>(out->data), n);
+}
+
 // Transfer-decodes a leaf part, converting text to UTF-8 where it can.
+// Pure ASCII needs no conversion (and no iconv_open) in any charset we meet
+// except the escape-based ISO-2022 family, hence the ESC check.
 std::string decode_part(GMimePart* part, bool is_text) {
     GMimeDataWrapper* content = g_mime_part_get_content(part);
     if (!content) return {};
     GObj<GMimeStream> mem(g_mime_stream_mem_new());
-    GObj<GMimeStream> filtered(g_mime_stream_filter_new(mem.get()));
-    const char* charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-    if (is_text && needs_conversion(charset)) {
-        GObj<GMimeFilter> conv(g_mime_filter_charset_new(charset, "UTF-8"));
-        if (conv) g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), conv.get());
-    }
-    g_mime_data_wrapper_write_to_stream(content, filtered.get());
-    g_mime_stream_flush(filtered.get());
+    g_mime_data_wrapper_write_to_stream(content, mem.get());
     GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
     if (!bytes) return {};
     size_t n = bytes->len < kMaxPartText ? bytes->len : kMaxPartText;
-    return std::string(reinterpret_cast<const char*>(bytes->data), n);
+    std::string_view raw(reinterpret_cast<const char*>(bytes->data), n);
+    const char* charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    if (is_text && needs_conversion(charset)) {
+        bool plain = true;
+        for (char c : raw) plain &= static_cast<unsigned char>(c) < 0x80 && c != 0x1b;
+        if (!plain) return convert(raw, charset);
+    }
+    return std::string(raw);
 }
 
 bool wanted_leaf(std::string_view type) {

@@ -1,7 +1,8 @@
 // mime.h - the MIME view of a report message (internal, GMime 3 based)
 //
 // read_mail() parses a whole message with GMime and flattens it into what
-// the bounce parser needs: the top-level headers (RFC 2047 decoded), the
+// the bounce parser needs: the top-level headers it reads (RFC 2047
+// decoded; see kWanted in mime.cc), the
 // leaf parts that carry text in document order (transfer-decoded, text/*
 // converted to UTF-8), and the headers of the first attached message
 // (message/rfc822, message/global, text/rfc822-headers). Attached messages

@@ -57,7 +57,8 @@ constexpr std::string_view kSenderWords[] = {"from", "sender", "by", "von", "env
                                              "return-path", "reply-to", "id"};
 
 bool is_label_char(char c) {
-    return text::is_alnum(c) || c == '-' || c == ' ' || static_cast<unsigned char>(c) >= 0x80;
+    return text::is_alnum(c) || c == '-' || c == ' ' || c == '\'' || c == '(' || c == ')'
+        || c == '.' || static_cast<unsigned char>(c) >= 0x80;
 }
 
 bool one_of(std::string_view w, const std::string_view* list, size_t n) {
@@ -128,6 +129,7 @@ size_t skip_codes(std::string_view t) {
 }
 
 void scan_line(std::string_view line, size_t line_pos, Scan& s) {
+    if (line.find('@') == std::string_view::npos) return;
     // Strip quoting and bullets: "> ", ">>> ", "* ", "- ", "| ".
     std::string_view t = line;
     while (!t.empty() && (text::is_space(t[0]) || t[0] == '>' || t[0] == '*' || t[0] == '|'

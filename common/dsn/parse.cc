@@ -68,7 +68,9 @@ void describe_original(const Headers& h, Report& r) {
 
 }  // namespace
 
-Report parse(std::string_view message, const Limits& limits) {
+namespace {
+
+Report parse_at(std::string_view message, const Limits& limits, int depth) {
     Report report;
     const size_t max = limits.max_recipients;
     Mail mail = read_mail(message);
@@ -130,6 +132,15 @@ Report parse(std::string_view message, const Limits& limits) {
             if (drafts.empty()) read_ndr_text(notice, mail, returned, delayed, drafts, max);
             if (!drafts.empty()) kind = Kind::Ndr;
             else if (is_auto_reply(mail)) kind = Kind::AutoReply;
+            // A notice that quotes a whole bounce (a forwarded report) in its
+            // text: read the quoted message as if it had come to us.
+            if (kind == Kind::None && depth == 0 && !notice.returned.empty()) {
+                Report inner = parse_at(text::trim(notice.returned), limits, depth + 1);
+                if (inner.kind != Kind::None && inner.kind != Kind::AutoReply) {
+                    inner.subject = std::move(report.subject);
+                    return inner;
+                }
+            }
         }
     }
 
@@ -154,5 +165,9 @@ Report parse(std::string_view message, const Limits& limits) {
     }
     return report;
 }
+
+}  // namespace
+
+Report parse(std::string_view message, const Limits& limits) { return parse_at(message, limits, 0); }
 
 }  // namespace dsn

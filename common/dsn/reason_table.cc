@@ -136,6 +136,8 @@ constexpr ReasonRule kRules[] = {
     {"mailbox does not exist", R::UserUnknown},
     {"recipient not found", R::UserUnknown},
     {"recipnotfound", R::UserUnknown},
+    {"recipientnotfound", R::UserUnknown},
+    {"not found by smtp address lookup", R::UserUnknown},
     {"recipient unknown", R::UserUnknown},
     {"unknown recipient", R::UserUnknown},
     {"unknown address", R::UserUnknown},

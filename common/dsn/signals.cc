@@ -177,7 +177,7 @@ bool is_bounce_like(const Mail& mail, std::string_view notice) {
         if (text::icontains(notice, p)) { phrase = true; break; }
     if (!phrase) return false;
     std::string_view rp = header_value(mail.headers, "Return-Path");
-    bool null_sender = text::trim(rp) == "<>" || text::trim(rp) == "";
+    bool null_sender = text::trim(rp) == "<>";
     bool auto_sub = !header_value(mail.headers, "Auto-Submitted").empty();
     return null_sender || auto_sub || mail.has_original;
 }

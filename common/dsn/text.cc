@@ -124,6 +124,19 @@ std::string normalize_address(std::string_view s) {
         s = s.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1);
     }
     s = trim(s);
+    // A quoted local part ("john..doe"@example.com) keeps its quotes; an
+    // address merely wrapped in quotes loses them.
+    bool quoted_local = s.size() > 2 && s.front() == '"' && s.find("\"@") != std::string_view::npos
+        && s.find("\"@") > 0;
+    if (quoted_local) {
+        size_t at = s.find("\"@") + 1;
+        std::string out(s);
+        for (size_t i = at + 1; i < out.size(); ++i) out[i] = lower(out[i]);
+        while (!out.empty() && (out.back() == '"' || out.back() == '.')) out.pop_back();
+        for (size_t i = at; i < out.size(); ++i)
+            if (is_space(out[i]) || out[i] == '<' || out[i] == '>') return {};
+        return out.size() <= 320 ? out : std::string();
+    }
     while (!s.empty() && (s.front() == '"' || s.front() == '\'')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == '"' || s.back() == '\'' || s.back() == '.')) s.remove_suffix(1);
     size_t at = s.rfind('@');

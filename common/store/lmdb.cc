@@ -160,7 +160,8 @@ Env::Env(Key, std::string path, const EnvOptions& opts)
         fail(rc, "mdb_env_set_maxdbs");
     if ((rc = mdb_env_set_maxreaders(raw, opts_.max_readers)) != 0)
         fail(rc, "mdb_env_set_maxreaders");
-    const unsigned flags = MDB_NOTLS | (opts_.read_only ? MDB_RDONLY : 0);
+    const unsigned flags = MDB_NOTLS | (opts_.read_only ? MDB_RDONLY : 0) |
+                           (opts_.durable ? 0 : MDB_NOSYNC);
     if ((rc = mdb_env_open(raw, path_.c_str(), flags, opts_.file_mode)) != 0)
         fail(rc, "mdb_env_open");
     int dead = 0;

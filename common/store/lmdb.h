@@ -44,8 +44,9 @@
 // Errors: "no such key" is a value (std::nullopt / false). Every other LMDB
 // failure throws store::Error, which names the operation, mdb_strerror() and
 // the env path; kind() sorts it (MapFull: the store is full, tempfail).
-// Thread safety: Env is thread safe. A txn or cursor is used by one thread at a
-// time; a cursor must not outlive its txn, a txn must not outlive its Env.
+// Thread safety: Env is thread safe. A txn is begun and ended by one thread
+// (it holds that thread's share of the map lock); a cursor must not outlive
+// its txn, a txn must not outlive its Env.
 #pragma once
 
 #include <lmdb.h>
@@ -114,6 +115,9 @@ struct EnvOptions {
     unsigned max_dbs = 8;
     unsigned max_readers = 126;
     bool read_only = false;
+    // false: MDB_NOSYNC, no fsync at commit. For tests and rebuildable bulk
+    // loads only: a system crash may lose the last commits.
+    bool durable = true;
     mode_t file_mode = 0660;
     mode_t dir_mode = 0770;                   // when open() creates the directory
 };

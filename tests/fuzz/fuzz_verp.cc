@@ -4,6 +4,7 @@
 //   0  VerpCodec::decode       3  normalise_domain
 //   1  parse_path              4  VerpCodec::decode, upper-cased
 //   2  extract_all_from_header
+// (Seed files start with 'A'..'E', which are 0..4 mod 5.)
 // Besides "no crash, no sanitizer report", each mode checks invariants and
 // traps when one breaks: str() parses back to the same Address, domains
 // normalise idempotently, every mailbox encodes to a Dot-string local part

@@ -189,12 +189,13 @@ void PostfixInstance::enable_sasl(const std::string& realm) {
     sasl_realm_ = realm;
     std::string sasl_dir = config_dir_ + "/sasl";
     make_dirs(sasl_dir, 0755);
+    make_dirs(dir_.sub("sasldb"), 0755);  // outside config/: postfix check wants it root-owned
     // Debian's Postfix looks for <config_directory>/sasl/smtpd.conf;
     // cyrus_sasl_config_path says the same for an upstream build.
     write_file(sasl_dir + "/smtpd.conf",
                "pwcheck_method: auxprop\n"
                "auxprop_plugin: sasldb\n"
-               "sasldb_path: " + sasl_dir + "/sasldb2\n"
+               "sasldb_path: " + dir_.sub("sasldb/sasldb2") + "\n"
                "mech_list: PLAIN LOGIN\n");
     put("smtpd_sasl_auth_enable", "yes");
     put("smtpd_sasl_type", "cyrus");
@@ -208,7 +209,7 @@ void PostfixInstance::enable_sasl(const std::string& realm) {
 void PostfixInstance::add_sasl_user(const std::string& user, const std::string& password) {
     if (sasl_realm_.empty()) enable_sasl();
     check_token("sasl user", user + password);
-    std::string db = config_dir_ + "/sasl/sasldb2";
+    std::string db = dir_.sub("sasldb/sasldb2");
     RunResult r = run(SpawnSpec{.argv = {"saslpasswd2", "-f", db, "-c", "-p", "-u", sasl_realm_,
                                          user},
                                 .stdin_data = password},
@@ -233,11 +234,16 @@ std::string PostfixInstance::render_master_cf() const {
 }
 
 void PostfixInstance::write_config() const {
-    write_file(config_dir_ + "/main.cf", render_main_cf());
-    write_file(config_dir_ + "/master.cf", render_master_cf());
     std::string t = "# key  transport:nexthop\n";
     for (const auto& [k, v] : transports_) t += k + " " + v + "\n";
-    write_file(config_dir_ + "/transport", t);
+    const std::pair<std::string, std::string> files[] = {
+        {config_dir_ + "/main.cf", render_main_cf()},
+        {config_dir_ + "/master.cf", render_master_cf()},
+        {config_dir_ + "/transport", t}};
+    for (const auto& [path, text] : files) {
+        write_file(path, text);
+        backdate(path);  // else every Postfix program naps until the file is 2s old
+    }
 }
 
 void PostfixInstance::apply_if_running() {

@@ -7,6 +7,8 @@
 //   data/    data_directory (owned by postfix: master.lock lives there)
 //   maillog  maillog_file, written by postlogd - no syslog needed
 // and runs Debian's /usr/sbin/postfix against it with `postfix -c config`.
+// Files the harness writes are backdated: Postfix re-reads a file whose
+// mtime is under ~2s old in 300ms naps, which made `postfix start` 3s slow.
 // Every master.cf service runs unchrooted (chroot column "n"), so absolute
 // paths (sockets, sasldb, pipe commands) work as written.
 //
@@ -17,7 +19,9 @@
 // backoff 1s/2s, smtp_connect_timeout 2s, both queue lifetimes 1h (set 0 to
 // bounce at the first deferral).  Mail goes to opts.relayhost (e.g. a
 // SmtpSink's nexthop()); with no relayhost and no namespace the
-// default_transport is error: - the instance never touches real DNS.  Inside
+// default_transport is error: - the instance never touches real DNS, and
+// smtpd refuses unrouted recipients with 550 (route them with
+// add_transport(domain, "discard:" / a sink / a pipe)).  Inside
 // a NetNs (opts.ns) default delivery uses DNS, served by a DnsServer there.
 //
 // Configure before or after start(): set()/append() main.cf parameters,
@@ -68,7 +72,7 @@ class NetNs;
 
 struct PostfixOptions {
     std::string myhostname = "mx.sendguard.test";
-    std::string relayhost;       // "[127.0.0.2]:2525"; "" : see header comment
+    std::string relayhost{};       // "[127.0.0.2]:2525"; "" : see header comment
     const NetNs* ns = nullptr;   // run the whole instance inside this namespace
     uint16_t smtpd_port = 0;     // 0: a free port on 127.0.0.1
     int maximal_queue_lifetime_s = 3600;
@@ -77,21 +81,21 @@ struct PostfixOptions {
 
 // A pipe(8) service: "<name> unix - n n - <maxproc> pipe flags=.. user=.. argv=..".
 struct PipeTransport {
-    std::string name;                 // master.cf service name
+    std::string name{};                 // master.cf service name
     std::string user = "nobody";      // user= (user or user:group)
-    std::vector<std::string> argv;    // argv=; args with whitespace get { }
-    std::string flags;                // flags=, e.g. "DRhu"
-    std::vector<std::string> attributes;  // more, e.g. "null_sender=", "size=1000000"
+    std::vector<std::string> argv{};    // argv=; args with whitespace get { }
+    std::string flags{};                // flags=, e.g. "DRhu"
+    std::vector<std::string> attributes{};  // more, e.g. "null_sender=", "size=1000000"
     int recipient_limit = 1;          // <name>_destination_recipient_limit
     std::string maxproc = "-";
 };
 
 // One message caught by add_capture_transport().
 struct CapturedMessage {
-    std::string file;
-    std::string sender;                   // "" for the null sender
-    std::vector<std::string> recipients;
-    std::string content;                  // header + body as delivered
+    std::string file{};
+    std::string sender{};                   // "" for the null sender
+    std::vector<std::string> recipients{};
+    std::string content{};                  // header + body as delivered
 };
 
 class PostfixInstance {

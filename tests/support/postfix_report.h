@@ -29,31 +29,31 @@
 namespace harness {
 
 struct Delivery {
-    std::string program;   // "smtp", "pipe", "local", "error", ...
-    std::string queue_id;
-    std::string to, orig_to, relay, dsn;
-    std::string status;    // sent, deferred, bounced, expired, undeliverable...
-    std::string detail;    // text in parentheses after the status
-    std::string line;      // the whole log line
+    std::string program{};   // "smtp", "pipe", "local", "error", ...
+    std::string queue_id{};
+    std::string to{}, orig_to{}, relay{}, dsn{};
+    std::string status{};    // sent, deferred, bounced, expired, undeliverable...
+    std::string detail{};    // text in parentheses after the status
+    std::string line{};      // the whole log line
 };
 std::optional<Delivery> parse_delivery(std::string_view line);
 
 // "postfix/smtp[123]: QID: ..." -> {"smtp", "QID", "..."}; nullopt otherwise.
 struct LogLine {
-    std::string program, queue_id, text;
+    std::string program{}, queue_id{}, text{};
 };
 std::optional<LogLine> parse_log_line(std::string_view line);
 
 struct QueueRecipient {
-    std::string address, delay_reason;
+    std::string address{}, delay_reason{};
 };
 struct QueueEntry {
-    std::string queue_name;  // active, deferred, hold, incoming, maildrop
-    std::string queue_id, sender;
+    std::string queue_name{};  // active, deferred, hold, incoming, maildrop
+    std::string queue_id{}, sender{};
     long long arrival_time = 0, message_size = 0;
     bool forced_expire = false;
-    std::vector<QueueRecipient> recipients;
-    std::string parse_error;  // non-empty when the line was not understood
+    std::vector<QueueRecipient> recipients{};
+    std::string parse_error{};  // non-empty when the line was not understood
 };
 std::vector<QueueEntry> parse_postqueue_json(std::string_view text);
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -170,7 +172,10 @@ std::string join_argv(const std::vector<std::string>& argv) {
 
 Process::Process(SpawnSpec spec) {
     if (spec.argv.empty()) throw std::invalid_argument("Process: empty argv");
-    name_ = spec.argv[0].substr(spec.argv[0].rfind('/') + 1);
+    const auto& av = spec.argv;
+    bool in_ns = av.size() > 4 && av[0] == "ip" && av[1] == "netns" && av[2] == "exec";
+    const std::string& prog = in_ns ? av[4] : av[0];
+    name_ = prog.substr(prog.rfind('/') + 1) + (in_ns ? " (netns " + av[3] + ")" : "");
 
     sys::Fd in_fd, out_fd, err_fd;
     if (!spec.stdin_data.empty()) {
@@ -321,6 +326,7 @@ std::string RunResult::describe() const {
 RunResult run(SpawnSpec spec, Millis timeout) {
     RunResult r;
     r.command = join_argv(spec.argv);
+    auto t0 = std::chrono::steady_clock::now();
     Process p(std::move(spec));
     if (auto st = p.wait_for(timeout)) {
         r.status = *st;
@@ -330,6 +336,11 @@ RunResult run(SpawnSpec spec, Millis timeout) {
     }
     r.out = p.out();
     r.err = p.err();
+    if (const char* t = std::getenv("SG_E2E_TRACE"); t && *t && *t != '0') {
+        auto ms = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - t0);
+        std::fprintf(stderr, "harness: %lldms %s: %s\n", static_cast<long long>(ms.count()),
+                     r.command.c_str(), r.timed_out ? "timed out" : r.status.str().c_str());
+    }
     return r;
 }
 

@@ -22,6 +22,8 @@
 // directory or command line lies under a harness temp tree: the stray-daemon
 // net for teardown, limited to what the harness itself started.
 //
+// Set SG_E2E_TRACE=1 to have run() print each command with its duration.
+//
 // Errors: a program that cannot be spawned (not found, not executable)
 // throws std::system_error naming argv[0]; exit statuses and time-outs are
 // values (ExitStatus, RunResult::timed_out).
@@ -50,12 +52,12 @@ struct ExitStatus {
 };
 
 struct SpawnSpec {
-    std::vector<std::string> argv;  // argv[0] is looked up in PATH
-    std::vector<std::string> env;   // NAME=VALUE added to / overriding ours
-    std::string cwd;                // "" keeps ours
-    std::string stdin_data;         // fed as stdin; empty: /dev/null
-    std::string stdout_path;        // "" : unlinked temp file, see out()
-    std::string stderr_path;        // "" : unlinked temp file, see err()
+    std::vector<std::string> argv{};  // argv[0] is looked up in PATH
+    std::vector<std::string> env{};   // NAME=VALUE added to / overriding ours
+    std::string cwd{};                // "" keeps ours
+    std::string stdin_data{};         // fed as stdin; empty: /dev/null
+    std::string stdout_path{};        // "" : unlinked temp file, see out()
+    std::string stderr_path{};        // "" : unlinked temp file, see err()
 };
 
 class Process {
@@ -93,10 +95,10 @@ private:
 };
 
 struct RunResult {
-    ExitStatus status;
+    ExitStatus status{};
     bool timed_out = false;
-    std::string out, err;
-    std::string command;  // argv joined, for messages
+    std::string out{}, err{};
+    std::string command{};  // argv joined, for messages
     bool ok() const noexcept { return !timed_out && status.ok(); }
     // "cmd: exit 1; stderr: ..." for assertion messages.
     std::string describe() const;

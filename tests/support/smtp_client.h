@@ -46,7 +46,7 @@ struct SmtpError : std::runtime_error {
 
 struct Reply {
     int code = 0;                    // 0: no reply (command not sent)
-    std::vector<std::string> lines;  // text after "NNN-" / "NNN ", one per line
+    std::vector<std::string> lines{};  // text after "NNN-" / "NNN ", one per line
     std::string text() const;        // lines joined with "\n"
     std::string str() const;         // "250 2.0.0 Ok: queued as X" (first line)
     bool positive() const noexcept { return code >= 200 && code < 400; }
@@ -55,19 +55,19 @@ struct Reply {
 
 struct SmtpEnvelope {
     std::string helo = "client.sendguard.test";
-    std::optional<std::pair<std::string, std::string>> auth_plain;  // user, password
-    std::string mail_from;          // without <>; "" is the null sender
-    std::string mail_params;        // e.g. "RET=HDRS ENVID=x"
-    std::vector<std::string> rcpt_to;
-    std::string data;               // header + body
+    std::optional<std::pair<std::string, std::string>> auth_plain{};  // user, password
+    std::string mail_from{};          // without <>; "" is the null sender
+    std::string mail_params{};        // e.g. "RET=HDRS ENVID=x"
+    std::vector<std::string> rcpt_to{};
+    std::string data{};               // header + body
 };
 
 struct SmtpTranscript {
-    Reply greeting, ehlo;
-    std::optional<Reply> auth;
-    Reply mail;
-    std::vector<Reply> rcpt;  // one per recipient tried
-    std::optional<Reply> data_start, data_end;
+    Reply greeting{}, ehlo{};
+    std::optional<Reply> auth{};
+    Reply mail{};
+    std::vector<Reply> rcpt{};  // one per recipient tried
+    std::optional<Reply> data_start{}, data_end{};
     // True when the message was accepted (250 after ".").
     bool accepted() const noexcept { return data_end && data_end->code == 250; }
     // "ABC123" from "250 2.0.0 Ok: queued as ABC123", else "".

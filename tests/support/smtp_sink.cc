@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <strings.h>
@@ -44,6 +45,8 @@ const char* to_string(SinkMode m) noexcept {
     }
     return "?";
 }
+
+std::ostream& operator<<(std::ostream& os, SinkMode m) { return os << to_string(m); }
 
 std::string SinkMessage::mail_from() const { return angle_addr(mail_args); }
 

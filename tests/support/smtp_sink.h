@@ -41,6 +41,7 @@
 #include "tests/support/temp_dir.h"
 
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,7 @@ class NetNs;
 
 enum class SinkMode { Accept, TempFail, HardFail, Disconnect421 };
 const char* to_string(SinkMode m) noexcept;
+std::ostream& operator<<(std::ostream& os, SinkMode m);  // for BOOST_TEST
 
 struct SinkOptions {
     std::string ip = "127.0.0.2";
@@ -62,13 +64,13 @@ struct SinkOptions {
     bool dump = true;
     std::string hostname = "sink.sendguard.test";
     const NetNs* ns = nullptr;          // run inside this namespace
-    std::vector<std::string> extra_args;  // more smtp-sink options
+    std::vector<std::string> extra_args{};  // more smtp-sink options
 };
 
 struct SinkMessage {
-    std::string file;
-    std::string client_addr, helo, mail_args;
-    std::vector<std::string> rcpt_args;
+    std::string file{};
+    std::string client_addr{}, helo{}, mail_args{};
+    std::vector<std::string> rcpt_args{};
     std::string content;  // header + body as received (after smtp-sink's Received:)
 
     std::string mail_from() const;           // address inside <> of mail_args
@@ -125,7 +127,7 @@ struct SourceOptions {
     std::string to = "rcpt@example.net";               // -t
     std::string helo = "load.sendguard.test";          // -M
     const NetNs* ns = nullptr;
-    std::vector<std::string> extra_args;
+    std::vector<std::string> extra_args{};
     Millis timeout = Millis(120000);
 };
 RunResult run_smtp_source(const SourceOptions& o);

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <sys/stat.h>
 #include <system_error>
+#include <ctime>
 #include <unistd.h>
 #include <vector>
 
@@ -88,6 +89,14 @@ std::string file_text(const std::string& path, size_t max) {
         throw_errno("open " + path);
     }
     return sys::read_all(fd.get(), max);
+}
+
+void backdate(const std::string& path, int seconds) {
+    struct timespec ts[2];
+    ::clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= seconds;
+    ts[1] = ts[0];
+    if (::utimensat(AT_FDCWD, path.c_str(), ts, 0) < 0) throw_errno("utimensat " + path);
 }
 
 void chown_to(const std::string& path, const std::string& user, bool with_group) {

@@ -49,6 +49,10 @@ void write_file(const std::string& path, std::string_view text, mode_t mode = 06
 void append_file(const std::string& path, std::string_view text);
 // Contents of a file, at most max bytes; "" when the file does not exist.
 std::string file_text(const std::string& path, size_t max = 16u << 20);
+// Sets a file's mtime/atime some seconds into the past.  Postfix re-reads a
+// file it loads (main.cf, texthash: maps) in 300ms naps until the mtime is
+// over a second old, so fresh files cost seconds per command.
+void backdate(const std::string& path, int seconds = 10);
 // chown(2) to the named user (and that user's primary group when with_group).
 void chown_to(const std::string& path, const std::string& user, bool with_group = false);
 // Removes a tree, ignoring errors; used by destructors.

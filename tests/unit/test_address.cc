@@ -164,6 +164,10 @@ BOOST_AUTO_TEST_CASE(normalise_domain_table) {
         {"[IPv6:2001:db8::ff00:42:8329]", "ok:[IPv6:2001:db8::ff00:42:8329]"},
         {"[IPv6:::ffff:192.0.2.1]", "ok:[IPv6:::ffff:192.0.2.1]"},
         {"[192.0.2]", "error:bad_address_literal"},
+        // An embedded NUL must not cut the name short for libidn2 / inet_pton.
+        {std::string("\xc3\xbc.example\0.evil", 16), "error:bad_domain"},
+        {std::string("[192.0.2.1\0junk]", 16), "error:bad_domain"},
+        {"exa\tmple.com", "error:bad_domain"},
         {"", "error:empty"},
         {".", "error:bad_domain"},
         {"a..b", "error:bad_domain"},

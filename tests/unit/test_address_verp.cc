@@ -286,6 +286,16 @@ BOOST_AUTO_TEST_CASE(token_form) {
     BOOST_TEST(status(od) == "ok");
     BOOST_TEST(od.token == odd, "got " << od.token << ", want " << odd);
 
+    // Dots in a token never end the local part or come in pairs.
+    for (const std::string t : {"a.", "..", ".x", "a..b.", "x"}) {
+        auto dt = c.encode(rcpt, [&] { return t; }, kToday);
+        BOOST_REQUIRE_MESSAGE(dt, "token " << t);
+        BOOST_TEST(address::is_dot_string(local_of(dt->address)), dt->address);
+        const auto back = c.decode(dt->address, kToday);
+        BOOST_TEST(status(back) == "ok", dt->address);
+        BOOST_TEST(back.token == t, "got " << back.token << ", want " << t);
+    }
+
     // No usable token: no encoding.
     const std::string bad_tokens[] = {"", std::string(33, 'a'), "has space", std::string("nul\0x", 5), std::string(30, '/')};
     for (const auto& t : bad_tokens) {

@@ -59,8 +59,10 @@ BOOST_AUTO_TEST_CASE(every_param_has_a_one_line_doc) {
             BOOST_TEST(p.doc.size() >= 20u, "doc too short");
             BOOST_TEST(p.doc.size() <= 200u, "doc longer than 200 characters: " << p.doc.size());
             BOOST_TEST(p.doc.find('\n') == std::string_view::npos, "doc is more than one line");
-            BOOST_TEST((p.doc.front() >= 'A' && p.doc.front() <= 'Z'), "doc does not start with a capital");
-            BOOST_TEST(p.doc.back() == '.', "doc does not end with a full stop");
+            const char first = p.doc.empty() ? 0 : p.doc.front();
+            const char last = p.doc.empty() ? 0 : p.doc.back();
+            BOOST_TEST((first >= 'A' && first <= 'Z'), "doc does not start with a capital");
+            BOOST_TEST(last == '.', "doc does not end with a full stop");
             BOOST_TEST(p.doc.find('\\') == std::string_view::npos, "backslash in doc");
         }
     }

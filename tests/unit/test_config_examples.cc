@@ -26,7 +26,7 @@ BOOST_AUTO_TEST_CASE(every_example_loads) {
         BOOST_TEST_CONTEXT("file " << f.string()) {
             try {
                 const config::Config c = config::Config::load(f.string());
-                BOOST_TEST(c.warnings().empty(), "warnings: " << c.warnings().front());
+                for (const std::string& w : c.warnings()) BOOST_TEST(false, "warning: " << w);
                 const std::string set = c.dump(config::DumpMode::NonDefault);
                 BOOST_TEST_MESSAGE("loaded " << f.filename().string() << ": "
                                    << std::count(set.begin(), set.end(), '\n') << " parameters set");

@@ -97,7 +97,7 @@ private:
 net_test::ReadResult raw_exchange(const net::Endpoint& ep, const std::string& bytes,
                                   bool shut_write = false) {
     sys::Fd fd = net::connect_endpoint(ep);
-    sys::write_all(fd.get(), bytes);
+    net_test::send_all(fd.get(), bytes);
     if (shut_write) ::shutdown(fd.get(), SHUT_WR);
     return net_test::read_until_eof(fd.get(), 5s);
 }
@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(pipelined_backpressure) {
     auto sender = std::async(std::launch::async, [&] {
         std::string all;
         for (int i = 0; i < n; ++i) all += ns("echo " + std::to_string(i) + pad);
-        sys::write_all(c.fd(), all);  // ~6 MB, blocks while the server throttles
+        return net_test::send_all(c.fd(), all);  // ~6 MB, blocks while the server throttles
     });
     int bad = 0;
     for (int i = 0; i < n; ++i) {
@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(pipelined_backpressure) {
         if (r != SocketmapReply::ok(std::to_string(i) + pad) && bad++ < 3)
             BOOST_ERROR("reply " << i << ": got \"" << show(r).substr(0, 40) << "\"");
     }
-    sender.get();
+    BOOST_CHECK_MESSAGE(sender.get(), "server closed while the client was sending");
     BOOST_CHECK_MESSAGE(bad == 0, bad << " wrong replies");
 }
 

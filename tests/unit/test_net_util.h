@@ -3,6 +3,7 @@
 // TempDir: a private directory under $TMPDIR (or /tmp), removed with its
 // contents on destruction. read_until_eof(fd, timeout): everything a peer
 // sends until it closes, or what came before the time-out (timed_out set).
+// send_all(fd, data): send(2) with MSG_NOSIGNAL, false if the peer closed.
 // Test-only code: failures throw std::runtime_error.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -45,6 +47,19 @@ inline void set_recv_timeout(int fd, std::chrono::milliseconds t) {
     tv.tv_sec = static_cast<time_t>(t.count() / 1000);
     tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// Sends all of data without SIGPIPE; returns false when the peer closed
+// first (EPIPE, ECONNRESET), which several tests provoke on purpose.
+inline bool send_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) return false;
+        if (n <= 0) throw std::runtime_error("send failed");
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
 }
 
 struct ReadResult {

@@ -10,14 +10,14 @@
 #include "tests/unit/test_store_support.h"
 
 using store_test::TempDir;
-using store_test::small_map;
+using store_test::test_opts;
 
 BOOST_AUTO_TEST_SUITE(store_lmdb)
 
 BOOST_AUTO_TEST_CASE(one_env_per_file_per_process) {
     TempDir td;
-    auto a = store::Env::open(td.env_dir());
-    auto b = store::Env::open(td.env_dir() + "/.");      // another spelling
+    auto a = store::Env::open(td.env_dir(), test_opts());
+    auto b = store::Env::open(td.env_dir() + "/.", test_opts());      // another spelling
     auto c = store::Env::open(td.path() + "/../" + td.path().substr(td.path().rfind('/') + 1) +
                               "/suppress.lmdb");
     BOOST_TEST(a.get() == b.get(), "second open returned a different Env");
@@ -32,11 +32,42 @@ BOOST_AUTO_TEST_CASE(one_env_per_file_per_process) {
     a.reset();
     b.reset();
     c.reset();
-    auto d = store::Env::open(td.env_dir());
+    auto d = store::Env::open(td.env_dir(), test_opts());
     const MDB_dbi db2 = d->dbi("t");
     auto r = d->read();
     auto v = r.get(db2, "k");
     BOOST_TEST((v && *v == "v"), "value lost across reopen");
+}
+
+BOOST_AUTO_TEST_CASE(read_only_env_reads_and_refuses_writes) {
+    TempDir td;
+    {
+        auto rw = store::Env::open(td.env_dir(), test_opts());
+        const MDB_dbi db = rw->dbi("t");
+        rw->write([&](store::WriteTxn& w) { w.put(db, "k", "v"); });
+    }
+    auto opts = test_opts();
+    opts.read_only = true;
+    auto ro = store::Env::open(td.env_dir(), opts);
+    const MDB_dbi db = ro->dbi("t");
+    {
+        auto r = ro->read();
+        auto v = r.get(db, "k");
+        BOOST_TEST((v && *v == "v"), "read-only env lost the value");
+    }
+    try {
+        ro->write([&](store::WriteTxn& w) { w.put(db, "k2", "v"); });
+        BOOST_FAIL("write to a read-only env succeeded");
+    } catch (const store::Error& e) {
+        BOOST_TEST((e.kind() == store::Error::Kind::Usage), e.what());
+    }
+    try {
+        ro->dbi("missing");
+        BOOST_FAIL("opened a missing DB read-only");
+    } catch (const store::Error& e) {
+        BOOST_TEST((e.kind() == store::Error::Kind::NotFound), e.what());
+        BOOST_TEST(std::string(e.what()).find("missing") != std::string::npos, e.what());
+    }
 }
 
 BOOST_AUTO_TEST_CASE(open_errors_name_the_path) {
@@ -53,7 +84,7 @@ BOOST_AUTO_TEST_CASE(open_errors_name_the_path) {
 
 BOOST_AUTO_TEST_CASE(get_put_del_and_abort_by_default) {
     TempDir td;
-    auto env = store::Env::open(td.env_dir());
+    auto env = store::Env::open(td.env_dir(), test_opts());
     const MDB_dbi db = env->dbi("t");
     env->write([&](store::WriteTxn& w) {
         w.put(db, "a", "1");
@@ -87,7 +118,7 @@ BOOST_AUTO_TEST_CASE(get_put_del_and_abort_by_default) {
 
 BOOST_AUTO_TEST_CASE(bad_keys_and_second_txn_are_errors) {
     TempDir td;
-    auto env = store::Env::open(td.env_dir());
+    auto env = store::Env::open(td.env_dir(), test_opts());
     const MDB_dbi db = env->dbi("t");
     for (const std::string& key : {std::string(), std::string(store::kMaxKeySize + 1, 'k')}) {
         try {
@@ -115,7 +146,7 @@ BOOST_AUTO_TEST_CASE(bad_keys_and_second_txn_are_errors) {
 
 BOOST_AUTO_TEST_CASE(cursor_seek_after_and_delete) {
     TempDir td;
-    auto env = store::Env::open(td.env_dir());
+    auto env = store::Env::open(td.env_dir(), test_opts());
     const MDB_dbi db = env->dbi("t");
     env->write([&](store::WriteTxn& w) {
         for (std::string k : {"a", "b", "b1", "c", "d", "e"})
@@ -145,7 +176,7 @@ BOOST_AUTO_TEST_CASE(cursor_seek_after_and_delete) {
 
 BOOST_AUTO_TEST_CASE(cursor_delete_then_next_visits_every_entry) {
     TempDir td;
-    auto env = store::Env::open(td.env_dir());
+    auto env = store::Env::open(td.env_dir(), test_opts());
     const MDB_dbi db = env->dbi("t");
     constexpr int kN = 5000;  // several pages, so deletes cross page boundaries
     env->write([&](store::WriteTxn& w) {
@@ -178,7 +209,7 @@ BOOST_AUTO_TEST_CASE(cursor_delete_then_next_visits_every_entry) {
 
 BOOST_AUTO_TEST_CASE(map_grows_from_64k) {
     TempDir td;
-    auto env = store::Env::open(td.env_dir(), small_map(64 << 10, 64 << 20));
+    auto env = store::Env::open(td.env_dir(), test_opts(64 << 10, 64 << 20));
     store::SuppressionList list(env);
     const size_t start = env->map_size();
     store::Policy p;
@@ -200,7 +231,7 @@ BOOST_AUTO_TEST_CASE(map_grows_from_64k) {
 
 BOOST_AUTO_TEST_CASE(map_full_at_max_commits_nothing) {
     TempDir td;
-    auto env = store::Env::open(td.env_dir(), small_map(64 << 10, 256 << 10));
+    auto env = store::Env::open(td.env_dir(), test_opts(64 << 10, 256 << 10));
     store::SuppressionList list(env);
     store::Policy p;
     list.record(store_test::event("first@full.example", store::Class::Hard, "userunknown", 1), p);

@@ -58,10 +58,14 @@ inline store::Event event(std::string address, store::Class klass, std::string r
     return ev;
 }
 
-inline store::EnvOptions small_map(size_t initial, size_t max) {
+// Test envs skip fsync (durable = false): the tests check logic, not crash
+// safety, and fsync on a shared build machine makes them slow and erratic.
+inline store::EnvOptions test_opts(size_t initial = size_t{8} << 20,
+                                   size_t max = size_t{1} << 30) {
     store::EnvOptions o;
     o.map_size = initial;
     o.max_map_size = max;
+    o.durable = false;
     return o;
 }
 

@@ -9,6 +9,7 @@
 using store::Class;
 using store_test::TempDir;
 using store_test::event;
+using store_test::test_opts;
 
 namespace {
 
@@ -17,7 +18,7 @@ constexpr int64_t kT0 = 1'700'000'000;
 
 struct Fixture {
     TempDir td;
-    std::shared_ptr<store::Env> env = store::Env::open(td.env_dir());
+    std::shared_ptr<store::Env> env = store::Env::open(td.env_dir(), test_opts());
     store::SuppressionList list{env};
     store::Policy policy;
 };

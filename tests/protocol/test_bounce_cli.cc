@@ -1,0 +1,161 @@
+// test_bounce_cli.cc - sendguard-bounce as pipe(8) runs it, and sendguard
+//
+// Runs the real binaries: exit codes are the contract with Postfix (0 stored
+// or deliberately ignored, 75 with a 4.x.x line for anything transient,
+// never anything that would bounce a bounce) and with scripts (check: 0/1).
+#include <boost/test/unit_test.hpp>
+
+#include <sys/stat.h>
+
+#include "common/address/verp.h"
+#include "tests/support/process.h"
+#include "tests/support/samples.h"
+#include "tests/support/temp_dir.h"
+
+namespace ts = testing_support;
+
+namespace {
+
+std::string bin(const char* name) {
+    const char* d = std::getenv("SENDGUARD_BIN_DIR");
+    return std::string(d ? d : SENDGUARD_BINARY_DIR) + "/bin/" + name;
+}
+
+struct Site {
+    harness::TempDir dir{"sg-cli-"};
+    std::string conf = dir.sub("sendguard.conf");
+    std::string keys = dir.sub("verp.keys");
+    explicit Site(const std::string& extra = "") {
+        harness::write_file(keys, "0123456789abcdef0123456789abcdef\n", 0600);
+        harness::write_file(conf, "state_directory = " + dir.path() + "/lib\n"
+                                  "run_directory = " + dir.path() + "\n"
+                                  "verp_key_file = " + keys + "\n"
+                                  "bounce_domains = bounces.example.org\n"
+                                  "log_to_stderr = yes\n" + extra);
+    }
+    std::string verp(const std::string& rcpt) const {
+        address::VerpConfig vc;
+        vc.bounce_domain = "bounces.example.org";
+        address::VerpCodec c(vc, address::VerpKeys::load_file(keys));
+        return c.encode(*address::parse_mailbox(rcpt), {})->address;
+    }
+    harness::RunResult bounce(const std::string& rcpt, const std::string& msg) const {
+        return harness::run({.argv = {bin("sendguard-bounce"), "-c", conf, "-q", "4XkQ3b7Lq2z", "-f", "",
+                                      "--", rcpt},
+                             .stdin_data = msg});
+    }
+    harness::RunResult cli(std::vector<std::string> args) const {
+        args.insert(args.begin(), {bin("sendguard"), "-c", conf});
+        return harness::run(args);
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bounce_cli)
+
+BOOST_AUTO_TEST_CASE(delivery_then_check) {
+    Site s;
+    auto r = s.bounce(s.verp("bob@example.net"), ts::make_dsn({}));
+    BOOST_TEST(r.status.code == 0, r.describe());
+    auto c = s.cli({"suppress", "check", "bob@example.net"});
+    BOOST_TEST(c.status.code == 0, c.describe());
+    c = s.cli({"suppress", "check", "alice@example.net"});
+    BOOST_TEST(c.status.code == 1, c.describe());
+    c = s.cli({"suppress", "check", "--json", "bob@example.net"});
+    BOOST_TEST(c.out.find("\"reason\":\"userunknown\"") != std::string::npos, c.out);
+}
+
+BOOST_AUTO_TEST_CASE(transient_failures_exit_75_with_4xx_line) {
+    struct Case { std::string what; std::string extra; std::string want_prefix; } cases[] = {
+        {"bad parameter", "bounce_soft_threshold = lots\n", "4.3.5 configuration error: "},
+        {"unknown parameter", "no_such_thing = 1\n", "4.3.5 configuration error: "},
+        {"unusable store", "", ""},
+    };
+    for (auto& c : cases) {
+        Site s(c.extra);
+        if (c.what == "unusable store") {
+            harness::write_file(s.dir.sub("lib"), "a file where the state directory should be");
+            auto r = s.bounce(s.verp("bob@example.net"), ts::make_dsn({}));
+            BOOST_TEST(r.status.code == 75, c.what << ": " << r.describe());
+            BOOST_TEST(r.out.rfind("4.3.0 suppression store: ", 0) == 0, c.what << ": " << r.out);
+            continue;
+        }
+        auto r = s.bounce(s.verp("bob@example.net"), ts::make_dsn({}));
+        BOOST_TEST(r.status.code == 75, c.what << ": " << r.describe());
+        BOOST_TEST(r.out.rfind(c.want_prefix, 0) == 0, c.what << ": got " << r.out);
+        BOOST_TEST(r.out.find("sendguard.conf:") != std::string::npos, c.what << ": no file:line in " << r.out);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_key_file_and_missing_recipient_defer) {
+    Site s;
+    std::string to = s.verp("bob@example.net");
+    ::chmod(s.keys.c_str(), 0644);  // readable by others: refused
+    auto r = s.bounce(to, ts::make_dsn({}));
+    BOOST_TEST(r.status.code == 75, r.describe());
+    BOOST_TEST(r.out.rfind("4.3.5 VERP key file: ", 0) == 0, r.out);
+    auto u = harness::run({.argv = {bin("sendguard-bounce"), "-c", s.conf, "-Z"}, .stdin_data = "x"});
+    BOOST_TEST(u.status.code == 75, u.describe());
+    BOOST_TEST(u.out.rfind("4.3.5 ", 0) == 0, u.out);
+}
+
+BOOST_AUTO_TEST_CASE(ignored_mail_exits_0) {
+    Site s;
+    auto r = s.bounce(s.verp("bob@example.net"), ts::make_autoreply("x@y", "Out of Office"));
+    BOOST_TEST(r.status.code == 0, r.describe());
+    r = s.bounce("bounce+garbage@bounces.example.org", ts::make_dsn({}));
+    BOOST_TEST(r.status.code == 0, r.describe());
+    auto c = s.cli({"suppress", "check", "bob@example.net"});
+    BOOST_TEST(c.status.code == 1, "a forged or auto-reply report suppressed bob: " << c.describe());
+}
+
+BOOST_AUTO_TEST_CASE(parse_only_prints_one_json_line_per_file) {
+    Site s;
+    std::string a = s.dir.sub("a.eml"), b = s.dir.sub("b.eml");
+    harness::write_file(a, ts::make_dsn({}));
+    harness::write_file(b, ts::make_arf("news@example.org", "dave@example.net"));
+    auto r = harness::run({.argv = {bin("sendguard-bounce"), "--parse-only", "--json"},
+                           .stdin_data = a + "\n" + b + "\n"});
+    BOOST_TEST(r.ok(), r.describe());
+    std::string want_a = "{\"file\":\"" + a + "\",\"is_bounce\":true";
+    BOOST_TEST(r.out.find(want_a) == 0, r.out);
+    BOOST_TEST(r.out.find("\"class\":\"complaint\"") != std::string::npos, r.out);
+    BOOST_TEST(std::count(r.out.begin(), r.out.end(), '\n') == 2);
+    auto st = s.cli({"suppress", "stats", "--json"});
+    BOOST_TEST(st.out.find("\"total\":0") != std::string::npos, "parse-only wrote to the store: " << st.out);
+}
+
+BOOST_AUTO_TEST_CASE(import_export_round_trip) {
+    Site s;
+    std::string list;
+    for (int i = 0; i < 25000; ++i) list += "User" + std::to_string(i) + "@Example.NET\n";
+    list += "not an address\n";
+    auto r = harness::run({.argv = {bin("sendguard"), "-c", s.conf, "suppress", "import"}, .stdin_data = list});
+    BOOST_TEST(r.status.code == 3, r.describe());  // one bad line, reported by number
+    BOOST_TEST(r.err.find("-:25001: ") != std::string::npos, r.err);
+    BOOST_TEST(r.out.find("imported 25000 records") != std::string::npos, r.out);
+    auto e = s.cli({"suppress", "export", "--format", "csv"});
+    BOOST_TEST(e.ok(), e.describe());
+    BOOST_TEST(std::count(e.out.begin(), e.out.end(), '\n') == 25001);
+    BOOST_TEST(e.out.find("\nuser42@example.net,true,manual,import,") != std::string::npos);
+    // Export -> remove -> import csv restores the record.
+    BOOST_TEST(s.cli({"suppress", "remove", "user42@example.net"}).ok());
+    BOOST_TEST(s.cli({"suppress", "check", "user42@example.net"}).status.code == 1);
+    auto back = harness::run({.argv = {bin("sendguard"), "-c", s.conf, "suppress", "import", "--format", "csv"},
+                              .stdin_data = e.out});
+    BOOST_TEST(back.ok(), back.describe());
+    BOOST_TEST(s.cli({"suppress", "check", "user42@example.net"}).status.code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(config_dump_shows_non_defaults) {
+    Site s;
+    auto r = s.cli({"config", "-n"});
+    BOOST_TEST(r.ok(), r.describe());
+    BOOST_TEST(r.out.find("bounce_domains = bounces.example.org\n") != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("bounce_soft_threshold") == std::string::npos, r.out);
+    auto all = s.cli({"config"});
+    BOOST_TEST(all.out.find("bounce_soft_threshold = 3\n") != std::string::npos, all.out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

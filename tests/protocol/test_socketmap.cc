@@ -1,0 +1,135 @@
+// test_socketmap.cc - the suppression socketmap over real sockets
+//
+// First the map logic behind an in-process StreamServer on a Unix socket,
+// then the real sendguard-mapd binary: start, answer, reload, stop.
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+
+#include <thread>
+
+#include "bounce-pipe/mapd.h"
+#include "common/log/log.h"
+#include "common/net/listener.h"
+#include "common/net/socketmap_client.h"
+#include "common/net/stream_server.h"
+#include "tests/support/net_wait.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+using namespace std::chrono_literals;
+using net::SocketmapStatus;
+
+namespace {
+
+constexpr int64_t kNow = 1795000000;
+
+store::Record suppressed(store::Class c, int64_t expiry = 0) {
+    store::Record r;
+    r.klass = c;
+    r.suppressed = true;
+    r.reason = "userunknown";
+    r.status = "5.1.1";
+    r.first_seen = r.last_seen = kNow - 10;
+    r.count = 1;
+    r.expiry = expiry;
+    return r;
+}
+
+std::string bin(const char* name) {
+    const char* d = std::getenv("SENDGUARD_BIN_DIR");
+    return std::string(d ? d : SENDGUARD_BINARY_DIR) + "/bin/" + name;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(socketmap_protocol)
+
+BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
+    logging::open("test", logging::Sink::None);
+    harness::TempDir dir("sg-mapd-");
+    auto env = store::Env::open(dir.sub("lmdb"));
+    {
+        store::SuppressionList l(env);
+        l.add("bob@example.net", suppressed(store::Class::Hard));
+        l.add("old@example.net", suppressed(store::Class::Soft, kNow - 1));
+        l.add("@dead.example", suppressed(store::Class::Hard));
+    }
+    bounce::SuppressionMaps maps(env, "REJECT 5.1.1 suppressed", [] { return kNow; });
+    net::EventLoop loop;
+    net::StreamServer server(loop, "mapd",
+        net::socketmap_factory([&](std::string_view n, std::string_view k) { return maps.lookup(n, k); }),
+        net::ServerLimits{});
+    net::Endpoint ep;
+    ep.path = dir.sub("mapd.sock");
+    server.add_listener(net::Listener::open(ep));
+    std::thread t([&] { loop.run(); });
+
+    struct { std::string name, key; SocketmapStatus want; std::string data; } cases[] = {
+        {"suppress", "bob@example.net", SocketmapStatus::Ok, "REJECT 5.1.1 suppressed"},
+        {"suppress", "BOB@Example.NET", SocketmapStatus::Ok, "REJECT 5.1.1 suppressed"},
+        {"suppress", "alice@example.net", SocketmapStatus::NotFound, ""},
+        {"suppress", "old@example.net", SocketmapStatus::NotFound, ""},  // expired
+        {"suppress", "anyone@dead.example", SocketmapStatus::Ok, "REJECT 5.1.1 suppressed"},
+        {"suppress", "dead.example", SocketmapStatus::Ok, "REJECT 5.1.1 suppressed"},
+        {"suppress", "example.net", SocketmapStatus::NotFound, ""},
+        {"suppress", "bob@", SocketmapStatus::NotFound, ""},
+        {"suppress", ".dead.example", SocketmapStatus::NotFound, ""},
+        {"nosuchmap", "bob@example.net", SocketmapStatus::Perm, "unknown map name; use suppress or record"},
+    };
+    net::SocketmapClient c(ep);
+    for (auto& cs : cases) {
+        auto r = c.query(cs.name, cs.key);
+        BOOST_TEST((r.status == cs.want), cs.name << " " << cs.key << ": got "
+                   << net::status_name(r.status) << " " << r.data << ", want " << net::status_name(cs.want));
+        BOOST_TEST(r.data == cs.data, cs.key << ": got " << r.data << ", want " << cs.data);
+    }
+    auto rec = c.query("record", "bob@example.net");
+    BOOST_TEST((rec.status == SocketmapStatus::Ok));
+    BOOST_TEST(rec.data.find("\"class\":\"hard\"") != std::string::npos, rec.data);
+    loop.stop();
+    t.join();
+}
+
+BOOST_AUTO_TEST_CASE(real_daemon_serves_reloads_and_stops) {
+    harness::TempDir dir("sg-mapd-bin-");
+    std::string conf = dir.sub("sendguard.conf");
+    harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
+                                  "\nmapd_suppressed_reply = REJECT first\nlog_to_stderr = yes\n");
+    auto add = harness::run({bin("sendguard"), "-c", conf, "suppress", "add", "bob@example.net"});
+    BOOST_REQUIRE_MESSAGE(add.ok(), add.describe());
+
+    harness::Process mapd({.argv = {bin("sendguard-mapd"), "-c", conf}});
+    BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(dir.sub("mapd.sock"), 10s), "mapd did not listen: " << mapd.err());
+    net::Endpoint ep;
+    ep.path = dir.sub("mapd.sock");
+    net::SocketmapClient c(ep);
+    auto r = c.query("suppress", "bob@example.net");
+    BOOST_TEST(r.data == "REJECT first");
+
+    // A reload picks up the new reply; a broken file keeps the old config.
+    harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
+                                  "\nmapd_suppressed_reply = REJECT second\nlog_to_stderr = yes\n");
+    ::kill(mapd.pid(), SIGHUP);
+    BOOST_TEST(harness::wait_until([&] { return c.query("suppress", "bob@example.net").data == "REJECT second"; }, 5s));
+    harness::write_file(conf, "no_such_parameter = 1\n");
+    ::kill(mapd.pid(), SIGHUP);
+    BOOST_TEST(harness::wait_until([&] { return mapd.err().find("reload=failed") != std::string::npos; }, 5s),
+               mapd.err());
+    BOOST_TEST(c.query("suppress", "bob@example.net").data == "REJECT second");
+
+    // A bad netstring gets an error reply, not a crash.
+    auto fd = net::connect_endpoint(ep);
+    std::string junk = "99999999999:junk,";
+    BOOST_REQUIRE(::write(fd.get(), junk.data(), junk.size()) == static_cast<ssize_t>(junk.size()));
+    char buf[256];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    BOOST_TEST(n > 0);
+    BOOST_TEST(std::string(buf, n > 0 ? n : 0).find("PERM") != std::string::npos);
+    BOOST_TEST(mapd.running());
+
+    auto st = mapd.stop(10000ms);
+    BOOST_TEST(st.ok(), st.str() << " " << mapd.err());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

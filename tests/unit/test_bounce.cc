@@ -1,0 +1,307 @@
+// test_bounce.cc - what sendguard-bounce decides for each kind of report
+//
+// Drives bounce::Transport with hand-made reports against a real LMDB store
+// in a temporary directory and checks the store, the event log and the
+// quarantine afterwards.
+#include <boost/test/unit_test.hpp>
+
+#include <sysexits.h>
+
+#include <filesystem>
+
+#include "bounce-pipe/record_format.h"
+#include "bounce-pipe/transport.h"
+#include "common/log/log.h"
+#include "tests/support/samples.h"
+#include "tests/support/temp_dir.h"
+
+namespace ts = testing_support;
+using namespace std::chrono;
+
+namespace {
+
+constexpr int64_t kNow = 1795000000;  // 2026-11-18
+const char* const kKey = "0123456789abcdef0123456789abcdef";
+
+struct Fixture {
+    harness::TempDir dir{"sg-bounce-"};
+    std::shared_ptr<store::Env> env;
+    bounce::Settings settings;
+
+    explicit Fixture(bool accept_unsigned = false) {
+        logging::open("test", logging::Sink::None);
+        store::EnvOptions o;
+        o.map_size = 1 << 20;
+        env = store::Env::open(dir.sub("lmdb"), o);
+        settings.accept_unsigned = accept_unsigned;
+        settings.quarantine_dir = dir.sub("quarantine");
+        settings.event_log = dir.sub("events.jsonl");
+        settings.max_message_size = 64 * 1024;
+    }
+    static address::VerpCodec codec() {
+        address::VerpConfig vc;
+        vc.bounce_domain = "bounces.example.org";
+        return address::VerpCodec(vc, address::VerpKeys::from_strings({kKey}));
+    }
+    std::string verp(const std::string& rcpt) const {
+        auto a = address::parse_mailbox(rcpt);
+        auto e = codec().encode(*a, {}, floor<days>(sys_seconds(seconds(kNow))));
+        BOOST_REQUIRE(e);
+        return e->address;
+    }
+    bounce::Verdict deliver(const std::string& to, const std::string& msg, bool oversized = false,
+                            int64_t now = kNow) {
+        std::vector<address::VerpCodec> codecs{codec()};
+        bounce::Transport t(settings, env, std::move(codecs));
+        return t.deliver({"", to, to, "4XkQ3b7Lq2z"}, msg, oversized, now);
+    }
+    std::optional<store::Record> check(const std::string& a, int64_t now = kNow) const {
+        return store::SuppressionList(env).check(a, now);
+    }
+    std::string events() const {
+        return std::filesystem::exists(settings.event_log) ? harness::file_text(settings.event_log) : "";
+    }
+};
+
+bool contains(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bounce_transport)
+
+BOOST_AUTO_TEST_CASE(signed_hard_bounce_suppresses) {
+    Fixture f;
+    auto v = f.deliver(f.verp("bob@example.net"), ts::make_dsn({}));
+    BOOST_TEST(v.exit_code == EX_OK);
+    auto r = f.check("bob@example.net");
+    BOOST_REQUIRE_MESSAGE(r, "bob@example.net not suppressed after a signed 5.1.1");
+    BOOST_TEST(store::to_string(r->klass) == "hard");
+    BOOST_TEST(r->reason == "userunknown");
+    BOOST_TEST(r->status == "5.1.1");
+    BOOST_TEST(r->evidence == "4XkQ3b7Lq2z");
+    auto ev = f.events();
+    BOOST_TEST(contains(ev, "\"verp\":\"ok\""), ev);
+    BOOST_TEST(contains(ev, "\"decision\":\"suppress\""), ev);
+    BOOST_TEST(contains(logging::captured(), "class=hard, reason=userunknown, action=suppress"));
+}
+
+BOOST_AUTO_TEST_CASE(verp_recipient_is_authoritative) {
+    // The report names someone else (an alias expansion); the signed tag wins.
+    Fixture f;
+    ts::DsnSpec s;
+    s.recipient = "forwarded@elsewhere.example";
+    f.deliver(f.verp("carol@example.net"), ts::make_dsn(s));
+    BOOST_TEST(f.check("carol@example.net").has_value());
+    BOOST_TEST(!f.check("forwarded@elsewhere.example").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(forged_and_unsigned_reports_suppress_nothing) {
+    Fixture f;
+    std::string good = f.verp("bob@example.net");
+    std::string forged = good;
+    auto at = forged.find('@');
+    forged[at - 1] = forged[at - 1] == 'a' ? 'b' : 'a';  // flip one MAC/tag character
+    auto v = f.deliver(forged, ts::make_dsn({}));
+    BOOST_TEST(v.exit_code == EX_OK);
+    BOOST_TEST(!f.check("bob@example.net").has_value());
+    v = f.deliver("postmaster@bounces.example.org", ts::make_dsn({}));
+    BOOST_TEST(v.exit_code == EX_OK);
+    BOOST_TEST(!f.check("bob@example.net").has_value());
+    auto ev = f.events();
+    BOOST_TEST(contains(ev, "\"decision\":\"forged\""), ev);
+    BOOST_TEST(contains(ev, "\"decision\":\"unsigned\""), ev);
+}
+
+BOOST_AUTO_TEST_CASE(unsigned_reports_trusted_when_configured) {
+    Fixture f(true);
+    f.deliver("postmaster@bounces.example.org", ts::make_dsn({}));
+    BOOST_TEST(f.check("bob@example.net").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(expired_tag_suppresses_nothing) {
+    Fixture f;
+    std::string addr = f.verp("bob@example.net");
+    f.deliver(addr, ts::make_dsn({}), false, kNow + 400 * 86400);
+    BOOST_TEST(!f.check("bob@example.net", kNow + 400 * 86400).has_value());
+    BOOST_TEST(contains(f.events(), "\"verp\":\"expired\""), f.events());
+}
+
+BOOST_AUTO_TEST_CASE(soft_bounces_suppress_after_threshold) {
+    Fixture f;
+    ts::DsnSpec s;
+    s.status = "4.2.2";
+    s.action = "failed";
+    s.diagnostic = "smtp; 452 4.2.2 Mailbox full";
+    std::string addr = f.verp("bob@example.net");
+    for (int i = 0; i < 2; ++i) {
+        f.deliver(addr, ts::make_dsn(s), false, kNow + i * 3600);
+        BOOST_TEST(!f.check("bob@example.net", kNow + i * 3600).has_value(), "suppressed after " << i + 1);
+    }
+    f.deliver(addr, ts::make_dsn(s), false, kNow + 7200);
+    auto r = f.check("bob@example.net", kNow + 7200);
+    BOOST_REQUIRE_MESSAGE(r, "not suppressed after 3 soft bounces");
+    BOOST_TEST(r->reason == "mailboxfull");
+}
+
+BOOST_AUTO_TEST_CASE(reputation_blocks_never_suppress) {
+    Fixture f;
+    ts::DsnSpec s;
+    s.status = "5.7.1";
+    s.diagnostic = "smtp; 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org";
+    f.deliver(f.verp("bob@example.net"), ts::make_dsn(s));
+    BOOST_TEST(!f.check("bob@example.net").has_value());
+    auto b = store::SuppressionList(f.env).block("example.net");
+    BOOST_REQUIRE_MESSAGE(b, "no block event for example.net");
+    BOOST_TEST(b->count == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(delays_and_autoreplies_change_nothing) {
+    Fixture f;
+    ts::DsnSpec s;
+    s.action = "delayed";
+    s.status = "4.4.1";
+    s.diagnostic = "X-Postfix; connect to mx.example.net: Connection timed out";
+    std::string addr = f.verp("bob@example.net");
+    f.deliver(addr, ts::make_dsn(s));
+    f.deliver(addr, ts::make_autoreply(addr, "Abwesenheitsnotiz: Urlaub"));
+    f.deliver(addr, ts::make_autoreply(addr, "Out of Office"));
+    BOOST_TEST(!f.check("bob@example.net").has_value());
+    BOOST_TEST(store::SuppressionList(f.env).stats(kNow).total == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(complaint_suppresses_at_once) {
+    Fixture f;
+    f.deliver(f.verp("dave@example.net"), ts::make_arf("news@example.org", "dave@example.net"));
+    auto r = f.check("dave@example.net");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(store::to_string(r->klass) == "complaint");
+    BOOST_TEST(store::to_string(r->source) == "arf");
+}
+
+BOOST_AUTO_TEST_CASE(signed_report_naming_nobody_uses_verp_recipient) {
+    Fixture f;
+    std::string msg = "From: MAILER-DAEMON@mx.example.net\nSubject: Mail delivery failed\n"
+                      "Content-Type: text/plain\n\nThe message could not be delivered.\n"
+                      "550 5.1.1 mailbox unavailable\n";
+    f.deliver(f.verp("erin@example.net"), msg);
+    // Recognised as a failure: it is about erin, whoever it names. Not
+    // recognised: kept in the quarantine for a human. Never dropped.
+    auto ev = f.events();
+    BOOST_TEST((contains(ev, "\"address\":\"erin@example.net\"") ||
+                contains(ev, "\"decision\":\"quarantine\"")), ev);
+    std::string dsn = ts::make_dsn({});
+    auto cut = dsn.find("Final-Recipient");
+    dsn.erase(cut, dsn.find("Action:") - cut);  // a DSN without recipient fields
+    f.deliver(f.verp("frank@example.net"), dsn);
+    BOOST_TEST(f.check("frank@example.net").has_value(), f.events());
+}
+
+BOOST_AUTO_TEST_CASE(oversized_and_unusable_reports_are_quarantined) {
+    Fixture f(true);
+    auto v = f.deliver("postmaster@bounces.example.org", std::string(1000, 'x'), true);
+    BOOST_TEST(v.exit_code == EX_OK);
+    auto files = [&] {
+        size_t n = 0;
+        for (auto& e : std::filesystem::directory_iterator(f.settings.quarantine_dir))
+            n += e.path().extension() == ".eml";
+        return n;
+    };
+    BOOST_TEST(files() == 1u);
+    ts::DsnSpec s;
+    s.recipient = "not-an-address";  // a report whose only recipient is unusable
+    std::string nobody = ts::make_dsn(s);
+    f.deliver("postmaster@bounces.example.org", nobody);
+    BOOST_TEST(files() == 2u, f.events());
+    BOOST_TEST(contains(f.events(), "\"decision\":\"quarantine\""));
+}
+
+BOOST_AUTO_TEST_CASE(quarantine_is_bounded) {
+    harness::TempDir d("sg-q-");
+    bounce::Quarantine q(d.sub("q"), {1u << 20, 3});
+    for (int i = 0; i < 6; ++i) q.keep("message " + std::to_string(i), "QID" + std::to_string(i), kNow + i);
+    size_t n = 0;
+    bool newest = false;
+    for (auto& e : std::filesystem::directory_iterator(d.sub("q"))) {
+        ++n;
+        newest |= e.path().filename().string().find("QID5") != std::string::npos;
+    }
+    BOOST_TEST(n == 3u);
+    BOOST_TEST(newest, "the newest file was trimmed");
+}
+
+BOOST_AUTO_TEST_CASE(store_full_propagates_for_tempfail) {
+    Fixture f;
+    harness::TempDir d("sg-full-");
+    store::EnvOptions o;
+    o.map_size = 64 * 1024;
+    o.max_map_size = 64 * 1024;
+    auto env = store::Env::open(d.sub("lmdb"), o);
+    std::vector<address::VerpCodec> codecs{Fixture::codec()};
+    bounce::Transport t(f.settings, env, std::move(codecs));
+    bool threw = false;
+    try {
+        for (int i = 0; i < 5000; ++i) {
+            ts::DsnSpec s;
+            s.recipient = "user" + std::to_string(i) + "@example.net";
+            t.deliver({"", f.verp(s.recipient), "", "Q"}, ts::make_dsn(s), false, kNow);
+        }
+    } catch (const store::Error& e) {
+        threw = e.kind() == store::Error::Kind::MapFull;
+    }
+    BOOST_TEST(threw, "a full store must surface as store::Error MapFull");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(record_format)
+
+BOOST_AUTO_TEST_CASE(csv_round_trip) {
+    store::Record r;
+    r.klass = store::Class::Hard;
+    r.suppressed = true;
+    r.reason = "userunknown";
+    r.status = "5.1.1";
+    r.diagnostic = "550 \"quoted\", with comma\nand line";
+    r.first_seen = 10;
+    r.last_seen = 20;
+    r.count = 2;
+    std::string line = bounce::record_csv("bob@example.net", r, 15);
+    auto header = bounce::split_csv(bounce::csv_header());
+    BOOST_REQUIRE(header);
+    auto got = bounce::parse_import_line(bounce::ImportFormat::Csv, line, *header);
+    BOOST_TEST(got.error == "");
+    BOOST_REQUIRE(got.record);
+    BOOST_TEST(got.address == "bob@example.net");
+    BOOST_TEST(got.record->diagnostic == r.diagnostic);
+    BOOST_TEST(got.record->count == 2u);
+    BOOST_TEST(store::to_string(got.record->klass) == "hard");
+}
+
+BOOST_AUTO_TEST_CASE(json_round_trip_and_errors) {
+    store::Record r;
+    r.klass = store::Class::Complaint;
+    r.source = store::Source::Arf;
+    r.suppressed = true;
+    r.reason = "feedback";
+    r.diagnostic = "tab\there \"q\"";
+    auto line = bounce::record_json("dave@example.net", r, 0);
+    auto got = bounce::parse_import_line(bounce::ImportFormat::Json, line, {});
+    BOOST_REQUIRE_MESSAGE(got.record, got.error);
+    BOOST_TEST(got.record->diagnostic == r.diagnostic);
+    BOOST_TEST(store::to_string(got.record->source) == "arf");
+    struct { std::string line; std::string want; } bad[] = {
+        {"{\"address\":\"a@b\",\"class\":\"weird\"}", "bad value for \"class\": weird"},
+        {"not json", "not a JSON object"},
+        {"{\"class\":\"hard\"}", "no address"},
+    };
+    for (auto& c : bad) {
+        auto g = bounce::parse_import_line(bounce::ImportFormat::Json, c.line, {});
+        BOOST_TEST(g.error == c.want, "got " << g.error << ", want " << c.want);
+    }
+    BOOST_TEST(bounce::parse_import_line(bounce::ImportFormat::Plain, "  # comment", {}).skip);
+    BOOST_TEST(!bounce::split_csv("\"open,field").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

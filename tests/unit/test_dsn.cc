@@ -1,0 +1,217 @@
+// test_dsn.cc - dsn::parse() on hand-written samples of each format family,
+// and the small public helpers (names, class_for, limits).
+#define BOOST_TEST_NO_MAIN
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+#include "common/dsn/dsn.h"
+#include "common/sys/fd.h"
+
+namespace {
+
+std::string sample(const std::string& name) {
+    return sys::read_file(std::string(SENDGUARD_SOURCE_DIR) + "/tests/unit/samples/dsn/" + name);
+}
+
+struct WantRcpt {
+    const char* address;
+    const char* status;
+    dsn::Class klass;
+    dsn::Reason reason;
+};
+
+struct Case {
+    const char* file;
+    dsn::Kind kind;
+    bool is_bounce;
+    std::vector<WantRcpt> rcpts;
+};
+
+using dsn::Class;
+using dsn::Kind;
+using dsn::Reason;
+
+const std::vector<Case> kCases = {
+    {"postfix-dsn.eml", Kind::Dsn, true, {{"Bob@example.net", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"postfix-delayed.eml", Kind::Dsn, true, {{"carol@example.com", "4.4.1", Class::Soft, Reason::NetworkError}}},
+    {"global-dsn.eml", Kind::Dsn, true,
+     {{"jürgen@müller.example", "5.2.2", Class::Soft, Reason::MailboxFull},
+      {"anna@example.de", "5.1.2", Class::Hard, Reason::HostUnknown}}},
+    {"arf.eml", Kind::Arf, true, {{"Dave@example.net", "", Class::Complaint, Reason::Feedback}}},
+    {"arf-no-rcpt.eml", Kind::Arf, true, {{"erin@example.com", "", Class::Complaint, Reason::Feedback}}},
+    {"qmail.eml", Kind::Ndr, true,
+     {{"frank@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"grace@example.net", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    {"exim.eml", Kind::Ndr, true, {{"heidi@example.com", "5.7.1", Class::Soft, Reason::Blocked}}},
+    {"sendmail-old.eml", Kind::Ndr, true, {{"ivan@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"office365.eml", Kind::Ndr, true,
+     {{"judy@contoso.example.com", "5.1.10", Class::Hard, Reason::UserUnknown}}},
+    {"domino.eml", Kind::Ndr, true, {{"ken@notes.example.com", "", Class::Hard, Reason::UserUnknown}}},
+    {"gmail.eml", Kind::Ndr, true, {{"laura@example.com", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    {"yahoo.eml", Kind::Ndr, true, {{"mallory@example.net", "", Class::Hard, Reason::UserUnknown}}},
+    {"ses-json.eml", Kind::Dsn, true, {{"nina@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"gmx.eml", Kind::Ndr, true, {{"oscar@example.de", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"webde-german.eml", Kind::Ndr, true, {{"peter@example.de", "", Class::Hard, Reason::UserUnknown}}},
+    {"tonline.eml", Kind::Ndr, true,
+     {{"quinn@t-online.example.de", "", Class::Soft, Reason::MailboxFull}}},
+    {"autoreply-en.eml", Kind::AutoReply, false, {{"rita@example.com", "", Class::AutoReply, Reason::Vacation}}},
+    {"autoreply-de.eml", Kind::AutoReply, false,
+     {{"stefan@example.de", "", Class::AutoReply, Reason::Vacation}}},
+    {"ordinary.eml", Kind::None, false, {}},
+    {"broken-boundary.eml", Kind::Dsn, true, {{"wendy@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"bad-base64.eml", Kind::Dsn, true, {{"xavier@example.com", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(dsn_samples) {
+    for (const auto& c : kCases) {
+        BOOST_TEST_CONTEXT(c.file) {
+            const dsn::Report r = dsn::parse(sample(c.file));
+            BOOST_TEST((r.kind == c.kind), "kind: got " << dsn::to_string(r.kind) << ", want " << dsn::to_string(c.kind));
+            BOOST_TEST(r.is_bounce == c.is_bounce, "is_bounce: got " << r.is_bounce << ", want " << c.is_bounce);
+            BOOST_TEST_REQUIRE(r.recipients.size() == c.rcpts.size(),
+                               "recipients: got " << r.recipients.size() << ", want " << c.rcpts.size());
+            for (size_t i = 0; i < c.rcpts.size(); ++i) {
+                const auto& got = r.recipients[i];
+                const auto& want = c.rcpts[i];
+                BOOST_TEST(got.address == want.address, "address: got " << got.address << ", want " << want.address);
+                BOOST_TEST(got.status == want.status, "status: got " << got.status << ", want " << want.status);
+                BOOST_TEST((got.klass == want.klass),
+                           "class: got " << dsn::to_string(got.klass) << ", want " << dsn::to_string(want.klass));
+                BOOST_TEST((got.reason == want.reason),
+                           "reason: got " << dsn::to_string(got.reason) << ", want " << dsn::to_string(want.reason));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(dsn_report_fields) {
+    const dsn::Report r = dsn::parse(sample("postfix-dsn.eml"));
+    BOOST_TEST(r.reporting_mta == "mx1.example.org");
+    BOOST_TEST(r.subject == "Undelivered Mail Returned to Sender");
+    BOOST_TEST(r.original_message_id == "<news-2025-03@example.org>");
+    BOOST_TEST(r.original_from == "news@example.org");
+    BOOST_TEST(r.original_to == "robert@example.net");
+    BOOST_TEST_REQUIRE(r.recipients.size() == 1u);
+    const auto& rc = r.recipients[0];
+    BOOST_TEST(rc.alias == "robert@example.net");
+    BOOST_TEST(rc.reply_code == "550");
+    BOOST_TEST(rc.remote_mta == "mx.example.net");
+    BOOST_TEST((rc.action == dsn::Action::Failed));
+    BOOST_TEST(rc.diagnostic.find("User unknown in virtual mailbox table") != std::string::npos,
+               "diagnostic: got " << rc.diagnostic);
+
+    const dsn::Report a = dsn::parse(sample("arf.eml"));
+    BOOST_TEST(a.feedback_type == "abuse");
+    BOOST_TEST(a.reporting_mta == "mail.example.net");
+    const dsn::Report d = dsn::parse(sample("postfix-delayed.eml"));
+    BOOST_TEST_REQUIRE(d.recipients.size() == 1u);
+    BOOST_TEST((d.recipients[0].action == dsn::Action::Delayed));
+}
+
+BOOST_AUTO_TEST_CASE(dsn_delivered_is_not_a_bounce) {
+    const std::string msg =
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: a@example.org\r\nSubject: Successful Mail Delivery Report\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"X\"\r\n\r\n"
+        "--X\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+        "Final-Recipient: rfc822; b@example.net\r\nAction: delivered\r\nStatus: 2.0.0\r\n"
+        "Diagnostic-Code: smtp; 250 2.0.0 Ok\r\n\r\n--X--\r\n";
+    const dsn::Report r = dsn::parse(msg);
+    BOOST_TEST((r.kind == dsn::Kind::Dsn));
+    BOOST_TEST(!r.is_bounce);
+    BOOST_TEST_REQUIRE(r.recipients.size() == 1u);
+    BOOST_TEST((r.recipients[0].klass == dsn::Class::Other));
+    BOOST_TEST((r.recipients[0].reason == dsn::Reason::Delivered));
+}
+
+BOOST_AUTO_TEST_CASE(dsn_limits) {
+    std::string msg =
+        "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"L\"\n\n--L\n"
+        "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n";
+    for (int i = 0; i < 50; ++i)
+        msg += "\nFinal-Recipient: rfc822; user" + std::to_string(i) +
+               "@example.net\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 " + std::string(3000, 'x') +
+               "\n";
+    msg += "\n--L--\n";
+    dsn::Limits lim;
+    lim.max_recipients = 10;
+    lim.max_diagnostic = 100;
+    const dsn::Report r = dsn::parse(msg, lim);
+    BOOST_TEST(r.recipients.size() == 10u, "recipients: got " << r.recipients.size() << ", want 10");
+    for (const auto& rc : r.recipients) BOOST_TEST(rc.diagnostic.size() <= 100u);
+}
+
+BOOST_AUTO_TEST_CASE(dsn_garbage_is_a_value) {
+    const std::vector<std::string> inputs = {
+        "",
+        "\n\n\n",
+        "no headers at all, just text with @ signs @@ a@b",
+        std::string(100000, 'A'),
+        "Content-Type: multipart/report; boundary=\"\"\n\n--\n--\n",
+        "From: MAILER-DAEMON@x.example\nSubject: failure notice\n\n<" + std::string(5000, 'a') + "@b.example>:\n",
+        std::string("From: a\0b@example.com\nSubject: x\n\n\0\0\0", 40),
+    };
+    for (const auto& in : inputs) {
+        const dsn::Report r = dsn::parse(in);
+        BOOST_TEST(r.recipients.size() <= 1000u);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(dsn_names) {
+    struct {
+        Reason r;
+        const char* name;
+    } const rows[] = {
+        {Reason::UserUnknown, "userunknown"}, {Reason::HostUnknown, "hostunknown"},
+        {Reason::MailboxFull, "mailboxfull"}, {Reason::MesgTooBig, "mesgtoobig"},
+        {Reason::SpamDetected, "spamdetected"}, {Reason::PolicyViolation, "policyviolation"},
+        {Reason::RateLimited, "ratelimited"}, {Reason::NoRelaying, "norelaying"},
+        {Reason::Vacation, "vacation"}, {Reason::Feedback, "feedback"}, {Reason::Undefined, "undefined"},
+    };
+    for (const auto& row : rows) {
+        BOOST_TEST(dsn::to_string(row.r) == row.name, "got " << dsn::to_string(row.r) << ", want " << row.name);
+        auto back = dsn::reason_from_string(row.name);
+        BOOST_TEST((back && *back == row.r), "reason_from_string(" << row.name << ") failed");
+    }
+    BOOST_TEST(!dsn::reason_from_string("nonsense").has_value());
+    BOOST_TEST(dsn::to_string(Kind::AutoReply) == "autoreply");
+    BOOST_TEST(dsn::to_string(dsn::Action::Delayed) == "delayed");
+    BOOST_TEST(dsn::to_string(Class::Complaint) == "complaint");
+}
+
+BOOST_AUTO_TEST_CASE(dsn_class_for) {
+    using dsn::Action;
+    struct {
+        Reason r;
+        const char* status;
+        Action a;
+        Class want;
+    } const rows[] = {
+        {Reason::UserUnknown, "5.1.1", Action::Failed, Class::Hard},
+        {Reason::UserUnknown, "4.1.1", Action::Failed, Class::Soft},
+        {Reason::UserUnknown, "5.1.1", Action::Delayed, Class::Soft},
+        {Reason::UserUnknown, "", Action::Failed, Class::Hard},
+        {Reason::HostUnknown, "5.1.2", Action::Failed, Class::Hard},
+        {Reason::HasMoved, "5.1.6", Action::Failed, Class::Hard},
+        {Reason::NotAccept, "5.1.10", Action::Failed, Class::Hard},
+        {Reason::NotAccept, "4.0.0", Action::Failed, Class::Soft},
+        {Reason::MailboxFull, "5.2.2", Action::Failed, Class::Soft},
+        {Reason::Blocked, "5.7.1", Action::Failed, Class::Soft},
+        {Reason::Expired, "4.4.7", Action::Delayed, Class::Soft},
+        {Reason::Feedback, "", Action::None, Class::Complaint},
+        {Reason::Vacation, "", Action::None, Class::AutoReply},
+        {Reason::Delivered, "2.0.0", Action::Delivered, Class::Other},
+        {Reason::Undefined, "2.0.0", Action::Expanded, Class::Other},
+        {Reason::Undefined, "5.0.0", Action::Failed, Class::Soft},
+    };
+    for (const auto& row : rows) {
+        Class got = dsn::class_for(row.r, row.status, row.a);
+        BOOST_TEST((got == row.want), dsn::to_string(row.r) << "/" << row.status << "/" << dsn::to_string(row.a)
+                                                          << ": got " << dsn::to_string(got) << ", want "
+                                                          << dsn::to_string(row.want));
+    }
+}
