@@ -24,6 +24,8 @@ if [ "${SENDGUARD_QUICK:-0}" != 1 ]; then
 
     echo "== fuzz targets (clang, libFuzzer), ${SENDGUARD_FUZZ_SECONDS:-30}s each"
     CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
+        -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
         -DSENDGUARD_FUZZ=ON -DSENDGUARD_FUZZ_SECONDS="${SENDGUARD_FUZZ_SECONDS:-30}" >/dev/null
     cmake --build build/fuzz -j "$jobs" --target fuzz_all
     ctest --test-dir build/fuzz -L fuzz --output-on-failure

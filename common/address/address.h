@@ -38,7 +38,8 @@
 //   Limits (RFC 5321 4.5.3.1): local part <= 64 octets (as written on the
 //   wire, quotes included), domain <= 255 octets (A-label form), labels
 //   <= 63 octets, whole mailbox <= 254 octets (the 256-octet path minus "<>").
-//   Input longer than kMaxInput is refused before any parsing.
+//   Input longer than kMaxInput (kMaxHeaderInput for header values) is
+//   refused before any parsing; comments may nest 32 deep.
 //
 //   Leniency, on purpose: an unquoted local part may have leading, trailing
 //   or doubled dots ("john..doe@example.com"): such addresses exist, Postfix

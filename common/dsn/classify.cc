@@ -1,7 +1,9 @@
 // classify.cc - reason and class of one recipient's outcome (see classify.h)
 #include "common/dsn/classify.h"
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/dsn/reason_table.h"
 #include "common/dsn/text.h"
@@ -110,12 +112,47 @@ std::optional<Reason> reason_from_status(std::string_view status) noexcept {
     return by_code(*c);
 }
 
+namespace {
+
+// kReasonRules indexed by first byte, so one pass over the text finds every
+// rule that matches (the lowest row number wins, as in the table).
+struct RuleIndex {
+    std::vector<uint16_t> by_first[256];
+    RuleIndex() {
+        for (size_t i = 0; i < kReasonRules.size(); ++i)
+            by_first[static_cast<unsigned char>(kReasonRules[i].pattern[0])].push_back(
+                static_cast<uint16_t>(i));
+    }
+};
+
+const RuleIndex& rule_index() {
+    static const RuleIndex index;  // C++11 guarantees thread-safe initialisation
+    return index;
+}
+
+}  // namespace
+
 std::optional<Reason> reason_from_text(std::string_view diagnostic) {
     if (diagnostic.empty()) return std::nullopt;
-    std::string low = text::to_lower(diagnostic.substr(0, 2048));
-    for (const auto& rule : kReasonRules)
-        if (low.find(rule.pattern) != std::string::npos) return rule.reason;
-    return std::nullopt;
+    const std::string low = text::to_lower(diagnostic.substr(0, 2048));
+    const RuleIndex& index = rule_index();
+    size_t best = kReasonRules.size();
+    const size_t n = low.size();
+    for (size_t i = 0; i < n; ++i) {
+        const auto& bucket = index.by_first[static_cast<unsigned char>(low[i])];
+        for (uint16_t r : bucket) {
+            if (r >= best) break;  // buckets are in table order
+            std::string_view p = kReasonRules[r].pattern;
+            if (p.size() <= n - i && (p.size() < 2 || p[1] == low[i + 1])
+                && std::string_view(low).substr(i, p.size()) == p) {
+                best = r;
+                break;
+            }
+        }
+        if (best == 0) break;
+    }
+    if (best == kReasonRules.size()) return std::nullopt;
+    return kReasonRules[best].reason;
 }
 
 Reason decide_reason(const Evidence& e) {

@@ -56,8 +56,18 @@ Headers copy_headers(GMimeObject* obj, size_t max) {
         if (!h) continue;
         const char* name = g_mime_header_get_name(h);
         if (!wanted_header(name)) continue;
-        const char* value = g_mime_header_get_value(h);
-        out.push_back(Header{name ? name : "", std::string(text::trim(value ? value : ""))});
+        // Only the subject is shown to people; the other headers are read
+        // for addresses and keywords, which RFC 2047 decoding (and its
+        // iconv_open) cannot improve.
+        std::string value;
+        if (text::iequals(name, "Subject")) {
+            const char* v = g_mime_header_get_value(h);
+            value = text::trim(v ? v : "");
+        } else {
+            const char* v = g_mime_header_get_raw_value(h);
+            value = text::squeeze(v ? v : "", 4096);  // unfolds
+        }
+        out.push_back(Header{name, std::move(value)});
     }
     return out;
 }

@@ -7,8 +7,15 @@
 //   - a labelled line ("Recipient: <a@b>", "RCPT TO:<a@b>", "Empfänger: a@b");
 //   - a sentence ("error delivering your mail to <a@b>", "an a@b").
 // The text that follows an address, up to the next one, is its diagnostic.
+//
+// Which addresses are the recipients, first non-empty choice wins:
+//   1. addresses that open a line (not the sender's);
+//   2. X-Failed-Recipients (Exim, Gmail);
+//   3. labelled lines, then sentences (not the sender's);
+//   4. line-opening addresses even if they are the sender's (mail to self);
+//   5. the To: of the returned message.
+// The notice's author (From:) and mailer-daemon addresses never count.
 #include <algorithm>
-#include <array>
 
 #include "common/dsn/extract.h"
 #include "common/dsn/text.h"
@@ -21,10 +28,11 @@ constexpr size_t kMaxBlock = 2048;
 
 enum Tier { kLine = 1, kLabel = 2, kSentence = 3 };
 
+constexpr size_t kMaxCandidates = 4096;
+
 struct Cand {
     std::string addr;
     std::string alias;
-    size_t pos = 0;        // offset of the line that names it
     Tier tier = kSentence;
 };
 
@@ -128,7 +136,7 @@ size_t skip_codes(std::string_view t) {
     return i;
 }
 
-void scan_line(std::string_view line, size_t line_pos, Scan& s) {
+void scan_line(std::string_view line, Scan& s) {
     if (line.find('@') == std::string_view::npos) return;
     // Strip quoting and bullets: "> ", ">>> ", "* ", "- ", "| ".
     std::string_view t = line;
@@ -167,7 +175,8 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
             tier = kSentence;
         else
             continue;
-        Cand c{std::move(a), {}, line_pos, tier};
+        if (s.found.size() >= kMaxCandidates) return;
+        Cand c{std::move(a), {}, tier};
         if (tier == kLine) c.alias = expanded_from(line.substr(f.pos + f.addr.size()));
         s.found.push_back(std::move(c));
     }
@@ -266,7 +275,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
     for (const auto& h : mail.headers) {
         if (!text::iequals(h.name, "X-Failed-Recipients")) continue;
         for (const auto& f : text::all_addresses(h.value))
-            failed.push_back(Cand{text::normalize_address(f.addr), {}, 0, kLine});
+            failed.push_back(Cand{text::normalize_address(f.addr), {}, kLine});
     }
     {
         Scan s;
@@ -277,7 +286,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         add_header_addrs(s.sender, header_value(returned, "Sender"));
         std::string_view rest = text, line;
         while (text::next_line(rest, line))
-            scan_line(line, static_cast<size_t>(line.data() - text.data()), s);
+            scan_line(line, s);
         for (Tier want : {kLine, kLabel, kSentence}) {
             if (want == kLabel && !failed.empty()) break;
             for (const auto& c : s.found)
@@ -294,22 +303,24 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         std::vector<std::string> to;
         add_header_addrs(to, header_value(returned, "To"));
         for (auto& a : to)
-            if (!a.empty()) chosen.push_back(Cand{std::move(a), {}, 0, kSentence});
+            if (!a.empty()) chosen.push_back(Cand{std::move(a), {}, kSentence});
     }
 
-    size_t added = 0, distinct = 0;
-    {
-        std::vector<std::string> seen;
-        for (const auto& c : chosen)
-            if (!listed(seen, c.addr)) seen.push_back(c.addr);
-        distinct = seen.size();
-    }
+    // Distinct addresses in order, at most max (each costs a pass over the text).
+    std::vector<Cand> distinct;
     for (auto& c : chosen) {
+        if (distinct.size() >= max) break;
+        bool seen = false;
+        for (const auto& d : distinct) seen |= text::iequals(d.addr, c.addr);
+        if (!seen && !c.addr.empty()) distinct.push_back(std::move(c));
+    }
+    size_t added = 0;
+    for (auto& c : distinct) {
         Draft d;
-        d.address = c.addr;
-        d.alias = c.alias;
+        d.address = std::move(c.addr);
+        d.alias = std::move(c.alias);
         d.action = delayed ? Action::Delayed : Action::Failed;
-        fill_from_text(text, d, distinct);
+        fill_from_text(text, d, distinct.size());
         if (add_draft(out, std::move(d), max)) ++added;
     }
     return added;

@@ -10,6 +10,9 @@
 // Anything else is ordinary mail (Kind::None, no recipients).
 #include "common/dsn/dsn.h"
 
+#include <exception>
+#include <new>
+
 #include "common/dsn/classify.h"
 #include "common/dsn/extract.h"
 #include "common/dsn/text.h"
@@ -65,10 +68,6 @@ void describe_original(const Headers& h, Report& r) {
     r.original_from = text::address_in_header(header_value(h, "From"));
     r.original_to = text::address_in_header(header_value(h, "To"));
 }
-
-}  // namespace
-
-namespace {
 
 Report parse_at(std::string_view message, const Limits& limits, int depth) {
     Report report;
@@ -168,6 +167,16 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
 
 }  // namespace
 
-Report parse(std::string_view message, const Limits& limits) { return parse_at(message, limits, 0); }
+Report parse(std::string_view message, const Limits& limits) {
+    try {
+        return parse_at(message, limits, 0);
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception&) {
+        // Only a bug can get here (every scanner is bounds-checked and the
+        // fuzz target runs without it): an unreadable report, not a crash.
+        return Report{};
+    }
+}
 
 }  // namespace dsn

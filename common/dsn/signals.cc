@@ -47,8 +47,8 @@ constexpr std::string_view kReturnedMarkers[] = {
 
 // Header names that, at the start of a line, begin a quoted message.
 constexpr std::string_view kQuotedHeaders[] = {
-    "received: ", "return-path: ", "dkim-signature: ", "x-received: ", "delivered-to: ",
-    "authentication-results: ", "arc-seal: ", "x-original-to: ", "message-id: ",
+    "received:", "return-path:", "dkim-signature:", "x-received:", "delivered-to:",
+    "authentication-results:", "arc-seal:", "x-original-to:", "message-id:",
 };
 
 bool is_decoration(char c) {

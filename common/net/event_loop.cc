@@ -218,6 +218,7 @@ void EventLoop::dispatch(int fd, uint32_t generation, uint32_t events) {
 
 bool EventLoop::run_once(Duration max_wait) {
     epoll_event events[256];
+    update_now();  // callbacks may have taken time: timers are due sooner
     const int n = ::epoll_wait(epoll_.get(), events, 256, wait_ms(max_wait));
     if (n < 0 && errno != EINTR) fail("epoll_wait");
     update_now();

@@ -22,7 +22,7 @@
 // dropped.
 //
 // Time: now() is the clock read once per wake-up (timers and idle checks use
-// it, so a burst of events costs one clock read). The clock is injectable:
+// it, so a burst of events costs one clock read); add_timer() counts from it. The clock is injectable:
 // with a fake clock, advance it and call run_once(0ms) to fire due timers.
 //
 // Errors: setup failures (epoll_create, eventfd, signalfd, epoll_ctl) throw

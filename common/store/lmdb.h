@@ -73,8 +73,10 @@ namespace store {
 
 // LMDB's compiled-in maximum key size (mdb_env_get_maxkeysize, default build).
 inline constexpr size_t kMaxKeySize = 511;
-// Reset read txns kept for reuse per Env.
-inline constexpr size_t kReadPool = 32;
+// Reset read txns kept for reuse per Env. Each keeps a reader slot, so
+// max_readers must cover the pools of all processes sharing the file plus
+// the txns in flight.
+inline constexpr size_t kReadPool = 16;
 
 // A key LMDB accepts: 1..kMaxKeySize bytes.
 constexpr bool valid_key(std::string_view key) noexcept {

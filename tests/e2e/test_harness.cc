@@ -18,8 +18,15 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 namespace h = harness;
@@ -39,6 +46,74 @@ void require_postfix() { h::skip_if(h::PostfixInstance::unavailable()); }
 bool contains(const std::string& hay, const std::string& needle) {
     return hay.find(needle) != std::string::npos;
 }
+
+// A tiny Postfix policy service (SMTPD_POLICY_README) on 127.0.0.1: rejects
+// recipients starting with "blocked@", DUNNO otherwise.  Just enough to
+// prove the add_policy_service() hook; the real one is policyd.
+class TinyPolicy {
+public:
+    TinyPolicy() {
+        fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof sa;
+        if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sa), len) < 0 ||
+            ::listen(fd_.get(), 16) < 0 ||
+            ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&sa), &len) < 0)
+            throw std::runtime_error("TinyPolicy: cannot listen");
+        port_ = ntohs(sa.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~TinyPolicy() {
+        stop_ = true;
+        thread_.join();
+    }
+    std::string endpoint() const { return "inet:127.0.0.1:" + std::to_string(port_); }
+    int requests() const { return requests_; }
+
+private:
+    void serve() {
+        std::vector<pollfd> fds{{fd_.get(), POLLIN, 0}};
+        std::vector<std::string> bufs{""};
+        while (!stop_) {
+            if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+            for (size_t i = 0; i < fds.size(); ++i) {
+                if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+                if (i == 0) {
+                    int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+                    if (c >= 0) fds.push_back({c, POLLIN, 0}), bufs.emplace_back();
+                    continue;
+                }
+                char tmp[4096];
+                ssize_t n = ::read(fds[i].fd, tmp, sizeof tmp);
+                if (n <= 0) {
+                    ::close(fds[i].fd);
+                    fds[i].fd = -1;  // poll ignores negative fds
+                    continue;
+                }
+                bufs[i].append(tmp, static_cast<size_t>(n));
+                for (size_t end; (end = bufs[i].find("\n\n")) != std::string::npos;) {
+                    std::string req = bufs[i].substr(0, end + 1);
+                    bufs[i].erase(0, end + 2);
+                    ++requests_;
+                    bool block = req.find("\nrecipient=blocked@") != std::string::npos;
+                    std::string reply = block ? "action=REJECT 5.7.1 blocked by test policy\n\n"
+                                              : "action=DUNNO\n\n";
+                    if (::write(fds[i].fd, reply.data(), reply.size()) < 0) break;
+                }
+            }
+        }
+        for (size_t i = 1; i < fds.size(); ++i)
+            if (fds[i].fd >= 0) ::close(fds[i].fd);
+    }
+
+    sys::Fd fd_;
+    uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> requests_{0};
+    std::thread thread_;
+};
 
 }  // namespace
 
@@ -269,6 +344,46 @@ BOOST_AUTO_TEST_CASE(sasl_auth_plain) {
                                5s)
                    .has_value(),
                pf.log_tail());
+}
+
+BOOST_AUTO_TEST_CASE(policy_service_added_while_running) {
+    require_postfix();
+    h::PostfixInstance pf;
+    pf.add_transport("example.net", "discard:");
+    pf.start();
+    TinyPolicy policy;
+    pf.add_policy_service(policy.endpoint());  // rewrites main.cf and reloads
+    BOOST_TEST(contains(pf.postconf({"-h", "smtpd_recipient_restrictions"}).out,
+                        "check_policy_service " + policy.endpoint()));
+
+    struct Case {
+        std::string rcpt;
+        int want;
+    };
+    const Case cases[] = {{"ok@example.net", 250}, {"blocked@example.net", 554}};
+    for (const auto& c : cases) {
+        auto t = pf.send({.mail_from = kSender, .rcpt_to = {c.rcpt}, .data = message("policy")});
+        BOOST_TEST_REQUIRE(t.rcpt.size() == 1u, t.str());
+        BOOST_TEST(t.rcpt[0].code == c.want,
+                   c.rcpt << ": got " << t.rcpt[0].str() << ", want " << c.want);
+    }
+    BOOST_TEST(contains(pf.send({.mail_from = kSender, .rcpt_to = {"blocked@example.net"}})
+                            .rcpt.at(0)
+                            .str(),
+                        "blocked by test policy"));
+    BOOST_TEST(policy.requests() >= 3, "got " << policy.requests() << " policy requests");
+}
+
+BOOST_AUTO_TEST_CASE(unreachable_milter_applies_default_action) {
+    require_postfix();
+    h::PostfixInstance pf;
+    pf.add_transport("example.net", "discard:");
+    pf.add_milter("inet:127.0.0.1:" + std::to_string(h::free_tcp_port()));  // nobody listens
+    pf.set("milter_default_action", "tempfail");
+    pf.start();
+    auto t = pf.send({.mail_from = kSender, .rcpt_to = {kRcpt}, .data = message("milter")});
+    BOOST_TEST(!t.accepted(), t.str());
+    BOOST_TEST(t.mail.code == 451, "MAIL: got " << t.mail.str() << ", want 451\n" << t.str());
 }
 
 BOOST_AUTO_TEST_CASE(bulk_load_with_smtp_source) {

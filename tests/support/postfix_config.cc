@@ -4,7 +4,9 @@
 #include "tests/support/postfix_harness.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <sys/stat.h>
 
@@ -62,6 +64,25 @@ std::string capture_script(const std::string& dir) {
            "  cat\n"
            "} > \"$f.tmp\" && mv \"$f.tmp\" \"$f\" || exit 75\n"
            "exit 0\n";
+}
+
+// FACTS.md: pipe(8) runs the command as user=; every directory on the path
+// to the binary must be searchable by that user.  The check is for "other"
+// permissions (the users we run as, nobody, own nothing here); nullopt: ok.
+std::optional<std::string> unreachable_by_others(const std::string& path) {
+    if (path.empty() || path[0] != '/') return std::nullopt;  // PATH lookup: not ours
+    struct stat st {};
+    for (size_t p = path.find('/', 1); p != std::string::npos; p = path.find('/', p + 1)) {
+        std::string dir = path.substr(0, p);
+        if (::stat(dir.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) {
+            char mode[8];
+            std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+            return dir + " is not searchable by other users (mode " + mode + ")";
+        }
+    }
+    if (::stat(path.c_str(), &st) != 0) return path + " does not exist";
+    if (!(st.st_mode & S_IXOTH)) return path + " is not executable by other users";
+    return std::nullopt;
 }
 
 }  // namespace
@@ -122,6 +143,10 @@ void PostfixInstance::add_transport(const std::string& key, const std::string& v
 
 void PostfixInstance::add_pipe_transport(const PipeTransport& t) {
     if (t.name.empty() || t.argv.empty()) throw std::invalid_argument("pipe transport: name/argv");
+    if (t.user.rfind("root", 0) != 0)
+        if (auto why = unreachable_by_others(t.argv[0]))
+            throw std::invalid_argument("pipe transport " + t.name + ": user " + t.user +
+                                        " cannot run " + t.argv[0] + ": " + *why);
     std::string e = t.name + " unix - n n - " + t.maxproc + " pipe\n  flags=" + t.flags +
                     " user=" + t.user;
     for (const auto& a : t.attributes) e += " " + master_arg(a);

@@ -115,17 +115,26 @@ public:
     void append(const std::string& name, const std::string& item);
     void add_master_line(const std::string& entry);
     // endpoint as Postfix writes it: "unix:/tmp/x/milter.sock", "inet:127.0.0.1:8891".
+    // smtpd/cleanup run as user postfix: a UNIX socket must be connectable
+    // by that user (mode 0666 or owned by postfix) in searchable directories.
+    // In a NetNs, inet endpoints are the namespace's loopback.
     void add_milter(const std::string& endpoint, bool smtpd = true, bool non_smtpd = true);
+    // Appends "check_policy_service <endpoint>" to the restriction list
+    // (use "smtpd_end_of_data_restrictions" for the END-OF-MESSAGE state).
     void add_policy_service(const std::string& endpoint,
                             const std::string& restriction_list = "smtpd_recipient_restrictions");
     // transport_maps entry, e.g. ("bounces.sendguard.test", sink.transport()).
     void add_transport(const std::string& key, const std::string& value);
+    // Throws std::invalid_argument when argv[0] is an absolute path that
+    // user (unless root) cannot reach: a directory without o+x on the way.
     void add_pipe_transport(const PipeTransport& t);
     // A pipe transport (user nobody) storing each message with its envelope
     // in a directory; read them back with captured(name).
     void add_capture_transport(const std::string& name);
     std::vector<CapturedMessage> captured(const std::string& name) const;
-    // smtpd AUTH via Cyrus SASL sasldb (PLAIN, LOGIN), users in realm.
+    // smtpd AUTH via Cyrus SASL sasldb (PLAIN, LOGIN), users in realm:
+    // clients log in as "user"; smtpd_sasl_local_domain makes the logged
+    // sasl_username "user@realm".  The sasldb lives outside config/.
     void enable_sasl(const std::string& realm = "sendguard.test");
     void add_sasl_user(const std::string& user, const std::string& password);
 

@@ -3,8 +3,7 @@
 
 #include <cctype>
 #include <cstdlib>
-#include <map>
-#include <memory>
+#include <algorithm>
 #include <stdexcept>
 
 namespace harness {
@@ -17,12 +16,12 @@ struct Json {
     bool b = false;
     double num = 0;
     std::string str;
-    std::vector<Json> arr;
-    std::vector<std::pair<std::string, Json>> obj;
+    std::vector<Json> arr;                // array elements, or object values
+    std::vector<std::string> keys;        // object keys, parallel to arr
 
     const Json* get(std::string_view key) const {
-        for (const auto& [k, v] : obj)
-            if (k == key) return &v;
+        for (size_t i = 0; i < keys.size() && i < arr.size(); ++i)
+            if (keys[i] == key) return &arr[i];
         return nullptr;
     }
 };
@@ -67,9 +66,9 @@ private:
             if (eat('}')) return v;
             do {
                 ws();
-                std::string k = string();
+                v.keys.push_back(string());
                 expect(':');
-                v.obj.emplace_back(std::move(k), value(depth + 1));
+                v.arr.push_back(value(depth + 1));
             } while (eat(','));
             expect('}');
         } else if (c == '[') {

@@ -183,12 +183,11 @@ Process::Process(SpawnSpec spec) {
         sys::write_all(in_fd.get(), spec.stdin_data);
         ::lseek(in_fd.get(), 0, SEEK_SET);
     }
-    auto capture = [](const std::string& path, sys::Fd& fd, int& anon, std::string& keep) {
+    auto capture = [](const std::string& path, sys::Fd& fd, sys::Fd& anon, std::string& keep) {
         if (path.empty()) {
             fd = anon_file();
-            anon = ::dup(fd.get());
-            if (anon < 0) throw std::system_error(errno, std::generic_category(), "dup");
-            ::fcntl(anon, F_SETFD, FD_CLOEXEC);
+            anon.reset(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+            if (!anon) throw std::system_error(errno, std::generic_category(), "dup");
         } else {
             fd.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
             if (!fd) throw std::system_error(errno, std::generic_category(), "open " + path);
@@ -224,8 +223,6 @@ Process::Process(SpawnSpec spec) {
     pid_t pid = -1;
     int rc = ::posix_spawnp(&pid, cargv[0], &a.fa, &a.attr, cargv.data(), cenv.data());
     if (rc != 0) {
-        if (out_fd_ >= 0) ::close(out_fd_);
-        if (err_fd_ >= 0) ::close(err_fd_);
         throw std::system_error(rc, std::generic_category(), "spawn " + spec.argv[0]);
     }
     pid_ = pid;
@@ -242,8 +239,9 @@ Process::Process(Process&& o) noexcept
     : pid_(std::exchange(o.pid_, -1)),
       name_(std::move(o.name_)),
       status_(std::move(o.status_)),
-      out_fd_(std::exchange(o.out_fd_, -1)),
-      err_fd_(std::exchange(o.err_fd_, -1)),
+      group_killed_(o.group_killed_),
+      out_fd_(std::move(o.out_fd_)),
+      err_fd_(std::move(o.err_fd_)),
       out_path_(std::move(o.out_path_)),
       err_path_(std::move(o.err_path_)),
       guard_(std::move(o.guard_)) {}
@@ -256,8 +254,6 @@ Process::~Process() {
         }
     }
     guard_.release();
-    if (out_fd_ >= 0) ::close(out_fd_);
-    if (err_fd_ >= 0) ::close(err_fd_);
 }
 
 bool Process::running() {
@@ -300,7 +296,12 @@ ExitStatus Process::stop(Millis grace) {
             disown(pid_);
         }
     }
-    ::kill(-pid_, SIGKILL);  // leftovers of the group (forked helpers)
+    if (!group_killed_) {
+        // Forked helpers left in the group.  Once only: a group id is not
+        // reused while members live, but after that it could be.
+        ::kill(-pid_, SIGKILL);
+        group_killed_ = true;
+    }
     guard_.release();
     return status_.value_or(ExitStatus{});
 }
@@ -310,8 +311,8 @@ std::string Process::read_capture(int fd, const std::string& path) const {
     return file_text(path, kCaptureMax);
 }
 
-std::string Process::out() const { return read_capture(out_fd_, out_path_); }
-std::string Process::err() const { return read_capture(err_fd_, err_path_); }
+std::string Process::out() const { return read_capture(out_fd_.get(), out_path_); }
+std::string Process::err() const { return read_capture(err_fd_.get(), err_path_); }
 
 std::string RunResult::describe() const {
     std::string s = command + ": " + (timed_out ? "timed out" : status.str());
@@ -416,7 +417,12 @@ std::vector<pid_t> processes_using(const std::string& root) noexcept {
             if (!hit) {
                 std::string cmd = file_text(base + "/cmdline", 65536);
                 std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-                hit = cmd.find(root) != std::string::npos;
+                // root as a whole path component: "/tmp/sg-x-AB" is not "/tmp/sg-x-ABC".
+                for (size_t p = cmd.find(root); !hit && p != std::string::npos;
+                     p = cmd.find(root, p + 1)) {
+                    char next = p + root.size() < cmd.size() ? cmd[p + root.size()] : ' ';
+                    hit = next == '/' || next == ' ';
+                }
             }
             char state = 0;
             pid_t ppid = 0;

@@ -31,6 +31,7 @@
 // reap_orphans() is internally locked.
 #pragma once
 
+#include "common/sys/fd.h"
 #include "tests/support/cleanup.h"
 
 #include <chrono>
@@ -89,7 +90,8 @@ private:
     pid_t pid_ = -1;
     std::string name_;
     std::optional<ExitStatus> status_;
-    int out_fd_ = -1, err_fd_ = -1;  // anonymous captures, owned
+    bool group_killed_ = false;  // the final SIGKILL to the group is sent once
+    sys::Fd out_fd_, err_fd_;  // anonymous captures
     std::string out_path_, err_path_;
     CleanupGuard guard_;
 };

@@ -3,6 +3,7 @@
 
 #include "tests/support/net_wait.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
