@@ -70,7 +70,9 @@ bool is_delay_notice(const Mail& mail, std::string_view notice);
 size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned_headers,
                      bool delayed, std::vector<Draft>& out, size_t max);
 // Fills a draft's missing status, reply code and diagnostic from the block
-// of notice text that names its address.
-void fill_from_text(std::string_view notice, Draft& d, size_t recipients);
+// of notice text that names its address (starting at offset line when the
+// caller knows it, else found by searching).
+void fill_from_text(std::string_view notice, Draft& d, size_t recipients,
+                    size_t line = std::string_view::npos);
 
 }  // namespace dsn

@@ -34,6 +34,7 @@ struct Cand {
     std::string addr;
     std::string alias;
     Tier tier = kSentence;
+    size_t line = std::string_view::npos;  // offset of the line naming it
 };
 
 // Labels that may precede a recipient at the start of a line.
@@ -136,7 +137,7 @@ size_t skip_codes(std::string_view t) {
     return i;
 }
 
-void scan_line(std::string_view line, Scan& s) {
+void scan_line(std::string_view line, size_t line_pos, Scan& s) {
     if (line.find('@') == std::string_view::npos) return;
     // Strip quoting and bullets: "> ", ">>> ", "* ", "- ", "| ".
     std::string_view t = line;
@@ -176,7 +177,7 @@ void scan_line(std::string_view line, Scan& s) {
         else
             continue;
         if (s.found.size() >= kMaxCandidates) return;
-        Cand c{std::move(a), {}, tier};
+        Cand c{std::move(a), {}, tier, line_pos};
         if (tier == kLine) c.alias = expanded_from(line.substr(f.pos + f.addr.size()));
         s.found.push_back(std::move(c));
     }
@@ -229,8 +230,8 @@ std::string_view failure_reply(std::string_view s) {
 
 }  // namespace
 
-void fill_from_text(std::string_view notice, Draft& d, size_t recipients) {
-    size_t at = line_of(notice, d.address);
+void fill_from_text(std::string_view notice, Draft& d, size_t recipients, size_t line) {
+    size_t at = line < notice.size() ? line : line_of(notice, d.address);
     std::string_view block;
     if (at != std::string_view::npos) {
         block = notice.substr(at);
@@ -286,7 +287,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         add_header_addrs(s.sender, header_value(returned, "Sender"));
         std::string_view rest = text, line;
         while (text::next_line(rest, line))
-            scan_line(line, s);
+            scan_line(line, static_cast<size_t>(line.data() - text.data()), s);
         for (Tier want : {kLine, kLabel, kSentence}) {
             if (want == kLabel && !failed.empty()) break;
             for (const auto& c : s.found)
@@ -320,7 +321,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         d.address = std::move(c.addr);
         d.alias = std::move(c.alias);
         d.action = delayed ? Action::Delayed : Action::Failed;
-        fill_from_text(text, d, distinct.size());
+        fill_from_text(text, d, distinct.size(), c.line);
         if (add_draft(out, std::move(d), max)) ++added;
     }
     return added;

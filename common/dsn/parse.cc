@@ -21,6 +21,8 @@ namespace dsn {
 
 namespace {
 
+constexpr size_t kMaxTextLookups = 200;
+
 bool is_type(const MimePart& p, std::string_view t) { return p.type == t; }
 
 // A generic "x.0.0" Status defers to a specific code of the same class in the
@@ -152,7 +154,9 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
         if (!r.address.empty()) report.recipients.push_back(std::move(r));
         return report;
     }
-    if (kind == Kind::Dsn || kind == Kind::Ndr) {
+    // Each lookup is a pass over the notice; past a few hundred recipients
+    // the report fields alone must do.
+    if ((kind == Kind::Dsn || kind == Kind::Ndr) && drafts.size() <= kMaxTextLookups) {
         for (auto& d : drafts)
             if (d.context.empty()) fill_from_text(notice.text, d, drafts.size());
     }

@@ -386,6 +386,34 @@ BOOST_AUTO_TEST_CASE(unreachable_milter_applies_default_action) {
     BOOST_TEST(t.mail.code == 451, "MAIL: got " << t.mail.str() << ", want 451\n" << t.str());
 }
 
+BOOST_AUTO_TEST_CASE(pipe_transport_path_must_be_reachable) {
+    require_postfix();
+    h::TempDir tmp("sg-pipecheck-");
+    std::string closed = tmp.mkdir("closed", 0700), open = tmp.mkdir("open", 0755);
+    h::write_file(closed + "/prog", "#!/bin/sh\nexit 0\n", 0755);
+    h::write_file(open + "/prog", "#!/bin/sh\nexit 0\n", 0755);
+    h::write_file(open + "/noexec", "#!/bin/sh\nexit 0\n", 0644);
+    struct Case {
+        std::string argv0;
+        bool ok;
+    };
+    const Case cases[] = {{open + "/prog", true},
+                          {closed + "/prog", false},
+                          {open + "/noexec", false},
+                          {open + "/missing", false}};
+    h::PostfixInstance pf;
+    int n = 0;
+    for (const auto& c : cases) {
+        bool ok = true;
+        try {
+            pf.add_pipe_transport({.name = "p" + std::to_string(n++), .argv = {c.argv0}});
+        } catch (const std::invalid_argument&) {
+            ok = false;
+        }
+        BOOST_TEST(ok == c.ok, c.argv0 << ": got accepted=" << ok << ", want " << c.ok);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(bulk_load_with_smtp_source) {
     require_postfix();
     h::SmtpSink sink({.dump = false});

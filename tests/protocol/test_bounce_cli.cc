@@ -100,6 +100,22 @@ BOOST_AUTO_TEST_CASE(unreadable_key_file_and_missing_recipient_defer) {
     BOOST_TEST(u.out.rfind("4.3.5 ", 0) == 0, u.out);
 }
 
+BOOST_AUTO_TEST_CASE(watchdog_defers_a_stuck_delivery) {
+    Site s("bounce_time_limit = 1s\n");
+    // stdin never reaches EOF: the watchdog must end the delivery with a
+    // deferral long before Postfix's command_time_limit.
+    auto t0 = std::chrono::steady_clock::now();
+    std::string fifo = s.dir.sub("stdin.fifo");
+    BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto r = harness::run({"sh", "-c", "exec 3<>" + fifo + "; exec " + bin("sendguard-bounce") + " -c " +
+                                           s.conf + " -- " + s.verp("bob@example.net") + " <&3"},
+                          std::chrono::milliseconds(15000));
+    auto took = std::chrono::steady_clock::now() - t0;
+    BOOST_TEST(r.status.code == 75, r.describe());
+    BOOST_TEST(r.out == "4.3.0 sendguard-bounce: time limit exceeded\n", r.out);
+    BOOST_TEST(took < std::chrono::seconds(10));
+}
+
 BOOST_AUTO_TEST_CASE(ignored_mail_exits_0) {
     Site s;
     auto r = s.bounce(s.verp("bob@example.net"), ts::make_autoreply("x@y", "Out of Office"));

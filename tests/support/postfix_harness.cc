@@ -139,8 +139,12 @@ void PostfixInstance::stop() noexcept {
     try {
         if (started_) {
             started_ = false;
-            RunResult r = command({kPostfix, "-c", config_dir_, "stop"});
-            if (!r.ok()) std::fprintf(stderr, "harness: %s\n", r.describe().c_str());
+            if (!process_alive(master_pid_)) {
+                std::fprintf(stderr, "harness: postfix master %d of %s had already exited\n",
+                             static_cast<int>(master_pid_), dir_.path().c_str());
+            } else if (RunResult r = command({kPostfix, "-c", config_dir_, "stop"}); !r.ok()) {
+                std::fprintf(stderr, "harness: %s\n", r.describe().c_str());
+            }
             if (!wait_gone(master_pid_, Millis(5000))) {
                 std::fprintf(stderr, "harness: master %d survived postfix stop; killing\n",
                              static_cast<int>(master_pid_));
