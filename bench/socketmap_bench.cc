@@ -3,8 +3,9 @@
 // Usage: socketmap_bench [seconds-per-measurement]   (default 1; max 10)
 //
 // Starts, in this process, a net::StreamServer with SocketmapProtocol on a
-// UNIX socket in a temporary directory, answering from an in-memory map of
-// 10000 keys on its own thread (the server uses one core). The baseline is a
+// UNIX socket in a temporary directory, answering the "suppress" map of
+// sendguard-mapd (bounce::SuppressionMaps) from an LMDB suppression list of
+// 10000 addresses, on its own thread (the server uses one core). The baseline is a
 // plain blocking echo thread on a socketpair(2): the same client loop sends
 // the same netstring requests and reads back the same number of netstrings,
 // so the ratio shows what the event loop, the framing and the lookup cost
@@ -12,7 +13,11 @@
 // (what Postfix does) and pipelined in batches of 64 (server capacity).
 // Absolute numbers vary between runs and machines; compare the ratio.
 // Exit status: 0, or 1 if a reply was wrong or a setup step failed.
+#include "bounce-pipe/mapd.h"
 #include "common/log/log.h"
+#include "common/store/suppression.h"
+
+#include <algorithm>
 #include "common/net/event_loop.h"
 #include "common/net/listener.h"
 #include "common/net/netstring.h"
@@ -104,17 +109,28 @@ void echo_thread(int fd) {
 
 int run(double seconds) {
     logging::open("socketmap_bench", logging::Sink::Stderr);
-    std::unordered_map<std::string, std::string> table;
-    std::vector<std::string> frames;
-    for (int i = 0; i < kKeys; ++i) {
-        const std::string key = "user" + std::to_string(i) + "@example.org";
-        table.emplace(key, "relay:[mx" + std::to_string(i % 7) + ".example.net]");
-        frames.push_back(net::encode_netstring("rcpt " + key));
-    }
-
     char tmpl[] = "/tmp/sg-bench-XXXXXX";
     if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     const std::string dir = tmpl;
+
+    auto env = store::Env::open(dir + "/lmdb");
+    std::vector<std::string> frames;
+    {
+        std::vector<store::Entry> entries;
+        for (int i = 0; i < kKeys; ++i) {
+            const std::string key = "user" + std::to_string(i) + "@example.org";
+            store::Record r;
+            r.klass = store::Class::Hard;
+            r.suppressed = true;
+            r.reason = "userunknown";
+            entries.push_back({key, r});
+            frames.push_back(net::encode_netstring("suppress " + key));
+        }
+        std::sort(entries.begin(), entries.end(),
+                  [](const store::Entry& a, const store::Entry& b) { return a.key < b.key; });
+        store::SuppressionList(env).import_batch(entries);
+    }
+    bounce::SuppressionMaps maps(env, "REJECT suppressed");
     const net::Endpoint ep{net::Endpoint::Kind::Unix, dir + "/socketmap", {}, 0};
 
     net::EventLoop loop;
@@ -122,11 +138,8 @@ int run(double seconds) {
     limits.max_input = net::SocketmapProtocol::server_max_input({});
     net::StreamServer server(
         loop, "socketmap",
-        net::socketmap_factory([&table](std::string_view name, std::string_view key) {
-            if (name != "rcpt") return net::SocketmapReply::perm("unknown map");
-            const auto it = table.find(std::string(key));
-            return it == table.end() ? net::SocketmapReply::not_found()
-                                     : net::SocketmapReply::ok(it->second);
+        net::socketmap_factory([&maps](std::string_view name, std::string_view key) {
+            return maps.lookup(name, key);
         }),
         limits);
     server.add_listener(net::Listener::open(ep, {}));

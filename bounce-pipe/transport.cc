@@ -13,6 +13,7 @@
 #include "common/address/address.h"
 #include "common/config/config.h"
 #include "common/log/log.h"
+#include "common/store/sendlog.h"
 #include "common/sys/fd.h"
 
 namespace bounce {
@@ -131,7 +132,15 @@ Verdict Transport::deliver(const Envelope& env, std::string_view message, bool o
         event.add("verp", address::to_string(verp->status));
         if (verp->status == address::VerpStatus::Ok) {
             trusted = true;
-            if (!verp->is_token) verp_rcpt = verp->recipient.normalised();
+            if (!verp->is_token) {
+                verp_rcpt = verp->recipient.normalised();
+            } else if (auto r = store::SendLog(env_).get(verp->token, now)) {
+                verp_rcpt = *r;  // the milter recorded what the token stands for
+            } else {
+                // Authentic, but the send log no longer knows the token: the
+                // report's own recipients are the best evidence left.
+                event.add("token", "unknown");
+            }
         } else {
             trusted = false;
             logging::warning(env.queue_id, logging::Line("bounce")

@@ -29,6 +29,7 @@ constexpr size_t kMaxBlock = 2048;
 enum Tier { kLine = 1, kLabel = 2, kSentence = 3 };
 
 constexpr size_t kMaxCandidates = 4096;
+constexpr size_t kMaxSearches = 200;
 
 struct Cand {
     std::string addr;
@@ -231,7 +232,9 @@ std::string_view failure_reply(std::string_view s) {
 }  // namespace
 
 void fill_from_text(std::string_view notice, Draft& d, size_t recipients, size_t line) {
-    size_t at = line < notice.size() ? line : line_of(notice, d.address);
+    // Searching costs a pass over the notice: not for hundreds of recipients.
+    size_t at = line < notice.size() ? line
+              : recipients <= kMaxSearches ? line_of(notice, d.address) : std::string_view::npos;
     std::string_view block;
     if (at != std::string_view::npos) {
         block = notice.substr(at);

@@ -161,25 +161,36 @@ Notice notice_text(const Mail& mail) {
     return n;
 }
 
-bool is_strong_bounce(const Mail& mail) {
-    if (!header_value(mail.headers, "X-Failed-Recipients").empty()) return true;
-    if (from_daemon(mail)) return true;
+namespace {
+
+bool bounce_subject(const Mail& mail) {
     std::string_view subject = header_value(mail.headers, "Subject");
     for (auto s : kBounceSubjects)
         if (text::icontains(subject, s)) return true;
     return false;
 }
 
+}  // namespace
+
+bool is_strong_bounce(const Mail& mail) {
+    return !header_value(mail.headers, "X-Failed-Recipients").empty() || from_daemon(mail)
+        || bounce_subject(mail);
+}
+
+// A daemon's notice, or a bounce-like subject or wording backed by other
+// evidence (null sender, RFC 3834 header, a returned message): a person's
+// mail about "rejected" applications is not read as a bounce.
 bool is_bounce_like(const Mail& mail, std::string_view notice) {
-    if (is_strong_bounce(mail)) return true;
+    if (!header_value(mail.headers, "X-Failed-Recipients").empty() || from_daemon(mail)) return true;
     bool phrase = false;
     for (auto p : kBouncePhrases)
         if (text::icontains(notice, p)) { phrase = true; break; }
-    if (!phrase) return false;
     std::string_view rp = header_value(mail.headers, "Return-Path");
     bool null_sender = text::trim(rp) == "<>";
     bool auto_sub = !header_value(mail.headers, "Auto-Submitted").empty();
-    return null_sender || auto_sub || mail.has_original;
+    bool backed = null_sender || auto_sub || mail.has_original;
+    if (bounce_subject(mail)) return phrase || backed;
+    return phrase && backed;
 }
 
 bool is_auto_reply(const Mail& mail) {

@@ -278,16 +278,29 @@ std::string html_to_text(std::string_view h) {
 
 std::string squeeze(std::string_view s, size_t max) {
     std::string out;
-    bool space = false;
+    bool space = false, full = false;
     for (char c : s) {
-        if (out.size() >= max) break;
         if (is_space(c)) {
             space = !out.empty();
             continue;
         }
+        if (out.size() + (space ? 2 : 1) > max) {
+            full = true;
+            break;
+        }
         if (space) out += ' ';
         space = false;
-        if (out.size() < max) out += c;
+        out += c;
+    }
+    if (full) {
+        // Do not leave half a UTF-8 sequence at the cut.
+        size_t end = out.size(), k = end;
+        while (k > 0 && (static_cast<unsigned char>(out[k - 1]) & 0xC0) == 0x80) --k;
+        if (k > 0 && static_cast<unsigned char>(out[k - 1]) >= 0xC0) {
+            unsigned char lead = static_cast<unsigned char>(out[k - 1]);
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            if (end - (k - 1) < need) out.resize(k - 1);
+        }
     }
     return out;
 }

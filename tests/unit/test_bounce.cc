@@ -11,6 +11,7 @@
 
 #include "bounce-pipe/record_format.h"
 #include "bounce-pipe/transport.h"
+#include "common/store/sendlog.h"
 #include "common/log/log.h"
 #include "tests/support/samples.h"
 #include "tests/support/temp_dir.h"
@@ -302,6 +303,35 @@ BOOST_AUTO_TEST_CASE(json_round_trip_and_errors) {
     }
     BOOST_TEST(bounce::parse_import_line(bounce::ImportFormat::Plain, "  # comment", {}).skip);
     BOOST_TEST(!bounce::split_csv("\"open,field").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_tokens)
+
+BOOST_AUTO_TEST_CASE(token_form_resolves_through_the_send_log) {
+    Fixture f;
+    // A recipient too long for a VERP local part is signed as a token.
+    std::string rcpt = std::string(60, 'l') + "@example.net";
+    auto codec = Fixture::codec();
+    auto e = codec.encode(*address::parse_mailbox(rcpt), [] { return std::string("tok123"); },
+                          floor<days>(sys_seconds(seconds(kNow))));
+    BOOST_REQUIRE(e);
+    BOOST_REQUIRE(e->is_token);
+    store::SendLog(f.env).put("tok123", rcpt, kNow + 86400);
+    ts::DsnSpec s;
+    s.recipient = "someone-else@example.net";  // the token decides, not the report
+    f.deliver(e->address, ts::make_dsn(s));
+    BOOST_TEST(f.check(rcpt).has_value(), f.events());
+    BOOST_TEST(!f.check("someone-else@example.net").has_value());
+
+    // An expired send-log entry: the signed report's own recipients are used.
+    store::SendLog(f.env).put("tok999", rcpt + ".old", kNow - 1);
+    auto e2 = codec.encode(*address::parse_mailbox(rcpt), [] { return std::string("tok999"); },
+                           floor<days>(sys_seconds(seconds(kNow))));
+    f.deliver(e2->address, ts::make_dsn({}));
+    BOOST_TEST(f.check("bob@example.net").has_value(), f.events());
+    BOOST_TEST(store::SendLog(f.env).purge_expired(kNow) == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -127,6 +127,18 @@ BOOST_AUTO_TEST_CASE(dsn_delivered_is_not_a_bounce) {
     BOOST_TEST((r.recipients[0].reason == dsn::Reason::Delivered));
 }
 
+BOOST_AUTO_TEST_CASE(dsn_personal_mail_about_rejection) {
+    // Bounce-like subject and an address opening a line, but written by a
+    // person: no daemon, no null sender, no returned message.
+    const std::string msg =
+        "From: Uma <uma@example.net>\nTo: hr@example.org\nSubject: Re: Application rejected\n\n"
+        "victor@example.com\nis the colleague I mentioned. Please write to him.\n";
+    const dsn::Report r = dsn::parse(msg);
+    BOOST_TEST((r.kind == dsn::Kind::None), "kind: got " << dsn::to_string(r.kind) << ", want none");
+    BOOST_TEST(!r.is_bounce);
+    BOOST_TEST(r.recipients.empty());
+}
+
 BOOST_AUTO_TEST_CASE(dsn_limits) {
     std::string msg =
         "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
