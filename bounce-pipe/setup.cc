@@ -23,6 +23,7 @@ std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only
     o.max_map_size = cfg.size("store_max_map_size");
     o.max_readers = static_cast<unsigned>(cfg.integer("store_max_readers"));
     o.read_only = read_only;
+    o.durable = cfg.boolean("store_sync");
     // The state directory is ours to create (like Postfix's data_directory);
     // its parent must exist.
     const std::string& dir = cfg.str("state_directory");

@@ -17,7 +17,7 @@
 namespace config {
 namespace {
 
-constexpr std::string_view kManDate = "July 1, 2025";
+constexpr std::string_view kManDate = "November 23, 2026";
 
 constexpr long long kKiB = 1024;
 constexpr long long kMiB = 1024 * kKiB;
@@ -51,6 +51,8 @@ constexpr Param kParams[] = {
  "Initial size of the LMDB memory map; the store grows it when full, up to store_max_map_size."},
 {"store_max_map_size",            Type::Size,     "4g",                            64*kKiB, kTiB,     kStoreUsers,
  "Ceiling for automatic growth of the LMDB memory map; a write that needs more fails and is retried later."},
+{"store_sync",                    Type::Bool,     "yes",                           0,       0,        kStoreUsers,
+ "Flush each LMDB commit to disk before reporting success; \"no\" survives process crashes but may lose the last commits on power loss."},
 {"store_max_readers",             Type::Int,      "126",                           8,       32768,    kStoreUsers,
  "Largest number of concurrent LMDB readers (processes and threads reading the store)."},
 

@@ -25,6 +25,14 @@ constexpr size_t kMaxTextLookups = 200;
 
 bool is_type(const MimePart& p, std::string_view t) { return p.type == t; }
 
+// RFC 3464 §2 / RFC 6533 §6: a delivery report by its structure.
+bool is_delivery_report(const Mail& mail) {
+    if (mail.report_type == "delivery-status" || mail.report_type == "global-delivery-status") return true;
+    for (const auto& p : mail.parts)
+        if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status")) return true;
+    return false;
+}
+
 // A generic "x.0.0" Status defers to a specific code of the same class in the
 // diagnostic ("Status: 5.0.0", "Diagnostic-Code: smtp; 550 5.1.1 ...").
 std::string pick_status(std::string_view status, std::string_view diagnostic) {
@@ -122,9 +130,15 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     }
 
     // 4./5. Notices without a machine-readable part, and auto-replies.
+    // Postfix's bounce(8) marks its reports "Auto-Submitted: auto-replied"
+    // (RFC 3834 §5 asks every automatic response to say so): a report, a
+    // daemon's notice or any multipart/report is never a vacation notice,
+    // even when none of its recipients can be read.
+    const bool status_report = is_delivery_report(mail);
+    const bool daemon = status_report || is_from_daemon(mail) || mail.top_type == "multipart/report";
     if (kind == Kind::None) {
         bool strong = is_strong_bounce(mail);
-        if (!strong && is_auto_reply(mail)) {
+        if (!strong && !daemon && is_auto_reply(mail)) {
             kind = Kind::AutoReply;
         } else if (is_bounce_like(mail, notice.text)) {
             bool delayed = is_delay_notice(mail, notice.text);
@@ -132,7 +146,7 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
                 read_delivery_status(notice.text, drafts, report.reporting_mta, max);
             if (drafts.empty()) read_ndr_text(notice, mail, returned, delayed, drafts, max);
             if (!drafts.empty()) kind = Kind::Ndr;
-            else if (is_auto_reply(mail)) kind = Kind::AutoReply;
+            else if (!daemon && is_auto_reply(mail)) kind = Kind::AutoReply;
             // A notice that quotes a whole bounce (a forwarded report) in its
             // text: read the quoted message as if it had come to us.
             if (kind == Kind::None && depth == 0 && !notice.returned.empty()) {
@@ -145,6 +159,9 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
         }
     }
 
+    // A report with no usable recipient is still a report: the caller keeps
+    // it for a human rather than ignoring it.
+    if (kind == Kind::None && status_report) kind = Kind::Dsn;
     report.kind = kind;
     if (kind == Kind::AutoReply) {
         Recipient r;

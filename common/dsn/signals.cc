@@ -96,13 +96,17 @@ bool append_notice(std::string_view body, Notice& n) {
     return false;
 }
 
-bool from_daemon(const Mail& mail) {
+}  // namespace
+
+bool is_from_daemon(const Mail& mail) {
     std::string_view from = header_value(mail.headers, "From");
     return text::icontains(from, "mailer-daemon") || text::icontains(from, "mailer_daemon")
         || text::icontains(from, "mailerdaemon") || text::icontains(from, "mail-daemon")
         || text::icontains(from, "postmaster") || text::icontains(from, "post_master")
         || text::icontains(from, "mail delivery") || text::icontains(from, "mail administrator");
 }
+
+namespace {
 
 constexpr std::string_view kBounceSubjects[] = {
     "undeliver", "undelivered", "delivery status notification", "delivery failure",
@@ -173,7 +177,7 @@ bool bounce_subject(const Mail& mail) {
 }  // namespace
 
 bool is_strong_bounce(const Mail& mail) {
-    return !header_value(mail.headers, "X-Failed-Recipients").empty() || from_daemon(mail)
+    return !header_value(mail.headers, "X-Failed-Recipients").empty() || is_from_daemon(mail)
         || bounce_subject(mail);
 }
 
@@ -181,7 +185,7 @@ bool is_strong_bounce(const Mail& mail) {
 // evidence (null sender, RFC 3834 header, a returned message): a person's
 // mail about "rejected" applications is not read as a bounce.
 bool is_bounce_like(const Mail& mail, std::string_view notice) {
-    if (!header_value(mail.headers, "X-Failed-Recipients").empty() || from_daemon(mail)) return true;
+    if (!header_value(mail.headers, "X-Failed-Recipients").empty() || is_from_daemon(mail)) return true;
     bool phrase = false;
     for (auto p : kBouncePhrases)
         if (text::icontains(notice, p)) { phrase = true; break; }

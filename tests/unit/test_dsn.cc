@@ -60,6 +60,10 @@ const std::vector<Case> kCases = {
     {"autoreply-de.eml", Kind::AutoReply, false,
      {{"stefan@example.de", "", Class::AutoReply, Reason::Vacation}}},
     {"ordinary.eml", Kind::None, false, {}},
+    // Postfix marks its reports Auto-Submitted: auto-replied; one whose only
+    // recipient is unusable is still a report (kept for a human), not a
+    // vacation notice from MAILER-DAEMON.
+    {"postfix-unusable-rcpt.eml", Kind::Dsn, false, {}},
     {"broken-boundary.eml", Kind::Dsn, true, {{"wendy@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
     {"bad-base64.eml", Kind::Dsn, true, {{"xavier@example.com", "5.2.2", Class::Soft, Reason::MailboxFull}}},
 };
