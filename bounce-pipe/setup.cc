@@ -5,16 +5,47 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
+
+#include "common/config/value.h"
+#include "common/dsn/dsn.h"
 
 namespace bounce {
+
+namespace {
+
+// bounce_reason_expiry: "reason=duration" items, reasons from the dsn taxonomy.
+std::map<std::string, std::chrono::seconds, std::less<>> reason_expiry(const config::Config& cfg) {
+    std::map<std::string, std::chrono::seconds, std::less<>> out;
+    for (const auto& item : cfg.list("bounce_reason_expiry")) {
+        auto eq = item.find('=');
+        auto bad = [&](const std::string& why) {
+            return config::Error(cfg.origin_of("bounce_reason_expiry") +
+                                 ": invalid bounce_reason_expiry: " + item + " (" + why + ")");
+        };
+        if (eq == std::string::npos) throw bad("expected reason=duration, like mailboxfull=14d");
+        std::string reason = item.substr(0, eq);
+        if (!dsn::reason_from_string(reason))
+            throw bad("unknown reason " + reason + "; reasons are the class names of sendguard-bounce(8), "
+                      "such as mailboxfull, suspend, userunknown");
+        auto d = config::parse_duration(std::string_view(item).substr(eq + 1));
+        if (!d) throw bad("expected a duration like 30s, 5m, 1h, 1d");
+        out[reason] = *d;
+    }
+    return out;
+}
+
+}  // namespace
 
 config::Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
     std::string p = path.empty() ? config::default_config_path() : path;
     // A missing default file means "all defaults": a fresh install works
     // before anyone wrote a configuration. A file named with -c must exist.
-    if (path.empty() && ::access(p.c_str(), F_OK) != 0 && errno == ENOENT)
-        return config::Config::parse("", p, overrides);
-    return config::Config::load(p, overrides);
+    config::Config cfg = (path.empty() && ::access(p.c_str(), F_OK) != 0 && errno == ENOENT)
+                             ? config::Config::parse("", p, overrides)
+                             : config::Config::load(p, overrides);
+    (void)reason_expiry(cfg);  // structured values are checked here, once, with file:line
+    return cfg;
 }
 
 std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only) {
@@ -41,6 +72,7 @@ store::Policy store_policy(const config::Config& cfg) {
     p.complaint_expiry = cfg.duration("bounce_complaint_expiry");
     p.domain_threshold = static_cast<int>(cfg.integer("bounce_domain_threshold"));
     p.max_diagnostic = cfg.size("bounce_diagnostic_limit");
+    p.reason_expiry = reason_expiry(cfg);
     return p;
 }
 

@@ -81,6 +81,8 @@ constexpr Param kParams[] = {
  "How long a suppression caused by a hard bounce lasts; 0 means forever."},
 {"bounce_complaint_expiry",       Type::Duration, "0",                             0,       3650*kDay, kStoreUsers,
  "How long a suppression caused by a complaint (ARF feedback report) lasts; 0 means forever."},
+{"bounce_reason_expiry",          Type::List,     "mailboxfull=14d, suspend=90d",  0,       64,       kStoreUsers,
+ "Expiry by bounce reason as reason=duration pairs (0 = never), overriding the class expiry above."},
 {"bounce_domain_threshold",       Type::Int,      "5",                             1,       100000,   kBounce,
  "Number of distinct addresses of one domain failing with host unknown before the whole domain is suppressed."},
 {"bounce_max_message_size",       Type::Size,     "10m",                           64*kKiB, kGiB,     kBounce,

@@ -61,6 +61,10 @@ void apply(Record& r, const Event& ev, const Policy& p) {
     case Class::Complaint: life = p.complaint_expiry; break;
     case Class::Manual: break;
     }
+    // A reason of its own overrides the class default (mailbox full lapses
+    // sooner than a suspended account).
+    if (ev.klass != Class::Manual)
+        if (auto it = p.reason_expiry.find(ev.reason); it != p.reason_expiry.end()) life = it->second;
 
     const bool active = r.active(when);
     const int current = active ? strength(r.klass) : -1;

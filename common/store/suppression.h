@@ -77,6 +77,8 @@ struct Policy {
     // make a domain-level entry; 0 disables.
     int domain_threshold = 5;
     size_t max_diagnostic = 1024;  // also capped by kMaxDiagnostic
+    // Expiry by reason ("mailboxfull" -> 14d), overriding the class's; 0 = never.
+    std::map<std::string, std::chrono::seconds, std::less<>> reason_expiry;
 };
 
 struct Event {

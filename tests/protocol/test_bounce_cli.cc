@@ -70,6 +70,8 @@ BOOST_AUTO_TEST_CASE(transient_failures_exit_75_with_4xx_line) {
     struct Case { std::string what; std::string extra; std::string want_prefix; } cases[] = {
         {"bad parameter", "bounce_soft_threshold = lots\n", "4.3.5 configuration error: "},
         {"unknown parameter", "no_such_thing = 1\n", "4.3.5 configuration error: "},
+        {"bad reason expiry", "bounce_reason_expiry = mailboxfull=14d, notareason=3d\n",
+         "4.3.5 configuration error: "},
         {"unusable store", "", ""},
     };
     for (auto& c : cases) {

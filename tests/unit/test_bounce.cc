@@ -146,6 +146,20 @@ BOOST_AUTO_TEST_CASE(soft_bounces_suppress_after_threshold) {
     BOOST_TEST(r->reason == "mailboxfull");
 }
 
+BOOST_AUTO_TEST_CASE(reason_expiry_overrides_class_expiry) {
+    Fixture f;
+    f.settings.policy.soft_threshold = 1;
+    f.settings.policy.reason_expiry["mailboxfull"] = std::chrono::seconds(14 * 86400);
+    ts::DsnSpec s;
+    s.status = "5.2.2";
+    s.diagnostic = "smtp; 552 5.2.2 Mailbox full";
+    f.deliver(f.verp("bob@example.net"), ts::make_dsn(s));
+    auto r = f.check("bob@example.net");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->expiry == kNow + 14 * 86400);
+    BOOST_TEST(!f.check("bob@example.net", kNow + 15 * 86400).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(reputation_blocks_never_suppress) {
     Fixture f;
     ts::DsnSpec s;
