@@ -67,10 +67,10 @@ cat <<INFO
 Configuration: $conf (SENDGUARD_CONFIG), state in $var/lib, sockets in $var/run.
 
 main.cf:
-    # refuse mail to suppressed recipients at RCPT
-    smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated,
+    # refuse mail to suppressed recipients at RCPT, for every client
+    smtpd_recipient_restrictions =
         check_recipient_access socketmap:unix:$var/run/mapd.sock:suppress,
-        reject_unauth_destination
+        permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
     # bounces to the VERP domain go to the pipe transport, one recipient each
     relay_domains = \$mydestination, bounces.example.org
     transport_maps = texthash:/etc/postfix/sendguard_transport
@@ -82,6 +82,8 @@ master.cf:
       flags=DRq user=sendguard null_sender=
       argv=$bin/sendguard-bounce -c $conf -q \${queue_id} -f \${sender} -a \${original_recipient} -- \${recipient}
 
-Try:  $bin/sendguard suppress add someone@example.net && $bin/sendguard suppress check someone@example.net
+Try:  export SENDGUARD_CONFIG=$conf
+      $bin/sendguard suppress add someone@example.net
+      $bin/sendguard suppress check someone@example.net; echo \$?    # 0: suppressed
 Stop: scripts/run.sh stop
 INFO
