@@ -20,6 +20,7 @@
 #include "common/address/verp.h"
 #include "common/store/suppression.h"
 #include "tests/support/net_wait.h"
+#include "tests/support/paths.h"
 #include "tests/support/postfix_harness.h"
 #include "tests/support/smtp_sink.h"
 #include "tests/support/temp_dir.h"
@@ -31,11 +32,6 @@ namespace {
 
 const char* const kBounceDomain = "bounces.sendguard.test";
 const char* const kKey = "e2e-key-0123456789abcdef0123456789";
-
-std::string bin(const char* name) {
-    const char* d = std::getenv("SENDGUARD_BIN_DIR");
-    return std::string(d ? d : SENDGUARD_BINARY_DIR) + "/bin/" + name;
-}
 
 // Everything sendguard needs, in a directory the pipe user (nobody) can
 // reach: binaries are copied in, because the build tree may sit below a
@@ -50,7 +46,7 @@ struct Sendguard {
         ::chmod(dir.path().c_str(), 0755);
         dir.mkdir("run", 0755);
         dir.mkdir("lib", 0750);
-        fs::copy_file(bin("sendguard-bounce"), bounce);
+        fs::copy_file(harness::sendguard_bin("sendguard-bounce"), bounce);
         ::chmod(bounce.c_str(), 0755);
         harness::write_file(dir.sub("verp.keys"), std::string(kKey) + "\n", 0600);
         harness::write_file(conf, "state_directory = " + dir.sub("lib") + "\n"
@@ -79,7 +75,7 @@ struct Sendguard {
         pf.add_transport(kBounceDomain, "sendguard:");
     }
     harness::RunResult cli(std::vector<std::string> args) const {
-        args.insert(args.begin(), {bin("sendguard"), "-c", conf});
+        args.insert(args.begin(), {harness::sendguard_bin("sendguard"), "-c", conf});
         return harness::run(args);
     }
 };
@@ -119,7 +115,7 @@ BOOST_AUTO_TEST_CASE(hard_bounce_is_suppressed_then_refused_at_rcpt) {
     BOOST_TEST(c.out.find("\"evidence\":\"" + *dsn + "\"") != std::string::npos, c.out);
 
     // 3. The socketmap refuses the suppressed recipient at RCPT, not others.
-    harness::Process mapd({.argv = {bin("sendguard-mapd"), "-c", sg.conf}});
+    harness::Process mapd({.argv = {harness::sendguard_bin("sendguard-mapd"), "-c", sg.conf}});
     BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sg.mapd_sock, 10s), "mapd: " << mapd.err());
     pf.set("smtpd_recipient_restrictions",
            "check_recipient_access socketmap:unix:" + sg.mapd_sock + ":suppress, "

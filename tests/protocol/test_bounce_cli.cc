@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "common/address/verp.h"
+#include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/samples.h"
 #include "tests/support/temp_dir.h"
@@ -15,11 +16,6 @@
 namespace ts = testing_support;
 
 namespace {
-
-std::string bin(const char* name) {
-    const char* d = std::getenv("SENDGUARD_BIN_DIR");
-    return std::string(d ? d : SENDGUARD_BINARY_DIR) + "/bin/" + name;
-}
 
 struct Site {
     harness::TempDir dir{"sg-cli-"};
@@ -40,12 +36,12 @@ struct Site {
         return c.encode(*address::parse_mailbox(rcpt), {})->address;
     }
     harness::RunResult bounce(const std::string& rcpt, const std::string& msg) const {
-        return harness::run({.argv = {bin("sendguard-bounce"), "-c", conf, "-q", "4XkQ3b7Lq2z", "-f", "",
+        return harness::run({.argv = {harness::sendguard_bin("sendguard-bounce"), "-c", conf, "-q", "4XkQ3b7Lq2z", "-f", "",
                                       "--", rcpt},
                              .stdin_data = msg});
     }
     harness::RunResult cli(std::vector<std::string> args) const {
-        args.insert(args.begin(), {bin("sendguard"), "-c", conf});
+        args.insert(args.begin(), {harness::sendguard_bin("sendguard"), "-c", conf});
         return harness::run(args);
     }
 };
@@ -97,7 +93,7 @@ BOOST_AUTO_TEST_CASE(unreadable_key_file_and_missing_recipient_defer) {
     auto r = s.bounce(to, ts::make_dsn({}));
     BOOST_TEST(r.status.code == 75, r.describe());
     BOOST_TEST(r.out.rfind("4.3.5 VERP key file: ", 0) == 0, r.out);
-    auto u = harness::run({.argv = {bin("sendguard-bounce"), "-c", s.conf, "-Z"}, .stdin_data = "x"});
+    auto u = harness::run({.argv = {harness::sendguard_bin("sendguard-bounce"), "-c", s.conf, "-Z"}, .stdin_data = "x"});
     BOOST_TEST(u.status.code == 75, u.describe());
     BOOST_TEST(u.out.rfind("4.3.5 ", 0) == 0, u.out);
 }
@@ -109,7 +105,7 @@ BOOST_AUTO_TEST_CASE(watchdog_defers_a_stuck_delivery) {
     auto t0 = std::chrono::steady_clock::now();
     std::string fifo = s.dir.sub("stdin.fifo");
     BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-    auto r = harness::run({"sh", "-c", "exec 3<>" + fifo + "; exec " + bin("sendguard-bounce") + " -c " +
+    auto r = harness::run({"sh", "-c", "exec 3<>" + fifo + "; exec " + harness::sendguard_bin("sendguard-bounce") + " -c " +
                                            s.conf + " -- " + s.verp("bob@example.net") + " <&3"},
                           std::chrono::milliseconds(15000));
     auto took = std::chrono::steady_clock::now() - t0;
@@ -133,7 +129,7 @@ BOOST_AUTO_TEST_CASE(parse_only_prints_one_json_line_per_file) {
     std::string a = s.dir.sub("a.eml"), b = s.dir.sub("b.eml");
     harness::write_file(a, ts::make_dsn({}));
     harness::write_file(b, ts::make_arf("news@example.org", "dave@example.net"));
-    auto r = harness::run({.argv = {bin("sendguard-bounce"), "--parse-only", "--json"},
+    auto r = harness::run({.argv = {harness::sendguard_bin("sendguard-bounce"), "--parse-only", "--json"},
                            .stdin_data = a + "\n" + b + "\n"});
     BOOST_TEST(r.ok(), r.describe());
     std::string want_a = "{\"file\":\"" + a + "\",\"is_bounce\":true";
@@ -149,7 +145,7 @@ BOOST_AUTO_TEST_CASE(import_export_round_trip) {
     std::string list;
     for (int i = 0; i < 25000; ++i) list += "User" + std::to_string(i) + "@Example.NET\n";
     list += "not an address\n";
-    auto r = harness::run({.argv = {bin("sendguard"), "-c", s.conf, "suppress", "import"}, .stdin_data = list});
+    auto r = harness::run({.argv = {harness::sendguard_bin("sendguard"), "-c", s.conf, "suppress", "import"}, .stdin_data = list});
     BOOST_TEST(r.status.code == 3, r.describe());  // one bad line, reported by number
     BOOST_TEST(r.err.find("-:25001: ") != std::string::npos, r.err);
     BOOST_TEST(r.out.find("imported 25000 records") != std::string::npos, r.out);
@@ -160,7 +156,7 @@ BOOST_AUTO_TEST_CASE(import_export_round_trip) {
     // Export -> remove -> import csv restores the record.
     BOOST_TEST(s.cli({"suppress", "remove", "user42@example.net"}).ok());
     BOOST_TEST(s.cli({"suppress", "check", "user42@example.net"}).status.code == 1);
-    auto back = harness::run({.argv = {bin("sendguard"), "-c", s.conf, "suppress", "import", "--format", "csv"},
+    auto back = harness::run({.argv = {harness::sendguard_bin("sendguard"), "-c", s.conf, "suppress", "import", "--format", "csv"},
                               .stdin_data = e.out});
     BOOST_TEST(back.ok(), back.describe());
     BOOST_TEST(s.cli({"suppress", "check", "user42@example.net"}).status.code == 0);

@@ -14,6 +14,7 @@
 #include "common/net/socketmap_client.h"
 #include "common/net/stream_server.h"
 #include "tests/support/net_wait.h"
+#include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -34,11 +35,6 @@ store::Record suppressed(store::Class c, int64_t expiry = 0) {
     r.count = 1;
     r.expiry = expiry;
     return r;
-}
-
-std::string bin(const char* name) {
-    const char* d = std::getenv("SENDGUARD_BIN_DIR");
-    return std::string(d ? d : SENDGUARD_BINARY_DIR) + "/bin/" + name;
 }
 
 }  // namespace
@@ -96,10 +92,10 @@ BOOST_AUTO_TEST_CASE(real_daemon_serves_reloads_and_stops) {
     std::string conf = dir.sub("sendguard.conf");
     harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
                                   "\nmapd_suppressed_reply = REJECT first\nlog_to_stderr = yes\n");
-    auto add = harness::run({bin("sendguard"), "-c", conf, "suppress", "add", "bob@example.net"});
+    auto add = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "add", "bob@example.net"});
     BOOST_REQUIRE_MESSAGE(add.ok(), add.describe());
 
-    harness::Process mapd({.argv = {bin("sendguard-mapd"), "-c", conf}});
+    harness::Process mapd({.argv = {harness::sendguard_bin("sendguard-mapd"), "-c", conf}});
     BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(dir.sub("mapd.sock"), 10s), "mapd did not listen: " << mapd.err());
     net::Endpoint ep;
     ep.path = dir.sub("mapd.sock");
