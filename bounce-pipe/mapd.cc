@@ -8,6 +8,7 @@
 #include "common/address/address.h"
 #include "common/log/log.h"
 #include "common/net/listener.h"
+#include "common/sys/privilege.h"
 
 namespace bounce {
 namespace {
@@ -89,6 +90,7 @@ int run_mapd(const MapdArgs& args) noexcept {
             server.add_listener(net::Listener::open(*ep.endpoint, lo));
             logging::info("", logging::Line("mapd").kv("listen", ep.endpoint->str()));
         }
+        sys::drop_privileges(cfg.str("mapd_user"));
         std::string path = args.config_path;
         auto overrides = args.overrides;
         loop.handle_signals([&] {

@@ -117,6 +117,8 @@ constexpr Param kParams[] = {
 {"mapd_suppressed_reply",         Type::String,
  "REJECT 5.1.1 Recipient address is on the sendguard suppression list",            1,       512,      kMapd,
  "Answer of a suppress lookup for a suppressed address, in Postfix check_recipient_access syntax."},
+{"mapd_user",                     Type::String,   "",                              0,       64,       kMapd,
+ "Unprivileged user sendguard-mapd switches to after opening its sockets and store when started as root; empty keeps the starting user."},
 };
 // clang-format on
 

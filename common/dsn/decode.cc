@@ -24,15 +24,11 @@ void init_gmime() {
 // x-uuencode: the data starts after the "begin mode name" line, which the
 // decoder state must be told it has seen.
 std::string uudecode(std::string_view raw, size_t max) {
-    size_t at = 0;
     std::string_view rest = raw, line;
-    for (;;) {
-        const char* start = rest.data();
+    do {
         if (!text::next_line(rest, line)) return {};
-        if (line.starts_with("begin ")) break;
-        at += static_cast<size_t>(rest.data() - start);
-    }
-    raw.remove_prefix(raw.size() - rest.size());
+    } while (!line.starts_with("begin "));
+    raw = rest;
     GMimeEncoding state;
     g_mime_encoding_init_decode(&state, GMIME_CONTENT_ENCODING_UUENCODE);
     state.state |= GMIME_UUDECODE_STATE_BEGIN;

@@ -128,4 +128,31 @@ BOOST_AUTO_TEST_CASE(real_daemon_serves_reloads_and_stops) {
     BOOST_TEST(st.ok(), st.str() << " " << mapd.err());
 }
 
+BOOST_AUTO_TEST_CASE(daemon_drops_root_after_opening_sockets) {
+    if (::geteuid() != 0) {
+        BOOST_TEST_MESSAGE("not root: privilege drop not tested");
+        return;
+    }
+    harness::TempDir dir("sg-mapd-user-");
+    std::string conf = dir.sub("sendguard.conf");
+    harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
+                                  "\nmapd_user = nobody\nlog_to_stderr = yes\n");
+    harness::Process mapd({.argv = {harness::sendguard_bin("sendguard-mapd"), "-c", conf}});
+    BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(dir.sub("mapd.sock"), 10s), "mapd: " << mapd.err());
+    net::Endpoint ep;
+    ep.path = dir.sub("mapd.sock");
+    // Still answers from the store it opened as root.
+    BOOST_TEST((net::SocketmapClient(ep).query("suppress", "x@example.net").status == SocketmapStatus::NotFound));
+    std::string status = harness::file_text("/proc/" + std::to_string(mapd.pid()) + "/status");
+    auto uid_line = status.substr(status.find("Uid:"), status.find('\n', status.find("Uid:")) - status.find("Uid:"));
+    BOOST_TEST(uid_line.find("\t0\t") == std::string::npos, "still root: " << uid_line);
+    mapd.stop(10000ms);
+
+    harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nmapd_user = no-such-user-sg\n"
+                              "run_directory = " + dir.path() + "\n");
+    auto bad = harness::run({harness::sendguard_bin("sendguard-mapd"), "-c", conf});
+    BOOST_TEST(bad.status.code == 1, bad.describe());
+    BOOST_TEST(bad.err.find("unknown user no-such-user-sg") != std::string::npos, bad.err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
