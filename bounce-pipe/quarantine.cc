@@ -31,10 +31,8 @@ std::string Quarantine::keep(std::string_view message, std::string_view queue_id
     for (char c : queue_id.substr(0, 32)) qid += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
     if (qid.empty()) qid = "NOQUEUE";
     std::string base = dir_ + "/" + std::to_string(now) + "." + qid + "." + std::to_string(::getpid());
-    std::string tmp = base + ".tmp";
-    std::string path = base + ".eml";
-
-    sys::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    std::string tmp = base + ".XXXXXX";
+    sys::Fd fd(::mkostemp(tmp.data(), O_CLOEXEC));
     if (!fd) throw std::system_error(errno, std::generic_category(), "create " + tmp);
     try {
         sys::write_all(fd.get(), message);
@@ -44,11 +42,19 @@ std::string Quarantine::keep(std::string_view message, std::string_view queue_id
         throw;
     }
     fd.reset();
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw std::system_error(err, std::generic_category(), "rename " + path);
+    // link(2) never replaces: the same second, queue id and pid (a retried
+    // delivery, a test) get the next free suffix instead of overwriting.
+    std::string path;
+    for (int i = 0;; ++i) {
+        path = base + (i ? "." + std::to_string(i) : "") + ".eml";
+        if (::link(tmp.c_str(), path.c_str()) == 0) break;
+        if (errno != EEXIST || i >= 1000) {
+            int err = errno;
+            ::unlink(tmp.c_str());
+            throw std::system_error(err, std::generic_category(), "link " + path);
+        }
     }
+    ::unlink(tmp.c_str());
     trim(path);
     return path;
 }

@@ -1,8 +1,8 @@
 // quarantine.h - a bounded folder for messages the transport could not use
 //
 // Oversized or unparseable reports are never dropped silently: keep() writes
-// the message to DIR/<time>.<queue id>.<pid>.eml (via a temporary name and
-// rename, mode 0600) and then trims the folder, oldest first, until it holds
+// the message to DIR/<time>.<queue id>.<pid>[.<n>].eml (fsynced under a
+// temporary name, then linked to the first free name, mode 0600) and trims the folder, oldest first, until it holds
 // at most max_files files and max_bytes bytes. The new file is never trimmed.
 //
 // Errors: keep() returns the path written, or throws std::system_error (the

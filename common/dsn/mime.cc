@@ -1,35 +1,19 @@
-// mime.cc - flattens a message with GMime 3 (see mime.h)
+// mime.cc - flattens a message: structure by mime_scan, content by decode
+// (see mime.h)
 #include "common/dsn/mime.h"
 
-#include <gmime/gmime.h>
+#include <optional>
 
-#include <mutex>
-
+#include "common/dsn/mime_scan.h"
 #include "common/dsn/text.h"
-#include "common/sys/c_handle.h"
 
 namespace dsn {
 
 namespace {
 
-template <class T>
-using GObj = sys::CHandle<T, g_object_unref>;
-
-void init_gmime() {
-    static std::once_flag once;
-    std::call_once(once, [] { g_mime_init(); });
-}
-
-std::string lower_type(GMimeObject* obj) {
-    GMimeContentType* ct = g_mime_object_get_content_type(obj);
-    if (!ct) return "text/plain";
-    const char* t = g_mime_content_type_get_media_type(ct);
-    const char* s = g_mime_content_type_get_media_subtype(ct);
-    std::string out = text::to_lower(t ? t : "text");
-    out += '/';
-    out += text::to_lower(s ? s : "plain");
-    return out;
-}
+constexpr int kMaxDepth = 16;       // multipart nesting read (RFC 2046 sets none)
+constexpr size_t kMaxHeaders = 500;  // wanted top-level fields kept
+constexpr size_t kMaxHeaderValue = 4096;
 
 // The only headers the parser reads; decoding the others would cost time.
 constexpr std::string_view kWanted[] = {
@@ -38,144 +22,146 @@ constexpr std::string_view kWanted[] = {
     "X-Mail-Autoreply", "X-Vacation", "X-Autoreply-From", "X-HmXmrOriginalRecipient",
 };
 
-bool wanted_header(const char* name) {
-    if (!name) return false;
-    std::string_view n(name);
+bool wanted_header(std::string_view name) {
     for (auto w : kWanted)
-        if (text::iequals(n, w)) return true;
+        if (text::iequals(name, w)) return true;
     return false;
 }
 
-Headers copy_headers(GMimeObject* obj, size_t max) {
+// The wanted fields of an entity's header block. Only the subject is shown
+// to people; the other headers are read for addresses and keywords, which
+// RFC 2047 decoding cannot improve.
+Headers copy_headers(std::string_view entity, size_t max) {
     Headers out;
-    GMimeHeaderList* list = g_mime_object_get_header_list(obj);
-    if (!list) return out;
-    int n = g_mime_header_list_get_count(list);
-    for (int i = 0; i < n && out.size() < max; ++i) {
-        GMimeHeader* h = g_mime_header_list_get_header_at(list, i);
-        if (!h) continue;
-        const char* name = g_mime_header_get_name(h);
-        if (!wanted_header(name)) continue;
-        // Only the subject is shown to people; the other headers are read
-        // for addresses and keywords, which RFC 2047 decoding (and its
-        // iconv_open) cannot improve.
-        std::string value;
-        if (text::iequals(name, "Subject")) {
-            const char* v = g_mime_header_get_value(h);
-            value = text::trim(v ? v : "");
-        } else {
-            const char* v = g_mime_header_get_raw_value(h);
-            value = text::squeeze(v ? v : "", 4096);  // unfolds
-        }
-        out.push_back(Header{name, std::move(value)});
+    scan::FieldReader r(entity);
+    scan::Field f;
+    while (out.size() < max && r.next(f)) {
+        if (!wanted_header(f.name)) continue;
+        std::string value = text::iequals(f.name, "Subject")
+            ? std::string(text::trim(decode::header_text(scan::unfold(f.value))))
+            : text::squeeze(f.value, kMaxHeaderValue);  // unfolds
+        out.push_back(Header{std::string(f.name), std::move(value)});
     }
     return out;
 }
 
-bool needs_conversion(const char* charset) {
-    if (!charset || !*charset) return false;
-    std::string_view c(charset);
-    return !(text::iequals(c, "us-ascii") || text::iequals(c, "utf-8") || text::iequals(c, "utf8")
-             || text::iequals(c, "ascii"));
+// What the MIME fields of one entity say about its body.
+struct Entity {
+    scan::ContentType ct;
+    std::string type;  // "type/subtype", lower case, defaults applied
+    decode::Cte cte = decode::Cte::Identity;
+    std::string_view body;
+};
+
+// RFC 2045 §5.2 defaults: no (readable) Content-Type is text/plain, or
+// message/rfc822 inside a multipart/digest (RFC 2046 §5.1.5).
+std::string type_of(const scan::ContentType& ct, bool in_digest) {
+    if (ct.type.empty()) return in_digest ? "message/rfc822" : "text/plain";
+    std::string out = text::to_lower(ct.type);
+    out += '/';
+    if (!ct.subtype.empty()) out += text::to_lower(ct.subtype);
+    else if (out == "text/") out += "plain";
+    else if (out == "multipart/") out += "mixed";
+    else out = "application/octet-stream";
+    return out;
 }
 
-// Writes bytes through a charset filter into a new string.
-std::string convert(std::string_view bytes, const char* charset) {
-    GObj<GMimeFilter> conv(g_mime_filter_charset_new(charset, "UTF-8"));
-    if (!conv) return std::string(bytes);
-    GObj<GMimeStream> mem(g_mime_stream_mem_new());
-    GObj<GMimeStream> filtered(g_mime_stream_filter_new(mem.get()));
-    g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered.get()), conv.get());
-    g_mime_stream_write(filtered.get(), bytes.data(), bytes.size());
-    g_mime_stream_flush(filtered.get());
-    GByteArray* out = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-    if (!out) return std::string(bytes);
-    size_t n = out->len < kMaxPartText ? out->len : kMaxPartText;
-    return std::string(reinterpret_cast<const char*>(out->data), n);
-}
-
-// Transfer-decodes a leaf part, converting text to UTF-8 where it can.
-// Pure ASCII needs no conversion (and no iconv_open) in any charset we meet
-// except the escape-based ISO-2022 family, hence the ESC check.
-std::string decode_part(GMimePart* part, bool is_text) {
-    GMimeDataWrapper* content = g_mime_part_get_content(part);
-    if (!content) return {};
-    GObj<GMimeStream> mem(g_mime_stream_mem_new());
-    g_mime_data_wrapper_write_to_stream(content, mem.get());
-    GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-    if (!bytes) return {};
-    size_t n = bytes->len < kMaxPartText ? bytes->len : kMaxPartText;
-    std::string_view raw(reinterpret_cast<const char*>(bytes->data), n);
-    const char* charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-    if (is_text && needs_conversion(charset)) {
-        bool plain = true;
-        for (char c : raw) plain &= static_cast<unsigned char>(c) < 0x80 && c != 0x1b;
-        if (!plain) return convert(raw, charset);
+Entity read_entity(std::string_view entity, bool in_digest) {
+    Entity e;
+    std::string_view ctype, cte;
+    bool have_ct = false;
+    scan::FieldReader r(entity);
+    scan::Field f;
+    while (r.next(f)) {
+        if (text::iequals(f.name, "Content-Type")) {
+            ctype = f.value;
+            have_ct = true;
+        } else if (text::iequals(f.name, "Content-Transfer-Encoding")) {
+            cte = f.value;
+        }
     }
-    return std::string(raw);
+    e.body = r.body();
+    if (have_ct) e.ct = scan::parse_content_type(ctype);
+    e.type = type_of(e.ct, in_digest);
+    e.cte = decode::cte_from(cte);
+    return e;
+}
+
+bool is_message(std::string_view type) {
+    return type == "message/rfc822" || type == "message/global" || type == "message/news";
 }
 
 bool wanted_leaf(std::string_view type) {
     return text::istarts_with(type, "text/") || type == "message/delivery-status"
         || type == "message/global-delivery-status" || type == "message/feedback-report"
-        || type == "message/global-headers" || type == "message/rfc822"
-        || type == "message/global" || type == "message/disposition-notification";
+        || type == "message/global-headers" || type == "message/disposition-notification";
 }
 
-void walk(GMimeObject* obj, Mail& mail, int depth) {
-    if (!obj || depth > 16 || mail.parts.size() >= kMaxParts) return;
-    if (GMIME_IS_MULTIPART(obj)) {
-        GMimeMultipart* mp = GMIME_MULTIPART(obj);
-        int n = g_mime_multipart_get_count(mp);
-        for (int i = 0; i < n && mail.parts.size() < kMaxParts; ++i)
-            walk(g_mime_multipart_get_part(mp, i), mail, depth + 1);
-        return;
+bool is_report_part(const MimePart& p) {
+    return p.type == "message/delivery-status" || p.type == "message/feedback-report"
+        || p.type == "message/global-delivery-status";
+}
+
+void walk(const Entity& e, Mail& mail, int depth);
+
+void walk_multipart(const Entity& e, Mail& mail, int depth) {
+    std::optional<std::string> boundary = scan::param(e.ct.params, "boundary");
+    if (!boundary) return;
+    std::vector<std::string_view> pieces;
+    scan::split_multipart(e.body, *boundary, pieces, kMaxParts);
+    const bool digest = e.type == "multipart/digest";
+    for (std::string_view piece : pieces) {
+        if (mail.parts.size() >= kMaxParts) break;
+        walk(read_entity(piece, digest), mail, depth + 1);
     }
-    if (GMIME_IS_MESSAGE_PART(obj)) {
-        GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-        GMimeObject* inner_body = inner ? g_mime_message_get_mime_part(inner) : nullptr;
-        // A report returned inside a report (a bounce of a bounce, or a
-        // gateway's wrapper) is read as if it were ours.
-        bool have_report = false;
-        for (const auto& p : mail.parts)
-            have_report |= p.type == "message/delivery-status" || p.type == "message/feedback-report"
-                || p.type == "message/global-delivery-status";
-        if (inner_body && !have_report && !mail.has_original && mail.nested < 2
-            && lower_type(inner_body) == "multipart/report") {
+}
+
+// message/rfc822 (RFC 2046 §5.2.1) and message/global (RFC 6532 §3.7).
+void walk_message(const Entity& e, Mail& mail, int depth) {
+    // A report returned inside a report (a bounce of a bounce, or a
+    // gateway's wrapper) is read as if it were ours.
+    bool have_report = false;
+    for (const auto& p : mail.parts) have_report |= is_report_part(p);
+    if (!have_report && !mail.has_original && mail.nested < 2) {
+        Entity inner = read_entity(e.body, false);
+        if (inner.type == "multipart/report") {
             ++mail.nested;
-            walk(inner_body, mail, depth + 1);
+            walk(inner, mail, depth + 1);
             return;
         }
-        if (inner && !mail.has_original) {
-            mail.original = copy_headers(GMIME_OBJECT(inner), 200);
-            mail.has_original = true;
-        }
-        // A marker keeps the position of the attached message in part order.
-        mail.parts.push_back(MimePart{"message/rfc822", {}, depth});
+    }
+    // An empty attachment is no message (GMime makes none of it).
+    if (!mail.has_original && !text::trim(e.body.substr(0, 256)).empty()) {
+        mail.original = copy_headers(e.body, 200);
+        mail.has_original = true;
+    }
+    // A marker keeps the position of the attached message in part order.
+    mail.parts.emplace_back("message/rfc822", depth);
+}
+
+void walk(const Entity& e, Mail& mail, int depth) {
+    if (depth > kMaxDepth || mail.parts.size() >= kMaxParts) return;
+    if (e.type.starts_with("multipart/")) return walk_multipart(e, mail, depth);
+    if (is_message(e.type)) return walk_message(e, mail, depth);
+    if (!wanted_leaf(e.type)) {
+        mail.parts.emplace_back(e.type, depth);
         return;
     }
-    if (!GMIME_IS_PART(obj)) return;
-    std::string type = lower_type(obj);
-    if (!wanted_leaf(type)) {
-        mail.parts.push_back(MimePart{std::move(type), {}, depth});
-        return;
+    std::string charset;
+    if (e.type.starts_with("text/")) {
+        std::optional<std::string> c = scan::param(e.ct.params, "charset");
+        if (c && decode::needs_conversion(*c)) charset = std::move(*c);
     }
-    bool is_text = text::istarts_with(type, "text/");
-    MimePart p{std::move(type), decode_part(GMIME_PART(obj), is_text), depth};
-    if (p.type == "message/rfc822" || p.type == "message/global" || p.type == "message/global-headers"
-        || p.type == "text/rfc822-headers") {
-        if (!mail.has_original) {
-            mail.original = parse_header_block(p.text);
-            mail.has_original = !mail.original.empty();
-        }
+    MimePart p(e.type, depth, e.body, e.cte, std::move(charset));
+    if ((p.type == "message/global-headers" || p.type == "text/rfc822-headers") && !mail.has_original) {
+        mail.original = parse_header_block(p.text());
+        mail.has_original = !mail.original.empty();
     }
     mail.parts.push_back(std::move(p));
 }
 
-// Without GMime's help: headers by our own scanner, the rest as one body.
-Mail fallback(std::string_view message) {
-    Mail mail;
-    mail.headers = parse_header_block(message);
+// The body as one text part, for a message whose structure gave no text.
+MimePart raw_body(std::string_view message) {
     size_t body = message.find("\n\n");
     size_t crlf = message.find("\r\n\r\n");
     if (crlf != std::string_view::npos && (body == std::string_view::npos || crlf < body))
@@ -183,13 +169,29 @@ Mail fallback(std::string_view message) {
     else if (body != std::string_view::npos)
         body += 2;
     std::string_view b = body == std::string_view::npos ? std::string_view{} : message.substr(body);
-    if (b.size() > kMaxPartText) b = b.substr(0, kMaxPartText);
-    mail.top_type = "text/plain";
-    mail.parts.push_back(MimePart{"text/plain", std::string(b), 0});
-    return mail;
+    return MimePart("text/plain", 0, b, decode::Cte::Identity, {});
 }
 
 }  // namespace
+
+std::string_view MimePart::text() const {
+    if (!readable_) return {};
+    if (!decoded_) {
+        decoded_ = true;
+        if (cte_ != decode::Cte::Identity) {
+            own_ = decode::transfer(raw_, cte_, kMaxPartText);
+            owned_ = true;
+        }
+        std::string_view bytes = owned_ ? std::string_view(own_) : raw_.substr(0, kMaxPartText);
+        // Pure ASCII reads the same in every charset met in mail (except
+        // the ISO-2022 family, whose escapes plain_ascii() rejects).
+        if (!charset_.empty() && !decode::plain_ascii(bytes)) {
+            own_ = decode::to_utf8(bytes, charset_, kMaxPartText);
+            owned_ = true;
+        }
+    }
+    return owned_ ? std::string_view(own_) : raw_.substr(0, kMaxPartText);
+}
 
 std::string_view header_value(const Headers& h, std::string_view name) noexcept {
     for (const auto& x : h)
@@ -228,32 +230,27 @@ Headers parse_header_block(std::string_view text, size_t max_headers) {
 }
 
 Mail read_mail(std::string_view message) {
-    init_gmime();
-    // An mbox "From " separator is not a header; GMime would stop there.
+    // An mbox "From " separator is not a header.
     if (message.starts_with("From ")) {
         size_t nl = message.find('\n');
         message.remove_prefix(nl == std::string_view::npos ? message.size() : nl + 1);
     }
-    GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
-    GObj<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
-    GObj<GMimeMessage> msg(g_mime_parser_construct_message(parser.get(), nullptr));
-    if (!msg) return fallback(message);
     Mail mail;
-    mail.headers = copy_headers(GMIME_OBJECT(msg.get()), 500);
-    GMimeObject* body = g_mime_message_get_mime_part(msg.get());
-    if (!body) return fallback(message);
-    mail.top_type = lower_type(body);
-    if (const char* rt = g_mime_object_get_content_type_parameter(body, "report-type"))
-        mail.report_type = text::to_lower(rt);
-    walk(body, mail, 0);
-    bool text = false;
-    for (const auto& p : mail.parts) text |= !p.text.empty();
-    if (!text) {
-        // Broken MIME (a boundary that never occurs, a parameter GMime could
-        // not read): the raw body is all we have.
-        Mail raw = fallback(message);
-        mail.parts.push_back(std::move(raw.parts.front()));
-    }
+    mail.headers = copy_headers(message, kMaxHeaders);
+    const Entity top = read_entity(message, false);
+    mail.top_type = top.type;
+    if (top.type == "multipart/report")
+        if (auto rt = scan::param(top.ct.params, "report-type")) mail.report_type = text::to_lower(*rt);
+    walk(top, mail, 0);
+    bool any_text = false;
+    for (const auto& p : mail.parts)
+        if (!p.text().empty()) {
+            any_text = true;
+            break;
+        }
+    // Broken MIME (a boundary that never occurs, a parameter that cannot be
+    // read): the raw body is all we have.
+    if (!any_text) mail.parts.push_back(raw_body(message));
     return mail;
 }
 

@@ -85,7 +85,12 @@ bool next_param(std::string_view s, size_t& i, Param& p) {
         while (i < s.size() && s[i] != '=' && s[i] != ';') ++i;
         std::string_view attr = s.substr(a, i - a);
         while (!attr.empty() && is_lwsp(attr.back())) attr.remove_suffix(1);
-        if (i >= s.size() || s[i] == ';' || attr.empty()) continue;  // no '=': not a parameter
+        if (i >= s.size() || s[i] == ';' || attr.empty()) {
+            // Not a parameter ("=x" or a bare word): skip to the next ';'.
+            i = s.find(';', i);
+            if (i == npos) return false;
+            continue;
+        }
         ++i;  // '='
         skip_lwsp(s, i);
         p.attr = attr;
@@ -134,8 +139,8 @@ bool FieldReader::next(Field& f) noexcept {
         size_t name_end = colon;
         while (colon < line.size() && is_wsp(line[colon])) ++colon;  // RFC 5322 §4.5.1 obs-optional
         if (name_end == 0 || colon >= line.size() || line[colon] != ':') {
-            done_ = true;  // not a field: the body starts on this line
-            break;
+            pos_ = next;  // not a field: skipped, as GMime does
+            continue;
         }
         size_t p = next;
         while (p < s_.size() && is_wsp(s_[p])) {
@@ -246,34 +251,34 @@ void split_multipart(std::string_view body, std::string_view boundary,
                      std::vector<std::string_view>& parts, size_t max) {
     if (boundary.empty() || max == 0) return;
     size_t start = npos;  // where the current part's content begins
-    size_t from = 0;
-    while (from < body.size()) {
-        const size_t b = body.find(boundary, from);
-        if (b == npos) break;
-        from = b + 1;
-        // "--" + boundary at the start of a line.
-        if (b < 2 || body[b - 1] != '-' || body[b - 2] != '-') continue;
-        const size_t at = b - 2;
-        if (at != 0 && body[at - 1] != '\n') continue;
-        size_t q = b + boundary.size();
-        const bool close = body.substr(q, 2) == "--";
-        if (close) q += 2;
-        const size_t eol = line_end(body, q);
-        bool blank = true;
-        for (size_t k = q; k < eol && blank; ++k) blank = is_lwsp(body[k]);
-        if (!blank) continue;
-        if (start != npos) {
-            size_t end = at;
-            if (end > start && body[end - 1] == '\n') --end;
-            if (end > start && body[end - 1] == '\r') --end;
-            parts.push_back(body.substr(start, end - start));
-            if (parts.size() >= max) return;
+    // Line by line, so that the work stays linear in the body whatever the
+    // boundary (a substring search for a long one is not).
+    for (size_t at = 0; at < body.size();) {
+        const size_t eol = line_end(body, at);
+        const size_t next = eol < body.size() ? eol + 1 : eol;
+        std::string_view line = body.substr(at, eol - at);
+        if (line.size() >= boundary.size() + 2 && line[0] == '-' && line[1] == '-'
+            && line.compare(2, boundary.size(), boundary) == 0) {
+            std::string_view tail = line.substr(boundary.size() + 2);
+            const bool close = tail.starts_with("--");
+            if (close) tail.remove_prefix(2);
+            bool blank = true;
+            for (char c : tail) blank = blank && is_lwsp(c);
+            if (blank) {
+                if (start != npos) {
+                    size_t end = at;
+                    if (end > start && body[end - 1] == '\n') --end;
+                    if (end > start && body[end - 1] == '\r') --end;
+                    parts.push_back(body.substr(start, end - start));
+                    if (parts.size() >= max) return;
+                }
+                if (close) return;  // the epilogue is no part
+                start = next;
+            }
         }
-        if (close) return;  // the epilogue is no part
-        start = eol < body.size() ? eol + 1 : body.size();
-        from = start;
+        at = next;
     }
-    if (start != npos) parts.push_back(body.substr(start));
+    if (start != npos) parts.push_back(body.substr(start < body.size() ? start : body.size()));
 }
 
 }  // namespace dsn::scan

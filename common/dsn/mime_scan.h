@@ -9,8 +9,8 @@
 // decoding of what it reads (transfer encodings, charsets, RFC 2047) is in
 // decode.cc.
 // Tolerant by design: LF or CRLF line ends, a missing final boundary, junk
-// between header lines and parts without headers are all read as GMime reads
-// them; nothing here fails.
+// between header lines and parts without headers are all read as GMime
+// would read them; nothing here fails.
 // Errors: none; malformed input yields fewer fields or parts.
 // Thread safety: pure functions over their arguments.
 #pragma once
@@ -29,8 +29,8 @@ struct Field {
 };
 
 // Reads the header fields at the start of an entity, one at a time. The
-// block ends at an empty line (skipped) or at the first line that is no
-// field and no continuation (kept as the first line of the body).
+// block ends at the first empty line (which belongs to neither); lines that
+// are no field and continue none are skipped (GMime does the same).
 class FieldReader {
 public:
     explicit FieldReader(std::string_view entity) noexcept : s_(entity) {}

@@ -97,7 +97,7 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     for (const auto& p : mail.parts) {
         if (!is_type(p, "message/feedback-report")) continue;
         kind = Kind::Arf;
-        read_feedback_report(p.text, mail, drafts, report.feedback_type, report.reporting_mta, max);
+        read_feedback_report(p.text(), mail, drafts, report.feedback_type, report.reporting_mta, max);
     }
     if (kind == Kind::None && mail.report_type == "feedback-report") kind = Kind::Arf;
     if (kind == Kind::None && mail.has_original
@@ -112,7 +112,7 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     if (kind == Kind::None) {
         for (const auto& p : mail.parts)
             if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
-                read_delivery_status(p.text, drafts, report.reporting_mta, max);
+                read_delivery_status(p.text(), drafts, report.reporting_mta, max);
         if (!drafts.empty()) kind = Kind::Dsn;
     }
 
@@ -121,7 +121,7 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
         for (const auto& p : mail.parts) {
             if (!is_type(p, "text/plain")) continue;
             Kind k = Kind::None;
-            read_ses_json(p.text, drafts, k, report.feedback_type, max);
+            read_ses_json(p.text(), drafts, k, report.feedback_type, max);
             if (k != Kind::None) {
                 kind = k;
                 break;

@@ -138,7 +138,7 @@ constexpr std::string_view kBouncePhrases[] = {
 Notice notice_text(const Mail& mail) {
     Notice n;
     bool any_plain = false;
-    for (const auto& p : mail.parts) if (p.type == "text/plain" && !p.text.empty()) any_plain = true;
+    for (const auto& p : mail.parts) if (p.type == "text/plain" && !p.text().empty()) any_plain = true;
     for (const auto& p : mail.parts) {
         if (n.text.size() >= kMaxNotice) break;
         if (p.type == "message/rfc822" || p.type == "message/global" || p.type == "text/rfc822-headers"
@@ -148,9 +148,9 @@ Notice notice_text(const Mail& mail) {
         bool html = p.type == "text/html";
         if (!(plain || (html && !any_plain))) continue;
         std::string converted;
-        std::string_view body = p.text;
+        std::string_view body = p.text();
         if (html) {
-            converted = text::html_to_text(p.text);
+            converted = text::html_to_text(p.text());
             body = converted;
         }
         // A text part that is itself a header block is the returned message.

@@ -278,6 +278,7 @@ std::string html_to_text(std::string_view h) {
 
 std::string squeeze(std::string_view s, size_t max) {
     std::string out;
+    out.reserve(s.size() < max ? s.size() : max);
     bool space = false, full = false;
     for (char c : s) {
         if (is_space(c)) {
