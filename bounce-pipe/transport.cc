@@ -172,7 +172,7 @@ Verdict Transport::deliver(const Envelope& env, std::string_view message, bool o
     dsn::Recipient synthetic;
     if (!verp_rcpt.empty()) {
         // The report's entry for the VERP recipient, else its first failure,
-        // else a report-level failure with no detail.
+        // else (a report naming nobody) a failure with no detail.
         const dsn::Recipient* best = nullptr;
         for (const auto& r : report.recipients) {
             if (normalised(r.address) == verp_rcpt || normalised(r.alias) == verp_rcpt) {
@@ -183,6 +183,8 @@ Verdict Transport::deliver(const Envelope& env, std::string_view message, bool o
                           r.klass == dsn::Class::Complaint))
                 best = &r;
         }
+        // A report naming only successes (delivered, relayed) stays that.
+        if (!best && !report.recipients.empty()) best = &report.recipients.front();
         if (!best) {
             synthetic.address = verp_rcpt;
             synthetic.action = dsn::Action::Failed;

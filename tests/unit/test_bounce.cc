@@ -172,6 +172,17 @@ BOOST_AUTO_TEST_CASE(reputation_blocks_never_suppress) {
     BOOST_TEST(b->count == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(success_reports_change_nothing) {
+    Fixture f;
+    ts::DsnSpec s;
+    s.recipient = "alias-target@elsewhere.example";  // not the VERP recipient
+    s.action = "delivered";
+    s.status = "2.0.0";
+    s.diagnostic = "smtp; 250 2.0.0 Ok";
+    f.deliver(f.verp("bob@example.net"), ts::make_dsn(s));
+    BOOST_TEST(store::SuppressionList(f.env).stats(kNow).total == 0u, f.events());
+}
+
 BOOST_AUTO_TEST_CASE(delays_and_autoreplies_change_nothing) {
     Fixture f;
     ts::DsnSpec s;
