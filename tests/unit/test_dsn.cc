@@ -169,7 +169,10 @@ BOOST_AUTO_TEST_CASE(dsn_garbage_is_a_value) {
         std::string(100000, 'A'),
         "Content-Type: multipart/report; boundary=\"\"\n\n--\n--\n",
         "From: MAILER-DAEMON@x.example\nSubject: failure notice\n\n<" + std::string(5000, 'a') + "@b.example>:\n",
-        std::string("From: a\0b@example.com\nSubject: x\n\n\0\0\0", 40),
+        [] {
+            static const char raw[] = "From: a\0b@example.com\nSubject: x\n\n\0\0\0";
+            return std::string(raw, sizeof raw - 1);  // embedded NULs, no terminator
+        }(),
     };
     for (const auto& in : inputs) {
         const dsn::Report r = dsn::parse(in);
