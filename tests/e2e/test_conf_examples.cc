@@ -1,0 +1,50 @@
+// test_conf_examples.cc - the Postfix fragments in conf-examples/ are valid
+//
+// conf-examples/main.cf and master.cf are what admins paste. Postfix's own
+// postconf(1) reads them in a throw-away config directory: every line must
+// parse, every sendguard-specific parameter must be one Postfix knows (a
+// "<transport>_..." parameter is only known when master.cf defines the
+// transport), and the pipe service must come out as written.
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+
+#include "tests/support/cleanup.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+std::string example(const char* name) {
+    return harness::file_text(std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/" + name);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(conf_examples)
+
+BOOST_AUTO_TEST_CASE(postfix_accepts_the_fragments) {
+    if (!harness::have_program("/usr/sbin/postconf"))
+        harness::skip_test("postconf not installed (apt-get install postfix)");
+    harness::TempDir dir("sg-confex-");
+    std::string base_master = std::filesystem::exists("/usr/share/postfix/master.cf.dist")
+                                  ? harness::file_text("/usr/share/postfix/master.cf.dist")
+                                  : "";
+    harness::write_file(dir.sub("main.cf"), "compatibility_level = 3.6\n" + example("main.cf"));
+    harness::write_file(dir.sub("master.cf"), base_master + example("master.cf"));
+
+    auto n = harness::run({"/usr/sbin/postconf", "-c", dir.path(), "-n"});
+    BOOST_REQUIRE_MESSAGE(n.ok(), n.describe());
+    BOOST_TEST(n.err.empty(), "postconf warns about main.cf:\n" << n.err);
+    BOOST_TEST(n.out.find("sendguard_destination_recipient_limit = 1") != std::string::npos, n.out);
+    BOOST_TEST(n.out.find("socketmap:unix:/run/sendguard/mapd.sock:suppress") != std::string::npos, n.out);
+
+    auto m = harness::run({"/usr/sbin/postconf", "-c", dir.path(), "-M", "sendguard/unix"});
+    BOOST_REQUIRE_MESSAGE(m.ok(), m.describe());
+    BOOST_TEST(m.err.empty(), "postconf warns about master.cf:\n" << m.err);
+    for (const char* want : {"pipe", "flags=DRq", "user=sendguard", "null_sender=",
+                             "argv=/usr/sbin/sendguard-bounce", "${queue_id}", "-- ${recipient}"})
+        BOOST_TEST(m.out.find(want) != std::string::npos, "missing " << want << " in:\n" << m.out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
