@@ -44,6 +44,45 @@ Config Config::load(const std::string& path, const std::vector<std::string>& ove
     return parse(text, path, overrides);
 }
 
+namespace {
+
+// Levenshtein distance, capped: names are short (<= 64 bytes).
+size_t distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t up = row[j];
+            size_t lower = [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }(a[i - 1]) ==
+                                   [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }(b[j - 1])
+                               ? 0 : 1;
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + lower});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// " (did you mean NAME?)" for a near miss, else where to find the names.
+std::string unknown_hint(std::string_view name) {
+    if (name.size() > 64) return " (run \"sendguard config -d\" for the parameter names)";
+    const Param* best = nullptr;
+    size_t best_d = 4;
+    for (const Param& p : params()) {
+        size_t d = distance(name, p.name);
+        if (d < best_d) {
+            best_d = d;
+            best = &p;
+        }
+    }
+    if (best) return " (did you mean " + std::string(best->name) + "?)";
+    return " (run \"sendguard config -d\" for the parameter names)";
+}
+
+}  // namespace
+
 Config Config::parse(std::string_view text, std::string_view origin, const std::vector<std::string>& overrides) {
     Config c;
     c.entries_.resize(params().size());
@@ -55,7 +94,7 @@ Config Config::parse(std::string_view text, std::string_view origin, const std::
     std::vector<size_t> set_order;  // parameters in the order they were set
     auto assign = [&](Assignment&& a, const std::string& where, bool warn) {
         const Param* p = find_param(a.name);
-        if (!p) throw Error(where + ": unknown parameter: " + quote_value(a.name));
+        if (!p) throw Error(where + ": unknown parameter: " + quote_value(a.name) + unknown_hint(a.name));
         Entry& e = c.entries_[index_of(p)];
         if (e.set && warn)
             c.warnings_.push_back(where + ": overriding earlier entry: " + a.name + "=" + quote_value(e.raw) +

@@ -73,8 +73,9 @@ BOOST_AUTO_TEST_CASE(passes_mandoc_lint) {
         BOOST_TEST_MESSAGE("mandoc not found: lint skipped");
         return;
     }
-    char tmpl[] = "/tmp/sendguard.conf.5.XXXXXX";
-    int fd = ::mkstemp(tmpl);
+    // The name must end in ".5": mandoc checks it against the .Dt section.
+    char tmpl[] = "/tmp/sendguard-conf-XXXXXX.5";
+    int fd = ::mkstemps(tmpl, 2);
     BOOST_REQUIRE(fd >= 0);
     ::close(fd);
     std::ofstream(tmpl, std::ios::binary) << config::man_page();

@@ -117,8 +117,8 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_parameter_and_range) {
     struct Case { std::string text; std::vector<std::string> overrides; std::string want; };
     const Case cases[] = {
         // unknown names
-        {"bounce_tim_limit = 5s\n", {}, "t.conf:1: unknown parameter: bounce_tim_limit"},
-        {"# x\n\nSyslog_name = a\n", {}, "t.conf:3: unknown parameter: Syslog_name"},
+        {"bounce_tim_limit = 5s\n", {}, "t.conf:1: unknown parameter: bounce_tim_limit (did you mean bounce_time_limit?)"},
+        {"# x\n\nSyslog_name = a\n", {}, "t.conf:3: unknown parameter: Syslog_name (did you mean syslog_name?)"},
         // each type, good syntax out of range and bad syntax
         {"\n\nbounce_time_limit = 1000s\n", {}, "t.conf:3: invalid bounce_time_limit: 1000s (max 900s)"},
         {"bounce_time_limit = 0\n", {}, "t.conf:1: invalid bounce_time_limit: 0 (min 1s)"},
@@ -179,11 +179,11 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_parameter_and_range) {
         {"syslog_name = a\rb\n", {}, "t.conf:1: control character in line"},
         // -o overrides
         {"", {"bounce_time_limit=2000s"}, "-o: invalid bounce_time_limit: 2000s (max 900s)"},
-        {"", {"nosuch=1"}, "-o: unknown parameter: nosuch"},
+        {"", {"nosuch=1"}, "-o: unknown parameter: nosuch (run \"sendguard config -d\" for the parameter names)"},
         {"", {"bad"}, "-o: syntax error: expected \"name = value\", got \"bad\""},
         {"", {"syslog_name=a\nb"}, "-o: control character in override"},
         // names are checked as they are read; values in the order they were set
-        {"bounce_time_limit = 1h\n", {"nosuch=1"}, "-o: unknown parameter: nosuch"},
+        {"bounce_time_limit = 1h\n", {"nosuch=1"}, "-o: unknown parameter: nosuch (run \"sendguard config -d\" for the parameter names)"},
         {"bounce_time_limit = 1h\n", {"store_max_readers=1"}, "t.conf:1: invalid bounce_time_limit: 1h (max 900s)"},
         {"bounce_time_limit = 1h\nstore_max_readers = 1\n", {"bounce_time_limit=1m"},
          "t.conf:2: invalid store_max_readers: 1 (min 8)"},
