@@ -65,8 +65,8 @@ constexpr Param kParams[] = {
  "Local part of VERP return addresses, as in bounce+TAG@bounces.example.com."},
 {"bounce_domains",                Type::List,     "",                              0,       100,      kVerpUsers,
  "Bounce subdomains whose mail is VERP; the first one is used for new return addresses, all are accepted."},
-{"verp_max_age",                  Type::Duration, "60d",                           kDay,    3650*kDay, kVerpUsers,
- "How long a VERP return address stays valid; reports sent to an older address suppress nothing."},
+{"verp_max_age",                  Type::Duration, "60d",                           kDay,    1000*kDay, kVerpUsers,
+ "How long a VERP return address stays valid; reports sent to an older address suppress nothing (at most 1000d: the tag's day counter wraps after 1024 days)."},
 
 // --- the bounce transport (pipe(8) command sendguard-bounce)
 {"bounce_accept_unsigned",        Type::Bool,     "no",                            0,       0,        kBounce,
