@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "bounce-pipe/record_format.h"
+#include "bounce-pipe/setup.h"
 #include "bounce-pipe/transport.h"
 #include "common/store/sendlog.h"
 #include "common/log/log.h"
@@ -357,6 +358,27 @@ BOOST_AUTO_TEST_CASE(token_form_resolves_through_the_send_log) {
     f.deliver(e2->address, ts::make_dsn({}));
     BOOST_TEST(f.check("bob@example.net").has_value(), f.events());
     BOOST_TEST(store::SendLog(f.env).purge_expired(kNow) == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_setup)
+
+BOOST_AUTO_TEST_CASE(every_accepted_verp_setting_builds_a_codec) {
+    // What the parameter table accepts, the codec must accept too: a value
+    // the table lets through but the codec refuses would defer every bounce.
+    harness::TempDir d("sg-setup-");
+    harness::write_file(d.sub("k"), std::string(kKey) + "\n", 0600);
+    for (const char* age : {"1d", "60d", "1000d"})
+        for (const char* delim : {"+", "-"}) {
+            std::string text = "verp_key_file = " + d.sub("k") + "\nbounce_domains = b.example, c.example\n" +
+                               "verp_max_age = " + age + "\nverp_delimiter = " + delim + "\n";
+            auto cfg = config::Config::parse(text, "t.conf");
+            std::vector<address::VerpCodec> codecs;
+            BOOST_CHECK_NO_THROW(codecs = bounce::verp_codecs(cfg));
+            BOOST_TEST(codecs.size() == 2u);
+        }
+    BOOST_CHECK_THROW(config::Config::parse("verp_max_age = 1001d\n", "t.conf"), config::Error);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
