@@ -103,6 +103,22 @@ bool refused_after_data(std::string_view t) noexcept {
         || text::icontains(t, "reply to data");
 }
 
+// The reply answered RCPT TO (RFC 5321 §4.1.1.3): the wording of the
+// MTAs that say which command failed ("in reply to RCPT TO command",
+// "after RCPT TO:", ">>> RCPT TO:", qmail's "does not like recipient"),
+// and Postfix's "Recipient address rejected", an smtpd restriction that
+// runs only at RCPT.
+bool replied_to_rcpt(std::string_view t) noexcept {
+    for (size_t at = text::ifind(t, "rcpt"); at != std::string_view::npos; at = text::ifind(t, "rcpt", at + 4))
+        if (at == 0 || !text::is_alnum(t[at - 1])) return true;  // not "ORCPT"
+    return text::icontains(t, "recipient address rejected") || text::icontains(t, "does not like recipient");
+}
+
+// Connection time-outs, which kReasonRules reads as the queue giving up.
+bool timed_out(std::string_view t) noexcept {
+    return text::icontains(t, "timed out") || text::icontains(t, "did not accept our requests to connect");
+}
+
 }  // namespace
 
 std::optional<Reason> reason_from_status(std::string_view status) noexcept {
@@ -169,14 +185,34 @@ Reason decide_reason(const Evidence& e) {
     if (!r) r = reason_from_text(e.context);
     if (!r) r = reason_from_text(e.hint);
     Reason out = r.value_or(Reason::Undefined);
+    // A refusal of our MAIL FROM that names no other cause refused the sender.
+    if (out == Reason::Undefined && (refused_mail_from(e.diagnostic) || refused_mail_from(e.context)))
+        return Reason::Blocked;
+    // A time-out in a delay warning (RFC 3464 action "delayed") is a network
+    // error the queue is still retrying; only a final failure, or a code
+    // saying so (X.4.7 delivery time expired), means the message expired.
+    if (out == Reason::Expired && e.action == Action::Delayed && timed_out(e.diagnostic)
+        && !(code && code->subject == 4 && code->detail == 7))
+        return Reason::NetworkError;
+    // "Host not found" with a transient code (RFC 3463 class 4) is a DNS
+    // failure that may pass, not a domain known not to exist.
+    if (out == Reason::HostUnknown && code && code->klass == 4) return Reason::NetworkError;
     if (!is_hard_reason(out)) return out;
     // A mailbox-status code (RFC 3463 X.2.0 undefined, X.2.2 full, X.2.3
     // too big) says the mailbox exists. (X.2.1 "disabled" is used loosely
-    // for unknown users, so it does not outrank the wording.)
+    // for unknown users at RCPT, so it is weighed against the wording below.)
     if (code && code->subject == 2 && (code->detail == 0 || code->detail == 2 || code->detail == 3))
         return code->detail == 0 ? Reason::Filtered : by_code(*code).value_or(Reason::Filtered);
     if (refused_mail_from(e.diagnostic) || refused_mail_from(e.context)) return Reason::Blocked;
     if (refused_after_data(e.diagnostic) || refused_after_data(e.context)) return Reason::Filtered;
+    // "User unknown" under a code that names another cause, when the reply
+    // did not answer RCPT TO (the address check itself): X.2.1 says the
+    // mailbox exists but is disabled (RFC 3463 §3.3), X.7.y that a policy
+    // refused the message (§3.8), so a filter answered with canned text.
+    const bool disabled = code && code->subject == 2 && code->detail == 1;
+    if (out == Reason::UserUnknown && code && (disabled || code->subject == 7)
+        && !replied_to_rcpt(e.diagnostic) && !replied_to_rcpt(e.context))
+        return disabled ? Reason::Suspend : Reason::Filtered;
     return out;
 }
 

@@ -6,7 +6,10 @@
 // decide_reason(): wording first, then the code, then the surrounding text;
 // sender-status codes (X.1.7, X.1.8), RFC 7504 replies and mailbox-status
 // codes (X.2.y) outrank wording; a refusal of our MAIL FROM or after DATA
-// never makes the recipient address bad.
+// never makes the recipient address bad, nor does "user unknown" under an
+// X.2.1 (disabled) or X.7.y (policy) code unless it answered RCPT TO; a
+// transient (4.x.x) "host not found" is a network error, and a time-out in
+// a delay warning is not yet an expiry.
 // class_for() (dsn.h) turns the reason into a Class.
 // Errors: none. Thread safety: pure functions.
 #pragma once

@@ -33,14 +33,27 @@ bool is_delivery_report(const Mail& mail) {
     return false;
 }
 
-// A generic "x.0.0" Status defers to a specific code of the same class in the
-// diagnostic ("Status: 5.0.0", "Diagnostic-Code: smtp; 550 5.1.1 ...").
+// A generic Status defers to a more specific code of the same class in the
+// diagnostic: "x.0.0" to any other ("Status: 5.0.0", "Diagnostic-Code: smtp;
+// 550 5.1.1 ..."), and "x.y.0", RFC 3463's "other or undefined" detail of a
+// subject, to a code with a detail, as when the reporting MTA wraps the
+// remote reply ("5.1.0 - Unknown address error 550-'5.2.2 ... Mailbox full'").
 std::string pick_status(std::string_view status, std::string_view diagnostic) {
-    std::string_view in_diag = text::find_status(diagnostic);
-    if (status.empty()) return std::string(in_diag);
-    if (!in_diag.empty() && in_diag[0] == status[0] && status.substr(1) == ".0.0"
-        && in_diag.substr(1) != ".0.0")
-        return std::string(in_diag);
+    size_t at = 0;
+    std::string_view first = text::find_status(diagnostic, &at);
+    if (status.empty()) return std::string(first);
+    if (status.size() != 5 || status.substr(3) != ".0") return std::string(status);
+    std::string_view subject;  // first code naming a subject, for an x.0.0 status
+    std::string_view rest = diagnostic;
+    for (int n = 0; n < 8 && !first.empty(); ++n) {
+        if (first[0] == status[0]) {
+            if (first.substr(3) != ".0") return std::string(first);
+            if (subject.empty() && first[2] != '0') subject = first;
+        }
+        rest = rest.substr(at + first.size());
+        first = text::find_status(rest, &at);
+    }
+    if (status[2] == '0' && !subject.empty()) return std::string(subject);
     return std::string(status);
 }
 

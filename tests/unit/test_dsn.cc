@@ -66,6 +66,12 @@ const std::vector<Case> kCases = {
     {"postfix-unusable-rcpt.eml", Kind::Dsn, false, {}},
     {"broken-boundary.eml", Kind::Dsn, true, {{"wendy@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
     {"bad-base64.eml", Kind::Dsn, true, {{"xavier@example.com", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    // A generic Status (x.0.0, x.y.0) gives way to the remote reply's own
+    // code; X.2.1 "mailbox disabled" outranks "user unknown" not said at RCPT.
+    {"wrapped-status.eml", Kind::Dsn, true,
+     {{"yolanda@example.net", "5.2.2", Class::Soft, Reason::MailboxFull},
+      {"zack@example.net", "5.2.1", Class::Soft, Reason::Suspend},
+      {"abby@example.net", "5.1.0", Class::Hard, Reason::UserUnknown}}},
 };
 
 }  // namespace

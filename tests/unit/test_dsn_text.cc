@@ -123,3 +123,88 @@ BOOST_AUTO_TEST_CASE(dsn_reason_rules) {
     e.action = dsn::Action::Failed;
     BOOST_TEST((dsn::decide_reason(e) == R::Filtered));
 }
+
+// Rules that weigh the wording against the code, the reply code and the
+// SMTP command the reply answered (classify.cc decide_reason()).
+BOOST_AUTO_TEST_CASE(dsn_reason_evidence) {
+    using R = dsn::Reason;
+    struct {
+        const char* status;
+        const char* diag;
+        const char* context;
+        R want;
+    } const rows[] = {
+        // X.2.1 names a disabled mailbox: "user unknown" counts only at RCPT.
+        {"5.2.1", "550 5.2.1 <amy@example.org>... User unknown", "", R::Suspend},
+        {"5.2.1", "550 5.2.1 <amy@example.org>... User unknown", "(in reply to RCPT TO command)", R::UserUnknown},
+        {"5.2.1", "550 5.2.1 no such user", "Received: (ORCPT rfc822;amy@example.org)", R::Suspend},
+        // X.7.y is a policy refusal: a filter's canned "unknown user".
+        {"5.7.1", "550 5.7.1 Unknown user: ben@example.org", "", R::Filtered},
+        {"5.7.1", "553 Invalid recipient ben@example.org", ">>> RCPT TO:<ben@example.org>", R::UserUnknown},
+        {"5.7.1", "553 sorry, no such user", "192.0.2.8 does not like recipient.", R::UserUnknown},
+        // A refusal of MAIL FROM with no other cause refused our sender.
+        {"5.7.0", "SMTP error from remote mail server after MAIL FROM:<me@example.com>: 550 5.7.0 go away", "",
+         R::Blocked},
+        // Unknown host with a transient code: a DNS failure, not a verdict.
+        {"4.0.0", "DNS lookup of mx for example.invalid: domain not found", "", R::NetworkError},
+        {"5.1.2", "Host or domain name not found", "", R::HostUnknown},
+        // Time-outs that ended a delivery mean the queue gave up.
+        {"", "connect to mx.example.org[192.0.2.9]:25: Connection timed out", "", R::Expired},
+        {"4.4.1", "the far server did not accept our requests to connect", "", R::Expired},
+        {"", "Could not deliver for the last 86400 seconds. Giving up.", "", R::Expired},
+        {"4.4.7", "Message has been delayed for 2 days", "", R::Expired},
+        {"4.4.7", "OpenSMTPD-style notice: Envelope expired", "", R::Expired},
+        // Sendmail's transient DNS failure, with a transient code.
+        {"4.0.0", "cat.example.net: host name lookup failure", "", R::NetworkError},
+        {"5.0.0", "was rejected due to spam classification; set up SPF for your domain", "", R::SpamDetected},
+        {"5.7.0", "552-5.7.0 blocked because its content presents a potential security issue", "",
+         R::PolicyViolation},
+        {"4.2.1", "421 4.2.1 Service refused, please try later", "", R::Blocked},
+        // qmail's "Giving up on <ip>." follows a permanent refusal.
+        {"5.7.1", "192.0.2.7 does not like recipient. Remote host said: 550 5.7.1 Access denied. Giving up on 192.0.2.7.",
+         "", R::Blocked},
+        {"5.7.1", "550 5.7.1 Message content rejected, bulk mail suspected", "", R::SpamDetected},
+        {"5.7.1", "554 5.7.1 we are not configured to relay mail for that domain", "", R::NoRelaying},
+        {"5.0.0", "530 Please enable SMTP authentication in your client", "", R::SecurityError},
+        // "mime" inside a host or product name is no content error.
+        {"5.0.0", "554 see https://help.mimecastle.example/554", "", R::Undefined},
+    };
+    for (const auto& row : rows) {
+        dsn::Evidence e;
+        e.status = row.status;
+        e.diagnostic = row.diag;
+        e.context = row.context;
+        e.action = dsn::Action::Failed;
+        R got = dsn::decide_reason(e);
+        BOOST_TEST((got == row.want), row.status << " '" << row.diag << "' [" << row.context << "]: got "
+                                               << dsn::to_string(got) << ", want " << dsn::to_string(row.want));
+    }
+}
+
+// A delay warning is not an expiry, whatever the time-out wording.
+BOOST_AUTO_TEST_CASE(dsn_delayed_time_out) {
+    using R = dsn::Reason;
+    struct {
+        const char* status;
+        const char* diag;
+        dsn::Action action;
+        R want;
+    } const rows[] = {
+        {"4.4.1", "connect to mx.example.org[192.0.2.9]:25: Connection timed out", dsn::Action::Delayed,
+         R::NetworkError},
+        {"4.4.1", "connect to mx.example.org[192.0.2.9]:25: Connection timed out", dsn::Action::Failed, R::Expired},
+        {"4.4.1", "Message has been delayed for 2 days", dsn::Action::Delayed, R::Expired},
+        // X.4.7 says the queue time ran out, whatever the last attempt did.
+        {"4.4.7", "still undelivered after 3 days; last try: connection timed out", dsn::Action::Delayed,
+         R::Expired},
+    };
+    for (const auto& row : rows) {
+        dsn::Evidence e;
+        e.status = row.status;
+        e.diagnostic = row.diag;
+        e.action = row.action;
+        R got = dsn::decide_reason(e);
+        BOOST_TEST((got == row.want), "'" << row.diag << "' " << dsn::to_string(row.action) << ": got "
+                                          << dsn::to_string(got) << ", want " << dsn::to_string(row.want));
+    }
+}
