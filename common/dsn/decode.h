@@ -1,16 +1,23 @@
-// decode.h - content decoding for the MIME view, by GMime 3 (internal)
+// decode.h - content decoding for the MIME view (internal)
 //
 // The structure of a message is found by our own scanner (mime_scan.h);
-// what needs real codec work is left to GMime, and only when a part is
-// actually read: Content-Transfer-Encoding (RFC 2045 §6: base64,
-// quoted-printable, and x-uuencode) through GMime's incremental
-// g_mime_encoding_* state, charset conversion to UTF-8 through GMime's
-// charset filter (iconv, descriptors cached by GMime), and RFC 2047
-// encoded-words through g_mime_utils_header_decode_text(). Pure-ASCII text
-// takes none of these paths.
-// Errors: none; undecodable input yields what GMime could make of it.
-// Only std::bad_alloc is thrown.
-// Thread safety: reentrant; g_mime_init() runs once under std::call_once.
+// decoding is done only when a part is actually read, with GMime's codecs:
+// Content-Transfer-Encoding (RFC 2045 §6: base64, quoted-printable,
+// x-uuencode) through GMime's incremental g_mime_encoding_* state, and the
+// B and Q encodings of RFC 2047 encoded-words the same way. Charset names go
+// through GMime's charset table (g_mime_charset_iconv_name) to iconv(3).
+// Pure-ASCII text takes none of these paths.
+//
+// g_mime_init() is deliberately never called: it registers every GMime type,
+// which links GIO and gpgme into the program, and sendguard-bounce (one
+// process per bounce) would spend more time loading them than parsing.
+// Adjacent encoded-words in one charset are converted together, since
+// senders split multi-byte and ISO-2022 text across words.
+//
+// Errors: none; undecodable bytes become U+FFFD, unknown charsets leave the
+// bytes as they are. Only std::bad_alloc is thrown.
+// Thread safety: reentrant; GMime's charset table is set up once under
+// std::call_once.
 #pragma once
 
 #include <cstddef>
@@ -37,7 +44,7 @@ bool needs_conversion(std::string_view charset) noexcept;
 bool plain_ascii(std::string_view bytes) noexcept;
 
 // bytes in charset converted to UTF-8, at most max bytes; bytes unchanged
-// when GMime knows no converter for charset.
+// when iconv knows no converter for charset.
 std::string to_utf8(std::string_view bytes, const std::string& charset, size_t max);
 
 // An unfolded header value with RFC 2047 encoded-words (and raw 8-bit text

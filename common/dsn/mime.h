@@ -11,9 +11,9 @@
 // messages) is found by our own zero-copy scanner (mime_scan.h): building
 // GMime's object tree for every message cost more than the whole rest of
 // the parser, and the throughput target (>= 40,000 msgs/s on one thread)
-// was out of reach with it. GMime still does what it is good at, and only
-// for the parts the extractors actually read (decode.h): transfer decoding,
-// charset conversion to UTF-8, RFC 2047 encoded-words. A part's text is
+// was out of reach with it. GMime's codecs and charset table still do the
+// decoding, and only for the parts the extractors actually read (decode.h):
+// transfer encodings, RFC 2047 encoded-words, charset names for iconv. A part's text is
 // decoded on first use; a 7bit/8bit part in ASCII or UTF-8 is a view of the
 // message itself, so the Mail must not outlive the message it was read from.
 // Errors: none; unparseable input yields one text/plain part holding the
