@@ -162,6 +162,28 @@ BOOST_AUTO_TEST_CASE(import_export_round_trip) {
     BOOST_TEST(s.cli({"suppress", "check", "user42@example.net"}).status.code == 0);
 }
 
+BOOST_AUTO_TEST_CASE(import_shows_progress_only_on_a_terminal) {
+    if (!harness::have_program("script")) {
+        BOOST_TEST_MESSAGE("script(1) not installed: terminal progress not tested");
+        return;
+    }
+    Site s;
+    std::string list;
+    for (int i = 0; i < 25000; ++i) list += "p" + std::to_string(i) + "@example.net\n";
+    harness::write_file(s.dir.sub("list.txt"), list);
+    // script(1) gives the command a terminal on stderr; stdin is the file.
+    auto tty = harness::run({"script", "-qec",
+                             harness::sendguard_bin("sendguard") + " -c " + s.conf + " suppress import " +
+                                 s.dir.sub("list.txt"),
+                             "/dev/null"});
+    BOOST_TEST(tty.ok(), tty.describe());
+    BOOST_TEST(tty.out.find("imported 10000 of 10000 lines") != std::string::npos, tty.out);
+    BOOST_TEST(tty.out.find("imported 25000 records from 25000 lines") != std::string::npos, tty.out);
+    auto pipe = harness::run({.argv = {harness::sendguard_bin("sendguard"), "-c", s.conf, "suppress", "import"},
+                              .stdin_data = list});
+    BOOST_TEST(pipe.err.find("imported") == std::string::npos, "progress without a terminal: " << pipe.err);
+}
+
 BOOST_AUTO_TEST_CASE(config_dump_shows_non_defaults) {
     Site s;
     auto r = s.cli({"config", "-n"});
