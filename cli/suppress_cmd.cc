@@ -44,6 +44,21 @@ std::optional<std::string> key_for(const std::string& in, std::string& why) {
     return a->normalised();
 }
 
+// The keys of the named addresses; a bad one is reported and sets status
+// to kUsage, the others still count.
+std::vector<std::string> keys_of(const std::vector<std::string>& words, int& status) {
+    std::vector<std::string> keys;
+    for (const auto& w : words) {
+        std::string why;
+        if (auto key = key_for(w, why)) keys.push_back(std::move(*key));
+        else {
+            std::fprintf(stderr, "sendguard: %s\n", why.c_str());
+            status = kUsage;
+        }
+    }
+    return keys;
+}
+
 bool parse_opts(const std::vector<std::string>& args, size_t from, Opts& o, std::string& why) {
     for (size_t i = from; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -66,20 +81,17 @@ bool parse_opts(const std::vector<std::string>& args, size_t from, Opts& o, std:
 int check(store::SuppressionList& list, const Opts& o) {
     if (o.words.empty()) { std::fputs("sendguard: suppress check: name an address\n", stderr); return kUsage; }
     int status = 0;
-    for (const auto& w : o.words) {
-        std::string why;
-        auto key = key_for(w, why);
-        if (!key) { std::fprintf(stderr, "sendguard: %s\n", why.c_str()); status = kUsage; continue; }
-        auto r = list.check(*key, now());
+    for (const auto& key : keys_of(o.words, status)) {
+        auto r = list.check(key, now());
         if (!r && status == 0) status = 1;
         if (o.json) {
-            if (r) out(bounce::record_json(*key, *r, now()));
-            else out(logging::JsonObject().add("address", *key).add("suppressed", false).str());
+            if (r) out(bounce::record_json(key, *r, now()));
+            else out(logging::JsonObject().add("address", key).add("suppressed", false).str());
         } else if (r) {
-            out(*key + ": suppressed, class=" + std::string(store::to_string(r->klass)) +
+            out(key + ": suppressed, class=" + std::string(store::to_string(r->klass)) +
                 ", reason=" + r->reason + (r->status.empty() ? "" : ", status=" + r->status));
         } else {
-            out(*key + ": not suppressed");
+            out(key + ": not suppressed");
         }
     }
     return status;
@@ -125,12 +137,9 @@ int add(store::SuppressionList& list, const Opts& o) {
     }
     if (o.words.empty()) { std::fputs("sendguard: suppress add: name an address\n", stderr); return kUsage; }
     int status = 0;
-    for (const auto& w : o.words) {
-        std::string why;
-        auto key = key_for(w, why);
-        if (!key) { std::fprintf(stderr, "sendguard: %s\n", why.c_str()); status = kUsage; continue; }
-        list.add(*key, r);
-        out(*key + ": added");
+    for (const auto& key : keys_of(o.words, status)) {
+        list.add(key, r);
+        out(key + ": added");
     }
     return status;
 }
@@ -138,12 +147,9 @@ int add(store::SuppressionList& list, const Opts& o) {
 int remove(store::SuppressionList& list, const Opts& o) {
     if (o.words.empty()) { std::fputs("sendguard: suppress remove: name an address\n", stderr); return kUsage; }
     int status = 0;
-    for (const auto& w : o.words) {
-        std::string why;
-        auto key = key_for(w, why);
-        if (!key) { std::fprintf(stderr, "sendguard: %s\n", why.c_str()); status = kUsage; continue; }
-        if (list.remove(*key)) out(*key + ": removed");
-        else { std::fprintf(stderr, "sendguard: %s: not in the list\n", key->c_str()); status = 1; }
+    for (const auto& key : keys_of(o.words, status)) {
+        if (list.remove(key)) out(key + ": removed");
+        else { std::fprintf(stderr, "sendguard: %s: not in the list\n", key.c_str()); status = 1; }
     }
     return status;
 }
