@@ -33,6 +33,12 @@ int main(int argc, char** argv) {
             return EX_TEMPFAIL;
         }
     }
+    if (optind + 1 < argc) {
+        // More than one recipient: pipe(8) would count them all delivered.
+        std::puts("4.3.5 sendguard-bounce: one recipient per delivery: set "
+                  "<transport>_destination_recipient_limit = 1");
+        return EX_TEMPFAIL;
+    }
     if (optind < argc) a.recipient = argv[optind];
     return bounce::run_transport(a);
 }

@@ -34,23 +34,26 @@ net::SocketmapReply SuppressionMaps::lookup(std::string_view name, std::string_v
     try {
         if (name == "suppress") {
             size_t at = key.rfind('@');
-            if (at == std::string_view::npos) {
-                // A bare domain (access(5) asks it after the address).
-                if (key.empty() || key.front() == '.') return net::SocketmapReply::not_found();
-                auto d = address::normalise_domain(key);
-                if (!d) return net::SocketmapReply::not_found();
-                return list_.is_suppressed("@" + d->str(), now_())
-                           ? net::SocketmapReply::ok(reply_)
-                           : net::SocketmapReply::not_found();
-            }
+            // access(5) also asks for the bare domain and, with Postfix's
+            // default parent_domain_matches_subdomains, for every parent
+            // domain. The address lookup already covers its own domain's
+            // entry; answering bare domains would make "@example.com"
+            // refuse all of *.example.com, which check and record deny.
+            if (at == std::string_view::npos) return net::SocketmapReply::not_found();
             if (at + 1 == key.size() || at == 0)  // "user@" or "@domain" forms
                 return net::SocketmapReply::not_found();
             return list_.is_suppressed(key_of(key), now_()) ? net::SocketmapReply::ok(reply_)
                                                             : net::SocketmapReply::not_found();
         }
         if (name == "record") {
-            std::string k = key.find('@') == std::string_view::npos ? "@" + std::string(key)
-                                                                    : key_of(key);
+            std::string k;
+            if (key.find('@') != std::string_view::npos) {
+                k = key_of(key);
+            } else {
+                auto d = address::normalise_domain(key);
+                if (!d) return net::SocketmapReply::not_found();
+                k = "@" + d->str();
+            }
             auto r = list_.check(k, now_());
             if (!r) return net::SocketmapReply::not_found();
             return net::SocketmapReply::ok(record_json(k, *r, now_()));

@@ -5,8 +5,9 @@
 //                  asks for "user@domain", then "domain" (and parents, with
 //                  parent_domain_matches_subdomains), then "user@". An
 //                  address answers OK <mapd_suppressed_reply> when it or its
-//                  domain is suppressed; a bare domain when it has a
-//                  domain-level entry; everything else NOTFOUND.
+//                  domain ("@domain" entry) is suppressed; everything else,
+//                  bare domains included, NOTFOUND (so an entry for a domain
+//                  never refuses its subdomains).
 //   record KEY     the active record suppressing an address (its own or its
 //                  domain's) as one JSON object, or NOTFOUND.
 // Any other map name answers PERM. A store error answers TEMP, so Postfix

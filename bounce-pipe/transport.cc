@@ -99,10 +99,11 @@ void Transport::write_event(const Envelope& env, logging::JsonObject& event, int
     // transports. The store has committed already: a failure here is logged,
     // never retried (a retry would count the bounce twice).
     sys::Fd fd(::open(s_.event_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-    if (!fd || ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+    ssize_t n = fd ? ::write(fd.get(), line.data(), line.size()) : -1;
+    if (n != static_cast<ssize_t>(line.size()))
         logging::warning(env.queue_id, logging::Line("bounce")
                                            .kv("event_log", s_.event_log)
-                                           .kv("error", std::strerror(errno)));
+                                           .kv("error", n < 0 ? std::strerror(errno) : "short write"));
 }
 
 Verdict Transport::deliver(const Envelope& env, std::string_view message, bool oversized,
@@ -110,7 +111,19 @@ Verdict Transport::deliver(const Envelope& env, std::string_view message, bool o
     logging::JsonObject event;
     event.add("queue_id", env.queue_id).add("sender", env.sender).add("recipient", env.recipient);
     if (oversized) return quarantine(env, message, "message too large", now, event);
+    try {
+        return deliver_report(env, message, now, event);
+    } catch (const store::Error& e) {
+        // A stored value we cannot read (a newer format, damage) or a key
+        // LMDB cannot hold will not get better with retries: keep the report
+        // for a human instead of deferring it until Postfix gives up.
+        if (e.kind() != store::Error::Kind::Format && e.kind() != store::Error::Kind::BadKey) throw;
+        return quarantine(env, message, std::string("suppression store: ") + e.what(), now, event);
+    }
+}
 
+Verdict Transport::deliver_report(const Envelope& env, std::string_view message, int64_t now,
+                                  logging::JsonObject& event) {
     dsn::Report report = dsn::parse(message, s_.limits);
     event.add("kind", dsn::to_string(report.kind)).add("is_bounce", report.is_bounce);
     event.add_raw("report", recipients_json(report));
@@ -137,9 +150,16 @@ Verdict Transport::deliver(const Envelope& env, std::string_view message, bool o
             } else if (auto r = store::SendLog(env_).get(verp->token, now)) {
                 verp_rcpt = *r;  // the milter recorded what the token stands for
             } else {
-                // Authentic, but the send log no longer knows the token: the
-                // report's own recipients are the best evidence left.
+                // The signature vouches for the token only, not for whatever
+                // recipients the report names: without the send log's answer
+                // nobody is suppressed (else one signed token would let its
+                // holder suppress any address).
+                trusted = false;
                 event.add("token", "unknown");
+                logging::warning(env.queue_id, logging::Line("bounce")
+                                                   .kv("rcpt", "<" + env.recipient + ">")
+                                                   .kv("verp", "unknown token")
+                                                   .kv("action", "ignore"));
             }
         } else {
             trusted = false;
@@ -207,7 +227,10 @@ Verdict Transport::deliver(const Envelope& env, std::string_view message, bool o
                                             .kv("rcpt", "<" + env.recipient + ">")
                                             .kv("reason", "not signed by us")
                                             .kv("action", "ignore"));
-            event.add("decision", verp ? "forged" : "unsigned");
+            event.add("decision", !verp ? "unsigned"
+                                  : verp->status == address::VerpStatus::Ok ? "unknown-token"
+                                  : verp->status == address::VerpStatus::BadMac ? "forged"
+                                  : std::string(address::to_string(verp->status)).c_str());
             write_event(env, event, now);
             return {EX_OK, {}};
         }

@@ -83,6 +83,8 @@ public:
     Verdict deliver(const Envelope& env, std::string_view message, bool oversized, int64_t now);
 
 private:
+    Verdict deliver_report(const Envelope& env, std::string_view message, int64_t now,
+                           logging::JsonObject& event);
     Verdict quarantine(const Envelope& env, std::string_view message, std::string_view why,
                        int64_t now, logging::JsonObject& event);
     void write_event(const Envelope& env, logging::JsonObject& event, int64_t now);

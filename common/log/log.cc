@@ -52,7 +52,9 @@ void emit(int prio, std::string_view prefix, std::string_view qid,
 void open(const char* ident, Sink sink) noexcept {
     try { g_ident = ident; } catch (...) {}
     g_sink = sink;
-    if (sink == Sink::Syslog) ::openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+    // openlog(3) keeps the pointer: hand it our own copy, not the caller's
+    // (often a configuration string that dies before the last log line).
+    if (sink == Sink::Syslog) ::openlog(g_ident.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
 void set_verbose(bool on) noexcept { g_verbose = on; }

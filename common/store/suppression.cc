@@ -172,6 +172,14 @@ Outcome SuppressionList::record(const Event& ev, const Policy& p) {
         Outcome out;
         std::optional<Record> prev = load(w, ev.address);
         const bool was_active = prev && prev->active(ev.when);
+        // The same report seen again (a delivery retried after this record
+        // was committed) changes nothing: evidence is the report's id.
+        if (prev && !ev.evidence.empty() && prev->evidence == ev.evidence &&
+            prev->klass == ev.klass && !prev->expired(ev.when)) {
+            out.suppressed = was_active;
+            out.record = std::move(*prev);
+            return out;
+        }
         Record r;
         if (prev && !prev->expired(ev.when)) {
             r = std::move(*prev);

@@ -136,6 +136,9 @@ public:
     // Opens (creating) the DBs "suppress", "domain_hits" and "blocks".
     explicit SuppressionList(std::shared_ptr<Env> env);
 
+    // One write txn. Idempotent per report: an event whose evidence (the
+    // report's queue id) and class equal the stored record's changes nothing,
+    // so a delivery retried after a partial commit does not count twice.
     Outcome record(const Event& ev, const Policy& policy);
 
     // The active entry for address, else the active "@domain" entry, else nullopt.

@@ -67,7 +67,8 @@ BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
         {"suppress", "alice@example.net", SocketmapStatus::NotFound, ""},
         {"suppress", "old@example.net", SocketmapStatus::NotFound, ""},  // expired
         {"suppress", "anyone@dead.example", SocketmapStatus::Ok, "REJECT 5.1.1 suppressed"},
-        {"suppress", "dead.example", SocketmapStatus::Ok, "REJECT 5.1.1 suppressed"},
+        {"suppress", "dead.example", SocketmapStatus::NotFound, ""},  // see mapd.h
+        {"suppress", "anyone@sub.dead.example", SocketmapStatus::NotFound, ""},
         {"suppress", "example.net", SocketmapStatus::NotFound, ""},
         {"suppress", "bob@", SocketmapStatus::NotFound, ""},
         {"suppress", ".dead.example", SocketmapStatus::NotFound, ""},
@@ -83,6 +84,8 @@ BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
     auto rec = c.query("record", "bob@example.net");
     BOOST_TEST((rec.status == SocketmapStatus::Ok));
     BOOST_TEST(rec.data.find("\"class\":\"hard\"") != std::string::npos, rec.data);
+    auto drec = c.query("record", "Dead.EXAMPLE");
+    BOOST_TEST((drec.status == SocketmapStatus::Ok), drec.data);
     loop.stop();
     t.join();
 }

@@ -51,12 +51,17 @@ struct Fixture {
         BOOST_REQUIRE(e);
         return e->address;
     }
+    // Each call is a new report with its own queue id (4XkQ3b7Lq2z, then
+    // 4XkQ3b7Lq2z1, ...), as Postfix would give it.
     bounce::Verdict deliver(const std::string& to, const std::string& msg, bool oversized = false,
                             int64_t now = kNow) {
         std::vector<address::VerpCodec> codecs{codec()};
         bounce::Transport t(settings, env, std::move(codecs));
-        return t.deliver({"", to, to, "4XkQ3b7Lq2z"}, msg, oversized, now);
+        std::string qid = "4XkQ3b7Lq2z" + (deliveries ? std::to_string(deliveries) : std::string());
+        ++deliveries;
+        return t.deliver({"", to, to, qid}, msg, oversized, now);
     }
+    int deliveries = 0;
     std::optional<store::Record> check(const std::string& a, int64_t now = kNow) const {
         return store::SuppressionList(env).check(a, now);
     }
@@ -351,12 +356,12 @@ BOOST_AUTO_TEST_CASE(token_form_resolves_through_the_send_log) {
     BOOST_TEST(f.check(rcpt).has_value(), f.events());
     BOOST_TEST(!f.check("someone-else@example.net").has_value());
 
-    // An expired send-log entry: the signed report's own recipients are used.
+    // An expired send-log entry: the token is unknown, nobody is suppressed.
     store::SendLog(f.env).put("tok999", rcpt + ".old", kNow - 1);
     auto e2 = codec.encode(*address::parse_mailbox(rcpt), [] { return std::string("tok999"); },
                            floor<days>(sys_seconds(seconds(kNow))));
     f.deliver(e2->address, ts::make_dsn({}));
-    BOOST_TEST(f.check("bob@example.net").has_value(), f.events());
+    BOOST_TEST(!f.check("bob@example.net").has_value(), f.events());
     BOOST_TEST(store::SendLog(f.env).purge_expired(kNow) == 1u);
 }
 
@@ -379,6 +384,53 @@ BOOST_AUTO_TEST_CASE(every_accepted_verp_setting_builds_a_codec) {
             BOOST_TEST(codecs.size() == 2u);
         }
     BOOST_CHECK_THROW(config::Config::parse("verp_max_age = 1001d\n", "t.conf"), config::Error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_retries)
+
+BOOST_AUTO_TEST_CASE(a_retried_delivery_counts_once) {
+    // Postfix retries a delivery that exited 75 after a commit (time limit,
+    // a later recipient's store error): the same report must not count twice.
+    Fixture f;
+    ts::DsnSpec s;
+    s.status = "4.2.2";
+    s.diagnostic = "smtp; 452 4.2.2 Mailbox full";
+    std::string addr = f.verp("bob@example.net");
+    std::vector<address::VerpCodec> codecs{Fixture::codec()};
+    bounce::Transport t(f.settings, f.env, std::move(codecs));
+    for (int i = 0; i < 3; ++i) t.deliver({"", addr, addr, "SAMEQID"}, ts::make_dsn(s), false, kNow + i);
+    BOOST_TEST(!f.check("bob@example.net", kNow + 3).has_value(), "one report counted three times");
+    t.deliver({"", addr, addr, "QID2"}, ts::make_dsn(s), false, kNow + 10);
+    t.deliver({"", addr, addr, "QID3"}, ts::make_dsn(s), false, kNow + 20);
+    BOOST_TEST(f.check("bob@example.net", kNow + 21).has_value(), "three reports did not suppress");
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_token_suppresses_nobody) {
+    Fixture f;
+    auto e = Fixture::codec().encode(*address::parse_mailbox(std::string(60, 'x') + "@example.net"),
+                                     [] { return std::string("nosuchtoken"); },
+                                     floor<days>(sys_seconds(seconds(kNow))));
+    BOOST_REQUIRE(e && e->is_token);
+    ts::DsnSpec s;
+    s.recipient = "victim@example.org";  // what a forger would list
+    f.deliver(e->address, ts::make_dsn(s));
+    BOOST_TEST(!f.check("victim@example.org").has_value());
+    BOOST_TEST(f.events().find("\"decision\":\"unknown-token\"") != std::string::npos, f.events());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_store_damage)
+
+BOOST_AUTO_TEST_CASE(an_unreadable_record_quarantines_instead_of_deferring_forever) {
+    Fixture f;
+    MDB_dbi db = f.env->dbi("suppress");
+    f.env->write([&](store::WriteTxn& w) { w.put(db, "bob@example.net", std::string("\x09garbage", 8)); });
+    auto v = f.deliver(f.verp("bob@example.net"), ts::make_dsn({}));
+    BOOST_TEST(v.exit_code == EX_OK);
+    BOOST_TEST(f.events().find("\"why\":\"suppression store: ") != std::string::npos, f.events());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

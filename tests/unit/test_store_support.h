@@ -44,7 +44,7 @@ private:
 };
 
 inline store::Event event(std::string address, store::Class klass, std::string reason,
-                          int64_t when, std::string evidence = "Q1") {
+                          int64_t when, std::string evidence = {}) {
     store::Event ev;
     ev.address = std::move(address);
     ev.klass = klass;
@@ -52,7 +52,9 @@ inline store::Event event(std::string address, store::Class klass, std::string r
     ev.status = klass == store::Class::Soft ? "4.2.2" : "5.1.1";
     ev.diagnostic = "smtp; 550 5.1.1 test";
     ev.remote_mta = "mx.example.net";
-    ev.evidence = std::move(evidence);
+    // Each event is its own report unless a test says otherwise: record()
+    // ignores a repeat of the report it stored last.
+    ev.evidence = evidence.empty() ? "Q" + std::to_string(when) : std::move(evidence);
     ev.source = klass == store::Class::Complaint ? store::Source::Arf : store::Source::Dsn;
     ev.when = when;
     return ev;

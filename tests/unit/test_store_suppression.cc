@@ -53,10 +53,14 @@ BOOST_FIXTURE_TEST_CASE(hard_and_complaint_suppress_at_once, Fixture) {
         BOOST_TEST(!(again.newly_suppressed && c.want), "repeat counted as newly suppressed");
         BOOST_TEST(again.record.count == 2u);
     }
+    // The same report again (a retried delivery) changes nothing.
+    const store::Outcome repeat =
+        list.record(event("a0@example.com", Class::Hard, "userunknown", kT0 + 7, "Q" + std::to_string(kT0 + 5)), policy);
+    BOOST_TEST(repeat.record.count == 2u, "a repeated report was counted");
     auto r = list.check("a0@example.com", kT0 + 10);
     BOOST_REQUIRE(r);
     BOOST_TEST(r->status == "5.1.1");
-    BOOST_TEST(r->evidence == "Q1");
+    BOOST_TEST(r->evidence == "Q" + std::to_string(kT0 + 5));
     BOOST_TEST(r->first_seen == kT0);
     BOOST_TEST(r->last_seen == kT0 + 5);
     BOOST_TEST(r->expiry == 0, "hard_expiry 0 means never, got " << r->expiry);
@@ -122,7 +126,7 @@ BOOST_FIXTURE_TEST_CASE(expiry_and_class_precedence, Fixture) {
     BOOST_TEST((o.record.klass == Class::Complaint), "got " << store::to_string(o.record.klass));
     BOOST_TEST(o.record.reason == "abuse");
     BOOST_TEST(o.record.expiry == kT0 + 90 * kDay);
-    BOOST_TEST(o.record.evidence == "Q1");
+    BOOST_TEST(o.record.evidence == "Q" + std::to_string(kT0 + 3));
     BOOST_TEST(o.record.count == 4u);
     // A stronger class takes over a weaker one.
     const std::string h = "hard@exp.example";
