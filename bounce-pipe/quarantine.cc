@@ -55,6 +55,11 @@ std::string Quarantine::keep(std::string_view message, std::string_view queue_id
         }
     }
     ::unlink(tmp.c_str());
+    // The caller exits 0 next, and Postfix forgets the message: the new name
+    // must be on disk too, not only the data.
+    sys::Fd d(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d || ::fsync(d.get()) != 0)
+        throw std::system_error(errno, std::generic_category(), "fsync " + dir_);
     trim(path);
     return path;
 }
@@ -69,8 +74,18 @@ void Quarantine::trim(const std::string& keep_path) {
     uintmax_t total = 0;
     std::error_code ec;
     for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-        if (it->path().extension() != ".eml") continue;
         std::error_code e2;
+        if (it->path().extension() != ".eml") {
+            // A temporary file left by a process that was killed between
+            // create and link: nobody will link it any more.
+            auto age = fs::file_time_type::clock::now() - it->last_write_time(e2);
+            if (!e2 && it->is_regular_file(e2) && age > std::chrono::minutes(10) &&
+                it->path().filename().string().find(".eml") == std::string::npos &&
+                ::unlink(it->path().c_str()) == 0)
+                logging::info("", logging::Line("quarantine").kv("action", "remove stale")
+                                      .kv("file", it->path().string()));
+            continue;
+        }
         auto size = it->file_size(e2);
         auto mtime = it->last_write_time(e2);
         if (e2) continue;  // removed by another process meanwhile

@@ -12,6 +12,15 @@ const char* const kColumns[] = {"address", "suppressed", "class", "reason", "sta
                                 "source", "first_seen", "last_seen", "count", "expiry",
                                 "remote_mta", "diagnostic", "evidence"};
 
+// Text from remote servers must not become a spreadsheet formula when an
+// export is opened in one: a leading = + - @ (or tab, CR) gets a "'" in
+// front, which import takes off again.
+bool formula_like(std::string_view s) {
+    return !s.empty() && std::string_view("=+-@\t\r").find(s.front()) != std::string_view::npos;
+}
+
+void csv_text(std::string& out, std::string_view s);
+
 void csv_field(std::string& out, std::string_view s) {
     if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
         out.append(s);
@@ -23,6 +32,11 @@ void csv_field(std::string& out, std::string_view s) {
         out += c;
     }
     out += '"';
+}
+
+void csv_text(std::string& out, std::string_view s) {
+    if (formula_like(s)) csv_field(out, "'" + std::string(s));
+    else csv_field(out, s);
 }
 
 std::optional<long long> to_int(std::string_view s) {
@@ -90,7 +104,10 @@ std::optional<std::vector<std::pair<std::string, std::string>>> flat_json(std::s
 }
 
 // Applies one named field to a record; false when the value is unusable.
-bool apply(store::Record& r, std::string& address, std::string_view k, const std::string& v) {
+bool apply(store::Record& r, std::string& address, std::string_view k, const std::string& raw) {
+    // Undo the quote csv_text() puts in front of formula-like text.
+    const std::string v = raw.size() > 1 && raw[0] == '\'' && formula_like(std::string_view(raw).substr(1))
+                              ? raw.substr(1) : raw;
     auto num = [&](auto& field) {
         auto n = to_int(v);
         if (!n) return false;
@@ -152,7 +169,7 @@ std::string record_csv(std::string_view key, const store::Record& r, int64_t now
     std::string out;
     auto f = [&](std::string_view v) {
         if (!out.empty()) out += ',';
-        csv_field(out, v);
+        csv_text(out, v);
     };
     out.reserve(128);
     csv_field(out, key);

@@ -60,7 +60,21 @@ std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only
     const std::string& dir = cfg.str("state_directory");
     if (!read_only && ::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
         throw store::Error(store::Error::Kind::Io, errno, "mkdir", dir, "");
-    return store::Env::open(store::suppression_dir(cfg.str("state_directory")), o);
+    std::string env_dir = store::suppression_dir(dir);
+    auto env = store::Env::open(env_dir, o);
+    // Run as root (an admin's "sendguard suppress import", sendguard-mapd
+    // before it drops privileges), we may just have created the store: give
+    // it to the owner of state_directory, the user the bounce transport runs
+    // as, or every later delivery would fail with EACCES.
+    struct stat st {};
+    if (!read_only && ::geteuid() == 0 && ::stat(dir.c_str(), &st) == 0 && st.st_uid != 0) {
+        for (const std::string& f : {env_dir, env_dir + "/data.mdb", env_dir + "/lock.mdb"}) {
+            struct stat fs {};
+            if (::lstat(f.c_str(), &fs) == 0 && fs.st_uid == 0 && ::chown(f.c_str(), st.st_uid, st.st_gid) != 0)
+                throw store::Error(store::Error::Kind::Io, errno, "chown", f, "");
+        }
+    }
+    return env;
 }
 
 store::Policy store_policy(const config::Config& cfg) {

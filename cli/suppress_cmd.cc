@@ -1,6 +1,7 @@
 // suppress_cmd.cc - "sendguard suppress ...": the suppression list for people and scripts
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -173,7 +174,14 @@ int import(store::SuppressionList& list, const Opts& o) {
     size_t lineno = 0, stored = 0, bad = 0;
     int64_t t = now();
     auto flush = [&] {
-        stored += list.import_batch(batch);
+        try {
+            stored += list.import_batch(batch);
+        } catch (...) {
+            if (progress) std::fputc('\n', stderr);
+            std::printf("imported %zu records from %zu lines before the error below\n", stored, lineno);
+            std::fflush(stdout);
+            throw;
+        }
         batch.clear();
         if (progress) std::fprintf(stderr, "\rsendguard: imported %zu of %zu lines", stored, lineno);
     };
@@ -181,8 +189,18 @@ int import(store::SuppressionList& list, const Opts& o) {
     while (std::getline(in, line)) {
         ++lineno;
         auto il = bounce::parse_import_line(f, line, columns);
-        if (f == bounce::ImportFormat::Csv && columns.empty() && il.skip && !line.empty() && line[0] != '#') {
-            columns = *bounce::split_csv(line);
+        if (f == bounce::ImportFormat::Csv && columns.empty() && il.skip) {
+            size_t b = line.find_first_not_of(" \t\r");
+            if (b == std::string::npos || line[b] == '#') continue;
+            // The first line names the columns, as export writes them.
+            auto cols = bounce::split_csv(std::string_view(line).substr(b));
+            if (!cols || std::find(cols->begin(), cols->end(), "address") == cols->end()) {
+                std::fprintf(stderr, "sendguard: %s:%zu: the first CSV line must name the columns, "
+                             "one of them \"address\" (as \"sendguard suppress export --format csv\" writes)\n",
+                             name.c_str(), lineno);
+                return kUsage;
+            }
+            columns = std::move(*cols);
             continue;
         }
         if (il.skip) continue;
@@ -206,7 +224,7 @@ int import(store::SuppressionList& list, const Opts& o) {
     flush();
     if (progress) std::fputc('\n', stderr);
     std::printf("imported %zu records from %zu lines, %zu rejected\n", stored, lineno, bad);
-    return bad ? kFailure : 0;
+    return bad ? 1 : 0;
 }
 
 int stats(store::SuppressionList& list, const Opts& o) {

@@ -18,7 +18,9 @@ void drop_privileges(const std::string& user) {
     struct passwd pw {};
     struct passwd* found = nullptr;
     int rc = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
-    if (rc != 0 || !found)
+    if (rc != 0)
+        throw std::runtime_error("drop privileges: looking up user " + user + ": " + std::strerror(rc));
+    if (!found)
         throw std::runtime_error("drop privileges: unknown user " + user +
                                  " (create it, or change the *_user parameter)");
     if (pw.pw_uid == 0) throw std::runtime_error("drop privileges: user " + user + " has uid 0");

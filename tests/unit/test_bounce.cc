@@ -251,6 +251,11 @@ BOOST_AUTO_TEST_CASE(oversized_and_unusable_reports_are_quarantined) {
 
 BOOST_AUTO_TEST_CASE(quarantine_is_bounded) {
     harness::TempDir d("sg-q-");
+    // A temporary file of a transport killed mid-write, an hour ago.
+    harness::make_dirs(d.sub("q"));
+    harness::write_file(d.sub("q/1795000000.QIDX.77.Ab12Cd"), "partial");
+    std::filesystem::last_write_time(d.sub("q/1795000000.QIDX.77.Ab12Cd"),
+                                     std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
     bounce::Quarantine q(d.sub("q"), {1u << 20, 3});
     for (int i = 0; i < 6; ++i) q.keep("message " + std::to_string(i), "QID" + std::to_string(i), kNow + i);
     size_t n = 0;
@@ -261,6 +266,7 @@ BOOST_AUTO_TEST_CASE(quarantine_is_bounded) {
     }
     BOOST_TEST(n == 3u);
     BOOST_TEST(newest, "the newest file was trimmed");
+    BOOST_TEST(!std::filesystem::exists(d.sub("q/1795000000.QIDX.77.Ab12Cd")), "stale temporary file kept");
 }
 
 BOOST_AUTO_TEST_CASE(store_full_propagates_for_tempfail) {
@@ -296,6 +302,7 @@ BOOST_AUTO_TEST_CASE(csv_round_trip) {
     r.reason = "userunknown";
     r.status = "5.1.1";
     r.diagnostic = "550 \"quoted\", with comma\nand line";
+    r.remote_mta = "=HYPERLINK(\"http://x.example\")";
     r.first_seen = 10;
     r.last_seen = 20;
     r.count = 2;
@@ -307,6 +314,8 @@ BOOST_AUTO_TEST_CASE(csv_round_trip) {
     BOOST_REQUIRE(got.record);
     BOOST_TEST(got.address == "bob@example.net");
     BOOST_TEST(got.record->diagnostic == r.diagnostic);
+    BOOST_TEST(got.record->remote_mta == r.remote_mta);
+    BOOST_TEST(line.find("'=HYPERLINK") != std::string::npos, "formula not defused: " << line);
     BOOST_TEST(got.record->count == 2u);
     BOOST_TEST(store::to_string(got.record->klass) == "hard");
 }
