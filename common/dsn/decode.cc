@@ -173,7 +173,13 @@ std::string to_utf8(std::string_view bytes, const std::string& charset, size_t m
         --inleft;
     }
     ::iconv_close(cd);
-    if (out.size() > max) out.resize(max);
+    if (out.size() > max) {
+        // Cut at a character boundary: drop the continuation bytes and the
+        // lead byte of a sequence the limit would split.
+        size_t cut = max;
+        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+        out.resize(cut);
+    }
     return out;
 }
 

@@ -41,6 +41,7 @@ BOOST_AUTO_TEST_CASE(to_utf8_marks_bad_bytes_and_caps) {
         {"\x82\xa0", "shift_jis", 100, "\xe3\x81\x82"},
         {"ok\x81", "shift_jis", 100, "ok\xef\xbf\xbd"},           // cut-off sequence
         {"abcdef", "iso-8859-1", 3, "abc"},
+        {"a\xfc\xfc", "iso-8859-1", 4, "a\xc3\xbc"},                // no half character
         {"already \xc3\xa4", "utf-8", 100, "already \xc3\xa4"},
     };
     for (auto& c : cases) {
