@@ -60,6 +60,14 @@ const std::vector<Case> kCases = {
     {"autoreply-de.eml", Kind::AutoReply, false,
      {{"stefan@example.de", "", Class::AutoReply, Reason::Vacation}}},
     {"ordinary.eml", Kind::None, false, {}},
+    // 1&1 runs Exim with a German trailer; Strato writes German only.
+    {"einsundeins.eml", Kind::Ndr, true,
+     {{"ute@einsundeins.example.de", "", Class::Hard, Reason::UserUnknown}}},
+    {"strato.eml", Kind::Ndr, true,
+     {{"vera@strato-kunde.example.de", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    // RFC 3834 §3.1.8 Precedence alone, no Auto-Submitted
+    {"autoreply-precedence.eml", Kind::AutoReply, false,
+     {{"walter@example.at", "", Class::AutoReply, Reason::Vacation}}},
     // Postfix marks its reports Auto-Submitted: auto-replied; one whose only
     // recipient is unusable is still a report (kept for a human), not a
     // vacation notice from MAILER-DAEMON.
