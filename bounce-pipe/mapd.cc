@@ -11,20 +11,6 @@
 #include "common/sys/privilege.h"
 
 namespace bounce {
-namespace {
-
-// The suppression key of an address as Postfix sends it; Postfix has already
-// stripped <> and the address is in the external (quoted) form.
-std::string key_of(std::string_view addr) {
-    auto a = address::parse_mailbox(addr);
-    if (a) return a->normalised();
-    std::string s(addr);
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-}  // namespace
-
 SuppressionMaps::SuppressionMaps(std::shared_ptr<store::Env> env, std::string reply, Clock now)
     : list_(std::move(env)), reply_(std::move(reply)), now_(std::move(now)) {
     if (!now_) now_ = [] { return static_cast<int64_t>(std::time(nullptr)); };
@@ -42,21 +28,19 @@ net::SocketmapReply SuppressionMaps::lookup(std::string_view name, std::string_v
             if (at == std::string_view::npos) return net::SocketmapReply::not_found();
             if (at + 1 == key.size() || at == 0)  // "user@" or "@domain" forms
                 return net::SocketmapReply::not_found();
-            return list_.is_suppressed(key_of(key), now_()) ? net::SocketmapReply::ok(reply_)
-                                                            : net::SocketmapReply::not_found();
+            // Postfix sends the address unbracketed, in external (quoted) form.
+            auto k = address::suppression_key(key);
+            return k && list_.is_suppressed(*k, now_()) ? net::SocketmapReply::ok(reply_)
+                                                        : net::SocketmapReply::not_found();
         }
         if (name == "record") {
-            std::string k;
-            if (key.find('@') != std::string_view::npos) {
-                k = key_of(key);
-            } else {
-                auto d = address::normalise_domain(key);
-                if (!d) return net::SocketmapReply::not_found();
-                k = "@" + d->str();
-            }
-            auto r = list_.check(k, now_());
+            // A bare domain asks for its domain-level entry.
+            auto k = address::suppression_key(key.find('@') == std::string_view::npos
+                                                   ? "@" + std::string(key) : std::string(key));
+            if (!k) return net::SocketmapReply::not_found();
+            auto r = list_.check(*k, now_());
             if (!r) return net::SocketmapReply::not_found();
-            return net::SocketmapReply::ok(record_json(k, *r, now_()));
+            return net::SocketmapReply::ok(record_json(*k, *r, now_()));
         }
         return net::SocketmapReply::perm("unknown map name; use suppress or record");
     } catch (const store::Error& e) {

@@ -27,8 +27,8 @@ bool is_reputation(dsn::Reason r) {
 }
 
 std::string normalised(std::string_view addr) {
-    auto a = address::parse_mailbox(addr);
-    return a ? a->normalised() : std::string();
+    auto k = address::suppression_key(addr);
+    return k ? *k : std::string();
 }
 
 struct Target {

@@ -32,17 +32,14 @@ void out(const std::string& line) {
     std::fputc('\n', stdout);
 }
 
-// "user@example.com" -> its suppression key; "@example.com" or a bare
-// "example.com" after --domain -> the domain-level key. Errors name the input.
+// The suppression key of an address or "@domain"; why names the input.
 std::optional<std::string> key_for(const std::string& in, std::string& why) {
-    if (!in.empty() && in[0] == '@') {
-        auto d = address::normalise_domain(std::string_view(in).substr(1));
-        if (!d) { why = in + ": " + std::string(address::to_string(d.error())); return std::nullopt; }
-        return "@" + d->str();
+    auto k = address::suppression_key(in);
+    if (!k) {
+        why = in + ": " + std::string(address::to_string(k.error()));
+        return std::nullopt;
     }
-    auto a = address::parse_mailbox(in);
-    if (!a) { why = in + ": " + std::string(address::to_string(a.error())); return std::nullopt; }
-    return a->normalised();
+    return *k;
 }
 
 // The keys of the named addresses; a bad one is reported and sets status

@@ -187,4 +187,17 @@ Result<Domain> domain_of(std::string_view path) {
     return a->domain();
 }
 
+Result<std::string> suppression_key(std::string_view text) {
+    if (!text.empty() && text.front() == '@') {
+        auto d = normalise_domain(text.substr(1));
+        if (!d) return d.error();
+        return "@" + d->str();
+    }
+    // "<bob@example.net>" as Postfix logs it, or a bare mailbox.
+    auto a = !text.empty() && text.front() == '<' ? parse_path(text) : parse_mailbox(text);
+    if (!a) return a.error();
+    if (a->is_null()) return Error::NullPath;
+    return a->normalised();
+}
+
 }  // namespace address

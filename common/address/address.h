@@ -161,6 +161,12 @@ Result<Address> parse_mailbox(std::string_view text);
 Result<Domain> normalise_domain(std::string_view domain);
 Result<Domain> domain_of(std::string_view path);  // "<>" -> Error::NullPath
 
+// The key the suppression list files text under: "User@Example.COM" ->
+// "user@example.com" (Address::normalised()), and a domain-level entry
+// "@Example.COM" -> "@example.com". Everything that reads or writes the
+// list (bounce transport, socketmap, command line) goes through this.
+Result<std::string> suppression_key(std::string_view text);
+
 // local is the unquoted local part (any octets 0x20-0x7e or UTF-8, no
 // controls); domain goes through normalise_domain. Checks all limits.
 Result<Address> make_address(std::string_view local, std::string_view domain);

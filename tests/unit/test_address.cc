@@ -271,3 +271,24 @@ BOOST_AUTO_TEST_CASE(is_dot_string_table) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(address_suppression_key)
+
+BOOST_AUTO_TEST_CASE(one_key_per_address_or_domain) {
+    struct { std::string in, want; } ok[] = {
+        {"Bob@Example.NET", "bob@example.net"},
+        {"<bob@example.net>", "bob@example.net"},
+        {"\"Bob Smith\"@Example.net", "\"bob smith\"@example.net"},
+        {"@Example.COM.", "@example.com"},
+        {"anna@b\xc3\xbc" "cher.example", "anna@xn--bcher-kva.example"},
+    };
+    for (auto& c : ok) {
+        auto got = address::suppression_key(c.in);
+        BOOST_REQUIRE_MESSAGE(got, c.in << ": " << address::to_string(got.error()));
+        BOOST_TEST(*got == c.want, c.in << ": got " << *got << ", want " << c.want);
+    }
+    for (const char* bad : {"", "not an address", "@", "@-bad-.example", "bob@"})
+        BOOST_TEST(!address::suppression_key(bad), bad << ": accepted");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
