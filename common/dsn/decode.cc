@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "common/dsn/text.h"
+#include "common/sys/utf8.h"
 
 namespace dsn::decode {
 
@@ -86,18 +87,6 @@ std::optional<Word> encoded_word(std::string_view s, size_t i) {
     return w;
 }
 
-bool valid_utf8(std::string_view s) {
-    for (size_t i = 0; i < s.size();) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        for (size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-        i += n;
-    }
-    return true;
-}
-
 }  // namespace
 
 Cte cte_from(std::string_view value) noexcept {
@@ -137,7 +126,7 @@ bool plain_ascii(std::string_view bytes) noexcept {
 }
 
 std::string to_utf8(std::string_view bytes, const std::string& charset, size_t max) {
-    if (!needs_conversion(charset) && valid_utf8(bytes)) return std::string(bytes.substr(0, max));
+    if (!needs_conversion(charset) && sys::valid_utf8(bytes)) return std::string(bytes.substr(0, max));
     // GMime's table maps the names mail uses ("latin1", "ks_c_5601-1987",
     // "x-sjis", ...) to the names iconv knows.
     init_charset_map();
@@ -185,7 +174,7 @@ std::string to_utf8(std::string_view bytes, const std::string& charset, size_t m
 
 std::string header_text(std::string_view value) {
     if (value.find("=?") == std::string_view::npos) {
-        if (plain_ascii(value) || valid_utf8(value)) return std::string(value);
+        if (plain_ascii(value) || sys::valid_utf8(value)) return std::string(value);
         // Raw 8-bit text in a header (RFC 2047 violated): mail of this kind
         // is overwhelmingly in the Windows superset of Latin-1.
         return to_utf8(value, "windows-1252", value.size() * 3);
@@ -229,7 +218,7 @@ std::string header_text(std::string_view value) {
         size_t next = value.find_first_of(" \t\r\n=", i + 1);
         if (next == std::string_view::npos) next = value.size();
         std::string_view run = value.substr(i, next - i);
-        if (plain_ascii(run) || valid_utf8(run)) out.append(run);
+        if (plain_ascii(run) || sys::valid_utf8(run)) out.append(run);
         else out += to_utf8(run, "windows-1252", run.size() * 3);
         i = next;
     }

@@ -56,11 +56,5 @@ std::string read_file(const std::string& path, size_t max) {
     }
 }
 
-void set_nonblock(int fd) {
-    int fl = ::fcntl(fd, F_GETFL);
-    if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-        ::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-        throw std::system_error(errno, std::generic_category(), "fcntl");
-}
 
 }  // namespace sys

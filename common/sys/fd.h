@@ -40,7 +40,5 @@ std::string read_all(int fd, size_t max, bool* truncated = nullptr);
 void write_all(int fd, std::string_view data);
 // Reads a whole file; throws std::system_error naming the path.
 std::string read_file(const std::string& path, size_t max = 64u << 20);
-// Sets O_NONBLOCK and FD_CLOEXEC.
-void set_nonblock(int fd);
 
 }  // namespace sys

@@ -45,3 +45,23 @@ BOOST_AUTO_TEST_CASE(read_file_names_the_path) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+#include "common/sys/utf8.h"
+
+BOOST_AUTO_TEST_SUITE(sys_utf8)
+
+BOOST_AUTO_TEST_CASE(well_formed_sequences_only) {
+    struct { std::string in; bool want; } cases[] = {
+        {"plain", true}, {"gr\xc3\xbc\xc3\x9f", true}, {"\xe2\x82\xac", true}, {"\xf0\x9f\x93\xa7", true},
+        {"\xc0\xaf", false},          // overlong "/"
+        {"\xe0\x80\xaf", false},      // overlong
+        {"\xed\xa0\x80", false},      // surrogate
+        {"\xf4\x90\x80\x80", false},  // past U+10FFFF
+        {"\xc3", false},              // cut off
+        {"\x80", false},              // stray continuation
+        {"latin1 \xfc", false},
+    };
+    for (auto& c : cases) BOOST_TEST(sys::valid_utf8(c.in) == c.want, "valid_utf8 of a case: want " << c.want);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
