@@ -4,7 +4,7 @@
 //
 // Starts, in this process, a net::StreamServer with SocketmapProtocol on a
 // UNIX socket in a temporary directory, answering the "suppress" map of
-// sendguard-mapd (bounce::SuppressionMaps) from an LMDB suppression list of
+// sendguard-policyd (policyd::SuppressionMaps) from an LMDB suppression list of
 // 10000 addresses, on its own thread (the server uses one core). The baseline is a
 // plain blocking echo thread on a socketpair(2): the same client loop sends
 // the same netstring requests and reads back the same number of netstrings,
@@ -13,7 +13,7 @@
 // (what Postfix does) and pipelined in batches of 64 (server capacity).
 // Absolute numbers vary between runs and machines; compare the ratio.
 // Exit status: 0, or 1 if a reply was wrong or a setup step failed.
-#include "bounce-pipe/mapd.h"
+#include "policyd/socketmap_service.h"
 #include "common/log/log.h"
 #include "common/store/suppression.h"
 
@@ -130,7 +130,7 @@ int run(double seconds) {
                   [](const store::Entry& a, const store::Entry& b) { return a.key < b.key; });
         store::SuppressionList(env).import_batch(entries);
     }
-    bounce::SuppressionMaps maps(env, "REJECT suppressed");
+    policyd::SuppressionMaps maps(env, "REJECT suppressed");
     const net::Endpoint ep{net::Endpoint::Kind::Unix, dir + "/socketmap", {}, 0};
 
     net::EventLoop loop;

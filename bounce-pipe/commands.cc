@@ -10,7 +10,9 @@
 #include <iostream>
 #include <string_view>
 
-#include "bounce-pipe/setup.h"
+#include "common/address/verp_setup.h"
+#include "common/config/load.h"
+#include "common/store/setup.h"
 #include "bounce-pipe/transport.h"
 #include "common/log/json.h"
 #include "common/log/log.h"
@@ -49,7 +51,7 @@ int run_transport(const TransportArgs& a) noexcept {
     logging::set_verbose(a.verbose);
     arm_watchdog(60);  // the built-in default, until the configuration is read
     try {
-        config::Config cfg = load_config(a.config_path, a.overrides);
+        config::Config cfg = config::load(a.config_path, a.overrides);
         if (cfg.boolean("log_to_stderr")) logging::open(cfg.str("syslog_name").c_str(), logging::Sink::Stderr);
         else logging::open(cfg.str("syslog_name").c_str(), sink);
         arm_watchdog(static_cast<unsigned>(cfg.duration("bounce_time_limit").count()));
@@ -62,7 +64,7 @@ int run_transport(const TransportArgs& a) noexcept {
             char buf[65536];
             while (::read(0, buf, sizeof buf) > 0) {}
         }
-        Transport t(std::move(settings), open_store(cfg), verp_codecs(cfg));
+        Transport t(std::move(settings), store::open_suppression_store(cfg), address::verp_codecs(cfg));
         Envelope env{a.sender, a.recipient, a.original_recipient, a.queue_id};
         Verdict v = t.deliver(env, message, oversized, static_cast<int64_t>(std::time(nullptr)));
         if (v.exit_code != EX_OK) return tempfail(a.queue_id, "4.3.0", v.reply);

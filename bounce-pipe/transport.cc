@@ -9,7 +9,8 @@
 #include <cstring>
 #include <system_error>
 
-#include "bounce-pipe/setup.h"
+#include "common/store/setup.h"
+#include "common/dsn/dsn.h"
 #include "common/address/address.h"
 #include "common/config/config.h"
 #include "common/log/log.h"
@@ -44,7 +45,7 @@ Settings Settings::from(const config::Config& cfg) {
     s.max_message_size = cfg.size("bounce_max_message_size");
     s.limits.max_recipients = static_cast<size_t>(cfg.integer("bounce_max_recipients"));
     s.limits.max_diagnostic = cfg.size("bounce_diagnostic_limit");
-    s.policy = store_policy(cfg);
+    s.policy = store::suppression_policy(cfg, [](std::string_view r) { return dsn::reason_from_string(r).has_value(); });
     s.quarantine_dir = cfg.str("bounce_quarantine_directory");
     s.quarantine.max_bytes = cfg.size("bounce_quarantine_limit");
     s.quarantine.max_files = cfg.integer("bounce_quarantine_max_files");

@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <string>
 
-#include "bounce-pipe/setup.h"
+#include "common/config/load.h"
 #include "cli/commands.h"
 #include "common/config/config.h"
 
@@ -27,7 +27,7 @@ int config_command(const Global& g, const std::vector<std::string>& args) noexce
         }
         config::Config cfg = mode == config::DumpMode::Defaults
                                  ? config::Config::defaults()
-                                 : bounce::load_config(g.config_path, g.overrides);
+                                 : config::load(g.config_path, g.overrides);
         for (const auto& w : cfg.warnings()) std::fprintf(stderr, "sendguard: warning: %s\n", w.c_str());
         std::fputs(cfg.dump(mode, expand).c_str(), stdout);
         return 0;

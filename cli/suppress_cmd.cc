@@ -8,8 +8,9 @@
 #include <iostream>
 #include <string>
 
-#include "bounce-pipe/record_format.h"
-#include "bounce-pipe/setup.h"
+#include "common/store/record_format.h"
+#include "common/config/load.h"
+#include "common/store/setup.h"
 #include "cli/commands.h"
 #include "common/address/address.h"
 #include "common/config/value.h"
@@ -83,7 +84,7 @@ int check(store::SuppressionList& list, const Opts& o) {
         auto r = list.check(key, now());
         if (!r && status == 0) status = 1;
         if (o.json) {
-            if (r) out(bounce::record_json(key, *r, now()));
+            if (r) out(store::record_json(key, *r, now()));
             else out(logging::JsonObject().add("address", key).add("suppressed", false).str());
         } else if (r) {
             out(key + ": suppressed, class=" + std::string(store::to_string(r->klass)) +
@@ -103,12 +104,12 @@ int dump(store::SuppressionList& list, const Opts& o, bool active_only) {
         std::fputs("sendguard: --class is hard, soft, complaint or manual\n", stderr);
         return kUsage;
     }
-    if (csv) out(bounce::csv_header());
+    if (csv) out(store::csv_header());
     int64_t t = now();
     list.for_each([&](std::string_view key, const store::Record& r) {
         if (active_only && !r.active(t)) return true;
         if (want && r.klass != *want) return true;
-        out(csv ? bounce::record_csv(key, r, t) : bounce::record_json(key, r, t));
+        out(csv ? store::record_csv(key, r, t) : store::record_json(key, r, t));
         return !std::ferror(stdout);
     });
     std::fflush(stdout);
@@ -153,10 +154,10 @@ int remove(store::SuppressionList& list, const Opts& o) {
 }
 
 int import(store::SuppressionList& list, const Opts& o) {
-    bounce::ImportFormat f;
-    if (o.import_format == "plain") f = bounce::ImportFormat::Plain;
-    else if (o.import_format == "csv") f = bounce::ImportFormat::Csv;
-    else if (o.import_format == "json") f = bounce::ImportFormat::Json;
+    store::ImportFormat f;
+    if (o.import_format == "plain") f = store::ImportFormat::Plain;
+    else if (o.import_format == "csv") f = store::ImportFormat::Csv;
+    else if (o.import_format == "json") f = store::ImportFormat::Json;
     else { std::fputs("sendguard: --format is plain, csv or json\n", stderr); return kUsage; }
     std::string name = o.words.empty() ? "-" : o.words[0];
     std::ifstream file;
@@ -185,12 +186,12 @@ int import(store::SuppressionList& list, const Opts& o) {
     std::string line;
     while (std::getline(in, line)) {
         ++lineno;
-        auto il = bounce::parse_import_line(f, line, columns);
-        if (f == bounce::ImportFormat::Csv && columns.empty() && il.skip) {
+        auto il = store::parse_import_line(f, line, columns);
+        if (f == store::ImportFormat::Csv && columns.empty() && il.skip) {
             size_t b = line.find_first_not_of(" \t\r");
             if (b == std::string::npos || line[b] == '#') continue;
             // The first line names the columns, as export writes them.
-            auto cols = bounce::split_csv(std::string_view(line).substr(b));
+            auto cols = store::split_csv(std::string_view(line).substr(b));
             if (!cols || std::find(cols->begin(), cols->end(), "address") == cols->end()) {
                 std::fprintf(stderr, "sendguard: %s:%zu: the first CSV line must name the columns, "
                              "one of them \"address\" (as \"sendguard suppress export --format csv\" writes)\n",
@@ -271,8 +272,8 @@ int suppress_command(const Global& g, const std::vector<std::string>& args) noex
         return kUsage;
     }
     try {
-        config::Config cfg = bounce::load_config(g.config_path, g.overrides);
-        store::SuppressionList list(bounce::open_store(cfg));
+        config::Config cfg = config::load(g.config_path, g.overrides);
+        store::SuppressionList list(store::open_suppression_store(cfg));
         if (sub == "check") return check(list, o);
         if (sub == "list") return dump(list, o, true);
         if (sub == "export") return dump(list, o, false);

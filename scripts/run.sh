@@ -9,11 +9,11 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 var="$top/var"
-pidfile="$var/run/sendguard-mapd.pid"
+pidfile="$var/run/sendguard-policyd.pid"
 
 if [ "${1:-}" = stop ]; then
     if [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null; then
-        echo "sendguard: stopped sendguard-mapd (pid $(cat "$pidfile"))"
+        echo "sendguard: stopped sendguard-policyd (pid $(cat "$pidfile"))"
     else
         echo "sendguard: nothing running"
     fi
@@ -24,7 +24,7 @@ fi
 "$top/scripts/deps.sh"
 cmake -S . -B build/main -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/main -j "$(nproc 2>/dev/null || echo 2)" \
-    --target sendguard sendguard-bounce sendguard-mapd
+    --target sendguard sendguard-bounce sendguard-policyd
 bin="$top/build/main/bin"
 
 mkdir -p "$var/etc" "$var/lib" "$var/run"
@@ -47,18 +47,18 @@ fi
 export SENDGUARD_CONFIG="$conf"
 
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    echo "sendguard: sendguard-mapd already running (pid $(cat "$pidfile"))"
+    echo "sendguard: sendguard-policyd already running (pid $(cat "$pidfile"))"
 else
-    "$bin/sendguard-mapd" >"$var/run/sendguard-mapd.log" 2>&1 &
+    "$bin/sendguard-policyd" >"$var/run/sendguard-policyd.log" 2>&1 &
     echo $! >"$pidfile"
     i=0
-    while [ ! -S "$var/run/mapd.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    if [ ! -S "$var/run/mapd.sock" ]; then
-        echo "sendguard: sendguard-mapd did not start; see $var/run/sendguard-mapd.log" >&2
-        cat "$var/run/sendguard-mapd.log" >&2
+    while [ ! -S "$var/run/socketmap.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    if [ ! -S "$var/run/socketmap.sock" ]; then
+        echo "sendguard: sendguard-policyd did not start; see $var/run/sendguard-policyd.log" >&2
+        cat "$var/run/sendguard-policyd.log" >&2
         exit 1
     fi
-    echo "sendguard: started sendguard-mapd (pid $(cat "$pidfile")) on unix:$var/run/mapd.sock"
+    echo "sendguard: started sendguard-policyd (pid $(cat "$pidfile")) on unix:$var/run/socketmap.sock"
 fi
 
 "$bin/sendguard" suppress stats
@@ -69,7 +69,7 @@ Configuration: $conf (SENDGUARD_CONFIG), state in $var/lib, sockets in $var/run.
 main.cf:
     # refuse mail to suppressed recipients at RCPT, for every client
     smtpd_recipient_restrictions =
-        check_recipient_access socketmap:unix:$var/run/mapd.sock:suppress,
+        check_recipient_access socketmap:unix:$var/run/socketmap.sock:suppress,
         permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
     # bounces to the VERP domain go to the pipe transport, one recipient each
     relay_domains = \$mydestination, bounces.example.org

@@ -138,14 +138,12 @@ constexpr std::string_view kDescription = R"(.Sh NAME
 configures all sendguard programs:
 the milter
 .Xr sendguard-milter 8 ,
-the policy service
-.Xr sendguard-policyd 8 ,
-the
+the lookup daemon
+.Xr sendguard-policyd 8
+(policy service and socketmap maps), the
 .Xr pipe 8
 bounce transport
-.Xr sendguard-bounce 8 ,
-the socketmap server
-.Xr sendguard-mapd 8
+.Xr sendguard-bounce 8
 and the administration tool
 .Xr sendguard 1 .
 They all read the same file, by default
@@ -268,7 +266,6 @@ The configuration file.
 .Xr master 5 ,
 .Xr postconf 5 ,
 .Xr sendguard-bounce 8 ,
-.Xr sendguard-mapd 8 ,
 .Xr sendguard-milter 8 ,
 .Xr sendguard-policyd 8
 )";

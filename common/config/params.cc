@@ -4,7 +4,7 @@
 // unit tests, then refresh the man page with
 //     SENDGUARD_UPDATE_MAN=1 ctest -R unit.config
 // and change kManDate. Names are lower snake case with the component prefix
-// (store_, verp_, bounce_, mapd_, milter_, policyd_) unless shared by all.
+// (store_, verp_, bounce_, policyd_, milter_, policyd_) unless shared by all.
 #include "common/config/params.h"
 
 #include <algorithm>
@@ -26,7 +26,7 @@ constexpr long long kTiB = 1024 * kGiB;
 constexpr long long kHour = 3600;
 constexpr long long kDay = 86400;
 
-constexpr unsigned kStoreUsers = kBounce | kMapd | kCli;
+constexpr unsigned kStoreUsers = kBounce | kPolicyd | kCli;
 constexpr unsigned kVerpUsers = kMilter | kBounce;
 
 // clang-format off
@@ -103,22 +103,22 @@ constexpr Param kParams[] = {
  "Time limit for handling one report; well under Postfix command_time_limit (1000s), so the "
  "transport defers on its own terms."},
 
-// --- the socketmap server (sendguard-mapd)
-{"mapd_listen",                   Type::List,     "unix:$run_directory/mapd.sock", 1,       16,       kMapd,
+// --- the lookup daemon (sendguard-policyd): socketmap service
+{"policyd_socketmap_listen",       Type::List,     "unix:$run_directory/socketmap.sock", 1,       16,       kPolicyd,
  "Endpoints the socketmap server listens on, each unix:PATH or inet:HOST:PORT."},
-{"mapd_socket_mode",              Type::Mode,     "0666",                          0,       07777,    kMapd,
- "Permissions, in octal, of the UNIX-domain sockets of mapd_listen."},
-{"mapd_max_connections",          Type::Int,      "1000",                          1,       100000,   kMapd,
+{"policyd_socket_mode",            Type::Mode,     "0666",                          0,       07777,    kPolicyd,
+ "Permissions, in octal, of the UNIX-domain sockets of policyd_socketmap_listen."},
+{"policyd_max_connections",        Type::Int,      "1000",                          1,       100000,   kPolicyd,
  "Most client connections served at the same time."},
-{"mapd_idle_timeout",             Type::Duration, "300s",                          1,       kDay,     kMapd,
+{"policyd_idle_timeout",           Type::Duration, "300s",                          1,       kDay,     kPolicyd,
  "Close a client connection after this long without a request."},
-{"mapd_max_request",              Type::Size,     "100k",                          kKiB,    kMiB,     kMapd,
+{"policyd_socketmap_max_request",  Type::Size,     "100k",                          kKiB,    kMiB,     kPolicyd,
  "Longest request netstring accepted; a longer one closes the connection."},
-{"mapd_suppressed_reply",         Type::String,
- "REJECT 5.1.1 Recipient address is on the sendguard suppression list",            1,       512,      kMapd,
+{"policyd_suppressed_reply",       Type::String,
+ "REJECT 5.1.1 Recipient address is on the sendguard suppression list",            1,       512,      kPolicyd,
  "Answer of a suppress lookup for a suppressed address, in Postfix check_recipient_access syntax."},
-{"mapd_user",                     Type::String,   "",                              0,       64,       kMapd,
- "Unprivileged user sendguard-mapd switches to after opening its sockets and store when started as root; empty keeps the starting user."},
+{"policyd_user",                   Type::String,   "",                              0,       64,       kPolicyd,
+ "Unprivileged user sendguard-policyd switches to after opening its sockets and store when started as root; empty keeps the starting user."},
 };
 // clang-format on
 
@@ -169,7 +169,6 @@ std::string_view program_name(User user) {
     case kMilter: return "sendguard-milter";
     case kPolicyd: return "sendguard-policyd";
     case kBounce: return "sendguard-bounce";
-    case kMapd: return "sendguard-mapd";
     case kCli: return "sendguard";
     default: return "";
     }

@@ -31,9 +31,8 @@ enum User : unsigned {
     kMilter = 1u << 0,   // sendguard-milter
     kPolicyd = 1u << 1,  // sendguard-policyd
     kBounce = 1u << 2,   // sendguard-bounce, the pipe(8) transport
-    kMapd = 1u << 3,     // sendguard-mapd, the socketmap server
-    kCli = 1u << 4,      // sendguard, the administration tool
-    kAll = kMilter | kPolicyd | kBounce | kMapd | kCli,
+    kCli = 1u << 3,      // sendguard, the administration tool
+    kAll = kMilter | kPolicyd | kBounce | kCli,
 };
 
 inline constexpr long long kNoLimit = LLONG_MAX;

@@ -3,7 +3,7 @@
 // A message with a VERP-signed sender goes through a throw-away Postfix to
 // an smtp-sink that answers 550; Postfix's own DSN comes back to the bounce
 // domain, goes through the pipe(8) transport running sendguard-bounce, and
-// the recipient ends up suppressed. With sendguard-mapd hooked into
+// the recipient ends up suppressed. With sendguard-policyd hooked into
 // check_recipient_access, the next message to that recipient is refused at
 // RCPT. A second case kills sendguard-bounce processes at random during
 // 2,000 deliveries: every delivery Postfix logged as done is in the store.
@@ -40,7 +40,7 @@ struct Sendguard {
     harness::TempDir dir{"sg-e2e-"};
     std::string conf = dir.sub("sendguard.conf");
     std::string bounce = dir.sub("sendguard-bounce");
-    std::string mapd_sock = dir.sub("run/mapd.sock");
+    std::string policyd_sock = dir.sub("run/socketmap.sock");
 
     Sendguard() {
         ::chmod(dir.path().c_str(), 0755);
@@ -115,10 +115,10 @@ BOOST_AUTO_TEST_CASE(hard_bounce_is_suppressed_then_refused_at_rcpt) {
     BOOST_TEST(c.out.find("\"evidence\":\"" + *dsn + "\"") != std::string::npos, c.out);
 
     // 3. The socketmap refuses the suppressed recipient at RCPT, not others.
-    harness::Process mapd({.argv = {harness::sendguard_bin("sendguard-mapd"), "-c", sg.conf}});
-    BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sg.mapd_sock, 10s), "mapd: " << mapd.err());
+    harness::Process policyd({.argv = {harness::sendguard_bin("sendguard-policyd"), "-c", sg.conf}});
+    BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sg.policyd_sock, 10s), "policyd: " << policyd.err());
     pf.set("smtpd_recipient_restrictions",
-           "check_recipient_access socketmap:unix:" + sg.mapd_sock + ":suppress, "
+           "check_recipient_access socketmap:unix:" + sg.policyd_sock + ":suppress, "
            "permit_mynetworks, reject_unauth_destination");
     sink.set_mode(harness::SinkMode::Accept);
     auto t2 = pf.send({.mail_from = sg.verp("bob@example.net"),
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(hard_bounce_is_suppressed_then_refused_at_rcpt) {
     BOOST_TEST(t2.rcpt[0].str().find("suppression list") != std::string::npos, t2.str());
     BOOST_TEST(t2.rcpt[1].code == 250, t2.str());
     BOOST_TEST(t2.accepted(), t2.str());
-    mapd.stop(10000ms);
+    policyd.stop(10000ms);
 }
 
 BOOST_AUTO_TEST_CASE(killed_transports_lose_nothing) {

@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(postfix_accepts_the_fragments) {
     BOOST_REQUIRE_MESSAGE(n.ok(), n.describe());
     BOOST_TEST(n.err.empty(), "postconf warns about main.cf:\n" << n.err);
     BOOST_TEST(n.out.find("sendguard_destination_recipient_limit = 1") != std::string::npos, n.out);
-    BOOST_TEST(n.out.find("socketmap:unix:/run/sendguard/mapd.sock:suppress") != std::string::npos, n.out);
+    BOOST_TEST(n.out.find("socketmap:unix:/run/sendguard/socketmap.sock:suppress") != std::string::npos, n.out);
 
     auto m = harness::run({"/usr/sbin/postconf", "-c", dir.path(), "-M", "sendguard/unix"});
     BOOST_REQUIRE_MESSAGE(m.ok(), m.describe());

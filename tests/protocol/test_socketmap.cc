@@ -1,14 +1,14 @@
 // test_socketmap.cc - the suppression socketmap over real sockets
 //
 // First the map logic behind an in-process StreamServer on a Unix socket,
-// then the real sendguard-mapd binary: start, answer, reload, stop.
+// then the real sendguard-policyd binary: start, answer, reload, stop.
 #include <boost/test/unit_test.hpp>
 
 #include <signal.h>
 
 #include <thread>
 
-#include "bounce-pipe/mapd.h"
+#include "policyd/socketmap_service.h"
 #include "common/log/log.h"
 #include "common/net/listener.h"
 #include "common/net/socketmap_client.h"
@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_SUITE(socketmap_protocol)
 
 BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
     logging::open("test", logging::Sink::None);
-    harness::TempDir dir("sg-mapd-");
+    harness::TempDir dir("sg-policyd-");
     auto env = store::Env::open(dir.sub("lmdb"));
     {
         store::SuppressionList l(env);
@@ -51,13 +51,13 @@ BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
         l.add("old@example.net", suppressed(store::Class::Soft, kNow - 1));
         l.add("@dead.example", suppressed(store::Class::Hard));
     }
-    bounce::SuppressionMaps maps(env, "REJECT 5.1.1 suppressed", [] { return kNow; });
+    policyd::SuppressionMaps maps(env, "REJECT 5.1.1 suppressed", [] { return kNow; });
     net::EventLoop loop;
-    net::StreamServer server(loop, "mapd",
+    net::StreamServer server(loop, "socketmap",
         net::socketmap_factory([&](std::string_view n, std::string_view k) { return maps.lookup(n, k); }),
         net::ServerLimits{});
     net::Endpoint ep;
-    ep.path = dir.sub("mapd.sock");
+    ep.path = dir.sub("socketmap.sock");
     server.add_listener(net::Listener::open(ep));
     std::thread t([&] { loop.run(); });
 
@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
         {"suppress", "alice@example.net", SocketmapStatus::NotFound, ""},
         {"suppress", "old@example.net", SocketmapStatus::NotFound, ""},  // expired
         {"suppress", "anyone@dead.example", SocketmapStatus::Ok, "REJECT 5.1.1 suppressed"},
-        {"suppress", "dead.example", SocketmapStatus::NotFound, ""},  // see mapd.h
+        {"suppress", "dead.example", SocketmapStatus::NotFound, ""},  // see socketmap_service.h
         {"suppress", "anyone@sub.dead.example", SocketmapStatus::NotFound, ""},
         {"suppress", "example.net", SocketmapStatus::NotFound, ""},
         {"suppress", "bob@", SocketmapStatus::NotFound, ""},
@@ -91,30 +91,30 @@ BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
 }
 
 BOOST_AUTO_TEST_CASE(real_daemon_serves_reloads_and_stops) {
-    harness::TempDir dir("sg-mapd-bin-");
+    harness::TempDir dir("sg-policyd-bin-");
     std::string conf = dir.sub("sendguard.conf");
     harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
-                                  "\nmapd_suppressed_reply = REJECT first\nlog_to_stderr = yes\n");
+                                  "\npolicyd_suppressed_reply = REJECT first\nlog_to_stderr = yes\n");
     auto add = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "add", "bob@example.net"});
     BOOST_REQUIRE_MESSAGE(add.ok(), add.describe());
 
-    harness::Process mapd({.argv = {harness::sendguard_bin("sendguard-mapd"), "-c", conf}});
-    BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(dir.sub("mapd.sock"), 10s), "mapd did not listen: " << mapd.err());
+    harness::Process policyd({.argv = {harness::sendguard_bin("sendguard-policyd"), "-c", conf}});
+    BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(dir.sub("socketmap.sock"), 10s), "policyd did not listen: " << policyd.err());
     net::Endpoint ep;
-    ep.path = dir.sub("mapd.sock");
+    ep.path = dir.sub("socketmap.sock");
     net::SocketmapClient c(ep);
     auto r = c.query("suppress", "bob@example.net");
     BOOST_TEST(r.data == "REJECT first");
 
     // A reload picks up the new reply; a broken file keeps the old config.
     harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
-                                  "\nmapd_suppressed_reply = REJECT second\nlog_to_stderr = yes\n");
-    ::kill(mapd.pid(), SIGHUP);
+                                  "\npolicyd_suppressed_reply = REJECT second\nlog_to_stderr = yes\n");
+    ::kill(policyd.pid(), SIGHUP);
     BOOST_TEST(harness::wait_until([&] { return c.query("suppress", "bob@example.net").data == "REJECT second"; }, 5s));
     harness::write_file(conf, "no_such_parameter = 1\n");
-    ::kill(mapd.pid(), SIGHUP);
-    BOOST_TEST(harness::wait_until([&] { return mapd.err().find("reload=failed") != std::string::npos; }, 5s),
-               mapd.err());
+    ::kill(policyd.pid(), SIGHUP);
+    BOOST_TEST(harness::wait_until([&] { return policyd.err().find("reload=failed") != std::string::npos; }, 5s),
+               policyd.err());
     BOOST_TEST(c.query("suppress", "bob@example.net").data == "REJECT second");
 
     // A bad netstring gets an error reply, not a crash.
@@ -125,10 +125,10 @@ BOOST_AUTO_TEST_CASE(real_daemon_serves_reloads_and_stops) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     BOOST_TEST(n > 0);
     BOOST_TEST(std::string(buf, n > 0 ? n : 0).find("PERM") != std::string::npos);
-    BOOST_TEST(mapd.running());
+    BOOST_TEST(policyd.running());
 
-    auto st = mapd.stop(10000ms);
-    BOOST_TEST(st.ok(), st.str() << " " << mapd.err());
+    auto st = policyd.stop(10000ms);
+    BOOST_TEST(st.ok(), st.str() << " " << policyd.err());
 }
 
 BOOST_AUTO_TEST_CASE(daemon_drops_root_after_opening_sockets) {
@@ -136,24 +136,24 @@ BOOST_AUTO_TEST_CASE(daemon_drops_root_after_opening_sockets) {
         BOOST_TEST_MESSAGE("not root: privilege drop not tested");
         return;
     }
-    harness::TempDir dir("sg-mapd-user-");
+    harness::TempDir dir("sg-policyd-user-");
     std::string conf = dir.sub("sendguard.conf");
     harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
-                                  "\nmapd_user = nobody\nlog_to_stderr = yes\n");
-    harness::Process mapd({.argv = {harness::sendguard_bin("sendguard-mapd"), "-c", conf}});
-    BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(dir.sub("mapd.sock"), 10s), "mapd: " << mapd.err());
+                                  "\npolicyd_user = nobody\nlog_to_stderr = yes\n");
+    harness::Process policyd({.argv = {harness::sendguard_bin("sendguard-policyd"), "-c", conf}});
+    BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(dir.sub("socketmap.sock"), 10s), "policyd: " << policyd.err());
     net::Endpoint ep;
-    ep.path = dir.sub("mapd.sock");
+    ep.path = dir.sub("socketmap.sock");
     // Still answers from the store it opened as root.
     BOOST_TEST((net::SocketmapClient(ep).query("suppress", "x@example.net").status == SocketmapStatus::NotFound));
-    std::string status = harness::file_text("/proc/" + std::to_string(mapd.pid()) + "/status");
+    std::string status = harness::file_text("/proc/" + std::to_string(policyd.pid()) + "/status");
     auto uid_line = status.substr(status.find("Uid:"), status.find('\n', status.find("Uid:")) - status.find("Uid:"));
     BOOST_TEST(uid_line.find("\t0\t") == std::string::npos, "still root: " << uid_line);
-    mapd.stop(10000ms);
+    policyd.stop(10000ms);
 
-    harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nmapd_user = no-such-user-sg\n"
+    harness::write_file(conf, "state_directory = " + dir.path() + "/lib\npolicyd_user = no-such-user-sg\n"
                               "run_directory = " + dir.path() + "\n");
-    auto bad = harness::run({harness::sendguard_bin("sendguard-mapd"), "-c", conf});
+    auto bad = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", conf});
     BOOST_TEST(bad.status.code == 1, bad.describe());
     BOOST_TEST(bad.err.find("unknown user no-such-user-sg") != std::string::npos, bad.err);
 }

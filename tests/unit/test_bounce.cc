@@ -9,8 +9,8 @@
 
 #include <filesystem>
 
-#include "bounce-pipe/record_format.h"
-#include "bounce-pipe/setup.h"
+#include "common/store/record_format.h"
+#include "common/address/verp_setup.h"
 #include "bounce-pipe/transport.h"
 #include "common/store/sendlog.h"
 #include "common/log/log.h"
@@ -306,10 +306,10 @@ BOOST_AUTO_TEST_CASE(csv_round_trip) {
     r.first_seen = 10;
     r.last_seen = 20;
     r.count = 2;
-    std::string line = bounce::record_csv("bob@example.net", r, 15);
-    auto header = bounce::split_csv(bounce::csv_header());
+    std::string line = store::record_csv("bob@example.net", r, 15);
+    auto header = store::split_csv(store::csv_header());
     BOOST_REQUIRE(header);
-    auto got = bounce::parse_import_line(bounce::ImportFormat::Csv, line, *header);
+    auto got = store::parse_import_line(store::ImportFormat::Csv, line, *header);
     BOOST_TEST(got.error == "");
     BOOST_REQUIRE(got.record);
     BOOST_TEST(got.address == "bob@example.net");
@@ -327,8 +327,8 @@ BOOST_AUTO_TEST_CASE(json_round_trip_and_errors) {
     r.suppressed = true;
     r.reason = "feedback";
     r.diagnostic = "tab\there \"q\"";
-    auto line = bounce::record_json("dave@example.net", r, 0);
-    auto got = bounce::parse_import_line(bounce::ImportFormat::Json, line, {});
+    auto line = store::record_json("dave@example.net", r, 0);
+    auto got = store::parse_import_line(store::ImportFormat::Json, line, {});
     BOOST_REQUIRE_MESSAGE(got.record, got.error);
     BOOST_TEST(got.record->diagnostic == r.diagnostic);
     BOOST_TEST(store::to_string(got.record->source) == "arf");
@@ -338,11 +338,11 @@ BOOST_AUTO_TEST_CASE(json_round_trip_and_errors) {
         {"{\"class\":\"hard\"}", "no address"},
     };
     for (auto& c : bad) {
-        auto g = bounce::parse_import_line(bounce::ImportFormat::Json, c.line, {});
+        auto g = store::parse_import_line(store::ImportFormat::Json, c.line, {});
         BOOST_TEST(g.error == c.want, "got " << g.error << ", want " << c.want);
     }
-    BOOST_TEST(bounce::parse_import_line(bounce::ImportFormat::Plain, "  # comment", {}).skip);
-    BOOST_TEST(!bounce::split_csv("\"open,field").has_value());
+    BOOST_TEST(store::parse_import_line(store::ImportFormat::Plain, "  # comment", {}).skip);
+    BOOST_TEST(!store::split_csv("\"open,field").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -389,7 +389,7 @@ BOOST_AUTO_TEST_CASE(every_accepted_verp_setting_builds_a_codec) {
                                "verp_max_age = " + age + "\nverp_delimiter = " + delim + "\n";
             auto cfg = config::Config::parse(text, "t.conf");
             std::vector<address::VerpCodec> codecs;
-            BOOST_CHECK_NO_THROW(codecs = bounce::verp_codecs(cfg));
+            BOOST_CHECK_NO_THROW(codecs = address::verp_codecs(cfg));
             BOOST_TEST(codecs.size() == 2u);
         }
     BOOST_CHECK_THROW(config::Config::parse("verp_max_age = 1001d\n", "t.conf"), config::Error);

@@ -30,7 +30,7 @@ BOOST_AUTO_TEST_SUITE(config_table)
 BOOST_AUTO_TEST_CASE(names_are_unique_prefixed_and_found) {
     static const std::set<std::string_view> kShared = {"config_directory", "state_directory", "run_directory",
                                                        "syslog_name",      "syslog_facility", "log_to_stderr"};
-    static const std::string_view kPrefixes[] = {"store_", "verp_", "bounce_", "mapd_", "milter_", "policyd_"};
+    static const std::string_view kPrefixes[] = {"store_", "verp_", "bounce_", "policyd_", "milter_", "policyd_"};
     std::set<std::string_view> seen;
     BOOST_TEST(config::params().size() >= 30u);
     for (const auto& p : config::params()) {
@@ -100,18 +100,18 @@ BOOST_AUTO_TEST_CASE(defaults_have_expected_values) {
     BOOST_TEST(c.str("verp_key_file") == c.str("config_directory") + "/verp.keys");
     BOOST_TEST(c.str("bounce_quarantine_directory") == "/var/lib/sendguard/quarantine");
     BOOST_TEST(c.str("bounce_event_log") == "/var/lib/sendguard/events.jsonl");
-    BOOST_TEST(join(c.list("mapd_listen")) == "unix:/run/sendguard/mapd.sock");
+    BOOST_TEST(join(c.list("policyd_socketmap_listen")) == "unix:/run/sendguard/socketmap.sock");
     BOOST_TEST(c.list("bounce_domains").empty());
     BOOST_TEST(c.character("verp_delimiter") == '+');
     BOOST_TEST(c.boolean("log_to_stderr") == false);
     BOOST_TEST(c.integer("store_max_readers") == 126);
     BOOST_TEST(c.size("store_map_size") == 16u << 20);
     BOOST_TEST(c.size("store_max_map_size") == 4ull << 30);
-    BOOST_TEST(c.size("mapd_max_request") == 100u << 10);
+    BOOST_TEST(c.size("policyd_socketmap_max_request") == 100u << 10);
     BOOST_TEST(c.duration("verp_max_age").count() == 60 * 86400);
     BOOST_TEST(c.duration("bounce_hard_expiry").count() == 0);
     BOOST_TEST(c.duration("bounce_time_limit").count() == 60);
-    BOOST_TEST(c.mode("mapd_socket_mode") == 0666u);
+    BOOST_TEST(c.mode("policyd_socket_mode") == 0666u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

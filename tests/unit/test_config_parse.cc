@@ -67,15 +67,15 @@ BOOST_AUTO_TEST_CASE(comments_blank_lines_and_continuations) {
         "\n"                                      // 7
         "\tc.example\n"                           // 8
         "   \n"                                   // 9
-        "mapd_suppressed_reply=REJECT #1 is not a comment\r\n"  // 10
+        "policyd_suppressed_reply=REJECT #1 is not a comment\r\n"  // 10
         "syslog_facility   =   local3   \n";      // 11
     const Config c = Config::parse(text, "t.conf");
     BOOST_TEST(c.str("syslog_name") == "one");
     BOOST_TEST(c.str("bounce_domains") == "a.example,    b.example\tc.example");
     BOOST_TEST(join(c.list("bounce_domains")) == "a.example|b.example|c.example");
     BOOST_TEST(c.origin_of("bounce_domains") == "t.conf:4");
-    BOOST_TEST(c.str("mapd_suppressed_reply") == "REJECT #1 is not a comment");
-    BOOST_TEST(c.origin_of("mapd_suppressed_reply") == "t.conf:10");
+    BOOST_TEST(c.str("policyd_suppressed_reply") == "REJECT #1 is not a comment");
+    BOOST_TEST(c.origin_of("policyd_suppressed_reply") == "t.conf:10");
     BOOST_TEST(c.str("syslog_facility") == "local3");
     BOOST_TEST(c.origin_of("syslog_facility") == "t.conf:11");
     BOOST_TEST(!c.is_default("syslog_name"));
@@ -90,13 +90,13 @@ BOOST_AUTO_TEST_CASE(expansion) {
         // defaults refer to other parameters, set or not
         {"state_directory = /srv/sg\n", "bounce_event_log", "/srv/sg/events.jsonl"},
         {"", "bounce_quarantine_directory", "/var/lib/sendguard/quarantine"},
-        {"run_directory = /tmp/r\n", "mapd_listen", "unix:/tmp/r/mapd.sock"},
+        {"run_directory = /tmp/r\n", "policyd_socketmap_listen", "unix:/tmp/r/socketmap.sock"},
         // the three reference forms and $$
         {"bounce_event_log = ${state_directory}/e.jsonl\n", "bounce_event_log", "/var/lib/sendguard/e.jsonl"},
         {"bounce_event_log = $(state_directory)/e.jsonl\n", "bounce_event_log", "/var/lib/sendguard/e.jsonl"},
         {"syslog_name = $syslog_facility$syslog_facility\n", "syslog_name", "mailmail"},
-        {"mapd_suppressed_reply = REJECT costs $$5\n", "mapd_suppressed_reply", "REJECT costs $5"},
-        {"mapd_suppressed_reply = $$$$\n", "mapd_suppressed_reply", "$$"},
+        {"policyd_suppressed_reply = REJECT costs $$5\n", "policyd_suppressed_reply", "REJECT costs $5"},
+        {"policyd_suppressed_reply = $$$$\n", "policyd_suppressed_reply", "$$"},
         // a reference to a parameter set later in the file sees its final value
         {"bounce_event_log = $state_directory/x\nstate_directory = /late\n", "bounce_event_log", "/late/x"},
         // chains
@@ -135,14 +135,14 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_parameter_and_range) {
         {"log_to_stderr = true\n", {}, "t.conf:1: invalid log_to_stderr: true (expected yes or no)"},
         {"verp_delimiter = ++\n", {}, "t.conf:1: invalid verp_delimiter: ++ (expected a single character)"},
         {"verp_delimiter =\n", {}, "t.conf:1: invalid verp_delimiter: \"\" (expected a single character)"},
-        {"mapd_socket_mode = 0999\n", {},
-         "t.conf:1: invalid mapd_socket_mode: 0999 (expected an octal mode like 0660)"},
+        {"policyd_socket_mode = 0999\n", {},
+         "t.conf:1: invalid policyd_socket_mode: 0999 (expected an octal mode like 0660)"},
         {"syslog_name =\n", {}, "t.conf:1: invalid syslog_name: \"\" (must not be empty)"},
         {"verp_local_part = " + std::string(65, 'b') + "\n", {},
          "t.conf:1: invalid verp_local_part: " + std::string(65, 'b') + " (max 64 bytes)"},
         {"state_directory = var/lib\n", {}, "t.conf:1: invalid state_directory: var/lib (expected an absolute path)"},
         {"state_directory =\n", {}, "t.conf:1: invalid state_directory: \"\" (must not be empty)"},
-        {"mapd_listen = ,\n", {}, "t.conf:1: invalid mapd_listen: , (must not be empty)"},
+        {"policyd_socketmap_listen = ,\n", {}, "t.conf:1: invalid policyd_socketmap_listen: , (must not be empty)"},
         // expansion
         {"config_directory = $verp_key_file\nverp_key_file = $config_directory/k\n", {},
          "t.conf:1: invalid config_directory: $verp_key_file (recursive expansion: "
@@ -196,7 +196,7 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_parameter_and_range) {
 
 BOOST_AUTO_TEST_CASE(limits) {
     // A logical line, continuation included, is at most 64k.
-    std::string big = "mapd_suppressed_reply = OK\n";
+    std::string big = "policyd_suppressed_reply = OK\n";
     for (int i = 0; i < 700; ++i) big += "  " + std::string(98, 'x') + "\n";
     BOOST_TEST(error_of(big) == "t.conf:1: line too long (max 64k)");
     // An expansion may not exceed 64k.
@@ -241,7 +241,7 @@ BOOST_AUTO_TEST_CASE(typed_getters) {
         "bounce_soft_window = 2d\n"
         "bounce_soft_expiry = 0\n"
         "store_map_size = 1g\n"
-        "mapd_socket_mode = 660\n";
+        "policyd_socket_mode = 660\n";
     const Config c = Config::parse(text, "t.conf");
     BOOST_TEST(join(c.list("bounce_domains")) == "bounces.example.com|bounces.example.net");
     BOOST_TEST(c.character("verp_delimiter") == '-');
@@ -251,8 +251,8 @@ BOOST_AUTO_TEST_CASE(typed_getters) {
     BOOST_TEST(c.duration("bounce_soft_window").count() == 2 * 86400);
     BOOST_TEST(c.duration("bounce_soft_expiry").count() == 0);
     BOOST_TEST(c.size("store_map_size") == 1ull << 30);
-    BOOST_TEST(c.mode("mapd_socket_mode") == 0660u);
-    BOOST_TEST(c.str("mapd_socket_mode") == "660");
+    BOOST_TEST(c.mode("policyd_socket_mode") == 0660u);
+    BOOST_TEST(c.str("policyd_socket_mode") == "660");
 
     // Programming errors: undeclared names, the wrong getter.
     BOOST_CHECK_THROW(c.str("no_such_parameter"), std::logic_error);

@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(hand_written_pages_lint_clean) {
         std::string out = run("mandoc -Tlint -Wwarning '" + e.path().string() + "'");
         BOOST_TEST(out.empty(), e.path().filename().string() << ":\n" << out);
     }
-    for (const char* want : {"sendguard.1", "sendguard.conf.5", "sendguard-bounce.8", "sendguard-mapd.8"})
+    for (const char* want : {"sendguard.1", "sendguard.conf.5", "sendguard-bounce.8", "sendguard-policyd.8"})
         BOOST_TEST(pages.count(want) == 1u, "man/" << want << " is missing");
 }
 

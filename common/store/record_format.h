@@ -19,11 +19,11 @@
 
 #include "common/store/record.h"
 
-namespace bounce {
+namespace store {
 
-std::string record_json(std::string_view key, const store::Record& r, int64_t now);
+std::string record_json(std::string_view key, const Record& r, int64_t now);
 std::string csv_header();
-std::string record_csv(std::string_view key, const store::Record& r, int64_t now);
+std::string record_csv(std::string_view key, const Record& r, int64_t now);
 
 // Splits one RFC 4180 line into fields; nullopt for an unterminated quote.
 std::optional<std::vector<std::string>> split_csv(std::string_view line);
@@ -31,7 +31,7 @@ std::optional<std::vector<std::string>> split_csv(std::string_view line);
 enum class ImportFormat { Plain, Csv, Json };
 struct ImportLine {
     std::string address;            // as written; the caller normalises
-    std::optional<store::Record> record;  // for csv/json lines with details
+    std::optional<Record> record;  // for csv/json lines with details
     std::string error;              // non-empty: the line is unusable
     bool skip = false;              // blank, comment or header line
 };
@@ -39,4 +39,4 @@ struct ImportLine {
 ImportLine parse_import_line(ImportFormat f, std::string_view line,
                              const std::vector<std::string>& columns);
 
-}  // namespace bounce
+}  // namespace store

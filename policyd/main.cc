@@ -1,12 +1,12 @@
-// sendguard-mapd - socketmap server for the suppression list; see sendguard-mapd(8)
+// sendguard-policyd - the lookup daemon (socketmap maps today); see sendguard-policyd(8)
 #include <getopt.h>
 
 #include <cstdio>
 
-#include "bounce-pipe/mapd.h"
+#include "policyd/socketmap_service.h"
 
 int main(int argc, char** argv) {
-    bounce::MapdArgs a;
+    policyd::PolicydArgs a;
     int c;
     while ((c = ::getopt(argc, argv, "c:O:v")) != -1) {
         switch (c) {
@@ -14,9 +14,9 @@ int main(int argc, char** argv) {
         case 'O': a.overrides.emplace_back(optarg); break;
         case 'v': a.verbose = true; break;
         default:
-            std::fputs("usage: sendguard-mapd [-v] [-c config] [-O name=value]\n", stderr);
+            std::fputs("usage: sendguard-policyd [-v] [-c config] [-O name=value]\n", stderr);
             return 2;
         }
     }
-    return bounce::run_mapd(a);
+    return policyd::run_policyd(a);
 }

@@ -1,10 +1,10 @@
-// mapd.h - the socketmap server over the suppression list (sendguard-mapd)
+// socketmap_service.h - the socketmap service over the suppression list (sendguard-policyd)
 //
-// SuppressionMaps answers one socketmap request (see sendguard-mapd(8)):
+// SuppressionMaps answers one socketmap request (see sendguard-policyd(8)):
 //   suppress KEY   access(5) semantics for check_recipient_access. Postfix
 //                  asks for "user@domain", then "domain" (and parents, with
 //                  parent_domain_matches_subdomains), then "user@". An
-//                  address answers OK <mapd_suppressed_reply> when it or its
+//                  address answers OK <policyd_suppressed_reply> when it or its
 //                  domain ("@domain" entry) is suppressed; everything else,
 //                  bare domains included, NOTFOUND (so an entry for a domain
 //                  never refuses its subdomains).
@@ -13,7 +13,7 @@
 // Any other map name answers PERM. A store error answers TEMP, so Postfix
 // replies 4xx and the sender retries.
 //
-// run_mapd() opens the listeners in mapd_listen, serves until SIGTERM and
+// run_policyd() opens the listeners in policyd_socketmap_listen, serves until SIGTERM and
 // reloads the configuration on SIGHUP (a bad file is logged and the old
 // configuration kept). Returns the exit status for main().
 // Thread safety: one thread (the event loop's).
@@ -28,7 +28,7 @@
 #include "common/net/socketmap.h"
 #include "common/store/suppression.h"
 
-namespace bounce {
+namespace policyd {
 
 class SuppressionMaps {
 public:
@@ -43,12 +43,12 @@ private:
     Clock now_;
 };
 
-struct MapdArgs {
+struct PolicydArgs {
     std::string config_path;
     std::vector<std::string> overrides;
     bool verbose = false;
 };
 
-int run_mapd(const MapdArgs& args) noexcept;
+int run_policyd(const PolicydArgs& args) noexcept;
 
-}  // namespace bounce
+}  // namespace policyd

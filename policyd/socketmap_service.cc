@@ -1,16 +1,18 @@
-// mapd.cc - see mapd.h
-#include "bounce-pipe/mapd.h"
+// socketmap_service.cc - see socketmap_service.h
+#include "policyd/socketmap_service.h"
 
 #include <ctime>
 
-#include "bounce-pipe/record_format.h"
-#include "bounce-pipe/setup.h"
+#include "common/store/record_format.h"
+#include "common/address/verp_setup.h"
+#include "common/config/load.h"
+#include "common/store/setup.h"
 #include "common/address/address.h"
 #include "common/log/log.h"
 #include "common/net/listener.h"
 #include "common/sys/privilege.h"
 
-namespace bounce {
+namespace policyd {
 SuppressionMaps::SuppressionMaps(std::shared_ptr<store::Env> env, std::string reply, Clock now)
     : list_(std::move(env)), reply_(std::move(reply)), now_(std::move(now)) {
     if (!now_) now_ = [] { return static_cast<int64_t>(std::time(nullptr)); };
@@ -40,57 +42,57 @@ net::SocketmapReply SuppressionMaps::lookup(std::string_view name, std::string_v
             if (!k) return net::SocketmapReply::not_found();
             auto r = list_.check(*k, now_());
             if (!r) return net::SocketmapReply::not_found();
-            return net::SocketmapReply::ok(record_json(*k, *r, now_()));
+            return net::SocketmapReply::ok(store::record_json(*k, *r, now_()));
         }
         return net::SocketmapReply::perm("unknown map name; use suppress or record");
     } catch (const store::Error& e) {
-        logging::warning("", logging::Line("mapd").kv("error", e.what()));
+        logging::warning("", logging::Line("policyd").kv("error", e.what()));
         return net::SocketmapReply::temp("suppression store error");
     }
 }
 
-int run_mapd(const MapdArgs& args) noexcept {
-    logging::open("sendguard-mapd", logging::Sink::Stderr);
+int run_policyd(const PolicydArgs& args) noexcept {
+    logging::open("sendguard-policyd", logging::Sink::Stderr);
     logging::set_verbose(args.verbose);
     try {
-        config::Config cfg = load_config(args.config_path, args.overrides);
+        config::Config cfg = config::load(args.config_path, args.overrides);
         logging::open(cfg.str("syslog_name").c_str(),
                       cfg.boolean("log_to_stderr") ? logging::Sink::Stderr : logging::Sink::Syslog);
-        auto maps = std::make_shared<SuppressionMaps>(open_store(cfg, false),
-                                                      cfg.str("mapd_suppressed_reply"));
+        auto maps = std::make_shared<SuppressionMaps>(store::open_suppression_store(cfg, false),
+                                                      cfg.str("policyd_suppressed_reply"));
         net::EventLoop loop;
         net::SocketmapLimits sl;
-        sl.max_request = cfg.size("mapd_max_request");
+        sl.max_request = cfg.size("policyd_socketmap_max_request");
         net::ServerLimits lim;
-        lim.max_connections = static_cast<size_t>(cfg.integer("mapd_max_connections"));
-        lim.idle_timeout = cfg.duration("mapd_idle_timeout");
+        lim.max_connections = static_cast<size_t>(cfg.integer("policyd_max_connections"));
+        lim.idle_timeout = cfg.duration("policyd_idle_timeout");
         lim.max_input = net::SocketmapProtocol::server_max_input(sl);
-        net::StreamServer server(loop, "mapd",
+        net::StreamServer server(loop, "socketmap",
             net::socketmap_factory([maps](std::string_view n, std::string_view k) {
                 return maps->lookup(n, k);
             }, sl), lim);
         net::ListenOptions lo;
-        lo.unix_mode = static_cast<mode_t>(cfg.mode("mapd_socket_mode"));
-        for (const auto& spec : cfg.list("mapd_listen")) {
+        lo.unix_mode = static_cast<mode_t>(cfg.mode("policyd_socket_mode"));
+        for (const auto& spec : cfg.list("policyd_socketmap_listen")) {
             auto ep = net::parse_endpoint(spec);
-            if (!ep.endpoint) throw config::Error(cfg.origin_of("mapd_listen") + ": invalid mapd_listen: " + ep.error);
+            if (!ep.endpoint) throw config::Error(cfg.origin_of("policyd_socketmap_listen") + ": invalid policyd_socketmap_listen: " + ep.error);
             server.add_listener(net::Listener::open(*ep.endpoint, lo));
-            logging::info("", logging::Line("mapd").kv("listen", ep.endpoint->str()));
+            logging::info("", logging::Line("policyd").kv("listen", ep.endpoint->str()));
         }
-        sys::drop_privileges(cfg.str("mapd_user"));
+        sys::drop_privileges(cfg.str("policyd_user"));
         std::string path = args.config_path;
         auto overrides = args.overrides;
         loop.handle_signals([&] {
             try {
-                config::Config next = load_config(path, overrides);
-                maps->set_reply(next.str("mapd_suppressed_reply"));
-                logging::info("", logging::Line("mapd").kv("reload", "ok"));
+                config::Config next = config::load(path, overrides);
+                maps->set_reply(next.str("policyd_suppressed_reply"));
+                logging::info("", logging::Line("policyd").kv("reload", "ok"));
             } catch (const std::exception& e) {
-                logging::warning("", logging::Line("mapd").kv("reload", "failed").kv("error", e.what()));
+                logging::warning("", logging::Line("policyd").kv("reload", "failed").kv("error", e.what()));
             }
         });
         loop.run();
-        logging::info("", logging::Line("mapd").kv("stop", "signal"));
+        logging::info("", logging::Line("policyd").kv("stop", "signal"));
         return 0;
     } catch (const std::exception& e) {
         logging::fatal(e.what());
@@ -98,4 +100,4 @@ int run_mapd(const MapdArgs& args) noexcept {
     }
 }
 
-}  // namespace bounce
+}  // namespace policyd

@@ -1,11 +1,11 @@
 // record_format.cc - see record_format.h
-#include "bounce-pipe/record_format.h"
+#include "common/store/record_format.h"
 
 #include <charconv>
 
 #include "common/log/json.h"
 
-namespace bounce {
+namespace store {
 namespace {
 
 const char* const kColumns[] = {"address", "suppressed", "class", "reason", "status",
@@ -104,7 +104,7 @@ std::optional<std::vector<std::pair<std::string, std::string>>> flat_json(std::s
 }
 
 // Applies one named field to a record; false when the value is unusable.
-bool apply(store::Record& r, std::string& address, std::string_view k, const std::string& raw) {
+bool apply(Record& r, std::string& address, std::string_view k, const std::string& raw) {
     // Undo the quote csv_text() puts in front of formula-like text.
     const std::string v = raw.size() > 1 && raw[0] == '\'' && formula_like(std::string_view(raw).substr(1))
                               ? raw.substr(1) : raw;
@@ -117,11 +117,11 @@ bool apply(store::Record& r, std::string& address, std::string_view k, const std
     if (k == "address") address = v;
     else if (k == "suppressed") r.suppressed = (v == "true" || v == "1" || v == "yes");
     else if (k == "class") {
-        auto c = store::parse_class(v);
+        auto c = parse_class(v);
         if (!c) return false;
         r.klass = *c;
     } else if (k == "source") {
-        auto s = store::parse_source(v);
+        auto s = parse_source(v);
         if (!s) return false;
         r.source = *s;
     } else if (k == "reason") r.reason = v;
@@ -138,14 +138,14 @@ bool apply(store::Record& r, std::string& address, std::string_view k, const std
 
 }  // namespace
 
-std::string record_json(std::string_view key, const store::Record& r, int64_t now) {
+std::string record_json(std::string_view key, const Record& r, int64_t now) {
     logging::JsonObject o;
     o.add("address", key)
         .add("suppressed", r.active(now))
-        .add("class", store::to_string(r.klass))
+        .add("class", to_string(r.klass))
         .add("reason", r.reason)
         .add("status", r.status)
-        .add("source", store::to_string(r.source))
+        .add("source", to_string(r.source))
         .add("first_seen", static_cast<long long>(r.first_seen))
         .add("last_seen", static_cast<long long>(r.last_seen))
         .add("count", static_cast<long long>(r.count))
@@ -165,7 +165,7 @@ std::string csv_header() {
     return out;
 }
 
-std::string record_csv(std::string_view key, const store::Record& r, int64_t now) {
+std::string record_csv(std::string_view key, const Record& r, int64_t now) {
     std::string out;
     auto f = [&](std::string_view v) {
         if (!out.empty()) out += ',';
@@ -174,10 +174,10 @@ std::string record_csv(std::string_view key, const store::Record& r, int64_t now
     out.reserve(128);
     csv_field(out, key);
     f(r.active(now) ? "true" : "false");
-    f(store::to_string(r.klass));
+    f(to_string(r.klass));
     f(r.reason);
     f(r.status);
-    f(store::to_string(r.source));
+    f(to_string(r.source));
     f(std::to_string(r.first_seen));
     f(std::to_string(r.last_seen));
     f(std::to_string(r.count));
@@ -230,9 +230,9 @@ ImportLine parse_import_line(ImportFormat f, std::string_view line,
         out.address = std::string(line);
         return out;
     }
-    store::Record r;
-    r.klass = store::Class::Manual;
-    r.source = store::Source::Import;
+    Record r;
+    r.klass = Class::Manual;
+    r.source = Source::Import;
     r.suppressed = true;
     if (f == ImportFormat::Json) {
         auto kv = flat_json(line);
@@ -269,4 +269,4 @@ ImportLine parse_import_line(ImportFormat f, std::string_view line,
     return out;
 }
 
-}  // namespace bounce
+}  // namespace store

@@ -1,5 +1,5 @@
 // setup.cc - see setup.h
-#include "bounce-pipe/setup.h"
+#include "common/store/setup.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,14 +8,14 @@
 #include <map>
 
 #include "common/config/value.h"
-#include "common/dsn/dsn.h"
 
-namespace bounce {
+namespace store {
 
 namespace {
 
-// bounce_reason_expiry: "reason=duration" items, reasons from the dsn taxonomy.
-std::map<std::string, std::chrono::seconds, std::less<>> reason_expiry(const config::Config& cfg) {
+// bounce_reason_expiry: "reason=duration" items.
+std::map<std::string, std::chrono::seconds, std::less<>> reason_expiry(
+    const config::Config& cfg, const std::function<bool(std::string_view)>& known_reason) {
     std::map<std::string, std::chrono::seconds, std::less<>> out;
     for (const auto& item : cfg.list("bounce_reason_expiry")) {
         auto eq = item.find('=');
@@ -25,7 +25,7 @@ std::map<std::string, std::chrono::seconds, std::less<>> reason_expiry(const con
         };
         if (eq == std::string::npos) throw bad("expected reason=duration, like mailboxfull=14d");
         std::string reason = item.substr(0, eq);
-        if (!dsn::reason_from_string(reason))
+        if (!known_reason(reason))
             throw bad("unknown reason " + reason + "; reasons are the class names of sendguard-bounce(8), "
                       "such as mailboxfull, suspend, userunknown");
         auto d = config::parse_duration(std::string_view(item).substr(eq + 1));
@@ -36,20 +36,8 @@ std::map<std::string, std::chrono::seconds, std::less<>> reason_expiry(const con
 }
 
 }  // namespace
-
-config::Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-    std::string p = path.empty() ? config::default_config_path() : path;
-    // A missing default file means "all defaults": a fresh install works
-    // before anyone wrote a configuration. A file named with -c must exist.
-    config::Config cfg = (path.empty() && ::access(p.c_str(), F_OK) != 0 && errno == ENOENT)
-                             ? config::Config::parse("", p, overrides)
-                             : config::Config::load(p, overrides);
-    (void)reason_expiry(cfg);  // structured values are checked here, once, with file:line
-    return cfg;
-}
-
-std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only) {
-    store::EnvOptions o;
+std::shared_ptr<Env> open_suppression_store(const config::Config& cfg, bool read_only) {
+    EnvOptions o;
     o.map_size = cfg.size("store_map_size");
     o.max_map_size = cfg.size("store_max_map_size");
     o.max_readers = static_cast<unsigned>(cfg.integer("store_max_readers"));
@@ -59,10 +47,10 @@ std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only
     // its parent must exist.
     const std::string& dir = cfg.str("state_directory");
     if (!read_only && ::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
-        throw store::Error(store::Error::Kind::Io, errno, "mkdir", dir, "");
-    std::string env_dir = store::suppression_dir(dir);
-    auto env = store::Env::open(env_dir, o);
-    // Run as root (an admin's "sendguard suppress import", sendguard-mapd
+        throw Error(Error::Kind::Io, errno, "mkdir", dir, "");
+    std::string env_dir = suppression_dir(dir);
+    auto env = Env::open(env_dir, o);
+    // Run as root (an admin's "sendguard suppress import", sendguard-policyd
     // before it drops privileges), we may just have created the store: give
     // it to the owner of state_directory, the user the bounce transport runs
     // as, or every later delivery would fail with EACCES.
@@ -71,14 +59,14 @@ std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only
         for (const std::string& f : {env_dir, env_dir + "/data.mdb", env_dir + "/lock.mdb"}) {
             struct stat fs {};
             if (::lstat(f.c_str(), &fs) == 0 && fs.st_uid == 0 && ::chown(f.c_str(), st.st_uid, st.st_gid) != 0)
-                throw store::Error(store::Error::Kind::Io, errno, "chown", f, "");
+                throw Error(Error::Kind::Io, errno, "chown", f, "");
         }
     }
     return env;
 }
 
-store::Policy store_policy(const config::Config& cfg) {
-    store::Policy p;
+Policy suppression_policy(const config::Config& cfg, const std::function<bool(std::string_view)>& known_reason) {
+    Policy p;
     p.soft_threshold = static_cast<int>(cfg.integer("bounce_soft_threshold"));
     p.soft_window = cfg.duration("bounce_soft_window");
     p.soft_expiry = cfg.duration("bounce_soft_expiry");
@@ -86,24 +74,8 @@ store::Policy store_policy(const config::Config& cfg) {
     p.complaint_expiry = cfg.duration("bounce_complaint_expiry");
     p.domain_threshold = static_cast<int>(cfg.integer("bounce_domain_threshold"));
     p.max_diagnostic = cfg.size("bounce_diagnostic_limit");
-    p.reason_expiry = reason_expiry(cfg);
+    p.reason_expiry = reason_expiry(cfg, known_reason);
     return p;
 }
 
-std::vector<address::VerpCodec> verp_codecs(const config::Config& cfg) {
-    std::vector<address::VerpCodec> out;
-    const auto& domains = cfg.list("bounce_domains");
-    if (domains.empty()) return out;
-    auto keys = address::VerpKeys::load_file(cfg.str("verp_key_file"));
-    for (const auto& d : domains) {
-        address::VerpConfig vc;
-        vc.prefix = cfg.str("verp_local_part");
-        vc.delimiter = cfg.character("verp_delimiter");
-        vc.bounce_domain = d;
-        vc.max_age = std::chrono::duration_cast<std::chrono::days>(cfg.duration("verp_max_age"));
-        out.emplace_back(vc, keys);
-    }
-    return out;
-}
-
-}  // namespace bounce
+}  // namespace store
