@@ -142,61 +142,23 @@ void Config::finalise(std::string_view origin, const std::vector<size_t>& order)
     }
 }
 
-const Config::Entry& Config::entry(std::string_view name) const {
-    const Param* p = find_param(name);
-    if (!p) throw std::logic_error("config: undeclared parameter: " + std::string(name));
-    return entries_.at(index_of(p));
+const std::string& Config::str(TextKey key) const { return entry(key).expanded; }
+long long Config::integer(Key<Type::Int> key) const { return std::get<long long>(entry(key).value); }
+bool Config::boolean(Key<Type::Bool> key) const { return std::get<bool>(entry(key).value); }
+std::chrono::seconds Config::duration(Key<Type::Duration> key) const {
+    return std::get<std::chrono::seconds>(entry(key).value);
 }
+uint64_t Config::size(Key<Type::Size> key) const { return std::get<uint64_t>(entry(key).value); }
+Rate Config::rate(Key<Type::Rate> key) const { return std::get<Rate>(entry(key).value); }
+char Config::character(Key<Type::Char> key) const { return std::get<char>(entry(key).value); }
+const std::vector<std::string>& Config::list(Key<Type::List> key) const {
+    return std::get<std::vector<std::string>>(entry(key).value);
+}
+unsigned Config::mode(Key<Type::Mode> key) const { return std::get<unsigned>(entry(key).value); }
 
-const Config::Entry& Config::entry(std::string_view name, Type want, std::string_view getter) const {
-    const Param* p = find_param(name);
-    if (!p) throw std::logic_error("config: undeclared parameter: " + std::string(name));
-    if (p->type != want)
-        throw std::logic_error("config: " + std::string(name) + " is of type " + std::string(type_name(p->type)) +
-                               ", not read by " + std::string(getter) + "()");
-    return entries_.at(index_of(p));
-}
+bool Config::is_default(AnyKey key) const { return !entry(key).set; }
 
-const std::string& Config::str(std::string_view name) const {
-    const Param* p = find_param(name);
-    if (!p) throw std::logic_error("config: undeclared parameter: " + std::string(name));
-    switch (p->type) {
-    case Type::String: case Type::Path: case Type::Char: case Type::List: case Type::Mode:
-        return entries_.at(index_of(p)).expanded;
-    default:
-        throw std::logic_error("config: " + std::string(name) + " is of type " + std::string(type_name(p->type)) +
-                               ", not read by str()");
-    }
-}
-
-long long Config::integer(std::string_view name) const {
-    return std::get<long long>(entry(name, Type::Int, "integer").value);
-}
-bool Config::boolean(std::string_view name) const {
-    return std::get<bool>(entry(name, Type::Bool, "boolean").value);
-}
-std::chrono::seconds Config::duration(std::string_view name) const {
-    return std::get<std::chrono::seconds>(entry(name, Type::Duration, "duration").value);
-}
-uint64_t Config::size(std::string_view name) const {
-    return std::get<uint64_t>(entry(name, Type::Size, "size").value);
-}
-Rate Config::rate(std::string_view name) const {
-    return std::get<Rate>(entry(name, Type::Rate, "rate").value);
-}
-char Config::character(std::string_view name) const {
-    return std::get<char>(entry(name, Type::Char, "character").value);
-}
-const std::vector<std::string>& Config::list(std::string_view name) const {
-    return std::get<std::vector<std::string>>(entry(name, Type::List, "list").value);
-}
-unsigned Config::mode(std::string_view name) const {
-    return std::get<unsigned>(entry(name, Type::Mode, "mode").value);
-}
-
-bool Config::is_default(std::string_view name) const { return !entry(name).set; }
-
-std::string Config::origin_of(std::string_view name) const { return entry(name).origin; }
+std::string Config::origin_of(AnyKey key) const { return entry(key).origin; }
 
 std::string Config::dump(DumpMode mode, bool expand) const {
     if (mode == DumpMode::Defaults && expand) return defaults().dump(DumpMode::All, true);

@@ -16,8 +16,8 @@
 // Errors: load()/parse() throw config::Error with a complete message,
 //     sendguard.conf:12: invalid bounce_time_limit: 1000s (max 900s)
 //     sendguard.conf:3: unknown parameter: bounce_tim_limit
-// Getters throw std::logic_error only for an undeclared name or a getter of
-// the wrong type: both are programming errors.
+// Getters take a config::Key (params.h): an undeclared name or a getter of
+// the wrong type does not compile.
 // Thread safety: a Config is immutable after construction; share it as
 // std::shared_ptr<const Config> and read it from any thread.
 #pragma once
@@ -55,20 +55,20 @@ public:
                         const std::vector<std::string>& overrides = {});
 
     // String, Path, Char, List, Mode: the expanded text.
-    const std::string& str(std::string_view name) const;
-    long long integer(std::string_view name) const;              // Int
-    bool boolean(std::string_view name) const;                   // Bool
-    std::chrono::seconds duration(std::string_view name) const;  // Duration
-    uint64_t size(std::string_view name) const;                  // Size
-    Rate rate(std::string_view name) const;                      // Rate
-    char character(std::string_view name) const;                 // Char
-    const std::vector<std::string>& list(std::string_view name) const;  // List
-    unsigned mode(std::string_view name) const;                  // Mode
+    const std::string& str(TextKey key) const;
+    long long integer(Key<Type::Int> key) const;
+    bool boolean(Key<Type::Bool> key) const;
+    std::chrono::seconds duration(Key<Type::Duration> key) const;
+    uint64_t size(Key<Type::Size> key) const;
+    Rate rate(Key<Type::Rate> key) const;
+    char character(Key<Type::Char> key) const;
+    const std::vector<std::string>& list(Key<Type::List> key) const;
+    unsigned mode(Key<Type::Mode> key) const;
 
     // True unless the file or an override set the parameter.
-    bool is_default(std::string_view name) const;
+    bool is_default(AnyKey key) const;
     // "file:line", "-o" or "default".
-    std::string origin_of(std::string_view name) const;
+    std::string origin_of(AnyKey key) const;
 
     // "name = value" lines sorted by name, as postconf prints them; values
     // are shown as written unless expand is true (postconf -x).
@@ -88,8 +88,8 @@ private:
     };
 
     Config() = default;
-    const Entry& entry(std::string_view name, Type want, std::string_view getter) const;
-    const Entry& entry(std::string_view name) const;
+    template <Type... Ts>
+    const Entry& entry(Key<Ts...> key) const { return entries_[key.index()]; }
     void finalise(std::string_view origin, const std::vector<size_t>& order);
 
     std::vector<Entry> entries_;  // parallel to params()

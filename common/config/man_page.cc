@@ -281,7 +281,8 @@ std::string substitute(std::string_view text) {
 
 std::string man_page() {
     std::string out(kHead);
-    out += ".Dd " + std::string(man_date()) + "\n.Dt SENDGUARD.CONF 5\n.Os\n";
+    // $Mdocdate$: the date the page is rendered, no hand-kept date to forget.
+    out += ".Dd $Mdocdate$\n.Dt SENDGUARD.CONF 5\n.Os\n";
     out += substitute(kDescription);
 
     std::vector<const Param*> sorted;

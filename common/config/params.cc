@@ -1,126 +1,13 @@
-// params.cc - every configuration parameter, declared once
-//
-// To add a parameter: add one row below (keep the component groups), run the
-// unit tests, then refresh the man page with
-//     SENDGUARD_UPDATE_MAN=1 ctest -R unit.config
-// and change kManDate. Names are lower snake case with the component prefix
-// (store_, verp_, bounce_, policyd_, milter_, policyd_) unless shared by all.
+// params.cc - lookups over the parameter table (rows in param_table.h)
 #include "common/config/params.h"
 
 #include <algorithm>
 #include <array>
 
-#ifndef SENDGUARD_SYSCONFDIR
-#define SENDGUARD_SYSCONFDIR "/etc/sendguard"
-#endif
-
 namespace config {
 namespace {
 
-constexpr std::string_view kManDate = "November 23, 2026";
-
-constexpr long long kKiB = 1024;
-constexpr long long kMiB = 1024 * kKiB;
-constexpr long long kGiB = 1024 * kMiB;
-constexpr long long kTiB = 1024 * kGiB;
-constexpr long long kHour = 3600;
-constexpr long long kDay = 86400;
-
-constexpr unsigned kStoreUsers = kBounce | kPolicyd | kCli;
-constexpr unsigned kVerpUsers = kMilter | kBounce;
-
-// clang-format off
-constexpr Param kParams[] = {
-// name                           type            default                          min      max       users
-// --- shared by all programs
-{"config_directory",              Type::Path,     SENDGUARD_SYSCONFDIR,            1,       kNoLimit, kAll,
- "Directory holding sendguard.conf and the VERP key file; other defaults refer to it as $config_directory."},
-{"state_directory",               Type::Path,     "/var/lib/sendguard",            1,       kNoLimit, kAll,
- "Directory of the LMDB suppression store and of other state written at run time."},
-{"run_directory",                 Type::Path,     "/run/sendguard",                1,       kNoLimit, kAll,
- "Directory for the UNIX-domain sockets of the sendguard daemons."},
-{"syslog_name",                   Type::String,   "sendguard",                     1,       64,       kAll,
- "Prefix of the program name in syslog records, like Postfix syslog_name."},
-{"syslog_facility",               Type::String,   "mail",                          1,       16,       kAll,
- "Syslog facility of all log records, such as mail, daemon or local0."},
-{"log_to_stderr",                 Type::Bool,     "no",                            0,       0,        kAll,
- "Write log records to standard error instead of syslog (for foreground runs and tests)."},
-
-// --- the LMDB suppression store
-{"store_map_size",                Type::Size,     "16m",                           64*kKiB, kTiB,     kStoreUsers,
- "Initial size of the LMDB memory map; the store grows it when full, up to store_max_map_size."},
-{"store_max_map_size",            Type::Size,     "4g",                            64*kKiB, kTiB,     kStoreUsers,
- "Ceiling for automatic growth of the LMDB memory map; a write that needs more fails and is retried later."},
-{"store_sync",                    Type::Bool,     "yes",                           0,       0,        kStoreUsers,
- "Flush each LMDB commit to disk before reporting success; \"no\" survives process crashes but may lose the last commits on power loss."},
-{"store_max_readers",             Type::Int,      "126",                           8,       32768,    kStoreUsers,
- "Largest number of concurrent LMDB readers (processes and threads reading the store)."},
-
-// --- VERP, shared by the milter (signs) and the bounce transport (verifies)
-{"verp_key_file",                 Type::Path,     "$config_directory/verp.keys",   0,       kNoLimit, kVerpUsers | kCli,
- "File with the secret keys that sign and verify VERP return addresses; keep it unreadable by other users."},
-{"verp_delimiter",                Type::Char,     "+",                             0,       0,        kVerpUsers,
- "Separates the VERP local part from the encoded recipient, like Postfix recipient_delimiter."},
-{"verp_local_part",               Type::String,   "bounce",                        1,       64,       kVerpUsers,
- "Local part of VERP return addresses, as in bounce+TAG@bounces.example.com."},
-{"bounce_domains",                Type::List,     "",                              0,       100,      kVerpUsers,
- "Bounce subdomains whose mail is VERP; the first one is used for new return addresses, all are accepted."},
-{"verp_max_age",                  Type::Duration, "60d",                           kDay,    1000*kDay, kVerpUsers,
- "How long a VERP return address stays valid; reports sent to an older address suppress nothing (at most 1000d: the tag's day counter wraps after 1024 days)."},
-
-// --- the bounce transport (pipe(8) command sendguard-bounce)
-{"bounce_accept_unsigned",        Type::Bool,     "no",                            0,       0,        kBounce,
- "Trust reports that do not arrive at a valid VERP address and take the failed recipients from the report itself."},
-{"bounce_soft_threshold",         Type::Int,      "3",                             1,       1000,     kBounce,
- "Number of soft bounces for one recipient within bounce_soft_window that suppress it."},
-{"bounce_soft_window",            Type::Duration, "7d",                            kHour,   365*kDay, kBounce,
- "Period over which soft bounces of one recipient are counted toward bounce_soft_threshold."},
-{"bounce_soft_expiry",            Type::Duration, "30d",                           0,       3650*kDay, kStoreUsers,
- "How long a suppression caused by soft bounces lasts; 0 means forever."},
-{"bounce_hard_expiry",            Type::Duration, "0",                             0,       3650*kDay, kStoreUsers,
- "How long a suppression caused by a hard bounce lasts; 0 means forever."},
-{"bounce_complaint_expiry",       Type::Duration, "0",                             0,       3650*kDay, kStoreUsers,
- "How long a suppression caused by a complaint (ARF feedback report) lasts; 0 means forever."},
-{"bounce_reason_expiry",          Type::List,     "mailboxfull=14d, suspend=90d",  0,       64,       kStoreUsers,
- "Expiry by bounce reason as reason=duration pairs (0 = never), overriding the class expiry above."},
-{"bounce_domain_threshold",       Type::Int,      "5",                             1,       100000,   kBounce,
- "Number of distinct addresses of one domain failing with host unknown before the whole domain is suppressed."},
-{"bounce_max_message_size",       Type::Size,     "10m",                           64*kKiB, kGiB,     kBounce,
- "Largest report the transport reads; a larger message is quarantined without being parsed."},
-{"bounce_max_recipients",         Type::Int,      "1000",                          1,       100000,   kBounce,
- "Most per-recipient entries taken from one report."},
-{"bounce_diagnostic_limit",       Type::Size,     "1k",                            64,      64*kKiB,  kBounce,
- "Longest diagnostic text kept with a suppression record; longer text is truncated."},
-{"bounce_quarantine_directory",   Type::Path,     "$state_directory/quarantine",   1,       kNoLimit, kBounce | kCli,
- "Directory where reports that could not be used are kept for inspection."},
-{"bounce_quarantine_limit",       Type::Size,     "256m",                          0,       kTiB,     kBounce,
- "Total size of the quarantine directory; the oldest files are removed beyond it."},
-{"bounce_quarantine_max_files",   Type::Int,      "10000",                         0,       10000000, kBounce,
- "Most files kept in the quarantine directory; the oldest are removed beyond it."},
-{"bounce_event_log",              Type::Path,     "$state_directory/events.jsonl", 1,       kNoLimit, kBounce | kCli,
- "File to which one JSON line is appended for every report processed."},
-{"bounce_time_limit",             Type::Duration, "60s",                           1,       900,      kBounce,
- "Time limit for handling one report; well under Postfix command_time_limit (1000s), so the "
- "transport defers on its own terms."},
-
-// --- the lookup daemon (sendguard-policyd): socketmap service
-{"policyd_socketmap_listen",       Type::List,     "unix:$run_directory/socketmap.sock", 1,       16,       kPolicyd,
- "Endpoints the socketmap server listens on, each unix:PATH or inet:HOST:PORT."},
-{"policyd_socket_mode",            Type::Mode,     "0666",                          0,       07777,    kPolicyd,
- "Permissions, in octal, of the UNIX-domain sockets of policyd_socketmap_listen."},
-{"policyd_max_connections",        Type::Int,      "1000",                          1,       100000,   kPolicyd,
- "Most client connections served at the same time."},
-{"policyd_idle_timeout",           Type::Duration, "300s",                          1,       kDay,     kPolicyd,
- "Close a client connection after this long without a request."},
-{"policyd_socketmap_max_request",  Type::Size,     "100k",                          kKiB,    kMiB,     kPolicyd,
- "Longest request netstring accepted; a longer one closes the connection."},
-{"policyd_suppressed_reply",       Type::String,
- "REJECT 5.1.1 Recipient address is on the sendguard suppression list",            1,       512,      kPolicyd,
- "Answer of a suppress lookup for a suppressed address, in Postfix check_recipient_access syntax."},
-{"policyd_user",                   Type::String,   "",                              0,       64,       kPolicyd,
- "Unprivileged user sendguard-policyd switches to after opening its sockets and store when started as root; empty keeps the starting user."},
-};
-// clang-format on
+using table::kParams;
 
 constexpr size_t kCount = std::size(kParams);
 
@@ -173,7 +60,5 @@ std::string_view program_name(User user) {
     default: return "";
     }
 }
-
-std::string_view man_date() { return kManDate; }
 
 }  // namespace config

@@ -20,6 +20,8 @@
 
 #include <climits>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 
 namespace config {
@@ -46,16 +48,62 @@ struct Param {
     std::string_view doc;            // one line, a sentence or two
 };
 
+}  // namespace config
+
+#include "common/config/param_table.h"
+
+namespace config {
+
 // Every parameter, in declaration order.
 std::span<const Param> params();
 // The parameter called name, or nullptr.
 const Param* find_param(std::string_view name);
 
+// The name of a declared parameter of one of the types Ts (any type when Ts
+// is empty). Built from a string literal, it is checked by the compiler:
+//     cfg.duration("bounce_time_limit")   // compiles
+//     cfg.duration("bounce_time_limt")    // error: undeclared parameter
+//     cfg.integer("bounce_time_limit")    // error: not an integer parameter
+// Key::runtime() checks a name known only at run time (tests that walk the
+// table) and throws std::logic_error for an undeclared name or wrong type.
+template <Type... Ts>
+class Key {
+public:
+    consteval Key(const char* name) : index_(find(name)) {  // NOLINT: implicit on purpose
+        if (index_ == kNone) undeclared_parameter_or_wrong_type();
+    }
+    static Key runtime(std::string_view name) {
+        size_t i = find(name);
+        if (i == kNone) throw std::logic_error("config: undeclared parameter or wrong type: " + std::string(name));
+        return Key(i);
+    }
+    // Any typed key is also an AnyKey.
+    template <Type... Us>
+        requires(sizeof...(Ts) == 0)
+    Key(const Key<Us...>& other) : index_(other.index()) {}  // NOLINT: implicit on purpose
+    const Param& param() const noexcept { return table::kParams[index_]; }
+    std::string_view name() const noexcept { return param().name; }
+    size_t index() const noexcept { return index_; }
+
+private:
+    static constexpr size_t kNone = static_cast<size_t>(-1);
+    explicit constexpr Key(size_t i) : index_(i) {}
+    static constexpr size_t find(std::string_view name) {
+        for (size_t i = 0; i < std::size(table::kParams); ++i)
+            if (table::kParams[i].name == name)
+                return (sizeof...(Ts) == 0 || ((table::kParams[i].type == Ts) || ...)) ? i : kNone;
+        return kNone;
+    }
+    // Not constexpr: reaching it in a constant evaluation is the compile error.
+    static void undeclared_parameter_or_wrong_type() {}
+    size_t index_;
+};
+
+using AnyKey = Key<>;
+using TextKey = Key<Type::String, Type::Path, Type::Char, Type::List, Type::Mode>;
+
 // "duration", "size", ... as shown in dumps and the man page.
 std::string_view type_name(Type type);
 // The program a single User bit stands for ("sendguard-bounce").
 std::string_view program_name(User user);
-// The .Dd date of the generated man page; changed together with the table.
-std::string_view man_date();
-
 }  // namespace config

@@ -72,18 +72,18 @@ BOOST_AUTO_TEST_CASE(every_default_parses_within_bounds) {
     const config::Config c = config::Config::defaults();  // throws if any default is invalid
     for (const auto& p : config::params()) {
         BOOST_TEST_CONTEXT("parameter " << p.name << " default \"" << p.default_value << "\"") {
-            BOOST_TEST(c.is_default(p.name));
-            BOOST_TEST(c.origin_of(p.name) == "default");
+            BOOST_TEST(c.is_default(config::AnyKey::runtime(p.name)));
+            BOOST_TEST(c.origin_of(config::AnyKey::runtime(p.name)) == "default");
             long long v = 0;
             bool numeric = true;
             switch (p.type) {
-            case Type::Int: v = c.integer(p.name); break;
-            case Type::Duration: v = c.duration(p.name).count(); break;
-            case Type::Size: v = static_cast<long long>(c.size(p.name)); break;
-            case Type::Rate: v = static_cast<long long>(c.rate(p.name).count); break;
-            case Type::Mode: v = c.mode(p.name); break;
-            case Type::List: v = static_cast<long long>(c.list(p.name).size()); break;
-            case Type::String: case Type::Path: v = static_cast<long long>(c.str(p.name).size()); break;
+            case Type::Int: v = c.integer(config::Key<Type::Int>::runtime(p.name)); break;
+            case Type::Duration: v = c.duration(config::Key<Type::Duration>::runtime(p.name)).count(); break;
+            case Type::Size: v = static_cast<long long>(c.size(config::Key<Type::Size>::runtime(p.name))); break;
+            case Type::Rate: v = static_cast<long long>(c.rate(config::Key<Type::Rate>::runtime(p.name)).count); break;
+            case Type::Mode: v = c.mode(config::Key<Type::Mode>::runtime(p.name)); break;
+            case Type::List: v = static_cast<long long>(c.list(config::Key<Type::List>::runtime(p.name)).size()); break;
+            case Type::String: case Type::Path: v = static_cast<long long>(c.str(config::TextKey::runtime(p.name)).size()); break;
             default: numeric = false; break;
             }
             if (numeric && !(p.type == Type::Path && v == 0)) {
