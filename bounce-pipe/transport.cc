@@ -163,7 +163,7 @@ Verdict Transport::deliver_report(const Delivery& d, std::string_view message, l
 
     const Origin origin = resolve_verp(d, event);
     const bool signed_ok = origin.verp && origin.verp->status == address::VerpStatus::Ok;
-    if (!is_usable(report.kind) && report.kind == dsn::Kind::None && signed_ok)
+    if (report.kind == dsn::Kind::None && signed_ok)
         // Mail to our signed address that is neither a report nor an
         // auto-reply: an NDR format we do not know, or a person's reply.
         // Keep it for a human; count nothing.
@@ -239,7 +239,7 @@ Transport::Origin Transport::resolve_verp(const Delivery& d, logging::JsonObject
     return o;
 }
 
-// Step 5 for one target: suppress or count, record a block against the
+// Steps 4 and 5 for one target: suppress or count, record a block against the
 // domain, or change nothing. Returns the decision, as logged.
 std::string Transport::apply(const Delivery& d, const Target& t, dsn::Kind kind) {
     const dsn::Recipient& r = t.rcpt;

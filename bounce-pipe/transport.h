@@ -123,7 +123,7 @@ private:
     std::vector<address::VerpCodec> codecs_;
 };
 
-// Step 4: whom a report is about. With a signed recipient, that one only
+// Step 3: whom a report is about. With a signed recipient, that one only
 // (with the report's entry for it, else its first failure, else a failure
 // without detail); else, when trusted, every recipient the report names;
 // else nobody.
