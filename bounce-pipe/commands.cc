@@ -1,22 +1,30 @@
 // commands.cc - see commands.h
 #include "bounce-pipe/commands.h"
 
+#include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
+#include <stdexcept>
 #include <string_view>
 
+#include "bounce-pipe/evidence.h"
+#include "bounce-pipe/transport.h"
 #include "common/address/verp_setup.h"
 #include "common/config/load.h"
-#include "common/store/setup.h"
-#include "bounce-pipe/transport.h"
 #include "common/log/json.h"
 #include "common/log/log.h"
+#include "common/store/setup.h"
 #include "common/sys/fd.h"
+#include "common/sys/privilege.h"
 
 namespace bounce {
 namespace {
@@ -36,28 +44,131 @@ extern "C" void on_alarm(int) {
     ::_exit(EX_TEMPFAIL);  // nothing was committed that is not whole: LMDB txns are atomic
 }
 
-void arm_watchdog(unsigned seconds) {
+void arm_watchdog(std::chrono::seconds limit) {
     struct sigaction sa {};
     sa.sa_handler = on_alarm;
     ::sigaction(SIGALRM, &sa, nullptr);
-    ::alarm(seconds);
+    ::alarm(static_cast<unsigned>(limit.count()));
+}
+
+// Run by root (an administrator trying a delivery by hand), the transport
+// would leave root-owned quarantine files, event log and store pages that
+// the transport user, as pipe(8) runs it, cannot write: every later delivery
+// would defer. So root becomes the owner of state_directory first, as that
+// user is. A state directory owned by root (or missing) leaves nothing to
+// become; the run stays root and says so.
+void become_state_owner(const config::Config& cfg, std::string_view queue_id) {
+    if (::geteuid() != 0) return;
+    const std::string& dir = cfg.str("state_directory");
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 || st.st_uid == 0) {
+        logging::warning(queue_id, logging::Line("bounce")
+                                       .kv("user", "root")
+                                       .kv("state_directory", dir)
+                                       .kv("problem", "not owned by the transport user; files created now "
+                                                      "belong to root"));
+        return;
+    }
+    const struct passwd* pw = ::getpwuid(st.st_uid);
+    if (!pw)
+        throw std::runtime_error("running as root: state_directory " + dir + " is owned by uid " +
+                                 std::to_string(st.st_uid) + ", which has no passwd entry");
+    sys::drop_privileges(pw->pw_name);
+    logging::debug(queue_id, logging::Line("bounce").kv("user", pw->pw_name).kv("reason", "owner of state_directory"));
+}
+
+CommandLine usage_error(CommandLine c, std::string what) {
+    c.mode = CommandLine::Mode::Usage;
+    c.error = std::move(what);
+    if (!c.parse_only) c.error += ": check the command in master.cf";
+    return c;
 }
 
 }  // namespace
 
+const char* usage() noexcept {
+    return "usage: sendguard-bounce [-v] [-c config] [-O name=value] [-q queue_id] [-f sender]\n"
+           "                        [-a original_recipient] [--] recipient\n"
+           "       sendguard-bounce [-c config] [-O name=value] --parse-only [--json] [file ...]\n"
+           "       sendguard-bounce --help\n";
+}
+
+CommandLine parse_command_line(int argc, char** argv) {
+    CommandLine c{CommandLine::Mode::Transport, false, {}, false, {}, {}};
+    c.args.verbose = false;
+    for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i)
+        c.parse_only |= std::strcmp(argv[i], "--parse-only") == 0;
+    if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+        c.mode = CommandLine::Mode::Help;
+        return c;
+    }
+    enum { kParseOnly = 256, kJson, kHelp };
+    static const struct option longopts[] = {
+        {"parse-only", no_argument, nullptr, kParseOnly},
+        {"json", no_argument, nullptr, kJson},
+        {"help", no_argument, nullptr, kHelp},
+        {nullptr, 0, nullptr, 0},
+    };
+    bool envelope_option = false;  // -a, -f, -q: a delivery's, not --parse-only's
+    ::opterr = 0;  // the errors below say it once, in the form pipe(8) logs
+    ::optind = 1;
+    int opt;
+    while ((opt = ::getopt_long(argc, argv, ":a:c:f:hO:q:v", longopts, nullptr)) != -1) {
+        switch (opt) {
+        case 'a': c.args.original_recipient = ::optarg; envelope_option = true; break;
+        case 'c': c.args.config_path = ::optarg; break;
+        case 'f': c.args.sender = ::optarg; envelope_option = true; break;
+        case 'O': c.args.overrides.emplace_back(::optarg); break;
+        case 'q': c.args.queue_id = ::optarg; envelope_option = true; break;
+        case 'v': c.args.verbose = true; break;
+        case kParseOnly: break;  // seen above
+        case kJson: c.json = true; break;
+        case 'h':
+        case kHelp: return usage_error(std::move(c), "--help and -h go alone");
+        case ':':
+            return usage_error(std::move(c), std::string("option ") +
+                                                 (::optopt ? std::string("-") + static_cast<char>(::optopt)
+                                                           : std::string(argv[::optind - 1])) +
+                                                 " needs a value");
+        default:
+            return usage_error(std::move(c), "unknown option " + (::optopt ? std::string("-") + static_cast<char>(::optopt)
+                                                                            : std::string(argv[::optind - 1])));
+        }
+    }
+    if (c.parse_only) {
+        if (envelope_option) return usage_error(std::move(c), "-a, -f and -q are for a delivery, not --parse-only");
+        c.mode = CommandLine::Mode::ParseOnly;
+        for (int i = ::optind; i < argc; ++i) c.files.emplace_back(argv[i]);
+        return c;
+    }
+    if (c.json) return usage_error(std::move(c), "--json goes with --parse-only");
+    // More than one recipient: pipe(8) would count them all delivered.
+    if (::optind + 1 < argc)
+        return usage_error(std::move(c), "one recipient per delivery: set "
+                                         "<transport>_destination_recipient_limit = 1");
+    if (::optind < argc) c.args.recipient = argv[::optind];
+    return c;
+}
+
 int run_transport(const TransportArgs& a) noexcept {
+    const std::string qid = clean_queue_id(a.queue_id);
     logging::Sink sink = logging::Sink::Syslog;
     logging::open("sendguard-bounce", sink);
     logging::set_verbose(a.verbose);
-    arm_watchdog(60);  // the built-in default, until the configuration is read
     try {
+        // Until the configuration is read, the table's default limit.
+        arm_watchdog(config::Config::defaults().duration("bounce_time_limit"));
         config::Config cfg = config::load(a.config_path, a.overrides);
         if (cfg.boolean("log_to_stderr")) logging::open(cfg.str("syslog_name").c_str(), logging::Sink::Stderr);
         else logging::open(cfg.str("syslog_name").c_str(), sink);
-        arm_watchdog(static_cast<unsigned>(cfg.duration("bounce_time_limit").count()));
-        if (a.recipient.empty()) return tempfail(a.queue_id, "4.3.5", "no recipient argument: check master.cf argv");
-
+        if (qid != a.queue_id)
+            logging::warning(qid, logging::Line("bounce").kv("problem", "invalid queue id")
+                                      .kv("queue_id", a.queue_id).kv("used", qid));
         Settings settings = Settings::from(cfg);
+        arm_watchdog(settings.time_limit);
+        if (a.recipient.empty()) return tempfail(qid, "4.3.5", "no recipient argument: check master.cf argv");
+        become_state_owner(cfg, qid);
+
         bool oversized = false;
         std::string message = sys::read_all(0, settings.max_message_size, &oversized);
         if (oversized) {  // keep what was read; drain the rest so pipe(8) sees a clean exit
@@ -65,44 +176,91 @@ int run_transport(const TransportArgs& a) noexcept {
             while (::read(0, buf, sizeof buf) > 0) {}
         }
         Transport t(std::move(settings), store::open_suppression_store(cfg), address::verp_codecs(cfg));
-        Envelope env{a.sender, a.recipient, a.original_recipient, a.queue_id};
+        Envelope env{a.sender, a.recipient, a.original_recipient, qid};
         Verdict v = t.deliver(env, message, oversized, static_cast<int64_t>(std::time(nullptr)));
-        if (v.exit_code != EX_OK) return tempfail(a.queue_id, "4.3.0", v.reply);
+        if (v.exit_code != EX_OK) return tempfail(qid, "4.3.0", v.reply);
         return EX_OK;
     } catch (const config::Error& e) {
-        return tempfail(a.queue_id, "4.3.5", std::string("configuration error: ") + e.what());
+        return tempfail(qid, "4.3.5", std::string("configuration error: ") + e.what());
     } catch (const address::KeyFileError& e) {
-        return tempfail(a.queue_id, "4.3.5", std::string("VERP key file: ") + e.what());
+        return tempfail(qid, "4.3.5", std::string("VERP key file: ") + e.what());
     } catch (const store::Error& e) {
-        return tempfail(a.queue_id, "4.3.0", std::string("suppression store: ") + e.what());
+        return tempfail(qid, "4.3.0", std::string("suppression store: ") + e.what());
     } catch (const std::exception& e) {
-        return tempfail(a.queue_id, "4.3.0", e.what());
+        return tempfail(qid, "4.3.0", e.what());
     } catch (...) {
-        return tempfail(a.queue_id, "4.3.0", "unknown error");
+        return tempfail(qid, "4.3.0", "unknown error");
     }
 }
 
-int run_parse_only(const std::vector<std::string>& files) noexcept {
+namespace {
+
+std::string parse_json_line(const std::string& path, const dsn::Report& r) {
+    logging::JsonObject o;
+    o.add("file", path).add("is_bounce", r.is_bounce).add("kind", dsn::to_string(r.kind));
+    if (!r.feedback_type.empty()) o.add("feedback_type", r.feedback_type);
+    o.add_raw("recipients", recipients_json(r));
+    return o.str() + "\n";
+}
+
+// "file: kind=dsn, is_bounce=yes, rcpt=<a@b>, status=5.1.1, class=hard,
+// reason=userunknown, action=failed", one line per recipient; a report
+// naming nobody gets one line without the recipient keys.
+std::string parse_text_lines(const std::string& path, const dsn::Report& r) {
+    auto head = [&] {
+        logging::Line l(logging::printable(path, 1024));
+        l.kv("kind", dsn::to_string(r.kind)).kv("is_bounce", r.is_bounce ? "yes" : "no");
+        if (!r.feedback_type.empty()) l.kv("feedback_type", r.feedback_type);
+        return l;
+    };
+    if (r.recipients.empty()) return head().str() + "\n";
+    std::string out;
+    for (const auto& x : r.recipients) {
+        logging::Line l = head();
+        l.kv("rcpt", "<" + x.address + ">")
+            .kv("status", x.status.empty() ? "-" : x.status)
+            .kv("class", dsn::to_string(x.klass))
+            .kv("reason", dsn::to_string(x.reason))
+            .kv("action", x.action == dsn::Action::None ? "-" : dsn::to_string(x.action));
+        out += l.str() + "\n";
+    }
+    return out;
+}
+
+std::string parse_error_line(const std::string& path, const std::string& error, bool json) {
+    if (json) {
+        logging::JsonObject o;
+        o.add("file", path).add("error", error);
+        return o.str() + "\n";
+    }
+    return logging::Line(logging::printable(path, 1024)).kv("error", error).str() + "\n";
+}
+
+}  // namespace
+
+int run_parse_only(const CommandLine& cmd) noexcept {
+    dsn::Limits limits;
+    try {
+        limits = Settings::from(config::load(cmd.args.config_path, cmd.args.overrides)).limits;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sendguard-bounce: %s\n", e.what());
+        return 1;
+    }
     int status = 0;
     auto one = [&](const std::string& path) {
-        logging::JsonObject o;
-        o.add("file", path);
+        std::string out;
         try {
-            std::string msg = sys::read_file(path);
-            dsn::Report r = dsn::parse(msg);
-            o.add("is_bounce", r.is_bounce).add("kind", dsn::to_string(r.kind));
-            if (!r.feedback_type.empty()) o.add("feedback_type", r.feedback_type);
-            o.add_raw("recipients", recipients_json(r));
+            dsn::Report r = dsn::parse(sys::read_file(path), limits);
+            out = cmd.json ? parse_json_line(path, r) : parse_text_lines(path, r);
         } catch (const std::exception& e) {
-            o.add("error", e.what());
+            out = parse_error_line(path, e.what(), cmd.json);
             status = 1;
         }
-        std::string line = o.str() + "\n";
-        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fwrite(out.data(), 1, out.size(), stdout);
     };
     try {
-        if (!files.empty()) {
-            for (const auto& f : files) one(f);
+        if (!cmd.files.empty()) {
+            for (const auto& f : cmd.files) one(f);
         } else {
             std::string line;
             while (std::getline(std::cin, line)) {

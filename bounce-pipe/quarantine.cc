@@ -18,13 +18,30 @@ namespace bounce {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// mkdir -p with an explicit mode: std::filesystem::create_directories would
+// use 0777 and leave the result to the umask. mkdir(2) only ever narrows
+// the mode, so 0750 holds under umask 000.
+void make_dirs(const std::string& dir) {
+    if (dir.empty() || ::mkdir(dir.c_str(), kQuarantineDirMode) == 0 || errno == EEXIST) return;
+    if (errno == ENOENT) {
+        auto slash = dir.find_last_of('/');
+        if (slash != std::string::npos && slash > 0) {
+            make_dirs(dir.substr(0, slash));
+            if (::mkdir(dir.c_str(), kQuarantineDirMode) == 0 || errno == EEXIST) return;
+        }
+    }
+    throw std::system_error(errno, std::generic_category(), "create quarantine directory " + dir);
+}
+
+}  // namespace
+
 Quarantine::Quarantine(std::string dir, QuarantineLimits limits)
     : dir_(std::move(dir)), limits_(limits) {}
 
 std::string Quarantine::keep(std::string_view message, std::string_view queue_id, int64_t now) {
-    std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec) throw std::system_error(ec, "create quarantine directory " + dir_);
+    make_dirs(dir_);
 
     // Queue ids are [0-9A-Za-z]; anything else is replaced so the name stays safe.
     std::string qid;

@@ -2,8 +2,10 @@
 //
 // Oversized or unparseable reports are never dropped silently: keep() writes
 // the message to DIR/<time>.<queue id>.<pid>[.<n>].eml (fsynced under a
-// temporary name, then linked to the first free name, mode 0600) and trims the folder, oldest first, until it holds
-// at most max_files files and max_bytes bytes. The new file is never trimmed.
+// temporary name, then linked to the first free name, mode 0600) and trims
+// the folder, oldest first, until it holds at most max_files files and
+// max_bytes bytes. The new file is never trimmed. DIR and any missing parent
+// are created mode 0750 whatever the umask: quarantined mail is private.
 //
 // Errors: keep() returns the path written, or throws std::system_error (the
 // caller tempfails so Postfix retries). Thread safety: none needed; several
@@ -16,10 +18,13 @@
 
 namespace bounce {
 
+// bounce_quarantine_limit and bounce_quarantine_max_files (Settings::from).
 struct QuarantineLimits {
-    uint64_t max_bytes = 256u << 20;
-    long long max_files = 10000;
+    uint64_t max_bytes;
+    long long max_files;
 };
+
+inline constexpr unsigned kQuarantineDirMode = 0750;
 
 class Quarantine {
 public:

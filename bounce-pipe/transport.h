@@ -19,6 +19,8 @@
 //      never suppress the recipient but are recorded against its domain;
 //      auto-replies, delays and delivery reports change nothing.
 //   5. One LMDB write transaction per recipient; then one JSON event line.
+//      The record's evidence (evidence.h) is the queue id, else the report's
+//      Message-ID, else a digest: a retried report counts once.
 //
 // Exit status (Postfix sys_exits): EX_OK only after the store committed or
 // after a logged decision to ignore; EX_TEMPFAIL with a "4.x.x" reply line for
@@ -53,13 +55,15 @@ struct Envelope {
     std::string sender;
     std::string recipient;
     std::string original_recipient;
-    std::string queue_id;
+    std::string queue_id;  // as given with -q; deliver() cleans it (evidence.h)
 };
 
-// Typed settings taken once from the configuration.
+// Typed settings taken once from the configuration. No member has a value
+// of its own: every one comes from the parameter table via from().
 struct Settings {
-    bool accept_unsigned = false;
-    uint64_t max_message_size = 10u << 20;
+    bool accept_unsigned;
+    uint64_t max_message_size;
+    std::chrono::seconds time_limit;
     dsn::Limits limits;
     store::Policy policy;
     std::string quarantine_dir;
@@ -70,9 +74,13 @@ struct Settings {
 };
 
 struct Verdict {
-    int exit_code = 0;     // EX_OK or EX_TEMPFAIL
-    std::string reply;     // printed on stdout when not EX_OK ("4.3.0 ...")
+    int exit_code;      // EX_OK or EX_TEMPFAIL
+    std::string reply;  // printed on stdout when not EX_OK ("4.3.0 ...")
 };
+
+// The store class a report class is recorded as; nullopt for classes that
+// record nothing (auto-replies, other). The one place the two meet.
+std::optional<store::Class> store_class(dsn::Class c);
 
 class Transport {
 public:
@@ -82,18 +90,44 @@ public:
 
     Verdict deliver(const Envelope& env, std::string_view message, bool oversized, int64_t now);
 
+    // What the envelope recipient says about the report (step 3).
+    struct Origin {
+        std::optional<address::Decoded> verp;  // nullopt: no VERP address of ours
+        bool trusted;           // may the recipients the report names be used?
+        std::string recipient;  // the signed recipient, normalised; "" when none
+    };
+    // One recipient to act on: its key and what the report says about it.
+    struct Target {
+        std::string key;
+        dsn::Recipient rcpt;
+    };
+
 private:
-    Verdict deliver_report(const Envelope& env, std::string_view message, int64_t now,
-                           logging::JsonObject& event);
-    Verdict quarantine(const Envelope& env, std::string_view message, std::string_view why,
-                       int64_t now, logging::JsonObject& event);
-    void write_event(const Envelope& env, logging::JsonObject& event, int64_t now);
+    // One delivery, with the queue id cleaned and its evidence id.
+    struct Delivery {
+        const Envelope& env;
+        std::string evidence;
+        int64_t now;
+    };
+    Verdict deliver_report(const Delivery& d, std::string_view message, logging::JsonObject& event);
+    Origin resolve_verp(const Delivery& d, logging::JsonObject& event) const;
+    std::string apply(const Delivery& d, const Target& t, dsn::Kind kind);
+    Verdict finish(const Delivery& d, logging::JsonObject& event, std::string_view decision);
+    Verdict quarantine(const Delivery& d, std::string_view message, std::string_view why,
+                       logging::JsonObject& event);
+    void write_event(const Delivery& d, logging::JsonObject& event);
 
     Settings s_;
     std::shared_ptr<store::Env> env_;
     store::SuppressionList list_;
     std::vector<address::VerpCodec> codecs_;
 };
+
+// Step 3: whom a report is about. With a signed recipient, that one only
+// (with the report's entry for it, else its first failure, else a failure
+// without detail); else, when trusted, every recipient the report names;
+// else nobody.
+std::vector<Transport::Target> choose_targets(const dsn::Report& report, const Transport::Origin& origin);
 
 // The JSON array of a report's recipients: address, status, class, reason,
 // action, diagnostic (the parse-only output and the event line share it).

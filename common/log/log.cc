@@ -20,7 +20,9 @@ void emit(int prio, std::string_view prefix, std::string_view qid,
     try {
         std::string line;
         line.reserve(qid.size() + text.size() + 32);
-        line.append(qid.empty() ? std::string_view("NOQUEUE") : qid);
+        // The queue id may come from a command line or a protocol peer: a
+        // newline in it would forge a log line.
+        line.append(qid.empty() ? std::string("NOQUEUE") : printable(qid, 64));
         line.append(": ");
         line.append(prefix);
         line.append(text);

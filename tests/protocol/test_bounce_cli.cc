@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(parse_only_prints_one_json_line_per_file) {
     std::string a = s.dir.sub("a.eml"), b = s.dir.sub("b.eml");
     harness::write_file(a, ts::make_dsn({}));
     harness::write_file(b, ts::make_arf("news@example.org", "dave@example.net"));
-    auto r = harness::run({.argv = {harness::sendguard_bin("sendguard-bounce"), "--parse-only", "--json"},
+    auto r = harness::run({.argv = {harness::sendguard_bin("sendguard-bounce"), "-c", s.conf, "--parse-only", "--json"},
                            .stdin_data = a + "\n" + b + "\n"});
     BOOST_TEST(r.ok(), r.describe());
     std::string want_a = "{\"file\":\"" + a + "\",\"is_bounce\":true";

@@ -5,13 +5,17 @@
 // quarantine afterwards.
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include <filesystem>
+#include <functional>
 
-#include "common/store/record_format.h"
-#include "common/address/verp_setup.h"
+#include "bounce-pipe/evidence.h"
 #include "bounce-pipe/transport.h"
+#include "common/address/verp_setup.h"
+#include "common/config/load.h"
+#include "common/store/record_format.h"
 #include "common/store/sendlog.h"
 #include "common/log/log.h"
 #include "tests/support/samples.h"
@@ -35,10 +39,11 @@ struct Fixture {
         store::EnvOptions o;
         o.map_size = 1 << 20;
         env = store::Env::open(dir.sub("lmdb"), o);
+        // The shipped defaults, as a site without a bounce_* line runs.
+        settings = bounce::Settings::from(config::Config::defaults());
         settings.accept_unsigned = accept_unsigned;
         settings.quarantine_dir = dir.sub("quarantine");
         settings.event_log = dir.sub("events.jsonl");
-        settings.max_message_size = 64 * 1024;
     }
     static address::VerpCodec codec() {
         address::VerpConfig vc;
@@ -256,7 +261,8 @@ BOOST_AUTO_TEST_CASE(quarantine_is_bounded) {
     harness::write_file(d.sub("q/1795000000.QIDX.77.Ab12Cd"), "partial");
     std::filesystem::last_write_time(d.sub("q/1795000000.QIDX.77.Ab12Cd"),
                                      std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
-    bounce::Quarantine q(d.sub("q"), {1u << 20, 3});
+    bounce::QuarantineLimits limits{.max_bytes = 1u << 20, .max_files = 3};
+    bounce::Quarantine q(d.sub("q"), limits);
     for (int i = 0; i < 6; ++i) q.keep("message " + std::to_string(i), "QID" + std::to_string(i), kNow + i);
     size_t n = 0;
     bool newest = false;
@@ -440,6 +446,177 @@ BOOST_AUTO_TEST_CASE(an_unreadable_record_quarantines_instead_of_deferring_forev
     auto v = f.deliver(f.verp("bob@example.net"), ts::make_dsn({}));
     BOOST_TEST(v.exit_code == EX_OK);
     BOOST_TEST(f.events().find("\"why\":\"suppression store: ") != std::string::npos, f.events());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_evidence)
+
+BOOST_AUTO_TEST_CASE(a_retried_report_without_queue_id_counts_once) {
+    // A Sendmail alias or a master.cf without -q gives no queue id: the
+    // report's own Message-ID, else a digest of the message, identifies it.
+    Fixture f;
+    ts::DsnSpec s;
+    s.status = "4.2.2";
+    s.diagnostic = "smtp; 452 4.2.2 Mailbox full";
+    std::string addr = f.verp("bob@example.net");
+    std::vector<address::VerpCodec> codecs{Fixture::codec()};
+    bounce::Transport t(f.settings, f.env, std::move(codecs));
+    struct Case {
+        std::string what;
+        std::function<std::string(int)> report;  // the n-th distinct report
+        std::string evidence_prefix;
+    } cases[] = {
+        {"Message-ID", [&](int n) { return "Message-ID: <d" + std::to_string(n) + "@relay.example.org>\n" + ts::make_dsn(s); },
+         "<d"},
+        {"digest", [&](int n) { return "Date: Mon, 23 Nov 2026 10:0" + std::to_string(n) + ":00 +0000\n" + ts::make_dsn(s); },
+         "sha256:"},
+    };
+    for (auto& c : cases) {
+        store::SuppressionList(f.env).remove("bob@example.net");
+        for (int i = 0; i < 3; ++i) t.deliver({"", addr, addr, ""}, c.report(1), false, kNow + i);
+        BOOST_TEST(!f.check("bob@example.net", kNow + 3).has_value(), c.what << ": one report counted three times");
+        t.deliver({"", addr, addr, ""}, c.report(2), false, kNow + 10);
+        t.deliver({"", addr, addr, ""}, c.report(3), false, kNow + 20);
+        auto r = f.check("bob@example.net", kNow + 21);
+        BOOST_REQUIRE_MESSAGE(r, c.what << ": three reports did not suppress");
+        BOOST_TEST(r->evidence.rfind(c.evidence_prefix, 0) == 0u, c.what << ": evidence " << r->evidence);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(evidence_prefers_the_queue_id_then_the_reports_own_message_id) {
+    std::string dsn = ts::make_dsn({});  // names the returned message's <n1@example.org> only
+    struct Case { std::string qid, message, want; } cases[] = {
+        {"4XkQ3b7Lq2z", "Message-ID: <a@b>\n\nx", "4XkQ3b7Lq2z"},
+        {"", "Subject: x\nMessage-Id:\n  <folded@relay.example>\n\nbody", "<folded@relay.example>"},
+        {"", "message-id: <a@b>\r\n\r\nbody", "<a@b>"},
+        {"", "Subject: x\n\nMessage-ID: <in-the-body@x>\n", ""},
+    };
+    for (auto& c : cases) {
+        std::string got = bounce::evidence_id(c.qid, c.message);
+        if (c.want.empty())
+            BOOST_TEST(got.rfind("sha256:", 0) == 0u, "got " << got << ", want a digest");
+        else
+            BOOST_TEST(got == c.want, "got " << got << ", want " << c.want);
+    }
+    std::string e = bounce::evidence_id("", dsn);
+    BOOST_TEST(e.rfind("sha256:", 0) == 0u, "a returned message's Message-ID taken: " << e);
+    BOOST_TEST(e == bounce::evidence_id("", dsn), "digest not stable");
+    BOOST_TEST(e != bounce::evidence_id("", dsn + "x"));
+}
+
+BOOST_AUTO_TEST_CASE(queue_ids_are_cleaned_before_any_use) {
+    struct Case { std::string raw, want; } cases[] = {
+        {"4XkQ3b7Lq2z", "4XkQ3b7Lq2z"},
+        {"0B1KXq3a012345", "0B1KXq3a012345"},
+        {"", ""},
+        {"4XkQ\nNOQUEUE: forged", "4XkQ_NOQUEUE__forged"},
+        {std::string(100, 'A'), std::string(64, 'A')},
+    };
+    for (auto& c : cases) {
+        std::string got = bounce::clean_queue_id(c.raw);
+        BOOST_TEST(got == c.want, "got " << got << ", want " << c.want);
+    }
+    Fixture f;
+    logging::clear_captured();
+    std::vector<address::VerpCodec> codecs{Fixture::codec()};
+    bounce::Transport t(f.settings, f.env, std::move(codecs));
+    std::string to = f.verp("bob@example.net");
+    t.deliver({"", to, to, "Q1\nNOQUEUE: bounce: action=forged"}, ts::make_dsn({}), false, kNow);
+    auto log = logging::captured();
+    BOOST_TEST(log.find("\nNOQUEUE: bounce: action=forged") == std::string::npos, log);
+    BOOST_TEST(log.rfind("NOQUEUE: bounce: action=forged", 0) != 0u, log);
+    auto r = f.check("bob@example.net");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->evidence == "Q1_NOQUEUE__bounce__action_forged");
+    BOOST_TEST(contains(f.events(), "\"queue_id\":\"Q1_NOQUEUE__bounce__action_forged\""), f.events());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_files)
+
+BOOST_AUTO_TEST_CASE(quarantine_and_event_log_modes_ignore_the_umask) {
+    Fixture f(true);
+    mode_t old = ::umask(0);
+    auto v = f.deliver("postmaster@bounces.example.org", std::string(1000, 'x'), true);
+    ::umask(old);
+    BOOST_TEST(v.exit_code == EX_OK);
+    struct stat st {};
+    BOOST_REQUIRE(::stat(f.settings.quarantine_dir.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 07777) == 0750u, "quarantine directory mode " << std::oct << (st.st_mode & 07777));
+    size_t files = 0;
+    for (auto& e : std::filesystem::directory_iterator(f.settings.quarantine_dir)) {
+        ++files;
+        BOOST_REQUIRE(::stat(e.path().c_str(), &st) == 0);
+        BOOST_TEST((st.st_mode & 07777) == 0600u, e.path() << " mode " << std::oct << (st.st_mode & 07777));
+    }
+    BOOST_TEST(files == 1u);
+    BOOST_REQUIRE(::stat(f.settings.event_log.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 07777) == 0640u, "event log mode " << std::oct << (st.st_mode & 07777));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_classes)
+
+BOOST_AUTO_TEST_CASE(one_mapping_from_report_class_to_store_class) {
+    struct Case { dsn::Class in; std::optional<store::Class> want; } cases[] = {
+        {dsn::Class::Hard, store::Class::Hard},
+        {dsn::Class::Soft, store::Class::Soft},
+        {dsn::Class::Complaint, store::Class::Complaint},
+        {dsn::Class::AutoReply, std::nullopt},
+        {dsn::Class::Other, std::nullopt},
+    };
+    for (auto& c : cases) {
+        auto got = bounce::store_class(c.in);
+        BOOST_TEST((got == c.want), dsn::to_string(c.in) << ": got "
+                                        << (got ? store::to_string(*got) : "none") << ", want "
+                                        << (c.want ? store::to_string(*c.want) : "none"));
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_config)
+
+BOOST_AUTO_TEST_CASE(load_requires_the_file_and_names_it) {
+    harness::TempDir d("sg-load-");
+    std::string missing = d.sub("nosuch.conf");
+    try {
+        config::load(missing, {});
+        BOOST_FAIL("a missing file loaded");
+    } catch (const config::Error& e) {
+        std::string want = "cannot read configuration file " + missing +
+                           ": No such file or directory; create it or name another with -c";
+        BOOST_TEST(e.what() == want, "got " << e.what() << ", want " << want);
+    }
+    const char* old = std::getenv("SENDGUARD_CONFIG");
+    std::string saved = old ? old : "";
+    ::setenv("SENDGUARD_CONFIG", missing.c_str(), 1);
+    BOOST_CHECK_THROW(config::load("", {}), config::Error);  // no silent defaults
+    harness::write_file(d.sub("ok.conf"), "bounce_soft_threshold = 4\n");
+    ::setenv("SENDGUARD_CONFIG", d.sub("ok.conf").c_str(), 1);
+    BOOST_TEST(config::load("", {}).integer("bounce_soft_threshold") == 4);
+    if (old) ::setenv("SENDGUARD_CONFIG", saved.c_str(), 1);
+    else ::unsetenv("SENDGUARD_CONFIG");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_examples)
+
+BOOST_AUTO_TEST_CASE(the_examples_pass_the_queue_id) {
+    // The queue id is what keeps a retried report from counting twice.
+    const std::string dir = std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/";
+    struct Case { std::string file, want; } cases[] = {
+        {"master.cf", "argv=/usr/sbin/sendguard-bounce -c /etc/sendguard/sendguard.conf\n    -q ${queue_id} "},
+        {"sendmail.mc", "A=sendguard-bounce -c /etc/sendguard/sendguard.conf -q $i "},
+    };
+    for (auto& c : cases) {
+        std::string text = harness::file_text(dir + c.file);
+        BOOST_TEST(contains(text, c.want), c.file << " lacks " << c.want);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

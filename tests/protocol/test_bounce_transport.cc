@@ -1,0 +1,196 @@
+// test_bounce_transport.cc - sendguard-bounce's command line as pipe(8) and
+// an administrator use it
+//
+// Runs the real binary: which configuration it runs with, what a usage
+// error and --help do, what --parse-only prints, that an untrusted queue id
+// cannot forge a log line, and that a test run as root leaves nothing behind
+// that later runs as the transport user cannot write.
+#include <boost/test/unit_test.hpp>
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/address/verp.h"
+#include "tests/support/paths.h"
+#include "tests/support/process.h"
+#include "tests/support/samples.h"
+#include "tests/support/temp_dir.h"
+
+namespace ts = testing_support;
+
+namespace {
+
+const char* const kKey = "0123456789abcdef0123456789abcdef";
+
+struct Site {
+    harness::TempDir dir{"sg-bt-"};
+    std::string conf = dir.sub("sendguard.conf");
+    std::string keys = dir.sub("verp.keys");
+    explicit Site(const std::string& extra = "") {
+        harness::write_file(keys, std::string(kKey) + "\n", 0600);
+        harness::write_file(conf, "state_directory = " + dir.path() + "/lib\n"
+                                  "run_directory = " + dir.path() + "\n"
+                                  "verp_key_file = " + keys + "\n"
+                                  "bounce_domains = bounces.example.org\n"
+                                  "log_to_stderr = yes\n" + extra);
+    }
+    std::string verp(const std::string& rcpt) const {
+        address::VerpConfig vc;
+        vc.bounce_domain = "bounces.example.org";
+        address::VerpCodec c(vc, address::VerpKeys::from_strings({kKey}));
+        return c.encode(*address::parse_mailbox(rcpt), {})->address;
+    }
+    harness::RunResult bounce(std::vector<std::string> args, const std::string& msg,
+                              std::vector<std::string> env = {}) const {
+        args.insert(args.begin(), harness::sendguard_bin("sendguard-bounce"));
+        return harness::run({.argv = args, .env = std::move(env), .stdin_data = msg});
+    }
+    harness::RunResult check(const std::string& addr) const {
+        return harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "check", addr});
+    }
+};
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bounce_transport_cli)
+
+BOOST_AUTO_TEST_CASE(a_missing_configuration_defers_and_names_the_file) {
+    // Without its configuration the transport knows neither bounce_domains
+    // nor verp_key_file and would ignore a validly signed bounce: the bounce
+    // would be lost. It must defer until the file is there.
+    Site s;
+    std::string to = s.verp("bob@example.net");
+    std::string missing = s.dir.sub("nosuch.conf");
+    struct Case {
+        std::string what;
+        std::vector<std::string> args;
+        std::vector<std::string> env;
+        std::string file;
+    } cases[] = {
+        {"-c names a missing file", {"-c", missing, "-q", "4XkQ3b7Lq2z", "--", to}, {}, missing},
+        {"SENDGUARD_CONFIG names a missing file", {"-q", "4XkQ3b7Lq2z", "--", to},
+         {"SENDGUARD_CONFIG=" + missing}, missing},
+    };
+    for (auto& c : cases) {
+        auto r = s.bounce(c.args, ts::make_dsn({}), c.env);
+        BOOST_TEST(r.status.code == 75, c.what << ": " << r.describe());
+        std::string want = "4.3.5 configuration error: cannot read configuration file " + c.file +
+                           ": No such file or directory; create it or name another with -c";
+        BOOST_TEST(starts_with(r.out, want), c.what << ": got " << r.out << ", want " << want);
+    }
+    if (!std::filesystem::exists("/etc/sendguard/sendguard.conf")) {
+        // No -c, no SENDGUARD_CONFIG and no default file: no defaults either.
+        auto r = s.bounce({"-q", "4XkQ3b7Lq2z", "--", to}, ts::make_dsn({}), {"SENDGUARD_CONFIG="});
+        BOOST_TEST(r.status.code == 75, r.describe());
+        BOOST_TEST(starts_with(r.out, "4.3.5 configuration error: cannot read configuration file "), r.out);
+        BOOST_TEST(contains(r.out, "sendguard.conf: No such file or directory"), r.out);
+    }
+    // The other programs say which file they could not read, and the
+    // defaults still print without one.
+    auto c = harness::run({harness::sendguard_bin("sendguard"), "-c", missing, "config", "-n"});
+    BOOST_TEST(c.status.code != 0, c.describe());
+    BOOST_TEST(contains(c.err, "cannot read configuration file " + missing + ": No such file or directory"), c.err);
+    auto d = harness::run({.argv = {harness::sendguard_bin("sendguard"), "config", "-d"},
+                           .env = {"SENDGUARD_CONFIG=" + missing}});
+    BOOST_TEST(d.ok(), d.describe());
+    BOOST_TEST(contains(d.out, "bounce_soft_threshold = 3\n"), d.out);
+}
+
+BOOST_AUTO_TEST_CASE(help_prints_usage_and_usage_errors_defer) {
+    Site s;
+    for (const char* opt : {"--help", "-h"}) {
+        auto r = s.bounce({opt}, "");
+        BOOST_TEST(r.status.code == 0, opt << ": " << r.describe());
+        BOOST_TEST(starts_with(r.out, "usage: sendguard-bounce "), opt << ": " << r.out);
+        BOOST_TEST(contains(r.out, "--parse-only"), r.out);
+    }
+    // In a pipe(8) run a mistake in master.cf must not lose the bounce.
+    for (std::vector<std::string> args : {std::vector<std::string>{"-c", s.conf, "-Z", "--", "x@y"},
+                                          std::vector<std::string>{"-c", s.conf, "--bogus", "--", "x@y"},
+                                          std::vector<std::string>{"-c", s.conf, "-q"}}) {
+        auto r = s.bounce(args, "x");
+        BOOST_TEST(r.status.code == 75, r.describe());
+        BOOST_TEST(starts_with(r.out, "4.3.5 sendguard-bounce: "), r.out);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(parse_only_prints_json_with_json_and_text_without) {
+    Site s;
+    std::string a = s.dir.sub("a.eml");
+    harness::write_file(a, ts::make_dsn({}));
+    auto j = s.bounce({"-c", s.conf, "--parse-only", "--json", a}, "");
+    BOOST_TEST(j.ok(), j.describe());
+    BOOST_TEST(starts_with(j.out, "{\"file\":\"" + a + "\",\"is_bounce\":true"), j.out);
+    // --json before --parse-only means the same.
+    auto j2 = s.bounce({"-c", s.conf, "--json", "--parse-only", a}, "");
+    BOOST_TEST(j2.out == j.out, "got " << j2.out << ", want " << j.out);
+    auto t = s.bounce({"-c", s.conf, "--parse-only", a}, "");
+    BOOST_TEST(t.ok(), t.describe());
+    BOOST_TEST(t.out == a + ": kind=dsn, is_bounce=yes, rcpt=<bob@example.net>, status=5.1.1, "
+                            "class=hard, reason=userunknown, action=failed\n",
+               t.out);
+    // --json without --parse-only is a usage error, not silently ignored.
+    auto bad = s.bounce({"-c", s.conf, "--json", "--", "x@y"}, "x");
+    BOOST_TEST(bad.status.code == 75, bad.describe());
+    BOOST_TEST(starts_with(bad.out, "4.3.5 sendguard-bounce: "), bad.out);
+    auto missing = s.bounce({"-c", s.conf, "--parse-only", s.dir.sub("none.eml")}, "");
+    BOOST_TEST(missing.status.code == 1, missing.describe());
+    BOOST_TEST(contains(missing.out, s.dir.sub("none.eml") + ": error="), missing.out);
+}
+
+BOOST_AUTO_TEST_CASE(a_queue_id_cannot_forge_a_log_line) {
+    Site s;
+    std::string to = s.verp("bob@example.net");
+    auto r = s.bounce({"-c", s.conf, "-q", "4XkQ\nNOQUEUE: bounce: rcpt=<x@y>, action=forged", "--", to},
+                      ts::make_dsn({}));
+    BOOST_TEST(r.status.code == 0, r.describe());
+    for (size_t pos = 0; pos < r.err.size();) {
+        size_t nl = r.err.find('\n', pos);
+        std::string line = r.err.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        BOOST_TEST(!starts_with(line, "NOQUEUE: bounce: rcpt=<x@y>"), "forged line: " << r.err);
+        pos = nl == std::string::npos ? r.err.size() : nl + 1;
+    }
+    BOOST_TEST(contains(r.err, "invalid queue id"), r.err);
+    auto events = harness::file_text(s.dir.sub("lib/events.jsonl"));
+    BOOST_TEST(!contains(events, "\\n"), events);
+    BOOST_TEST(contains(events, "\"queue_id\":\"4XkQ_NOQUEUE_"), events);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_as_root_leaves_files_the_transport_user_can_write) {
+    if (::geteuid() != 0) {
+        BOOST_TEST_MESSAGE("not root: root runs not tested");
+        return;
+    }
+    Site s;
+    ::chmod(s.dir.path().c_str(), 0755);
+    harness::make_dirs(s.dir.sub("lib"), 0750);
+    harness::chown_to(s.dir.sub("lib"), "nobody", true);
+    harness::chown_to(s.keys, "nobody");
+    std::string to = s.verp("bob@example.net");
+    // A report for our signed address that is no report: quarantined; and
+    // a hard bounce: stored. Between them every file the transport creates.
+    auto q = s.bounce({"-c", s.conf, "-q", "4XkQ3b7Lq2z", "--", to}, "Subject: hello\n\nhi\n");
+    BOOST_TEST(q.status.code == 0, q.describe());
+    auto r = s.bounce({"-c", s.conf, "-q", "4XkQ3b7Lq2y", "--", to}, ts::make_dsn({}));
+    BOOST_TEST(r.status.code == 0, r.describe());
+    struct passwd* nobody = ::getpwnam("nobody");
+    BOOST_REQUIRE(nobody);
+    std::vector<std::string> paths{s.dir.sub("lib/quarantine"), s.dir.sub("lib/events.jsonl"),
+                                   s.dir.sub("lib/suppress.lmdb"), s.dir.sub("lib/suppress.lmdb/data.mdb")};
+    for (auto& e : std::filesystem::directory_iterator(s.dir.sub("lib/quarantine"))) paths.push_back(e.path());
+    BOOST_TEST(paths.size() > 4u, "nothing quarantined");
+    for (const auto& p : paths) {
+        struct stat st {};
+        BOOST_REQUIRE_MESSAGE(::stat(p.c_str(), &st) == 0, p);
+        BOOST_TEST(st.st_uid == nobody->pw_uid, p << " left to uid " << st.st_uid);
+    }
+    BOOST_TEST(s.check("bob@example.net").ok(), "the root run stored nothing");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
