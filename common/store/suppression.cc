@@ -314,24 +314,4 @@ bool SuppressionList::remove(std::string_view key) {
     });
 }
 
-size_t SuppressionList::import_batch(std::span<const Entry> entries) {
-    for (const Entry& e : entries)
-        if (!valid_key(e.key))
-            throw Error(Error::Kind::BadKey, 0, "import", env_->path(),
-                        "key length " + std::to_string(e.key.size()));
-    size_t stored = 0;
-    std::string value;
-    while (stored < entries.size()) {
-        const auto batch = entries.subspan(stored, std::min(kImportBatch, entries.size() - stored));
-        env_->write([&](WriteTxn& w) {
-            for (const Entry& e : batch) {
-                value = encode(e.record);
-                w.put(db_, e.key, value);
-            }
-        });
-        stored += batch.size();
-    }
-    return stored;
-}
-
 }  // namespace store
