@@ -162,6 +162,22 @@ int remove(store::SuppressionList& list, const Opts& o) {
 // The longest record an import takes (a CSV record may span lines).
 constexpr size_t kMaxImportRecord = 64 * 1024;
 
+// Reads one line without its "\n", keeping at most max bytes: a longer
+// line is read to its end and flagged. False at the end of the input.
+bool read_line(std::istream& in, std::string& line, size_t max, bool& too_long) {
+    line.clear();
+    too_long = false;
+    std::streambuf* sb = in.rdbuf();
+    bool any = false;
+    for (int c; (c = sb->sbumpc()) != std::char_traits<char>::eof();) {
+        any = true;
+        if (c == '\n') return true;
+        if (line.size() < max) line += static_cast<char>(c);
+        else too_long = true;
+    }
+    return any;
+}
+
 int import(store::SuppressionList& list, const Opts& o) {
     store::ImportFormat f;
     if (o.import_format == "plain") f = store::ImportFormat::Plain;
@@ -229,7 +245,8 @@ int import(store::SuppressionList& list, const Opts& o) {
     };
     std::string line, rec;  // rec: a CSV record that spans lines so far
     size_t rec_line = 0;
-    while (std::getline(in, line)) {
+    bool too_long = false;
+    while (read_line(in, line, kMaxImportRecord, too_long)) {
         ++lineno;
         if (lineno == 1) line.erase(0, line.size() - store::strip_bom(line).size());
         if (rec.empty()) {
@@ -239,7 +256,7 @@ int import(store::SuppressionList& list, const Opts& o) {
             rec += '\n';
             rec += line;
         }
-        if (rec.size() > kMaxImportRecord) {
+        if (too_long || rec.size() > kMaxImportRecord) {
             reject(rec_line, "record longer than " + std::to_string(kMaxImportRecord) + " bytes");
             rec.clear();
             continue;

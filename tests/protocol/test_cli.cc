@@ -127,6 +127,19 @@ BOOST_AUTO_TEST_CASE(csv_row_cannot_lift_a_suppression_unless_replace) {
     BOOST_TEST(s.cli({"suppress", "check", "bob@example.net"}).status.code == 1, "--replace must lift");
 }
 
+BOOST_AUTO_TEST_CASE(import_lines_are_bounded) {
+    Site s;
+    auto r = s.cli({"suppress", "import"}, "a@example.net\n" + std::string(70000, 'x') + "@example.net\nb@example.net\n");
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(has(r.err, "sendguard: -:2: record longer than 65536 bytes"), r.err);
+    BOOST_TEST(has(r.out, "imported 2 records from 3 lines"), r.out);
+    // A quoted field left open runs into the limit or the end of input, not
+    // into memory.
+    auto open = s.cli({"suppress", "import", "--format", "csv"}, "address,class\n\"c@example.net,hard\nd@example.net,hard\n");
+    BOOST_TEST(open.status.code == 1, open.describe());
+    BOOST_TEST(has(open.err, "sendguard: -:2: unterminated quoted field"), open.err);
+}
+
 // ---- CSV from and for spreadsheets (defects 3 and 6) --------------------
 
 BOOST_AUTO_TEST_CASE(csv_export_protects_every_text_column_and_round_trips) {
