@@ -2,12 +2,18 @@
 //
 // Each takes the global options and the words after the subcommand name and
 // returns the exit status (see sendguard(1)): 0 success, 1 "check" found an
-// address not suppressed, 2 usage error, 3 configuration or store error.
+// address not suppressed (or "verp decode" a tag that is not valid), 2 usage
+// error, 3 configuration, key file or store error. -h / --help anywhere
+// after the subcommand prints its usage on stdout and returns 0.
 // They print results on stdout and errors on stderr; they never throw.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "common/config/config.h"
+#include "common/store/lmdb.h"
 
 namespace cli {
 
@@ -21,5 +27,16 @@ inline constexpr int kFailure = 3;
 
 int config_command(const Global& g, const std::vector<std::string>& args) noexcept;
 int suppress_command(const Global& g, const std::vector<std::string>& args) noexcept;
+int verp_command(const Global& g, const std::vector<std::string>& args) noexcept;
+
+// True when args hold -h or --help.
+bool wants_help(const std::vector<std::string>& args);
+
+// The suppression store under state_directory. Read-only (check, list,
+// export, stats, verp decode) creates nothing and needs only read access;
+// it returns nullptr when the store has not been created yet, and warns on
+// stderr when lock.mdb is not writable (see lmdb.h: reads without locks).
+// Throws std::runtime_error "cannot open suppression store DIR: why".
+std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only);
 
 }  // namespace cli

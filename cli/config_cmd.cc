@@ -9,6 +9,10 @@
 namespace cli {
 
 int config_command(const Global& g, const std::vector<std::string>& args) noexcept {
+    if (wants_help(args)) {
+        std::fputs("usage: sendguard [-c config] [-O name=value] config [-n|-d] [-x] [--man]\n", stdout);
+        return 0;
+    }
     try {
         config::DumpMode mode = config::DumpMode::All;
         bool expand = false;

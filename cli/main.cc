@@ -1,4 +1,4 @@
-// sendguard - suppression list and configuration tool; see sendguard(1)
+// sendguard - suppression list, VERP and configuration tool; see sendguard(1)
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -6,25 +6,33 @@
 
 #include "cli/commands.h"
 
-static int usage() {
-    std::fputs("usage: sendguard [-c config] [-O name=value] config [-n|-d] [--man]\n"
-               "       sendguard [-c config] [-O name=value] suppress "
-               "check|list|add|remove|export|import|stats ...\n", stderr);
-    return cli::kUsage;
+static const char kUsageText[] =
+    "usage: sendguard [-c config] [-O name=value] config [-n|-d] [-x] [--man]\n"
+    "       sendguard [-c config] [-O name=value] suppress "
+    "check|list|add|remove|export|import|stats ...\n"
+    "       sendguard [-c config] [-O name=value] verp encode|decode [--json] address ...\n"
+    "       sendguard COMMAND --help\n";
+
+static int usage(FILE* to, int status) {
+    std::fputs(kUsageText, to);
+    return status;
 }
 
 int main(int argc, char** argv) {
     cli::Global g;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; ++i) {
+        if (std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--help") == 0) return usage(stdout, 0);
         if (std::strcmp(argv[i], "-c") == 0 && i + 1 < argc) g.config_path = argv[++i];
         else if (std::strcmp(argv[i], "-O") == 0 && i + 1 < argc) g.overrides.emplace_back(argv[++i]);
-        else return usage();
+        else return usage(stderr, cli::kUsage);
     }
-    if (i >= argc) return usage();
+    if (i >= argc) return usage(stderr, cli::kUsage);
     std::string cmd = argv[i];
     std::vector<std::string> rest(argv + i + 1, argv + argc);
     if (cmd == "config") return cli::config_command(g, rest);
     if (cmd == "suppress") return cli::suppress_command(g, rest);
-    return usage();
+    if (cmd == "verp") return cli::verp_command(g, rest);
+    if (cmd == "help") return usage(stdout, 0);
+    return usage(stderr, cli::kUsage);
 }

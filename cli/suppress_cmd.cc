@@ -2,11 +2,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <unordered_set>
 
 #include "common/store/record_format.h"
 #include "common/config/load.h"
@@ -23,6 +26,7 @@ struct Opts {
     std::string format = "json";
     std::string klass, reason = "manual", expires, import_format = "plain";
     bool json = false;
+    bool replace = false;
     std::vector<std::string> words;
 };
 
@@ -67,6 +71,7 @@ bool parse_opts(const std::vector<std::string>& args, size_t from, Opts& o, std:
             return true;
         };
         if (a == "--json") o.json = true;
+        else if (a == "--replace") o.replace = true;
         else if (a == "--format") { if (!value(o.format)) return false; o.import_format = o.format; }
         else if (a == "--class") { if (!value(o.klass)) return false; }
         else if (a == "--reason") { if (!value(o.reason)) return false; }
@@ -77,11 +82,12 @@ bool parse_opts(const std::vector<std::string>& args, size_t from, Opts& o, std:
     return true;
 }
 
-int check(store::SuppressionList& list, const Opts& o) {
+// list is null when the store has not been created yet: nothing is suppressed.
+int check(const store::SuppressionList* list, const Opts& o) {
     if (o.words.empty()) { std::fputs("sendguard: suppress check: name an address\n", stderr); return kUsage; }
     int status = 0;
     for (const auto& key : keys_of(o.words, status)) {
-        auto r = list.check(key, now());
+        auto r = list ? list->check(key, now()) : std::nullopt;
         if (!r && status == 0) status = 1;
         if (o.json) {
             if (r) out(store::record_json(key, *r, now()));
@@ -96,7 +102,7 @@ int check(store::SuppressionList& list, const Opts& o) {
     return status;
 }
 
-int dump(store::SuppressionList& list, const Opts& o, bool active_only) {
+int dump(const store::SuppressionList* list, const Opts& o, bool active_only) {
     bool csv = o.format == "csv";
     if (!csv && o.format != "json") { std::fputs("sendguard: --format is json or csv\n", stderr); return kUsage; }
     std::optional<store::Class> want;
@@ -106,7 +112,7 @@ int dump(store::SuppressionList& list, const Opts& o, bool active_only) {
     }
     if (csv) out(store::csv_header());
     int64_t t = now();
-    list.for_each([&](std::string_view key, const store::Record& r) {
+    if (list) list->for_each([&](std::string_view key, const store::Record& r) {
         if (active_only && !r.active(t)) return true;
         if (want && r.klass != *want) return true;
         out(csv ? store::record_csv(key, r, t) : store::record_json(key, r, t));
@@ -153,45 +159,114 @@ int remove(store::SuppressionList& list, const Opts& o) {
     return status;
 }
 
+// The longest record an import takes (a CSV record may span lines).
+constexpr size_t kMaxImportRecord = 64 * 1024;
+
+// Reads one line without its "\n", keeping at most max bytes: a longer
+// line is read to its end and flagged. False at the end of the input.
+bool read_line(std::istream& in, std::string& line, size_t max, bool& too_long) {
+    line.clear();
+    too_long = false;
+    std::streambuf* sb = in.rdbuf();
+    bool any = false;
+    for (int c; (c = sb->sbumpc()) != std::char_traits<char>::eof();) {
+        any = true;
+        if (c == '\n') return true;
+        if (line.size() < max) line += static_cast<char>(c);
+        else too_long = true;
+    }
+    return any;
+}
+
 int import(store::SuppressionList& list, const Opts& o) {
     store::ImportFormat f;
     if (o.import_format == "plain") f = store::ImportFormat::Plain;
     else if (o.import_format == "csv") f = store::ImportFormat::Csv;
     else if (o.import_format == "json") f = store::ImportFormat::Json;
     else { std::fputs("sendguard: --format is plain, csv or json\n", stderr); return kUsage; }
+    const store::ImportMode mode = o.replace ? store::ImportMode::Replace : store::ImportMode::Merge;
     std::string name = o.words.empty() ? "-" : o.words[0];
     std::ifstream file;
     if (name != "-") {
-        file.open(name);
-        if (!file) { std::fprintf(stderr, "sendguard: cannot open %s\n", name.c_str()); return kFailure; }
+        file.open(name, std::ios::binary);
+        if (!file) { std::fprintf(stderr, "sendguard: cannot open %s: %s\n", name.c_str(), std::strerror(errno)); return kFailure; }
     }
     std::istream& in = name == "-" ? std::cin : file;
     bool progress = ::isatty(2);
     std::vector<store::Entry> batch;
     std::vector<std::string> columns;
-    size_t lineno = 0, stored = 0, bad = 0;
+    // Every key of this import, to report repeated lines (about 100 bytes
+    // per address).
+    std::unordered_set<std::string> seen;
+    store::ImportCounts n;
+    size_t lineno = 0, done = 0, bad = 0;
     int64_t t = now();
+    auto summary = [&] {
+        if (o.json) {
+            out(logging::JsonObject()
+                    .add("lines", static_cast<long long>(lineno))
+                    .add("imported", static_cast<long long>(n.stored()))
+                    .add("added", static_cast<long long>(n.added))
+                    .add("merged", static_cast<long long>(n.merged))
+                    .add("replaced", static_cast<long long>(n.replaced))
+                    .add("unchanged", static_cast<long long>(n.unchanged))
+                    .add("duplicates", static_cast<long long>(n.duplicates))
+                    .add("rejected", static_cast<long long>(bad))
+                    .str());
+            return;
+        }
+        std::printf("imported %zu records from %zu lines: %zu added, %zu %s, %zu unchanged, "
+                    "%zu duplicates, %zu rejected\n",
+                    n.stored(), lineno, n.added, o.replace ? n.replaced : n.merged,
+                    o.replace ? "replaced" : "merged", n.unchanged, n.duplicates, bad);
+    };
     auto flush = [&] {
         try {
-            stored += list.import_batch(batch);
+            auto c = list.import_entries(batch, t, mode);
+            n.added += c.added;
+            n.merged += c.merged;
+            n.replaced += c.replaced;
+            n.unchanged += c.unchanged;
+            n.duplicates += c.duplicates;
         } catch (...) {
             if (progress) std::fputc('\n', stderr);
-            std::printf("imported %zu records from %zu lines before the error below\n", stored, lineno);
+            std::fputs("sendguard: the import stopped at the error below; counts so far:\n", stderr);
+            summary();
             std::fflush(stdout);
             throw;
         }
+        done += batch.size();
         batch.clear();
-        if (progress) std::fprintf(stderr, "\rsendguard: imported %zu of %zu lines", stored, lineno);
+        if (progress) std::fprintf(stderr, "\rsendguard: imported %zu of %zu lines", done, lineno);
     };
-    std::string line;
-    while (std::getline(in, line)) {
+    auto reject = [&](size_t at, const std::string& why) {
+        std::fprintf(stderr, "sendguard: %s:%zu: %s\n", name.c_str(), at, why.c_str());
+        ++bad;
+    };
+    std::string line, rec;  // rec: a CSV record that spans lines so far
+    size_t rec_line = 0;
+    bool too_long = false;
+    while (read_line(in, line, kMaxImportRecord, too_long)) {
         ++lineno;
-        auto il = store::parse_import_line(f, line, columns);
+        if (lineno == 1) line.erase(0, line.size() - store::strip_bom(line).size());
+        if (rec.empty()) {
+            rec = std::move(line);
+            rec_line = lineno;
+        } else {
+            rec += '\n';
+            rec += line;
+        }
+        if (too_long || rec.size() > kMaxImportRecord) {
+            reject(rec_line, "record longer than " + std::to_string(kMaxImportRecord) + " bytes");
+            rec.clear();
+            continue;
+        }
+        auto il = store::parse_import_line(f, rec, columns);
         if (f == store::ImportFormat::Csv && columns.empty() && il.skip) {
-            size_t b = line.find_first_not_of(" \t\r");
-            if (b == std::string::npos || line[b] == '#') continue;
+            size_t b = rec.find_first_not_of(" \t\r");
+            if (b == std::string::npos || rec[b] == '#') { rec.clear(); continue; }
             // The first line names the columns, as export writes them.
-            auto cols = store::split_csv(std::string_view(line).substr(b));
+            auto cols = store::split_csv(std::string_view(rec).substr(b));
             if (!cols || std::find(cols->begin(), cols->end(), "address") == cols->end()) {
                 std::fprintf(stderr, "sendguard: %s:%zu: the first CSV line must name the columns, "
                              "one of them \"address\" (as \"sendguard suppress export --format csv\" writes)\n",
@@ -199,34 +274,39 @@ int import(store::SuppressionList& list, const Opts& o) {
                 return kUsage;
             }
             columns = std::move(*cols);
+            rec.clear();
             continue;
         }
+        if (il.incomplete) continue;  // a quoted field goes on on the next line
+        rec.clear();
         if (il.skip) continue;
         std::string why = il.error;
         std::optional<std::string> key;
         if (why.empty()) key = key_for(il.address, why);
         if (!key) {
-            std::fprintf(stderr, "sendguard: %s:%zu: %s\n", name.c_str(), lineno, why.c_str());
-            ++bad;
+            reject(rec_line, why);
             continue;
         }
         store::Record r;
         if (il.record) r = *il.record;
-        else { r.klass = store::Class::Manual; r.source = store::Source::Import; r.suppressed = true; r.reason = "import"; }
+        else { r.klass = store::Class::Manual; r.source = store::Source::Import; r.suppressed = true; }
+        if (il.bare && r.reason.empty()) r.reason = "import";
         if (r.first_seen == 0) r.first_seen = t;
         if (r.last_seen == 0) r.last_seen = t;
         if (r.count == 0) r.count = 1;
-        batch.push_back({std::move(*key), std::move(r)});
+        const bool repeat = !seen.insert(*key).second;
+        batch.push_back({std::move(*key), std::move(r), il.bare, repeat});
         if (batch.size() >= store::kImportBatch) flush();
     }
+    if (!rec.empty()) reject(rec_line, "unterminated quoted field");
     flush();
     if (progress) std::fputc('\n', stderr);
-    std::printf("imported %zu records from %zu lines, %zu rejected\n", stored, lineno, bad);
+    summary();
     return bad ? 1 : 0;
 }
 
-int stats(store::SuppressionList& list, const Opts& o) {
-    auto s = list.stats(now());
+int stats(const store::SuppressionList* list, const Opts& o) {
+    const store::Stats s = list ? list->stats(now()) : store::Stats{};
     static const store::Class classes[] = {store::Class::Hard, store::Class::Soft,
                                            store::Class::Complaint, store::Class::Manual};
     static const store::Source sources[] = {store::Source::Dsn, store::Source::Arf,
@@ -257,11 +337,23 @@ int stats(store::SuppressionList& list, const Opts& o) {
     return 0;
 }
 
+constexpr const char* kUsageText =
+    "usage: sendguard [-c config] suppress check [--json] address ...\n"
+    "       sendguard [-c config] suppress list|export [--format json|csv] [--class class]\n"
+    "       sendguard [-c config] suppress add [--class class] [--reason reason] [--expires duration] address ...\n"
+    "       sendguard [-c config] suppress remove address ...\n"
+    "       sendguard [-c config] suppress import [--format plain|csv|json] [--replace] [--json] [file]\n"
+    "       sendguard [-c config] suppress stats [--json]\n";
+
 }  // namespace
 
 int suppress_command(const Global& g, const std::vector<std::string>& args) noexcept {
+    if (wants_help(args)) {
+        std::fputs(kUsageText, stdout);
+        return 0;
+    }
     if (args.empty()) {
-        std::fputs("sendguard: suppress check|list|add|remove|export|import|stats\n", stderr);
+        std::fputs(kUsageText, stderr);
         return kUsage;
     }
     const std::string& sub = args[0];
@@ -271,18 +363,30 @@ int suppress_command(const Global& g, const std::vector<std::string>& args) noex
         std::fprintf(stderr, "sendguard: suppress %s: %s\n", sub.c_str(), why.c_str());
         return kUsage;
     }
+    const bool reads = sub == "check" || sub == "list" || sub == "export" || sub == "stats";
+    const bool writes = sub == "add" || sub == "remove" || sub == "import";
+    if (!reads && !writes) {
+        std::fprintf(stderr, "sendguard: suppress: unknown command %s\n%s", sub.c_str(), kUsageText);
+        return kUsage;
+    }
     try {
         config::Config cfg = config::load(g.config_path, g.overrides);
-        store::SuppressionList list(store::open_suppression_store(cfg));
-        if (sub == "check") return check(list, o);
-        if (sub == "list") return dump(list, o, true);
-        if (sub == "export") return dump(list, o, false);
-        if (sub == "add") return add(list, o);
-        if (sub == "remove") return remove(list, o);
-        if (sub == "import") return import(list, o);
-        if (sub == "stats") return stats(list, o);
-        std::fprintf(stderr, "sendguard: suppress: unknown command %s\n", sub.c_str());
-        return kUsage;
+        // Readers open read-only: mailing software in the store's group, or
+        // a read-only mount, can check and list.
+        auto env = open_store(cfg, reads);
+        std::optional<store::SuppressionList> list;
+        if (env) list.emplace(env);
+        else
+            std::fprintf(stderr, "sendguard: note: no suppression store in %s yet: nothing is suppressed\n",
+                         cfg.str("state_directory").c_str());
+        const store::SuppressionList* l = list ? &*list : nullptr;
+        if (sub == "check") return check(l, o);
+        if (sub == "list") return dump(l, o, true);
+        if (sub == "export") return dump(l, o, false);
+        if (sub == "stats") return stats(l, o);
+        if (sub == "add") return add(*list, o);
+        if (sub == "remove") return remove(*list, o);
+        return import(*list, o);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "sendguard: %s\n", e.what());
         return kFailure;

@@ -69,10 +69,11 @@ Registry& registry() {
     return *r;
 }
 
-std::string real_dir(const std::string& dir, mode_t mode) {
+std::string real_dir(const std::string& dir, mode_t mode, bool read_only) {
     if (dir.empty())
         throw Error(Error::Kind::Usage, EINVAL, "open", dir, "empty path");
-    if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
+    // A reader never creates anything: a missing store is the caller's news.
+    if (!read_only && ::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
         throw Error(kind_of(errno), errno, "mkdir", dir);
     char buf[PATH_MAX];
     if (::realpath(dir.c_str(), buf) == nullptr)
@@ -129,7 +130,7 @@ Error::Kind kind_of(int rc) noexcept {
 }
 
 std::shared_ptr<Env> Env::open(const std::string& dir, const EnvOptions& opts) {
-    const std::string path = real_dir(dir, opts.dir_mode);
+    const std::string path = real_dir(dir, opts.dir_mode, opts.read_only);
     Registry& reg = registry();
     std::unique_lock lk(reg.mu);
     for (;;) {
@@ -162,7 +163,13 @@ Env::Env(Key, std::string path, const EnvOptions& opts)
         fail(rc, "mdb_env_set_maxreaders");
     const unsigned flags = MDB_NOTLS | (opts_.read_only ? MDB_RDONLY : 0) |
                            (opts_.durable ? 0 : MDB_NOSYNC);
-    if ((rc = mdb_env_open(raw, path_.c_str(), flags, opts_.file_mode)) != 0)
+    rc = mdb_env_open(raw, path_.c_str(), flags, opts_.file_mode);
+    // A reader without write access to lock.mdb (a read-only mount makes
+    // LMDB itself skip the lock file): read without the reader table; see
+    // lmdb.h for the caveat.
+    if (rc == EACCES && opts_.read_only)
+        raw = open_lockless(flags, rc);
+    if (rc != 0)
         fail(rc, "mdb_env_open");
     int dead = 0;
     if ((rc = mdb_reader_check(raw, &dead)) != 0)
@@ -197,6 +204,22 @@ Env::~Env() {
     if (it != reg.entries.end() && it->second.env == this)
         reg.entries.erase(it);
     reg.cv.notify_all();
+}
+
+// Reopens the env with MDB_NOLOCK after mdb_env_open(flags) failed (a
+// failed open needs mdb_env_close first); rc is the new open's result.
+MDB_env* Env::open_lockless(unsigned flags, int& rc) {
+    env_.reset();
+    MDB_env* raw = nullptr;
+    if ((rc = mdb_env_create(&raw)) != 0)
+        fail(rc, "mdb_env_create");
+    env_.reset(raw);
+    if ((rc = mdb_env_set_mapsize(raw, opts_.map_size)) != 0 ||
+        (rc = mdb_env_set_maxdbs(raw, opts_.max_dbs)) != 0 ||
+        (rc = mdb_env_set_maxreaders(raw, opts_.max_readers)) != 0)
+        fail(rc, "mdb_env_set");
+    rc = mdb_env_open(raw, path_.c_str(), flags | MDB_NOLOCK, opts_.file_mode);
+    return raw;
 }
 
 void Env::fail(int rc, std::string_view op, std::string_view detail) const {

@@ -41,6 +41,15 @@
 // parent is never closed in the child (that would free the parent's reader
 // slots). Leave a forked child with _exit() or exec.
 //
+// Read-only opening (EnvOptions::read_only) creates nothing: a missing
+// directory or data.mdb is an error (ENOENT). LMDB readers write their slot
+// into lock.mdb; a reader that may not write it (EACCES: a user in no group
+// with write access) opens with MDB_NOLOCK, and on a read-only file system
+// LMDB skips the lock file by itself. Such a reader is invisible to writers,
+// which may reuse pages it still reads: while the store is being written a
+// scan may then see inconsistent data or fail with MDB_CORRUPTED. Give
+// readers write access to lock.mdb (group) for reads that are always safe.
+//
 // Errors: "no such key" is a value (std::nullopt / false). Every other LMDB
 // failure throws store::Error, which names the operation, mdb_strerror() and
 // the env path; kind() sorts it (MapFull: the store is full, tempfail).
@@ -249,6 +258,7 @@ private:
     MDB_txn* begin(bool read_only);          // takes the map lock shared
     void end_read(MDB_txn* txn) noexcept;    // resets into the pool, unlocks
     void end_write() noexcept;               // after commit/abort: unlocks
+    MDB_env* open_lockless(unsigned flags, int& rc);
     int take_reader(MDB_txn** txn);
     void grow(size_t seen);                  // doubles the map or throws MapFull
     void adopt_map_size();                   // after MDB_MAP_RESIZED

@@ -5,6 +5,8 @@
 #include <array>
 #include <utility>
 
+#include "common/store/le_codec.h"
+
 namespace store {
 
 namespace {
@@ -16,65 +18,9 @@ constexpr uint8_t kFlagSuppressed = 0x01;
 constexpr std::array<std::string_view, 4> kClassNames{"hard", "soft", "complaint", "manual"};
 constexpr std::array<std::string_view, 4> kSourceNames{"dsn", "arf", "manual", "import"};
 
-void put_u16(std::string& out, uint16_t v) {
-    out += static_cast<char>(v & 0xff);
-    out += static_cast<char>(v >> 8);
-}
-
-void put_u32(std::string& out, uint32_t v) {
-    for (int i = 0; i < 4; ++i)
-        out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-void put_u64(std::string& out, uint64_t v) {
-    for (int i = 0; i < 8; ++i)
-        out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
 void put_str(std::string& out, std::string_view s, size_t max) {
-    s = cap_utf8(s, max);
-    put_u16(out, static_cast<uint16_t>(s.size()));  // max <= 65535
-    out.append(s);
+    put_le_str(out, cap_utf8(s, max));  // max <= 65535
 }
-
-// A bounds-checked little-endian reader over one value.
-class Reader {
-public:
-    explicit Reader(std::string_view in) : in_(in) {}
-    bool ok() const noexcept { return ok_; }
-    size_t pos() const noexcept { return pos_; }
-
-    uint64_t uint(size_t n) {
-        if (!need(n))
-            return 0;
-        uint64_t v = 0;
-        for (size_t i = 0; i < n; ++i)
-            v |= uint64_t{static_cast<unsigned char>(in_[pos_ + i])} << (8 * i);
-        pos_ += n;
-        return v;
-    }
-    int64_t i64() { return static_cast<int64_t>(uint(8)); }
-    std::string_view str() {
-        const size_t n = uint(2);
-        if (!need(n))
-            return {};
-        std::string_view s = in_.substr(pos_, n);
-        pos_ += n;
-        return s;
-    }
-
-private:
-    bool need(size_t n) {
-        if (ok_ && in_.size() - pos_ >= n)
-            return true;
-        ok_ = false;
-        return false;
-    }
-
-    std::string_view in_;
-    size_t pos_ = 0;
-    bool ok_ = true;
-};
 
 }  // namespace
 
@@ -142,12 +88,12 @@ std::string encode(const Record& r) {
     out += static_cast<char>(r.klass);
     out += static_cast<char>(r.source);
     out += static_cast<char>(r.suppressed ? kFlagSuppressed : 0);
-    put_u64(out, static_cast<uint64_t>(r.first_seen));
-    put_u64(out, static_cast<uint64_t>(r.last_seen));
-    put_u64(out, static_cast<uint64_t>(r.expiry));
-    put_u64(out, static_cast<uint64_t>(r.window_start));
-    put_u32(out, r.count);
-    put_u32(out, r.window_count);
+    put_le(out, r.first_seen);
+    put_le(out, r.last_seen);
+    put_le(out, r.expiry);
+    put_le(out, r.window_start);
+    put_le(out, r.count);
+    put_le(out, r.window_count);
     put_str(out, r.reason, kMaxReason);
     put_str(out, r.status, kMaxStatus);
     put_str(out, r.diagnostic, kMaxDiagnostic);
@@ -163,7 +109,7 @@ Decode decode_fixed(std::string_view in, Record& out) {
         return Decode::UnknownVersion;
     if (in.size() < kFixedSize)
         return Decode::Truncated;
-    Reader rd(in.substr(1));
+    LeReader rd(in.substr(1));
     const auto klass = rd.uint(1), source = rd.uint(1), flags = rd.uint(1);
     if (klass > static_cast<uint64_t>(Class::Manual) ||
         source > static_cast<uint64_t>(Source::Import) || (flags & ~uint64_t{kFlagSuppressed}))
@@ -184,7 +130,7 @@ Decode decode(std::string_view in, Record& out) {
     Record r;
     if (Decode d = decode_fixed(in, r); d != Decode::Ok)
         return d;
-    Reader rd(in.substr(kFixedSize));
+    LeReader rd(in.substr(kFixedSize));
     const std::string_view reason = rd.str(), status = rd.str(), diagnostic = rd.str(),
                            remote_mta = rd.str(), evidence = rd.str();
     if (!rd.ok())
@@ -202,7 +148,7 @@ Decode decode_reason(std::string_view in, std::string_view& reason) {
     Record fixed;
     if (Decode d = decode_fixed(in, fixed); d != Decode::Ok)
         return d;
-    Reader rd(in.substr(kFixedSize));
+    LeReader rd(in.substr(kFixedSize));
     const std::string_view s = rd.str();
     if (!rd.ok())
         return Decode::Truncated;
@@ -215,9 +161,9 @@ std::string encode(const BlockRecord& r) {
     out.reserve(kBlockFixedSize + 8 + r.reason.size() + r.status.size() +
                 std::min(r.diagnostic.size(), kMaxDiagnostic) + r.remote_mta.size());
     out += static_cast<char>(kBlockVersion);
-    put_u64(out, r.count);
-    put_u64(out, static_cast<uint64_t>(r.first_seen));
-    put_u64(out, static_cast<uint64_t>(r.last_seen));
+    put_le(out, r.count);
+    put_le(out, r.first_seen);
+    put_le(out, r.last_seen);
     put_str(out, r.reason, kMaxReason);
     put_str(out, r.status, kMaxStatus);
     put_str(out, r.diagnostic, kMaxDiagnostic);
@@ -230,7 +176,7 @@ Decode decode(std::string_view in, BlockRecord& out) {
         return Decode::Empty;
     if (static_cast<uint8_t>(in[0]) != kBlockVersion)
         return Decode::UnknownVersion;
-    Reader rd(in.substr(1));
+    LeReader rd(in.substr(1));
     BlockRecord r;
     r.count = rd.uint(8);
     r.first_seen = rd.i64();

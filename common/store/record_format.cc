@@ -12,17 +12,21 @@ const char* const kColumns[] = {"address", "suppressed", "class", "reason", "sta
                                 "source", "first_seen", "last_seen", "count", "expiry",
                                 "remote_mta", "diagnostic", "evidence"};
 
-// Text from remote servers must not become a spreadsheet formula when an
-// export is opened in one: a leading = + - @ (or tab, CR) gets a "'" in
-// front, which import takes off again.
-bool formula_like(std::string_view s) {
-    return !s.empty() && std::string_view("=+-@\t\r").find(s.front()) != std::string_view::npos;
+// A CSV export is often opened in a spreadsheet, which reads a field that
+// starts with = + - @ (or tab, CR) as a formula. Every text field, the
+// address included (a local part may be "=1+2", a domain key starts with
+// "@"), that starts with one of them, or with the quote itself, gets a "'"
+// in front; import takes exactly one off a field that starts with "'" and
+// then one of those characters. So export and import round-trip every value,
+// and a hand-written "'bob@example.com" stays as written.
+bool needs_quote_mark(std::string_view s) {
+    return !s.empty() && std::string_view("=+-@\t\r'").find(s.front()) != std::string_view::npos;
 }
 
-void csv_text(std::string& out, std::string_view s);
-
 void csv_field(std::string& out, std::string_view s) {
-    if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    // Blanks at either end are quoted too: import trims unquoted ones.
+    if (s.find_first_of(",\"\r\n") == std::string_view::npos &&
+        (s.empty() || (s.front() != ' ' && s.back() != ' ' && s.back() != '\t'))) {
         out.append(s);
         return;
     }
@@ -35,8 +39,15 @@ void csv_field(std::string& out, std::string_view s) {
 }
 
 void csv_text(std::string& out, std::string_view s) {
-    if (formula_like(s)) csv_field(out, "'" + std::string(s));
+    if (needs_quote_mark(s)) csv_field(out, "'" + std::string(s));
     else csv_field(out, s);
+}
+
+// The value csv_text() was given for a field it wrote.
+std::string csv_untext(const std::string& field) {
+    if (field.size() > 1 && field[0] == '\'' && needs_quote_mark(std::string_view(field).substr(1)))
+        return field.substr(1);
+    return field;
 }
 
 std::optional<long long> to_int(std::string_view s) {
@@ -104,10 +115,8 @@ std::optional<std::vector<std::pair<std::string, std::string>>> flat_json(std::s
 }
 
 // Applies one named field to a record; false when the value is unusable.
-bool apply(Record& r, std::string& address, std::string_view k, const std::string& raw) {
-    // Undo the quote csv_text() puts in front of formula-like text.
-    const std::string v = raw.size() > 1 && raw[0] == '\'' && formula_like(std::string_view(raw).substr(1))
-                              ? raw.substr(1) : raw;
+bool apply(Record& r, std::string& address, bool& has_class, std::string_view k,
+           const std::string& v) {
     auto num = [&](auto& field) {
         auto n = to_int(v);
         if (!n) return false;
@@ -117,6 +126,7 @@ bool apply(Record& r, std::string& address, std::string_view k, const std::strin
     if (k == "address") address = v;
     else if (k == "suppressed") r.suppressed = (v == "true" || v == "1" || v == "yes");
     else if (k == "class") {
+        has_class = true;
         auto c = parse_class(v);
         if (!c) return false;
         r.klass = *c;
@@ -172,7 +182,7 @@ std::string record_csv(std::string_view key, const Record& r, int64_t now) {
         csv_text(out, v);
     };
     out.reserve(128);
-    csv_field(out, key);
+    csv_text(out, key);
     f(r.active(now) ? "true" : "false");
     f(to_string(r.klass));
     f(r.reason);
@@ -216,6 +226,11 @@ std::optional<std::vector<std::string>> split_csv(std::string_view line) {
     return out;
 }
 
+std::string_view strip_bom(std::string_view line) noexcept {
+    if (line.starts_with(kUtf8Bom)) line.remove_prefix(kUtf8Bom.size());
+    return line;
+}
+
 ImportLine parse_import_line(ImportFormat f, std::string_view line,
                              const std::vector<std::string>& columns) {
     ImportLine out;
@@ -228,12 +243,13 @@ ImportLine parse_import_line(ImportFormat f, std::string_view line,
     line.remove_prefix(b);
     if (f == ImportFormat::Plain) {
         out.address = std::string(line);
-        return out;
+        return out;  // bare
     }
     Record r;
     r.klass = Class::Manual;
     r.source = Source::Import;
     r.suppressed = true;
+    bool has_class = false;
     if (f == ImportFormat::Json) {
         auto kv = flat_json(line);
         if (!kv) {
@@ -241,7 +257,7 @@ ImportLine parse_import_line(ImportFormat f, std::string_view line,
             return out;
         }
         for (auto& [k, v] : *kv)
-            if (!apply(r, out.address, k, v)) {
+            if (!apply(r, out.address, has_class, k, v)) {
                 out.error = "bad value for \"" + k + "\": " + v;
                 return out;
             }
@@ -249,6 +265,7 @@ ImportLine parse_import_line(ImportFormat f, std::string_view line,
         auto fields = split_csv(line);
         if (!fields) {
             out.error = "unterminated quoted field";
+            out.incomplete = true;
             return out;
         }
         if (columns.empty()) {  // this is the header line
@@ -256,7 +273,7 @@ ImportLine parse_import_line(ImportFormat f, std::string_view line,
             return out;
         }
         for (size_t i = 0; i < fields->size() && i < columns.size(); ++i)
-            if (!apply(r, out.address, columns[i], (*fields)[i])) {
+            if (!apply(r, out.address, has_class, columns[i], csv_untext((*fields)[i]))) {
                 out.error = "bad value in column " + columns[i] + ": " + (*fields)[i];
                 return out;
             }
@@ -265,6 +282,7 @@ ImportLine parse_import_line(ImportFormat f, std::string_view line,
         out.error = "no address";
         return out;
     }
+    out.bare = !has_class;
     out.record = std::move(r);
     return out;
 }

@@ -5,7 +5,16 @@
 //   address, suppressed, class, reason, status, source, first_seen, last_seen,
 //   count, expiry, remote_mta, diagnostic, evidence
 // Times are unix seconds (0 = never for expiry). CSV follows RFC 4180
-// (fields with comma, quote or line break are quoted, quotes doubled).
+// (fields with comma, quote or line break are quoted, quotes doubled; a
+// quoted field may span lines). So that a spreadsheet does not run a field
+// as a formula, CSV puts a "'" in front of every field that starts with
+// = + - @ tab CR or "'"; a CSV import takes exactly one "'" off a field that
+// starts with "'" followed by one of those. The round trip is exact, and a
+// hand-written field like "'bob@example.com" is kept as written. JSON
+// values are never altered.
+//
+// Files saved by spreadsheets: strip_bom() takes a UTF-8 byte order mark
+// off the first line (every format); CRLF line ends are accepted.
 //
 // parse_import_line() reads one line of an import in the given format; a
 // line it cannot use yields an error text naming what is wrong (the caller
@@ -28,12 +37,22 @@ std::string record_csv(std::string_view key, const Record& r, int64_t now);
 // Splits one RFC 4180 line into fields; nullopt for an unterminated quote.
 std::optional<std::vector<std::string>> split_csv(std::string_view line);
 
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+// line without a leading UTF-8 byte order mark.
+std::string_view strip_bom(std::string_view line) noexcept;
+
 enum class ImportFormat { Plain, Csv, Json };
 struct ImportLine {
     std::string address;            // as written; the caller normalises
     std::optional<Record> record;  // for csv/json lines with details
     std::string error;              // non-empty: the line is unusable
     bool skip = false;              // blank, comment or header line
+    // No class given (a plain line, or CSV/JSON without "class"): the line
+    // only asks for the address to be suppressed; it carries no evidence.
+    bool bare = true;
+    // CSV: a quoted field is still open at the end of line; the record goes
+    // on on the next line (the caller joins them with "\n" and asks again).
+    bool incomplete = false;
 };
 // columns: for Csv, the header fields (empty before the header was read).
 ImportLine parse_import_line(ImportFormat f, std::string_view line,

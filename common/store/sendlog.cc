@@ -4,23 +4,21 @@
 #include <cstring>
 #include <vector>
 
+#include "common/store/le_codec.h"
+
 namespace store {
 namespace {
 
 std::string encode(std::string_view recipient, int64_t expiry) {
-    std::string v(9, '\0');
-    v[0] = static_cast<char>(kSendLogVersion);
-    uint64_t e = static_cast<uint64_t>(expiry);
-    for (int i = 0; i < 8; ++i) v[1 + i] = static_cast<char>((e >> (8 * i)) & 0xff);
+    std::string v(1, static_cast<char>(kSendLogVersion));
+    put_le(v, expiry);
     v.append(recipient);
     return v;
 }
 
 bool decode(std::string_view v, int64_t& expiry, std::string_view& recipient) {
     if (v.size() < 9 || static_cast<uint8_t>(v[0]) != kSendLogVersion) return false;
-    uint64_t e = 0;
-    for (int i = 0; i < 8; ++i) e |= uint64_t{static_cast<uint8_t>(v[1 + i])} << (8 * i);
-    expiry = static_cast<int64_t>(e);
+    expiry = get_le<int64_t>(v.data() + 1);
     recipient = v.substr(9);
     return true;
 }

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/store/le_codec.h"
+
 namespace store {
 
 namespace {
@@ -92,20 +94,15 @@ std::string hits_prefix(std::string_view domain) {
 
 // domain_hits value: version byte 1, then the int64 expiry (little-endian).
 std::string SuppressionList::encode_hit(int64_t expiry) {
-    std::string v(9, '\0');
-    v[0] = 1;
-    for (int i = 0; i < 8; ++i)
-        v[1 + i] = static_cast<char>((static_cast<uint64_t>(expiry) >> (8 * i)) & 0xff);
+    std::string v(1, '\1');
+    put_le(v, expiry);
     return v;
 }
 
 int64_t SuppressionList::hit_expiry(std::string_view v) noexcept {
     if (v.size() < 9 || v[0] != 1)
         return 0;
-    uint64_t e = 0;
-    for (int i = 0; i < 8; ++i)
-        e |= uint64_t{static_cast<unsigned char>(v[1 + i])} << (8 * i);
-    return static_cast<int64_t>(e);
+    return get_le<int64_t>(v.data() + 1);
 }
 
 std::string suppression_dir(std::string_view state_dir) {
@@ -315,26 +312,6 @@ bool SuppressionList::remove(std::string_view key) {
         }
         return existed;
     });
-}
-
-size_t SuppressionList::import_batch(std::span<const Entry> entries) {
-    for (const Entry& e : entries)
-        if (!valid_key(e.key))
-            throw Error(Error::Kind::BadKey, 0, "import", env_->path(),
-                        "key length " + std::to_string(e.key.size()));
-    size_t stored = 0;
-    std::string value;
-    while (stored < entries.size()) {
-        const auto batch = entries.subspan(stored, std::min(kImportBatch, entries.size() - stored));
-        env_->write([&](WriteTxn& w) {
-            for (const Entry& e : batch) {
-                value = encode(e.record);
-                w.put(db_, e.key, value);
-            }
-        });
-        stored += batch.size();
-    }
-    return stored;
 }
 
 }  // namespace store

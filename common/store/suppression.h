@@ -5,6 +5,7 @@
 //   Outcome o = list.record(event, policy);        // one write txn per event
 //   std::optional<Record> r = list.check(addr, now);   // hot path, one read txn
 //   list.add(key, record); list.remove(key); list.import_batch(entries);
+//   ImportCounts n = list.import_entries(entries, now, ImportMode::Merge);
 //   list.for_each(fn, after); list.stats(now); list.purge_expired(now);
 //   list.record_block(block_event, policy); list.for_each_block(fn, after);
 //
@@ -28,6 +29,25 @@
 //     "hostunknown" event inside soft_window create or refresh the domain-level
 //     entry "@domain" (class hard, expiry hard_expiry). Those sightings live in
 //     a side table ("domain_hits": "domain\0address" -> expiry).
+//
+// Rules applied by import_entries() in ImportMode::Merge (merge_import()):
+// an import never weakens a live suppression.
+//   - no record, or an expired one: the imported record is stored as given;
+//   - an imported record that does not suppress (suppressed false, or
+//     expired) leaves a live record alone: a CSV row cannot lift a bounce;
+//   - a pending soft record (counted, not suppressing) takes the imported
+//     class, texts, source and expiry; counts and times are merged;
+//   - over an active record the stronger class (soft < hard < complaint <
+//     manual) keeps or takes the texts, source and evidence; the expiry is
+//     the later of the two (0 = never is the latest); count is the larger,
+//     first_seen the earlier, last_seen the later;
+//   - a bare entry (only an address: a plain import line) carries no class
+//     and no evidence: over an active record it can only lengthen the
+//     expiry, so a hard bounce stays a hard bounce with its evidence.
+// ImportMode::Replace stores every record as given (the way to lift
+// suppressions in bulk). Either way an entry that leaves the stored value
+// as it was counts as unchanged.
+//
 // Block events (blocked, spamdetected, ratelimited, ...) never suppress a
 // recipient; record_block() counts them per recipient domain ("blocks" table).
 //
@@ -99,7 +119,28 @@ struct Outcome {
 struct Entry {
     std::string key;
     Record record;
+    bool bare = false;    // only an address was given (see the import rules)
+    bool repeat = false;  // the key came earlier in the same import
 };
+
+enum class ImportMode { Merge, Replace };
+enum class Merge { Added, Merged, Replaced, Unchanged };
+std::string_view to_string(Merge m) noexcept;
+
+struct ImportCounts {
+    size_t added = 0;      // no live record before
+    size_t merged = 0;     // a live record took something from the import
+    size_t replaced = 0;   // ImportMode::Replace overwrote a different record
+    size_t unchanged = 0;  // the stored value stayed as it was
+    // Entries marked repeat: applied like the others, counted only here.
+    size_t duplicates = 0;
+    size_t stored() const noexcept { return added + merged + replaced; }
+};
+
+// What importing in over prev (nullptr: no record) at time now gives, per
+// the import rules above; out is the record to store (for Unchanged: *prev).
+Merge merge_import(const Record* prev, const Entry& in, int64_t now, ImportMode mode,
+                   Record& out);
 
 struct BlockEvent {
     std::string domain;  // recipient domain, normalised
@@ -150,9 +191,13 @@ public:
     void add(std::string_view key, const Record& record);
     // Deletes key; for "@domain" also its domain_hits rows. False: no such key.
     bool remove(std::string_view key);
-    // All keys are checked first (BadKey: nothing written); then one txn per
-    // kImportBatch entries. Returns the number stored.
+    // Stores the records as given, overwriting (bulk loads into a new
+    // list, benchmarks). All keys are checked first (BadKey: nothing
+    // written); then one txn per kImportBatch entries. Returns the number stored.
     size_t import_batch(std::span<const Entry> entries);
+    // An import by the rules above, checked and batched like import_batch.
+    // Entries are applied in order, so a key given twice merges with itself.
+    ImportCounts import_entries(std::span<const Entry> entries, int64_t now, ImportMode mode);
 
     // Every record with key > after, in key order, expired ones included.
     void for_each(const Visit& fn, std::string_view after = {}) const;

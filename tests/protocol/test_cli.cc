@@ -1,0 +1,375 @@
+// test_cli.cc - sendguard(1) as operators and mailing software run it
+//
+// Runs the real binary: imports that never weaken a suppression, CSV that a
+// spreadsheet can open and save, read-only use by users who may not write
+// the store, and signed VERP addresses by hand.
+#include <boost/test/unit_test.hpp>
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "common/address/verp.h"
+#include "tests/support/paths.h"
+#include "tests/support/process.h"
+#include "tests/support/samples.h"
+#include "tests/support/temp_dir.h"
+
+namespace ts = testing_support;
+
+namespace {
+
+struct Site {
+    harness::TempDir dir{"sg-cli-"};
+    std::string conf = dir.sub("sendguard.conf");
+    std::string keys = dir.sub("verp.keys");
+    std::string lib = dir.sub("lib");
+    std::string store = lib + "/suppress.lmdb";
+    explicit Site(const std::string& extra = "") {
+        harness::write_file(keys, "0123456789abcdef0123456789abcdef\n", 0600);
+        harness::write_file(conf, "state_directory = " + lib + "\n"
+                                  "run_directory = " + dir.path() + "\n"
+                                  "verp_key_file = " + keys + "\n"
+                                  "bounce_domains = bounces.example.org, bounces.example.com\n"
+                                  "log_to_stderr = yes\n" + extra);
+    }
+    address::VerpCodec codec() const {
+        address::VerpConfig vc;
+        vc.bounce_domain = "bounces.example.org";
+        return address::VerpCodec(vc, address::VerpKeys::load_file(keys));
+    }
+    harness::RunResult bounce(const std::string& rcpt) const {
+        return harness::run({.argv = {harness::sendguard_bin("sendguard-bounce"), "-c", conf, "-q", "4XkQ3b7Lq2z",
+                                      "-f", "", "--", rcpt},
+                             .stdin_data = ts::make_dsn({})});
+    }
+    std::vector<std::string> argv(std::vector<std::string> args) const {
+        args.insert(args.begin(), {harness::sendguard_bin("sendguard"), "-c", conf});
+        return args;
+    }
+    harness::RunResult cli(std::vector<std::string> args, const std::string& in = "") const {
+        return harness::run({.argv = argv(std::move(args)), .stdin_data = in});
+    }
+    // As user nobody, group nogroup plus extra_group (if any).
+    harness::RunResult as_nobody(std::vector<std::string> args, const std::string& extra_group = "") const {
+        std::vector<std::string> a{"setpriv", "--reuid=nobody", "--regid=nogroup"};
+        if (extra_group.empty()) a.push_back("--clear-groups");
+        else a.push_back("--groups=" + extra_group);
+        for (auto& w : argv(std::move(args))) a.push_back(std::move(w));
+        return harness::run(a);
+    }
+};
+
+bool can_switch_users() {
+    if (::geteuid() != 0 || !harness::have_program("setpriv")) {
+        BOOST_TEST_MESSAGE("not root or no setpriv(1): read-only access as another user not tested");
+        return false;
+    }
+    return true;
+}
+
+void chmod_store(const Site& s, mode_t dirs, mode_t files) {
+    BOOST_REQUIRE(::chmod(s.lib.c_str(), dirs) == 0);
+    BOOST_REQUIRE(::chmod(s.store.c_str(), dirs) == 0);
+    BOOST_REQUIRE(::chmod((s.store + "/data.mdb").c_str(), files) == 0);
+    BOOST_REQUIRE(::chmod((s.store + "/lock.mdb").c_str(), files) == 0);
+}
+
+bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+// ---- import merges (defect 5) -------------------------------------------
+
+BOOST_AUTO_TEST_CASE(plain_import_keeps_a_hard_bounce_and_counts_duplicates) {
+    Site s;
+    BOOST_REQUIRE(s.bounce(s.codec().encode(*address::parse_mailbox("bob@example.net"), {})->address).ok());
+    auto before = s.cli({"suppress", "check", "--json", "bob@example.net"});
+    BOOST_REQUIRE_MESSAGE(has(before.out, "\"class\":\"hard\""), before.describe() << before.out);
+
+    auto r = s.cli({"suppress", "import"}, "bob@example.net\ncarol@example.net\nCarol@Example.NET\nbob@example.net\n");
+    BOOST_TEST(r.ok(), r.describe());
+    BOOST_TEST(r.out == "imported 1 records from 4 lines: 1 added, 0 merged, 1 unchanged, 2 duplicates, 0 rejected\n",
+               "got " << r.out);
+    auto after = s.cli({"suppress", "check", "--json", "bob@example.net"});
+    BOOST_TEST(after.out == before.out, "a plain import changed the hard bounce:\n" << before.out << after.out);
+
+    auto j = s.cli({"suppress", "import", "--json"}, "dave@example.net\n");
+    BOOST_TEST(j.out == "{\"lines\":1,\"imported\":1,\"added\":1,\"merged\":0,\"replaced\":0,\"unchanged\":0,"
+                        "\"duplicates\":0,\"rejected\":0}\n", j.out);
+}
+
+BOOST_AUTO_TEST_CASE(csv_row_cannot_lift_a_suppression_unless_replace) {
+    Site s;
+    BOOST_REQUIRE(s.bounce(s.codec().encode(*address::parse_mailbox("bob@example.net"), {})->address).ok());
+    const std::string lift = "address,suppressed,class,reason\nbob@example.net,false,hard,userunknown\n";
+    auto r = s.cli({"suppress", "import", "--format", "csv"}, lift);
+    BOOST_TEST(r.ok(), r.describe());
+    BOOST_TEST(has(r.out, "0 added, 0 merged, 1 unchanged"), r.out);
+    BOOST_TEST(s.cli({"suppress", "check", "bob@example.net"}).status.code == 0, "a CSV row lifted a hard bounce");
+
+    // A stronger row wins the class but keeps the bounce's count.
+    auto up = s.cli({"suppress", "import", "--format", "csv"},
+                    "address,suppressed,class,reason,evidence\nbob@example.net,true,complaint,abuse,FBL9\n");
+    BOOST_TEST(has(up.out, "0 added, 1 merged, 0 unchanged"), up.out);
+    auto j = s.cli({"suppress", "check", "--json", "bob@example.net"});
+    BOOST_TEST(has(j.out, "\"class\":\"complaint\""), j.out);
+    BOOST_TEST(has(j.out, "\"evidence\":\"FBL9\""), j.out);
+
+    auto rep = s.cli({"suppress", "import", "--format", "csv", "--replace"}, lift);
+    BOOST_TEST(rep.ok(), rep.describe());
+    BOOST_TEST(has(rep.out, "0 added, 1 replaced, 0 unchanged"), rep.out);
+    BOOST_TEST(s.cli({"suppress", "check", "bob@example.net"}).status.code == 1, "--replace must lift");
+}
+
+BOOST_AUTO_TEST_CASE(import_lines_are_bounded) {
+    Site s;
+    auto r = s.cli({"suppress", "import"}, "a@example.net\n" + std::string(70000, 'x') + "@example.net\nb@example.net\n");
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(has(r.err, "sendguard: -:2: record longer than 65536 bytes"), r.err);
+    BOOST_TEST(has(r.out, "imported 2 records from 3 lines"), r.out);
+    // A quoted field left open runs into the limit or the end of input, not
+    // into memory.
+    auto open = s.cli({"suppress", "import", "--format", "csv"}, "address,class\n\"c@example.net,hard\nd@example.net,hard\n");
+    BOOST_TEST(open.status.code == 1, open.describe());
+    BOOST_TEST(has(open.err, "sendguard: -:2: unterminated quoted field"), open.err);
+}
+
+// ---- CSV from and for spreadsheets (defects 3 and 6) --------------------
+
+BOOST_AUTO_TEST_CASE(csv_export_protects_every_text_column_and_round_trips) {
+    Site s;
+    const std::string in =
+        "address,suppressed,class,reason,status,source,first_seen,last_seen,count,expiry,remote_mta,diagnostic,"
+        "evidence\n"
+        "=1+2@example.com,true,hard,userunknown,5.1.1,dsn,100,200,3,0,-mx.example,\"+550 line one\nline two\",@Q1\n"
+        "@example.org,true,hard,hostunknown,5.1.2,dsn,100,200,1,0,,,\n"
+        "'bob@example.com,true,manual,operator,,manual,100,100,1,0,,,\n";
+    auto r = s.cli({"suppress", "import", "--format", "csv"}, in);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.describe() << r.out);
+    auto e = s.cli({"suppress", "export", "--format", "csv"});
+    BOOST_REQUIRE(e.ok());
+    BOOST_TEST(has(e.out, "\n'=1+2@example.com,true,hard,"), e.out);
+    BOOST_TEST(has(e.out, "\n'@example.org,true,hard,"), e.out);
+    BOOST_TEST(has(e.out, "\n''bob@example.com,true,manual,"), e.out);
+    BOOST_TEST(has(e.out, ",'-mx.example,\"'+550 line one\nline two\",'@Q1\n"), e.out);
+
+    // Into a fresh store and out again: the same bytes.
+    Site t;
+    auto back = t.cli({"suppress", "import", "--format", "csv"}, e.out);
+    BOOST_TEST(back.ok(), back.describe());
+    BOOST_TEST(has(back.out, "imported 3 records from 5 lines: 3 added"), back.out);
+    BOOST_TEST(t.cli({"suppress", "export", "--format", "csv"}).out == e.out);
+    BOOST_TEST(t.cli({"suppress", "check", "'bob@example.com"}).status.code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(byte_order_mark_and_crlf_in_every_format) {
+    const std::string bom = "\xEF\xBB\xBF";
+    struct Case { std::string format, text; } cases[] = {
+        {"plain", bom + "bob@example.net\r\ncarol@example.net\r\n"},
+        {"csv", bom + "address,class\r\nbob@example.net,hard\r\ncarol@example.net,hard\r\n"},
+        {"json", bom + "{\"address\":\"bob@example.net\"}\r\n{\"address\":\"carol@example.net\"}\r\n"},
+    };
+    for (auto& c : cases) {
+        Site s;
+        auto r = s.cli({"suppress", "import", "--format", c.format}, c.text);
+        BOOST_TEST(r.ok(), c.format << ": " << r.describe() << r.out);
+        BOOST_TEST(has(r.out, "imported 2 records"), c.format << ": " << r.out);
+        BOOST_TEST(s.cli({"suppress", "check", "bob@example.net", "carol@example.net"}).ok(), c.format);
+        auto e = s.cli({"suppress", "export", "--format", "csv"});
+        BOOST_TEST(!has(e.out, bom), c.format << ": the mark went into a key");
+        BOOST_TEST(!has(e.out, "\r"), c.format << ": a CR went into a record");
+    }
+}
+
+// ---- read-only use (defect 7) -------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_user_who_can_only_read_checks_lists_and_decodes) {
+    if (!can_switch_users()) return;
+    Site s;
+    BOOST_REQUIRE(s.cli({"suppress", "add", "bob@example.net"}).ok());
+    chmod_store(s, 0755, 0644);
+    harness::chown_to(s.keys, "nobody");
+    for (std::vector<std::string> args : {std::vector<std::string>{"suppress", "check", "bob@example.net"},
+                                          {"suppress", "list", "--format", "csv"},
+                                          {"suppress", "export"},
+                                          {"suppress", "stats", "--json"}}) {
+        auto r = s.as_nobody(args);
+        BOOST_TEST(r.ok(), r.describe());
+        BOOST_TEST(has(r.err, "lock.mdb is not writable"), "no warning about reading without locks: " << r.err);
+    }
+    BOOST_TEST(has(s.as_nobody({"suppress", "list"}).out, "\"address\":\"bob@example.net\""));
+    std::string tag = s.codec().encode(*address::parse_mailbox("carol@example.net"), {})->address;
+    auto d = s.as_nobody({"verp", "decode", tag});
+    BOOST_TEST(d.ok(), d.describe());
+    BOOST_TEST(d.out == tag + ": valid, recipient=carol@example.net, age=0d\n", d.out);
+    auto w = s.as_nobody({"suppress", "add", "carol@example.net"});
+    BOOST_TEST(w.status.code == 3, "a write as nobody: " << w.describe());
+}
+
+BOOST_AUTO_TEST_CASE(a_reader_in_the_store_group_reads_with_locks) {
+    if (!can_switch_users()) return;
+    Site s;
+    BOOST_REQUIRE(s.cli({"suppress", "add", "bob@example.net"}).ok());
+    for (const std::string& p : {s.lib, s.store, s.store + "/data.mdb", s.store + "/lock.mdb"})
+        BOOST_REQUIRE(::chown(p.c_str(), 0, 8) == 0);  // group mail
+    chmod_store(s, 0750, 0660);
+    auto r = s.as_nobody({"suppress", "check", "bob@example.net"}, "8");
+    BOOST_TEST(r.ok(), r.describe());
+    BOOST_TEST(r.err.empty(), r.err);
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_store_says_what_failed) {
+    if (!can_switch_users()) return;
+    Site s;
+    BOOST_REQUIRE(s.cli({"suppress", "add", "bob@example.net"}).ok());
+    for (mode_t dirs : {mode_t(0755), mode_t(0700)}) {
+        chmod_store(s, dirs, 0600);
+        auto r = s.as_nobody({"suppress", "check", "bob@example.net"});
+        BOOST_TEST(r.status.code == 3, r.describe());
+        BOOST_TEST(has(r.err, "sendguard: cannot open suppression store " + s.store + ": Permission denied"), r.err);
+        BOOST_TEST(!has(r.err, "mkdir"), r.err);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_store_not_created_yet_is_empty_and_stays_uncreated) {
+    Site s;
+    std::function<harness::RunResult(std::vector<std::string>)> run = [&](std::vector<std::string> a) {
+        return ::geteuid() == 0 && harness::have_program("setpriv") ? s.as_nobody(a) : s.cli(a);
+    };
+    auto c = run({"suppress", "check", "bob@example.net"});
+    BOOST_TEST(c.status.code == 1, c.describe());
+    BOOST_TEST(c.out == "bob@example.net: not suppressed\n", c.out);
+    BOOST_TEST(has(c.err, "no suppression store in " + s.lib + " yet"), c.err);
+    auto l = run({"suppress", "list", "--format", "csv"});
+    BOOST_TEST(l.ok(), l.describe());
+    BOOST_TEST(std::count(l.out.begin(), l.out.end(), '\n') == 1, "only the header: " << l.out);
+    auto st = run({"suppress", "stats", "--json"});
+    BOOST_TEST(has(st.out, "\"total\":0"), st.describe() << st.out);
+    struct stat sb {};
+    BOOST_TEST(::stat(s.lib.c_str(), &sb) != 0, "a read created " << s.lib);
+}
+
+BOOST_AUTO_TEST_CASE(read_only_mount) {
+    if (::geteuid() != 0 || !harness::have_program("unshare")) {
+        BOOST_TEST_MESSAGE("not root or no unshare(1): read-only mount not tested");
+        return;
+    }
+    Site s;
+    BOOST_REQUIRE(s.cli({"suppress", "add", "bob@example.net"}).ok());
+    std::string cmd = "mount --bind " + s.lib + " " + s.lib + " && mount -o remount,bind,ro " + s.lib +
+                      " || exit 77; exec " + harness::join_argv(s.argv({"suppress", "check", "bob@example.net"}));
+    auto r = harness::run({"unshare", "-m", "--propagation", "private", "sh", "-c", cmd});
+    if (r.status.code == 77 || has(r.err, "unshare failed")) {
+        BOOST_TEST_MESSAGE("no private read-only bind mount here: " << r.err);
+        return;
+    }
+    BOOST_TEST(r.ok(), r.describe());
+    BOOST_TEST(has(r.err, "lock.mdb is not writable"), r.err);
+}
+
+// ---- verp encode / decode -----------------------------------------------
+
+BOOST_AUTO_TEST_CASE(verp_encode_then_decode) {
+    Site s;
+    auto e = s.cli({"verp", "encode", "Bob.O'Neil@Example.NET"});
+    BOOST_REQUIRE_MESSAGE(e.ok(), e.describe());
+    const std::string tag = e.out.substr(0, e.out.size() - 1);
+    BOOST_TEST(tag.ends_with("@bounces.example.org"), tag);
+    auto d = s.cli({"verp", "decode", tag});
+    BOOST_TEST(d.ok(), d.describe());
+    BOOST_TEST(d.out == tag + ": valid, recipient=bob.o'neil@example.net, age=0d\n", d.out);
+    auto j = s.cli({"verp", "decode", "--json", "<" + tag + ">"});
+    BOOST_TEST(j.out == "{\"address\":\"<" + tag + ">\",\"status\":\"valid\",\"bounce_domain\":\"bounces.example.org\","
+                        "\"form\":\"recipient\",\"recipient\":\"bob.o'neil@example.net\",\"age_days\":0}\n", j.out);
+    auto je = s.cli({"verp", "encode", "--json", "bob@example.net"});
+    BOOST_TEST(has(je.out, "{\"recipient\":\"bob@example.net\",\"address\":\"bounce+r"), je.out);
+    BOOST_TEST(has(je.out, "\"form\":\"recipient\"}"), je.out);
+}
+
+BOOST_AUTO_TEST_CASE(verp_decode_statuses_and_exit_codes) {
+    Site s;
+    const auto rcpt = *address::parse_mailbox("bob@example.net");
+    const std::string good = s.codec().encode(rcpt, {})->address;
+    const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+    const std::string old = s.codec().encode(rcpt, {}, today - std::chrono::days(61))->address;
+    // verp_max_age is 60d by default.
+    std::string forged = good;
+    forged[good.find('+') + 5] = forged[good.find('+') + 5] == 'a' ? 'b' : 'a';  // inside the MAC
+    const std::string truncated = good.substr(0, good.find('+') + 6) + "@bounces.example.org";
+    struct Case { std::string address, want; int code; } cases[] = {
+        {good, good + ": valid, recipient=bob@example.net, age=0d\n", 0},
+        {old, old + ": expired, recipient=bob@example.net, age=61d\n", 1},
+        {forged, forged + ": forged\n", 1},
+        {truncated, truncated + ": truncated\n", 1},
+        {"bob@example.net", "bob@example.net: not-verp\n", 1},
+    };
+    for (auto& c : cases) {
+        auto r = s.cli({"verp", "decode", c.address});
+        BOOST_TEST(r.status.code == c.code, c.address << ": " << r.describe());
+        BOOST_TEST(r.out == c.want, "got " << r.out << "want " << c.want);
+    }
+    auto two = s.cli({"verp", "decode", good, forged});
+    BOOST_TEST(two.status.code == 1, "one bad tag among several: " << two.describe());
+}
+
+BOOST_AUTO_TEST_CASE(verp_tokens_go_through_the_send_log) {
+    Site s;
+    const std::string longest(60, 'a');
+    auto e = s.cli({"verp", "encode", "--json", longest + "@example.net"});
+    BOOST_REQUIRE_MESSAGE(e.ok(), e.describe());
+    BOOST_TEST(has(e.out, "\"form\":\"token\""), e.out);
+    const size_t a = e.out.find("\"address\":\"") + 11;
+    const std::string tag = e.out.substr(a, e.out.find('"', a) - a);
+    auto d = s.cli({"verp", "decode", tag});
+    BOOST_TEST(d.ok(), d.describe());
+    BOOST_TEST(has(d.out, ": valid, token="), d.out);
+    BOOST_TEST(has(d.out, ", recipient=" + longest + "@example.net (send log)"), d.out);
+    // A signed token nobody recorded names no recipient.
+    address::VerpConfig vc;
+    vc.bounce_domain = "bounces.example.org";
+    address::VerpCodec c(vc, address::VerpKeys::load_file(s.keys));
+    const std::string unknown = c.encode(*address::parse_mailbox(longest + "@example.net"),
+                                         [] { return std::string("nosuchtoken"); })->address;
+    auto u = s.cli({"verp", "decode", unknown});
+    BOOST_TEST(u.status.code == 1, u.describe());
+    BOOST_TEST(has(u.out, ": valid, token=nosuchtoken, recipient unknown (token not in the send log)"), u.out);
+}
+
+BOOST_AUTO_TEST_CASE(verp_errors_name_what_is_at_fault) {
+    Site s;
+    ::chmod(s.keys.c_str(), 0644);
+    auto k = s.cli({"verp", "decode", "bounce+x@bounces.example.org"});
+    BOOST_TEST(k.status.code == 3, k.describe());
+    BOOST_TEST(has(k.err, "sendguard: verp_key_file " + s.keys + ": refusing a key file"), k.err);
+    ::chmod(s.keys.c_str(), 0600);
+    auto bad = s.cli({"verp", "encode", "not an address"});
+    BOOST_TEST(bad.status.code == 2, bad.describe());
+    BOOST_TEST(has(bad.err, "sendguard: verp encode: not an address: "), bad.err);
+    Site none("bounce_domains =\n");
+    auto n = none.cli({"verp", "encode", "bob@example.net"});
+    BOOST_TEST(n.status.code == 3, n.describe());
+    BOOST_TEST(has(n.err, "bounce_domains is empty"), n.err);
+}
+
+BOOST_AUTO_TEST_CASE(help_exits_0) {
+    Site s;
+    for (std::vector<std::string> args : {std::vector<std::string>{"-h"}, {"--help"}, {"suppress", "--help"},
+                                          {"suppress", "import", "-h"}, {"verp", "-h"}, {"config", "--help"}}) {
+        auto r = harness::run([&] {
+            std::vector<std::string> a{harness::sendguard_bin("sendguard")};
+            a.insert(a.end(), args.begin(), args.end());
+            return a;
+        }());
+        BOOST_TEST(r.ok(), r.describe());
+        BOOST_TEST(r.out.rfind("usage: sendguard", 0) == 0, r.out);
+    }
+    BOOST_TEST(harness::run({harness::sendguard_bin("sendguard"), "nonsense"}).status.code == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
