@@ -9,6 +9,11 @@
 //             .usage = "...", .setup = policyd::make_service});
 //     }
 //
+// Settings is the program's own type: a static Settings::from(const
+// config::Config&) and a std::string member `user` (who to run as). It holds
+// every value the program reads, typed, so that no library struct needs
+// defaults of its own (they would drift from the parameter table).
+//
 // run() does, in this order:
 //   1. options (options.h): -c config, -o/-O name=value, -v, -f, -h/--help;
 //   2. loads the configuration (config::load, same file and overrides on
