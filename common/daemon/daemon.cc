@@ -1,6 +1,9 @@
 // daemon.cc - see daemon.h
 #include "common/daemon/daemon.h"
 
+#include <pthread.h>
+
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -83,6 +86,14 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
         return parsed.exit_status;
     }
     const Options& opts = *parsed.options;
+    // Until serve() takes them (signalfd, sigwait), the stop and reload
+    // signals wait: a SIGHUP during start-up must not kill the daemon.
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    ::pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
     const std::string first_ident(name);
     logging::open(first_ident.c_str(), logging::Sink::Stderr);
     logging::set_verbose(opts.verbose > 0);

@@ -29,6 +29,9 @@
 //   5. drops privileges to Settings::user (sys::drop_privileges; "" keeps
 //      the starting user);
 //   6. calls service->serve(control) and returns when it does.
+// From step 1 on, SIGHUP, SIGTERM and SIGINT are blocked: a signal that
+// comes during start-up waits for serve(), which takes them (a signalfd, or
+// libmilter's sigwait thread), instead of killing a half-started daemon.
 // The program never detaches: a supervisor (systemd, scripts/run.sh, the
 // tests) starts it and keeps its pid.
 //

@@ -81,6 +81,12 @@ private:
         if (name == "echo") return SocketmapReply::ok(std::string(key));
         if (name == "stats" && key == "conns")
             return SocketmapReply::ok(std::to_string(server_->connections()));
+        if (name == "setlimit") {
+            net::ServerLimits l = limits_;
+            l.max_connections_per_peer = std::stoul(std::string(key));
+            server_->set_limits(l);
+            return SocketmapReply::ok(std::string(key));
+        }
         if (name == "stats" && key == "overflows")
             return SocketmapReply::ok(std::to_string(server_->stats().input_overflows));
         return SocketmapReply::not_found();
@@ -407,6 +413,17 @@ BOOST_AUTO_TEST_CASE(per_peer_limit) {
     // Another peer (this uid on the UNIX socket) is still served.
     SocketmapClient u(srv.unix_endpoint());
     BOOST_CHECK(u.query("echo", "other") == SocketmapReply::ok("other"));
+}
+
+// set_limits() on a running server (a reload) applies to the next accept.
+BOOST_AUTO_TEST_CASE(set_limits_applies_to_new_connections) {
+    TestServer srv;
+    SocketmapClient a(srv.inet_endpoint());
+    BOOST_REQUIRE(a.query("setlimit", "1") == SocketmapReply::ok("1"));  // runs on the loop's thread
+    const auto r = raw_exchange(srv.inet_endpoint(), ns("echo over"));
+    BOOST_CHECK_MESSAGE(r.data.empty() && (r.eof || r.reset),
+                        "2nd connection from 127.0.0.1 after the change: got \"" << r.data << "\"");
+    BOOST_CHECK(a.query("echo", "still") == SocketmapReply::ok("still"));
 }
 
 // drain(): the listener closes, an idle connection is closed at once, a
