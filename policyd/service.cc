@@ -31,11 +31,13 @@ public:
     explicit PolicydService(const Settings& s)
         : settings_(s),
           maps_(store::open_suppression_store(*s.config, false), s.maps),
-          server_(loop_, "socketmap",
-                  [this](const net::Peer& peer) -> std::unique_ptr<net::Protocol> {
-                      return std::make_unique<net::SocketmapProtocol>(handler_, settings_.socketmap, peer);
-                  },
-                  s.limits) {
+          server_(
+              loop_, "socketmap",
+              [this](const net::Peer& peer) -> std::unique_ptr<net::Protocol> {
+                  return std::make_unique<net::SocketmapProtocol>(handler_, settings_.socketmap,
+                                                                  peer);
+              },
+              s.limits) {
         handler_ = std::make_shared<const net::SocketmapHandler>(
             [this](const net::Peer& peer, std::string_view n, std::string_view k) {
                 return maps_.lookup(peer, n, k);
@@ -57,19 +59,23 @@ public:
     void apply(const Settings& next, daemons::Changes& changes) override {
         changes.restart_only("policyd_socketmap_listen", join(settings_.socketmap_listen_text),
                              join(next.socketmap_listen_text));
-        changes.restart_only("policyd_socket_mode", octal(settings_.socket_mode), octal(next.socket_mode));
+        changes.restart_only("policyd_socket_mode", octal(settings_.socket_mode),
+                             octal(next.socket_mode));
         changes.restart_only("policyd_socket_group", settings_.socket_group, next.socket_group);
         changes.restart_only("policyd_user", settings_.user, next.user);
         changes.restart_only("state_directory", settings_.state_directory, next.state_directory);
-        for (config::Key<config::Type::Size> k : {config::Key<config::Type::Size>("store_map_size"),
-                                                  config::Key<config::Type::Size>("store_max_map_size")})
+        for (config::Key<config::Type::Size> k :
+             {config::Key<config::Type::Size>("store_map_size"),
+              config::Key<config::Type::Size>("store_max_map_size")})
             changes.restart_only(k.name(), std::to_string(settings_.config->size(k)),
                                  std::to_string(next.config->size(k)));
-        changes.restart_only("store_max_readers", std::to_string(settings_.config->integer("store_max_readers")),
+        changes.restart_only("store_max_readers",
+                             std::to_string(settings_.config->integer("store_max_readers")),
                              std::to_string(next.config->integer("store_max_readers")));
         changes.restart_only("store_sync", settings_.config->boolean("store_sync") ? "yes" : "no",
                              next.config->boolean("store_sync") ? "yes" : "no");
-        server_.set_limits(next.limits);  // validated by Settings::from; throws before any change otherwise
+        server_.set_limits(
+            next.limits);  // validated by Settings::from; throws before any change otherwise
         maps_.set_settings(next.maps);
         // What needs a restart stays as it runs, including the store's
         // configuration (a reopen uses the one it was opened with).
@@ -85,7 +91,8 @@ private:
     void stop() {
         if (stopping_) return;
         stopping_ = true;
-        logging::info("", logging::Line("policyd").kv("stop", "draining")
+        logging::info("", logging::Line("policyd")
+                              .kv("stop", "draining")
                               .kv("connections", static_cast<long long>(server_.connections())));
         server_.drain(loop_.now() + settings_.limits.request_timeout, [this] { loop_.stop(); });
     }
@@ -101,15 +108,18 @@ private:
         if (const store::Env* env = maps_.store()) {
             const std::string f = env->replaced_file();
             if (f.empty()) return;
-            logging::warning("", logging::Line("policyd")
-                                     .kv("store", env->path())
-                                     .kv("reason", f + " was removed or replaced since it was opened")
-                                     .kv("action", "reopen"));
+            logging::warning("",
+                             logging::Line("policyd")
+                                 .kv("store", env->path())
+                                 .kv("reason", f + " was removed or replaced since it was opened")
+                                 .kv("action", "reopen"));
             maps_.set_store(nullptr);  // the last reference: closes the old env
         }
         try {
             maps_.set_store(store::open_suppression_store(*settings_.config, false));
-            logging::info("", logging::Line("policyd").kv("store", maps_.store()->path()).kv("action", "reopened"));
+            logging::info("", logging::Line("policyd")
+                                  .kv("store", maps_.store()->path())
+                                  .kv("action", "reopened"));
         } catch (const std::exception& e) {
             logging::warning("", logging::Line("policyd")
                                      .kv("store", "unavailable")

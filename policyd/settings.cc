@@ -25,7 +25,9 @@ ClientList record_clients(const config::Config& cfg) {
     for (const std::string& name : cfg.list("policyd_record_clients")) {
         if (name.size() > 1 && name[0] == '@') {
             auto g = daemons::gid_of(name.substr(1));
-            if (!g) throw daemons::invalid(cfg, "policyd_record_clients", name, "no such group " + name.substr(1));
+            if (!g)
+                throw daemons::invalid(cfg, "policyd_record_clients", name,
+                                       "no such group " + name.substr(1));
             l.gids.push_back(*g);
         } else {
             auto u = daemons::uid_of(name);
@@ -54,22 +56,25 @@ Settings Settings::from(const config::Config& cfg) {
     if (!s.socket_group.empty()) {
         auto g = daemons::gid_of(s.socket_group);
         if (!g)
-            throw daemons::invalid(cfg, "policyd_socket_group", s.socket_group,
-                                   "no such group; name the group Postfix runs as, or leave it empty "
-                                   "for the group of the starting user");
+            throw daemons::invalid(
+                cfg, "policyd_socket_group", s.socket_group,
+                "no such group; name the group Postfix runs as, or leave it empty "
+                "for the group of the starting user");
         s.socket_gid = *g;
     }
     s.socketmap.max_request = cfg.size("policyd_socketmap_max_request");
     s.limits.max_connections = static_cast<size_t>(cfg.integer("policyd_max_connections"));
-    s.limits.max_connections_per_peer = static_cast<size_t>(cfg.integer("policyd_max_connections_per_peer"));
+    s.limits.max_connections_per_peer =
+        static_cast<size_t>(cfg.integer("policyd_max_connections_per_peer"));
     s.limits.max_input = net::SocketmapProtocol::server_max_input(s.socketmap);
     s.limits.idle_timeout = cfg.duration("policyd_idle_timeout");
     s.limits.request_timeout = cfg.duration("policyd_request_timeout");
     s.maps.suppressed_reply = cfg.str("policyd_suppressed_reply");
     s.user = cfg.str("policyd_user");
     if (!s.user.empty() && !daemons::uid_of(s.user))
-        throw daemons::invalid(cfg, "policyd_user", s.user,
-                               "unknown user " + s.user + "; create it, or leave policyd_user empty");
+        throw daemons::invalid(
+            cfg, "policyd_user", s.user,
+            "unknown user " + s.user + "; create it, or leave policyd_user empty");
     s.maps.record_clients = record_clients(cfg);
     s.state_directory = cfg.str("state_directory");
     s.config = std::make_shared<const config::Config>(cfg);

@@ -24,7 +24,9 @@ namespace detail {
 namespace {
 
 // "" shows as "(empty)" so the warning never reads "changed from  to".
-std::string shown(const std::string& v) { return v.empty() ? "(empty)" : v; }
+std::string shown(const std::string& v) {
+    return v.empty() ? "(empty)" : v;
+}
 
 class Reloader final : public Control {
 public:
@@ -45,21 +47,25 @@ public:
                 log_ = std::move(log);
             }
             for (const std::string& w : cfg.warnings())
-                logging::warning("", logging::Line(log_name_).kv("reload", "config").kv("remark", w));
+                logging::warning("",
+                                 logging::Line(log_name_).kv("reload", "config").kv("remark", w));
             for (const auto& c : changes.items())
-                logging::warning("", std::string(log_name_) + ": reload: " + c.name + " changed from " +
-                                         shown(c.from) + " to " + shown(c.to) + "; restart " +
-                                         std::string(name_) + " to apply");
-            logging::info("", logging::Line(log_name_)
-                                  .kv("reload", "ok")
-                                  .kv("restart_needed", static_cast<long long>(changes.items().size())));
+                logging::warning("", std::string(log_name_) + ": reload: " + c.name +
+                                         " changed from " + shown(c.from) + " to " + shown(c.to) +
+                                         "; restart " + std::string(name_) + " to apply");
+            logging::info(
+                "", logging::Line(log_name_)
+                        .kv("reload", "ok")
+                        .kv("restart_needed", static_cast<long long>(changes.items().size())));
         } catch (const std::exception& e) {
             logging::warning("", logging::Line(log_name_)
                                      .kv("reload", "failed")
                                      .kv("error", e.what())
                                      .kv("action", "keeping the running configuration"));
         } catch (...) {
-            logging::warning("", logging::Line(log_name_).kv("reload", "failed").kv("error", "unknown exception"));
+            logging::warning(
+                "",
+                logging::Line(log_name_).kv("reload", "failed").kv("error", "unknown exception"));
         }
     }
 
@@ -76,12 +82,13 @@ void usage(std::FILE* f, std::string_view usage) {
 
 }  // namespace
 
-int run(int argc, char** argv, std::string_view name, std::string_view log_name, std::string_view usage_text,
-        const Hooks& hooks) {
+int run(int argc, char** argv, std::string_view name, std::string_view log_name,
+        std::string_view usage_text, const Hooks& hooks) {
     const ParsedOptions parsed = parse_options(argc, argv);
     if (!parsed.options) {
         if (!parsed.error.empty())
-            std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(name.size()), name.data(), parsed.error.c_str());
+            std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(name.size()), name.data(),
+                         parsed.error.c_str());
         usage(parsed.exit_status == 0 ? stdout : stderr, usage_text);
         return parsed.exit_status;
     }
@@ -105,11 +112,14 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
             hooks.build(cfg);
             open_log(log, opts.foreground);
             for (const std::string& w : cfg.warnings())
-                logging::warning("", logging::Line(log_name).kv("config", "remark").kv("remark", w));
+                logging::warning("",
+                                 logging::Line(log_name).kv("config", "remark").kv("remark", w));
         }
         const std::string user = hooks.setup();
         sys::drop_privileges(user);
-        logging::info("", logging::Line(log_name).kv("start", name).kv("user", user.empty() ? "(unchanged)" : user));
+        logging::info("", logging::Line(log_name)
+                              .kv("start", name)
+                              .kv("user", user.empty() ? "(unchanged)" : user));
         Reloader control(opts, name, log_name, hooks, std::move(log));
         hooks.serve(control);
         return 0;

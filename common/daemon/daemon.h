@@ -42,7 +42,8 @@
 // service->apply(next, changes) swaps in what can change at run time and
 // reports through changes.restart_only() what cannot; the log is reopened
 // with the new settings; one warning per restart-only parameter reads
-//     warning: policyd: reload: state_directory changed from X to Y; restart sendguard-policyd to apply
+//     warning: policyd: reload: state_directory changed from X to Y; restart sendguard-policyd to
+//     apply
 // and then "<log_name>: reload=ok". apply() may throw to reject the new
 // configuration (reload=failed, the service keeps the old one: apply must
 // validate before it changes anything).

@@ -8,7 +8,8 @@ namespace daemons {
 config::Error invalid(const config::Config& cfg, config::AnyKey key, std::string_view value,
                       std::string_view why) {
     // A default has no line of its own; say so instead of naming a line.
-    const std::string what = "invalid " + std::string(key.name()) + ": " + std::string(value) + " (";
+    const std::string what =
+        "invalid " + std::string(key.name()) + ": " + std::string(value) + " (";
     if (cfg.is_default(key)) return config::Error(what + "the default; " + std::string(why) + ")");
     return config::Error(cfg.origin_of(key) + ": " + what + std::string(why) + ")");
 }
@@ -27,7 +28,8 @@ LogSettings LogSettings::from(const config::Config& cfg, std::string_view log_na
 }
 
 void open_log(const LogSettings& s, bool foreground) noexcept {
-    logging::open(s.ident.c_str(), foreground || s.to_stderr ? logging::Sink::Stderr : logging::Sink::Syslog,
+    logging::open(s.ident.c_str(),
+                  foreground || s.to_stderr ? logging::Sink::Stderr : logging::Sink::Syslog,
                   s.facility);
 }
 

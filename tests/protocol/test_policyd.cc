@@ -12,11 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <optional>
-#include <sys/stat.h>
 #include <thread>
 
 #include "common/net/netstring.h"
@@ -42,21 +42,26 @@ struct Daemon {
     std::optional<harness::Process> proc;
 
     std::string base() const {
-        return "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() + "\nlog_to_stderr = yes\n";
+        return "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
+               "\nlog_to_stderr = yes\n";
     }
     void write(const std::string& extra) const { harness::write_file(conf, base() + extra); }
     void start(const std::string& extra = "") {
         write(extra);
-        proc.emplace(harness::SpawnSpec{.argv = {harness::sendguard_bin("sendguard-policyd"), "-c", conf}});
-        BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sock, 10s), "policyd did not listen: " << proc->err());
+        proc.emplace(
+            harness::SpawnSpec{.argv = {harness::sendguard_bin("sendguard-policyd"), "-c", conf}});
+        BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sock, 10s),
+                              "policyd did not listen: " << proc->err());
     }
     net::Endpoint endpoint() const { return net::Endpoint{net::Endpoint::Kind::Unix, sock, {}, 0}; }
     std::string err() { return proc->err(); }
     bool logged(const std::string& what, std::chrono::milliseconds within = 10s) {
-        return harness::wait_until([&] { return proc->err().find(what) != std::string::npos; }, within);
+        return harness::wait_until([&] { return proc->err().find(what) != std::string::npos; },
+                                   within);
     }
     void add(const std::string& address) const {
-        auto r = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "add", address});
+        auto r = harness::run(
+            {harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "add", address});
         BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
     }
 };
@@ -131,7 +136,8 @@ BOOST_AUTO_TEST_CASE(invalid_facility_is_a_config_error) {
     d.write("syslog_facility = bogus\n");
     auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf});
     BOOST_TEST(r.status.code == 1, r.describe());
-    BOOST_TEST(r.err.find(d.conf + ":4: invalid syslog_facility: bogus (expected one of") != std::string::npos,
+    BOOST_TEST(r.err.find(d.conf + ":4: invalid syslog_facility: bogus (expected one of") !=
+                   std::string::npos,
                r.err);
 }
 
@@ -146,7 +152,8 @@ BOOST_AUTO_TEST_CASE(socket_admits_only_its_group) {
     BOOST_TEST((st.st_mode & 0777) == 0660u, "mode " << std::oct << (st.st_mode & 0777));
     struct group* pf = ::getgrnam("postfix");
     if (pf) BOOST_TEST(st.st_gid == pf->gr_gid, "group " << st.st_gid << ", want postfix");
-    const std::string got = as_nobody([&] { return try_query(d.endpoint(), "suppress", "x@example.net"); });
+    const std::string got =
+        as_nobody([&] { return try_query(d.endpoint(), "suppress", "x@example.net"); });
     BOOST_TEST(got.find("Permission denied") != std::string::npos, "nobody got: " << got);
     BOOST_TEST(try_query(d.endpoint(), "suppress", "x@example.net") == "NOTFOUND ");
 }
@@ -156,9 +163,10 @@ BOOST_AUTO_TEST_CASE(unknown_socket_group_is_a_config_error) {
     d.write("policyd_socket_group = no-such-group-sg\n");
     auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf});
     BOOST_TEST(r.status.code == 1, r.describe());
-    BOOST_TEST(r.err.find(d.conf + ":4: invalid policyd_socket_group: no-such-group-sg (no such group") !=
-                   std::string::npos,
-               r.err);
+    BOOST_TEST(
+        r.err.find(d.conf + ":4: invalid policyd_socket_group: no-such-group-sg (no such group") !=
+            std::string::npos,
+        r.err);
 }
 
 // Defect 2b: one uid holding max_connections_per_peer connections is
@@ -169,12 +177,14 @@ BOOST_AUTO_TEST_CASE(per_uid_connection_limit) {
     d.start("policyd_socket_mode = 0666\npolicyd_max_connections_per_peer = 2\n");
     const std::string got = as_nobody([&] {
         net::SocketmapClient a(d.endpoint(), 3s), b(d.endpoint(), 3s);
-        std::string out = std::string(net::status_name(a.query("suppress", "x@example.net").status)) + "," +
-                          std::string(net::status_name(b.query("suppress", "x@example.net").status));
+        std::string out =
+            std::string(net::status_name(a.query("suppress", "x@example.net").status)) + "," +
+            std::string(net::status_name(b.query("suppress", "x@example.net").status));
         return out + "," + try_query(d.endpoint(), "suppress", "x@example.net");
     });
     BOOST_TEST(got.find("NOTFOUND,NOTFOUND,error: ") == 0u, "nobody's three connections: " << got);
-    BOOST_TEST(d.logged("reason=too many connections from this peer, max_connections_per_peer=2"), d.err());
+    BOOST_TEST(d.logged("reason=too many connections from this peer, max_connections_per_peer=2"),
+               d.err());
     BOOST_TEST(d.err().find("peer=unix uid=65534") != std::string::npos, d.err());
     BOOST_TEST(try_query(d.endpoint(), "suppress", "x@example.net") == "NOTFOUND ");
 }
@@ -187,9 +197,12 @@ BOOST_AUTO_TEST_CASE(record_map_only_for_record_clients) {
     d.write("");
     d.add("bob@example.net");
     d.start("policyd_socket_mode = 0666\n");
-    const std::string got = as_nobody([&] { return try_query(d.endpoint(), "record", "bob@example.net"); });
+    const std::string got =
+        as_nobody([&] { return try_query(d.endpoint(), "record", "bob@example.net"); });
     BOOST_TEST(got == "PERM access denied: not in policyd_record_clients", got);
-    BOOST_TEST(as_nobody([&] { return try_query(d.endpoint(), "suppress", "bob@example.net"); }).find("OK ") == 0u);
+    BOOST_TEST(as_nobody([&] {
+                   return try_query(d.endpoint(), "suppress", "bob@example.net");
+               }).find("OK ") == 0u);
     BOOST_TEST(d.logged("policyd: map=record, peer=unix uid=65534, action=refuse"), d.err());
     BOOST_TEST(try_query(d.endpoint(), "record", "bob@example.net").find("OK {") == 0u);
 
@@ -197,7 +210,8 @@ BOOST_AUTO_TEST_CASE(record_map_only_for_record_clients) {
     d.write("policyd_socket_mode = 0666\npolicyd_record_clients = root, nobody\n");
     ::kill(d.proc->pid(), SIGHUP);
     BOOST_TEST(d.logged("reload=ok"), d.err());
-    const std::string now = as_nobody([&] { return try_query(d.endpoint(), "record", "bob@example.net"); });
+    const std::string now =
+        as_nobody([&] { return try_query(d.endpoint(), "record", "bob@example.net"); });
     BOOST_TEST(now.find("OK {") == 0u, now);
 }
 
@@ -207,12 +221,14 @@ BOOST_AUTO_TEST_CASE(reload_reports_restart_only_parameters) {
     Daemon d;
     d.start("policyd_suppressed_reply = REJECT one\n");
     d.add("bob@example.net");
-    harness::write_file(d.conf, "state_directory = " + d.dir.path() + "/other\nrun_directory = " + d.dir.path() +
-                                    "\nlog_to_stderr = yes\npolicyd_suppressed_reply = REJECT two\n");
+    harness::write_file(
+        d.conf, "state_directory = " + d.dir.path() + "/other\nrun_directory = " + d.dir.path() +
+                    "\nlog_to_stderr = yes\npolicyd_suppressed_reply = REJECT two\n");
     ::kill(d.proc->pid(), SIGHUP);
     BOOST_TEST(d.logged("reload=ok"), d.err());
-    const std::string want = "warning: policyd: reload: state_directory changed from " + d.dir.path() + "/lib to " +
-                             d.dir.path() + "/other; restart sendguard-policyd to apply";
+    const std::string want = "warning: policyd: reload: state_directory changed from " +
+                             d.dir.path() + "/lib to " + d.dir.path() +
+                             "/other; restart sendguard-policyd to apply";
     BOOST_TEST(d.err().find(want) != std::string::npos, d.err());
     // What can change did; the store is still the old one.
     BOOST_TEST(try_query(d.endpoint(), "suppress", "bob@example.net") == "OK REJECT two");
@@ -220,7 +236,8 @@ BOOST_AUTO_TEST_CASE(reload_reports_restart_only_parameters) {
     // A bad file keeps everything as it was, naming file and line.
     harness::write_file(d.conf, d.base() + "policyd_request_timeout = 1h\n");
     ::kill(d.proc->pid(), SIGHUP);
-    BOOST_TEST(d.logged("reload=failed, error=" + d.conf + ":4: invalid policyd_request_timeout"), d.err());
+    BOOST_TEST(d.logged("reload=failed, error=" + d.conf + ":4: invalid policyd_request_timeout"),
+               d.err());
     BOOST_TEST(try_query(d.endpoint(), "suppress", "bob@example.net") == "OK REJECT two");
 }
 
@@ -234,10 +251,12 @@ BOOST_AUTO_TEST_CASE(replaced_lock_file_reopens_the_store) {
     BOOST_REQUIRE_MESSAGE(std::filesystem::exists(lock), lock);
     std::filesystem::remove(lock);
     d.add("bob@example.net");  // a new writer makes a new lock file
-    BOOST_TEST(d.logged("lock.mdb was removed or replaced since it was opened, action=reopen", 15s), d.err());
+    BOOST_TEST(d.logged("lock.mdb was removed or replaced since it was opened, action=reopen", 15s),
+               d.err());
     BOOST_TEST(d.logged("action=reopened"), d.err());
     BOOST_TEST(harness::wait_until(
-        [&] { return try_query(d.endpoint(), "suppress", "bob@example.net").find("OK ") == 0; }, 5s));
+        [&] { return try_query(d.endpoint(), "suppress", "bob@example.net").find("OK ") == 0; },
+        5s));
 }
 
 // SIGTERM: stop accepting, finish the request in progress, exit 0.
@@ -251,12 +270,14 @@ BOOST_AUTO_TEST_CASE(sigterm_finishes_the_request_in_progress) {
     std::this_thread::sleep_for(200ms);  // let the daemon read the first bytes
     ::kill(d.proc->pid(), SIGTERM);
     BOOST_TEST(d.logged("stop=draining"), d.err());
-    BOOST_TEST(harness::wait_until([&] { return !std::filesystem::exists(d.sock); }, 5s), "socket file still there");
+    BOOST_TEST(harness::wait_until([&] { return !std::filesystem::exists(d.sock); }, 5s),
+               "socket file still there");
     BOOST_REQUIRE(::send(busy.get(), req.data() + 6, req.size() - 6, MSG_NOSIGNAL) ==
                   static_cast<ssize_t>(req.size() - 6));
     char buf[256];
     const ssize_t n = ::recv(busy.get(), buf, sizeof buf, 0);
-    BOOST_TEST(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) == net::encode_netstring("NOTFOUND "));
+    BOOST_TEST(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) ==
+               net::encode_netstring("NOTFOUND "));
     auto st = d.proc->wait_for(5000ms);
     BOOST_REQUIRE_MESSAGE(st.has_value(), "still running after SIGTERM: " << d.err());
     BOOST_TEST(st->ok(), st->str() << " " << d.err());

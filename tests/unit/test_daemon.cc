@@ -25,7 +25,8 @@ daemons::ParsedOptions parse(std::vector<std::string> args) {
 std::string describe(const daemons::ParsedOptions& p) {
     if (!p.options) return "exit " + std::to_string(p.exit_status) + " " + p.error;
     const auto& o = *p.options;
-    std::string s = "c=" + o.config_path + " v=" + std::to_string(o.verbose) + " f=" + (o.foreground ? "1" : "0");
+    std::string s = "c=" + o.config_path + " v=" + std::to_string(o.verbose) +
+                    " f=" + (o.foreground ? "1" : "0");
     for (const auto& ov : o.overrides) s += " o=" + ov;
     return s;
 }
@@ -49,7 +50,8 @@ BOOST_AUTO_TEST_CASE(options_table) {
         {{"-c", "/etc/x.conf"}, "c=/etc/x.conf v=0 f=0"},
         {{"-v", "-v", "-f"}, "c= v=2 f=1"},
         {{"-vv"}, "c= v=2 f=0"},
-        {{"-o", "syslog_name=a", "-O", "policyd_user=b"}, "c= v=0 f=0 o=syslog_name=a o=policyd_user=b"},
+        {{"-o", "syslog_name=a", "-O", "policyd_user=b"},
+         "c= v=0 f=0 o=syslog_name=a o=policyd_user=b"},
         {{"-h"}, "exit 0 "},
         {{"--help"}, "exit 0 "},
         {{"-x"}, "exit 64 unknown option -x"},
@@ -62,7 +64,8 @@ BOOST_AUTO_TEST_CASE(options_table) {
         const std::string got = describe(parse(c.args));
         std::string shown;
         for (const auto& a : c.args) shown += a + " ";
-        BOOST_TEST(got == c.want, "[" << shown << "]: got \"" << got << "\", want \"" << c.want << "\"");
+        BOOST_TEST(got == c.want,
+                   "[" << shown << "]: got \"" << got << "\", want \"" << c.want << "\"");
     }
 }
 
@@ -76,10 +79,12 @@ BOOST_AUTO_TEST_CASE(log_settings_ident_and_facility) {
     BOOST_TEST(t.ident == "mx1/milter");
     BOOST_TEST(t.facility == LOG_LOCAL3);
     try {
-        daemons::LogSettings::from(config::Config::parse("\nsyslog_facility = bogus\n", "t.conf"), "policyd");
+        daemons::LogSettings::from(config::Config::parse("\nsyslog_facility = bogus\n", "t.conf"),
+                                   "policyd");
         BOOST_ERROR("bogus facility accepted");
     } catch (const config::Error& e) {
-        const std::string want = "t.conf:2: invalid syslog_facility: bogus (expected one of auth, authpriv";
+        const std::string want =
+            "t.conf:2: invalid syslog_facility: bogus (expected one of auth, authpriv";
         BOOST_TEST(std::string(e.what()).find(want) == 0u, "got " << e.what());
     }
 }
@@ -98,21 +103,28 @@ BOOST_AUTO_TEST_CASE(changes_list_only_differences) {
 BOOST_AUTO_TEST_CASE(policyd_settings_from_defaults_equal_the_table) {
     const config::Config d = config::Config::defaults();
     const auto s = policyd::Settings::from(d);
-    const auto dur = [](std::string_view name) { return *config::parse_duration(table_default(name)); };
-    const auto num = [](std::string_view name) { return static_cast<size_t>(std::stoll(table_default(name))); };
+    const auto dur = [](std::string_view name) {
+        return *config::parse_duration(table_default(name));
+    };
+    const auto num = [](std::string_view name) {
+        return static_cast<size_t>(std::stoll(table_default(name)));
+    };
 
     BOOST_REQUIRE_EQUAL(s.socketmap_listen.size(), 1u);
     BOOST_TEST(table_default("policyd_socketmap_listen") == "unix:$run_directory/socketmap.sock");
     BOOST_TEST(s.socketmap_listen[0].path == table_default("run_directory") + "/socketmap.sock");
-    BOOST_TEST(s.socket_mode == static_cast<mode_t>(std::stoul(table_default("policyd_socket_mode"), nullptr, 8)));
+    BOOST_TEST(s.socket_mode ==
+               static_cast<mode_t>(std::stoul(table_default("policyd_socket_mode"), nullptr, 8)));
     BOOST_TEST(s.socket_group == table_default("policyd_socket_group"));
     BOOST_TEST(s.socket_gid == *daemons::gid_of(table_default("policyd_socket_group")));
     BOOST_TEST(s.limits.max_connections == num("policyd_max_connections"));
     BOOST_TEST(s.limits.max_connections_per_peer == num("policyd_max_connections_per_peer"));
     BOOST_TEST((s.limits.idle_timeout == dur("policyd_idle_timeout")));
     BOOST_TEST((s.limits.request_timeout == dur("policyd_request_timeout")));
-    BOOST_TEST(s.socketmap.max_request == *config::parse_size(table_default("policyd_socketmap_max_request")));
-    BOOST_TEST(s.socketmap.max_reply == net::kSocketmapMaxReply);  // Postfix's limit, not a parameter
+    BOOST_TEST(s.socketmap.max_request ==
+               *config::parse_size(table_default("policyd_socketmap_max_request")));
+    BOOST_TEST(s.socketmap.max_reply ==
+               net::kSocketmapMaxReply);  // Postfix's limit, not a parameter
     BOOST_TEST(s.limits.max_input == net::SocketmapProtocol::server_max_input(s.socketmap));
     BOOST_TEST(s.maps.suppressed_reply == table_default("policyd_suppressed_reply"));
     BOOST_TEST(s.user == table_default("policyd_user"));
@@ -139,8 +151,10 @@ BOOST_AUTO_TEST_CASE(policyd_settings_errors_name_file_and_line) {
         {"policyd_record_clients = root, no-such-user-sg\n",
          "t.conf:1: invalid policyd_record_clients: no-such-user-sg (no such user no-such-user-sg"},
         {"policyd_record_clients = @no-such-group-sg\n",
-         "t.conf:1: invalid policyd_record_clients: @no-such-group-sg (no such group no-such-group-sg)"},
-        {"policyd_user = no-such-user-sg\n", "t.conf:1: invalid policyd_user: no-such-user-sg (unknown user"},
+         "t.conf:1: invalid policyd_record_clients: @no-such-group-sg (no such group "
+         "no-such-group-sg)"},
+        {"policyd_user = no-such-user-sg\n",
+         "t.conf:1: invalid policyd_user: no-such-user-sg (unknown user"},
         {"policyd_socketmap_listen = unix:\n", "t.conf:1: invalid policyd_socketmap_listen: unix:"},
     };
     for (const auto& c : cases) {
@@ -163,10 +177,11 @@ BOOST_AUTO_TEST_CASE(record_clients_rule) {
     } cases[] = {
         {net::Peer::local(0, 0), true},
         {net::Peer::local(107, 5), true},
-        {net::Peer::local(1000, 120), true},            // primary group
+        {net::Peer::local(1000, 120), true},              // primary group
         {net::Peer::local(1000, 1000, {27, 120}), true},  // supplementary group
         {net::Peer::local(1000, 1000, {27}), false},
-        {net::Peer{.addr = "127.0.0.1:4000", .key = "127.0.0.1", .groups = {}}, false},  // inet: no credentials
+        {net::Peer{.addr = "127.0.0.1:4000", .key = "127.0.0.1", .groups = {}},
+         false},  // inet: no credentials
     };
     for (const auto& c : cases)
         BOOST_TEST(l.allows(c.peer) == c.want, c.peer.str() << " gid " << c.peer.gid);
