@@ -56,34 +56,30 @@ public:
         logging::info("", logging::Line("policyd").kv("stop", "signal"));
     }
 
+    // settings_ keeps what needs a restart as it runs, so every later
+    // reload reports it again until the restart; only the live fields change.
     void apply(const Settings& next, daemons::Changes& changes) override {
-        changes.restart_only("policyd_socketmap_listen", join(settings_.socketmap_listen_text),
+        const Settings& run = settings_;
+        changes.restart_only("policyd_socketmap_listen", join(run.socketmap_listen_text),
                              join(next.socketmap_listen_text));
-        changes.restart_only("policyd_socket_mode", octal(settings_.socket_mode),
+        changes.restart_only("policyd_socket_mode", octal(run.socket_mode),
                              octal(next.socket_mode));
-        changes.restart_only("policyd_socket_group", settings_.socket_group, next.socket_group);
-        changes.restart_only("policyd_user", settings_.user, next.user);
-        changes.restart_only("state_directory", settings_.state_directory, next.state_directory);
-        for (config::Key<config::Type::Size> k :
-             {config::Key<config::Type::Size>("store_map_size"),
-              config::Key<config::Type::Size>("store_max_map_size")})
-            changes.restart_only(k.name(), std::to_string(settings_.config->size(k)),
-                                 std::to_string(next.config->size(k)));
-        changes.restart_only("store_max_readers",
-                             std::to_string(settings_.config->integer("store_max_readers")),
-                             std::to_string(next.config->integer("store_max_readers")));
-        changes.restart_only("store_sync", settings_.config->boolean("store_sync") ? "yes" : "no",
-                             next.config->boolean("store_sync") ? "yes" : "no");
-        server_.set_limits(
-            next.limits);  // validated by Settings::from; throws before any change otherwise
+        changes.restart_only("policyd_socket_group", run.socket_group, next.socket_group);
+        changes.restart_only("policyd_user", run.user, next.user);
+        changes.restart_only("state_directory", run.state_directory, next.state_directory);
+        changes.restart_only("store_map_size", std::to_string(run.store.map_size),
+                             std::to_string(next.store.map_size));
+        changes.restart_only("store_max_map_size", std::to_string(run.store.max_map_size),
+                             std::to_string(next.store.max_map_size));
+        changes.restart_only("store_max_readers", std::to_string(run.store.max_readers),
+                             std::to_string(next.store.max_readers));
+        changes.restart_only("store_sync", run.store.sync ? "yes" : "no",
+                             next.store.sync ? "yes" : "no");
+        server_.set_limits(next.limits);  // throws (nothing changed yet) only for a zero limit
+        settings_.limits = next.limits;
+        settings_.socketmap = next.socketmap;  // new connections
+        settings_.maps = next.maps;
         maps_.set_settings(next.maps);
-        // What needs a restart stays as it runs, including the store's
-        // configuration (a reopen uses the one it was opened with).
-        auto config = settings_.config;
-        auto state = settings_.state_directory;
-        settings_ = next;
-        settings_.config = std::move(config);
-        settings_.state_directory = std::move(state);
         check_store();
     }
 

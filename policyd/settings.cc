@@ -77,6 +77,10 @@ Settings Settings::from(const config::Config& cfg) {
             "unknown user " + s.user + "; create it, or leave policyd_user empty");
     s.maps.record_clients = record_clients(cfg);
     s.state_directory = cfg.str("state_directory");
+    s.store.map_size = cfg.size("store_map_size");
+    s.store.max_map_size = cfg.size("store_max_map_size");
+    s.store.max_readers = cfg.integer("store_max_readers");
+    s.store.sync = cfg.boolean("store_sync");
     s.config = std::make_shared<const config::Config>(cfg);
     return s;
 }

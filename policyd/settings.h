@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,7 +55,16 @@ struct Settings {
     MapSettings maps;
     std::string user;
     std::string state_directory;
-    // For store::open_suppression_store (store_* parameters).
+    // The store_* parameters, for telling what a reload would change; the
+    // store itself is opened from `config` by store::open_suppression_store,
+    // the one place that turns them into LMDB options.
+    struct Store {
+        uint64_t map_size = 0;
+        uint64_t max_map_size = 0;
+        long long max_readers = 0;
+        bool sync = false;
+        bool operator==(const Store&) const = default;
+    } store;
     std::shared_ptr<const config::Config> config;
 
     static Settings from(const config::Config& cfg);

@@ -233,6 +233,17 @@ BOOST_AUTO_TEST_CASE(reload_reports_restart_only_parameters) {
     // What can change did; the store is still the old one.
     BOOST_TEST(try_query(d.endpoint(), "suppress", "bob@example.net") == "OK REJECT two");
 
+    // Still pending at the next reload: reported again until the restart.
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(harness::wait_until(
+                   [&] {
+                       const std::string e = d.err();
+                       return e.find(want) != e.rfind(want) &&
+                              e.find("restart_needed=1") != e.rfind("restart_needed=1");
+                   },
+                   10s),
+               d.err());
+
     // A bad file keeps everything as it was, naming file and line.
     harness::write_file(d.conf, d.base() + "policyd_request_timeout = 1h\n");
     ::kill(d.proc->pid(), SIGHUP);

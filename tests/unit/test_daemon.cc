@@ -129,6 +129,10 @@ BOOST_AUTO_TEST_CASE(policyd_settings_from_defaults_equal_the_table) {
     BOOST_TEST(s.maps.suppressed_reply == table_default("policyd_suppressed_reply"));
     BOOST_TEST(s.user == table_default("policyd_user"));
     BOOST_TEST(s.state_directory == table_default("state_directory"));
+    BOOST_TEST(s.store.map_size == *config::parse_size(table_default("store_map_size")));
+    BOOST_TEST(s.store.max_map_size == *config::parse_size(table_default("store_max_map_size")));
+    BOOST_TEST(s.store.max_readers == std::stoll(table_default("store_max_readers")));
+    BOOST_TEST(s.store.sync == (table_default("store_sync") == "yes"));
     BOOST_TEST(table_default("policyd_record_clients") == "root, $policyd_user");
     BOOST_TEST((s.maps.record_clients.names == std::vector<std::string>{"root"}));
     BOOST_TEST((s.maps.record_clients.uids == std::vector<uid_t>{0}));
