@@ -252,6 +252,34 @@ BOOST_AUTO_TEST_CASE(reload_reports_restart_only_parameters) {
     BOOST_TEST(try_query(d.endpoint(), "suppress", "bob@example.net") == "OK REJECT two");
 }
 
+// policyd_request_timeout reaches the server: a request left unfinished is
+// cut off after it, well before the idle time-out.
+BOOST_AUTO_TEST_CASE(unfinished_request_is_cut_off) {
+    Daemon d;
+    d.start("policyd_request_timeout = 1s\n");
+    sys::Fd fd = net::connect_endpoint(d.endpoint(), 5s);
+    BOOST_REQUIRE(::send(fd.get(), "30:suppress", 11, MSG_NOSIGNAL) == 11);
+    char buf[64];
+    const auto start = std::chrono::steady_clock::now();
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);  // SO_RCVTIMEO 5s
+    const auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(n == 0, "recv returned " << n);
+    BOOST_TEST(
+        (took < 4s), "closed after "
+                         << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                         << "ms");
+    BOOST_TEST(d.logged("reason=request not complete in time, request_timeout_ms=1000"), d.err());
+}
+
+// The log settings change with a reload: ident and facility.
+BOOST_AUTO_TEST_CASE(reload_reopens_the_log) {
+    Daemon d;
+    d.start();
+    d.write("syslog_name = mx1\nsyslog_facility = local3\n");
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(d.logged("mx1/policyd: NOQUEUE: policyd: reload=ok, restart_needed=0"), d.err());
+}
+
 // Defect 8: deleting lock.mdb while the daemon runs left it reading a
 // snapshot nobody wrote any more. It notices, says so and reopens.
 BOOST_AUTO_TEST_CASE(replaced_lock_file_reopens_the_store) {
