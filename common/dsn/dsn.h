@@ -73,9 +73,20 @@ struct Report {
     std::string original_to;          // addr-spec of its first To:
 };
 
+// Every input is bounded by these (bounce_max_recipients and
+// bounce_diagnostic_limit in the configuration).
 struct Limits {
     size_t max_recipients = 1000;
     size_t max_diagnostic = 1024;
+    // Decoded bytes read from one MIME part, and from a notice's text: room
+    // for max_recipients per-recipient records of kRecordBytes, and never
+    // less than kMinPartText. A record or line cut by this limit is dropped,
+    // never reported half-read.
+    static constexpr size_t kRecordBytes = 1024;
+    static constexpr size_t kMinPartText = 256 * 1024;
+    size_t part_text() const noexcept {
+        return max_recipients > kMinPartText / kRecordBytes ? max_recipients * kRecordBytes : kMinPartText;
+    }
 };
 
 Report parse(std::string_view message, const Limits& limits = {});

@@ -270,7 +270,8 @@ void fill_from_text(std::string_view notice, Draft& d, size_t recipients, size_t
 }
 
 size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned,
-                     bool delayed, std::vector<Draft>& out, size_t max) {
+                     bool delayed, Drafts& out) {
+    const size_t max = out.max();
     std::string_view text = notice.text;
     std::vector<Cand> chosen;
 
@@ -325,7 +326,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         d.alias = std::move(c.alias);
         d.action = delayed ? Action::Delayed : Action::Failed;
         fill_from_text(text, d, distinct.size(), c.line);
-        if (add_draft(out, std::move(d), max)) ++added;
+        if (out.add(std::move(d))) ++added;
     }
     return added;
 }

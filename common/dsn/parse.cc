@@ -94,23 +94,23 @@ void describe_original(const Headers& h, Report& r) {
 
 Report parse_at(std::string_view message, const Limits& limits, int depth) {
     Report report;
-    const size_t max = limits.max_recipients;
-    Mail mail = read_mail(message);
+    Mail mail = read_mail(message, limits.part_text());
     report.subject = text::squeeze(header_value(mail.headers, "Subject"), 998);
-    Notice notice = notice_text(mail);
+    Notice notice = notice_text(mail, limits.part_text());
     Headers returned = mail.original;
     if (!mail.has_original && !notice.returned.empty())
         returned = parse_header_block(text::trim(notice.returned));
     describe_original(returned, report);
 
-    std::vector<Draft> drafts;
+    Drafts drafts(limits.max_recipients);
     Kind kind = Kind::None;
 
     // 1. RFC 5965 §2: multipart/report; report-type=feedback-report.
     for (const auto& p : mail.parts) {
         if (!is_type(p, "message/feedback-report")) continue;
         kind = Kind::Arf;
-        read_feedback_report(p.text(), mail, drafts, report.feedback_type, report.reporting_mta, max);
+        read_feedback_report(whole_lines(p.text(), p.cut()), mail, drafts, report.feedback_type,
+                             report.reporting_mta);
     }
     if (kind == Kind::None && mail.report_type == "feedback-report") kind = Kind::Arf;
     if (kind == Kind::None && mail.has_original
@@ -118,14 +118,14 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
             || text::istarts_with(report.subject, "complaint about message from"))) {
         kind = Kind::Arf;
         report.feedback_type = "abuse";
-        read_feedback_report({}, mail, drafts, report.feedback_type, report.reporting_mta, max);
+        read_feedback_report({}, mail, drafts, report.feedback_type, report.reporting_mta);
     }
 
     // 2. RFC 3464 §2 / RFC 6533 §3.
     if (kind == Kind::None) {
         for (const auto& p : mail.parts)
             if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
-                read_delivery_status(p.text(), drafts, report.reporting_mta, max);
+                read_delivery_status(p.text(), p.cut(), drafts, report.reporting_mta);
         if (!drafts.empty()) kind = Kind::Dsn;
     }
 
@@ -134,7 +134,7 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
         for (const auto& p : mail.parts) {
             if (!is_type(p, "text/plain")) continue;
             Kind k = Kind::None;
-            read_ses_json(p.text(), drafts, k, report.feedback_type, max);
+            read_ses_json(whole_lines(p.text(), p.cut()), drafts, k, report.feedback_type);
             if (k != Kind::None) {
                 kind = k;
                 break;
@@ -156,8 +156,8 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
         } else if (is_bounce_like(mail, notice.text)) {
             bool delayed = is_delay_notice(mail, notice.text);
             if (text::icontains(notice.text, "final-recipient:"))
-                read_delivery_status(notice.text, drafts, report.reporting_mta, max);
-            if (drafts.empty()) read_ndr_text(notice, mail, returned, delayed, drafts, max);
+                read_delivery_status(notice.text, false, drafts, report.reporting_mta);
+            if (drafts.empty()) read_ndr_text(notice, mail, returned, delayed, drafts);
             if (!drafts.empty()) kind = Kind::Ndr;
             else if (!daemon && is_auto_reply(mail)) kind = Kind::AutoReply;
             // A notice that quotes a whole bounce (a forwarded report) in its
@@ -187,11 +187,11 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     // Each lookup is a pass over the notice; past a few hundred recipients
     // the report fields alone must do.
     if ((kind == Kind::Dsn || kind == Kind::Ndr) && drafts.size() <= kMaxTextLookups) {
-        for (auto& d : drafts)
+        for (auto& d : drafts.items())
             if (d.context.empty()) fill_from_text(notice.text, d, drafts.size());
     }
     report.recipients.reserve(drafts.size());
-    for (auto& d : drafts) {
+    for (auto& d : drafts.items()) {
         report.recipients.push_back(finish(d, kind, limits));
         Class c = report.recipients.back().klass;
         report.is_bounce |= c == Class::Hard || c == Class::Soft || c == Class::Complaint;

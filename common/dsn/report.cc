@@ -22,9 +22,8 @@ void each_field(std::string_view body, Fn&& fn) {
     std::string_view rest = body, line;
     Field cur;
     bool have = false, blank = true;
-    size_t count = 0;
-    while (text::next_line(rest, line) && count < 20000) {
-        ++count;
+    // The body is bounded by Limits::part_text(); so is the number of lines.
+    while (text::next_line(rest, line)) {
         if (text::trim(line).empty()) {
             blank = true;
             continue;
@@ -70,21 +69,38 @@ struct Building {
     bool has_final = false, has_orig = false, any = false;
 };
 
-void finish(Building& b, std::vector<Draft>& out, size_t max, size_t& added) {
+void finish(Building& b, Drafts& out, size_t& added) {
     if (!b.any) return;
     Draft& d = b.d;
     if (d.address.empty()) std::swap(d.address, d.alias);
     if (text::iequals(d.address, d.alias)) d.alias.clear();
-    if (!d.address.empty() && add_draft(out, std::move(d), max)) ++added;
+    if (!d.address.empty() && out.add(std::move(d))) ++added;
     b = Building{};
+}
+
+// A body cut by a limit without its last record: what follows the last
+// blank line may have lost fields or half an address.
+std::string_view whole_records(std::string_view body) noexcept {
+    size_t end = 0;
+    std::string_view rest = body, line;
+    while (text::next_line(rest, line))
+        if (text::trim(line).empty()) end = static_cast<size_t>(line.data() - body.data());
+    return body.substr(0, end);
 }
 
 }  // namespace
 
-bool add_draft(std::vector<Draft>& out, Draft d, size_t max) {
+std::string_view whole_lines(std::string_view text, bool cut) noexcept {
+    if (!cut) return text;
+    size_t nl = text.rfind('\n');
+    return nl == std::string_view::npos ? std::string_view{} : text.substr(0, nl + 1);
+}
+
+bool Drafts::add(Draft d) {
     if (d.address.empty()) return false;
-    for (auto& x : out) {
-        if (!text::iequals(x.address, d.address)) continue;
+    std::string key = text::to_lower(d.address);
+    if (auto it = index_.find(key); it != index_.end()) {
+        Draft& x = items_[it->second];
         if (x.status.empty()) x.status = std::move(d.status);
         if (x.reply_code.empty()) x.reply_code = std::move(d.reply_code);
         if (x.diagnostic.empty()) x.diagnostic = std::move(d.diagnostic);
@@ -93,28 +109,29 @@ bool add_draft(std::vector<Draft>& out, Draft d, size_t max) {
         if (x.action == Action::None) x.action = d.action;
         return false;
     }
-    if (out.size() >= max) return false;
-    out.push_back(std::move(d));
+    if (items_.size() >= max_) return false;
+    index_.emplace(std::move(key), items_.size());
+    items_.push_back(std::move(d));
     return true;
 }
 
 // RFC 3464 §2.2 per-message and §2.3 per-recipient fields; RFC 6533 §3 uses
 // the same names with UTF-8 values.
-size_t read_delivery_status(std::string_view body, std::vector<Draft>& out,
-                            std::string& reporting_mta, size_t max) {
+size_t read_delivery_status(std::string_view body, bool cut, Drafts& out, std::string& reporting_mta) {
+    if (cut) body = whole_records(body);
     size_t added = 0;
     Building b;
     each_field(body, [&](const Field& f) {
         std::string_view n = f.name;
-        if (f.group_start && b.has_final) finish(b, out, max, added);
+        if (f.group_start && b.has_final) finish(b, out, added);
         if (text::iequals(n, "Reporting-MTA")) {
             if (reporting_mta.empty()) reporting_mta = after_type(f.value);
         } else if (text::iequals(n, "Final-Recipient")) {
-            if (b.has_final) finish(b, out, max, added);
+            if (b.has_final) finish(b, out, added);
             b.d.address = text::normalize_address(f.value);
             b.has_final = b.any = true;
         } else if (text::iequals(n, "Original-Recipient")) {
-            if (b.has_orig || (b.has_final && b.d.action != Action::None)) finish(b, out, max, added);
+            if (b.has_orig || (b.has_final && b.d.action != Action::None)) finish(b, out, added);
             b.d.alias = text::normalize_address(f.value);
             b.has_orig = b.any = true;
         } else if (text::iequals(n, "Action")) {
@@ -127,13 +144,13 @@ size_t read_delivery_status(std::string_view body, std::vector<Draft>& out,
             b.d.remote_mta = std::string(after_type(f.value));
         }
     });
-    if (b.has_final || b.has_orig) finish(b, out, max, added);
+    if (b.has_final || b.has_orig) finish(b, out, added);
     return added;
 }
 
 // RFC 5965 §3.1 / §3.2.
-size_t read_feedback_report(std::string_view body, const Mail& mail, std::vector<Draft>& out,
-                            std::string& feedback_type, std::string& reporting_mta, size_t max) {
+size_t read_feedback_report(std::string_view body, const Mail& mail, Drafts& out,
+                            std::string& feedback_type, std::string& reporting_mta) {
     std::vector<std::string> rcpt, removal;
     each_field(body, [&](const Field& f) {
         if (text::iequals(f.name, "Feedback-Type")) {
@@ -151,7 +168,7 @@ size_t read_feedback_report(std::string_view body, const Mail& mail, std::vector
         for (const auto& a : list) {
             Draft d;
             d.address = a;
-            if (add_draft(out, std::move(d), max)) ++added;
+            if (out.add(std::move(d))) ++added;
         }
     };
     take(removal);
@@ -185,6 +202,7 @@ std::string json_string(std::string_view json, std::string_view key, size_t* end
         if (json[i] == '\\' && i + 1 < json.size()) ++i;
         out += json[i];
     }
+    if (i >= json.size()) return {};  // no closing quote: cut by a limit
     if (end) *end = i;
     return out;
 }
@@ -202,8 +220,7 @@ std::string_view json_array(std::string_view json, std::string_view key) {
 
 }  // namespace
 
-size_t read_ses_json(std::string_view body, std::vector<Draft>& out, Kind& kind,
-                     std::string& feedback_type, size_t max) {
+size_t read_ses_json(std::string_view body, Drafts& out, Kind& kind, std::string& feedback_type) {
     kind = Kind::None;
     size_t nt = body.find("notificationType");
     if (nt == std::string_view::npos) return 0;
@@ -216,7 +233,7 @@ size_t read_ses_json(std::string_view body, std::vector<Draft>& out, Kind& kind,
     }
     std::string type = json_string(json, "notificationType");
     size_t added = 0;
-    auto add = [&](Draft d) { if (add_draft(out, std::move(d), max)) ++added; };
+    auto add = [&](Draft d) { if (out.add(std::move(d))) ++added; };
     if (text::iequals(type, "Bounce")) {
         kind = Kind::Dsn;
         bool transient = text::iequals(json_string(json, "bounceType"), "Transient");

@@ -8,8 +8,6 @@ namespace dsn {
 
 namespace {
 
-constexpr size_t kMaxNotice = 64 * 1024;
-
 // Phrases that open the copy of the returned message inside a notice,
 // matched at the start of a line stripped of decoration ("----- ... -----").
 constexpr std::string_view kReturnedMarkers[] = {
@@ -78,7 +76,7 @@ bool is_quoted_header(std::string_view line) {
 
 // Appends the notice part of one text to n; true when the returned message
 // started in it (the caller stops reading further parts).
-bool append_notice(std::string_view body, Notice& n) {
+bool append_notice(std::string_view body, Notice& n, size_t limit) {
     std::string_view rest = body, line;
     const char* start = body.data();
     while (text::next_line(rest, line)) {
@@ -87,7 +85,7 @@ bool append_notice(std::string_view body, Notice& n) {
             size_t cut = static_cast<size_t>(line.data() - start);
             n.text.append(body.substr(0, cut));
             std::string_view after = marker ? rest : body.substr(cut);
-            n.returned.assign(after.substr(0, std::min(after.size(), kMaxNotice)));
+            n.returned.assign(whole_lines(after.substr(0, std::min(after.size(), limit)), after.size() > limit));
             return true;
         }
     }
@@ -135,12 +133,12 @@ constexpr std::string_view kBouncePhrases[] = {
 
 }  // namespace
 
-Notice notice_text(const Mail& mail) {
+Notice notice_text(const Mail& mail, size_t limit) {
     Notice n;
     bool any_plain = false;
     for (const auto& p : mail.parts) if (p.type == "text/plain" && !p.text().empty()) any_plain = true;
     for (const auto& p : mail.parts) {
-        if (n.text.size() >= kMaxNotice) break;
+        if (n.text.size() >= limit) break;
         if (p.type == "message/rfc822" || p.type == "message/global" || p.type == "text/rfc822-headers"
             || p.type == "message/global-headers")
             break;
@@ -148,18 +146,20 @@ Notice notice_text(const Mail& mail) {
         bool html = p.type == "text/html";
         if (!(plain || (html && !any_plain))) continue;
         std::string converted;
-        std::string_view body = p.text();
+        std::string_view body = whole_lines(p.text(), p.cut());
         if (html) {
-            converted = text::html_to_text(p.text());
+            converted = text::html_to_text(body);
             body = converted;
         }
         // A text part that is itself a header block is the returned message.
         if (!n.text.empty() && is_quoted_header(text::trim(body).substr(0, 40))) {
-            n.returned.assign(body.substr(0, std::min(body.size(), kMaxNotice)));
+            n.returned.assign(whole_lines(body.substr(0, std::min(body.size(), limit)), body.size() > limit));
             break;
         }
-        if (body.size() > kMaxNotice - n.text.size()) body = body.substr(0, kMaxNotice - n.text.size());
-        if (append_notice(body, n)) break;
+        // A line cut by the limit is not read: it may end in half an address.
+        const size_t room = limit - n.text.size();
+        if (body.size() > room) body = whole_lines(body.substr(0, room), true);
+        if (append_notice(body, n, limit)) break;
         if (html) break;
     }
     return n;

@@ -3,6 +3,7 @@
 #define BOOST_TEST_NO_MAIN
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,89 @@ BOOST_AUTO_TEST_CASE(dsn_limits) {
     const dsn::Report r = dsn::parse(msg, lim);
     BOOST_TEST(r.recipients.size() == 10u, "recipients: got " << r.recipients.size() << ", want 10");
     for (const auto& rc : r.recipients) BOOST_TEST(rc.diagnostic.size() <= 100u);
+}
+
+namespace {
+
+const std::string kReportHead =
+    "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"L\"\n\n--L\n"
+    "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n";
+
+std::string record(const std::string& addr, size_t diag) {
+    return "\nFinal-Recipient: rfc822; " + addr + "\nAction: failed\nStatus: 5.1.1\n"
+           "Diagnostic-Code: smtp; 550 5.1.1 " + std::string(diag, 'x') + "\n";
+}
+
+}  // namespace
+
+// A record cut by the part limit is dropped: "victim@example.com" cut to
+// "victim@example.co" must not be reported (and so never suppressed).
+BOOST_AUTO_TEST_CASE(dsn_record_cut_by_part_limit) {
+    const dsn::Limits lim;
+    const size_t part_limit = lim.part_text();
+    BOOST_TEST_REQUIRE(part_limit > 0u);
+    std::string msg = kReportHead;
+    const size_t body_at = msg.size() - std::string("Reporting-MTA: dns; mx.example.org\n").size();
+    size_t n = 0;
+    const std::string cut_line = "\nFinal-Recipient: rfc822; victim@example.co";
+    while (msg.size() - body_at + 3000 + cut_line.size() < part_limit)
+        msg += record("user" + std::to_string(n++) + "@example.net", 2900);
+    // Pad so that the part limit falls right after "victim@example.co".
+    const size_t used = msg.size() - body_at;
+    msg += "\nX-Pad: " + std::string(part_limit - used - cut_line.size() - 8, 'p');
+    msg += cut_line;
+    BOOST_TEST_REQUIRE(msg.size() - body_at == part_limit);
+    msg += "m\nAction: failed\nStatus: 5.1.1\n\n--L--\n";
+    const dsn::Report r = dsn::parse(msg, lim);
+    BOOST_TEST(r.recipients.size() == n, "recipients: got " << r.recipients.size() << ", want " << n);
+    for (const auto& rc : r.recipients) {
+        BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut record " << rc.address);
+        BOOST_TEST(rc.status == "5.1.1", rc.address << ": status got " << rc.status << ", want 5.1.1");
+    }
+}
+
+// The same for a notice without a report part: the line cut by the limit
+// is not read.
+BOOST_AUTO_TEST_CASE(dsn_ndr_line_cut_by_limit) {
+    const dsn::Limits lim;
+    const size_t part_limit = lim.part_text();
+    std::string head = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: failure notice\n\n"
+                       "Hi. This is the qmail-send program at mx.example.org.\n"
+                       "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+                       "This is a permanent error; I've given up. Sorry it didn't work out.\n\n";
+    std::string body;
+    size_t n = 0;
+    const std::string cut_line = "<victim@example.co";
+    while (body.size() + 200 + cut_line.size() < part_limit) {
+        std::string para = "<user" + std::to_string(n++) + "@example.net>:\n192.0.2.1 does not like recipient.\n"
+                           "Remote host said: 550 5.1.1 no such user\n\n";
+        body += para;
+    }
+    body += std::string(part_limit - body.size() - cut_line.size() - 1, ' ') + "\n";
+    body += cut_line;
+    BOOST_TEST_REQUIRE(body.size() == part_limit);
+    body += "m>:\n192.0.2.1 does not like recipient.\n";
+    const dsn::Report r = dsn::parse(head + body, lim);
+    for (const auto& rc : r.recipients)
+        BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut line " << rc.address);
+    BOOST_TEST(!r.recipients.empty());
+}
+
+// bounce_max_recipients (1..100000) is reachable: the part limit grows with
+// it, and a report of 5000 records yields min(5000, max_recipients).
+BOOST_AUTO_TEST_CASE(dsn_max_recipients_reachable) {
+    std::string msg = kReportHead;
+    for (int i = 0; i < 5000; ++i) msg += record("user" + std::to_string(i) + "@example.net", 40);
+    msg += "\n--L--\n";
+    for (size_t max : {size_t{1000}, size_t{5000}, size_t{100000}}) {
+        dsn::Limits lim;
+        lim.max_recipients = max;
+        const dsn::Report r = dsn::parse(msg, lim);
+        const size_t want = std::min<size_t>(max, 5000);
+        BOOST_TEST(r.recipients.size() == want, "max " << max << ": got " << r.recipients.size() << ", want " << want);
+        BOOST_TEST(lim.part_text() >= 256u * 1024u);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(dsn_garbage_is_a_value) {
