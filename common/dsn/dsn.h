@@ -17,7 +17,8 @@
 //
 // Errors: parse() never throws for bad input; broken MIME, bad encodings and
 // garbage give a Report with whatever could be read (possibly Kind::None).
-// Only std::bad_alloc escapes. Every input is bounded by Limits.
+// Only std::bad_alloc escapes; any other exception (a bug) is logged as a
+// warning ("dsn: error=...") and gives an empty Report. Every input is bounded by Limits.
 // Thread safety: all functions are reentrant; GMime is initialised once
 // (std::call_once) on first use.
 #pragma once

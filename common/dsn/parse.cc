@@ -16,6 +16,7 @@
 #include "common/dsn/classify.h"
 #include "common/dsn/extract.h"
 #include "common/dsn/text.h"
+#include "common/log/log.h"
 
 namespace dsn {
 
@@ -206,11 +207,15 @@ Report parse(std::string_view message, const Limits& limits) {
         return parse_at(message, limits, 0);
     } catch (const std::bad_alloc&) {
         throw;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
         // Only a bug can get here (every scanner is bounds-checked and the
-        // fuzz target runs without it): an unreadable report, not a crash.
-        return Report{};
+        // fuzz target runs without it): an unreadable report, not a crash,
+        // but one that says so.
+        logging::warning({}, logging::Line("dsn").kv("error", e.what()));
+    } catch (...) {
+        logging::warning({}, logging::Line("dsn").kv("error", "unknown exception"));
     }
+    return Report{};
 }
 
 }  // namespace dsn

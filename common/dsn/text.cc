@@ -1,53 +1,9 @@
 // text.cc - string_view scanners used by the DSN parser
 #include "common/dsn/text.h"
 
-#include <cstring>
+#include "common/sys/utf8.h"
 
 namespace dsn::text {
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-size_t ifind(std::string_view hay, std::string_view needle, size_t from) noexcept {
-    if (needle.empty()) return from <= hay.size() ? from : std::string_view::npos;
-    if (hay.size() < needle.size()) return std::string_view::npos;
-    const char f0 = lower(needle[0]);
-    const char f1 = (f0 >= 'a' && f0 <= 'z') ? static_cast<char>(f0 - 'a' + 'A') : f0;
-    const size_t last = hay.size() - needle.size();
-    for (size_t i = from; i <= last; ++i) {
-        // Skip ahead to the next possible first character.
-        const char* p = static_cast<const char*>(std::memchr(hay.data() + i, f0, last - i + 1));
-        const char* q = f1 != f0
-            ? static_cast<const char*>(std::memchr(hay.data() + i, f1, last - i + 1)) : nullptr;
-        if (!p && !q) return std::string_view::npos;
-        if (!p || (q && q < p)) p = q;
-        i = static_cast<size_t>(p - hay.data());
-        size_t k = 1;
-        while (k < needle.size() && lower(hay[i + k]) == lower(needle[k])) ++k;
-        if (k == needle.size()) return i;
-    }
-    return std::string_view::npos;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = lower(c);
-    return out;
-}
 
 bool next_line(std::string_view& rest, std::string_view& line) noexcept {
     if (rest.empty()) return false;
@@ -293,16 +249,7 @@ std::string squeeze(std::string_view s, size_t max) {
         space = false;
         out += c;
     }
-    if (full) {
-        // Do not leave half a UTF-8 sequence at the cut.
-        size_t end = out.size(), k = end;
-        while (k > 0 && (static_cast<unsigned char>(out[k - 1]) & 0xC0) == 0x80) --k;
-        if (k > 0 && static_cast<unsigned char>(out[k - 1]) >= 0xC0) {
-            unsigned char lead = static_cast<unsigned char>(out[k - 1]);
-            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-            if (end - (k - 1) < need) out.resize(k - 1);
-        }
-    }
+    if (full) out.resize(sys::utf8_complete(out));  // no half UTF-8 sequence at the cut
     return out;
 }
 

@@ -6,6 +6,8 @@
 
 #include "common/dsn/classify.h"
 #include "common/dsn/text.h"
+#include "common/sys/ascii.h"
+#include "common/sys/utf8.h"
 
 namespace text = dsn::text;
 
@@ -75,6 +77,23 @@ BOOST_AUTO_TEST_CASE(dsn_ifind) {
     BOOST_TEST(text::ifind("xx User Unknown", "user unknown") == 3u);
     BOOST_TEST(text::ifind("short", "much longer needle") == std::string_view::npos);
     BOOST_TEST(text::ifind("abc", "") == 0u);
+}
+
+// The sys helpers the parser is built on (common/sys/ascii.h, utf8.h).
+BOOST_AUTO_TEST_CASE(dsn_sys_helpers) {
+    BOOST_TEST(sys::iequals("Final-Recipient", "final-RECIPIENT"));
+    BOOST_TEST(!sys::iequals("\xc3\x9c", "\xc3\xbc"));  // only ASCII letters fold
+    BOOST_TEST(sys::istarts_with("Diagnostic-Code: smtp", "diagnostic-code"));
+    BOOST_TEST(sys::trim(" \t x y \r\n") == "x y");
+    BOOST_TEST(sys::to_lower_ascii("Bob@Example.NET") == "bob@example.net");
+    BOOST_TEST(sys::ifind("aaA", "aa", 1) == 1u);
+    struct { std::string in; size_t want; } cut[] = {
+        {"plain", 5}, {"ab\xc3", 2}, {"ab\xc3\xbc", 4}, {"\xe2\x82", 0}, {"x\xe2\x82\xac", 4},
+        {"\xf0\x9f\x93", 0}, {"", 0},
+    };
+    for (const auto& c : cut)
+        BOOST_TEST(sys::utf8_complete(c.in) == c.want, "utf8_complete: got " << sys::utf8_complete(c.in)
+                                                           << ", want " << c.want);
 }
 
 BOOST_AUTO_TEST_CASE(dsn_reason_rules) {
