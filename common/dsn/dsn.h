@@ -51,7 +51,7 @@ enum class Reason {
 };
 
 struct Recipient {
-    std::string address;     // final recipient; domain in lower case
+    std::string address;     // Address::str() of common/address: domain normalised (A-labels)
     std::string alias;       // original recipient when it differs, else ""
     std::string status;      // RFC 3463 code such as "5.1.1", or ""
     std::string reply_code;  // SMTP reply code such as "550", or ""

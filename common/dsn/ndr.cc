@@ -113,14 +113,14 @@ bool listed(const std::vector<std::string>& v, std::string_view a) {
 
 void add_header_addrs(std::vector<std::string>& v, std::string_view value) {
     for (const auto& f : text::all_addresses(value))
-        v.push_back(text::normalize_address(f.addr));
+        v.push_back(text::mailbox(f.addr));
 }
 
 // "(expanded from <alias@x>)" after the address (Postfix, Sendmail).
 std::string expanded_from(std::string_view tail) {
     size_t e = text::ifind(tail, "expanded from");
     if (e == std::string_view::npos || e > 8) return {};
-    if (auto f = text::find_address(tail, e)) return text::normalize_address(f->addr);
+    if (auto f = text::find_address(tail, e)) return text::mailbox(f->addr);
     return {};
 }
 
@@ -166,7 +166,7 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
         ++lead;
     const size_t first_pos = static_cast<size_t>(t.data() - line.data()) + lead;
     for (const auto& f : text::all_addresses(line)) {
-        std::string a = text::normalize_address(f.addr);
+        std::string a = text::mailbox(f.addr);
         if (a.empty() || listed(s.exclude, a) || is_daemon(a)) continue;
         std::string_view before = word_before(line, f.pos);
         if (sender_label || one_of(before, kSenderWords) || text::iequals(before, "mail")) continue;
@@ -280,7 +280,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
     for (const auto& h : mail.headers) {
         if (!text::iequals(h.name, "X-Failed-Recipients")) continue;
         for (const auto& f : text::all_addresses(h.value))
-            failed.push_back(Cand{text::normalize_address(f.addr), {}, kLine});
+            failed.push_back(Cand{text::mailbox(f.addr), {}, kLine});
     }
     {
         Scan s;

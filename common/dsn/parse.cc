@@ -89,8 +89,8 @@ Recipient finish(Draft& d, Kind kind, const Limits& limits) {
 
 void describe_original(const Headers& h, Report& r) {
     r.original_message_id = text::squeeze(header_value(h, "Message-ID"), 998);
-    r.original_from = text::address_in_header(header_value(h, "From"));
-    r.original_to = text::address_in_header(header_value(h, "To"));
+    r.original_from = text::mailbox(header_value(h, "From"));
+    r.original_to = text::mailbox(header_value(h, "To"));
 }
 
 Report parse_at(std::string_view message, const Limits& limits, int depth) {
@@ -179,7 +179,7 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     report.kind = kind;
     if (kind == Kind::AutoReply) {
         Recipient r;
-        r.address = text::address_in_header(header_value(mail.headers, "From"));
+        r.address = text::mailbox(header_value(mail.headers, "From"));
         r.reason = Reason::Vacation;
         r.klass = Class::AutoReply;
         if (!r.address.empty()) report.recipients.push_back(std::move(r));

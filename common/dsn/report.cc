@@ -128,11 +128,11 @@ size_t read_delivery_status(std::string_view body, bool cut, Drafts& out, std::s
             if (reporting_mta.empty()) reporting_mta = after_type(f.value);
         } else if (text::iequals(n, "Final-Recipient")) {
             if (b.has_final) finish(b, out, added);
-            b.d.address = text::normalize_address(f.value);
+            b.d.address = text::mailbox(f.value);
             b.has_final = b.any = true;
         } else if (text::iequals(n, "Original-Recipient")) {
             if (b.has_orig || (b.has_final && b.d.action != Action::None)) finish(b, out, added);
-            b.d.alias = text::normalize_address(f.value);
+            b.d.alias = text::mailbox(f.value);
             b.has_orig = b.any = true;
         } else if (text::iequals(n, "Action")) {
             b.d.action = parse_action(f.value);
@@ -156,9 +156,9 @@ size_t read_feedback_report(std::string_view body, const Mail& mail, Drafts& out
         if (text::iequals(f.name, "Feedback-Type")) {
             if (feedback_type.empty()) feedback_type = text::to_lower(text::trim(f.value));
         } else if (text::iequals(f.name, "Original-Rcpt-To")) {
-            rcpt.push_back(text::normalize_address(f.value));
+            rcpt.push_back(text::mailbox(f.value));
         } else if (text::iequals(f.name, "Removal-Recipient")) {
-            removal.push_back(text::normalize_address(f.value));
+            removal.push_back(text::mailbox(f.value));
         } else if (text::iequals(f.name, "Reporting-MTA")) {
             if (reporting_mta.empty()) reporting_mta = after_type(f.value);
         }
@@ -179,7 +179,7 @@ size_t read_feedback_report(std::string_view body, const Mail& mail, Drafts& out
         for (std::string_view name : {"X-HmXmrOriginalRecipient", "To", "Cc"}) {
             std::string_view v = header_value(mail.original, name);
             for (const auto& f : text::all_addresses(v))
-                fallback.push_back(text::normalize_address(f.addr));
+                fallback.push_back(text::mailbox(f.addr));
             if (!fallback.empty()) break;
         }
         take(fallback);
@@ -243,7 +243,7 @@ size_t read_ses_json(std::string_view body, Drafts& out, Kind& kind, std::string
             if (open == std::string_view::npos || close == std::string_view::npos) break;
             std::string_view obj = arr.substr(open, close - open + 1);
             Draft d;
-            d.address = text::normalize_address(json_string(obj, "emailAddress"));
+            d.address = text::mailbox(json_string(obj, "emailAddress"));
             d.status = std::string(text::find_status(json_string(obj, "status")));
             d.diagnostic = std::string(after_type(json_string(obj, "diagnosticCode")));
             d.action = transient ? Action::Delayed : Action::Failed;
@@ -258,7 +258,7 @@ size_t read_ses_json(std::string_view body, Drafts& out, Kind& kind, std::string
         std::string_view arr = json_array(json, "complainedRecipients");
         for (const auto& f : text::all_addresses(arr)) {
             Draft d;
-            d.address = text::normalize_address(f.addr);
+            d.address = text::mailbox(f.addr);
             add(std::move(d));
         }
     } else if (text::iequals(type, "Delivery")) {
@@ -270,7 +270,7 @@ size_t read_ses_json(std::string_view body, Drafts& out, Kind& kind, std::string
         std::string_view arr = json_array(part, "recipients");
         for (const auto& f : text::all_addresses(arr)) {
             Draft d;
-            d.address = text::normalize_address(f.addr);
+            d.address = text::mailbox(f.addr);
             d.action = Action::Delivered;
             d.status = std::string(text::find_status(response));
             d.diagnostic = response;

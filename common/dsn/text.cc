@@ -1,6 +1,7 @@
 // text.cc - string_view scanners used by the DSN parser
 #include "common/dsn/text.h"
 
+#include "common/address/address.h"
 #include "common/sys/utf8.h"
 
 namespace dsn::text {
@@ -70,48 +71,15 @@ std::vector<Found> all_addresses(std::string_view s, size_t max) {
     return out;
 }
 
-std::string normalize_address(std::string_view s) {
-    s = trim(s);
-    size_t semi = s.find(';');
-    if (semi != std::string_view::npos && semi < s.find('@')) s = trim(s.substr(semi + 1));
-    size_t lt = s.find('<');
-    if (lt != std::string_view::npos) {
-        size_t gt = s.find('>', lt);
-        s = s.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1);
+std::string mailbox(std::string_view value) {
+    value = trim(value);
+    if (auto a = address::extract_from_header(value); a && !a->is_null()) return a->str();
+    // "\"a@b\"" parses as a quoted local part without a domain.
+    if (value.size() > 2 && (value.front() == '"' || value.front() == '\'')
+        && value.back() == value.front()) {
+        value = value.substr(1, value.size() - 2);
+        if (auto a = address::extract_from_header(value); a && !a->is_null()) return a->str();
     }
-    s = trim(s);
-    // A quoted local part ("john..doe"@example.com) keeps its quotes; an
-    // address merely wrapped in quotes loses them.
-    bool quoted_local = s.size() > 2 && s.front() == '"' && s.find("\"@") != std::string_view::npos
-        && s.find("\"@") > 0;
-    if (quoted_local) {
-        size_t at = s.find("\"@") + 1;
-        std::string out(s);
-        for (size_t i = at + 1; i < out.size(); ++i) out[i] = lower(out[i]);
-        while (!out.empty() && (out.back() == '"' || out.back() == '.')) out.pop_back();
-        for (size_t i = at; i < out.size(); ++i)
-            if (is_space(out[i]) || out[i] == '<' || out[i] == '>') return {};
-        return out.size() <= 320 ? out : std::string();
-    }
-    while (!s.empty() && (s.front() == '"' || s.front() == '\'')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == '"' || s.back() == '\'' || s.back() == '.')) s.remove_suffix(1);
-    size_t at = s.rfind('@');
-    if (at == std::string_view::npos || at == 0 || at + 1 >= s.size() || s.size() > 320) return {};
-    for (char c : s)
-        if (is_space(c) || c == '<' || c == '>' || c == ',' || static_cast<unsigned char>(c) < 0x21)
-            return {};
-    std::string out(s);
-    for (size_t i = at + 1; i < out.size(); ++i) out[i] = lower(out[i]);
-    return out;
-}
-
-std::string address_in_header(std::string_view value) {
-    size_t lt = value.find('<');
-    if (lt != std::string_view::npos) {
-        std::string a = normalize_address(value.substr(lt));
-        if (!a.empty()) return a;
-    }
-    if (auto f = find_address(value)) return normalize_address(f->addr);
     return {};
 }
 

@@ -44,12 +44,13 @@ std::optional<Found> find_address(std::string_view s, size_t from = 0) noexcept;
 // Every address in s, left to right, at most max of them.
 std::vector<Found> all_addresses(std::string_view s, size_t max = 256);
 
-// "rfc822; <Bob@Example.NET>" -> "Bob@example.net": drops an address-type
-// prefix, angle brackets, quotes and spaces, lower-cases the domain. Returns
-// "" when what is left is no address.
-std::string normalize_address(std::string_view s);
-// The addr-spec in a header value such as "Bob <bob@example.net>".
-std::string address_in_header(std::string_view value);
+// The mailbox in a report field, header value or scanned token, as
+// common/address reads it (address::extract_from_header: RFC 3464 §2.3.2
+// typed "rfc822; <Bob@Example.NET>", "Name <a@b>", comments), written as
+// Address::str(): local part as sent, domain normalised ("Bob@example.net").
+// A value that is one quoted string ("\"carol@example.org\"", as some MTAs
+// print an address) is read without the quotes. "" when there is none.
+std::string mailbox(std::string_view value);
 
 // First RFC 3463 status code ("5.1.1", classes 2, 4, 5) in s, not part of a
 // longer dotted number such as an IP address.

@@ -38,7 +38,7 @@ const std::vector<Case> kCases = {
     {"postfix-dsn.eml", Kind::Dsn, true, {{"Bob@example.net", "5.1.1", Class::Hard, Reason::UserUnknown}}},
     {"postfix-delayed.eml", Kind::Dsn, true, {{"carol@example.com", "4.4.1", Class::Soft, Reason::NetworkError}}},
     {"global-dsn.eml", Kind::Dsn, true,
-     {{"jürgen@müller.example", "5.2.2", Class::Soft, Reason::MailboxFull},
+     {{"jürgen@xn--mller-kva.example", "5.2.2", Class::Soft, Reason::MailboxFull},
       {"anna@example.de", "5.1.2", Class::Hard, Reason::HostUnknown}}},
     {"arf.eml", Kind::Arf, true, {{"Dave@example.net", "", Class::Complaint, Reason::Feedback}}},
     {"arf-no-rcpt.eml", Kind::Arf, true, {{"erin@example.com", "", Class::Complaint, Reason::Feedback}}},
