@@ -12,6 +12,7 @@
 
 #include <exception>
 #include <new>
+#include <optional>
 
 #include "common/dsn/classify.h"
 #include "common/dsn/extract.h"
@@ -93,111 +94,142 @@ void describe_original(const Headers& h, Report& r) {
     r.original_to = text::mailbox(header_value(h, "To"));
 }
 
-Report parse_at(std::string_view message, const Limits& limits, int depth) {
+// One message being read: what the readers look at and what they found.
+struct Reading {
+    explicit Reading(std::string_view message, const Limits& limits)
+        : limits(limits), mail(read_mail(message, limits.part_text())),
+          notice(notice_text(mail, limits.part_text())), drafts(limits.max_recipients) {
+        returned = mail.original;
+        if (!mail.has_original && !notice.returned.empty())
+            returned = parse_header_block(text::trim(notice.returned));
+        report.subject = text::squeeze(header_value(mail.headers, "Subject"), 998);
+        describe_original(returned, report);
+    }
+    const Limits& limits;
+    Mail mail;
+    Notice notice;
+    Headers returned;  // headers of the returned message, attached or inline
+    Drafts drafts;
     Report report;
-    Mail mail = read_mail(message, limits.part_text());
-    report.subject = text::squeeze(header_value(mail.headers, "Subject"), 998);
-    Notice notice = notice_text(mail, limits.part_text());
-    Headers returned = mail.original;
-    if (!mail.has_original && !notice.returned.empty())
-        returned = parse_header_block(text::trim(notice.returned));
-    describe_original(returned, report);
+};
 
-    Drafts drafts(limits.max_recipients);
+// 1. RFC 5965 §2: multipart/report; report-type=feedback-report, or a
+// Microsoft JMRP complaint (an attached message and its own header).
+Kind read_complaint(Reading& r) {
     Kind kind = Kind::None;
-
-    // 1. RFC 5965 §2: multipart/report; report-type=feedback-report.
-    for (const auto& p : mail.parts) {
+    for (const auto& p : r.mail.parts) {
         if (!is_type(p, "message/feedback-report")) continue;
         kind = Kind::Arf;
-        read_feedback_report(whole_lines(p.text(), p.cut()), mail, drafts, report.feedback_type,
-                             report.reporting_mta);
+        read_feedback_report(whole_lines(p.text(), p.cut()), r.mail, r.drafts, r.report.feedback_type,
+                             r.report.reporting_mta);
     }
-    if (kind == Kind::None && mail.report_type == "feedback-report") kind = Kind::Arf;
-    if (kind == Kind::None && mail.has_original
-        && (!header_value(mail.original, "X-HmXmrOriginalRecipient").empty()
-            || text::istarts_with(report.subject, "complaint about message from"))) {
+    if (kind == Kind::None && r.mail.report_type == "feedback-report") kind = Kind::Arf;
+    if (kind == Kind::None && r.mail.has_original
+        && (!header_value(r.mail.original, "X-HmXmrOriginalRecipient").empty()
+            || text::istarts_with(r.report.subject, "complaint about message from"))) {
         kind = Kind::Arf;
-        report.feedback_type = "abuse";
-        read_feedback_report({}, mail, drafts, report.feedback_type, report.reporting_mta);
+        r.report.feedback_type = "abuse";
+        read_feedback_report({}, r.mail, r.drafts, r.report.feedback_type, r.report.reporting_mta);
     }
+    return kind;
+}
 
-    // 2. RFC 3464 §2 / RFC 6533 §3.
-    if (kind == Kind::None) {
-        for (const auto& p : mail.parts)
-            if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
-                read_delivery_status(p.text(), p.cut(), drafts, report.reporting_mta);
-        if (!drafts.empty()) kind = Kind::Dsn;
+// 2. RFC 3464 §2 / RFC 6533 §3 delivery-status parts.
+Kind read_status_report(Reading& r) {
+    for (const auto& p : r.mail.parts)
+        if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
+            read_delivery_status(p.text(), p.cut(), r.drafts, r.report.reporting_mta);
+    return r.drafts.empty() ? Kind::None : Kind::Dsn;
+}
+
+// 3. Amazon SES notifications delivered by SNS e-mail.
+Kind read_ses(Reading& r) {
+    for (const auto& p : r.mail.parts) {
+        if (!is_type(p, "text/plain")) continue;
+        Kind k = Kind::None;
+        read_ses_json(whole_lines(p.text(), p.cut()), r.drafts, k, r.report.feedback_type);
+        if (k != Kind::None) return k;
     }
+    return Kind::None;
+}
 
-    // 3. Amazon SES notifications delivered by SNS e-mail.
-    if (kind == Kind::None) {
-        for (const auto& p : mail.parts) {
-            if (!is_type(p, "text/plain")) continue;
-            Kind k = Kind::None;
-            read_ses_json(whole_lines(p.text(), p.cut()), drafts, k, report.feedback_type);
-            if (k != Kind::None) {
-                kind = k;
-                break;
-            }
-        }
+// 4. A notice without a machine-readable part: report fields quoted in its
+// text, else recipients read from its wording.
+Kind read_notice(Reading& r) {
+    const bool delayed = is_delay_notice(r.mail, r.notice.text);
+    if (text::icontains(r.notice.text, "final-recipient:"))
+        read_delivery_status(r.notice.text, false, r.drafts, r.report.reporting_mta);
+    if (r.drafts.empty()) read_ndr_text(r.notice, r.mail, r.returned, delayed, r.drafts);
+    return r.drafts.empty() ? Kind::None : Kind::Ndr;
+}
+
+// 5. RFC 3834 auto-reply: its author is the recipient it reports on.
+void read_auto_reply(Reading& r) {
+    Recipient rc;
+    rc.address = text::mailbox(header_value(r.mail.headers, "From"));
+    rc.reason = Reason::Vacation;
+    rc.klass = Class::AutoReply;
+    if (!rc.address.empty()) r.report.recipients.push_back(std::move(rc));
+}
+
+// The drafts made Recipients: status, reason and class decided.
+void classify_drafts(Reading& r) {
+    Report& report = r.report;
+    // Each lookup is a pass over the notice; past a few hundred recipients
+    // the report fields alone must do.
+    if ((report.kind == Kind::Dsn || report.kind == Kind::Ndr) && r.drafts.size() <= kMaxTextLookups) {
+        for (auto& d : r.drafts.items())
+            if (d.context.empty()) fill_from_text(r.notice.text, d, r.drafts.size());
     }
+    report.recipients.reserve(r.drafts.size());
+    for (auto& d : r.drafts.items()) {
+        report.recipients.push_back(finish(d, report.kind, r.limits));
+        Class c = report.recipients.back().klass;
+        report.is_bounce |= c == Class::Hard || c == Class::Soft || c == Class::Complaint;
+    }
+}
 
-    // 4./5. Notices without a machine-readable part, and auto-replies.
+Report parse_at(std::string_view message, const Limits& limits, int depth);
+
+// A notice that quotes a whole bounce (a forwarded report) in its text: the
+// quoted message read as if it had come to us.
+std::optional<Report> read_forwarded(Reading& r, int depth) {
+    if (depth > 0 || r.notice.returned.empty()) return std::nullopt;
+    Report inner = parse_at(text::trim(r.notice.returned), r.limits, depth + 1);
+    if (inner.kind == Kind::None || inner.kind == Kind::AutoReply) return std::nullopt;
+    inner.subject = std::move(r.report.subject);
+    return inner;
+}
+
+Report parse_at(std::string_view message, const Limits& limits, int depth) {
+    Reading r(message, limits);
+    Kind kind = read_complaint(r);
+    if (kind == Kind::None) kind = read_status_report(r);
+    if (kind == Kind::None) kind = read_ses(r);
+
     // Postfix's bounce(8) marks its reports "Auto-Submitted: auto-replied"
     // (RFC 3834 §5 asks every automatic response to say so): a report, a
     // daemon's notice or any multipart/report is never a vacation notice,
     // even when none of its recipients can be read.
-    const bool status_report = is_delivery_report(mail);
-    const bool daemon = status_report || is_from_daemon(mail) || mail.top_type == "multipart/report";
+    const bool status_report = is_delivery_report(r.mail);
+    const bool daemon = status_report || is_from_daemon(r.mail) || r.mail.top_type == "multipart/report";
     if (kind == Kind::None) {
-        bool strong = is_strong_bounce(mail);
-        if (!strong && !daemon && is_auto_reply(mail)) {
+        if (!is_strong_bounce(r.mail) && !daemon && is_auto_reply(r.mail)) {
             kind = Kind::AutoReply;
-        } else if (is_bounce_like(mail, notice.text)) {
-            bool delayed = is_delay_notice(mail, notice.text);
-            if (text::icontains(notice.text, "final-recipient:"))
-                read_delivery_status(notice.text, false, drafts, report.reporting_mta);
-            if (drafts.empty()) read_ndr_text(notice, mail, returned, delayed, drafts);
-            if (!drafts.empty()) kind = Kind::Ndr;
-            else if (!daemon && is_auto_reply(mail)) kind = Kind::AutoReply;
-            // A notice that quotes a whole bounce (a forwarded report) in its
-            // text: read the quoted message as if it had come to us.
-            if (kind == Kind::None && depth == 0 && !notice.returned.empty()) {
-                Report inner = parse_at(text::trim(notice.returned), limits, depth + 1);
-                if (inner.kind != Kind::None && inner.kind != Kind::AutoReply) {
-                    inner.subject = std::move(report.subject);
-                    return inner;
-                }
-            }
+        } else if (is_bounce_like(r.mail, r.notice.text)) {
+            kind = read_notice(r);
+            if (kind == Kind::None && !daemon && is_auto_reply(r.mail)) kind = Kind::AutoReply;
+            if (kind == Kind::None)
+                if (auto inner = read_forwarded(r, depth)) return std::move(*inner);
         }
     }
-
     // A report with no usable recipient is still a report: the caller keeps
     // it for a human rather than ignoring it.
     if (kind == Kind::None && status_report) kind = Kind::Dsn;
-    report.kind = kind;
-    if (kind == Kind::AutoReply) {
-        Recipient r;
-        r.address = text::mailbox(header_value(mail.headers, "From"));
-        r.reason = Reason::Vacation;
-        r.klass = Class::AutoReply;
-        if (!r.address.empty()) report.recipients.push_back(std::move(r));
-        return report;
-    }
-    // Each lookup is a pass over the notice; past a few hundred recipients
-    // the report fields alone must do.
-    if ((kind == Kind::Dsn || kind == Kind::Ndr) && drafts.size() <= kMaxTextLookups) {
-        for (auto& d : drafts.items())
-            if (d.context.empty()) fill_from_text(notice.text, d, drafts.size());
-    }
-    report.recipients.reserve(drafts.size());
-    for (auto& d : drafts.items()) {
-        report.recipients.push_back(finish(d, kind, limits));
-        Class c = report.recipients.back().klass;
-        report.is_bounce |= c == Class::Hard || c == Class::Soft || c == Class::Complaint;
-    }
-    return report;
+    r.report.kind = kind;
+    if (kind == Kind::AutoReply) read_auto_reply(r);
+    else classify_drafts(r);
+    return std::move(r.report);
 }
 
 }  // namespace
