@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/address/address.h"
 #include "common/dsn/dsn.h"
 #include "common/dsn/mime.h"
 
@@ -45,12 +46,19 @@ public:
     size_t size() const noexcept { return items_.size(); }
     size_t max() const noexcept { return max_; }
     std::vector<Draft>& items() noexcept { return items_; }
+    // Gives items()[i] the address a, keeping the old one as its alias;
+    // false when another draft has a already.
+    bool readdress(size_t i, std::string a);
 
 private:
     std::vector<Draft> items_;
     std::unordered_map<std::string, size_t> index_;  // address, ASCII lower case
     size_t max_;
 };
+
+// A domain that is one host's own name ("mailhub", "localhost"): no
+// address outside that host.
+bool is_host_local(const address::Domain& d) noexcept;
 
 // The longest prefix of a text that ends with a whole line; all of it when
 // it was not cut by a limit.

@@ -14,6 +14,7 @@
 #include <new>
 #include <optional>
 
+#include "common/address/address.h"
 #include "common/dsn/classify.h"
 #include "common/dsn/extract.h"
 #include "common/dsn/text.h"
@@ -142,6 +143,28 @@ Kind read_status_report(Reading& r) {
     return r.drafts.empty() ? Kind::None : Kind::Dsn;
 }
 
+// The one mailbox a header value names, "" for none or several.
+std::string single_mailbox(std::string_view value) {
+    auto all = address::extract_all_from_header(value, 2);
+    return all && all->size() == 1 ? all->front().str() : std::string();
+}
+
+// A Final-Recipient on a host of its own ("sjones@mbox07") with no
+// Original-Recipient to fall back on: Exim's X-Failed-Recipients, or, in a
+// report on one recipient, the one To: of the returned message, names the
+// address we sent to.
+void resolve_host_local(Reading& r) {
+    auto& items = r.drafts.items();
+    for (size_t i = 0; i < items.size(); ++i) {
+        auto domain = address::domain_of(items[i].address);
+        if (!domain || !is_host_local(*domain)) continue;
+        std::string sent = single_mailbox(header_value(r.mail.headers, "X-Failed-Recipients"));
+        if (sent.empty() && items.size() == 1) sent = single_mailbox(header_value(r.returned, "To"));
+        auto sent_domain = address::domain_of(sent);
+        if (sent_domain && !is_host_local(*sent_domain)) r.drafts.readdress(i, std::move(sent));
+    }
+}
+
 // 3. Amazon SES notifications delivered by SNS e-mail.
 Kind read_ses(Reading& r) {
     for (const auto& p : r.mail.parts) {
@@ -204,7 +227,7 @@ std::optional<Report> read_forwarded(Reading& r, int depth) {
 Report parse_at(std::string_view message, const Limits& limits, int depth) {
     Reading r(message, limits);
     Kind kind = read_complaint(r);
-    if (kind == Kind::None) kind = read_status_report(r);
+    if (kind == Kind::None && (kind = read_status_report(r)) == Kind::Dsn) resolve_host_local(r);
     if (kind == Kind::None) kind = read_ses(r);
 
     // Postfix's bounce(8) marks its reports "Auto-Submitted: auto-replied"

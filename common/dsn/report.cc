@@ -1,7 +1,9 @@
 // report.cc - machine-readable reports: RFC 3464/6533 delivery-status,
 // RFC 5965 feedback reports and Amazon SES JSON notifications.
 #include <string>
+#include <utility>
 
+#include "common/address/address.h"
 #include "common/dsn/extract.h"
 #include "common/dsn/text.h"
 
@@ -69,10 +71,29 @@ struct Building {
     bool has_final = false, has_orig = false, any = false;
 };
 
+// RFC 3464 §2.3.1-2: Original-Recipient is the address as the sender gave
+// it, Final-Recipient the one the reporting MTA ended up delivering to. When
+// the final one is a host's own name for the mailbox (no domain, a host name
+// without a dot, or a host inside the original's domain: "jdoe@mailhub",
+// "k.lee@store02.corp.example.net" for "kim.lee@example.net") it is the
+// address we sent to that must be suppressed. A final address in another
+// domain is an expansion (a list's member): it stays the recipient.
+bool prefer_original(std::string_view final_rcpt, std::string_view original) {
+    if (original.empty()) return false;
+    if (final_rcpt.empty()) return true;
+    auto fd = address::domain_of(final_rcpt);
+    auto od = address::domain_of(original);
+    if (!fd || !od) return !fd && od;
+    if (is_host_local(*fd)) return true;
+    const std::string& f = fd->str();
+    const std::string& o = od->str();
+    return f.size() > o.size() && f.ends_with(o) && f[f.size() - o.size() - 1] == '.';
+}
+
 void finish(Building& b, Drafts& out, size_t& added) {
     if (!b.any) return;
     Draft& d = b.d;
-    if (d.address.empty()) std::swap(d.address, d.alias);
+    if (prefer_original(d.address, d.alias)) std::swap(d.address, d.alias);
     if (text::iequals(d.address, d.alias)) d.alias.clear();
     if (!d.address.empty() && out.add(std::move(d))) ++added;
     b = Building{};
@@ -89,6 +110,20 @@ std::string_view whole_records(std::string_view body) noexcept {
 }
 
 }  // namespace
+
+bool is_host_local(const address::Domain& d) noexcept {
+    return !d.is_literal() && d.str().find('.') == std::string::npos;
+}
+
+bool Drafts::readdress(size_t i, std::string a) {
+    std::string key = text::to_lower(a);
+    if (index_.count(key)) return false;
+    Draft& d = items_[i];
+    index_.erase(text::to_lower(d.address));
+    index_.emplace(std::move(key), i);
+    d.alias = std::exchange(d.address, std::move(a));
+    return true;
+}
 
 std::string_view whole_lines(std::string_view text, bool cut) noexcept {
     if (!cut) return text;

@@ -81,6 +81,55 @@ const std::vector<Case> kCases = {
      {{"yolanda@example.net", "5.2.2", Class::Soft, Reason::MailboxFull},
       {"zack@example.net", "5.2.1", Class::Soft, Reason::Suspend},
       {"abby@example.net", "5.1.0", Class::Hard, Reason::UserUnknown}}},
+    // RFC 3464 §2.3.1/§2.3.2: a Final-Recipient on a host of its own (no
+    // dot, no domain, or a host inside the Original-Recipient's domain)
+    // names where the mail went, Original-Recipient what we sent to.
+    {"dsn-host-local-final.eml", Kind::Dsn, true,
+     {{"john.doe@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"dsn-alias-target.eml", Kind::Dsn, true,
+     {{"kim.lee@example.net", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    // No Original-Recipient: the one To: of the returned headers.
+    {"dsn-final-no-domain.eml", Kind::Dsn, true,
+     {{"sam.jones@example.edu", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // Several addresses under one Sendmail heading; the returned message's
+    // To: (a list) and Cc: are no recipients.
+    {"sendmail-multi.eml", Kind::Ndr, true,
+     {{"ann@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"ben.w@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"cho@example.com", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    {"exim-failed-recipients.eml", Kind::Ndr, true,
+     {{"dora@example.co.uk", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"eli@example.co.uk", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    // "(expanded from <list>)": the list address is never the recipient.
+    {"postfix-plain.eml", Kind::Ndr, true, {{"greta@example.de", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"qmail-multi.eml", Kind::Ndr, true,
+     {{"hal@example.net", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"ivy@example.net", "5.2.2", Class::Soft, Reason::MailboxFull},
+      {"jon@example.net", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"groupwise.eml", Kind::Ndr, true,
+     {{"lena.berg@example.at", "", Class::Hard, Reason::UserUnknown},
+      {"mo@example.at", "", Class::Soft, Reason::MailboxFull}}},
+    {"aol.eml", Kind::Ndr, true, {{"nellyreads@aol.com", "", Class::Hard, Reason::UserUnknown}}},
+    {"exchange-legacy.eml", Kind::Ndr, true,
+     {{"otto.vos@example.nl", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"piet@example.nl", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    {"exchange-legacy-nodate.eml", Kind::Ndr, true,
+     {{"quinten@example.be", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"domino-plain.eml", Kind::Ndr, true, {{"rosa.keller@example.ch", "", Class::Hard, Reason::UserUnknown}}},
+    {"courier.eml", Kind::Ndr, true, {{"sven@example.org.nz", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // The sender appears in the transcript ("From:", "MAIL From:").
+    {"mdaemon.eml", Kind::Ndr, true, {{"tina@example.it", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"mirapoint.eml", Kind::Ndr, true, {{"ugo@example.us", "", Class::Soft, Reason::Suspend}}},
+    // "contact postmaster@..." is no recipient.
+    {"imail.eml", Kind::Ndr, true, {{"val@example.ca", "", Class::Hard, Reason::UserUnknown}}},
+    {"kerio.eml", Kind::Ndr, true, {{"wanda@example.cz", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"yahoo-old.eml", Kind::Ndr, true, {{"xena_r@yahoo.com", "", Class::Hard, Reason::UserUnknown}}},
+    {"university-reason.eml", Kind::Ndr, true,
+     {{"zoe.h@uni.example.ac.uk", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // The returned message starts at its Received: line, without a marker;
+    // none of its addresses (From, Sender, To, Cc, Reply-To, body) count.
+    {"returned-headers-only.eml", Kind::Ndr, true,
+     {{"abel@example.fr", "5.1.1", Class::Hard, Reason::UserUnknown}}},
 };
 
 }  // namespace
