@@ -19,7 +19,8 @@ constexpr size_t kMaxHeaderValue = 4096;
 constexpr std::string_view kWanted[] = {
     "Subject", "From", "To", "Cc", "Sender", "Return-Path", "Message-ID", "X-Failed-Recipients",
     "Auto-Submitted", "Precedence", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
-    "X-Mail-Autoreply", "X-Vacation", "X-Autoreply-From", "X-HmXmrOriginalRecipient",
+    "X-Mail-Autoreply", "X-Vacation", "X-Autoreply-From", "X-HmXmrOriginalRecipient", "List-Id",
+    "List-Post",
 };
 
 bool wanted_header(std::string_view name) {

@@ -16,7 +16,9 @@
 //   5. the To: of the returned message.
 // The notice's author (From:) and mailer-daemon addresses never count.
 #include <algorithm>
+#include <optional>
 
+#include "common/address/address.h"
 #include "common/dsn/extract.h"
 #include "common/dsn/text.h"
 
@@ -94,15 +96,21 @@ std::string_view word_before(std::string_view line, size_t p) {
     return line.substr(b, e - b);
 }
 
+// A mail system's own role addresses (RFC 2142 §5, and the names daemons
+// sign with) are where to ask for help, never a failed recipient.
 bool is_daemon(std::string_view addr) {
-    return text::istarts_with(addr, "mailer-daemon@") || text::istarts_with(addr, "mailer_daemon@")
-        || text::istarts_with(addr, "mail-daemon@") || text::istarts_with(addr, "mailerdaemon@");
+    constexpr std::string_view kRoles[] = {"mailer-daemon@", "mailer_daemon@", "mail-daemon@",
+                                           "mailerdaemon@", "postmaster@", "mdaemon@"};
+    for (auto r : kRoles)
+        if (text::istarts_with(addr, r)) return true;
+    return false;
 }
 
 struct Scan {
     std::vector<std::string> exclude;  // never recipients (the notice's author)
     std::vector<std::string> sender;   // the original sender: only as a last resort
     std::vector<Cand> found;
+    bool in_sender_field = false;      // the line continues a From:, References:, ... field
 };
 
 bool listed(const std::vector<std::string>& v, std::string_view a) {
@@ -138,8 +146,39 @@ size_t skip_codes(std::string_view t) {
     return i;
 }
 
+// Where an address that opens t starts: after brackets and quotes, an
+// address-type prefix ("SMTP:", "mailto:", as Exchange and web mailers
+// print addresses) and a quoted display name ("\"Ben White\" <ben@...>").
+size_t address_start(std::string_view t) {
+    auto is_open = [](char c) { return c == '<' || c == '"' || c == '\'' || c == '(' || c == '['; };
+    size_t i = 0;
+    if (t.size() > 2 && t[0] == '"') {
+        size_t close = t.find('"', 1);
+        size_t lt = close == std::string_view::npos ? close : t.find_first_not_of(' ', close + 1);
+        if (lt != std::string_view::npos && t[lt] == '<' && t.substr(1, close - 1).find('@') == std::string_view::npos)
+            i = lt;
+    }
+    while (i < t.size() && is_open(t[i])) ++i;
+    for (std::string_view type : {"smtp:", "mailto:"})
+        if (text::istarts_with(t.substr(i), type)) i += type.size();
+    while (i < t.size() && is_open(t[i])) ++i;
+    return i;
+}
+
+// A header-like line ("References: <a@b>") and the folded lines after it:
+// does it name the sender or a message rather than a recipient?
+bool sender_field(std::string_view line, bool continuing) {
+    if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) return continuing;
+    size_t colon = line.find(':');
+    return colon != std::string_view::npos && colon > 0 && colon < 40
+        && one_of(text::trim(line.substr(0, colon)), kSenderLabels);
+}
+
 void scan_line(std::string_view line, size_t line_pos, Scan& s) {
+    const bool continuing = s.in_sender_field;
+    s.in_sender_field = sender_field(line, continuing);
     if (line.find('@') == std::string_view::npos) return;
+    if (continuing && s.in_sender_field) return;
     // Strip quoting and bullets: "> ", ">>> ", "* ", "- ", "| ".
     std::string_view t = line;
     while (!t.empty() && (text::is_space(t[0]) || t[0] == '>' || t[0] == '*' || t[0] == '|'
@@ -147,6 +186,7 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
         t.remove_prefix(1);
     bool labelled = false, recipient_label = false, sender_label = false;
     size_t colon = t.find(':');
+    if (text::istarts_with(t, "smtp:") || text::istarts_with(t, "mailto:")) colon = std::string_view::npos;
     if (colon != std::string_view::npos && colon > 0 && colon < 40) {
         std::string_view label = text::trim(t.substr(0, colon));
         bool is_label = !label.empty() && text::is_alnum(label[0]);
@@ -160,11 +200,7 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
         }
     }
     if (!labelled) t.remove_prefix(skip_codes(t));
-    size_t lead = 0;
-    while (lead < t.size() && (t[lead] == '<' || t[lead] == '"' || t[lead] == '\'' || t[lead] == '('
-                               || t[lead] == '['))
-        ++lead;
-    const size_t first_pos = static_cast<size_t>(t.data() - line.data()) + lead;
+    const size_t first_pos = static_cast<size_t>(t.data() - line.data()) + address_start(t);
     for (const auto& f : text::all_addresses(line)) {
         std::string a = text::mailbox(f.addr);
         if (a.empty() || listed(s.exclude, a) || is_daemon(a)) continue;
@@ -227,6 +263,23 @@ std::string_view failure_reply(std::string_view s) {
         pos = static_cast<size_t>(rc.data() - s.data()) + 3;
     }
     return first;
+}
+
+// Last resort: the one recipient the returned message was addressed to. Not
+// when it went to several (which of them failed?), nor when a list server
+// distributed it (RFC 2369 / RFC 2919 headers: its To: is the list), nor
+// when that address is the notice's own addressee (mail to self).
+std::optional<Cand> returned_recipient(const Mail& mail, const Headers& returned) {
+    for (std::string_view list_header : {"List-Id", "List-Post"})
+        if (!header_value(returned, list_header).empty()) return std::nullopt;
+    if (!header_value(returned, "Cc").empty()) return std::nullopt;
+    auto to = address::extract_all_from_header(header_value(returned, "To"), 2);
+    if (!to || to->size() != 1) return std::nullopt;
+    std::string a = to->front().str();
+    std::vector<std::string> self;
+    add_header_addrs(self, header_value(mail.headers, "To"));
+    if (listed(self, a)) return std::nullopt;
+    return Cand{std::move(a), {}, kSentence};
 }
 
 }  // namespace
@@ -304,11 +357,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
                 if (c.tier == kLine) chosen.push_back(c);
     }
     if (chosen.empty()) {
-        // Last resort: the recipient of the returned message.
-        std::vector<std::string> to;
-        add_header_addrs(to, header_value(returned, "To"));
-        for (auto& a : to)
-            if (!a.empty()) chosen.push_back(Cand{std::move(a), {}, kSentence});
+        if (auto c = returned_recipient(mail, returned)) chosen.push_back(std::move(*c));
     }
 
     // Distinct addresses in order, at most max (each costs a pass over the text).
