@@ -110,7 +110,8 @@ struct Scan {
     std::vector<std::string> exclude;  // never recipients (the notice's author)
     std::vector<std::string> sender;   // the original sender: only as a last resort
     std::vector<Cand> found;
-    bool in_sender_field = false;      // the line continues a From:, References:, ... field
+    bool in_sender_field = false;      // in a From:, References:, ... field or its folds
+    size_t sender_indent = 0;          // of that field's first line
 };
 
 bool listed(const std::vector<std::string>& v, std::string_view a) {
@@ -165,20 +166,27 @@ size_t address_start(std::string_view t) {
     return i;
 }
 
-// A header-like line ("References: <a@b>") and the folded lines after it:
-// does it name the sender or a message rather than a recipient?
-bool sender_field(std::string_view line, bool continuing) {
-    if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) return continuing;
-    size_t colon = line.find(':');
-    return colon != std::string_view::npos && colon > 0 && colon < 40
-        && one_of(text::trim(line.substr(0, colon)), kSenderLabels);
+// A header-like line ("References: <a@b>", quoted by the notice and so
+// perhaps indented) and the lines folded under it, indented deeper: do
+// they name the sender or a message rather than a recipient?
+bool sender_field(std::string_view line, Scan& s) {
+    size_t indent = 0;
+    while (indent < line.size() && (line[indent] == ' ' || line[indent] == '\t')) ++indent;
+    std::string_view t = line.substr(indent);
+    size_t colon = t.find(':');
+    bool field = colon != std::string_view::npos && colon > 0 && colon < 40;
+    if (field && one_of(text::trim(t.substr(0, colon)), kSenderLabels)) {
+        s.sender_indent = indent;
+        return s.in_sender_field = true;
+    }
+    bool folded = s.in_sender_field && indent > s.sender_indent && !t.empty() && !field;
+    s.in_sender_field = folded;
+    return folded;
 }
 
 void scan_line(std::string_view line, size_t line_pos, Scan& s) {
-    const bool continuing = s.in_sender_field;
-    s.in_sender_field = sender_field(line, continuing);
-    if (line.find('@') == std::string_view::npos) return;
-    if (continuing && s.in_sender_field) return;
+    const bool in_field = sender_field(line, s);
+    if (line.find('@') == std::string_view::npos || in_field) return;
     // Strip quoting and bullets: "> ", ">>> ", "* ", "- ", "| ".
     std::string_view t = line;
     while (!t.empty() && (text::is_space(t[0]) || t[0] == '>' || t[0] == '*' || t[0] == '|'

@@ -130,6 +130,22 @@ const std::vector<Case> kCases = {
     // none of its addresses (From, Sender, To, Cc, Reply-To, body) count.
     {"returned-headers-only.eml", Kind::Ndr, true,
      {{"abel@example.fr", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // "'SMTP:a@b' on <date>": the type prefix is no label; an entry that
+    // names only a person ("Otto Vos on ...") gives no address to guess.
+    {"exchange-smtp-prefix.eml", Kind::Ndr, true,
+     {{"piet@example.nl", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    {"sendmail-display-name.eml", Kind::Ndr, true,
+     {{"ann@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"ben.w@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // Message ids on the folded lines of a quoted References: field.
+    {"notice-references.eml", Kind::Ndr, true,
+     {{"carl@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // An address only in a sentence; the Outlook-style quoted original
+    // below "-----Original Message-----" names another.
+    {"sentence-only.eml", Kind::Ndr, true, {{"jane@example.edu", "", Class::Hard, Reason::UserUnknown}}},
+    // Nothing names the recipient, and the returned message went to a list:
+    // its To: is the list, which is never suppressed.
+    {"list-returned.eml", Kind::None, false, {}},
 };
 
 }  // namespace
