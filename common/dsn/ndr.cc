@@ -209,19 +209,28 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
     }
     if (!labelled) t.remove_prefix(skip_codes(t));
     const size_t first_pos = static_cast<size_t>(t.data() - line.data()) + address_start(t);
+    // A line that opens with an address may list more ("a@b, c@d").
+    size_t list_end = std::string_view::npos;
+    auto continues_list = [&](size_t pos) {
+        if (list_end == std::string_view::npos || pos < list_end) return false;
+        for (char c : line.substr(list_end, pos - list_end))
+            if (!(c == ',' || c == ';' || c == ' ' || c == '\t' || c == '<' || c == '>' || c == '"')) return false;
+        return true;
+    };
     for (const auto& f : text::all_addresses(line)) {
         std::string a = text::mailbox(f.addr);
         if (a.empty() || listed(s.exclude, a) || is_daemon(a)) continue;
         std::string_view before = word_before(line, f.pos);
         if (sender_label || one_of(before, kSenderWords) || text::iequals(before, "mail")) continue;
         Tier tier;
-        if (f.pos == first_pos)
+        if (f.pos == first_pos || continues_list(f.pos))
             tier = !labelled ? kLine : (recipient_label ? kLabel : kSentence);
         else if (one_of(before, kRecipientWords))
             tier = kSentence;
         else
             continue;
         if (s.found.size() >= kMaxCandidates) return;
+        if (f.pos == first_pos || continues_list(f.pos)) list_end = f.pos + f.addr.size();
         Cand c{std::move(a), {}, tier, line_pos};
         if (tier == kLine) c.alias = expanded_from(line.substr(f.pos + f.addr.size()));
         s.found.push_back(std::move(c));

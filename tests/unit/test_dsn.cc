@@ -146,6 +146,14 @@ const std::vector<Case> kCases = {
     // Nothing names the recipient, and the returned message went to a list:
     // its To: is the list, which is never suppressed.
     {"list-returned.eml", Kind::None, false, {}},
+    // Several addresses on the line that opens with one.
+    {"sendmail-one-line.eml", Kind::Ndr, true,
+     {{"gina@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"hank@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // Exim's "(generated from <alias>)" line names what the address came
+    // from, not another recipient.
+    {"exim-generated-from.eml", Kind::Ndr, true,
+     {{"ivan@example.co.uk", "", Class::Hard, Reason::UserUnknown}}},
 };
 
 }  // namespace
