@@ -17,6 +17,7 @@
 // The notice's author (From:) and mailer-daemon addresses never count.
 #include <algorithm>
 #include <optional>
+#include <unordered_set>
 
 #include "common/address/address.h"
 #include "common/dsn/extract.h"
@@ -339,51 +340,74 @@ void fill_from_text(std::string_view notice, Draft& d, size_t recipients, size_t
     if (d.hint.empty() && recipients <= 1) d.hint = text::squeeze(whole, 4 * kMaxBlock);
 }
 
-size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned,
-                     bool delayed, Drafts& out) {
-    const size_t max = out.max();
-    std::string_view text = notice.text;
-    std::vector<Cand> chosen;
+namespace {
 
-    // Exim and Gmail name the failed recipients in a header.
+// Exim and Gmail name the failed recipients in a header of the notice.
+std::vector<Cand> failed_recipients(const Mail& mail) {
     std::vector<Cand> failed;
     for (const auto& h : mail.headers) {
         if (!text::iequals(h.name, "X-Failed-Recipients")) continue;
         for (const auto& f : text::all_addresses(h.value))
             failed.push_back(Cand{text::mailbox(f.addr), {}, kLine});
     }
-    {
-        Scan s;
-        add_header_addrs(s.exclude, header_value(mail.headers, "From"));
-        add_header_addrs(s.sender, header_value(mail.headers, "To"));
-        add_header_addrs(s.sender, header_value(returned, "From"));
-        add_header_addrs(s.sender, header_value(returned, "Return-Path"));
-        add_header_addrs(s.sender, header_value(returned, "Sender"));
-        std::string_view rest = text, line;
-        while (text::next_line(rest, line))
-            scan_line(line, static_cast<size_t>(line.data() - text.data()), s);
-        for (Tier want : {kLine, kLabel, kSentence}) {
-            if (want == kLabel && !failed.empty()) break;
-            for (const auto& c : s.found)
-                if (c.tier == want && !listed(s.sender, c.addr)) chosen.push_back(c);
-            if (!chosen.empty()) break;
-        }
-        if (chosen.empty()) chosen = std::move(failed);
-        if (chosen.empty())
-            for (const auto& c : s.found)
-                if (c.tier == kLine) chosen.push_back(c);
+    return failed;
+}
+
+// Every candidate address of the notice text, with what must never or only
+// as a last resort be one.
+Scan scan_notice(std::string_view text, const Mail& mail, const Headers& returned) {
+    Scan s;
+    add_header_addrs(s.exclude, header_value(mail.headers, "From"));
+    add_header_addrs(s.sender, header_value(mail.headers, "To"));
+    add_header_addrs(s.sender, header_value(returned, "From"));
+    add_header_addrs(s.sender, header_value(returned, "Return-Path"));
+    add_header_addrs(s.sender, header_value(returned, "Sender"));
+    std::string_view rest = text, line;
+    while (text::next_line(rest, line))
+        scan_line(line, static_cast<size_t>(line.data() - text.data()), s);
+    return s;
+}
+
+// The recipients, in the order of the module comment. X-Failed-Recipients
+// is the MTA's own list, but not always in the form the text gives (an
+// alias, a rewritten domain): it narrows the addresses opening a line when
+// it names some of them, and stands in when none opens a line.
+std::vector<Cand> choose(const Scan& s, std::vector<Cand> failed) {
+    std::vector<Cand> chosen;
+    auto in_failed = [&](const Cand& c) {
+        for (const auto& f : failed)
+            if (text::iequals(f.addr, c.addr)) return true;
+        return false;
+    };
+    for (const auto& c : s.found)
+        if (c.tier == kLine && !listed(s.sender, c.addr) && in_failed(c)) chosen.push_back(c);
+    if (!chosen.empty()) return chosen;
+    for (Tier want : {kLine, kLabel, kSentence}) {
+        if (want == kLabel && !failed.empty()) return failed;
+        for (const auto& c : s.found)
+            if (c.tier == want && !listed(s.sender, c.addr)) chosen.push_back(c);
+        if (!chosen.empty()) return chosen;
     }
-    if (chosen.empty()) {
+    for (const auto& c : s.found)
+        if (c.tier == kLine) chosen.push_back(c);
+    return chosen;
+}
+
+}  // namespace
+
+size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned,
+                     bool delayed, Drafts& out) {
+    std::string_view text = notice.text;
+    std::vector<Cand> chosen = choose(scan_notice(text, mail, returned), failed_recipients(mail));
+    if (chosen.empty())
         if (auto c = returned_recipient(mail, returned)) chosen.push_back(std::move(*c));
-    }
 
     // Distinct addresses in order, at most max (each costs a pass over the text).
     std::vector<Cand> distinct;
+    std::unordered_set<std::string> seen;
     for (auto& c : chosen) {
-        if (distinct.size() >= max) break;
-        bool seen = false;
-        for (const auto& d : distinct) seen |= text::iequals(d.addr, c.addr);
-        if (!seen && !c.addr.empty()) distinct.push_back(std::move(c));
+        if (distinct.size() >= out.max()) break;
+        if (!c.addr.empty() && seen.insert(text::to_lower(c.addr)).second) distinct.push_back(std::move(c));
     }
     size_t added = 0;
     for (auto& c : distinct) {

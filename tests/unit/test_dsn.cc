@@ -154,6 +154,10 @@ const std::vector<Case> kCases = {
     // from, not another recipient.
     {"exim-generated-from.eml", Kind::Ndr, true,
      {{"ivan@example.co.uk", "", Class::Hard, Reason::UserUnknown}}},
+    // X-Failed-Recipients narrows the addresses that open a line: the help
+    // desk in the provider's footer is none.
+    {"exim-isp-footer.eml", Kind::Ndr, true,
+     {{"lou@isp.example.co.uk", "", Class::Soft, Reason::MailboxFull}}},
 };
 
 }  // namespace
