@@ -76,12 +76,44 @@ bool is_quoted_header(std::string_view line) {
 
 // Appends the notice part of one text to n; true when the returned message
 // started in it (the caller stops reading further parts).
+// Fields every message has, which a notice's own text does not open a
+// line with three times in a row.
+constexpr std::string_view kMessageFields[] = {
+    "from", "to", "cc", "subject", "date", "message-id", "reply-to", "sender", "mime-version",
+    "content-type", "content-transfer-encoding", "x-mailer", "references", "in-reply-to",
+    "list-id", "list-unsubscribe", "precedence", "user-agent",
+};
+
+bool is_message_field(std::string_view line) {
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 30) return false;
+    std::string_view name = line.substr(0, colon);
+    for (auto f : kMessageFields)
+        if (text::iequals(name, f)) return true;
+    return false;
+}
+
+// RFC 5322 §2.2: a returned message's header block quoted without a
+// marker, known by three message fields (folded lines between them
+// allowed) at the start of a line, the first one at this line.
+bool starts_header_block(std::string_view line, std::string_view rest) {
+    if (!is_message_field(line)) return false;
+    int fields = 1;
+    std::string_view next;
+    for (int n = 0; n < 12 && fields < 3 && text::next_line(rest, next); ++n) {
+        if (!next.empty() && (next[0] == ' ' || next[0] == '\t')) continue;
+        if (!is_message_field(next)) return false;
+        ++fields;
+    }
+    return fields >= 3;
+}
+
 bool append_notice(std::string_view body, Notice& n, size_t limit) {
     std::string_view rest = body, line;
     const char* start = body.data();
     while (text::next_line(rest, line)) {
         bool marker = is_marker(line);
-        if (marker || is_quoted_header(line)) {
+        if (marker || is_quoted_header(line) || starts_header_block(line, rest)) {
             size_t cut = static_cast<size_t>(line.data() - start);
             n.text.append(body.substr(0, cut));
             std::string_view after = marker ? rest : body.substr(cut);

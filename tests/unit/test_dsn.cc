@@ -158,6 +158,10 @@ const std::vector<Case> kCases = {
     // desk in the provider's footer is none.
     {"exim-isp-footer.eml", Kind::Ndr, true,
      {{"lou@isp.example.co.uk", "", Class::Soft, Reason::MailboxFull}}},
+    // The returned message's header block without a marker: its To: (and
+    // the folded line under it) are no recipients.
+    {"unmarked-original.eml", Kind::Ndr, true,
+     {{"marek@example.pl", "5.1.1", Class::Hard, Reason::UserUnknown}}},
 };
 
 }  // namespace
