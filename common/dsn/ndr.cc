@@ -148,18 +148,49 @@ size_t skip_codes(std::string_view t) {
     return i;
 }
 
+// The length of a display name that opens a list entry, up to its "<":
+// quoted ("\"Ben White\" <ben@...>") or a person's name of at most four
+// capitalised words ("Pat Smith <pat@...> on 3/4/2025", as legacy Exchange
+// lists recipients). 0 when t opens otherwise.
+size_t display_name(std::string_view t) {
+    if (t.size() > 2 && t[0] == '"') {
+        size_t close = t.find('"', 1);
+        size_t lt = close == std::string_view::npos ? close : t.find_first_not_of(' ', close + 1);
+        if (lt != std::string_view::npos && t[lt] == '<' && t.substr(1, close - 1).find('@') == std::string_view::npos)
+            return lt;
+        return 0;
+    }
+    size_t lt = t.find('<');
+    if (lt == std::string_view::npos || lt == 0 || lt > 48) return 0;
+    int words = 0;
+    bool word_start = true;
+    for (char c : t.substr(0, lt)) {
+        if (c == ' ') {
+            word_start = true;
+            continue;
+        }
+        if (!(sys::is_alpha(c) || c == '.' || c == '-' || c == '\'')) return 0;
+        if (word_start && !(c >= 'A' && c <= 'Z')) return 0;
+        if (word_start) ++words;
+        word_start = false;
+    }
+    if (words < 1 || words > 4) return 0;
+    // A list entry ends after the address, or goes on with its date or
+    // error; a sentence ("Your Message <id> was kept") goes on with words.
+    size_t gt = t.find('>', lt);
+    if (gt == std::string_view::npos) return 0;
+    std::string_view tail = text::trim(t.substr(gt + 1));
+    bool entry = tail.empty() || text::istarts_with(tail, "on ") || tail.starts_with("...")
+        || tail[0] == ':' || tail[0] == ',' || tail[0] == ';' || tail[0] == '(';
+    return entry ? lt : 0;
+}
+
 // Where an address that opens t starts: after brackets and quotes, an
 // address-type prefix ("SMTP:", "mailto:", as Exchange and web mailers
 // print addresses) and a quoted display name ("\"Ben White\" <ben@...>").
 size_t address_start(std::string_view t) {
     auto is_open = [](char c) { return c == '<' || c == '"' || c == '\'' || c == '(' || c == '['; };
-    size_t i = 0;
-    if (t.size() > 2 && t[0] == '"') {
-        size_t close = t.find('"', 1);
-        size_t lt = close == std::string_view::npos ? close : t.find_first_not_of(' ', close + 1);
-        if (lt != std::string_view::npos && t[lt] == '<' && t.substr(1, close - 1).find('@') == std::string_view::npos)
-            i = lt;
-    }
+    size_t i = display_name(t);
     while (i < t.size() && is_open(t[i])) ++i;
     for (std::string_view type : {"smtp:", "mailto:"})
         if (text::istarts_with(t.substr(i), type)) i += type.size();

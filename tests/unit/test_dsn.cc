@@ -162,6 +162,10 @@ const std::vector<Case> kCases = {
     // the folded line under it) are no recipients.
     {"unmarked-original.eml", Kind::Ndr, true,
      {{"marek@example.pl", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // "Name <addr> on <date>" is a list entry; "Your Message <id> was
+    // kept" is a sentence, and its message id no recipient.
+    {"exchange-display-name.eml", Kind::Ndr, true,
+     {{"otto.vos@example.nl", "5.1.1", Class::Hard, Reason::UserUnknown}}},
 };
 
 }  // namespace
