@@ -3,18 +3,28 @@
 // MTAs that send no RFC 3464 report still follow a few layouts:
 //   - the failed address opens a line, alone or followed by ':' or the error
 //     (qmail "<a@b>:", Exim "  a@b", Gmail, Domino, Exchange, Postfix,
-//     Sendmail "<a@b>... User unknown", T-Online " <a@b>... unknown user");
+//     Sendmail "<a@b>... User unknown", T-Online " <a@b>... unknown user"),
+//     also after a display name or a type ("Pat Smith <a@b> on <date>",
+//     "'SMTP:a@b'", legacy Exchange), and more on the same line ("a@b, c@d");
 //   - a labelled line ("Recipient: <a@b>", "RCPT TO:<a@b>", "Empfänger: a@b");
 //   - a sentence ("error delivering your mail to <a@b>", "an a@b").
 // The text that follows an address, up to the next one, is its diagnostic.
 //
 // Which addresses are the recipients, first non-empty choice wins:
-//   1. addresses that open a line (not the sender's);
-//   2. X-Failed-Recipients (Exim, Gmail);
-//   3. labelled lines, then sentences (not the sender's);
-//   4. line-opening addresses even if they are the sender's (mail to self);
-//   5. the To: of the returned message.
-// The notice's author (From:) and mailer-daemon addresses never count.
+//   1. addresses that open a line (not the sender's) and are named by
+//      X-Failed-Recipients (Exim, Gmail), when it names any of them;
+//   2. addresses that open a line (not the sender's);
+//   3. X-Failed-Recipients;
+//   4. labelled lines, then sentences (not the sender's);
+//   5. line-opening addresses even if they are the sender's (mail to self);
+//   6. an address of the returned To:/Cc: whose local part opens a line
+//      (systems that name the mailbox only: GroupWise);
+//   7. the To: of the returned message, when it names one mailbox, no Cc:,
+//      and no list server distributed it.
+// Never recipients: the notice's author (From:), role addresses
+// (postmaster, mailer-daemon), fields naming the sender or a message
+// (From:, Sender:, References:, ... with their folded lines), and all that
+// follows the start of the returned message (signals.cc cuts it off).
 #include <algorithm>
 #include <optional>
 #include <unordered_set>
@@ -424,12 +434,39 @@ std::vector<Cand> choose(const Scan& s, std::vector<Cand> failed) {
     return chosen;
 }
 
+// Notices of systems that name the failed mailbox by its local part only
+// (GroupWise "\tjsmith (user not found)"): an address of the returned
+// message's To: or Cc: whose local part opens a line of the notice.
+std::vector<Cand> named_by_local_part(std::string_view text, const Headers& returned) {
+    std::vector<Cand> out;
+    for (std::string_view field : {"To", "Cc"}) {
+        auto all = address::extract_all_from_header(header_value(returned, field), 100);
+        if (!all) continue;
+        for (const auto& a : *all) {
+            std::string_view local = a.local();
+            if (local.size() < 2) continue;
+            std::string_view rest = text, line;
+            while (text::next_line(rest, line)) {
+                std::string_view t = text::trim(line);
+                if (!text::istarts_with(t, local)) continue;
+                if (t.size() > local.size() && t[local.size()] != ' ' && t[local.size()] != '\t'
+                    && t[local.size()] != '(' && t[local.size()] != ':')
+                    continue;
+                out.push_back(Cand{a.str(), {}, kLabel, static_cast<size_t>(line.data() - text.data())});
+                break;
+            }
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned,
                      bool delayed, Drafts& out) {
     std::string_view text = notice.text;
     std::vector<Cand> chosen = choose(scan_notice(text, mail, returned), failed_recipients(mail));
+    if (chosen.empty()) chosen = named_by_local_part(text, returned);
     if (chosen.empty())
         if (auto c = returned_recipient(mail, returned)) chosen.push_back(std::move(*c));
 

@@ -166,6 +166,10 @@ const std::vector<Case> kCases = {
     // kept" is a sentence, and its message id no recipient.
     {"exchange-display-name.eml", Kind::Ndr, true,
      {{"otto.vos@example.nl", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // GroupWise names the mailbox by its local part only: the returned
+    // message's To: says which of its addresses that is.
+    {"groupwise-local.eml", Kind::Ndr, true,
+     {{"lena.berg@example.at", "", Class::Hard, Reason::UserUnknown}}},
 };
 
 }  // namespace
