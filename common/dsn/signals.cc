@@ -41,6 +41,10 @@ constexpr std::string_view kReturnedMarkers[] = {
     "message header follows",
     "undeliverable message follows",
     "included is a copy of the message",
+    "enclosed are the original headers",
+    "below is a copy of the message",
+    "below is the original message",
+    "this is a copy of your message",
 };
 
 // Header names that, at the start of a line, begin a quoted message.
