@@ -226,15 +226,20 @@ bool sender_field(std::string_view line, Scan& s) {
     return folded;
 }
 
-void scan_line(std::string_view line, size_t line_pos, Scan& s) {
-    const bool in_field = sender_field(line, s);
-    if (line.find('@') == std::string_view::npos || in_field) return;
+// What opens a line: "Label: " (a recipient's, the sender's, or another),
+// and where the text after it starts.
+struct Opening {
+    std::string_view rest;  // the line after bullets, label and codes
+    bool labelled = false, recipient_label = false, sender_label = false;
+};
+
+Opening read_opening(std::string_view line) {
+    Opening o;
     // Strip quoting and bullets: "> ", ">>> ", "* ", "- ", "| ".
     std::string_view t = line;
     while (!t.empty() && (text::is_space(t[0]) || t[0] == '>' || t[0] == '*' || t[0] == '|'
                           || t[0] == '-' || t[0] == '#'))
         t.remove_prefix(1);
-    bool labelled = false, recipient_label = false, sender_label = false;
     size_t colon = t.find(':');
     if (text::istarts_with(t, "smtp:") || text::istarts_with(t, "mailto:")) colon = std::string_view::npos;
     if (colon != std::string_view::npos && colon > 0 && colon < 40) {
@@ -242,18 +247,28 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
         bool is_label = !label.empty() && text::is_alnum(label[0]);
         for (char c : label) is_label &= is_label_char(c);
         if (is_label) {
-            labelled = true;
-            recipient_label = one_of(label, kRecipientLabels);
-            sender_label = one_of(label, kSenderLabels);
+            o.labelled = true;
+            o.recipient_label = one_of(label, kRecipientLabels);
+            o.sender_label = one_of(label, kSenderLabels);
             t = text::trim(t.substr(colon + 1));
             if (text::istarts_with(t, "rfc822;")) t = text::trim(t.substr(7));
         }
     }
-    if (!labelled) t.remove_prefix(skip_codes(t));
-    const size_t first_pos = static_cast<size_t>(t.data() - line.data()) + address_start(t);
+    if (!o.labelled) t.remove_prefix(skip_codes(t));
+    o.rest = t;
+    return o;
+}
+
+void scan_line(std::string_view line, size_t line_pos, Scan& s) {
+    const bool in_field = sender_field(line, s);
+    if (line.find('@') == std::string_view::npos || in_field) return;
+    const Opening o = read_opening(line);
+    if (o.sender_label) return;
+    const size_t first_pos = static_cast<size_t>(o.rest.data() - line.data()) + address_start(o.rest);
     // A line that opens with an address may list more ("a@b, c@d").
     size_t list_end = std::string_view::npos;
-    auto continues_list = [&](size_t pos) {
+    auto opens = [&](size_t pos) {
+        if (pos == first_pos) return true;
         if (list_end == std::string_view::npos || pos < list_end) return false;
         for (char c : line.substr(list_end, pos - list_end))
             if (!(c == ',' || c == ';' || c == ' ' || c == '\t' || c == '<' || c == '>' || c == '"')) return false;
@@ -263,16 +278,17 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
         std::string a = text::mailbox(f.addr);
         if (a.empty() || listed(s.exclude, a) || is_daemon(a)) continue;
         std::string_view before = word_before(line, f.pos);
-        if (sender_label || one_of(before, kSenderWords) || text::iequals(before, "mail")) continue;
+        if (one_of(before, kSenderWords) || text::iequals(before, "mail")) continue;
         Tier tier;
-        if (f.pos == first_pos || continues_list(f.pos))
-            tier = !labelled ? kLine : (recipient_label ? kLabel : kSentence);
+        const bool opening = opens(f.pos);
+        if (opening)
+            tier = !o.labelled ? kLine : (o.recipient_label ? kLabel : kSentence);
         else if (one_of(before, kRecipientWords))
             tier = kSentence;
         else
             continue;
         if (s.found.size() >= kMaxCandidates) return;
-        if (f.pos == first_pos || continues_list(f.pos)) list_end = f.pos + f.addr.size();
+        if (opening) list_end = f.pos + f.addr.size();
         Cand c{std::move(a), {}, tier, line_pos};
         if (tier == kLine) c.alias = expanded_from(line.substr(f.pos + f.addr.size()));
         s.found.push_back(std::move(c));

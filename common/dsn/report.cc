@@ -255,6 +255,55 @@ std::string_view json_array(std::string_view json, std::string_view key) {
 
 }  // namespace
 
+namespace {
+
+// SES "bounce": bouncedRecipients[] objects, Permanent or Transient.
+void ses_bounce(const std::string& json, Drafts& out, size_t& added) {
+    bool transient = text::iequals(json_string(json, "bounceType"), "Transient");
+    std::string_view arr = json_array(json, "bouncedRecipients");
+    for (size_t pos = 0; pos < arr.size();) {
+        size_t open = arr.find('{', pos), close = arr.find('}', open);
+        if (open == std::string_view::npos || close == std::string_view::npos) break;
+        std::string_view obj = arr.substr(open, close - open + 1);
+        Draft d;
+        d.address = text::mailbox(json_string(obj, "emailAddress"));
+        d.status = std::string(text::find_status(json_string(obj, "status")));
+        d.diagnostic = std::string(after_type(json_string(obj, "diagnosticCode")));
+        d.action = transient ? Action::Delayed : Action::Failed;
+        if (auto a = parse_action(json_string(obj, "action")); a != Action::None) d.action = a;
+        if (out.add(std::move(d))) ++added;
+        pos = close + 1;
+    }
+}
+
+// SES "complaint": complainedRecipients[] and the feedback type.
+void ses_complaint(const std::string& json, Drafts& out, std::string& feedback_type, size_t& added) {
+    feedback_type = text::to_lower(json_string(json, "complaintFeedbackType"));
+    if (feedback_type.empty()) feedback_type = "abuse";
+    for (const auto& f : text::all_addresses(json_array(json, "complainedRecipients"))) {
+        Draft d;
+        d.address = text::mailbox(f.addr);
+        if (out.add(std::move(d))) ++added;
+    }
+}
+
+// SES "delivery": delivery.recipients[] and the one smtpResponse.
+void ses_delivery(const std::string& json, Drafts& out, size_t& added) {
+    size_t dl = json.find("\"delivery\"");
+    std::string_view part = dl == std::string::npos ? std::string_view(json) : std::string_view(json).substr(dl);
+    std::string response = json_string(part, "smtpResponse");
+    for (const auto& f : text::all_addresses(json_array(part, "recipients"))) {
+        Draft d;
+        d.address = text::mailbox(f.addr);
+        d.action = Action::Delivered;
+        d.status = std::string(text::find_status(response));
+        d.diagnostic = response;
+        if (out.add(std::move(d))) ++added;
+    }
+}
+
+}  // namespace
+
 size_t read_ses_json(std::string_view body, Drafts& out, Kind& kind, std::string& feedback_type) {
     kind = Kind::None;
     size_t nt = body.find("notificationType");
@@ -268,49 +317,15 @@ size_t read_ses_json(std::string_view body, Drafts& out, Kind& kind, std::string
     }
     std::string type = json_string(json, "notificationType");
     size_t added = 0;
-    auto add = [&](Draft d) { if (out.add(std::move(d))) ++added; };
     if (text::iequals(type, "Bounce")) {
         kind = Kind::Dsn;
-        bool transient = text::iequals(json_string(json, "bounceType"), "Transient");
-        std::string_view arr = json_array(json, "bouncedRecipients");
-        for (size_t pos = 0; pos < arr.size();) {
-            size_t open = arr.find('{', pos), close = arr.find('}', open);
-            if (open == std::string_view::npos || close == std::string_view::npos) break;
-            std::string_view obj = arr.substr(open, close - open + 1);
-            Draft d;
-            d.address = text::mailbox(json_string(obj, "emailAddress"));
-            d.status = std::string(text::find_status(json_string(obj, "status")));
-            d.diagnostic = std::string(after_type(json_string(obj, "diagnosticCode")));
-            d.action = transient ? Action::Delayed : Action::Failed;
-            if (auto a = parse_action(json_string(obj, "action")); a != Action::None) d.action = a;
-            add(std::move(d));
-            pos = close + 1;
-        }
+        ses_bounce(json, out, added);
     } else if (text::iequals(type, "Complaint")) {
         kind = Kind::Arf;
-        feedback_type = text::to_lower(json_string(json, "complaintFeedbackType"));
-        if (feedback_type.empty()) feedback_type = "abuse";
-        std::string_view arr = json_array(json, "complainedRecipients");
-        for (const auto& f : text::all_addresses(arr)) {
-            Draft d;
-            d.address = text::mailbox(f.addr);
-            add(std::move(d));
-        }
+        ses_complaint(json, out, feedback_type, added);
     } else if (text::iequals(type, "Delivery")) {
         kind = Kind::Dsn;
-        size_t dl = json.find("\"delivery\"");
-        std::string_view part = dl == std::string::npos ? std::string_view(json)
-                                                        : std::string_view(json).substr(dl);
-        std::string response = json_string(part, "smtpResponse");
-        std::string_view arr = json_array(part, "recipients");
-        for (const auto& f : text::all_addresses(arr)) {
-            Draft d;
-            d.address = text::mailbox(f.addr);
-            d.action = Action::Delivered;
-            d.status = std::string(text::find_status(response));
-            d.diagnostic = response;
-            add(std::move(d));
-        }
+        ses_delivery(json, out, added);
     }
     return added;
 }
