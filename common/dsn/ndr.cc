@@ -262,6 +262,14 @@ Opening read_opening(std::string_view line) {
 void scan_line(std::string_view line, size_t line_pos, Scan& s) {
     const bool in_field = sender_field(line, s);
     if (line.find('@') == std::string_view::npos || in_field) return;
+    // Sendmail puts "(expanded from: <alias>)" on a line of its own under
+    // the address it belongs to.
+    std::string_view trimmed = text::trim(line);
+    if (trimmed.starts_with('(') && !s.found.empty() && s.found.back().tier == kLine
+        && s.found.back().alias.empty()) {
+        s.found.back().alias = expanded_from(trimmed.substr(1));
+        if (!s.found.back().alias.empty()) return;
+    }
     const Opening o = read_opening(line);
     if (o.sender_label) return;
     const size_t first_pos = static_cast<size_t>(o.rest.data() - line.data()) + address_start(o.rest);

@@ -220,6 +220,31 @@ BOOST_AUTO_TEST_CASE(dsn_report_fields) {
     BOOST_TEST((d.recipients[0].action == dsn::Action::Delayed));
 }
 
+// The alias an address was expanded from, on its line (Postfix) or under it
+// (Sendmail), is kept beside it, never reported in its place.
+BOOST_AUTO_TEST_CASE(dsn_expanded_from) {
+    struct {
+        const char* file;
+        const char* address;
+        const char* alias;
+    } const rows[] = {
+        {"sendmail-display-name.eml", "ann@example.com", "team@example.com"},
+        {"sendmail-multi.eml", "ben.w@example.com", "bwhite@example.com"},
+        {"postfix-plain.eml", "greta@example.de", "announce@lists.example.org"},
+        {"dsn-alias-target.eml", "kim.lee@example.net", "k.lee@store02.corp.example.net"},
+    };
+    for (const auto& row : rows) {
+        const dsn::Report r = dsn::parse(sample(row.file));
+        bool found = false;
+        for (const auto& rc : r.recipients) {
+            if (rc.address != row.address) continue;
+            found = true;
+            BOOST_TEST(rc.alias == row.alias, row.file << ": alias got " << rc.alias << ", want " << row.alias);
+        }
+        BOOST_TEST(found, row.file << ": " << row.address << " not reported");
+    }
+}
+
 BOOST_AUTO_TEST_CASE(dsn_delivered_is_not_a_bounce) {
     const std::string msg =
         "From: MAILER-DAEMON@mx.example.org\r\nTo: a@example.org\r\nSubject: Successful Mail Delivery Report\r\n"
