@@ -112,6 +112,13 @@ bool starts_header_block(std::string_view line, std::string_view rest) {
     return fields >= 3;
 }
 
+// A text part that starts with a returned message's header block.
+bool opens_with_header_block(std::string_view body) {
+    std::string_view rest = body, first;
+    if (!text::next_line(rest, first)) return false;
+    return is_quoted_header(first) || starts_header_block(first, rest);
+}
+
 bool append_notice(std::string_view body, Notice& n, size_t limit) {
     std::string_view rest = body, line;
     const char* start = body.data();
@@ -188,10 +195,13 @@ Notice notice_text(const Mail& mail, size_t limit) {
             body = converted;
         }
         // A text part that is itself a header block is the returned message.
-        if (!n.text.empty() && is_quoted_header(text::trim(body).substr(0, 40))) {
+        if (!n.text.empty() && opens_with_header_block(text::trim(body))) {
             n.returned.assign(whole_lines(body.substr(0, std::min(body.size(), limit)), body.size() > limit));
             break;
         }
+        // Any other text after the notice is the returned message's body, or
+        // an attachment of it: never read for recipients.
+        if (!text::trim(n.text).empty()) continue;
         // A line cut by the limit is not read: it may end in half an address.
         const size_t room = limit - n.text.size();
         if (body.size() > room) body = whole_lines(body.substr(0, room), true);

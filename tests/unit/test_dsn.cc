@@ -170,6 +170,10 @@ const std::vector<Case> kCases = {
     // message's To: says which of its addresses that is.
     {"groupwise-local.eml", Kind::Ndr, true,
      {{"lena.berg@example.at", "", Class::Hard, Reason::UserUnknown}}},
+    // A text part after the notice is the returned message's body: its
+    // line-opening addresses are no recipients.
+    {"body-part-after-notice.eml", Kind::Ndr, true,
+     {{"ole@example.dk", "5.1.1", Class::Hard, Reason::UserUnknown}}},
 };
 
 }  // namespace
