@@ -74,7 +74,8 @@ struct Building {
 // RFC 3464 §2.3.1-2: Original-Recipient is the address as the sender gave
 // it, Final-Recipient the one the reporting MTA ended up delivering to. When
 // the final one is a host's own name for the mailbox (no domain, a host name
-// without a dot, or a host inside the original's domain: "jdoe@mailhub",
+// without a dot, an address literal, or a host inside the original's
+// domain: "jdoe@mailhub", "jdoe@[10.0.0.5]",
 // "k.lee@store02.corp.example.net" for "kim.lee@example.net") it is the
 // address we sent to that must be suppressed. A final address in another
 // domain is an expansion (a list's member): it stays the recipient.
@@ -84,7 +85,7 @@ bool prefer_original(std::string_view final_rcpt, std::string_view original) {
     auto fd = address::domain_of(final_rcpt);
     auto od = address::domain_of(original);
     if (!fd || !od) return !fd && od;
-    if (is_host_local(*fd)) return true;
+    if (is_host_local(*fd) || (fd->is_literal() && !od->is_literal())) return true;
     const std::string& f = fd->str();
     const std::string& o = od->str();
     return f.size() > o.size() && f.ends_with(o) && f[f.size() - o.size() - 1] == '.';

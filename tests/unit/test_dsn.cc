@@ -249,6 +249,38 @@ BOOST_AUTO_TEST_CASE(dsn_expanded_from) {
     }
 }
 
+// RFC 3464 §2.3.1-2: which of Final-Recipient and Original-Recipient is
+// the recipient to suppress.
+BOOST_AUTO_TEST_CASE(dsn_original_recipient) {
+    struct {
+        const char* final_rcpt;
+        const char* original;  // "" for none
+        const char* want;
+    } const rows[] = {
+        {"jdoe@mailhub", "john.doe@example.com", "john.doe@example.com"},
+        {"jdoe@[192.0.2.9]", "john.doe@example.com", "john.doe@example.com"},
+        {"k.lee@store02.corp.example.net", "kim.lee@example.net", "kim.lee@example.net"},
+        {"sjones", "sam@example.edu", "sam@example.edu"},
+        // Another domain: a list's member; the same domain: a local alias.
+        {"greta@example.de", "announce@lists.example.org", "greta@example.de"},
+        {"bob@example.net", "robert@example.net", "bob@example.net"},
+        {"john@example.com", "", "john@example.com"},
+    };
+    for (const auto& row : rows) {
+        std::string msg =
+            "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"O\"\n\n--O\n"
+            "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n";
+        if (*row.original) msg += std::string("Original-Recipient: rfc822; ") + row.original + "\n";
+        msg += std::string("Final-Recipient: rfc822; ") + row.final_rcpt + "\nAction: failed\nStatus: 5.1.1\n\n--O--\n";
+        const dsn::Report r = dsn::parse(msg);
+        BOOST_TEST_REQUIRE(r.recipients.size() == 1u, row.final_rcpt << ": recipients got " << r.recipients.size());
+        BOOST_TEST(r.recipients[0].address == row.want,
+                   row.final_rcpt << " / " << row.original << ": got " << r.recipients[0].address << ", want "
+                                  << row.want);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(dsn_delivered_is_not_a_bounce) {
     const std::string msg =
         "From: MAILER-DAEMON@mx.example.org\r\nTo: a@example.org\r\nSubject: Successful Mail Delivery Report\r\n"
