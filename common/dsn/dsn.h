@@ -14,6 +14,13 @@
 //
 // Each recipient gets a Reason (RFC 3463 status code refined by the wording
 // of the diagnostic, see reason_table.cc) and a Class (class_for()).
+// The address reported is the one to suppress: Final-Recipient, unless it
+// is a host's own name for the mailbox (no domain, a dotless host, a
+// literal, a host inside the Original-Recipient's domain), when it is the
+// Original-Recipient (or the returned message's one To:). From a notice's
+// text only addresses the notice gives as failed count; the returned
+// message (attached, or quoted after a marker or as a header block), its
+// sender, lists and role addresses never do (ndr.cc has the order).
 //
 // Errors: parse() never throws for bad input; broken MIME, bad encodings and
 // garbage give a Report with whatever could be read (possibly Kind::None).
