@@ -82,6 +82,7 @@ size_t read_ses_json(std::string_view body, Drafts& out, Kind& kind, std::string
 struct Notice {
     std::string text;        // human-readable notice, cut before the returned message
     std::string returned;    // text after the cut (an inline returned message), if any
+    bool cut = false;        // text stops at the limit, not at its end
 };
 // At most limit bytes of text, cut at a line end.
 Notice notice_text(const Mail& mail, size_t limit);

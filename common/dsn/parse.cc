@@ -181,7 +181,7 @@ Kind read_ses(Reading& r) {
 Kind read_notice(Reading& r) {
     const bool delayed = is_delay_notice(r.mail, r.notice.text);
     if (text::icontains(r.notice.text, "final-recipient:"))
-        read_delivery_status(r.notice.text, false, r.drafts, r.report.reporting_mta);
+        read_delivery_status(r.notice.text, r.notice.cut, r.drafts, r.report.reporting_mta);
     if (r.drafts.empty()) read_ndr_text(r.notice, r.mail, r.returned, delayed, r.drafts);
     return r.drafts.empty() ? Kind::None : Kind::Ndr;
 }

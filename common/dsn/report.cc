@@ -103,6 +103,8 @@ void finish(Building& b, Drafts& out, size_t& added) {
 // A body cut by a limit without its last record: what follows the last
 // blank line may have lost fields or half an address.
 std::string_view whole_records(std::string_view body) noexcept {
+    // A blank line at the very end does not prove the record before it whole.
+    while (!body.empty() && text::is_space(body.back())) body.remove_suffix(1);
     size_t end = 0;
     std::string_view rest = body, line;
     while (text::next_line(rest, line))

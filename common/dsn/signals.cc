@@ -190,6 +190,7 @@ Notice notice_text(const Mail& mail, size_t limit) {
         if (!(plain || (html && !any_plain))) continue;
         std::string converted;
         std::string_view body = whole_lines(p.text(), p.cut());
+        bool body_cut = p.cut();
         if (html) {
             converted = text::html_to_text(body);
             body = converted;
@@ -204,8 +205,12 @@ Notice notice_text(const Mail& mail, size_t limit) {
         if (!text::trim(n.text).empty()) continue;
         // A line cut by the limit is not read: it may end in half an address.
         const size_t room = limit - n.text.size();
-        if (body.size() > room) body = whole_lines(body.substr(0, room), true);
-        if (append_notice(body, n, limit)) break;
+        if (body.size() > room) {
+            body = whole_lines(body.substr(0, room), true);
+            body_cut = true;
+        }
+        if (append_notice(body, n, limit)) break;  // ends at the returned message
+        n.cut |= body_cut;
         if (html) break;
     }
     return n;

@@ -393,6 +393,29 @@ BOOST_AUTO_TEST_CASE(dsn_ndr_line_cut_by_limit) {
     BOOST_TEST(!r.recipients.empty());
 }
 
+// Report fields quoted in a plain notice: the record cut by the limit is
+// dropped there too, even when the cut leaves its address line whole.
+BOOST_AUTO_TEST_CASE(dsn_quoted_record_cut_by_limit) {
+    const dsn::Limits lim;
+    const size_t part_limit = lim.part_text();
+    const std::string head = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\n\n"
+                             "Your message could not be delivered.\n";
+    std::string body = "Your message could not be delivered.\n";
+    size_t n = 0;
+    const std::string cut_line = "\nFinal-Recipient: rfc822; victim@example.com\n";
+    while (body.size() + 1400 + cut_line.size() < part_limit)
+        body += "\nFinal-Recipient: rfc822; user" + std::to_string(n++) +
+                "@example.net\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 " + std::string(1200, 'x') + "\n";
+    body += "\nX-Pad: " + std::string(part_limit - body.size() - cut_line.size() - 8, 'p');
+    body += cut_line;
+    BOOST_TEST_REQUIRE(body.size() == part_limit);
+    const std::string msg = head.substr(0, head.find("\n\n") + 2) + body + "Action: failed\nStatus: 5.1.1\n";
+    const dsn::Report r = dsn::parse(msg, lim);
+    BOOST_TEST(r.recipients.size() == n, "recipients: got " << r.recipients.size() << ", want " << n);
+    for (const auto& rc : r.recipients)
+        BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut record " << rc.address);
+}
+
 // bounce_max_recipients (1..100000) is reachable: the part limit grows with
 // it, and a report of 5000 records yields min(5000, max_recipients).
 BOOST_AUTO_TEST_CASE(dsn_max_recipients_reachable) {
