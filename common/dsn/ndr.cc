@@ -41,7 +41,7 @@ constexpr size_t kMaxBlock = 2048;
 
 enum Tier { kLine = 1, kLabel = 2, kSentence = 3 };
 
-constexpr size_t kMaxCandidates = 4096;
+constexpr size_t kMinCandidates = 4096;
 constexpr size_t kMaxSearches = 200;
 
 struct Cand {
@@ -123,6 +123,7 @@ struct Scan {
     std::vector<Cand> found;
     bool in_sender_field = false;      // in a From:, References:, ... field or its folds
     size_t sender_indent = 0;          // of that field's first line
+    size_t max_candidates = kMinCandidates;
 };
 
 bool listed(const std::vector<std::string>& v, std::string_view a) {
@@ -295,7 +296,7 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
             tier = kSentence;
         else
             continue;
-        if (s.found.size() >= kMaxCandidates) return;
+        if (s.found.size() >= s.max_candidates) return;
         if (opening) list_end = f.pos + f.addr.size();
         Cand c{std::move(a), {}, tier, line_pos};
         if (tier == kLine) c.alias = expanded_from(line.substr(f.pos + f.addr.size()));
@@ -420,8 +421,10 @@ std::vector<Cand> failed_recipients(const Mail& mail) {
 
 // Every candidate address of the notice text, with what must never or only
 // as a last resort be one.
-Scan scan_notice(std::string_view text, const Mail& mail, const Headers& returned) {
+Scan scan_notice(std::string_view text, const Mail& mail, const Headers& returned, size_t max) {
     Scan s;
+    // Room for every recipient named a few times (list, transcript).
+    s.max_candidates = std::max(kMinCandidates, 4 * max);
     add_header_addrs(s.exclude, header_value(mail.headers, "From"));
     add_header_addrs(s.sender, header_value(mail.headers, "To"));
     add_header_addrs(s.sender, header_value(returned, "From"));
@@ -489,7 +492,15 @@ std::vector<Cand> named_by_local_part(std::string_view text, const Headers& retu
 size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned,
                      bool delayed, Drafts& out) {
     std::string_view text = notice.text;
-    std::vector<Cand> chosen = choose(scan_notice(text, mail, returned), failed_recipients(mail));
+    std::vector<Cand> chosen = choose(scan_notice(text, mail, returned, out.max()), failed_recipients(mail));
+    // The paragraph of the last address runs to the limit when the notice
+    // was cut: its diagnostic (or the rest of its list) may be missing.
+    if (notice.cut && !chosen.empty()) {
+        size_t last = 0;
+        for (const auto& c : chosen)
+            if (c.line != std::string_view::npos) last = std::max(last, c.line);
+        std::erase_if(chosen, [&](const Cand& c) { return c.line == last; });
+    }
     if (chosen.empty()) chosen = named_by_local_part(text, returned);
     if (chosen.empty())
         if (auto c = returned_recipient(mail, returned)) chosen.push_back(std::move(*c));

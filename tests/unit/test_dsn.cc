@@ -367,30 +367,32 @@ BOOST_AUTO_TEST_CASE(dsn_record_cut_by_part_limit) {
 }
 
 // The same for a notice without a report part: the line cut by the limit
-// is not read.
+// is not read, and the address whose paragraph it cuts is dropped even
+// when its own line is whole.
 BOOST_AUTO_TEST_CASE(dsn_ndr_line_cut_by_limit) {
     const dsn::Limits lim;
     const size_t part_limit = lim.part_text();
-    std::string head = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: failure notice\n\n"
-                       "Hi. This is the qmail-send program at mx.example.org.\n"
-                       "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
-                       "This is a permanent error; I've given up. Sorry it didn't work out.\n\n";
-    std::string body;
-    size_t n = 0;
-    const std::string cut_line = "<victim@example.co";
-    while (body.size() + 200 + cut_line.size() < part_limit) {
-        std::string para = "<user" + std::to_string(n++) + "@example.net>:\n192.0.2.1 does not like recipient.\n"
-                           "Remote host said: 550 5.1.1 no such user\n\n";
-        body += para;
+    const std::string head = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: failure notice\n\n";
+    for (const std::string cut_line : {"<victim@example.co", "<victim@example.com>:\n"}) {
+        std::string body = "Hi. This is the qmail-send program at mx.example.org.\n"
+                           "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+                           "This is a permanent error; I've given up. Sorry it didn't work out.\n\n";
+        size_t n = 0;
+        while (body.size() + 1400 + cut_line.size() < part_limit)
+            body += "<user" + std::to_string(n++) + "@example.net>:\n192.0.2.1 does not like recipient.\n"
+                    "Remote host said: 550 5.1.1 no such user " + std::string(1100, 'x') + "\n\n";
+        body += std::string(part_limit - body.size() - cut_line.size() - 1, ' ') + "\n";
+        body += cut_line;
+        BOOST_TEST_REQUIRE(body.size() == part_limit);
+        body += cut_line.back() == '\n' ? "192.0.2.1 does not like recipient.\n" : "m>:\n192.0.2.1 does not like recipient.\n";
+        const dsn::Report r = dsn::parse(head + body, lim);
+        // Nothing says whether the paragraph before a cut line was whole:
+        // it may go too, never more.
+        BOOST_TEST((r.recipients.size() == n || r.recipients.size() + 1 == n),
+                   "recipients: got " << r.recipients.size() << ", want " << n - 1 << " or " << n);
+        for (const auto& rc : r.recipients)
+            BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut paragraph " << rc.address);
     }
-    body += std::string(part_limit - body.size() - cut_line.size() - 1, ' ') + "\n";
-    body += cut_line;
-    BOOST_TEST_REQUIRE(body.size() == part_limit);
-    body += "m>:\n192.0.2.1 does not like recipient.\n";
-    const dsn::Report r = dsn::parse(head + body, lim);
-    for (const auto& rc : r.recipients)
-        BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut line " << rc.address);
-    BOOST_TEST(!r.recipients.empty());
 }
 
 // Report fields quoted in a plain notice: the record cut by the limit is
@@ -429,6 +431,16 @@ BOOST_AUTO_TEST_CASE(dsn_max_recipients_reachable) {
         const size_t want = std::min<size_t>(max, 5000);
         BOOST_TEST(r.recipients.size() == want, "max " << max << ": got " << r.recipients.size() << ", want " << want);
         BOOST_TEST(lim.part_text() >= 256u * 1024u);
+    }
+    // And from a notice's text.
+    std::string ndr = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: failure notice\n\n"
+                      "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n";
+    for (int i = 0; i < 5000; ++i) ndr += "<user" + std::to_string(i) + "@example.net>:\n550 5.1.1 no such user\n\n";
+    for (size_t max : {size_t{1000}, size_t{5000}}) {
+        dsn::Limits lim;
+        lim.max_recipients = max;
+        const dsn::Report r = dsn::parse(ndr, lim);
+        BOOST_TEST(r.recipients.size() == max, "notice, max " << max << ": got " << r.recipients.size());
     }
 }
 
