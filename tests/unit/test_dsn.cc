@@ -174,6 +174,10 @@ const std::vector<Case> kCases = {
     // line-opening addresses are no recipients.
     {"body-part-after-notice.eml", Kind::Ndr, true,
      {{"ole@example.dk", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // AOL names the screen name only, in any case; the returned To: has the
+    // address. "Not accepting mail from <sender>" is the member's filter.
+    {"aol-screenname.eml", Kind::Ndr, true,
+     {{"QuietReader77@aol.com", "", Class::Soft, Reason::Filtered}}},
 };
 
 }  // namespace
