@@ -3,11 +3,16 @@
 // Order of evidence, strongest first:
 //   1. RFC 5965 feedback report (or Microsoft JMRP)       -> Kind::Arf
 //   2. RFC 3464 / RFC 6533 delivery-status part          -> Kind::Dsn
+//      (a host-local Final-Recipient without an Original-Recipient made
+//      the address we sent to: resolve_host_local())
 //   3. Amazon SES JSON notification                       -> Dsn / Arf
 //   4. a notice by a mailer daemon: report fields quoted in its text, else
 //      recipients read from the wording                   -> Kind::Ndr
 //   5. RFC 3834 auto-reply                                -> Kind::AutoReply
-// Anything else is ordinary mail (Kind::None, no recipients).
+// Anything else is ordinary mail (Kind::None, no recipients). A notice that
+// quotes a whole report is read as that report (read_forwarded()).
+// Every input is bounded by Limits; an exception other than bad_alloc is a
+// bug, logged as a warning, and gives an empty Report.
 #include "common/dsn/dsn.h"
 
 #include <exception>
