@@ -476,8 +476,9 @@ std::vector<Cand> named_by_local_part(std::string_view text, const Headers& retu
             while (text::next_line(rest, line)) {
                 std::string_view t = text::trim(line);
                 if (!text::istarts_with(t, local)) continue;
+                // "jsmith", "jsmith (user not found)"; not "Contact: ..."
                 if (t.size() > local.size() && t[local.size()] != ' ' && t[local.size()] != '\t'
-                    && t[local.size()] != '(' && t[local.size()] != ':')
+                    && t[local.size()] != '(')
                     continue;
                 out.push_back(Cand{a.str(), {}, kLabel, static_cast<size_t>(line.data() - text.data())});
                 break;
