@@ -49,9 +49,17 @@ public:
     // Gives items()[i] the address a, keeping the old one as its alias;
     // false when another draft has a already.
     bool readdress(size_t i, std::string a);
+    // A report record whose recipient is no address that can be read (an
+    // Exchange X.500 name too long for a mailbox): kept aside, at most
+    // max of them, for the caller to name from elsewhere.
+    void add_unnamed(Draft d) {
+        if (unnamed_.size() < max_) unnamed_.push_back(std::move(d));
+    }
+    std::vector<Draft>& unnamed() noexcept { return unnamed_; }
 
 private:
     std::vector<Draft> items_;
+    std::vector<Draft> unnamed_;
     std::unordered_map<std::string, size_t> index_;  // address, ASCII lower case
     size_t max_;
 };
@@ -59,6 +67,11 @@ private:
 // A domain that is one host's own name ("mailhub", "localhost"): no
 // address outside that host.
 bool is_host_local(const address::Domain& d) noexcept;
+// An address nobody outside the reporting site can mail: one on a
+// host-local domain, or a non-SMTP address Exchange wraps in SMTP form
+// ("IMCEAEX-_O=ORG_OU=..._CN=JSMITH@corp.example.com"). Also true for
+// what is no address at all.
+bool is_site_internal(std::string_view addr);
 
 // The longest prefix of a text that ends with a whole line; all of it when
 // it was not cut by a limit.

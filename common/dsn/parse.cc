@@ -140,13 +140,6 @@ Kind read_complaint(Reading& r) {
     return kind;
 }
 
-// 2. RFC 3464 §2 / RFC 6533 §3 delivery-status parts.
-Kind read_status_report(Reading& r) {
-    for (const auto& p : r.mail.parts)
-        if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
-            read_delivery_status(p.text(), p.cut(), r.drafts, r.report.reporting_mta);
-    return r.drafts.empty() ? Kind::None : Kind::Dsn;
-}
 
 // The one mailbox a header value names, "" for none or several.
 std::string single_mailbox(std::string_view value) {
@@ -154,20 +147,37 @@ std::string single_mailbox(std::string_view value) {
     return all && all->size() == 1 ? all->front().str() : std::string();
 }
 
-// A Final-Recipient on a host of its own ("sjones@mbox07") with no
+// A Final-Recipient internal to the reporting site ("sjones@mbox07",
+// "IMCEAEX-...@corp.example.com", or one too long to be a mailbox) with no
 // Original-Recipient to fall back on: Exim's X-Failed-Recipients, or, in a
 // report on one recipient, the one To: of the returned message, names the
 // address we sent to.
 void resolve_host_local(Reading& r) {
     auto& items = r.drafts.items();
-    for (size_t i = 0; i < items.size(); ++i) {
-        auto domain = address::domain_of(items[i].address);
-        if (!domain || !is_host_local(*domain)) continue;
+    auto& unnamed = r.drafts.unnamed();
+    const size_t records = items.size() + unnamed.size();
+    auto sent_to = [&]() {
         std::string sent = single_mailbox(header_value(r.mail.headers, "X-Failed-Recipients"));
-        if (sent.empty() && items.size() == 1) sent = single_mailbox(header_value(r.returned, "To"));
-        auto sent_domain = address::domain_of(sent);
-        if (sent_domain && !is_host_local(*sent_domain)) r.drafts.readdress(i, std::move(sent));
+        if (sent.empty() && records == 1) sent = single_mailbox(header_value(r.returned, "To"));
+        return !sent.empty() && !is_site_internal(sent) ? sent : std::string();
+    };
+    for (size_t i = 0; i < items.size(); ++i)
+        if (is_site_internal(items[i].address))
+            if (std::string sent = sent_to(); !sent.empty()) r.drafts.readdress(i, std::move(sent));
+    for (auto& d : unnamed) {
+        d.address = sent_to();
+        r.drafts.add(std::move(d));
     }
+    unnamed.clear();
+}
+
+// 2. RFC 3464 §2 / RFC 6533 §3 delivery-status parts.
+Kind read_status_report(Reading& r) {
+    for (const auto& p : r.mail.parts)
+        if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
+            read_delivery_status(p.text(), p.cut(), r.drafts, r.report.reporting_mta);
+    resolve_host_local(r);
+    return r.drafts.empty() ? Kind::None : Kind::Dsn;
 }
 
 // 3. Amazon SES notifications delivered by SNS e-mail.
@@ -232,7 +242,7 @@ std::optional<Report> read_forwarded(Reading& r, int depth) {
 Report parse_at(std::string_view message, const Limits& limits, int depth) {
     Reading r(message, limits);
     Kind kind = read_complaint(r);
-    if (kind == Kind::None && (kind = read_status_report(r)) == Kind::Dsn) resolve_host_local(r);
+    if (kind == Kind::None) kind = read_status_report(r);
     if (kind == Kind::None) kind = read_ses(r);
 
     // Postfix's bounce(8) marks its reports "Auto-Submitted: auto-replied"

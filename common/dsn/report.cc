@@ -74,8 +74,8 @@ struct Building {
 // RFC 3464 §2.3.1-2: Original-Recipient is the address as the sender gave
 // it, Final-Recipient the one the reporting MTA ended up delivering to. When
 // the final one is a host's own name for the mailbox (no domain, a host name
-// without a dot, an address literal, or a host inside the original's
-// domain: "jdoe@mailhub", "jdoe@[10.0.0.5]",
+// without a dot, an address literal, an Exchange-wrapped X.500 name, or a
+// host inside the original's domain: "jdoe@mailhub", "jdoe@[10.0.0.5]",
 // "k.lee@store02.corp.example.net" for "kim.lee@example.net") it is the
 // address we sent to that must be suppressed. A final address in another
 // domain is an expansion (a list's member): it stays the recipient.
@@ -85,7 +85,7 @@ bool prefer_original(std::string_view final_rcpt, std::string_view original) {
     auto fd = address::domain_of(final_rcpt);
     auto od = address::domain_of(original);
     if (!fd || !od) return !fd && od;
-    if (is_host_local(*fd) || (fd->is_literal() && !od->is_literal())) return true;
+    if (is_site_internal(final_rcpt) || (fd->is_literal() && !od->is_literal())) return true;
     const std::string& f = fd->str();
     const std::string& o = od->str();
     return f.size() > o.size() && f.ends_with(o) && f[f.size() - o.size() - 1] == '.';
@@ -96,7 +96,8 @@ void finish(Building& b, Drafts& out, size_t& added) {
     Draft& d = b.d;
     if (prefer_original(d.address, d.alias)) std::swap(d.address, d.alias);
     if (text::iequals(d.address, d.alias)) d.alias.clear();
-    if (!d.address.empty() && out.add(std::move(d))) ++added;
+    if (d.address.empty() && b.has_final) out.add_unnamed(std::move(d));
+    else if (!d.address.empty() && out.add(std::move(d))) ++added;
     b = Building{};
 }
 
@@ -126,6 +127,12 @@ bool Drafts::readdress(size_t i, std::string a) {
     index_.emplace(std::move(key), i);
     d.alias = std::exchange(d.address, std::move(a));
     return true;
+}
+
+bool is_site_internal(std::string_view addr) {
+    auto a = address::parse_mailbox(addr);
+    if (!a) return true;
+    return is_host_local(a->domain()) || text::istarts_with(a->local(), "imcea");
 }
 
 std::string_view whole_lines(std::string_view text, bool cut) noexcept {

@@ -178,6 +178,10 @@ const std::vector<Case> kCases = {
     // address. "Not accepting mail from <sender>" is the member's filter.
     {"aol-screenname.eml", Kind::Ndr, true,
      {{"QuietReader77@aol.com", "", Class::Soft, Reason::Filtered}}},
+    // Legacy Exchange reports its own X.500 name wrapped as an address; the
+    // returned message's one To: is the address we sent to.
+    {"exchange-imceaex.eml", Kind::Dsn, true,
+     {{"jan.smit@example.be", "5.1.1", Class::Hard, Reason::UserUnknown}}},
 };
 
 }  // namespace
@@ -269,6 +273,8 @@ BOOST_AUTO_TEST_CASE(dsn_original_recipient) {
         {"greta@example.de", "announce@lists.example.org", "greta@example.de"},
         {"bob@example.net", "robert@example.net", "bob@example.net"},
         {"john@example.com", "", "john@example.com"},
+        {"IMCEAEX-_O=EXAMPLE_OU=FIRST+20ADMINISTRATIVE+20GROUP_CN=RECIPIENTS_CN=JSMITH@example.com",
+         "john.smith@example.com", "john.smith@example.com"},
     };
     for (const auto& row : rows) {
         std::string msg =
