@@ -426,6 +426,10 @@ Scan scan_notice(std::string_view text, const Mail& mail, const Headers& returne
     // Room for every recipient named a few times (list, transcript).
     s.max_candidates = std::max(kMinCandidates, 4 * max);
     add_header_addrs(s.exclude, header_value(mail.headers, "From"));
+    // Message ids look like addresses; the notice may quote the returned
+    // message's anywhere ("Your message <id@host> could not be ...").
+    add_header_addrs(s.exclude, header_value(mail.headers, "Message-ID"));
+    add_header_addrs(s.exclude, header_value(returned, "Message-ID"));
     add_header_addrs(s.sender, header_value(mail.headers, "To"));
     add_header_addrs(s.sender, header_value(returned, "From"));
     add_header_addrs(s.sender, header_value(returned, "Return-Path"));

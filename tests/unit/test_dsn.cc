@@ -182,6 +182,10 @@ const std::vector<Case> kCases = {
     // returned message's one To: is the address we sent to.
     {"exchange-imceaex.eml", Kind::Dsn, true,
      {{"jan.smit@example.be", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // Message ids (the returned message's, the notice's own) opening a
+    // line look like addresses and are none.
+    {"message-id-in-text.eml", Kind::Ndr, true,
+     {{"per@example.no", "5.1.1", Class::Hard, Reason::UserUnknown}}},
 };
 
 }  // namespace
