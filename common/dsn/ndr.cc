@@ -124,6 +124,7 @@ struct Scan {
     bool in_sender_field = false;      // in a From:, References:, ... field or its folds
     size_t sender_indent = 0;          // of that field's first line
     size_t max_candidates = kMinCandidates;
+    size_t last_entry = 0;             // offset of the last line not indented
 };
 
 bool listed(const std::vector<std::string>& v, std::string_view a) {
@@ -261,15 +262,23 @@ Opening read_opening(std::string_view line) {
 }
 
 void scan_line(std::string_view line, size_t line_pos, Scan& s) {
+    if (!line.empty() && !text::is_space(line[0])) s.last_entry = line_pos;
     const bool in_field = sender_field(line, s);
     if (line.find('@') == std::string_view::npos || in_field) return;
     // Sendmail puts "(expanded from: <alias>)" on a line of its own under
-    // the address it belongs to.
+    // the entry it belongs to: an address (whose alias it is), or a program
+    // or file ("|/usr/bin/procmail"), when the alias is the address itself.
     std::string_view trimmed = text::trim(line);
-    if (trimmed.starts_with('(') && !s.found.empty() && s.found.back().tier == kLine
-        && s.found.back().alias.empty()) {
-        s.found.back().alias = expanded_from(trimmed.substr(1));
-        if (!s.found.back().alias.empty()) return;
+    if (trimmed.starts_with('(')) {
+        std::string alias = expanded_from(trimmed.substr(1));
+        if (!alias.empty()) {
+            if (!s.found.empty() && s.found.back().tier == kLine && s.found.back().line == s.last_entry) {
+                if (s.found.back().alias.empty()) s.found.back().alias = std::move(alias);
+            } else if (s.found.size() < s.max_candidates && !is_daemon(alias)) {
+                s.found.push_back(Cand{std::move(alias), {}, kLine, s.last_entry});
+            }
+            return;
+        }
     }
     const Opening o = read_opening(line);
     if (o.sender_label) return;
@@ -368,40 +377,71 @@ std::optional<Cand> returned_recipient(const Mail& mail, const Headers& returned
 
 }  // namespace
 
-void fill_from_text(std::string_view notice, Draft& d, size_t recipients, size_t line) {
-    // Searching costs a pass over the notice: not for hundreds of recipients.
-    size_t at = line < notice.size() ? line
-              : recipients <= kMaxSearches ? line_of(notice, d.address) : std::string_view::npos;
-    std::string_view block;
-    if (at != std::string_view::npos) {
-        block = notice.substr(at);
-        // The block ends where a line opens with another address.
-        std::string_view rest = block, line;
-        if (text::next_line(rest, line)) {
-            while (text::next_line(rest, line)) {
-                std::string_view t = text::trim(line);
-                while (!t.empty() && (t[0] == '<' || t[0] == '>' || t[0] == '"')) t.remove_prefix(1);
-                auto f = text::find_address(t);
-                if (f && f->pos == 0 && !text::istarts_with(t, d.address)) {
-                    block = block.substr(0, static_cast<size_t>(line.data() - block.data()));
-                    break;
-                }
+namespace {
+
+// The block of notice text that starts at offset at: up to the next line
+// that opens with another address than addr, or, when the notice names
+// several (sections then hold the others' replies), starts a section
+// ("   ----- Transcript of session follows -----"); at most kMaxBlock.
+std::string_view block_at(std::string_view notice, size_t at, std::string_view addr, bool several) {
+    std::string_view block = notice.substr(at);
+    std::string_view rest = block, line;
+    if (text::next_line(rest, line)) {
+        while (text::next_line(rest, line)) {
+            std::string_view t = text::trim(line);
+            bool heading = several && t.starts_with("-----");
+            while (!t.empty() && (t[0] == '<' || t[0] == '>' || t[0] == '"')) t.remove_prefix(1);
+            auto f = text::find_address(t);
+            if (heading || (f && f->pos == 0 && !text::istarts_with(t, addr))) {
+                block = block.substr(0, static_cast<size_t>(line.data() - block.data()));
+                break;
             }
         }
-        block = cap(block, kMaxBlock);
+    }
+    return cap(block, kMaxBlock);
+}
+
+// Where addr is named again after offset from (a transcript's "RCPT
+// To:<addr>" and the reply after it): the start of that line, or npos.
+size_t named_again(std::string_view notice, std::string_view addr, size_t from) {
+    size_t p = text::ifind(notice, addr, from);
+    if (p == std::string_view::npos) return p;
+    size_t ls = notice.rfind('\n', p);
+    return ls == std::string_view::npos ? 0 : ls + 1;
+}
+
+}  // namespace
+
+void fill_from_text(std::string_view notice, Draft& d, size_t recipients, size_t line) {
+    // Searching costs a pass over the notice: not for hundreds of recipients.
+    const bool search = recipients <= kMaxSearches;
+    size_t at = line < notice.size() ? line : search ? line_of(notice, d.address) : std::string_view::npos;
+    const bool several = recipients > 1;
+    std::string_view block =
+        at == std::string_view::npos ? std::string_view{} : block_at(notice, at, d.address, several);
+    // A list of addresses with their replies further down (Sendmail's
+    // transcript): the block where the address comes again.
+    std::string_view again;
+    if (d.status.empty() && !block.empty() && several && search && failure_status(block).empty()) {
+        size_t end = static_cast<size_t>(block.data() - notice.data()) + block.size();
+        if (size_t p = named_again(notice, d.address, end); p != std::string_view::npos)
+            again = block_at(notice, p, d.address, several);
     }
     std::string_view whole = cap(notice, 4 * kMaxBlock);
     if (d.status.empty()) {
         std::string_view st = failure_status(block);
+        if (st.empty()) st = failure_status(again);
         if (st.empty() && recipients <= 1) st = failure_status(whole);
         d.status = st;
     }
     if (d.reply_code.empty()) {
         std::string_view rc = failure_reply(block);
+        if (rc.empty()) rc = failure_reply(again);
         if (rc.empty() && recipients <= 1) rc = failure_reply(whole);
         d.reply_code = rc;
     }
-    d.context = text::squeeze(block, kMaxBlock);
+    d.context = text::squeeze(again.empty() ? std::string(block) : std::string(block) + "\n" + std::string(again),
+                              kMaxBlock);
     if (d.diagnostic.empty()) d.diagnostic = d.context;
     if (d.hint.empty() && recipients <= 1) d.hint = text::squeeze(whole, 4 * kMaxBlock);
 }

@@ -186,6 +186,11 @@ const std::vector<Case> kCases = {
     // line look like addresses and are none.
     {"message-id-in-text.eml", Kind::Ndr, true,
      {{"per@example.no", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // A failed program delivery "expanded from" the address we sent to:
+    // that address is the recipient; the alias line belongs to its entry.
+    {"sendmail-program.eml", Kind::Ndr, true,
+     {{"rita@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"sam@example.com", "", Class::Soft, Reason::Undefined}}},
 };
 
 }  // namespace
@@ -246,6 +251,7 @@ BOOST_AUTO_TEST_CASE(dsn_expanded_from) {
     } const rows[] = {
         {"sendmail-display-name.eml", "ann@example.com", "team@example.com"},
         {"sendmail-multi.eml", "ben.w@example.com", "bwhite@example.com"},
+        {"sendmail-program.eml", "rita@example.com", ""},
         {"postfix-plain.eml", "greta@example.de", "announce@lists.example.org"},
         {"dsn-alias-target.eml", "kim.lee@example.net", "k.lee@store02.corp.example.net"},
     };
