@@ -18,12 +18,23 @@
 //     sendguard.conf:3: unknown parameter: bounce_tim_limit
 // Getters take a config::Key (params.h): an undeclared name or a getter of
 // the wrong type does not compile.
+//
+// Read tracking, for the test that keeps the table's "used by" column true:
+//     auto log = std::make_shared<config::ReadLog>();
+//     const config::Config tracked = cfg.tracked(log);
+//     bounce::Settings::from(tracked);   // log->was_read(...) for each key
+// A typed getter (str, integer, ...) records its parameter and every
+// parameter its value was expanded from ($state_directory in
+// bounce_quarantine_directory). is_default(), origin_of() and dump() do not
+// count. An untracked Config pays one null-pointer test per getter.
 // Thread safety: a Config is immutable after construction; share it as
 // std::shared_ptr<const Config> and read it from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +54,21 @@ enum class DumpMode {
 // $SENDGUARD_CONFIG when set and not empty, else the compiled-in
 // SENDGUARD_SYSCONFDIR "/sendguard.conf".
 std::string default_config_path();
+
+// The parameters read through a tracked Config (see above). Recording is a
+// relaxed atomic store per read, so a log may be shared by threads.
+class ReadLog {
+public:
+    ReadLog() : read_(params().size()) {}
+    bool was_read(AnyKey key) const noexcept { return read_[key.index()].load(std::memory_order_relaxed); }
+    // Names of the parameters read, in table order.
+    std::vector<std::string_view> names() const;
+    void clear() noexcept;
+
+private:
+    friend class Config;
+    std::vector<std::atomic<bool>> read_;  // parallel to params()
+};
 
 class Config {
 public:
@@ -78,6 +104,9 @@ public:
     // bounce_time_limit=60s (line 4)"; callers may log them.
     const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
+    // A copy of this configuration whose getters record into log.
+    Config tracked(std::shared_ptr<ReadLog> log) const;
+
 private:
     struct Entry {
         std::string raw;        // as written (or the default)
@@ -85,15 +114,24 @@ private:
         std::string origin;     // "file:line", "-o" or "default"
         Value value;            // typed form of expanded
         bool set = false;       // by the file or -o
+        std::vector<size_t> refs;  // parameters the value refers to ($name)
     };
 
     Config() = default;
     template <Type... Ts>
     const Entry& entry(Key<Ts...> key) const { return entries_[key.index()]; }
+    // entry() for a typed getter: records the read when tracked.
+    template <Type... Ts>
+    const Entry& read(Key<Ts...> key) const {
+        if (reads_) note_read(key.index());
+        return entries_[key.index()];
+    }
+    void note_read(size_t i) const noexcept;
     void finalise(std::string_view origin, const std::vector<size_t>& order);
 
     std::vector<Entry> entries_;  // parallel to params()
     std::vector<std::string> warnings_;
+    std::shared_ptr<ReadLog> reads_;  // null unless tracked()
 };
 
 // The complete sendguard.conf(5) manual page (mdoc), generated from params().
