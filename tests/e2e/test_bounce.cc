@@ -19,6 +19,7 @@
 
 #include "common/address/verp.h"
 #include "common/address/verp_setup.h"
+#include "common/store/setup.h"
 #include "common/store/suppression.h"
 #include "tests/support/net_wait.h"
 #include "tests/support/paths.h"
@@ -204,7 +205,7 @@ BOOST_AUTO_TEST_CASE(killed_transports_lose_nothing) {
     BOOST_TEST(delivered.size() == static_cast<size_t>(kMessages));
     BOOST_TEST(kills.load() > 0);
 
-    auto env = store::Env::open(store::suppression_dir(sg.dir.sub("lib")));
+    auto env = store::open_suppression_store(config::Config::parse("", "test", {"state_directory=" + sg.dir.sub("lib")}));
     store::SuppressionList list(env);
     const address::VerpConfig vc = address::verp_config(config::Config::defaults(), kBounceDomain);
     address::VerpCodec codec(vc, address::VerpKeys::from_strings({kKey}));
