@@ -156,6 +156,17 @@ const std::vector<std::string>& Config::list(Key<Type::List> key) const {
     return std::get<std::vector<std::string>>(read(key).value);
 }
 unsigned Config::mode(Key<Type::Mode> key) const { return std::get<unsigned>(read(key).value); }
+const DurationMap& Config::duration_map(Key<Type::DurationMap> key) const {
+    return std::get<DurationMap>(read(key).value);
+}
+
+void Config::check_map_keys(Key<Type::DurationMap> key, const std::function<bool(std::string_view)>& known,
+                            std::string_view hint) const {
+    for (const auto& [k, v] : duration_map(key).entries)
+        if (!known(k))
+            throw Error((entry(key).set ? entry(key).origin : std::string("default")) + ": invalid " +
+                        std::string(key.name()) + ": unknown key " + k + " (" + std::string(hint) + ")");
+}
 
 Config Config::tracked(std::shared_ptr<ReadLog> log) const {
     Config c(*this);

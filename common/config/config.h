@@ -34,6 +34,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -90,6 +91,14 @@ public:
     char character(Key<Type::Char> key) const;
     const std::vector<std::string>& list(Key<Type::List> key) const;
     unsigned mode(Key<Type::Mode> key) const;
+    const DurationMap& duration_map(Key<Type::DurationMap> key) const;
+
+    // For the program that owns a map parameter: throws Error
+    //     sendguard.conf:7: invalid bounce_reason_expiry: unknown key notareason (hint)
+    // for the first key known() rejects. Config cannot know the keys
+    // itself (reason names belong to common/dsn, domains to the operator).
+    void check_map_keys(Key<Type::DurationMap> key, const std::function<bool(std::string_view)>& known,
+                        std::string_view hint) const;
 
     // True unless the file or an override set the parameter.
     bool is_default(AnyKey key) const;

@@ -96,6 +96,9 @@ std::string describe_type(const Param& p) {
     case Type::Rate: return "rate, count" + bounds(p, plain);
     case Type::Char: return "single character";
     case Type::List: return "list" + count_bounds(p, "element");
+    case Type::DurationMap:
+        return "duration map, each duration" + bounds(p, format_duration) + ", at most " +
+               std::to_string(kMaxMapEntries) + " entries";
     case Type::Mode: {
         auto oct = [](long long v) {
             std::string s;
@@ -195,7 +198,7 @@ options, which override the file.
 .El
 .Pp
 Values have one of these types:
-.Bl -tag -width "octal mode"
+.Bl -tag -width "duration map"
 .It string
 Any text.
 .It path
@@ -241,6 +244,17 @@ Elements separated by commas, white space or both.
 .It octal mode
 File permissions in octal, as
 .Ql 0660 .
+.It duration map
+Entries of the form
+.Ar key Ns = Ns Ar duration
+separated by commas, white space or both, as
+.Ql mailboxfull=14d, suspend=90d .
+A key consists of lower-case letters, digits,
+.Ql \&. ,
+.Ql _
+and
+.Ql - ,
+and may appear only once; which keys are accepted is said for each parameter.
 .El
 .Pp
 Every value is checked when a program starts.

@@ -12,7 +12,14 @@
 //   Mode      the value (octal text)   String    length in bytes
 //   Path      length in bytes (min 0: may be empty; otherwise absolute)
 //   List      number of elements       Bool, Char: unused (0, 0)
+//   DurationMap  each value, seconds (at most kMaxMapEntries entries)
 // kNoLimit as max means "no upper bound".
+//
+// A map is written "key=value, key=value" (commas and/or white space
+// between entries): keys are lower-case names or domains ([a-z0-9._-],
+// at most kMaxMapKey bytes), each at most once. Which keys mean something
+// is the owning program's business: config::check_map_keys() (value.h)
+// lets it reject the others where it builds its settings.
 //
 // Errors: none; find_param() returns nullptr for an undeclared name.
 // Thread safety: the table is immutable; all functions are thread safe.
@@ -26,7 +33,7 @@
 
 namespace config {
 
-enum class Type { String, Path, Bool, Int, Duration, Size, Rate, Char, List, Mode };
+enum class Type { String, Path, Bool, Int, Duration, Size, Rate, Char, List, Mode, DurationMap };
 
 // Programs that read a parameter (a bitmask in Param::users).
 enum User : unsigned {
@@ -38,6 +45,8 @@ enum User : unsigned {
 };
 
 inline constexpr long long kNoLimit = LLONG_MAX;
+inline constexpr size_t kMaxMapEntries = 64;
+inline constexpr size_t kMaxMapKey = 64;
 
 struct Param {
     std::string_view name;
