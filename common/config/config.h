@@ -144,6 +144,9 @@ private:
 };
 
 // The complete sendguard.conf(5) manual page (mdoc), generated from params().
+// The same for every build: the build's configuration directory is not in
+// it. man_page(table) generates it from another table (tests).
 std::string man_page();
+std::string man_page(std::span<const Param> table);
 
 }  // namespace config

@@ -1,7 +1,11 @@
 // man_page.cc - sendguard.conf(5), generated from the parameter table
 //
-// The text is deterministic (no build date): the checked-in
-// man/sendguard.conf.5 must equal it, and a unit test says so.
+// The text is deterministic (no build date) and the same for every build:
+// the checked-in man/sendguard.conf.5 must equal it, and a unit test says
+// so. The configuration directory a build was made with
+// (SENDGUARD_SYSCONFDIR, the default of config_directory) is not printed:
+// the page names the usual /etc/sendguard and says a build may choose
+// another.
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -11,6 +15,9 @@
 
 namespace config {
 namespace {
+
+// The configuration directory the page names, whatever the build's.
+constexpr std::string_view kPageSysconfdir = "/etc/sendguard";
 
 // Escapes text for a roff text line: backslashes, and a leading '.' or '\''
 // that would make it a request.
@@ -150,7 +157,8 @@ bounce transport
 and the administration tool
 .Xr sendguard 1 .
 They all read the same file, by default
-.Pa @CONFIG@ ;
+.Pa @CONFIG@
+(in the configuration directory chosen when the programs were built);
 the environment variable
 .Ev SENDGUARD_CONFIG
 names another one.
@@ -273,7 +281,8 @@ constexpr std::string_view kTail = R"(.El
 .Sh FILES
 .Bl -tag -width Ds
 .It Pa @CONFIG@
-The configuration file.
+The configuration file, unless the programs were built with another
+configuration directory.
 .El
 .Sh SEE ALSO
 .Xr sendguard 1 ,
@@ -285,7 +294,7 @@ The configuration file.
 )";
 
 std::string substitute(std::string_view text) {
-    const std::string config = std::string(find_param("config_directory")->default_value) + "/sendguard.conf";
+    const std::string config = std::string(kPageSysconfdir) + "/sendguard.conf";
     std::string out(text);
     for (size_t at; (at = out.find("@CONFIG@")) != std::string::npos;) out.replace(at, 8, config);
     return out;
@@ -293,21 +302,26 @@ std::string substitute(std::string_view text) {
 
 }  // namespace
 
-std::string man_page() {
+std::string man_page() { return man_page(params()); }
+
+std::string man_page(std::span<const Param> table) {
     std::string out(kHead);
     // $Mdocdate$: the date the page is rendered, no hand-kept date to forget.
     out += ".Dd $Mdocdate$\n.Dt SENDGUARD.CONF 5\n.Os\n";
     out += substitute(kDescription);
 
     std::vector<const Param*> sorted;
-    for (const Param& p : params()) sorted.push_back(&p);
+    for (const Param& p : table) sorted.push_back(&p);
     std::sort(sorted.begin(), sorted.end(), [](const Param* a, const Param* b) { return a->name < b->name; });
 
     for (const Param* p : sorted) {
         out += ".It Va " + std::string(p->name) + "\n";
         out += sentences(p->doc);
         out += ".Pp\nType: " + describe_type(*p) + ".\n";
-        if (p->default_value.empty()) out += "Default: empty.\n";
+        if (p->name == "config_directory")
+            out += "Default:\n.Ql " + quoted(kPageSysconfdir) +
+                   " ,\nor the configuration directory chosen when the programs were built.\n";
+        else if (p->default_value.empty()) out += "Default: empty.\n";
         else out += "Default:\n.Ql " + quoted(p->default_value) + " .\n";
         out += used_by(p->users);
     }

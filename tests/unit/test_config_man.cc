@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,6 +98,22 @@ BOOST_AUTO_TEST_CASE(checked_in_page_is_current) {
     const std::string have((std::istreambuf_iterator<char>(in)), {});
     BOOST_TEST(have == page, kCheckedIn.string() << " differs from config::man_page(); "
                                                  << "run SENDGUARD_UPDATE_MAN=1 ctest -R unit.config to refresh");
+}
+
+// The page is the same whatever configuration directory the build has
+// (unit.config_man_sysconfdir checks a real second build); only
+// default_config_path() uses the build's.
+BOOST_AUTO_TEST_CASE(page_does_not_name_the_build_sysconfdir) {
+    std::vector<config::Param> other(config::params().begin(), config::params().end());
+    for (auto& p : other)
+        if (p.name == "config_directory") p.default_value = "/opt/sendguard-test/etc";
+    BOOST_TEST(config::man_page(other) == config::man_page());
+    BOOST_TEST(config::man_page().find("/opt/sendguard-test") == std::string::npos);
+    BOOST_TEST(config::man_page().find("Default:\n.Ql \"\\&/etc/sendguard\" ,\n"
+                                       "or the configuration directory chosen when the programs were built.\n") !=
+               std::string::npos);
+    ::unsetenv("SENDGUARD_CONFIG");
+    BOOST_TEST(config::default_config_path() == std::string(SENDGUARD_SYSCONFDIR) + "/sendguard.conf");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
