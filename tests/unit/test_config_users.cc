@@ -1,11 +1,10 @@
 // test_config_users.cc - the table's "used by" column says who reads what
 //
-// Each program's settings code runs on a tracked configuration
-// (config::Config::tracked); the parameters it read must be exactly those
-// whose users bits name the program. A program is one row of kPrograms:
-// its User bit and a function that runs the code the program runs at start
-// (or per command) to build its settings. Programs without a row (the
-// milter, not written yet) are not checked; their bits stay as declared.
+// Each program's settings code (test_config_programs.h) runs on a tracked
+// configuration (config::Config::tracked); the parameters it read must be
+// exactly those whose users bits name the program. Programs without a row
+// in kPrograms (the milter, not written yet) are not checked; their bits
+// stay as declared.
 //
 // The configuration is the defaults plus what it takes to reach every
 // branch: a bounce domain (so the VERP codecs are built) and a temporary
@@ -17,42 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "bounce-pipe/transport.h"
-#include "common/address/verp_setup.h"
 #include "common/config/config.h"
-#include "common/store/setup.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/test_config_programs.h"
 
 namespace {
-
-// sendguard-bounce: run_transport (bounce-pipe/commands.cc) reads the
-// logging parameters and its time limit, then builds Settings, the store
-// and the VERP codecs.
-void bounce_reads(const config::Config& cfg) {
-    (void)cfg.boolean("log_to_stderr");
-    (void)cfg.str("syslog_name");
-    (void)cfg.duration("bounce_time_limit");
-    (void)bounce::Settings::from(cfg);
-    (void)store::open_suppression_store(cfg);
-    (void)address::verp_codecs(cfg);
-}
-
-// sendguard: the union of its commands. "config" reads no parameter (it
-// dumps them); "suppress" opens the store; "verp" builds the codecs.
-void cli_reads(const config::Config& cfg) {
-    (void)store::open_suppression_store(cfg);
-    (void)address::verp_codecs(cfg);
-}
-
-struct Program {
-    config::User user;
-    void (*read_settings)(const config::Config&);
-};
-
-const Program kPrograms[] = {
-    {config::kBounce, bounce_reads},
-    {config::kCli, cli_reads},
-};
 
 // Known differences between the table and the code, each naming the
 // program and why. The test fails when one is fixed, so the entry goes.
@@ -73,10 +41,9 @@ bool is_gap(std::string_view name, config::User user) {
 
 // A configuration with every branch of the settings code reachable.
 config::Config reachable(const harness::TempDir& dir) {
-    harness::write_file(dir.sub("verp.keys"), "0123456789abcdef0123456789abcdef\n", 0600);
-    return config::Config::parse("", "test", {"config_directory=" + dir.path(),
-                                              "state_directory=" + dir.sub("state"),
-                                              "bounce_domains=bounces.example.com"});
+    std::vector<std::string> o = config_test::setting_overrides(dir);
+    o.push_back("bounce_domains=bounces.example.com");
+    return config::Config::parse("", "test", o);
 }
 
 }  // namespace
@@ -84,11 +51,11 @@ config::Config reachable(const harness::TempDir& dir) {
 BOOST_AUTO_TEST_SUITE(config_users)
 
 BOOST_AUTO_TEST_CASE(each_program_reads_exactly_its_parameters) {
-    for (const Program& prog : kPrograms) {
+    for (const config_test::Program& prog : config_test::kPrograms) {
         BOOST_TEST_CONTEXT(config::program_name(prog.user)) {
             harness::TempDir dir("sg-users-");
             auto log = std::make_shared<config::ReadLog>();
-            prog.read_settings(reachable(dir).tracked(log));
+            prog.settings(reachable(dir).tracked(log));
             for (const config::Param& p : config::params()) {
                 const bool declared = (p.users & prog.user) != 0;
                 const bool read = log->was_read(config::AnyKey::runtime(p.name));
