@@ -1,7 +1,7 @@
 // config.h - sendguard.conf, loaded once, validated once, read cheaply
 //
 // One configuration file in Postfix main.cf syntax (see syntax.h) sets the
-// parameters declared in params.cc; unset parameters keep their defaults.
+// parameters declared in param_table.h; unset parameters keep their defaults.
 // $name expansion is done when the configuration is finalised, against
 // the other parameters' final values (file, -o overrides, else default).
 // Every value is then converted to its type and checked against its bounds

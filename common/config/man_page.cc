@@ -136,7 +136,7 @@ std::string used_by(unsigned users) {
     return out;
 }
 
-constexpr std::string_view kHead = R"(.\" sendguard.conf.5 - generated from common/config/params.cc; do not edit.
+constexpr std::string_view kHead = R"(.\" sendguard.conf.5 - generated from common/config/param_table.h; do not edit.
 .\" Change the table, then run: SENDGUARD_UPDATE_MAN=1 ctest -R unit.config
 )";
 
