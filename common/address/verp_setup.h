@@ -5,7 +5,9 @@
 //   verp_codecs(cfg)   one codec per bounce_domains entry (verp_* parameters,
 //                      keys from verp_key_file); empty when no bounce domain
 //                      is configured; throws address::KeyFileError naming
-//                      the key file
+//                      the key file, and config::Error naming the
+//                      parameter's file and line for a setting the codec
+//                      refuses (verp_delimiter = a)
 // Thread safety: none needed (start-up and reload code).
 #pragma once
 

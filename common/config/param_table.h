@@ -63,7 +63,7 @@ inline constexpr Param kParams[] = {
  "File with the secret keys that sign and verify VERP return addresses; keep it unreadable by other users."},
 {"verp_delimiter",                Type::Char,     "+",                             0,       0,        kVerpUsers,
  "Separates the VERP local part from the encoded recipient, like Postfix recipient_delimiter."},
-{"verp_local_part",               Type::String,   "bounce",                        1,       64,       kVerpUsers,
+{"verp_local_part",               Type::String,   "bounce",                        1,       32,       kVerpUsers,
  "Local part of VERP return addresses, as in bounce+TAG@bounces.example.com."},
 {"bounce_domains",                Type::List,     "",                              0,       100,      kVerpUsers,
  "Bounce subdomains whose mail is VERP; the first one is used for new return addresses, all are accepted."},

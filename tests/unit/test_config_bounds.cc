@@ -9,6 +9,8 @@
 #include <string>
 
 #include "bounce-pipe/transport.h"
+#include "common/address/verp.h"
+#include "common/address/verp_setup.h"
 #include "common/config/config.h"
 #include "common/net/netstring.h"
 #include "common/store/record.h"
@@ -77,6 +79,38 @@ BOOST_AUTO_TEST_CASE(max_recipients_fits_the_parser_limits) {
         "sendguard.conf");
     BOOST_TEST(bounce::Settings::from(cfg).limits.max_recipients ==
                static_cast<size_t>(config::find_param("bounce_max_recipients")->max));
+}
+
+BOOST_AUTO_TEST_CASE(verp_local_part_fits_the_codec) {
+    BOOST_TEST(config::find_param("verp_local_part")->max == static_cast<long long>(address::kVerpMaxPrefix));
+    BOOST_TEST(error_of("verp_local_part = " + std::string(33, 'p') + "\n") ==
+               "sendguard.conf:1: invalid verp_local_part: " + std::string(33, 'p') + " (max 32 bytes)");
+}
+
+// What the table cannot say (which characters may delimit, a dot-atom
+// prefix) the codec refuses; that is a configuration error at the
+// parameter's line, not an unexplained failure of every delivery.
+BOOST_AUTO_TEST_CASE(verp_settings_the_codec_refuses_name_the_parameter) {
+    harness::TempDir dir("sg-bounds-");
+    harness::write_file(dir.sub("k"), "0123456789abcdef0123456789abcdef\n", 0600);
+    struct Case {
+        std::string line, want;
+    } cases[] = {
+        {"verp_delimiter = a", "t.conf:3: invalid verp_delimiter for bounce domain b.example: invalid VERP delimiter"},
+        {"verp_local_part = a+b", "t.conf:3: invalid verp_local_part for bounce domain b.example: invalid VERP prefix"},
+        {"", "t.conf:1: invalid bounce_domains for bounce domain [192.0.2.1]: VERP bounce domain must be a domain name"},
+    };
+    for (const auto& c : cases) {
+        const std::string domain = c.line.empty() ? "[192.0.2.1]" : "b.example";
+        const config::Config cfg = config::Config::parse(
+            "bounce_domains = " + domain + "\nverp_key_file = " + dir.sub("k") + "\n" + c.line + "\n", "t.conf");
+        try {
+            (void)address::verp_codecs(cfg);
+            BOOST_TEST(false, c.line << ": no error");
+        } catch (const config::Error& e) {
+            BOOST_TEST(std::string(e.what()) == c.want);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
