@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/address/verp.h"
+#include "common/address/verp_setup.h"
 
 namespace {
 
@@ -101,8 +102,7 @@ int main(int argc, char** argv) {
         std::filesystem::permissions(dir + "/verp.keys", std::filesystem::perms::owner_read |
                                                              std::filesystem::perms::owner_write);
     }
-    address::VerpConfig vc;
-    vc.bounce_domain = "bounces.example.org";
+    const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.example.org");
     address::VerpCodec codec(vc, address::VerpKeys::from_strings({key}));
 
     int failures = 0;

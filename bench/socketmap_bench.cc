@@ -114,7 +114,7 @@ int run(double seconds) {
     if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     const std::string dir = tmpl;
 
-    auto env = store::Env::open(dir + "/lmdb");
+    auto env = store::Env::open(dir + "/lmdb", {.map_size = size_t{64} << 20, .max_readers = 126});
     std::vector<std::string> frames;
     {
         std::vector<store::Entry> entries;

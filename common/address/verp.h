@@ -119,11 +119,15 @@ private:
     std::vector<std::string> keys_;
 };
 
+// No defaults of its own: the parameter table holds them (verp_local_part,
+// verp_delimiter, verp_max_age). Fill it with address::verp_config(cfg, ...)
+// (verp_setup.h) or explicit values; a field left unset is rejected by the
+// VerpCodec constructor, never used.
 struct VerpConfig {
-    std::string prefix = "bounce";  // atext, no delimiter; matched ignoring case
-    char delimiter = '+';           // atext, not a letter or digit, not '.' '=' '_'
+    std::string prefix;             // atext, no delimiter; matched ignoring case
+    char delimiter{};               // atext, not a letter or digit, not '.' '=' '_'
     std::string bounce_domain;      // normalised with normalise_domain
-    std::chrono::days max_age{30};  // 1 .. kVerpMaxAgeDays
+    std::chrono::days max_age{};    // 1 .. kVerpMaxAgeDays
 };
 
 struct Encoded {

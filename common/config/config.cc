@@ -133,6 +133,7 @@ void Config::finalise(std::string_view origin, const std::vector<size_t>& order)
         done[i] = true;
         Entry& e = entries_[i];
         e.expanded = expander.get(i);
+        e.refs = expander.refs(i);
         std::string why;
         auto v = convert(params()[i], e.expanded, why);
         if (!v)
@@ -142,19 +143,53 @@ void Config::finalise(std::string_view origin, const std::vector<size_t>& order)
     }
 }
 
-const std::string& Config::str(TextKey key) const { return entry(key).expanded; }
-long long Config::integer(Key<Type::Int> key) const { return std::get<long long>(entry(key).value); }
-bool Config::boolean(Key<Type::Bool> key) const { return std::get<bool>(entry(key).value); }
+const std::string& Config::str(TextKey key) const { return read(key).expanded; }
+long long Config::integer(Key<Type::Int> key) const { return std::get<long long>(read(key).value); }
+bool Config::boolean(Key<Type::Bool> key) const { return std::get<bool>(read(key).value); }
 std::chrono::seconds Config::duration(Key<Type::Duration> key) const {
-    return std::get<std::chrono::seconds>(entry(key).value);
+    return std::get<std::chrono::seconds>(read(key).value);
 }
-uint64_t Config::size(Key<Type::Size> key) const { return std::get<uint64_t>(entry(key).value); }
-Rate Config::rate(Key<Type::Rate> key) const { return std::get<Rate>(entry(key).value); }
-char Config::character(Key<Type::Char> key) const { return std::get<char>(entry(key).value); }
+uint64_t Config::size(Key<Type::Size> key) const { return std::get<uint64_t>(read(key).value); }
+Rate Config::rate(Key<Type::Rate> key) const { return std::get<Rate>(read(key).value); }
+char Config::character(Key<Type::Char> key) const { return std::get<char>(read(key).value); }
 const std::vector<std::string>& Config::list(Key<Type::List> key) const {
-    return std::get<std::vector<std::string>>(entry(key).value);
+    return std::get<std::vector<std::string>>(read(key).value);
 }
-unsigned Config::mode(Key<Type::Mode> key) const { return std::get<unsigned>(entry(key).value); }
+unsigned Config::mode(Key<Type::Mode> key) const { return std::get<unsigned>(read(key).value); }
+const DurationMap& Config::duration_map(Key<Type::DurationMap> key) const {
+    return std::get<DurationMap>(read(key).value);
+}
+
+void Config::check_map_keys(Key<Type::DurationMap> key, const std::function<bool(std::string_view)>& known,
+                            std::string_view hint) const {
+    for (const auto& [k, v] : duration_map(key).entries)
+        if (!known(k))
+            throw Error((entry(key).set ? entry(key).origin : std::string("default")) + ": invalid " +
+                        std::string(key.name()) + ": unknown key " + k + " (" + std::string(hint) + ")");
+}
+
+Config Config::tracked(std::shared_ptr<ReadLog> log) const {
+    Config c(*this);
+    c.reads_ = std::move(log);
+    return c;
+}
+
+void Config::note_read(size_t i) const noexcept {
+    // Expansion chains are acyclic (a loop fails finalise()) and short.
+    if (reads_->read_[i].exchange(true, std::memory_order_relaxed)) return;
+    for (size_t r : entries_[i].refs) note_read(r);
+}
+
+std::vector<std::string_view> ReadLog::names() const {
+    std::vector<std::string_view> out;
+    for (size_t i = 0; i < read_.size(); ++i)
+        if (read_[i].load(std::memory_order_relaxed)) out.push_back(params()[i].name);
+    return out;
+}
+
+void ReadLog::clear() noexcept {
+    for (auto& r : read_) r.store(false, std::memory_order_relaxed);
+}
 
 bool Config::is_default(AnyKey key) const { return !entry(key).set; }
 

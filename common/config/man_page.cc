@@ -1,7 +1,11 @@
 // man_page.cc - sendguard.conf(5), generated from the parameter table
 //
-// The text is deterministic (no build date): the checked-in
-// man/sendguard.conf.5 must equal it, and a unit test says so.
+// The text is deterministic (no build date) and the same for every build:
+// the checked-in man/sendguard.conf.5 must equal it, and a unit test says
+// so. The configuration directory a build was made with
+// (SENDGUARD_SYSCONFDIR, the default of config_directory) is not printed:
+// the page names the usual /etc/sendguard and says a build may choose
+// another.
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -11,6 +15,9 @@
 
 namespace config {
 namespace {
+
+// The configuration directory the page names, whatever the build's.
+constexpr std::string_view kPageSysconfdir = "/etc/sendguard";
 
 // Escapes text for a roff text line: backslashes, and a leading '.' or '\''
 // that would make it a request.
@@ -96,6 +103,9 @@ std::string describe_type(const Param& p) {
     case Type::Rate: return "rate, count" + bounds(p, plain);
     case Type::Char: return "single character";
     case Type::List: return "list" + count_bounds(p, "element");
+    case Type::DurationMap:
+        return "duration map, each duration" + bounds(p, format_duration) + ", at most " +
+               std::to_string(kMaxMapEntries) + " entries";
     case Type::Mode: {
         auto oct = [](long long v) {
             std::string s;
@@ -126,7 +136,7 @@ std::string used_by(unsigned users) {
     return out;
 }
 
-constexpr std::string_view kHead = R"(.\" sendguard.conf.5 - generated from common/config/params.cc; do not edit.
+constexpr std::string_view kHead = R"(.\" sendguard.conf.5 - generated from common/config/param_table.h; do not edit.
 .\" Change the table, then run: SENDGUARD_UPDATE_MAN=1 ctest -R unit.config
 )";
 
@@ -147,7 +157,8 @@ bounce transport
 and the administration tool
 .Xr sendguard 1 .
 They all read the same file, by default
-.Pa @CONFIG@ ;
+.Pa @CONFIG@
+(in the configuration directory chosen when the programs were built);
 the environment variable
 .Ev SENDGUARD_CONFIG
 names another one.
@@ -195,7 +206,7 @@ options, which override the file.
 .El
 .Pp
 Values have one of these types:
-.Bl -tag -width "octal mode"
+.Bl -tag -width "duration map"
 .It string
 Any text.
 .It path
@@ -241,6 +252,17 @@ Elements separated by commas, white space or both.
 .It octal mode
 File permissions in octal, as
 .Ql 0660 .
+.It duration map
+Entries of the form
+.Ar key Ns = Ns Ar duration
+separated by commas, white space or both, as
+.Ql mailboxfull=14d, suspend=90d .
+A key consists of lower-case letters, digits,
+.Ql \&. ,
+.Ql _
+and
+.Ql - ,
+and may appear only once; which keys are accepted is said for each parameter.
 .El
 .Pp
 Every value is checked when a program starts.
@@ -259,7 +281,8 @@ constexpr std::string_view kTail = R"(.El
 .Sh FILES
 .Bl -tag -width Ds
 .It Pa @CONFIG@
-The configuration file.
+The configuration file, unless the programs were built with another
+configuration directory.
 .El
 .Sh SEE ALSO
 .Xr sendguard 1 ,
@@ -271,7 +294,7 @@ The configuration file.
 )";
 
 std::string substitute(std::string_view text) {
-    const std::string config = std::string(find_param("config_directory")->default_value) + "/sendguard.conf";
+    const std::string config = std::string(kPageSysconfdir) + "/sendguard.conf";
     std::string out(text);
     for (size_t at; (at = out.find("@CONFIG@")) != std::string::npos;) out.replace(at, 8, config);
     return out;
@@ -279,21 +302,26 @@ std::string substitute(std::string_view text) {
 
 }  // namespace
 
-std::string man_page() {
+std::string man_page() { return man_page(params()); }
+
+std::string man_page(std::span<const Param> table) {
     std::string out(kHead);
     // $Mdocdate$: the date the page is rendered, no hand-kept date to forget.
     out += ".Dd $Mdocdate$\n.Dt SENDGUARD.CONF 5\n.Os\n";
     out += substitute(kDescription);
 
     std::vector<const Param*> sorted;
-    for (const Param& p : params()) sorted.push_back(&p);
+    for (const Param& p : table) sorted.push_back(&p);
     std::sort(sorted.begin(), sorted.end(), [](const Param* a, const Param* b) { return a->name < b->name; });
 
     for (const Param* p : sorted) {
         out += ".It Va " + std::string(p->name) + "\n";
         out += sentences(p->doc);
         out += ".Pp\nType: " + describe_type(*p) + ".\n";
-        if (p->default_value.empty()) out += "Default: empty.\n";
+        if (p->name == "config_directory")
+            out += "Default:\n.Ql " + quoted(kPageSysconfdir) +
+                   " ,\nor the configuration directory chosen when the programs were built.\n";
+        else if (p->default_value.empty()) out += "Default: empty.\n";
         else out += "Default:\n.Ql " + quoted(p->default_value) + " .\n";
         out += used_by(p->users);
     }

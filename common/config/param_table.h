@@ -24,24 +24,28 @@ inline constexpr long long kTiB = 1024 * kGiB;
 inline constexpr long long kHour = 3600;
 inline constexpr long long kDay = 86400;
 
+// Who reads a group of parameters; test_config_users.cc checks the bits
+// against what each program's settings code reads.
+inline constexpr unsigned kDaemons = kMilter | kPolicyd | kBounce;  // they log
 inline constexpr unsigned kStoreUsers = kBounce | kPolicyd | kCli;
-inline constexpr unsigned kVerpUsers = kMilter | kBounce;
+// The milter signs, the bounce transport verifies, "sendguard verp" shows.
+inline constexpr unsigned kVerpUsers = kMilter | kBounce | kCli;
 
 // clang-format off
 inline constexpr Param kParams[] = {
 // name                           type            default                          min      max       users
 // --- shared by all programs
-{"config_directory",              Type::Path,     SENDGUARD_SYSCONFDIR,            1,       kNoLimit, kAll,
+{"config_directory",              Type::Path,     SENDGUARD_SYSCONFDIR,            1,       kNoLimit, kVerpUsers,
  "Directory holding sendguard.conf and the VERP key file; other defaults refer to it as $config_directory."},
-{"state_directory",               Type::Path,     "/var/lib/sendguard",            1,       kNoLimit, kAll,
+{"state_directory",               Type::Path,     "/var/lib/sendguard",            1,       kNoLimit, kStoreUsers,
  "Directory of the LMDB suppression store and of other state written at run time."},
-{"run_directory",                 Type::Path,     "/run/sendguard",                1,       kNoLimit, kAll,
+{"run_directory",                 Type::Path,     "/run/sendguard",                1,       kNoLimit, kMilter | kPolicyd,
  "Directory for the UNIX-domain sockets of the sendguard daemons."},
-{"syslog_name",                   Type::String,   "sendguard",                     1,       64,       kAll,
+{"syslog_name",                   Type::String,   "sendguard",                     1,       64,       kDaemons,
  "Prefix of the program name in syslog records, like Postfix syslog_name."},
-{"syslog_facility",               Type::String,   "mail",                          1,       16,       kAll,
+{"syslog_facility",               Type::String,   "mail",                          1,       16,       kDaemons,
  "Syslog facility of all log records, such as mail, daemon or local0."},
-{"log_to_stderr",                 Type::Bool,     "no",                            0,       0,        kAll,
+{"log_to_stderr",                 Type::Bool,     "no",                            0,       0,        kDaemons,
  "Write log records to standard error instead of syslog (for foreground runs and tests)."},
 
 // --- the LMDB suppression store
@@ -55,11 +59,11 @@ inline constexpr Param kParams[] = {
  "Largest number of concurrent LMDB readers (processes and threads reading the store)."},
 
 // --- VERP, shared by the milter (signs) and the bounce transport (verifies)
-{"verp_key_file",                 Type::Path,     "$config_directory/verp.keys",   0,       kNoLimit, kVerpUsers | kCli,
+{"verp_key_file",                 Type::Path,     "$config_directory/verp.keys",   0,       kNoLimit, kVerpUsers,
  "File with the secret keys that sign and verify VERP return addresses; keep it unreadable by other users."},
 {"verp_delimiter",                Type::Char,     "+",                             0,       0,        kVerpUsers,
  "Separates the VERP local part from the encoded recipient, like Postfix recipient_delimiter."},
-{"verp_local_part",               Type::String,   "bounce",                        1,       64,       kVerpUsers,
+{"verp_local_part",               Type::String,   "bounce",                        1,       32,       kVerpUsers,
  "Local part of VERP return addresses, as in bounce+TAG@bounces.example.com."},
 {"bounce_domains",                Type::List,     "",                              0,       100,      kVerpUsers,
  "Bounce subdomains whose mail is VERP; the first one is used for new return addresses, all are accepted."},
@@ -73,29 +77,29 @@ inline constexpr Param kParams[] = {
  "Number of soft bounces for one recipient within bounce_soft_window that suppress it."},
 {"bounce_soft_window",            Type::Duration, "7d",                            kHour,   365*kDay, kBounce,
  "Period over which soft bounces of one recipient are counted toward bounce_soft_threshold."},
-{"bounce_soft_expiry",            Type::Duration, "30d",                           0,       3650*kDay, kStoreUsers,
+{"bounce_soft_expiry",            Type::Duration, "30d",                           0,       3650*kDay, kBounce,
  "How long a suppression caused by soft bounces lasts; 0 means forever."},
-{"bounce_hard_expiry",            Type::Duration, "0",                             0,       3650*kDay, kStoreUsers,
+{"bounce_hard_expiry",            Type::Duration, "0",                             0,       3650*kDay, kBounce,
  "How long a suppression caused by a hard bounce lasts; 0 means forever."},
-{"bounce_complaint_expiry",       Type::Duration, "0",                             0,       3650*kDay, kStoreUsers,
+{"bounce_complaint_expiry",       Type::Duration, "0",                             0,       3650*kDay, kBounce,
  "How long a suppression caused by a complaint (ARF feedback report) lasts; 0 means forever."},
-{"bounce_reason_expiry",          Type::List,     "mailboxfull=14d, suspend=90d",  0,       64,       kStoreUsers,
- "Expiry by bounce reason as reason=duration pairs (0 = never), overriding the class expiry above."},
+{"bounce_reason_expiry",          Type::DurationMap, "mailboxfull=14d, suspend=90d", 0,    3650*kDay, kBounce,
+ "Expiry by bounce reason as reason=duration pairs (0 = never), overriding the class expiry above; the reasons are the class names of sendguard-bounce(8), such as mailboxfull, suspend, userunknown."},
 {"bounce_domain_threshold",       Type::Int,      "5",                             1,       100000,   kBounce,
  "Number of distinct addresses of one domain failing with host unknown before the whole domain is suppressed."},
 {"bounce_max_message_size",       Type::Size,     "10m",                           64*kKiB, kGiB,     kBounce,
  "Largest report the transport reads; a larger message is quarantined without being parsed."},
 {"bounce_max_recipients",         Type::Int,      "1000",                          1,       100000,   kBounce,
  "Most per-recipient entries taken from one report."},
-{"bounce_diagnostic_limit",       Type::Size,     "1k",                            64,      64*kKiB,  kBounce,
- "Longest diagnostic text kept with a suppression record; longer text is truncated."},
-{"bounce_quarantine_directory",   Type::Path,     "$state_directory/quarantine",   1,       kNoLimit, kBounce | kCli,
+{"bounce_diagnostic_limit",       Type::Size,     "1k",                            64,      4*kKiB,   kBounce,
+ "Longest diagnostic text kept with a suppression record; longer text is truncated (at most 4k, what a stored record holds)."},
+{"bounce_quarantine_directory",   Type::Path,     "$state_directory/quarantine",   1,       kNoLimit, kBounce,
  "Directory where reports that could not be used are kept for inspection."},
 {"bounce_quarantine_limit",       Type::Size,     "256m",                          0,       kTiB,     kBounce,
  "Total size of the quarantine directory; the oldest files are removed beyond it."},
 {"bounce_quarantine_max_files",   Type::Int,      "10000",                         0,       10000000, kBounce,
  "Most files kept in the quarantine directory; the oldest are removed beyond it."},
-{"bounce_event_log",              Type::Path,     "$state_directory/events.jsonl", 1,       kNoLimit, kBounce | kCli,
+{"bounce_event_log",              Type::Path,     "$state_directory/events.jsonl", 1,       kNoLimit, kBounce,
  "File to which one JSON line is appended for every report processed."},
 {"bounce_time_limit",             Type::Duration, "60s",                           1,       900,      kBounce,
  "Time limit for handling one report; well under Postfix command_time_limit (1000s), so the "

@@ -47,6 +47,7 @@ std::string_view type_name(Type type) {
     case Type::Char: return "character";
     case Type::List: return "list";
     case Type::Mode: return "octal mode";
+    case Type::DurationMap: return "duration map";
     }
     return "unknown";
 }

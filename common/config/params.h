@@ -1,6 +1,6 @@
 // params.h - the table of every sendguard configuration parameter
 //
-// Each parameter is declared exactly once, in params.cc, as a Param row:
+// Each parameter is declared exactly once, in param_table.h, as a Param row:
 // name, type, default (written in config syntax and parsed by the same code
 // as the file), bounds, the programs that use it, and a one-line doc. That
 // table drives parsing and validation (config.h), the postconf-like dumps,
@@ -12,7 +12,18 @@
 //   Mode      the value (octal text)   String    length in bytes
 //   Path      length in bytes (min 0: may be empty; otherwise absolute)
 //   List      number of elements       Bool, Char: unused (0, 0)
+//   DurationMap  each value, seconds (at most kMaxMapEntries entries)
 // kNoLimit as max means "no upper bound".
+//
+// A map is written "key=value, key=value" (commas and/or white space
+// between entries): keys are lower-case names or domains ([a-z0-9._-],
+// at most kMaxMapKey bytes), each at most once. Which keys mean something
+// is the owning program's business: Config::check_map_keys() (config.h)
+// lets it reject the others where it builds its settings.
+//
+// The users bits are checked against what each program's settings code
+// reads (tests/unit/test_config_users.cc), and bounds against what the code
+// behind them holds (test_config_bounds.cc).
 //
 // Errors: none; find_param() returns nullptr for an undeclared name.
 // Thread safety: the table is immutable; all functions are thread safe.
@@ -26,7 +37,7 @@
 
 namespace config {
 
-enum class Type { String, Path, Bool, Int, Duration, Size, Rate, Char, List, Mode };
+enum class Type { String, Path, Bool, Int, Duration, Size, Rate, Char, List, Mode, DurationMap };
 
 // Programs that read a parameter (a bitmask in Param::users).
 enum User : unsigned {
@@ -38,6 +49,8 @@ enum User : unsigned {
 };
 
 inline constexpr long long kNoLimit = LLONG_MAX;
+inline constexpr size_t kMaxMapEntries = 64;
+inline constexpr size_t kMaxMapKey = 64;
 
 struct Param {
     std::string_view name;

@@ -1,6 +1,8 @@
 // syntax.cc - see syntax.h
 #include "common/config/syntax.h"
 
+#include <algorithm>
+
 #include "common/config/error.h"
 #include "common/config/params.h"
 #include "common/config/value.h"
@@ -95,7 +97,7 @@ Assignment read_override(std::string_view text) {
 }
 
 Expander::Expander(const std::vector<std::string>& raw, std::function<std::string(size_t)> where)
-    : raw_(raw), where_(std::move(where)), out_(raw.size()), state_(raw.size(), State::Todo) {}
+    : raw_(raw), where_(std::move(where)), out_(raw.size()), state_(raw.size(), State::Todo), refs_(raw.size()) {}
 
 const std::string& Expander::get(size_t i) {
     if (state_.at(i) != State::Done) expand(i);
@@ -156,6 +158,7 @@ void Expander::expand(size_t i) {
             if (!p) fail(i, "unknown parameter $" + std::string(name));
             const size_t j = static_cast<size_t>(p - params().data());
             out += get(j);
+            if (std::find(refs_[i].begin(), refs_[i].end(), j) == refs_[i].end()) refs_[i].push_back(j);
             k = end;
         }
         if (out.size() > kMaxValue) fail(i, "expanded value longer than " + format_size(kMaxValue));

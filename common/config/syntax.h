@@ -52,6 +52,9 @@ public:
 
     // The expanded value of params()[i]; throws Error.
     const std::string& get(size_t i);
+    // The parameters params()[i] refers to directly ($name), once each;
+    // valid after get(i).
+    const std::vector<size_t>& refs(size_t i) const { return refs_[i]; }
 
 private:
     enum class State : unsigned char { Todo, Busy, Done };
@@ -62,6 +65,7 @@ private:
     std::function<std::string(size_t)> where_;
     std::vector<std::string> out_;
     std::vector<State> state_;
+    std::vector<std::vector<size_t>> refs_;
     std::vector<size_t> stack_;  // parameters being expanded, outermost first
 };
 

@@ -173,6 +173,25 @@ std::vector<std::string> split_list(std::string_view text) {
     return out;
 }
 
+std::string split_map(std::string_view text, std::vector<std::pair<std::string, std::string>>& out) {
+    out.clear();
+    for (std::string& item : split_list(text)) {
+        const size_t eq = item.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+            return "expected key=value entries, like mailboxfull=14d; got " + quote_value(item);
+        std::string key = item.substr(0, eq);
+        if (key.size() > kMaxMapKey) return "key longer than " + std::to_string(kMaxMapKey) + " bytes";
+        for (char c : key)
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+                return "bad key " + quote_value(key) + "; keys are lower-case letters, digits, '.', '_' and '-'";
+        for (const auto& [k, v] : out)
+            if (k == key) return "duplicate key " + key;
+        if (out.size() >= kMaxMapEntries) return "more than " + std::to_string(kMaxMapEntries) + " entries";
+        out.emplace_back(std::move(key), item.substr(eq + 1));
+    }
+    return {};
+}
+
 std::string format_duration(long long s) {
     if (s == 0) return "0s";
     static constexpr std::pair<long long, char> kUnits[] = {
@@ -266,6 +285,25 @@ std::optional<Value> convert(const Param& p, std::string_view text, std::string&
         auto v = split_list(text);
         if (!count_in_range(p, static_cast<long long>(v.size()), "element", why)) return std::nullopt;
         return Value{std::move(v)};
+    }
+    case Type::DurationMap: {
+        std::vector<std::pair<std::string, std::string>> items;
+        why = split_map(text, items);
+        if (!why.empty()) return std::nullopt;
+        DurationMap m;
+        for (auto& [key, value] : items) {
+            auto d = parse_duration(value);
+            if (!d) {
+                why = key + ": expected a duration like 30s, 5m, 1h, 1d";
+                return std::nullopt;
+            }
+            if (!in_range(p, d->count(), why, seconds)) {
+                why = key + ": " + why;
+                return std::nullopt;
+            }
+            m.entries.emplace_back(std::move(key), *d);
+        }
+        return Value{std::move(m)};
     }
     case Type::Mode: {
         auto v = parse_mode(text);

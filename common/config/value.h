@@ -10,6 +10,8 @@
 //   parse_rate      COUNT/UNIT, UNIT one of s sec m min h hour d day
 //   parse_mode      1 to 5 octal digits, at most 07777
 //   split_list      elements separated by commas and/or whitespace
+//   split_map       key=value entries (params.h) in the order written; keys
+//                   checked, values left as text for their type's parser
 //
 // convert() applies a Param's type and bounds to an (expanded) value.
 //
@@ -24,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -46,6 +49,23 @@ std::optional<Rate> parse_rate(std::string_view text);
 std::optional<unsigned> parse_mode(std::string_view text);
 std::vector<std::string> split_list(std::string_view text);
 
+// A parsed map, entries in the order written; keys are unique.
+template <class V>
+struct Map {
+    std::vector<std::pair<std::string, V>> entries;
+    const V* find(std::string_view key) const {
+        for (const auto& [k, v] : entries)
+            if (k == key) return &v;
+        return nullptr;
+    }
+    friend bool operator==(const Map&, const Map&) = default;
+};
+using DurationMap = Map<std::chrono::seconds>;
+
+// Splits text into key=value entries: "" on success, else the reason
+// ("duplicate key suspend", "expected key=value, like mailboxfull=14d").
+std::string split_map(std::string_view text, std::vector<std::pair<std::string, std::string>>& out);
+
 // Seconds in the largest unit that divides them exactly: 86400 -> "1d".
 std::string format_duration(long long seconds);
 // Bytes with the largest exact suffix: 65536 -> "64k".
@@ -56,7 +76,7 @@ std::string quote_value(std::string_view text);
 // The typed value of one parameter. String and Path keep only their text
 // (monostate); Int is long long, Mode unsigned, Size uint64_t.
 using Value = std::variant<std::monostate, bool, long long, std::chrono::seconds, uint64_t, Rate,
-                           char, std::vector<std::string>, unsigned>;
+                           char, std::vector<std::string>, unsigned, DurationMap>;
 
 std::optional<Value> convert(const Param& param, std::string_view text, std::string& why);
 

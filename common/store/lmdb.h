@@ -128,11 +128,15 @@ std::string_view to_string(Error::Kind kind) noexcept;
 // The Kind an MDB_* or errno code belongs to.
 Error::Kind kind_of(int rc) noexcept;
 
+// The sizes and the readers count have no defaults here: the parameter
+// table does (store_map_size, store_max_map_size, store_max_readers), and
+// store::open_suppression_store fills them. Left at 0, map_size is LMDB's
+// minimum and max_readers makes open() fail.
 struct EnvOptions {
-    size_t map_size = size_t{8} << 20;        // initial map
-    size_t max_map_size = size_t{1} << 30;    // auto-grow stops here
-    unsigned max_dbs = 8;
-    unsigned max_readers = 126;
+    size_t map_size = 0;                      // initial map
+    size_t max_map_size = 0;                  // auto-grow stops here
+    unsigned max_dbs = 8;                     // the store's layout, not a parameter
+    unsigned max_readers = 0;
     bool read_only = false;
     // false: MDB_NOSYNC, no fsync at commit. For tests and rebuildable bulk
     // loads only: a system crash may lose the last commits.

@@ -7,32 +7,18 @@
 #include <cerrno>
 #include <map>
 
-#include "common/config/value.h"
-
 namespace store {
 
 namespace {
 
-// bounce_reason_expiry: "reason=duration" items.
+// bounce_reason_expiry, parsed by the configuration; only the keys are
+// checked here, against the reasons the caller knows.
 std::map<std::string, std::chrono::seconds, std::less<>> reason_expiry(
     const config::Config& cfg, const std::function<bool(std::string_view)>& known_reason) {
-    std::map<std::string, std::chrono::seconds, std::less<>> out;
-    for (const auto& item : cfg.list("bounce_reason_expiry")) {
-        auto eq = item.find('=');
-        auto bad = [&](const std::string& why) {
-            return config::Error(cfg.origin_of("bounce_reason_expiry") +
-                                 ": invalid bounce_reason_expiry: " + item + " (" + why + ")");
-        };
-        if (eq == std::string::npos) throw bad("expected reason=duration, like mailboxfull=14d");
-        std::string reason = item.substr(0, eq);
-        if (!known_reason(reason))
-            throw bad("unknown reason " + reason + "; reasons are the class names of sendguard-bounce(8), "
-                      "such as mailboxfull, suspend, userunknown");
-        auto d = config::parse_duration(std::string_view(item).substr(eq + 1));
-        if (!d) throw bad("expected a duration like 30s, 5m, 1h, 1d");
-        out[reason] = *d;
-    }
-    return out;
+    cfg.check_map_keys("bounce_reason_expiry", known_reason,
+                       "reasons are the class names of sendguard-bounce(8), such as mailboxfull, suspend, userunknown");
+    const auto& m = cfg.duration_map("bounce_reason_expiry");
+    return {m.entries.begin(), m.entries.end()};
 }
 
 }  // namespace

@@ -18,6 +18,8 @@
 #include <thread>
 
 #include "common/address/verp.h"
+#include "common/address/verp_setup.h"
+#include "common/store/setup.h"
 #include "common/store/suppression.h"
 #include "tests/support/net_wait.h"
 #include "tests/support/paths.h"
@@ -57,8 +59,7 @@ struct Sendguard {
         harness::chown_to(dir.sub("verp.keys"), "nobody");
     }
     std::string verp(const std::string& rcpt) const {
-        address::VerpConfig vc;
-        vc.bounce_domain = kBounceDomain;
+        const address::VerpConfig vc = address::verp_config(config::Config::defaults(), kBounceDomain);
         address::VerpCodec c(vc, address::VerpKeys::from_strings({kKey}));
         return c.encode(*address::parse_mailbox(rcpt), {})->address;
     }
@@ -204,10 +205,9 @@ BOOST_AUTO_TEST_CASE(killed_transports_lose_nothing) {
     BOOST_TEST(delivered.size() == static_cast<size_t>(kMessages));
     BOOST_TEST(kills.load() > 0);
 
-    auto env = store::Env::open(store::suppression_dir(sg.dir.sub("lib")));
+    auto env = store::open_suppression_store(config::Config::parse("", "test", {"state_directory=" + sg.dir.sub("lib")}));
     store::SuppressionList list(env);
-    address::VerpConfig vc;
-    vc.bounce_domain = kBounceDomain;
+    const address::VerpConfig vc = address::verp_config(config::Config::defaults(), kBounceDomain);
     address::VerpCodec codec(vc, address::VerpKeys::from_strings({kKey}));
     size_t missing = 0;
     for (const auto& to : delivered) {

@@ -18,6 +18,7 @@
 
 #include "common/address/address.h"
 #include "common/address/verp.h"
+#include "common/address/verp_setup.h"
 
 namespace {
 
@@ -25,8 +26,7 @@ const std::chrono::sys_days kDay{std::chrono::year{2024} / 6 / 15};
 
 const address::VerpCodec& codec() {
     static const address::VerpCodec c = [] {
-        address::VerpConfig cfg;
-        cfg.bounce_domain = "bounces.example.org";
+        const address::VerpConfig cfg = address::verp_config(config::Config::defaults(), "bounces.example.org");
         return address::VerpCodec(cfg, address::VerpKeys::from_strings(
                                            {"fuzz-key-0123456789abcdef", "old-fuzz-key-0123456789"}));
     }();

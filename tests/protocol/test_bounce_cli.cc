@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "common/address/verp.h"
+#include "common/address/verp_setup.h"
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/samples.h"
@@ -30,8 +31,7 @@ struct Site {
                                   "log_to_stderr = yes\n" + extra);
     }
     std::string verp(const std::string& rcpt) const {
-        address::VerpConfig vc;
-        vc.bounce_domain = "bounces.example.org";
+        const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.example.org");
         address::VerpCodec c(vc, address::VerpKeys::load_file(keys));
         return c.encode(*address::parse_mailbox(rcpt), {})->address;
     }

@@ -45,7 +45,7 @@ BOOST_AUTO_TEST_SUITE(socketmap_protocol)
 BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
     logging::open("test", logging::Sink::None);
     harness::TempDir dir("sg-policyd-");
-    auto env = store::Env::open(dir.sub("lmdb"));
+    auto env = store::Env::open(dir.sub("lmdb"), {.map_size = size_t{1} << 20, .max_readers = 126});
     {
         store::SuppressionList l(env);
         l.add("bob@example.net", suppressed(store::Class::Hard));

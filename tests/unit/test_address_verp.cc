@@ -13,6 +13,8 @@
 #include <string>
 
 #include "common/address/verp.h"
+#include "common/address/verp_setup.h"
+#include "common/config/config.h"
 
 namespace {
 
@@ -23,14 +25,18 @@ const std::string kKeyA = "first-key-0123456789abcdef";
 const std::string kKeyB = "second-key-fedcba9876543210";
 const sys_days kToday{std::chrono::year{2024} / 6 / 15};
 
-address::VerpConfig config(std::string domain = "Bounces.Example.ORG.") {
+// Explicit values: VerpConfig has no defaults (the table has them).
+address::VerpConfig test_config(std::string domain = "Bounces.Example.ORG.") {
     address::VerpConfig c;
+    c.prefix = "bounce";
+    c.delimiter = '+';
     c.bounce_domain = std::move(domain);
+    c.max_age = std::chrono::days{30};
     return c;
 }
 
 address::VerpCodec codec(std::vector<std::string> keys = {kKeyA}) {
-    return address::VerpCodec(config(), address::VerpKeys::from_strings(std::move(keys)));
+    return address::VerpCodec(test_config(), address::VerpKeys::from_strings(std::move(keys)));
 }
 
 address::Address addr(const std::string& s) {
@@ -203,7 +209,7 @@ BOOST_AUTO_TEST_CASE(every_truncation_fails) {
 }
 
 BOOST_AUTO_TEST_CASE(expiry) {
-    address::VerpConfig cfg = config();
+    address::VerpConfig cfg = test_config();
     cfg.max_age = std::chrono::days{30};
     const address::VerpCodec c(cfg, address::VerpKeys::from_strings({kKeyA}));
     auto e = c.encode(addr("bob@example.net"), kNoToken, kToday);
@@ -245,7 +251,7 @@ BOOST_AUTO_TEST_CASE(key_rotation) {
 
 BOOST_AUTO_TEST_CASE(bounce_domain_binds_the_tag) {
     const auto c = codec();
-    const address::VerpCodec other(config("bounces.example.com"), address::VerpKeys::from_strings({kKeyA}));
+    const address::VerpCodec other(test_config("bounces.example.com"), address::VerpKeys::from_strings({kKeyA}));
     auto e = c.encode(addr("bob@example.net"), kNoToken, kToday);
     BOOST_REQUIRE(e);
     std::string moved = local_of(e->address) + "@bounces.example.com";
@@ -306,7 +312,7 @@ BOOST_AUTO_TEST_CASE(token_form) {
     BOOST_TEST(!c.encode(address::Address(), kNoToken, kToday), "null path encoded");
 
     // The random token fits, with the longest prefix allowed.
-    address::VerpConfig cfg = config();
+    address::VerpConfig cfg = test_config();
     cfg.prefix = std::string(32, 'p');
     const address::VerpCodec longest(cfg, address::VerpKeys::from_strings({kKeyA}));
     auto r = longest.encode(rcpt, address::make_random_token, kToday);
@@ -319,7 +325,7 @@ BOOST_AUTO_TEST_CASE(token_form) {
 }
 
 BOOST_AUTO_TEST_CASE(other_delimiter_and_prefix) {
-    address::VerpConfig cfg = config();
+    address::VerpConfig cfg = test_config();
     cfg.prefix = "List_News";
     cfg.delimiter = '-';
     const address::VerpCodec c(cfg, address::VerpKeys::from_strings({kKeyA}));
@@ -332,7 +338,7 @@ BOOST_AUTO_TEST_CASE(other_delimiter_and_prefix) {
 
 BOOST_AUTO_TEST_CASE(bad_config_throws) {
     auto make = [](auto change) {
-        address::VerpConfig c = config();
+        address::VerpConfig c = test_config();
         change(c);
         address::VerpCodec v(c, address::VerpKeys::from_strings({kKeyA}));
     };
@@ -415,7 +421,7 @@ BOOST_AUTO_TEST_CASE(key_file) {
     auto keys = address::VerpKeys::load_file(good);
     BOOST_TEST(keys.size() == 2u);
     // The file's keys work like the same keys from strings.
-    const address::VerpCodec from_file(config(), keys);
+    const address::VerpCodec from_file(test_config(), keys);
     auto e = codec({kKeyB, kKeyA}).encode(addr("bob@example.net"), kNoToken, kToday);
     BOOST_REQUIRE(e);
     BOOST_TEST(status(from_file.decode(e->address, kToday)) == "ok");
@@ -440,6 +446,26 @@ BOOST_AUTO_TEST_CASE(key_file) {
     }
     BOOST_TEST(load_error(dir.path + "/missing").find("cannot open") != std::string::npos);
     BOOST_TEST(load_error(dir.path).find("not a regular file") != std::string::npos);
+}
+
+// The defaults live in the parameter table only: a VerpConfig nobody
+// filled is refused, and verp_config() takes every field from the table.
+BOOST_AUTO_TEST_CASE(config_has_no_defaults_of_its_own) {
+    address::VerpConfig unset;
+    unset.bounce_domain = "bounces.example.org";
+    BOOST_CHECK_THROW(address::VerpCodec(unset, address::VerpKeys::from_strings({kKeyA})), std::invalid_argument);
+
+    const config::Config cfg = config::Config::parse(
+        "verp_local_part = rt\nverp_delimiter = -\nverp_max_age = 12d\n", "test");
+    const address::VerpConfig vc = address::verp_config(cfg, "bounces.example.org");
+    BOOST_TEST(vc.prefix == "rt");
+    BOOST_TEST(vc.delimiter == '-');
+    BOOST_TEST(vc.bounce_domain == "bounces.example.org");
+    BOOST_TEST(vc.max_age.count() == 12);
+    const address::VerpConfig d = address::verp_config(config::Config::defaults(), "b.example");
+    BOOST_TEST(d.prefix == config::Config::defaults().str("verp_local_part"));
+    BOOST_TEST(d.max_age.count() * 86400 == config::Config::defaults().duration("verp_max_age").count());
+    BOOST_CHECK_NO_THROW(address::VerpCodec(d, address::VerpKeys::from_strings({kKeyA})));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

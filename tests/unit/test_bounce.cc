@@ -38,6 +38,7 @@ struct Fixture {
         logging::open("test", logging::Sink::None);
         store::EnvOptions o;
         o.map_size = 1 << 20;
+        o.max_readers = 126;
         env = store::Env::open(dir.sub("lmdb"), o);
         // The shipped defaults, as a site without a bounce_* line runs.
         settings = bounce::Settings::from(config::Config::defaults());
@@ -46,8 +47,7 @@ struct Fixture {
         settings.event_log = dir.sub("events.jsonl");
     }
     static address::VerpCodec codec() {
-        address::VerpConfig vc;
-        vc.bounce_domain = "bounces.example.org";
+        const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.example.org");
         return address::VerpCodec(vc, address::VerpKeys::from_strings({kKey}));
     }
     std::string verp(const std::string& rcpt) const {
@@ -281,6 +281,7 @@ BOOST_AUTO_TEST_CASE(store_full_propagates_for_tempfail) {
     store::EnvOptions o;
     o.map_size = 64 * 1024;
     o.max_map_size = 64 * 1024;
+    o.max_readers = 126;
     auto env = store::Env::open(d.sub("lmdb"), o);
     std::vector<address::VerpCodec> codecs{Fixture::codec()};
     bounce::Transport t(f.settings, env, std::move(codecs));

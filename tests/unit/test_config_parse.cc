@@ -139,8 +139,8 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_parameter_and_range) {
         {"policyd_socket_mode = 0999\n", {},
          "t.conf:1: invalid policyd_socket_mode: 0999 (expected an octal mode like 0660)"},
         {"syslog_name =\n", {}, "t.conf:1: invalid syslog_name: \"\" (must not be empty)"},
-        {"verp_local_part = " + std::string(65, 'b') + "\n", {},
-         "t.conf:1: invalid verp_local_part: " + std::string(65, 'b') + " (max 64 bytes)"},
+        {"verp_local_part = " + std::string(33, 'b') + "\n", {},
+         "t.conf:1: invalid verp_local_part: " + std::string(33, 'b') + " (max 32 bytes)"},
         {"state_directory = var/lib\n", {}, "t.conf:1: invalid state_directory: var/lib (expected an absolute path)"},
         {"state_directory =\n", {}, "t.conf:1: invalid state_directory: \"\" (must not be empty)"},
         {"policyd_socketmap_listen = ,\n", {}, "t.conf:1: invalid policyd_socketmap_listen: , (must not be empty)"},
@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(limits) {
                            "syslog_name = $syslog_facility$syslog_facility$syslog_facility$syslog_facility\n"
                            "verp_local_part = $syslog_name$syslog_name$syslog_name$syslog_name\n";
     BOOST_TEST(error_of(doubling) ==
-               "t.conf:3: invalid verp_local_part: " + std::string(100, 'x') + "... (max 64 bytes)");
+               "t.conf:3: invalid verp_local_part: " + std::string(100, 'x') + "... (max 32 bytes)");
     // The whole text is at most 1m.
     BOOST_TEST(error_of(std::string((1 << 20) + 1, '#')) == "t.conf: file too large (max 1m)");
 }

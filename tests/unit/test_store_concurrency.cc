@@ -188,7 +188,9 @@ BOOST_AUTO_TEST_CASE(readers_keep_working_while_the_map_grows) {
 
 BOOST_AUTO_TEST_CASE(check_rate_one_core) {
     TempDir td;
-    auto env = store::Env::open(td.env_dir());  // durable: the default path
+    auto opts = test_opts();
+    opts.durable = true;  // the production path
+    auto env = store::Env::open(td.env_dir(), opts);
     store::SuppressionList list(env);
     std::vector<store::Entry> entries;
     for (int i = 0; i < 20000; ++i) {

@@ -67,6 +67,7 @@ inline store::EnvOptions test_opts(size_t initial = size_t{8} << 20,
     store::EnvOptions o;
     o.map_size = initial;
     o.max_map_size = max;
+    o.max_readers = 126;
     o.durable = false;
     return o;
 }

@@ -1,0 +1,59 @@
+// test_config_programs.h - each program's settings code, for config tests
+//
+// One row per program: its User bit and a function that runs what the
+// program runs at start (or per command) to turn a Config into settings,
+// throwing as the program would on a bad value. test_config_users.cc checks
+// the table's "used by" bits against what these read; test_config_examples.cc
+// runs them on every conf-examples file. A new program, or a settings
+// function replacing one of these, is one line in kPrograms.
+//
+// setting_overrides(dir) are -o overrides that keep the settings code's
+// files in dir: config_directory (with a VERP key file) and state_directory.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bounce-pipe/transport.h"
+#include "common/address/verp_setup.h"
+#include "common/config/config.h"
+#include "common/store/setup.h"
+#include "tests/support/temp_dir.h"
+
+namespace config_test {
+
+// sendguard-bounce: run_transport (bounce-pipe/commands.cc) reads the
+// logging parameters and its time limit, then builds Settings, the store
+// and the VERP codecs.
+inline void bounce_settings(const config::Config& cfg) {
+    (void)cfg.boolean("log_to_stderr");
+    (void)cfg.str("syslog_name");
+    (void)cfg.duration("bounce_time_limit");
+    (void)bounce::Settings::from(cfg);
+    (void)store::open_suppression_store(cfg);
+    (void)address::verp_codecs(cfg);
+}
+
+// sendguard: the union of its commands. "config" reads no parameter (it
+// dumps them); "suppress" opens the store; "verp" builds the codecs.
+inline void cli_settings(const config::Config& cfg) {
+    (void)store::open_suppression_store(cfg);
+    (void)address::verp_codecs(cfg);
+}
+
+struct Program {
+    config::User user;
+    void (*settings)(const config::Config&);
+};
+
+inline const Program kPrograms[] = {
+    {config::kBounce, bounce_settings},
+    {config::kCli, cli_settings},
+};
+
+inline std::vector<std::string> setting_overrides(const harness::TempDir& dir) {
+    harness::write_file(dir.sub("verp.keys"), "0123456789abcdef0123456789abcdef\n", 0600);
+    return {"config_directory=" + dir.path(), "state_directory=" + dir.sub("state")};
+}
+
+}  // namespace config_test
