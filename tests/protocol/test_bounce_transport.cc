@@ -14,6 +14,8 @@
 #include <filesystem>
 
 #include "common/address/verp.h"
+#include "common/address/verp_setup.h"
+#include "common/config/config.h"
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/samples.h"
@@ -38,8 +40,7 @@ struct Site {
                                   "log_to_stderr = yes\n" + extra);
     }
     std::string verp(const std::string& rcpt) const {
-        address::VerpConfig vc;
-        vc.bounce_domain = "bounces.example.org";
+        const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.example.org");
         address::VerpCodec c(vc, address::VerpKeys::from_strings({kKey}));
         return c.encode(*address::parse_mailbox(rcpt), {})->address;
     }

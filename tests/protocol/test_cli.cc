@@ -13,6 +13,8 @@
 #include <chrono>
 
 #include "common/address/verp.h"
+#include "common/address/verp_setup.h"
+#include "common/config/config.h"
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/samples.h"
@@ -37,8 +39,7 @@ struct Site {
                                   "log_to_stderr = yes\n" + extra);
     }
     address::VerpCodec codec() const {
-        address::VerpConfig vc;
-        vc.bounce_domain = "bounces.example.org";
+        const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.example.org");
         return address::VerpCodec(vc, address::VerpKeys::load_file(keys));
     }
     harness::RunResult bounce(const std::string& rcpt) const {
@@ -331,8 +332,7 @@ BOOST_AUTO_TEST_CASE(verp_tokens_go_through_the_send_log) {
     BOOST_TEST(has(d.out, ": valid, token="), d.out);
     BOOST_TEST(has(d.out, ", recipient=" + longest + "@example.net (send log)"), d.out);
     // A signed token nobody recorded names no recipient.
-    address::VerpConfig vc;
-    vc.bounce_domain = "bounces.example.org";
+    const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.example.org");
     address::VerpCodec c(vc, address::VerpKeys::load_file(s.keys));
     const std::string unknown = c.encode(*address::parse_mailbox(longest + "@example.net"),
                                          [] { return std::string("nosuchtoken"); })->address;
