@@ -17,7 +17,9 @@
 #include "bounce-pipe/transport.h"
 #include "common/address/verp_setup.h"
 #include "common/config/config.h"
+#include "common/daemon/log_setup.h"
 #include "common/store/setup.h"
+#include "policyd/settings.h"
 #include "tests/support/temp_dir.h"
 
 namespace config_test {
@@ -41,6 +43,14 @@ inline void cli_settings(const config::Config& cfg) {
     (void)address::verp_codecs(cfg);
 }
 
+// sendguard-policyd: what daemons::run builds before setup (the program's
+// Settings and the log settings), then the store the service opens.
+inline void policyd_settings(const config::Config& cfg) {
+    (void)daemons::LogSettings::from(cfg, "policyd");
+    const policyd::Settings s = policyd::Settings::from(cfg);
+    (void)store::open_suppression_store(*s.config);
+}
+
 struct Program {
     config::User user;
     void (*settings)(const config::Config&);
@@ -49,6 +59,7 @@ struct Program {
 inline const Program kPrograms[] = {
     {config::kBounce, bounce_settings},
     {config::kCli, cli_settings},
+    {config::kPolicyd, policyd_settings},
 };
 
 inline std::vector<std::string> setting_overrides(const harness::TempDir& dir) {
