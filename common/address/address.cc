@@ -129,7 +129,7 @@ std::string Address::str() const {
 std::string Address::normalised() const {
     if (is_null()) return {};
     // Lower-casing ASCII cannot change whether quoting is needed.
-    return wire_local(detail::lower_ascii(local_)) + "@" + domain_->str();
+    return wire_local(sys::to_lower_ascii(local_)) + "@" + domain_->str();
 }
 
 Result<Address> parse_mailbox(std::string_view text) {

@@ -117,12 +117,12 @@ Result<Domain> normalise_domain(std::string_view in) {
         if (c >= 0x80) ascii = false;
     std::string name;
     if (ascii) {
-        name = detail::lower_ascii(d);
+        name = sys::to_lower_ascii(d);
     } else {
         if (!detail::valid_utf8(d)) return Error::BadUtf8;
         auto a = to_ascii(d);
         if (!a) return a.error();
-        name = detail::lower_ascii(*a);
+        name = sys::to_lower_ascii(*a);
         // UTS #46 may map a final U+3002 etc. to a dot.
         if (!name.empty() && name.back() == '.') name.pop_back();
     }

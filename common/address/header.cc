@@ -154,7 +154,7 @@ Result<std::string> decode_unitext(std::string_view s) {
             return Error::Syntax;
         unsigned long cp = 0;
         for (std::size_t k = i + 3; k < close; ++k) {
-            const char h = detail::to_lower(s[k]);
+            const char h = sys::ascii_lower(s[k]);
             int v;
             if (h >= '0' && h <= '9') v = h - '0';
             else if (h >= 'a' && h <= 'f') v = h - 'a' + 10;

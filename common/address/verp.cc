@@ -107,7 +107,7 @@ std::string checked_head(const VerpConfig& c) {
         throw std::invalid_argument("invalid VERP prefix");
     for (unsigned char p : c.prefix)
         if (p >= 0x80 || p == d) throw std::invalid_argument("invalid VERP prefix");
-    return detail::lower_ascii(c.prefix) + static_cast<char>(d);
+    return sys::to_lower_ascii(c.prefix) + static_cast<char>(d);
 }
 
 }  // namespace
@@ -179,7 +179,7 @@ std::optional<Encoded> VerpCodec::encode(const Address& rcpt, const TokenSource&
                                          std::chrono::sys_days today) const {
     if (rcpt.is_null()) return std::nullopt;
     const std::string time = time_field(today);
-    const std::string local = detail::lower_ascii(rcpt.local());
+    const std::string local = sys::to_lower_ascii(rcpt.local());
     const std::string& domain = rcpt.domain().str();
     if (auto e = fit('r', time, local, domain, escape(local) + "=" + escape(domain))) return e;
 
@@ -202,7 +202,7 @@ Decoded VerpCodec::decode(std::string_view text, std::chrono::sys_days today) co
     Decoded out;
     auto a = parse_path(text);
     if (!a || a->is_null() || a->domain() != domain_) return out;  // NotVerp
-    const std::string local = detail::lower_ascii(a->local());
+    const std::string local = sys::to_lower_ascii(a->local());
     if (local.size() <= head_.size() || local.compare(0, head_.size(), head_) != 0) {
         // "bounce+" with nothing after it is ours, cut short.
         if (local == head_) out.status = VerpStatus::Truncated;

@@ -8,6 +8,7 @@
 
 #include "common/config/syntax.h"
 #include "common/sys/fd.h"
+#include "common/sys/ascii.h"
 
 namespace config {
 namespace {
@@ -55,9 +56,7 @@ size_t distance(std::string_view a, std::string_view b) {
         row[0] = i;
         for (size_t j = 1; j <= b.size(); ++j) {
             size_t up = row[j];
-            size_t lower = [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }(a[i - 1]) ==
-                                   [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }(b[j - 1])
-                               ? 0 : 1;
+            size_t lower = sys::ascii_lower(a[i - 1]) == sys::ascii_lower(b[j - 1]) ? 0 : 1;
             row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + lower});
             diag = up;
         }

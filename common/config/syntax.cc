@@ -6,13 +6,14 @@
 #include "common/config/error.h"
 #include "common/config/params.h"
 #include "common/config/value.h"
+#include "common/sys/ascii.h"
 
 namespace config {
 namespace {
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 bool is_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    return sys::is_alnum(c) || c == '_';
 }
 
 std::string_view trim(std::string_view s) {

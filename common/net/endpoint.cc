@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <system_error>
+#include "common/sys/ascii.h"
 
 namespace net {
 namespace {
@@ -25,8 +26,7 @@ EndpointParse bad(std::string_view text, std::string_view why) {
 }
 
 bool host_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_';
+    return sys::is_alnum(c) || c == '-' || c == '.' || c == '_';
 }
 
 std::optional<uint16_t> parse_port(std::string_view s) {

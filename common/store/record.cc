@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/store/le_codec.h"
+#include "common/sys/utf8.h"
 
 namespace store {
 
@@ -72,11 +73,8 @@ std::string_view to_string(Decode d) noexcept {
 std::string_view cap_utf8(std::string_view s, size_t max) noexcept {
     if (s.size() <= max)
         return s;
-    size_t n = max;
-    // Back off continuation bytes (10xxxxxx) so no character is split.
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80)
-        --n;
-    return s.substr(0, n);
+    // No character is split: an incomplete last sequence goes too.
+    return s.substr(0, sys::utf8_complete(s.substr(0, max)));
 }
 
 std::string encode(const Record& r) {
