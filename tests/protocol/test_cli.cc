@@ -157,7 +157,8 @@ BOOST_AUTO_TEST_CASE(csv_export_protects_every_text_column_and_round_trips) {
     BOOST_TEST(has(e.out, "\n'=1+2@example.com,true,hard,"), e.out);
     BOOST_TEST(has(e.out, "\n'@example.org,true,hard,"), e.out);
     BOOST_TEST(has(e.out, "\n''bob@example.com,true,manual,"), e.out);
-    BOOST_TEST(has(e.out, ",'-mx.example,\"'+550 line one\nline two\",'@Q1\n"), e.out);
+    BOOST_TEST(has(e.out, ",'-mx.example,\"'+550 line one\nline two\",'@Q1,1970-01-01T00:01:40Z,1970-01-01T00:03:20Z,\n"),
+               e.out);
 
     // Into a fresh store and out again: the same bytes.
     Site t;
