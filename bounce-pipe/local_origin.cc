@@ -39,14 +39,17 @@ std::string_view word(std::string_view& s) {
 
 bool is_local_report(std::string_view message, std::string_view reporting_mta,
                      const std::vector<std::string>& names, std::string_view queue_id) {
-    if (names.empty() || !is_named(reporting_mta, names)) return false;
+    // Without the queue id a message that local(8) forwarded (an alias to
+    // the bounce address) would pass: its first Received field has the same
+    // form, with the forwarded message's queue id.
+    if (queue_id.empty() || names.empty() || !is_named(reporting_mta, names)) return false;
     const std::string received = first_header(message, "received");
     std::string_view s = received;
     if (!iequals(word(s), "by") || !is_named(word(s), names)) return false;
     if (word(s) != "(Postfix)") return false;
     if (!iequals(word(s), "id")) return false;
     std::string_view id = word(s);
-    if (id.empty() || (!queue_id.empty() && id != queue_id)) return false;
+    if (id != queue_id) return false;
     size_t b = s.find_first_not_of(" \t\r\n");
     return b != std::string_view::npos && s[b] == ';';
 }

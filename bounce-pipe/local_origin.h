@@ -11,7 +11,10 @@
 //      with NAME one of the names, nothing before "by" (no "from" clause:
 //      mail that came in over SMTP has one, and so has a local submission,
 //      "(Postfix, from userid N)"), and QUEUEID the queue id of this
-//      delivery when -q gave one.
+//      delivery, which -q must give: post_mail(3) writes the new
+//      message's own id, whereas local(8) forwarding writes the same form
+//      with the id of the message it forwards. "Postfix" is mail_name;
+//      a site that changed it is not recognised.
 //
 // Postfix puts its own Received field above every other, so a remote
 // sender cannot supply the first one; the Reporting-MTA alone could be
@@ -28,8 +31,8 @@
 
 namespace bounce {
 
-// names: bounce_local_mta_names (empty: never local). queue_id: cleaned,
-// "" when unknown.
+// names: bounce_local_mta_names (empty: never local). queue_id: cleaned;
+// "" (no -q) is never local.
 bool is_local_report(std::string_view message, std::string_view reporting_mta,
                      const std::vector<std::string>& names, std::string_view queue_id);
 

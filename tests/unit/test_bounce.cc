@@ -824,7 +824,8 @@ BOOST_AUTO_TEST_CASE(local_rule_table) {
     const std::vector<std::string> names{"mx1.example.org"};
     struct Case { std::string what, message, reporting_mta, qid; std::vector<std::string> names; bool want; } cases[] = {
         {"made here", kLocalDsn, "mx1.example.org", "4XkQ2m1Zz9z", names, true},
-        {"made here, no -q", kLocalDsn, "MX1.Example.ORG.", "", names, true},
+        {"names in any case, trailing dot", kLocalDsn, "MX1.Example.ORG.", "4XkQ2m1Zz9z", names, true},
+        {"no -q: a forwarded message looks the same", kLocalDsn, "mx1.example.org", "", names, false},
         {"no names configured", kLocalDsn, "mx1.example.org", "4XkQ2m1Zz9z", {}, false},
         {"Reporting-MTA elsewhere", kLocalDsn, "relay.example.org", "4XkQ2m1Zz9z", names, false},
         {"other queue id", kLocalDsn, "mx1.example.org", "4XkQ3b7Lq2z", names, false},
@@ -837,7 +838,7 @@ BOOST_AUTO_TEST_CASE(local_rule_table) {
          "mx1.example.org", "4XkQ2m1Zz9z", names, false},
         {"another host's Postfix", with_received("by mx2.example.org (Postfix) id 4XkQ2m1Zz9z; Mon, 3 Mar 2025"),
          "mx1.example.org", "4XkQ2m1Zz9z", names, false},
-        {"no Received", ts::make_dsn({}), "mx1.example.org", "", names, false},
+        {"no Received", ts::make_dsn({}), "mx1.example.org", "4XkQ2m1Zz9z", names, false},
         {"forged Received below ours",
          "Received: from a.example by mx1.example.org (Postfix) with SMTP id 4XkQ2m1Zz9z; x\n" + kLocalDsn,
          "mx1.example.org", "4XkQ2m1Zz9z", names, false},
