@@ -17,7 +17,8 @@
 // domain, why with ignore, quarantine and defer, file with quarantine,
 // detail with a defer or a quarantine caused by an error.
 //
-// iso_time() is the event log's "time" (RFC 3339 UTC, "2026-12-01T20:30:00Z").
+// decision_json() is the same decision as one element of the event log's
+// "decisions" array (sendguard-bounce(8) EVENT LOG).
 // Pure functions; no exceptions but std::bad_alloc.
 #pragma once
 

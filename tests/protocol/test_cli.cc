@@ -482,4 +482,15 @@ BOOST_AUTO_TEST_CASE(list_and_export_give_iso_times_and_import_reads_either) {
     BOOST_TEST(has(bad.err, "-:2: bad value in column first_seen_iso: 2026-13-01T00:00:00Z"), bad.err);
 }
 
+BOOST_AUTO_TEST_CASE(a_writer_store_error_names_the_store_once) {
+    harness::TempDir d("sg-cli-");
+    harness::write_file(d.sub("file"), "x");
+    Site s("state_directory = " + d.sub("file") + "/lib\n");
+    auto r = s.cli({"suppress", "add", "bob@example.net"});
+    BOOST_TEST(r.status.code == 3, r.describe());
+    BOOST_TEST(has(r.err, "sendguard: cannot open suppression store " + d.sub("file") + "/lib/suppress.lmdb: "), r.err);
+    BOOST_TEST(!has(r.err, ": store: "), r.err);
+    BOOST_TEST(!has(r.err, "suppress: action=add"), "a failed add was logged as done: " << r.err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
