@@ -13,6 +13,7 @@
 // (what Postfix does) and pipelined in batches of 64 (server capacity).
 // Absolute numbers vary between runs and machines; compare the ratio.
 // Exit status: 0, or 1 if a reply was wrong or a setup step failed.
+#include "policyd/settings.h"
 #include "policyd/socketmap_service.h"
 #include "common/log/log.h"
 #include "common/store/suppression.h"
@@ -130,19 +131,21 @@ int run(double seconds) {
                   [](const store::Entry& a, const store::Entry& b) { return a.key < b.key; });
         store::SuppressionList(env).import_batch(entries);
     }
-    policyd::SuppressionMaps maps(env, "REJECT suppressed");
+    // The daemon's settings from the table's defaults, as it runs by default.
+    const auto settings = policyd::Settings::from(config::Config::defaults());
+    policyd::MapSettings ms = settings.maps;
+    ms.suppressed_reply = "REJECT suppressed";
+    policyd::SuppressionMaps maps(env, ms);
     const net::Endpoint ep{net::Endpoint::Kind::Unix, dir + "/socketmap", {}, 0};
 
     net::EventLoop loop;
-    net::ServerLimits limits;
-    limits.max_input = net::SocketmapProtocol::server_max_input({});
     net::StreamServer server(
         loop, "socketmap",
-        net::socketmap_factory([&maps](std::string_view name, std::string_view key) {
-            return maps.lookup(name, key);
-        }),
-        limits);
-    server.add_listener(net::Listener::open(ep, {}));
+        net::socketmap_factory([&maps](const net::Peer& peer, std::string_view name, std::string_view key) {
+            return maps.lookup(peer, name, key);
+        }, settings.socketmap),
+        settings.limits);
+    server.add_listener(net::Listener::open(ep, {.unix_mode = 0600, .unix_group = static_cast<gid_t>(-1)}));
     std::thread server_thread([&] { loop.run(); });
 
     int sp[2];

@@ -1,22 +1,13 @@
 // sendguard-policyd - the lookup daemon (socketmap maps today); see sendguard-policyd(8)
-#include <getopt.h>
-
-#include <cstdio>
-
-#include "policyd/socketmap_service.h"
+#include "common/daemon/daemon.h"
+#include "policyd/service.h"
+#include "policyd/settings.h"
 
 int main(int argc, char** argv) {
-    policyd::PolicydArgs a;
-    int c;
-    while ((c = ::getopt(argc, argv, "c:O:v")) != -1) {
-        switch (c) {
-        case 'c': a.config_path = optarg; break;
-        case 'O': a.overrides.emplace_back(optarg); break;
-        case 'v': a.verbose = true; break;
-        default:
-            std::fputs("usage: sendguard-policyd [-v] [-c config] [-O name=value]\n", stderr);
-            return 2;
-        }
-    }
-    return policyd::run_policyd(a);
+    return daemons::run<policyd::Settings>(
+        argc, argv,
+        {.name = "sendguard-policyd",
+         .log_name = "policyd",
+         .usage = "sendguard-policyd [-fhv] [-c config] [-o name=value]",
+         .setup = policyd::make_service});
 }

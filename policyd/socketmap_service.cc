@@ -2,23 +2,46 @@
 #include "policyd/socketmap_service.h"
 
 #include <ctime>
+#include <utility>
 
-#include "common/store/record_format.h"
-#include "common/address/verp_setup.h"
-#include "common/config/load.h"
-#include "common/store/setup.h"
 #include "common/address/address.h"
 #include "common/log/log.h"
-#include "common/net/listener.h"
-#include "common/sys/privilege.h"
+#include "common/store/record_format.h"
 
 namespace policyd {
-SuppressionMaps::SuppressionMaps(std::shared_ptr<store::Env> env, std::string reply, Clock now)
-    : list_(std::move(env)), reply_(std::move(reply)), now_(std::move(now)) {
+SuppressionMaps::SuppressionMaps(std::shared_ptr<store::Env> env, MapSettings settings, Clock now)
+    : settings_(std::move(settings)), now_(std::move(now)) {
     if (!now_) now_ = [] { return static_cast<int64_t>(std::time(nullptr)); };
+    set_store(std::move(env));
 }
 
-net::SocketmapReply SuppressionMaps::lookup(std::string_view name, std::string_view key) const {
+void SuppressionMaps::set_store(std::shared_ptr<store::Env> env) {
+    list_.reset();  // the list holds the env too: both go before a reopen
+    env_ = std::move(env);
+    if (env_) list_.emplace(env_);
+}
+
+net::SocketmapReply SuppressionMaps::lookup(const net::Peer& peer, std::string_view name,
+                                            std::string_view key) const {
+    if (name == "record" && !settings_.record_clients.allows(peer)) {
+        // One line per second at most: a refused client may keep asking.
+        const int64_t now = now_();
+        if (now != last_refusal_log_) {
+            last_refusal_log_ = now;
+            logging::warning("", logging::Line("policyd")
+                                     .kv("map", "record")
+                                     .kv("peer", peer.str())
+                                     .kv("action", "refuse")
+                                     .kv("reason", "peer not in policyd_record_clients")
+                                     .kv("suppressed", static_cast<long long>(std::exchange(refusals_unlogged_, 0))));
+        } else {
+            ++refusals_unlogged_;
+        }
+        return net::SocketmapReply::perm("access denied: not in policyd_record_clients");
+    }
+    if (name != "suppress" && name != "record")
+        return net::SocketmapReply::perm("unknown map name; use suppress or record");
+    if (!list_) return net::SocketmapReply::temp("suppression store unavailable");
     try {
         if (name == "suppress") {
             size_t at = key.rfind('@');
@@ -32,7 +55,7 @@ net::SocketmapReply SuppressionMaps::lookup(std::string_view name, std::string_v
                 return net::SocketmapReply::not_found();
             // Postfix sends the address unbracketed, in external (quoted) form.
             auto k = address::suppression_key(key);
-            return k && list_.is_suppressed(*k, now_()) ? net::SocketmapReply::ok(reply_)
+            return k && list_->is_suppressed(*k, now_()) ? net::SocketmapReply::ok(settings_.suppressed_reply)
                                                         : net::SocketmapReply::not_found();
         }
         if (name == "record") {
@@ -40,63 +63,14 @@ net::SocketmapReply SuppressionMaps::lookup(std::string_view name, std::string_v
             auto k = address::suppression_key(key.find('@') == std::string_view::npos
                                                    ? "@" + std::string(key) : std::string(key));
             if (!k) return net::SocketmapReply::not_found();
-            auto r = list_.check(*k, now_());
+            auto r = list_->check(*k, now_());
             if (!r) return net::SocketmapReply::not_found();
             return net::SocketmapReply::ok(store::record_json(*k, *r, now_()));
         }
-        return net::SocketmapReply::perm("unknown map name; use suppress or record");
+        return net::SocketmapReply::perm("unknown map name; use suppress or record");  // not reached
     } catch (const store::Error& e) {
         logging::warning("", logging::Line("policyd").kv("error", e.what()));
         return net::SocketmapReply::temp("suppression store error");
-    }
-}
-
-int run_policyd(const PolicydArgs& args) noexcept {
-    logging::open("sendguard-policyd", logging::Sink::Stderr);
-    logging::set_verbose(args.verbose);
-    try {
-        config::Config cfg = config::load(args.config_path, args.overrides);
-        logging::open(cfg.str("syslog_name").c_str(),
-                      cfg.boolean("log_to_stderr") ? logging::Sink::Stderr : logging::Sink::Syslog);
-        auto maps = std::make_shared<SuppressionMaps>(store::open_suppression_store(cfg, false),
-                                                      cfg.str("policyd_suppressed_reply"));
-        net::EventLoop loop;
-        net::SocketmapLimits sl;
-        sl.max_request = cfg.size("policyd_socketmap_max_request");
-        net::ServerLimits lim;
-        lim.max_connections = static_cast<size_t>(cfg.integer("policyd_max_connections"));
-        lim.idle_timeout = cfg.duration("policyd_idle_timeout");
-        lim.max_input = net::SocketmapProtocol::server_max_input(sl);
-        net::StreamServer server(loop, "socketmap",
-            net::socketmap_factory([maps](std::string_view n, std::string_view k) {
-                return maps->lookup(n, k);
-            }, sl), lim);
-        net::ListenOptions lo;
-        lo.unix_mode = static_cast<mode_t>(cfg.mode("policyd_socket_mode"));
-        for (const auto& spec : cfg.list("policyd_socketmap_listen")) {
-            auto ep = net::parse_endpoint(spec);
-            if (!ep.endpoint) throw config::Error(cfg.origin_of("policyd_socketmap_listen") + ": invalid policyd_socketmap_listen: " + ep.error);
-            server.add_listener(net::Listener::open(*ep.endpoint, lo));
-            logging::info("", logging::Line("policyd").kv("listen", ep.endpoint->str()));
-        }
-        sys::drop_privileges(cfg.str("policyd_user"));
-        std::string path = args.config_path;
-        auto overrides = args.overrides;
-        loop.handle_signals([&] {
-            try {
-                config::Config next = config::load(path, overrides);
-                maps->set_reply(next.str("policyd_suppressed_reply"));
-                logging::info("", logging::Line("policyd").kv("reload", "ok"));
-            } catch (const std::exception& e) {
-                logging::warning("", logging::Line("policyd").kv("reload", "failed").kv("error", e.what()));
-            }
-        });
-        loop.run();
-        logging::info("", logging::Line("policyd").kv("stop", "signal"));
-        return 0;
-    } catch (const std::exception& e) {
-        logging::fatal(e.what());
-        return 1;
     }
 }
 

@@ -1,4 +1,4 @@
-// socketmap_service.h - the socketmap service over the suppression list (sendguard-policyd)
+// socketmap_service.h - the socketmap maps over the suppression list (sendguard-policyd)
 //
 // SuppressionMaps answers one socketmap request (see sendguard-policyd(8)):
 //   suppress KEY   access(5) semantics for check_recipient_access. Postfix
@@ -9,46 +9,48 @@
 //                  bare domains included, NOTFOUND (so an entry for a domain
 //                  never refuses its subdomains).
 //   record KEY     the active record suppressing an address (its own or its
-//                  domain's) as one JSON object, or NOTFOUND.
+//                  domain's) as one JSON object, or NOTFOUND. Only peers
+//                  that MapSettings::record_clients allows; others get
+//                  PERM and a warning naming their uid (the record holds the
+//                  full diagnostic text of the bounce).
 // Any other map name answers PERM. A store error answers TEMP, so Postfix
-// replies 4xx and the sender retries.
+// replies 4xx and the sender retries; so does a lookup while the store is
+// closed (set_store(nullptr): being reopened, see service.h).
 //
-// run_policyd() opens the listeners in policyd_socketmap_listen, serves until SIGTERM and
-// reloads the configuration on SIGHUP (a bad file is logged and the old
-// configuration kept). Returns the exit status for main().
+// set_settings() and set_store() take effect with the next request.
 // Thread safety: one thread (the event loop's).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
-#include <vector>
 
 #include "common/net/socketmap.h"
 #include "common/store/suppression.h"
+#include "policyd/settings.h"
 
 namespace policyd {
 
 class SuppressionMaps {
 public:
     using Clock = std::function<int64_t()>;
-    SuppressionMaps(std::shared_ptr<store::Env> env, std::string suppressed_reply, Clock now = {});
-    net::SocketmapReply lookup(std::string_view name, std::string_view key) const;
-    void set_reply(std::string reply) { reply_ = std::move(reply); }
+    SuppressionMaps(std::shared_ptr<store::Env> env, MapSettings settings, Clock now = {});
+    net::SocketmapReply lookup(const net::Peer& peer, std::string_view name, std::string_view key) const;
+
+    void set_settings(MapSettings s) { settings_ = std::move(s); }
+    // Replaces the store; nullptr closes it (lookups answer TEMP).
+    void set_store(std::shared_ptr<store::Env> env);
+    const store::Env* store() const noexcept { return env_.get(); }
 
 private:
-    store::SuppressionList list_;
-    std::string reply_;
+    std::shared_ptr<store::Env> env_;
+    std::optional<store::SuppressionList> list_;
+    MapSettings settings_;
     Clock now_;
+    mutable int64_t last_refusal_log_ = 0;
+    mutable uint64_t refusals_unlogged_ = 0;
 };
-
-struct PolicydArgs {
-    std::string config_path;
-    std::vector<std::string> overrides;
-    bool verbose = false;
-};
-
-int run_policyd(const PolicydArgs& args) noexcept;
 
 }  // namespace policyd

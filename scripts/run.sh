@@ -29,6 +29,10 @@ bin="$top/build/main/bin"
 
 mkdir -p "$var/etc" "$var/lib" "$var/run"
 conf="$var/etc/sendguard.conf"
+# The socket's group is Postfix's (policyd_socket_group = postfix, mode 0660);
+# only root may give a socket to a group it is not in.
+group="postfix"
+if [ "$(id -u)" != 0 ] || ! getent group postfix >/dev/null; then group=""; fi
 if [ ! -f "$conf" ]; then
     cat >"$conf" <<CONF
 # Local settings written by scripts/run.sh; everything else is the built-in default
@@ -37,6 +41,7 @@ config_directory = $var/etc
 state_directory = $var/lib
 run_directory = $var/run
 bounce_domains = bounces.example.org
+policyd_socket_group = $group
 log_to_stderr = yes
 CONF
 fi
@@ -49,7 +54,7 @@ export SENDGUARD_CONFIG="$conf"
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     echo "sendguard: sendguard-policyd already running (pid $(cat "$pidfile"))"
 else
-    "$bin/sendguard-policyd" >"$var/run/sendguard-policyd.log" 2>&1 &
+    "$bin/sendguard-policyd" -c "$conf" >"$var/run/sendguard-policyd.log" 2>&1 &
     echo $! >"$pidfile"
     i=0
     while [ ! -S "$var/run/socketmap.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -65,6 +70,7 @@ fi
 cat <<INFO
 
 Configuration: $conf (SENDGUARD_CONFIG), state in $var/lib, sockets in $var/run.
+Log: $var/run/sendguard-policyd.log; reload: kill -HUP \$(cat $pidfile).
 
 main.cf:
     # refuse mail to suppressed recipients at RCPT, for every client

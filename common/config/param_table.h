@@ -108,12 +108,18 @@ inline constexpr Param kParams[] = {
 // --- the lookup daemon (sendguard-policyd): socketmap service
 {"policyd_socketmap_listen",       Type::List,     "unix:$run_directory/socketmap.sock", 1,       16,       kPolicyd,
  "Endpoints the socketmap server listens on, each unix:PATH or inet:HOST:PORT."},
-{"policyd_socket_mode",            Type::Mode,     "0666",                          0,       07777,    kPolicyd,
- "Permissions, in octal, of the UNIX-domain sockets of policyd_socketmap_listen."},
+{"policyd_socket_mode",            Type::Mode,     "0660",                          0,       07777,    kPolicyd,
+ "Permissions, in octal, of the UNIX-domain sockets of policyd_socketmap_listen; 0660 admits the owner and policyd_socket_group."},
+{"policyd_socket_group",           Type::String,   "postfix",                       0,       64,       kPolicyd,
+ "Group of the UNIX-domain sockets (the group the Postfix processes run as); empty keeps the group of the starting user."},
 {"policyd_max_connections",        Type::Int,      "1000",                          1,       100000,   kPolicyd,
  "Most client connections served at the same time."},
+{"policyd_max_connections_per_peer", Type::Int,    "500",                           1,       100000,   kPolicyd,
+ "Most connections at the same time from one uid (UNIX-domain sockets) or one IP address; above Postfix's process limits."},
 {"policyd_idle_timeout",           Type::Duration, "300s",                          1,       kDay,     kPolicyd,
  "Close a client connection after this long without a request."},
+{"policyd_request_timeout",        Type::Duration, "10s",                           1,       300,      kPolicyd,
+ "Time a client has to complete a request once it started sending it; well inside Postfix's own lookup time-outs."},
 {"policyd_socketmap_max_request",  Type::Size,     "100k",                          kKiB,    kMiB,     kPolicyd,
  "Longest request netstring accepted; a longer one closes the connection."},
 {"policyd_suppressed_reply",       Type::String,
@@ -121,6 +127,8 @@ inline constexpr Param kParams[] = {
  "Answer of a suppress lookup for a suppressed address, in Postfix check_recipient_access syntax."},
 {"policyd_user",                   Type::String,   "",                              0,       64,       kPolicyd,
  "Unprivileged user sendguard-policyd switches to after opening its sockets and store when started as root; empty keeps the starting user."},
+{"policyd_record_clients",         Type::List,     "root, $policyd_user",           0,       64,       kPolicyd,
+ "Users (name) and groups (@name) allowed to query the record map over a UNIX-domain socket; others get PERM."},
 };
 // clang-format on
 

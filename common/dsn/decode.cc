@@ -162,13 +162,8 @@ std::string to_utf8(std::string_view bytes, const std::string& charset, size_t m
         --inleft;
     }
     ::iconv_close(cd);
-    if (out.size() > max) {
-        // Cut at a character boundary: drop the continuation bytes and the
-        // lead byte of a sequence the limit would split.
-        size_t cut = max;
-        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-        out.resize(cut);
-    }
+    // Cut at a character boundary, never inside a sequence.
+    if (out.size() > max) out.resize(sys::utf8_complete(std::string_view(out).substr(0, max)));
     return out;
 }
 

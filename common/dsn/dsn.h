@@ -14,10 +14,18 @@
 //
 // Each recipient gets a Reason (RFC 3463 status code refined by the wording
 // of the diagnostic, see reason_table.cc) and a Class (class_for()).
+// The address reported is the one to suppress: Final-Recipient, unless it
+// is a host's own name for the mailbox (no domain, a dotless host, a
+// literal, a host inside the Original-Recipient's domain), when it is the
+// Original-Recipient (or the returned message's one To:). From a notice's
+// text only addresses the notice gives as failed count; the returned
+// message (attached, or quoted after a marker or as a header block), its
+// sender, lists and role addresses never do (ndr.cc has the order).
 //
 // Errors: parse() never throws for bad input; broken MIME, bad encodings and
 // garbage give a Report with whatever could be read (possibly Kind::None).
-// Only std::bad_alloc escapes. Every input is bounded by Limits.
+// Only std::bad_alloc escapes; any other exception (a bug) is logged as a
+// warning ("dsn: error=...") and gives an empty Report. Every input is bounded by Limits.
 // Thread safety: all functions are reentrant; GMime is initialised once
 // (std::call_once) on first use.
 #pragma once
@@ -50,7 +58,7 @@ enum class Reason {
 };
 
 struct Recipient {
-    std::string address;     // final recipient; domain in lower case
+    std::string address;     // Address::str() of common/address: domain normalised (A-labels)
     std::string alias;       // original recipient when it differs, else ""
     std::string status;      // RFC 3463 code such as "5.1.1", or ""
     std::string reply_code;  // SMTP reply code such as "550", or ""
@@ -73,9 +81,20 @@ struct Report {
     std::string original_to;          // addr-spec of its first To:
 };
 
+// Every input is bounded by these (bounce_max_recipients and
+// bounce_diagnostic_limit in the configuration).
 struct Limits {
     size_t max_recipients = 1000;
     size_t max_diagnostic = 1024;
+    // Decoded bytes read from one MIME part, and from a notice's text: room
+    // for max_recipients per-recipient records of kRecordBytes, and never
+    // less than kMinPartText. A record or line cut by this limit is dropped,
+    // never reported half-read.
+    static constexpr size_t kRecordBytes = 1024;
+    static constexpr size_t kMinPartText = 256 * 1024;
+    size_t part_text() const noexcept {
+        return max_recipients > kMinPartText / kRecordBytes ? max_recipients * kRecordBytes : kMinPartText;
+    }
 };
 
 Report parse(std::string_view message, const Limits& limits = {});

@@ -14,8 +14,10 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "common/address/address.h"
 #include "common/dsn/dsn.h"
 #include "common/dsn/mime.h"
 
@@ -33,30 +35,70 @@ struct Draft {
     Action action = Action::None;
 };
 
-// Adds d unless its address is already there (then fills empty fields).
-// Returns false when the draft was dropped (empty address or limit reached).
-bool add_draft(std::vector<Draft>& out, Draft d, size_t max);
+// The drafts of one report, each address once, at most max of them.
+class Drafts {
+public:
+    explicit Drafts(size_t max) : max_(max) {}
+    // Adds d unless its address is already there (then fills empty fields).
+    // Returns false when the draft was dropped (empty address or limit reached).
+    bool add(Draft d);
+    bool empty() const noexcept { return items_.empty(); }
+    size_t size() const noexcept { return items_.size(); }
+    size_t max() const noexcept { return max_; }
+    std::vector<Draft>& items() noexcept { return items_; }
+    // Gives items()[i] the address a, keeping the old one as its alias;
+    // false when another draft has a already.
+    bool readdress(size_t i, std::string a);
+    // A report record whose recipient is no address that can be read (an
+    // Exchange X.500 name too long for a mailbox): kept aside, at most
+    // max of them, for the caller to name from elsewhere.
+    void add_unnamed(Draft d) {
+        if (unnamed_.size() < max_) unnamed_.push_back(std::move(d));
+    }
+    std::vector<Draft>& unnamed() noexcept { return unnamed_; }
+
+private:
+    std::vector<Draft> items_;
+    std::vector<Draft> unnamed_;
+    std::unordered_map<std::string, size_t> index_;  // address, ASCII lower case
+    size_t max_;
+};
+
+// A domain that is one host's own name ("mailhub", "localhost"): no
+// address outside that host.
+bool is_host_local(const address::Domain& d) noexcept;
+// An address nobody outside the reporting site can mail: one on a
+// host-local domain, or a non-SMTP address Exchange wraps in SMTP form
+// ("IMCEAEX-_O=ORG_OU=..._CN=JSMITH@corp.example.com"). Also true for
+// what is no address at all.
+bool is_site_internal(std::string_view addr);
+
+// The longest prefix of a text that ends with a whole line; all of it when
+// it was not cut by a limit.
+std::string_view whole_lines(std::string_view text, bool cut) noexcept;
 
 // --- report.cc ---
 // RFC 3464 §2.2/§2.3 fields of a delivery-status body. Returns the number
-// of recipients added; sets reporting_mta when the report names one.
-size_t read_delivery_status(std::string_view body, std::vector<Draft>& out,
-                            std::string& reporting_mta, size_t max);
+// of recipients added; sets reporting_mta when the report names one. When
+// the body was cut by a limit, its last record (after the last blank line)
+// is incomplete and dropped.
+size_t read_delivery_status(std::string_view body, bool cut, Drafts& out, std::string& reporting_mta);
 // RFC 5965 §3.1 feedback report; recipients from Original-Rcpt-To or
 // Removal-Recipient, else the attached message's To:/Cc:.
-size_t read_feedback_report(std::string_view body, const Mail& mail, std::vector<Draft>& out,
-                            std::string& feedback_type, std::string& reporting_mta, size_t max);
+size_t read_feedback_report(std::string_view body, const Mail& mail, Drafts& out,
+                            std::string& feedback_type, std::string& reporting_mta);
 // Amazon SES / SNS JSON notification in a text body. kind becomes Dsn for
 // a bounce or delivery, Arf for a complaint; None when it is no notification.
-size_t read_ses_json(std::string_view body, std::vector<Draft>& out, Kind& kind,
-                     std::string& feedback_type, size_t max);
+size_t read_ses_json(std::string_view body, Drafts& out, Kind& kind, std::string& feedback_type);
 
 // --- signals.cc ---
 struct Notice {
     std::string text;        // human-readable notice, cut before the returned message
     std::string returned;    // text after the cut (an inline returned message), if any
+    bool cut = false;        // text stops at the limit, not at its end
 };
-Notice notice_text(const Mail& mail);
+// At most limit bytes of text, cut at a line end.
+Notice notice_text(const Mail& mail, size_t limit);
 bool is_bounce_like(const Mail& mail, std::string_view notice);
 bool is_strong_bounce(const Mail& mail);
 // From: names a mailer daemon or postmaster.
@@ -70,7 +112,7 @@ bool is_delay_notice(const Mail& mail, std::string_view notice);
 // as a last resort the To: of the returned message (returned_headers).
 // Each draft gets status, reply code and diagnostic from its text block.
 size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned_headers,
-                     bool delayed, std::vector<Draft>& out, size_t max);
+                     bool delayed, Drafts& out);
 // Fills a draft's missing status, reply code and diagnostic from the block
 // of notice text that names its address (starting at offset line when the
 // caller knows it, else found by searching).

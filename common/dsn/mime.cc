@@ -19,7 +19,8 @@ constexpr size_t kMaxHeaderValue = 4096;
 constexpr std::string_view kWanted[] = {
     "Subject", "From", "To", "Cc", "Sender", "Return-Path", "Message-ID", "X-Failed-Recipients",
     "Auto-Submitted", "Precedence", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
-    "X-Mail-Autoreply", "X-Vacation", "X-Autoreply-From", "X-HmXmrOriginalRecipient",
+    "X-Mail-Autoreply", "X-Vacation", "X-Autoreply-From", "X-HmXmrOriginalRecipient", "List-Id",
+    "List-Post",
 };
 
 bool wanted_header(std::string_view name) {
@@ -152,7 +153,7 @@ void walk(const Entity& e, Mail& mail, int depth) {
         std::optional<std::string> c = scan::param(e.ct.params, "charset");
         if (c && decode::needs_conversion(*c)) charset = std::move(*c);
     }
-    MimePart p(e.type, depth, e.body, e.cte, std::move(charset));
+    MimePart p(e.type, depth, e.body, e.cte, std::move(charset), mail.part_limit);
     if ((p.type == "message/global-headers" || p.type == "text/rfc822-headers") && !mail.has_original) {
         mail.original = parse_header_block(p.text());
         mail.has_original = !mail.original.empty();
@@ -161,7 +162,7 @@ void walk(const Entity& e, Mail& mail, int depth) {
 }
 
 // The body as one text part, for a message whose structure gave no text.
-MimePart raw_body(std::string_view message) {
+MimePart raw_body(std::string_view message, size_t limit) {
     size_t body = message.find("\n\n");
     size_t crlf = message.find("\r\n\r\n");
     if (crlf != std::string_view::npos && (body == std::string_view::npos || crlf < body))
@@ -169,7 +170,7 @@ MimePart raw_body(std::string_view message) {
     else if (body != std::string_view::npos)
         body += 2;
     std::string_view b = body == std::string_view::npos ? std::string_view{} : message.substr(body);
-    return MimePart("text/plain", 0, b, decode::Cte::Identity, {});
+    return MimePart("text/plain", 0, b, decode::Cte::Identity, {}, limit);
 }
 
 }  // namespace
@@ -178,19 +179,31 @@ std::string_view MimePart::text() const {
     if (!readable_) return {};
     if (!decoded_) {
         decoded_ = true;
+        cut_ = raw_.size() > limit_;
         if (cte_ != decode::Cte::Identity) {
-            own_ = decode::transfer(raw_, cte_, kMaxPartText);
+            // transfer() reads at most 2 * limit_ raw bytes.
+            own_ = decode::transfer(raw_, cte_, limit_);
             owned_ = true;
+            cut_ = own_.size() >= limit_ || raw_.size() > 2 * limit_;
         }
-        std::string_view bytes = owned_ ? std::string_view(own_) : raw_.substr(0, kMaxPartText);
+        std::string_view bytes = owned_ ? std::string_view(own_) : raw_.substr(0, limit_);
         // Pure ASCII reads the same in every charset met in mail (except
         // the ISO-2022 family, whose escapes plain_ascii() rejects).
         if (!charset_.empty() && !decode::plain_ascii(bytes)) {
-            own_ = decode::to_utf8(bytes, charset_, kMaxPartText);
+            std::string utf8 = decode::to_utf8(bytes, charset_, limit_);
+            // A UTF-8 sequence is at most 4 bytes: closer than that to the
+            // limit, the conversion may have stopped early.
+            cut_ |= utf8.size() + 4 > limit_;
+            own_ = std::move(utf8);
             owned_ = true;
         }
     }
-    return owned_ ? std::string_view(own_) : raw_.substr(0, kMaxPartText);
+    return owned_ ? std::string_view(own_) : raw_.substr(0, limit_);
+}
+
+bool MimePart::cut() const {
+    (void)text();
+    return cut_;
 }
 
 std::string_view header_value(const Headers& h, std::string_view name) noexcept {
@@ -229,13 +242,14 @@ Headers parse_header_block(std::string_view text, size_t max_headers) {
     return out;
 }
 
-Mail read_mail(std::string_view message) {
+Mail read_mail(std::string_view message, size_t part_limit) {
     // An mbox "From " separator is not a header.
     if (message.starts_with("From ")) {
         size_t nl = message.find('\n');
         message.remove_prefix(nl == std::string_view::npos ? message.size() : nl + 1);
     }
     Mail mail;
+    mail.part_limit = part_limit;
     mail.headers = copy_headers(message, kMaxHeaders);
     const Entity top = read_entity(message, false);
     mail.top_type = top.type;
@@ -250,7 +264,7 @@ Mail read_mail(std::string_view message) {
         }
     // Broken MIME (a boundary that never occurs, a parameter that cannot be
     // read): the raw body is all we have.
-    if (!any_text) mail.parts.push_back(raw_body(message));
+    if (!any_text) mail.parts.push_back(raw_body(message, part_limit));
     return mail;
 }
 

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/dsn/decode.h"
+#include "common/dsn/dsn.h"
 
 namespace dsn {
 
@@ -40,7 +41,6 @@ using Headers = std::vector<Header>;
 // First value of the named header, "" when absent.
 std::string_view header_value(const Headers& h, std::string_view name) noexcept;
 
-constexpr size_t kMaxPartText = 256 * 1024;
 constexpr size_t kMaxParts = 64;
 
 class MimePart {
@@ -49,19 +49,26 @@ public:
     MimePart(std::string type, int depth) : type(std::move(type)), depth(depth) {}
     // A part whose content text() decodes from raw (a view of the message)
     // on first use; charset is set for text that needs conversion.
-    MimePart(std::string type, int depth, std::string_view raw, decode::Cte cte, std::string charset)
-        : type(std::move(type)), depth(depth), raw_(raw), charset_(std::move(charset)), cte_(cte),
-          readable_(true) {}
+    // At most limit bytes of it are read (Limits::part_text()).
+    MimePart(std::string type, int depth, std::string_view raw, decode::Cte cte, std::string charset,
+             size_t limit)
+        : type(std::move(type)), depth(depth), raw_(raw), charset_(std::move(charset)), limit_(limit),
+          cte_(cte), readable_(true) {}
 
     std::string type;  // "text/plain", lower case
     int depth = 0;     // nesting level of multiparts
 
-    // Decoded content, at most kMaxPartText bytes; "" for unread types.
+    // Decoded content, at most limit bytes; "" for unread types.
     std::string_view text() const;
+    // True when text() stops at the limit rather than at the end of the
+    // part: its last line or record may be incomplete.
+    bool cut() const;
 
 private:
     std::string_view raw_;
     std::string charset_;
+    size_t limit_ = 0;
+    mutable bool cut_ = false;
     decode::Cte cte_ = decode::Cte::Identity;
     bool readable_ = false;
     mutable bool decoded_ = false;
@@ -77,9 +84,11 @@ struct Mail {
     std::string top_type;      // content type of the message, lower case
     std::string report_type;   // report-type parameter of a multipart/report
     int nested = 0;            // reports read from inside an attached message
+    size_t part_limit = 0;     // decoded bytes read per part
 };
 
-Mail read_mail(std::string_view message);
+// part_limit bounds the decoded text of each part (Limits::part_text()).
+Mail read_mail(std::string_view message, size_t part_limit = Limits{}.part_text());
 
 // Parses an RFC 5322 header block (up to the first empty line) with our own
 // scanner; used for text/rfc822-headers and headers quoted in a body.

@@ -3,19 +3,27 @@
 // Order of evidence, strongest first:
 //   1. RFC 5965 feedback report (or Microsoft JMRP)       -> Kind::Arf
 //   2. RFC 3464 / RFC 6533 delivery-status part          -> Kind::Dsn
+//      (a host-local Final-Recipient without an Original-Recipient made
+//      the address we sent to: resolve_host_local())
 //   3. Amazon SES JSON notification                       -> Dsn / Arf
 //   4. a notice by a mailer daemon: report fields quoted in its text, else
 //      recipients read from the wording                   -> Kind::Ndr
 //   5. RFC 3834 auto-reply                                -> Kind::AutoReply
-// Anything else is ordinary mail (Kind::None, no recipients).
+// Anything else is ordinary mail (Kind::None, no recipients). A notice that
+// quotes a whole report is read as that report (read_forwarded()).
+// Every input is bounded by Limits; an exception other than bad_alloc is a
+// bug, logged as a warning, and gives an empty Report.
 #include "common/dsn/dsn.h"
 
 #include <exception>
 #include <new>
+#include <optional>
 
+#include "common/address/address.h"
 #include "common/dsn/classify.h"
 #include "common/dsn/extract.h"
 #include "common/dsn/text.h"
+#include "common/log/log.h"
 
 namespace dsn {
 
@@ -88,115 +96,178 @@ Recipient finish(Draft& d, Kind kind, const Limits& limits) {
 
 void describe_original(const Headers& h, Report& r) {
     r.original_message_id = text::squeeze(header_value(h, "Message-ID"), 998);
-    r.original_from = text::address_in_header(header_value(h, "From"));
-    r.original_to = text::address_in_header(header_value(h, "To"));
+    r.original_from = text::mailbox(header_value(h, "From"));
+    r.original_to = text::mailbox(header_value(h, "To"));
+}
+
+// One message being read: what the readers look at and what they found.
+struct Reading {
+    explicit Reading(std::string_view message, const Limits& limits)
+        : limits(limits), mail(read_mail(message, limits.part_text())),
+          notice(notice_text(mail, limits.part_text())), drafts(limits.max_recipients) {
+        returned = mail.original;
+        if (!mail.has_original && !notice.returned.empty())
+            returned = parse_header_block(text::trim(notice.returned));
+        report.subject = text::squeeze(header_value(mail.headers, "Subject"), 998);
+        describe_original(returned, report);
+    }
+    const Limits& limits;
+    Mail mail;
+    Notice notice;
+    Headers returned;  // headers of the returned message, attached or inline
+    Drafts drafts;
+    Report report;
+};
+
+// 1. RFC 5965 §2: multipart/report; report-type=feedback-report, or a
+// Microsoft JMRP complaint (an attached message and its own header).
+Kind read_complaint(Reading& r) {
+    Kind kind = Kind::None;
+    for (const auto& p : r.mail.parts) {
+        if (!is_type(p, "message/feedback-report")) continue;
+        kind = Kind::Arf;
+        read_feedback_report(whole_lines(p.text(), p.cut()), r.mail, r.drafts, r.report.feedback_type,
+                             r.report.reporting_mta);
+    }
+    if (kind == Kind::None && r.mail.report_type == "feedback-report") kind = Kind::Arf;
+    if (kind == Kind::None && r.mail.has_original
+        && (!header_value(r.mail.original, "X-HmXmrOriginalRecipient").empty()
+            || text::istarts_with(r.report.subject, "complaint about message from"))) {
+        kind = Kind::Arf;
+        r.report.feedback_type = "abuse";
+        read_feedback_report({}, r.mail, r.drafts, r.report.feedback_type, r.report.reporting_mta);
+    }
+    return kind;
+}
+
+
+// The one mailbox a header value names, "" for none or several.
+std::string single_mailbox(std::string_view value) {
+    auto all = address::extract_all_from_header(value, 2);
+    return all && all->size() == 1 ? all->front().str() : std::string();
+}
+
+// A Final-Recipient internal to the reporting site ("sjones@mbox07",
+// "IMCEAEX-...@corp.example.com", or one too long to be a mailbox) with no
+// Original-Recipient to fall back on: Exim's X-Failed-Recipients, or, in a
+// report on one recipient, the one To: of the returned message, names the
+// address we sent to.
+void resolve_host_local(Reading& r) {
+    auto& items = r.drafts.items();
+    auto& unnamed = r.drafts.unnamed();
+    const size_t records = items.size() + unnamed.size();
+    auto sent_to = [&]() {
+        std::string sent = single_mailbox(header_value(r.mail.headers, "X-Failed-Recipients"));
+        if (sent.empty() && records == 1) sent = single_mailbox(header_value(r.returned, "To"));
+        return !sent.empty() && !is_site_internal(sent) ? sent : std::string();
+    };
+    for (size_t i = 0; i < items.size(); ++i)
+        if (is_site_internal(items[i].address))
+            if (std::string sent = sent_to(); !sent.empty()) r.drafts.readdress(i, std::move(sent));
+    for (auto& d : unnamed) {
+        d.address = sent_to();
+        r.drafts.add(std::move(d));
+    }
+    unnamed.clear();
+}
+
+// 2. RFC 3464 §2 / RFC 6533 §3 delivery-status parts.
+Kind read_status_report(Reading& r) {
+    for (const auto& p : r.mail.parts)
+        if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
+            read_delivery_status(p.text(), p.cut(), r.drafts, r.report.reporting_mta);
+    resolve_host_local(r);
+    return r.drafts.empty() ? Kind::None : Kind::Dsn;
+}
+
+// 3. Amazon SES notifications delivered by SNS e-mail.
+Kind read_ses(Reading& r) {
+    for (const auto& p : r.mail.parts) {
+        if (!is_type(p, "text/plain")) continue;
+        Kind k = Kind::None;
+        read_ses_json(whole_lines(p.text(), p.cut()), r.drafts, k, r.report.feedback_type);
+        if (k != Kind::None) return k;
+    }
+    return Kind::None;
+}
+
+// 4. A notice without a machine-readable part: report fields quoted in its
+// text, else recipients read from its wording.
+Kind read_notice(Reading& r) {
+    const bool delayed = is_delay_notice(r.mail, r.notice.text);
+    if (text::icontains(r.notice.text, "final-recipient:"))
+        read_delivery_status(r.notice.text, r.notice.cut, r.drafts, r.report.reporting_mta);
+    if (r.drafts.empty()) read_ndr_text(r.notice, r.mail, r.returned, delayed, r.drafts);
+    return r.drafts.empty() ? Kind::None : Kind::Ndr;
+}
+
+// 5. RFC 3834 auto-reply: its author is the recipient it reports on.
+void read_auto_reply(Reading& r) {
+    Recipient rc;
+    rc.address = text::mailbox(header_value(r.mail.headers, "From"));
+    rc.reason = Reason::Vacation;
+    rc.klass = Class::AutoReply;
+    if (!rc.address.empty()) r.report.recipients.push_back(std::move(rc));
+}
+
+// The drafts made Recipients: status, reason and class decided.
+void classify_drafts(Reading& r) {
+    Report& report = r.report;
+    // Each lookup is a pass over the notice; past a few hundred recipients
+    // the report fields alone must do.
+    if ((report.kind == Kind::Dsn || report.kind == Kind::Ndr) && r.drafts.size() <= kMaxTextLookups) {
+        for (auto& d : r.drafts.items())
+            if (d.context.empty()) fill_from_text(r.notice.text, d, r.drafts.size());
+    }
+    report.recipients.reserve(r.drafts.size());
+    for (auto& d : r.drafts.items()) {
+        report.recipients.push_back(finish(d, report.kind, r.limits));
+        Class c = report.recipients.back().klass;
+        report.is_bounce |= c == Class::Hard || c == Class::Soft || c == Class::Complaint;
+    }
+}
+
+Report parse_at(std::string_view message, const Limits& limits, int depth);
+
+// A notice that quotes a whole bounce (a forwarded report) in its text: the
+// quoted message read as if it had come to us.
+std::optional<Report> read_forwarded(Reading& r, int depth) {
+    if (depth > 0 || r.notice.returned.empty()) return std::nullopt;
+    Report inner = parse_at(text::trim(r.notice.returned), r.limits, depth + 1);
+    if (inner.kind == Kind::None || inner.kind == Kind::AutoReply) return std::nullopt;
+    inner.subject = std::move(r.report.subject);
+    return inner;
 }
 
 Report parse_at(std::string_view message, const Limits& limits, int depth) {
-    Report report;
-    const size_t max = limits.max_recipients;
-    Mail mail = read_mail(message);
-    report.subject = text::squeeze(header_value(mail.headers, "Subject"), 998);
-    Notice notice = notice_text(mail);
-    Headers returned = mail.original;
-    if (!mail.has_original && !notice.returned.empty())
-        returned = parse_header_block(text::trim(notice.returned));
-    describe_original(returned, report);
+    Reading r(message, limits);
+    Kind kind = read_complaint(r);
+    if (kind == Kind::None) kind = read_status_report(r);
+    if (kind == Kind::None) kind = read_ses(r);
 
-    std::vector<Draft> drafts;
-    Kind kind = Kind::None;
-
-    // 1. RFC 5965 §2: multipart/report; report-type=feedback-report.
-    for (const auto& p : mail.parts) {
-        if (!is_type(p, "message/feedback-report")) continue;
-        kind = Kind::Arf;
-        read_feedback_report(p.text(), mail, drafts, report.feedback_type, report.reporting_mta, max);
-    }
-    if (kind == Kind::None && mail.report_type == "feedback-report") kind = Kind::Arf;
-    if (kind == Kind::None && mail.has_original
-        && (!header_value(mail.original, "X-HmXmrOriginalRecipient").empty()
-            || text::istarts_with(report.subject, "complaint about message from"))) {
-        kind = Kind::Arf;
-        report.feedback_type = "abuse";
-        read_feedback_report({}, mail, drafts, report.feedback_type, report.reporting_mta, max);
-    }
-
-    // 2. RFC 3464 §2 / RFC 6533 §3.
-    if (kind == Kind::None) {
-        for (const auto& p : mail.parts)
-            if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
-                read_delivery_status(p.text(), drafts, report.reporting_mta, max);
-        if (!drafts.empty()) kind = Kind::Dsn;
-    }
-
-    // 3. Amazon SES notifications delivered by SNS e-mail.
-    if (kind == Kind::None) {
-        for (const auto& p : mail.parts) {
-            if (!is_type(p, "text/plain")) continue;
-            Kind k = Kind::None;
-            read_ses_json(p.text(), drafts, k, report.feedback_type, max);
-            if (k != Kind::None) {
-                kind = k;
-                break;
-            }
-        }
-    }
-
-    // 4./5. Notices without a machine-readable part, and auto-replies.
     // Postfix's bounce(8) marks its reports "Auto-Submitted: auto-replied"
     // (RFC 3834 §5 asks every automatic response to say so): a report, a
     // daemon's notice or any multipart/report is never a vacation notice,
     // even when none of its recipients can be read.
-    const bool status_report = is_delivery_report(mail);
-    const bool daemon = status_report || is_from_daemon(mail) || mail.top_type == "multipart/report";
+    const bool status_report = is_delivery_report(r.mail);
+    const bool daemon = status_report || is_from_daemon(r.mail) || r.mail.top_type == "multipart/report";
     if (kind == Kind::None) {
-        bool strong = is_strong_bounce(mail);
-        if (!strong && !daemon && is_auto_reply(mail)) {
+        if (!is_strong_bounce(r.mail) && !daemon && is_auto_reply(r.mail)) {
             kind = Kind::AutoReply;
-        } else if (is_bounce_like(mail, notice.text)) {
-            bool delayed = is_delay_notice(mail, notice.text);
-            if (text::icontains(notice.text, "final-recipient:"))
-                read_delivery_status(notice.text, drafts, report.reporting_mta, max);
-            if (drafts.empty()) read_ndr_text(notice, mail, returned, delayed, drafts, max);
-            if (!drafts.empty()) kind = Kind::Ndr;
-            else if (!daemon && is_auto_reply(mail)) kind = Kind::AutoReply;
-            // A notice that quotes a whole bounce (a forwarded report) in its
-            // text: read the quoted message as if it had come to us.
-            if (kind == Kind::None && depth == 0 && !notice.returned.empty()) {
-                Report inner = parse_at(text::trim(notice.returned), limits, depth + 1);
-                if (inner.kind != Kind::None && inner.kind != Kind::AutoReply) {
-                    inner.subject = std::move(report.subject);
-                    return inner;
-                }
-            }
+        } else if (is_bounce_like(r.mail, r.notice.text)) {
+            kind = read_notice(r);
+            if (kind == Kind::None && !daemon && is_auto_reply(r.mail)) kind = Kind::AutoReply;
+            if (kind == Kind::None)
+                if (auto inner = read_forwarded(r, depth)) return std::move(*inner);
         }
     }
-
     // A report with no usable recipient is still a report: the caller keeps
     // it for a human rather than ignoring it.
     if (kind == Kind::None && status_report) kind = Kind::Dsn;
-    report.kind = kind;
-    if (kind == Kind::AutoReply) {
-        Recipient r;
-        r.address = text::address_in_header(header_value(mail.headers, "From"));
-        r.reason = Reason::Vacation;
-        r.klass = Class::AutoReply;
-        if (!r.address.empty()) report.recipients.push_back(std::move(r));
-        return report;
-    }
-    // Each lookup is a pass over the notice; past a few hundred recipients
-    // the report fields alone must do.
-    if ((kind == Kind::Dsn || kind == Kind::Ndr) && drafts.size() <= kMaxTextLookups) {
-        for (auto& d : drafts)
-            if (d.context.empty()) fill_from_text(notice.text, d, drafts.size());
-    }
-    report.recipients.reserve(drafts.size());
-    for (auto& d : drafts) {
-        report.recipients.push_back(finish(d, kind, limits));
-        Class c = report.recipients.back().klass;
-        report.is_bounce |= c == Class::Hard || c == Class::Soft || c == Class::Complaint;
-    }
-    return report;
+    r.report.kind = kind;
+    if (kind == Kind::AutoReply) read_auto_reply(r);
+    else classify_drafts(r);
+    return std::move(r.report);
 }
 
 }  // namespace
@@ -206,11 +277,15 @@ Report parse(std::string_view message, const Limits& limits) {
         return parse_at(message, limits, 0);
     } catch (const std::bad_alloc&) {
         throw;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
         // Only a bug can get here (every scanner is bounds-checked and the
-        // fuzz target runs without it): an unreadable report, not a crash.
-        return Report{};
+        // fuzz target runs without it): an unreadable report, not a crash,
+        // but one that says so.
+        logging::warning({}, logging::Line("dsn").kv("error", e.what()));
+    } catch (...) {
+        logging::warning({}, logging::Line("dsn").kv("error", "unknown exception"));
     }
+    return Report{};
 }
 
 }  // namespace dsn

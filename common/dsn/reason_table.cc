@@ -29,6 +29,8 @@ constexpr ReasonRule kRules[] = {
     {"my name was rejected", R::Blocked},
     {"couldn't create", R::SystemError},
     {"recipient preferences", R::Filtered},
+    // "not accepting mail from <sender>": the recipient's own filter.
+    {"not accepting mail from", R::Filtered},
     {"recipient address rejected: access denied", R::UserUnknown},
     // A refusal that names no address is a filter's canned reply.
     {"550 : user unknown", R::Filtered},

@@ -8,8 +8,6 @@ namespace dsn {
 
 namespace {
 
-constexpr size_t kMaxNotice = 64 * 1024;
-
 // Phrases that open the copy of the returned message inside a notice,
 // matched at the start of a line stripped of decoration ("----- ... -----").
 constexpr std::string_view kReturnedMarkers[] = {
@@ -43,6 +41,10 @@ constexpr std::string_view kReturnedMarkers[] = {
     "message header follows",
     "undeliverable message follows",
     "included is a copy of the message",
+    "enclosed are the original headers",
+    "below is a copy of the message",
+    "below is the original message",
+    "this is a copy of your message",
 };
 
 // Header names that, at the start of a line, begin a quoted message.
@@ -78,16 +80,55 @@ bool is_quoted_header(std::string_view line) {
 
 // Appends the notice part of one text to n; true when the returned message
 // started in it (the caller stops reading further parts).
-bool append_notice(std::string_view body, Notice& n) {
+// Fields every message has, which a notice's own text does not open a
+// line with three times in a row.
+constexpr std::string_view kMessageFields[] = {
+    "from", "to", "cc", "subject", "date", "message-id", "reply-to", "sender", "mime-version",
+    "content-type", "content-transfer-encoding", "x-mailer", "references", "in-reply-to",
+    "list-id", "list-unsubscribe", "precedence", "user-agent",
+};
+
+bool is_message_field(std::string_view line) {
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 30) return false;
+    std::string_view name = line.substr(0, colon);
+    for (auto f : kMessageFields)
+        if (text::iequals(name, f)) return true;
+    return false;
+}
+
+// RFC 5322 §2.2: a returned message's header block quoted without a
+// marker, known by three message fields (folded lines between them
+// allowed) at the start of a line, the first one at this line.
+bool starts_header_block(std::string_view line, std::string_view rest) {
+    if (!is_message_field(line)) return false;
+    int fields = 1;
+    std::string_view next;
+    for (int n = 0; n < 12 && fields < 3 && text::next_line(rest, next); ++n) {
+        if (!next.empty() && (next[0] == ' ' || next[0] == '\t')) continue;
+        if (!is_message_field(next)) return false;
+        ++fields;
+    }
+    return fields >= 3;
+}
+
+// A text part that starts with a returned message's header block.
+bool opens_with_header_block(std::string_view body) {
+    std::string_view rest = body, first;
+    if (!text::next_line(rest, first)) return false;
+    return is_quoted_header(first) || starts_header_block(first, rest);
+}
+
+bool append_notice(std::string_view body, Notice& n, size_t limit) {
     std::string_view rest = body, line;
     const char* start = body.data();
     while (text::next_line(rest, line)) {
         bool marker = is_marker(line);
-        if (marker || is_quoted_header(line)) {
+        if (marker || is_quoted_header(line) || starts_header_block(line, rest)) {
             size_t cut = static_cast<size_t>(line.data() - start);
             n.text.append(body.substr(0, cut));
             std::string_view after = marker ? rest : body.substr(cut);
-            n.returned.assign(after.substr(0, std::min(after.size(), kMaxNotice)));
+            n.returned.assign(whole_lines(after.substr(0, std::min(after.size(), limit)), after.size() > limit));
             return true;
         }
     }
@@ -135,12 +176,12 @@ constexpr std::string_view kBouncePhrases[] = {
 
 }  // namespace
 
-Notice notice_text(const Mail& mail) {
+Notice notice_text(const Mail& mail, size_t limit) {
     Notice n;
     bool any_plain = false;
     for (const auto& p : mail.parts) if (p.type == "text/plain" && !p.text().empty()) any_plain = true;
     for (const auto& p : mail.parts) {
-        if (n.text.size() >= kMaxNotice) break;
+        if (n.text.size() >= limit) break;
         if (p.type == "message/rfc822" || p.type == "message/global" || p.type == "text/rfc822-headers"
             || p.type == "message/global-headers")
             break;
@@ -148,18 +189,28 @@ Notice notice_text(const Mail& mail) {
         bool html = p.type == "text/html";
         if (!(plain || (html && !any_plain))) continue;
         std::string converted;
-        std::string_view body = p.text();
+        std::string_view body = whole_lines(p.text(), p.cut());
+        bool body_cut = p.cut();
         if (html) {
-            converted = text::html_to_text(p.text());
+            converted = text::html_to_text(body);
             body = converted;
         }
         // A text part that is itself a header block is the returned message.
-        if (!n.text.empty() && is_quoted_header(text::trim(body).substr(0, 40))) {
-            n.returned.assign(body.substr(0, std::min(body.size(), kMaxNotice)));
+        if (!n.text.empty() && opens_with_header_block(text::trim(body))) {
+            n.returned.assign(whole_lines(body.substr(0, std::min(body.size(), limit)), body.size() > limit));
             break;
         }
-        if (body.size() > kMaxNotice - n.text.size()) body = body.substr(0, kMaxNotice - n.text.size());
-        if (append_notice(body, n)) break;
+        // Any other text after the notice is the returned message's body, or
+        // an attachment of it: never read for recipients.
+        if (!text::trim(n.text).empty()) continue;
+        // A line cut by the limit is not read: it may end in half an address.
+        const size_t room = limit - n.text.size();
+        if (body.size() > room) {
+            body = whole_lines(body.substr(0, room), true);
+            body_cut = true;
+        }
+        if (append_notice(body, n, limit)) break;  // ends at the returned message
+        n.cut |= body_cut;
         if (html) break;
     }
     return n;

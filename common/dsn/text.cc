@@ -1,53 +1,10 @@
 // text.cc - string_view scanners used by the DSN parser
 #include "common/dsn/text.h"
 
-#include <cstring>
+#include "common/address/address.h"
+#include "common/sys/utf8.h"
 
 namespace dsn::text {
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-size_t ifind(std::string_view hay, std::string_view needle, size_t from) noexcept {
-    if (needle.empty()) return from <= hay.size() ? from : std::string_view::npos;
-    if (hay.size() < needle.size()) return std::string_view::npos;
-    const char f0 = lower(needle[0]);
-    const char f1 = (f0 >= 'a' && f0 <= 'z') ? static_cast<char>(f0 - 'a' + 'A') : f0;
-    const size_t last = hay.size() - needle.size();
-    for (size_t i = from; i <= last; ++i) {
-        // Skip ahead to the next possible first character.
-        const char* p = static_cast<const char*>(std::memchr(hay.data() + i, f0, last - i + 1));
-        const char* q = f1 != f0
-            ? static_cast<const char*>(std::memchr(hay.data() + i, f1, last - i + 1)) : nullptr;
-        if (!p && !q) return std::string_view::npos;
-        if (!p || (q && q < p)) p = q;
-        i = static_cast<size_t>(p - hay.data());
-        size_t k = 1;
-        while (k < needle.size() && lower(hay[i + k]) == lower(needle[k])) ++k;
-        if (k == needle.size()) return i;
-    }
-    return std::string_view::npos;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = lower(c);
-    return out;
-}
 
 bool next_line(std::string_view& rest, std::string_view& line) noexcept {
     if (rest.empty()) return false;
@@ -114,48 +71,15 @@ std::vector<Found> all_addresses(std::string_view s, size_t max) {
     return out;
 }
 
-std::string normalize_address(std::string_view s) {
-    s = trim(s);
-    size_t semi = s.find(';');
-    if (semi != std::string_view::npos && semi < s.find('@')) s = trim(s.substr(semi + 1));
-    size_t lt = s.find('<');
-    if (lt != std::string_view::npos) {
-        size_t gt = s.find('>', lt);
-        s = s.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1);
+std::string mailbox(std::string_view value) {
+    value = trim(value);
+    if (auto a = address::extract_from_header(value); a && !a->is_null()) return a->str();
+    // "\"a@b\"" parses as a quoted local part without a domain.
+    if (value.size() > 2 && (value.front() == '"' || value.front() == '\'')
+        && value.back() == value.front()) {
+        value = value.substr(1, value.size() - 2);
+        if (auto a = address::extract_from_header(value); a && !a->is_null()) return a->str();
     }
-    s = trim(s);
-    // A quoted local part ("john..doe"@example.com) keeps its quotes; an
-    // address merely wrapped in quotes loses them.
-    bool quoted_local = s.size() > 2 && s.front() == '"' && s.find("\"@") != std::string_view::npos
-        && s.find("\"@") > 0;
-    if (quoted_local) {
-        size_t at = s.find("\"@") + 1;
-        std::string out(s);
-        for (size_t i = at + 1; i < out.size(); ++i) out[i] = lower(out[i]);
-        while (!out.empty() && (out.back() == '"' || out.back() == '.')) out.pop_back();
-        for (size_t i = at; i < out.size(); ++i)
-            if (is_space(out[i]) || out[i] == '<' || out[i] == '>') return {};
-        return out.size() <= 320 ? out : std::string();
-    }
-    while (!s.empty() && (s.front() == '"' || s.front() == '\'')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == '"' || s.back() == '\'' || s.back() == '.')) s.remove_suffix(1);
-    size_t at = s.rfind('@');
-    if (at == std::string_view::npos || at == 0 || at + 1 >= s.size() || s.size() > 320) return {};
-    for (char c : s)
-        if (is_space(c) || c == '<' || c == '>' || c == ',' || static_cast<unsigned char>(c) < 0x21)
-            return {};
-    std::string out(s);
-    for (size_t i = at + 1; i < out.size(); ++i) out[i] = lower(out[i]);
-    return out;
-}
-
-std::string address_in_header(std::string_view value) {
-    size_t lt = value.find('<');
-    if (lt != std::string_view::npos) {
-        std::string a = normalize_address(value.substr(lt));
-        if (!a.empty()) return a;
-    }
-    if (auto f = find_address(value)) return normalize_address(f->addr);
     return {};
 }
 
@@ -293,16 +217,7 @@ std::string squeeze(std::string_view s, size_t max) {
         space = false;
         out += c;
     }
-    if (full) {
-        // Do not leave half a UTF-8 sequence at the cut.
-        size_t end = out.size(), k = end;
-        while (k > 0 && (static_cast<unsigned char>(out[k - 1]) & 0xC0) == 0x80) --k;
-        if (k > 0 && static_cast<unsigned char>(out[k - 1]) >= 0xC0) {
-            unsigned char lead = static_cast<unsigned char>(out[k - 1]);
-            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-            if (end - (k - 1) < need) out.resize(k - 1);
-        }
-    }
+    if (full) out.resize(sys::utf8_complete(out));  // no half UTF-8 sequence at the cut
     return out;
 }
 

@@ -1,7 +1,8 @@
 // text.h - string_view scanners used by the DSN parser (internal)
 //
-// ASCII case-insensitive search, line splitting, and scanners for the tokens
-// a bounce is made of: addr-specs, RFC 3463 status codes, SMTP reply codes.
+// Line splitting and scanners for the tokens a bounce is made of: addr-specs,
+// RFC 3463 status codes, SMTP reply codes. The ASCII helpers (case-insensitive
+// comparison and search, trimming) are common/sys/ascii.h's.
 // No regular expressions: everything is a single left-to-right pass.
 // Errors: none; "not found" is npos / an empty view / std::nullopt.
 // Thread safety: pure functions.
@@ -13,28 +14,21 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sys/ascii.h"
+
 namespace dsn::text {
 
-constexpr char lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_alnum(char c) noexcept {
-    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-constexpr bool is_space(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept;
-bool istarts_with(std::string_view s, std::string_view prefix) noexcept;
-// Position of needle in hay, ignoring ASCII case; npos when absent.
-size_t ifind(std::string_view hay, std::string_view needle, size_t from = 0) noexcept;
-inline bool icontains(std::string_view hay, std::string_view needle) noexcept {
-    return ifind(hay, needle) != std::string_view::npos;
-}
-std::string_view trim(std::string_view s) noexcept;
-std::string to_lower(std::string_view s);
+// The ASCII helpers are common/sys's; dsn code names them text::.
+using sys::icontains;
+using sys::iequals;
+using sys::ifind;
+using sys::is_alnum;
+using sys::is_digit;
+using sys::is_space;
+using sys::istarts_with;
+using sys::trim;
+constexpr char lower(char c) noexcept { return sys::ascii_lower(c); }
+inline std::string to_lower(std::string_view s) { return sys::to_lower_ascii(s); }
 
 // Splits off the next line (without CR/LF) from rest; false at the end.
 bool next_line(std::string_view& rest, std::string_view& line) noexcept;
@@ -50,12 +44,13 @@ std::optional<Found> find_address(std::string_view s, size_t from = 0) noexcept;
 // Every address in s, left to right, at most max of them.
 std::vector<Found> all_addresses(std::string_view s, size_t max = 256);
 
-// "rfc822; <Bob@Example.NET>" -> "Bob@example.net": drops an address-type
-// prefix, angle brackets, quotes and spaces, lower-cases the domain. Returns
-// "" when what is left is no address.
-std::string normalize_address(std::string_view s);
-// The addr-spec in a header value such as "Bob <bob@example.net>".
-std::string address_in_header(std::string_view value);
+// The mailbox in a report field, header value or scanned token, as
+// common/address reads it (address::extract_from_header: RFC 3464 §2.3.2
+// typed "rfc822; <Bob@Example.NET>", "Name <a@b>", comments), written as
+// Address::str(): local part as sent, domain normalised ("Bob@example.net").
+// A value that is one quoted string ("\"carol@example.org\"", as some MTAs
+// print an address) is read without the quotes. "" when there is none.
+std::string mailbox(std::string_view value);
 
 // First RFC 3463 status code ("5.1.1", classes 2, 4, 5) in s, not part of a
 // longer dotted number such as an IP address.

@@ -1,6 +1,11 @@
 // log.h - one line per decision, Postfix style
 //
-// logging::open(ident, to_stderr) selects syslog (facility mail) or stderr.
+// logging::open(ident, sink, facility) selects syslog or stderr; ident is
+// the program name in each record ("sendguard/policyd", as Postfix writes
+// "postfix/smtpd"), facility a LOG_* code (LOG_MAIL when not given).
+// facility_from_name("local0") maps a syslog_facility value to its code
+// (nullopt for a name syslog(3) does not know); facility_names() lists the
+// accepted names for error messages.
 // info()/warning()/debug() write "QUEUEID: component: key=value, ..." lines;
 // the caller formats the text, usually with logging::Line:
 //
@@ -9,9 +14,12 @@
 //
 // Untrusted text goes through printable(): non-printable bytes become '?',
 // and the length is capped (Postfix printable(3)). All functions are noexcept
-// and thread safe (syslog(3) is; the stderr sink writes one line per call).
+// and thread safe (syslog(3) is; the stderr sink writes one line per call),
+// except that open() and set_verbose() are meant for start-up and reload,
+// on the thread that logs.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +27,14 @@ namespace logging {
 
 enum class Sink { Syslog, Stderr, None };
 
-void open(const char* ident, Sink sink) noexcept;
+// Reopening (a reload) with another ident, sink or facility takes effect
+// with the next record. facility < 0 means LOG_MAIL.
+void open(const char* ident, Sink sink, int facility = -1) noexcept;
+std::optional<int> facility_from_name(std::string_view name) noexcept;
+std::string facility_names();
+// The ident given to the last open().
+std::string ident() noexcept;
+
 void set_verbose(bool on) noexcept;
 bool verbose() noexcept;
 

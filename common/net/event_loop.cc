@@ -126,7 +126,7 @@ bool EventLoop::cancel_timer(TimerId& id) noexcept {
     return found;
 }
 
-void EventLoop::handle_signals(std::function<void()> on_hup) {
+void EventLoop::handle_signals(std::function<void()> on_hup, std::function<void()> on_term) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -140,6 +140,7 @@ void EventLoop::handle_signals(std::function<void()> on_hup) {
         ctl(EPOLL_CTL_ADD, signal_.get(), kRead, kInternal);
     }
     on_hup_ = std::move(on_hup);
+    on_term_ = std::move(on_term);
 }
 
 void EventLoop::on_wakeup() noexcept {
@@ -153,6 +154,8 @@ void EventLoop::on_signal() {
     while (::read(signal_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         if (si.ssi_signo == SIGHUP) {
             if (on_hup_) on_hup_();
+        } else if (on_term_) {
+            on_term_();
         } else {
             stop();
         }

@@ -10,6 +10,7 @@
 //   TimerId t = loop.add_timer(5s, [] { ... });        // one-shot
 //   loop.cancel_timer(t);
 //   loop.handle_signals(on_hup);   // SIGTERM/SIGINT stop, SIGHUP calls on_hup
+//   loop.handle_signals(on_hup, on_term);  // SIGTERM/SIGINT call on_term
 //   loop.run();                    // until stop()
 //   loop.stop();                   // async-signal-safe and thread-safe
 //   loop.run_once(max_wait);       // one wait + dispatch, for tests
@@ -87,9 +88,11 @@ public:
 
     // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and receives
     // them through a signalfd: TERM and INT stop the loop, HUP calls on_hup
-    // (reload). Call it from main() before starting other threads, so they
-    // inherit the mask and the signals reach the loop.
-    void handle_signals(std::function<void()> on_hup);
+    // (reload). With on_term, TERM and INT call it instead of stopping (a
+    // graceful stop that ends with stop()). Call it from main() before
+    // starting other threads, so they inherit the mask and the signals reach
+    // the loop.
+    void handle_signals(std::function<void()> on_hup, std::function<void()> on_term = {});
 
     // Runs until stop(). A stop() that comes before run() makes run() return
     // at once; the request is consumed when run() returns.
@@ -127,6 +130,7 @@ private:
     sys::Fd wake_;    // eventfd written by stop()
     sys::Fd signal_;  // signalfd, after handle_signals()
     std::function<void()> on_hup_;
+    std::function<void()> on_term_;
     std::atomic<bool> stop_{false};
     std::vector<Watcher> watchers_;  // indexed by descriptor
     size_t watch_count_ = 0;

@@ -18,7 +18,7 @@
 namespace net {
 namespace {
 
-[[noreturn]] void fail(const Endpoint& ep, const char* call, int err = errno) {
+[[noreturn]] void fail(const Endpoint& ep, const std::string& call, int err = errno) {
     throw std::system_error(err, std::generic_category(),
                             "listen " + ep.str() + ": " + call);
 }
@@ -99,6 +99,9 @@ Listener Listener::open(const Endpoint& ep, const ListenOptions& opt) {
             l.dev_ = st.st_dev;
             l.ino_ = st.st_ino;
         }
+        if (opt.unix_group != static_cast<gid_t>(-1) &&
+            ::chown(ep.path.c_str(), static_cast<uid_t>(-1), opt.unix_group) < 0)
+            fail(ep, "chown to group " + std::to_string(opt.unix_group));
         if (::chmod(ep.path.c_str(), opt.unix_mode) < 0) fail(ep, "chmod");
         if (::listen(l.fd_.get(), opt.backlog) < 0) fail(ep, "listen");
         return l;

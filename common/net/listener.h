@@ -5,8 +5,9 @@
 //   unix:  an existing socket file is removed first when nothing answers on
 //          it (a stale socket left by a crash); a live server there is an
 //          error, and so is any file that is not a socket (never removed).
-//          The socket file gets options.unix_mode (chmod before listen(2), so
-//          no client can connect while the mode is still the umask's). The
+//          The socket file gets options.unix_mode and, unless unix_group is
+//          -1, that group (chmod and chown before listen(2), so no client
+//          can connect while the mode is still the umask's). The
 //          destructor removes the socket file if it is still ours (same
 //          device and inode).
 //   inet:  SO_REUSEADDR; IPv6 sockets are IPV6_V6ONLY; port 0 binds an
@@ -25,14 +26,20 @@
 
 namespace net {
 
+// listen(2) backlog: room for a burst of Postfix processes connecting at
+// once (capped by net.core.somaxconn). Not a parameter.
+inline constexpr int kListenBacklog = 4096;
+
+// The mode and group come from the daemon's parameters; no defaults here.
 struct ListenOptions {
-    mode_t unix_mode = 0666;  // Postfix talks to us as user postfix
-    int backlog = 4096;       // capped by net.core.somaxconn
+    mode_t unix_mode;
+    gid_t unix_group;  // static_cast<gid_t>(-1): leave the creator's group
+    int backlog = kListenBacklog;
 };
 
 class Listener {
 public:
-    static Listener open(const Endpoint& ep, const ListenOptions& opt = {});
+    static Listener open(const Endpoint& ep, const ListenOptions& opt);
 
     Listener(Listener&& o) noexcept;
     Listener& operator=(Listener&& o) noexcept;

@@ -4,6 +4,8 @@
 #include "common/log/log.h"
 #include "common/net/netstring.h"
 
+#include <stdexcept>
+
 namespace net {
 namespace {
 
@@ -97,8 +99,11 @@ SocketmapTargetParse parse_socketmap_target(std::string_view spec) {
 }
 
 SocketmapProtocol::SocketmapProtocol(std::shared_ptr<const SocketmapHandler> handler,
-                                     SocketmapLimits limits)
-    : handler_(std::move(handler)), limits_(limits) {}
+                                     SocketmapLimits limits, Peer peer)
+    : handler_(std::move(handler)), limits_(limits), peer_(std::move(peer)) {
+    if (limits_.max_request == 0)
+        throw std::invalid_argument("SocketmapLimits.max_request is not set");
+}
 
 size_t SocketmapProtocol::server_max_input(const SocketmapLimits& limits) noexcept {
     return netstring_frame_size(limits.max_request);
@@ -139,7 +144,7 @@ void SocketmapProtocol::answer(std::string_view payload, std::string& out) {
         reply = SocketmapReply::perm("bad request: expected \"name key\"");
     } else {
         try {
-            reply = (*handler_)(req->name, req->key);
+            reply = (*handler_)(peer_, req->name, req->key);
         } catch (const std::exception& e) {
             logging::warning("", logging::Line("socketmap")
                                      .kv("map", req->name)
@@ -168,9 +173,18 @@ void SocketmapProtocol::answer(std::string_view payload, std::string& out) {
 
 ProtocolFactory socketmap_factory(SocketmapHandler handler, SocketmapLimits limits) {
     auto shared = std::make_shared<const SocketmapHandler>(std::move(handler));
-    return [shared, limits]() -> std::unique_ptr<Protocol> {
-        return std::make_unique<SocketmapProtocol>(shared, limits);
+    return [shared, limits](const Peer& peer) -> std::unique_ptr<Protocol> {
+        return std::make_unique<SocketmapProtocol>(shared, limits, peer);
     };
+}
+
+ProtocolFactory socketmap_factory(
+    std::function<SocketmapReply(std::string_view name, std::string_view key)> handler,
+    SocketmapLimits limits) {
+    return socketmap_factory(
+        SocketmapHandler([h = std::move(handler)](const Peer&, std::string_view n,
+                                                  std::string_view k) { return h(n, k); }),
+        limits);
 }
 
 }  // namespace net

@@ -13,8 +13,9 @@
 //   parse_socketmap_request("name key") -> name and key (the key may contain
 //     spaces; the name may not be empty).
 //   SocketmapProtocol: a net::Protocol for StreamServer that calls
-//     handler(name, key) per request. An unknown map name is the handler's
-//     business (reply NOTFOUND or PERM as it sees fit).
+//     handler(peer, name, key) per request (the peer of its connection, for
+//     handlers that answer some maps only to some clients). An unknown map
+//     name is the handler's business (reply NOTFOUND or PERM as it sees fit).
 //   parse_socketmap_target("socketmap:unix:/path:name") splits a Postfix
 //     table spec into the endpoint and the map name (the "socketmap:" prefix
 //     is optional; the name follows the last colon).
@@ -92,19 +93,23 @@ struct SocketmapTargetParse {
 };
 SocketmapTargetParse parse_socketmap_target(std::string_view spec);
 
-using SocketmapHandler =
-    std::function<SocketmapReply(std::string_view name, std::string_view key)>;
+using SocketmapHandler = std::function<SocketmapReply(const Peer& peer, std::string_view name,
+                                                     std::string_view key)>;
 
+// max_request comes from the daemon's parameters (no default); max_reply is
+// Postfix's limit unless a test wants a smaller one.
 struct SocketmapLimits {
-    size_t max_request = 100000;  // request payload bytes
+    size_t max_request;  // request payload bytes
     size_t max_reply = kSocketmapMaxReply;
+    bool operator==(const SocketmapLimits&) const = default;
 };
 
 class SocketmapProtocol final : public Protocol {
 public:
-    // The handler is shared by all connections of a server.
+    // The handler is shared by all connections of a server. Throws
+    // std::invalid_argument when limits.max_request is 0 (not set).
     SocketmapProtocol(std::shared_ptr<const SocketmapHandler> handler,
-                      SocketmapLimits limits);
+                      SocketmapLimits limits, Peer peer);
     bool on_data(std::string& in, std::string& out) override;
 
     // The StreamServer input bound that lets every request the protocol
@@ -116,10 +121,15 @@ private:
 
     std::shared_ptr<const SocketmapHandler> handler_;
     SocketmapLimits limits_;
+    Peer peer_;
     std::string scratch_;
 };
 
 // A factory for StreamServer: one SocketmapProtocol per connection.
-ProtocolFactory socketmap_factory(SocketmapHandler handler, SocketmapLimits limits = {});
+ProtocolFactory socketmap_factory(SocketmapHandler handler, SocketmapLimits limits);
+// The same for a handler that does not care who asks.
+ProtocolFactory socketmap_factory(
+    std::function<SocketmapReply(std::string_view name, std::string_view key)> handler,
+    SocketmapLimits limits);
 
 }  // namespace net

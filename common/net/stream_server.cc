@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <stdexcept>
 #include <system_error>
 
 namespace net {
@@ -21,19 +22,41 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kAcceptBurst = 64;  // accepts per wake-up, so I/O is not starved
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 
-std::string format_peer(const sockaddr_storage& ss) {
+std::string format_addr(const sockaddr_storage& ss, std::string* ip) {
     char host[INET6_ADDRSTRLEN] = "";
     if (ss.ss_family == AF_INET) {
         const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
         ::inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+        *ip = host;
         return std::string(host) + ":" + std::to_string(ntohs(s4->sin_port));
     }
     if (ss.ss_family == AF_INET6) {
         const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
         ::inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+        *ip = host;
         return "[" + std::string(host) + "]:" + std::to_string(ntohs(s6->sin6_port));
     }
     return "unix";
+}
+
+Peer make_peer(const sockaddr_storage& ss, int fd) {
+    if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) return Peer::from_unix_socket(fd);
+    Peer p;
+    p.addr = format_addr(ss, &p.key);
+    return p;
+}
+
+long long ms(std::chrono::milliseconds d) { return static_cast<long long>(d.count()); }
+
+void check_limits(const ServerLimits& l) {
+    auto need = [](bool ok, const char* field) {
+        if (!ok) throw std::invalid_argument(std::string("ServerLimits.") + field + " is not set");
+    };
+    need(l.max_connections > 0, "max_connections");
+    need(l.max_connections_per_peer > 0, "max_connections_per_peer");
+    need(l.max_input > 0, "max_input");
+    need(l.idle_timeout.count() > 0, "idle_timeout");
+    need(l.request_timeout.count() > 0, "request_timeout");
 }
 
 }  // namespace
@@ -45,7 +68,54 @@ StreamServer::StreamServer(EventLoop& loop, std::string name, ProtocolFactory fa
       factory_(std::move(factory)),
       limits_(limits),
       rbuf_(kReadChunk) {
-    if (limits_.max_input == 0) limits_.max_input = 1;
+    check_limits(limits_);
+}
+
+std::string Peer::str() const {
+    return has_creds ? "unix uid=" + std::to_string(uid) : addr;
+}
+
+Peer Peer::local(uid_t uid, gid_t gid, std::vector<gid_t> groups) {
+    Peer p;
+    p.addr = "unix";
+    p.key = "uid " + std::to_string(uid);
+    p.has_creds = true;
+    p.uid = uid;
+    p.gid = gid;
+    p.groups = std::move(groups);
+    return p;
+}
+
+Peer Peer::from_unix_socket(int fd) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+        // Not expected on Linux; such a peer shares one anonymous slot pool
+        // and is granted nothing that needs credentials.
+        Peer p;
+        p.addr = "unix";
+        p.key = "unix unknown";
+        return p;
+    }
+    std::vector<gid_t> groups(64);
+    socklen_t glen = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) != 0 && errno == ERANGE) {
+        groups.resize(glen / sizeof(gid_t) + 1);
+        glen = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &glen) != 0) glen = 0;
+    }
+    groups.resize(glen / sizeof(gid_t));
+    return local(cred.uid, cred.gid, std::move(groups));
+}
+
+void StreamServer::set_limits(const ServerLimits& limits) {
+    check_limits(limits);
+    limits_ = limits;
+}
+
+size_t StreamServer::connections_of(const std::string& peer_key) const {
+    auto it = per_peer_.find(peer_key);
+    return it == per_peer_.end() ? 0 : it->second;
 }
 
 StreamServer::~StreamServer() {
@@ -55,6 +125,7 @@ StreamServer::~StreamServer() {
     }
     for (auto& l : listeners_) loop_.unwatch(l.fd());
     loop_.cancel_timer(accept_pause_);
+    loop_.cancel_timer(drain_timer_);
 }
 
 void StreamServer::add_listener(Listener l) {
@@ -109,21 +180,8 @@ void StreamServer::on_accept(size_t index) {
             }
             return;
         }
-        std::string peer = format_peer(ss);
-        if (conns_.size() >= limits_.max_connections) {
-            ++stats_.refused;
-            if (warn_now(last_refuse_warn_, refuse_suppressed_)) {
-                logging::warning("", logging::Line(name_)
-                                         .kv("action", "refuse")
-                                         .kv("peer", peer)
-                                         .kv("reason", "too many connections")
-                                         .kv("max_connections",
-                                             static_cast<long long>(limits_.max_connections))
-                                         .kv("suppressed", static_cast<long long>(
-                                                               std::exchange(refuse_suppressed_, 0))));
-            }
-            continue;  // fd closes here
-        }
+        Peer peer = make_peer(ss, fd.get());
+        if (refuse(peer)) continue;  // fd closes here
         if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
             // Replies are small and often pipelined: do not wait for ACKs.
             const int one = 1;
@@ -134,14 +192,36 @@ void StreamServer::on_accept(size_t index) {
         } catch (const std::exception& e) {
             logging::warning("", logging::Line(name_)
                                      .kv("action", "drop connection")
+                                     .kv("peer", peer.str())
                                      .kv("reason", e.what()));
         }
     }
 }
 
-void StreamServer::open_conn(sys::Fd fd, std::string peer) {
+// Over a limit: counts, logs (rate-limited) and returns true.
+bool StreamServer::refuse(const Peer& peer) {
+    const bool total = conns_.size() >= limits_.max_connections;
+    if (!total && connections_of(peer.key) < limits_.max_connections_per_peer) return false;
+    ++(total ? stats_.refused : stats_.refused_per_peer);
+    if (warn_now(last_refuse_warn_, refuse_suppressed_)) {
+        logging::Line line(name_);
+        line.kv("action", "refuse").kv("peer", peer.str());
+        if (total)
+            line.kv("reason", "too many connections")
+                .kv("max_connections", static_cast<long long>(limits_.max_connections));
+        else
+            line.kv("reason", "too many connections from this peer")
+                .kv("max_connections_per_peer",
+                    static_cast<long long>(limits_.max_connections_per_peer));
+        line.kv("suppressed", static_cast<long long>(std::exchange(refuse_suppressed_, 0)));
+        logging::warning("", line);
+    }
+    return true;
+}
+
+void StreamServer::open_conn(sys::Fd fd, Peer peer) {
     auto c = std::make_unique<Conn>();
-    c->proto = factory_();
+    c->proto = factory_(peer);
     if (!c->proto) throw std::runtime_error("protocol factory returned null");
     c->peer = std::move(peer);
     c->last_active = loop_.now();
@@ -157,31 +237,58 @@ void StreamServer::open_conn(sys::Fd fd, std::string peer) {
         loop_.cancel_timer(cp->idle);
         throw;
     }
+    ++per_peer_[cp->peer.key];
     ++stats_.accepted;
-    logging::debug("", logging::Line(name_).kv("connect", cp->peer)
+    logging::debug("", logging::Line(name_).kv("connect", cp->peer.str())
                            .kv("connections", static_cast<long long>(conns_.size())));
 }
 
 void StreamServer::close_conn(Conn& c, std::string_view reason) {
     const int fd = c.fd.get();
-    logging::debug("", logging::Line(name_).kv("disconnect", c.peer).kv("reason", reason));
+    logging::debug("", logging::Line(name_).kv("disconnect", c.peer.str()).kv("reason", reason));
     loop_.unwatch(fd);
     loop_.cancel_timer(c.idle);
     ++stats_.closed;
+    if (auto it = per_peer_.find(c.peer.key); it != per_peer_.end() && --it->second == 0)
+        per_peer_.erase(it);
     conns_.erase(fd);  // destroys c and closes fd
+    if (draining_) check_drained();
 }
 
+// One timer per connection, at the earlier of its idle deadline and its
+// request deadline. It is re-armed lazily when it fires early (activity
+// since), instead of being rescheduled on every request.
 void StreamServer::on_idle(Conn& c) {
     c.idle = {};
-    const auto deadline = c.last_active + limits_.idle_timeout;
-    if (loop_.now() >= deadline) {
+    const auto now = loop_.now();
+    if (c.request_start != EventLoop::TimePoint{} &&
+        now >= c.request_start + limits_.request_timeout) {
+        ++stats_.request_timeouts;
+        if (warn_now(last_timeout_warn_, timeout_suppressed_)) {
+            logging::warning("", logging::Line(name_)
+                                     .kv("peer", c.peer.str())
+                                     .kv("reason", "request not complete in time")
+                                     .kv("request_timeout_ms", ms(limits_.request_timeout))
+                                     .kv("suppressed", static_cast<long long>(
+                                                           std::exchange(timeout_suppressed_, 0))));
+        }
+        close_conn(c, "request timeout");
+        return;
+    }
+    if (now >= c.last_active + limits_.idle_timeout) {
         ++stats_.idle_timeouts;
         close_conn(c, "idle timeout");
         return;
     }
-    // Activity since the timer was set: one timer per connection, re-armed
-    // lazily, instead of rescheduling on every request.
-    c.idle = loop_.add_timer_at(deadline, [this, cp = &c] { on_idle(*cp); });
+    arm_timer(c);
+}
+
+void StreamServer::arm_timer(Conn& c) {
+    if (c.idle) return;
+    auto when = c.last_active + limits_.idle_timeout;
+    if (c.request_start != EventLoop::TimePoint{} && c.request_start + limits_.request_timeout < when)
+        when = c.request_start + limits_.request_timeout;
+    c.idle = loop_.add_timer_at(when, [this, cp = &c] { on_idle(*cp); });
 }
 
 void StreamServer::on_io(Conn& c, uint32_t events) {
@@ -192,7 +299,7 @@ void StreamServer::on_io(Conn& c, uint32_t events) {
         }
         service(c);
     } catch (const std::exception& e) {
-        logging::warning("", logging::Line(name_).kv("peer", c.peer).kv("error", e.what()));
+        logging::warning("", logging::Line(name_).kv("peer", c.peer.str()).kv("error", e.what()));
         close_conn(c, "exception");
     }
 }
@@ -221,12 +328,50 @@ bool StreamServer::read_some(Conn& c) {
     }
 }
 
+void StreamServer::drain(EventLoop::TimePoint deadline, std::function<void()> done) {
+    if (draining_) return;
+    draining_ = true;
+    drained_ = std::move(done);
+    for (auto& l : listeners_) loop_.unwatch(l.fd());
+    listeners_.clear();  // closes them; a UNIX socket file is removed
+    loop_.cancel_timer(accept_pause_);
+    // Connections between requests go now; the others after their reply.
+    std::vector<Conn*> idle;
+    for (auto& [fd, c] : conns_)
+        if (c->in.empty() && c->out.empty()) idle.push_back(c.get());
+    for (Conn* c : idle) close_conn(*c, "shutdown");
+    if (!conns_.empty()) {
+        drain_timer_ = loop_.add_timer_at(deadline, [this] {
+            drain_timer_ = {};
+            std::vector<Conn*> left;
+            for (auto& [fd, c] : conns_) left.push_back(c.get());
+            if (!left.empty())
+                logging::warning("", logging::Line(name_)
+                                         .kv("action", "shutdown")
+                                         .kv("reason", "requests not finished in time")
+                                         .kv("closed", static_cast<long long>(left.size())));
+            for (Conn* c : left) close_conn(*c, "shutdown");
+        });
+    }
+    check_drained();
+}
+
+void StreamServer::check_drained() {
+    if (!conns_.empty() || !drained_) return;
+    loop_.cancel_timer(drain_timer_);
+    auto done = std::move(drained_);
+    drained_ = nullptr;
+    done();
+}
+
 // Runs the protocol and writes its output until nothing more can be done
 // now; sets the epoll interest. Returns false when the connection was closed.
 bool StreamServer::service(Conn& c) {
     for (;;) {
         if (c.pending && !c.closing && c.out.size() < kOutputHighWater) {
             c.pending = false;
+            const size_t before = c.in.size();
+            bool consumed = false;
             if (!c.in.empty()) {
                 if (!c.proto->on_data(c.in, c.out)) {
                     c.closing = true;
@@ -235,19 +380,37 @@ bool StreamServer::service(Conn& c) {
                 } else if (c.in.size() > limits_.max_input) {
                     ++stats_.input_overflows;
                     logging::warning("", logging::Line(name_)
-                                             .kv("peer", c.peer)
+                                             .kv("peer", c.peer.str())
                                              .kv("reason", "request too large")
                                              .kv("max_input",
                                                  static_cast<long long>(limits_.max_input)));
                     c.in.clear();
                     c.closing = true;
                 }
+                consumed = c.in.size() < before;
             }
             if (c.eof && !c.throttled) c.closing = true;
+            // The request deadline runs while the protocol waits for more
+            // input; a completed request starts the clock again for what
+            // is left. Throttled input is complete requests, not the peer's
+            // fault: the idle time-out covers a peer that does not read.
+            if (c.in.empty() || c.throttled) {
+                c.request_start = {};
+            } else if (c.request_start == EventLoop::TimePoint{} || consumed) {
+                c.request_start = loop_.now();
+                if (c.idle && c.idle.when > c.request_start + limits_.request_timeout) {
+                    loop_.cancel_timer(c.idle);
+                    arm_timer(c);
+                }
+            }
         }
         if (!flush(c)) return false;
         if (c.closing && c.out.empty()) {
             close_conn(c, c.eof ? "end of input" : "protocol");
+            return false;
+        }
+        if (draining_ && c.in.empty() && c.out.empty()) {
+            close_conn(c, "shutdown");
             return false;
         }
         if (c.throttled && c.out.size() < kOutputHighWater) {

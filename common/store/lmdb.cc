@@ -184,6 +184,7 @@ Env::Env(Key, std::string path, const EnvOptions& opts)
     pthread_rwlockattr_destroy(&attr);
     map_size_ = read_map_size();
     pool_.reserve(kReadPool);
+    remember_files();
 }
 
 Env::~Env() {
@@ -367,6 +368,33 @@ void Env::adopt_map_size() {
         fail(rc, "mdb_env_set_mapsize(0)");
     map_size_ = read_map_size();
     ++resizes_;
+}
+
+// --- replaced files (see lmdb.h)
+
+namespace {
+bool stat_id(const std::string& f, dev_t* dev, ino_t* ino) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0) return false;
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return true;
+}
+}  // namespace
+
+void Env::remember_files() {
+    stat_id(path_ + "/data.mdb", &data_id_.dev, &data_id_.ino);
+    stat_id(path_ + "/lock.mdb", &lock_id_.dev, &lock_id_.ino);
+}
+
+std::string Env::replaced_file() const {
+    for (const auto& [name, id] : {std::pair{"/data.mdb", data_id_}, std::pair{"/lock.mdb", lock_id_}}) {
+        const std::string f = path_ + name;
+        dev_t dev = 0;
+        ino_t ino = 0;
+        if (!stat_id(f, &dev, &ino) || dev != id.dev || ino != id.ino) return f;
+    }
+    return {};
 }
 
 }  // namespace store

@@ -50,6 +50,14 @@
 // scan may then see inconsistent data or fail with MDB_CORRUPTED. Give
 // readers write access to lock.mdb (group) for reads that are always safe.
 //
+// Replaced files. LMDB coordinates processes through lock.mdb; if it (or
+// data.mdb) is deleted or replaced while this process has the env open, the
+// others work on the new file and this process keeps reading the old one,
+// silently stale. replaced_file() compares the files' device and inode with
+// those seen at open and names the first that differs or is gone ("" when
+// both are the ones we opened); long-running readers call it periodically
+// and reopen (drop every reference, then open() again).
+//
 // Errors: "no such key" is a value (std::nullopt / false). Every other LMDB
 // failure throws store::Error, which names the operation, mdb_strerror() and
 // the env path; kind() sorts it (MapFull: the store is full, tempfail).
@@ -248,6 +256,8 @@ public:
     // How often this process grew or adopted a new map size (for tests, stats).
     uint64_t resize_count() const noexcept { return resizes_.load(std::memory_order_relaxed); }
     MDB_env* raw() const noexcept { return env_.get(); }
+    // See "Replaced files" above. Two stat(2) calls; thread safe.
+    std::string replaced_file() const;
 
 private:
     friend class ReadTxn;
@@ -276,6 +286,12 @@ private:
     std::vector<MDB_txn*> pool_;
     std::mutex dbi_mu_;
     std::map<std::string, MDB_dbi, std::less<>> dbis_;
+    struct FileId {
+        dev_t dev = 0;
+        ino_t ino = 0;
+    };
+    FileId data_id_, lock_id_;  // at open; see replaced_file()
+    void remember_files();
 };
 
 template <class Fn>

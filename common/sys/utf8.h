@@ -4,7 +4,9 @@
 // sequence starting at s[i], or 0 when there is none (ASCII, a stray
 // continuation byte, an overlong form, a surrogate, past U+10FFFF, or cut
 // off by the end of s). valid_utf8(s): every byte is in a well-formed
-// sequence. Pure functions, no allocation.
+// sequence. utf8_complete(s): the length of s without a multi-byte sequence
+// that a cut left incomplete at its end, for truncating text at a limit.
+// Pure functions, no allocation.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +39,15 @@ constexpr bool valid_utf8(std::string_view s) noexcept {
         i += n;
     }
     return true;
+}
+
+constexpr size_t utf8_complete(std::string_view s) noexcept {
+    size_t k = s.size();
+    while (k > 0 && (static_cast<unsigned char>(s[k - 1]) & 0xC0) == 0x80 && s.size() - k < 3) --k;
+    if (k == 0 || static_cast<unsigned char>(s[k - 1]) < 0xC0) return s.size();
+    unsigned char lead = static_cast<unsigned char>(s[k - 1]);
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    return s.size() - (k - 1) < need ? k - 1 : s.size();
 }
 
 }  // namespace sys

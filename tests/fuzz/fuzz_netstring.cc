@@ -68,9 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     // 2. The protocol, fed in chunks as a socket would deliver them.
     const size_t chunk = 1 + (control & 0x0f) * 7;
-    net::SocketmapLimits limits;
-    limits.max_request = (control & 0x40) ? 64 : 100000;
-    auto proto = net::socketmap_factory(handler, limits)();
+    const net::SocketmapLimits limits{.max_request = size_t{(control & 0x40) ? 64u : 100000u}};
+    auto proto = net::socketmap_factory(handler, limits)(net::Peer::local(0, 0));
     std::string in, out;
     for (size_t pos = 0; pos < stream.size(); pos += chunk) {
         in.append(stream.substr(pos, chunk));

@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "policyd/settings.h"
 #include "policyd/socketmap_service.h"
 #include "common/log/log.h"
 #include "common/net/listener.h"
@@ -51,14 +52,20 @@ BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
         l.add("old@example.net", suppressed(store::Class::Soft, kNow - 1));
         l.add("@dead.example", suppressed(store::Class::Hard));
     }
-    policyd::SuppressionMaps maps(env, "REJECT 5.1.1 suppressed", [] { return kNow; });
+    // The daemon's own settings, from the table's defaults.
+    const auto settings = policyd::Settings::from(config::Config::defaults());
+    policyd::MapSettings ms = settings.maps;
+    ms.suppressed_reply = "REJECT 5.1.1 suppressed";
+    policyd::SuppressionMaps maps(env, ms, [] { return kNow; });
     net::EventLoop loop;
     net::StreamServer server(loop, "socketmap",
-        net::socketmap_factory([&](std::string_view n, std::string_view k) { return maps.lookup(n, k); }),
-        net::ServerLimits{});
+        net::socketmap_factory([&](const net::Peer& p, std::string_view n, std::string_view k) {
+            return maps.lookup(p, n, k);
+        }, settings.socketmap),
+        settings.limits);
     net::Endpoint ep;
     ep.path = dir.sub("socketmap.sock");
-    server.add_listener(net::Listener::open(ep));
+    server.add_listener(net::Listener::open(ep, {.unix_mode = 0600, .unix_group = static_cast<gid_t>(-1)}));
     std::thread t([&] { loop.run(); });
 
     struct { std::string name, key; SocketmapStatus want; std::string data; } cases[] = {

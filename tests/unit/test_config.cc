@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(defaults_have_expected_values) {
     BOOST_TEST(c.duration("verp_max_age").count() == 60 * 86400);
     BOOST_TEST(c.duration("bounce_hard_expiry").count() == 0);
     BOOST_TEST(c.duration("bounce_time_limit").count() == 60);
-    BOOST_TEST(c.mode("policyd_socket_mode") == 0666u);
+    BOOST_TEST(c.mode("policyd_socket_mode") == 0660u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

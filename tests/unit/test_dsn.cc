@@ -3,6 +3,7 @@
 #define BOOST_TEST_NO_MAIN
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,7 @@ const std::vector<Case> kCases = {
     {"postfix-dsn.eml", Kind::Dsn, true, {{"Bob@example.net", "5.1.1", Class::Hard, Reason::UserUnknown}}},
     {"postfix-delayed.eml", Kind::Dsn, true, {{"carol@example.com", "4.4.1", Class::Soft, Reason::NetworkError}}},
     {"global-dsn.eml", Kind::Dsn, true,
-     {{"jürgen@müller.example", "5.2.2", Class::Soft, Reason::MailboxFull},
+     {{"jürgen@xn--mller-kva.example", "5.2.2", Class::Soft, Reason::MailboxFull},
       {"anna@example.de", "5.1.2", Class::Hard, Reason::HostUnknown}}},
     {"arf.eml", Kind::Arf, true, {{"Dave@example.net", "", Class::Complaint, Reason::Feedback}}},
     {"arf-no-rcpt.eml", Kind::Arf, true, {{"erin@example.com", "", Class::Complaint, Reason::Feedback}}},
@@ -80,6 +81,118 @@ const std::vector<Case> kCases = {
      {{"yolanda@example.net", "5.2.2", Class::Soft, Reason::MailboxFull},
       {"zack@example.net", "5.2.1", Class::Soft, Reason::Suspend},
       {"abby@example.net", "5.1.0", Class::Hard, Reason::UserUnknown}}},
+    // RFC 3464 §2.3.1/§2.3.2: a Final-Recipient on a host of its own (no
+    // dot, no domain, or a host inside the Original-Recipient's domain)
+    // names where the mail went, Original-Recipient what we sent to.
+    {"dsn-host-local-final.eml", Kind::Dsn, true,
+     {{"john.doe@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"dsn-alias-target.eml", Kind::Dsn, true,
+     {{"kim.lee@example.net", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    // No Original-Recipient: the one To: of the returned headers.
+    {"dsn-final-no-domain.eml", Kind::Dsn, true,
+     {{"sam.jones@example.edu", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // Several addresses under one Sendmail heading; the returned message's
+    // To: (a list) and Cc: are no recipients.
+    {"sendmail-multi.eml", Kind::Ndr, true,
+     {{"ann@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"ben.w@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"cho@example.com", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    {"exim-failed-recipients.eml", Kind::Ndr, true,
+     {{"dora@example.co.uk", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"eli@example.co.uk", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    // "(expanded from <list>)": the list address is never the recipient.
+    {"postfix-plain.eml", Kind::Ndr, true, {{"greta@example.de", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"qmail-multi.eml", Kind::Ndr, true,
+     {{"hal@example.net", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"ivy@example.net", "5.2.2", Class::Soft, Reason::MailboxFull},
+      {"jon@example.net", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"groupwise.eml", Kind::Ndr, true,
+     {{"lena.berg@example.at", "", Class::Hard, Reason::UserUnknown},
+      {"mo@example.at", "", Class::Soft, Reason::MailboxFull}}},
+    {"aol.eml", Kind::Ndr, true, {{"nellyreads@aol.com", "", Class::Hard, Reason::UserUnknown}}},
+    {"exchange-legacy.eml", Kind::Ndr, true,
+     {{"otto.vos@example.nl", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"piet@example.nl", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    {"exchange-legacy-nodate.eml", Kind::Ndr, true,
+     {{"quinten@example.be", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"domino-plain.eml", Kind::Ndr, true, {{"rosa.keller@example.ch", "", Class::Hard, Reason::UserUnknown}}},
+    {"courier.eml", Kind::Ndr, true, {{"sven@example.org.nz", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // The sender appears in the transcript ("From:", "MAIL From:").
+    {"mdaemon.eml", Kind::Ndr, true, {{"tina@example.it", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"mirapoint.eml", Kind::Ndr, true, {{"ugo@example.us", "", Class::Soft, Reason::Suspend}}},
+    // "contact postmaster@..." is no recipient.
+    {"imail.eml", Kind::Ndr, true, {{"val@example.ca", "", Class::Hard, Reason::UserUnknown}}},
+    {"kerio.eml", Kind::Ndr, true, {{"wanda@example.cz", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    {"yahoo-old.eml", Kind::Ndr, true, {{"xena_r@yahoo.com", "", Class::Hard, Reason::UserUnknown}}},
+    {"university-reason.eml", Kind::Ndr, true,
+     {{"zoe.h@uni.example.ac.uk", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // The returned message starts at its Received: line, without a marker;
+    // none of its addresses (From, Sender, To, Cc, Reply-To, body) count.
+    {"returned-headers-only.eml", Kind::Ndr, true,
+     {{"abel@example.fr", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // "'SMTP:a@b' on <date>": the type prefix is no label; an entry that
+    // names only a person ("Otto Vos on ...") gives no address to guess.
+    {"exchange-smtp-prefix.eml", Kind::Ndr, true,
+     {{"piet@example.nl", "5.2.2", Class::Soft, Reason::MailboxFull}}},
+    {"sendmail-display-name.eml", Kind::Ndr, true,
+     {{"ann@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"ben.w@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // Message ids on the folded lines of a quoted References: field.
+    {"notice-references.eml", Kind::Ndr, true,
+     {{"carl@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // An address only in a sentence; the Outlook-style quoted original
+    // below "-----Original Message-----" names another.
+    {"sentence-only.eml", Kind::Ndr, true, {{"jane@example.edu", "", Class::Hard, Reason::UserUnknown}}},
+    // Nothing names the recipient, and the returned message went to a list:
+    // its To: is the list, which is never suppressed.
+    {"list-returned.eml", Kind::None, false, {}},
+    // Several addresses on the line that opens with one.
+    {"sendmail-one-line.eml", Kind::Ndr, true,
+     {{"gina@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"hank@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // Exim's "(generated from <alias>)" line names what the address came
+    // from, not another recipient.
+    {"exim-generated-from.eml", Kind::Ndr, true,
+     {{"ivan@example.co.uk", "", Class::Hard, Reason::UserUnknown}}},
+    // X-Failed-Recipients narrows the addresses that open a line: the help
+    // desk in the provider's footer is none.
+    {"exim-isp-footer.eml", Kind::Ndr, true,
+     {{"lou@isp.example.co.uk", "", Class::Soft, Reason::MailboxFull}}},
+    // The returned message's header block without a marker: its To: (and
+    // the folded line under it) are no recipients.
+    {"unmarked-original.eml", Kind::Ndr, true,
+     {{"marek@example.pl", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // "Name <addr> on <date>" is a list entry; "Your Message <id> was
+    // kept" is a sentence, and its message id no recipient.
+    {"exchange-display-name.eml", Kind::Ndr, true,
+     {{"otto.vos@example.nl", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // GroupWise names the mailbox by its local part only: the returned
+    // message's To: says which of its addresses that is.
+    {"groupwise-local.eml", Kind::Ndr, true,
+     {{"lena.berg@example.at", "", Class::Hard, Reason::UserUnknown}}},
+    // A text part after the notice is the returned message's body: its
+    // line-opening addresses are no recipients.
+    {"body-part-after-notice.eml", Kind::Ndr, true,
+     {{"ole@example.dk", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // AOL names the screen name only, in any case; the returned To: has the
+    // address. "Not accepting mail from <sender>" is the member's filter.
+    {"aol-screenname.eml", Kind::Ndr, true,
+     {{"QuietReader77@aol.com", "", Class::Soft, Reason::Filtered}}},
+    // Legacy Exchange reports its own X.500 name wrapped as an address; the
+    // returned message's one To: is the address we sent to.
+    {"exchange-imceaex.eml", Kind::Dsn, true,
+     {{"jan.smit@example.be", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // Message ids (the returned message's, the notice's own) opening a
+    // line look like addresses and are none.
+    {"message-id-in-text.eml", Kind::Ndr, true,
+     {{"per@example.no", "5.1.1", Class::Hard, Reason::UserUnknown}}},
+    // A failed program delivery "expanded from" the address we sent to:
+    // that address is the recipient; the alias line belongs to its entry.
+    {"sendmail-program.eml", Kind::Ndr, true,
+     {{"rita@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
+      {"sam@example.com", "", Class::Soft, Reason::Undefined}}},
+    // Exim names a failed pipe by the address it was "generated by".
+    {"exim-pipe.eml", Kind::Ndr, true, {{"support-desk@example.ie", "", Class::Soft, Reason::SystemError}}},
 };
 
 }  // namespace
@@ -130,6 +243,66 @@ BOOST_AUTO_TEST_CASE(dsn_report_fields) {
     BOOST_TEST((d.recipients[0].action == dsn::Action::Delayed));
 }
 
+// The alias an address was expanded from, on its line (Postfix) or under it
+// (Sendmail), is kept beside it, never reported in its place.
+BOOST_AUTO_TEST_CASE(dsn_expanded_from) {
+    struct {
+        const char* file;
+        const char* address;
+        const char* alias;
+    } const rows[] = {
+        {"sendmail-display-name.eml", "ann@example.com", "team@example.com"},
+        {"sendmail-multi.eml", "ben.w@example.com", "bwhite@example.com"},
+        {"sendmail-program.eml", "rita@example.com", ""},
+        {"postfix-plain.eml", "greta@example.de", "announce@lists.example.org"},
+        {"dsn-alias-target.eml", "kim.lee@example.net", "k.lee@store02.corp.example.net"},
+    };
+    for (const auto& row : rows) {
+        const dsn::Report r = dsn::parse(sample(row.file));
+        bool found = false;
+        for (const auto& rc : r.recipients) {
+            if (rc.address != row.address) continue;
+            found = true;
+            BOOST_TEST(rc.alias == row.alias, row.file << ": alias got " << rc.alias << ", want " << row.alias);
+        }
+        BOOST_TEST(found, row.file << ": " << row.address << " not reported");
+    }
+}
+
+// RFC 3464 §2.3.1-2: which of Final-Recipient and Original-Recipient is
+// the recipient to suppress.
+BOOST_AUTO_TEST_CASE(dsn_original_recipient) {
+    struct {
+        const char* final_rcpt;
+        const char* original;  // "" for none
+        const char* want;
+    } const rows[] = {
+        {"jdoe@mailhub", "john.doe@example.com", "john.doe@example.com"},
+        {"jdoe@[192.0.2.9]", "john.doe@example.com", "john.doe@example.com"},
+        {"k.lee@store02.corp.example.net", "kim.lee@example.net", "kim.lee@example.net"},
+        {"sjones", "sam@example.edu", "sam@example.edu"},
+        // Another domain: a list's member; the same domain: a local alias.
+        {"greta@example.de", "announce@lists.example.org", "greta@example.de"},
+        {"bob@example.net", "robert@example.net", "bob@example.net"},
+        {"john@example.com", "", "john@example.com"},
+        {"IMCEAEX-_O=EXAMPLE_OU=FIRST+20ADMINISTRATIVE+20GROUP_CN=RECIPIENTS_CN=JSMITH@example.com",
+         "john.smith@example.com", "john.smith@example.com"},
+    };
+    for (const auto& row : rows) {
+        std::string msg =
+            "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"O\"\n\n--O\n"
+            "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n";
+        if (*row.original) msg += std::string("Original-Recipient: rfc822; ") + row.original + "\n";
+        msg += std::string("Final-Recipient: rfc822; ") + row.final_rcpt + "\nAction: failed\nStatus: 5.1.1\n\n--O--\n";
+        const dsn::Report r = dsn::parse(msg);
+        BOOST_TEST_REQUIRE(r.recipients.size() == 1u, row.final_rcpt << ": recipients got " << r.recipients.size());
+        BOOST_TEST(r.recipients[0].address == row.want,
+                   row.final_rcpt << " / " << row.original << ": got " << r.recipients[0].address << ", want "
+                                  << row.want);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(dsn_delivered_is_not_a_bounce) {
     const std::string msg =
         "From: MAILER-DAEMON@mx.example.org\r\nTo: a@example.org\r\nSubject: Successful Mail Delivery Report\r\n"
@@ -173,6 +346,124 @@ BOOST_AUTO_TEST_CASE(dsn_limits) {
     const dsn::Report r = dsn::parse(msg, lim);
     BOOST_TEST(r.recipients.size() == 10u, "recipients: got " << r.recipients.size() << ", want 10");
     for (const auto& rc : r.recipients) BOOST_TEST(rc.diagnostic.size() <= 100u);
+}
+
+namespace {
+
+const std::string kReportHead =
+    "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"L\"\n\n--L\n"
+    "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n";
+
+std::string record(const std::string& addr, size_t diag) {
+    return "\nFinal-Recipient: rfc822; " + addr + "\nAction: failed\nStatus: 5.1.1\n"
+           "Diagnostic-Code: smtp; 550 5.1.1 " + std::string(diag, 'x') + "\n";
+}
+
+}  // namespace
+
+// A record cut by the part limit is dropped: "victim@example.com" cut to
+// "victim@example.co" must not be reported (and so never suppressed).
+BOOST_AUTO_TEST_CASE(dsn_record_cut_by_part_limit) {
+    const dsn::Limits lim;
+    const size_t part_limit = lim.part_text();
+    BOOST_TEST_REQUIRE(part_limit > 0u);
+    std::string msg = kReportHead;
+    const size_t body_at = msg.size() - std::string("Reporting-MTA: dns; mx.example.org\n").size();
+    size_t n = 0;
+    const std::string cut_line = "\nFinal-Recipient: rfc822; victim@example.co";
+    while (msg.size() - body_at + 3000 + cut_line.size() < part_limit)
+        msg += record("user" + std::to_string(n++) + "@example.net", 2900);
+    // Pad so that the part limit falls right after "victim@example.co".
+    const size_t used = msg.size() - body_at;
+    msg += "\nX-Pad: " + std::string(part_limit - used - cut_line.size() - 8, 'p');
+    msg += cut_line;
+    BOOST_TEST_REQUIRE(msg.size() - body_at == part_limit);
+    msg += "m\nAction: failed\nStatus: 5.1.1\n\n--L--\n";
+    const dsn::Report r = dsn::parse(msg, lim);
+    BOOST_TEST(r.recipients.size() == n, "recipients: got " << r.recipients.size() << ", want " << n);
+    for (const auto& rc : r.recipients) {
+        BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut record " << rc.address);
+        BOOST_TEST(rc.status == "5.1.1", rc.address << ": status got " << rc.status << ", want 5.1.1");
+    }
+}
+
+// The same for a notice without a report part: the line cut by the limit
+// is not read, and the address whose paragraph it cuts is dropped even
+// when its own line is whole.
+BOOST_AUTO_TEST_CASE(dsn_ndr_line_cut_by_limit) {
+    const dsn::Limits lim;
+    const size_t part_limit = lim.part_text();
+    const std::string head = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: failure notice\n\n";
+    for (const std::string cut_line : {"<victim@example.co", "<victim@example.com>:\n"}) {
+        std::string body = "Hi. This is the qmail-send program at mx.example.org.\n"
+                           "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+                           "This is a permanent error; I've given up. Sorry it didn't work out.\n\n";
+        size_t n = 0;
+        while (body.size() + 1400 + cut_line.size() < part_limit)
+            body += "<user" + std::to_string(n++) + "@example.net>:\n192.0.2.1 does not like recipient.\n"
+                    "Remote host said: 550 5.1.1 no such user " + std::string(1100, 'x') + "\n\n";
+        body += std::string(part_limit - body.size() - cut_line.size() - 1, ' ') + "\n";
+        body += cut_line;
+        BOOST_TEST_REQUIRE(body.size() == part_limit);
+        body += cut_line.back() == '\n' ? "192.0.2.1 does not like recipient.\n" : "m>:\n192.0.2.1 does not like recipient.\n";
+        const dsn::Report r = dsn::parse(head + body, lim);
+        // Nothing says whether the paragraph before a cut line was whole:
+        // it may go too, never more.
+        BOOST_TEST((r.recipients.size() == n || r.recipients.size() + 1 == n),
+                   "recipients: got " << r.recipients.size() << ", want " << n - 1 << " or " << n);
+        for (const auto& rc : r.recipients)
+            BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut paragraph " << rc.address);
+    }
+}
+
+// Report fields quoted in a plain notice: the record cut by the limit is
+// dropped there too, even when the cut leaves its address line whole.
+BOOST_AUTO_TEST_CASE(dsn_quoted_record_cut_by_limit) {
+    const dsn::Limits lim;
+    const size_t part_limit = lim.part_text();
+    const std::string head = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\n\n"
+                             "Your message could not be delivered.\n";
+    std::string body = "Your message could not be delivered.\n";
+    size_t n = 0;
+    const std::string cut_line = "\nFinal-Recipient: rfc822; victim@example.com\n";
+    while (body.size() + 1400 + cut_line.size() < part_limit)
+        body += "\nFinal-Recipient: rfc822; user" + std::to_string(n++) +
+                "@example.net\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 " + std::string(1200, 'x') + "\n";
+    body += "\nX-Pad: " + std::string(part_limit - body.size() - cut_line.size() - 8, 'p');
+    body += cut_line;
+    BOOST_TEST_REQUIRE(body.size() == part_limit);
+    const std::string msg = head.substr(0, head.find("\n\n") + 2) + body + "Action: failed\nStatus: 5.1.1\n";
+    const dsn::Report r = dsn::parse(msg, lim);
+    BOOST_TEST(r.recipients.size() == n, "recipients: got " << r.recipients.size() << ", want " << n);
+    for (const auto& rc : r.recipients)
+        BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut record " << rc.address);
+}
+
+// bounce_max_recipients (1..100000) is reachable: the part limit grows with
+// it, and a report of 5000 records yields min(5000, max_recipients).
+BOOST_AUTO_TEST_CASE(dsn_max_recipients_reachable) {
+    std::string msg = kReportHead;
+    for (int i = 0; i < 5000; ++i) msg += record("user" + std::to_string(i) + "@example.net", 40);
+    msg += "\n--L--\n";
+    for (size_t max : {size_t{1000}, size_t{5000}, size_t{100000}}) {
+        dsn::Limits lim;
+        lim.max_recipients = max;
+        const dsn::Report r = dsn::parse(msg, lim);
+        const size_t want = std::min<size_t>(max, 5000);
+        BOOST_TEST(r.recipients.size() == want, "max " << max << ": got " << r.recipients.size() << ", want " << want);
+        BOOST_TEST(lim.part_text() >= 256u * 1024u);
+    }
+    // And from a notice's text.
+    std::string ndr = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: failure notice\n\n"
+                      "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n";
+    for (int i = 0; i < 5000; ++i) ndr += "<user" + std::to_string(i) + "@example.net>:\n550 5.1.1 no such user\n\n";
+    for (size_t max : {size_t{1000}, size_t{5000}}) {
+        dsn::Limits lim;
+        lim.max_recipients = max;
+        const dsn::Report r = dsn::parse(ndr, lim);
+        BOOST_TEST(r.recipients.size() == max, "notice, max " << max << ": got " << r.recipients.size());
+    }
 }
 
 BOOST_AUTO_TEST_CASE(dsn_garbage_is_a_value) {

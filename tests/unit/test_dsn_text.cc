@@ -6,6 +6,8 @@
 
 #include "common/dsn/classify.h"
 #include "common/dsn/text.h"
+#include "common/sys/ascii.h"
+#include "common/sys/utf8.h"
 
 namespace text = dsn::text;
 
@@ -54,20 +56,20 @@ BOOST_AUTO_TEST_CASE(dsn_addresses) {
         {"rfc822; Bob@Example.NET", "Bob@example.net"},
         {"<alice@example.com>", "alice@example.com"},
         {"RFC822;<x@y.example>", "x@y.example"},
-        {"utf-8; jürgen@müller.example", "jürgen@müller.example"},
+        {"utf-8; jürgen@müller.example", "jürgen@xn--mller-kva.example"},  // A-labels, as the key,
         {"\"carol@example.org\"", "carol@example.org"},
         {"not an address", ""},
         {"two words@example.com", ""},
     };
     for (const auto& row : rows)
-        BOOST_TEST(text::normalize_address(row.in) == row.want,
-                   "normalize(" << row.in << "): got " << text::normalize_address(row.in) << ", want " << row.want);
+        BOOST_TEST(text::mailbox(row.in) == row.want,
+                   "normalize(" << row.in << "): got " << text::mailbox(row.in) << ", want " << row.want);
 
     auto f = text::find_address("delivering your mail to <dan@mx.example.org>.");
     BOOST_TEST_REQUIRE(f.has_value());
     BOOST_TEST(f->addr == "dan@mx.example.org");
     BOOST_TEST(!text::find_address("user@localhost and @example.com").has_value());
-    BOOST_TEST(text::address_in_header("Bob <bob@example.net>") == "bob@example.net");
+    BOOST_TEST(text::mailbox("Bob <bob@example.net>") == "bob@example.net");
 }
 
 BOOST_AUTO_TEST_CASE(dsn_ifind) {
@@ -75,6 +77,23 @@ BOOST_AUTO_TEST_CASE(dsn_ifind) {
     BOOST_TEST(text::ifind("xx User Unknown", "user unknown") == 3u);
     BOOST_TEST(text::ifind("short", "much longer needle") == std::string_view::npos);
     BOOST_TEST(text::ifind("abc", "") == 0u);
+}
+
+// The sys helpers the parser is built on (common/sys/ascii.h, utf8.h).
+BOOST_AUTO_TEST_CASE(dsn_sys_helpers) {
+    BOOST_TEST(sys::iequals("Final-Recipient", "final-RECIPIENT"));
+    BOOST_TEST(!sys::iequals("\xc3\x9c", "\xc3\xbc"));  // only ASCII letters fold
+    BOOST_TEST(sys::istarts_with("Diagnostic-Code: smtp", "diagnostic-code"));
+    BOOST_TEST(sys::trim(" \t x y \r\n") == "x y");
+    BOOST_TEST(sys::to_lower_ascii("Bob@Example.NET") == "bob@example.net");
+    BOOST_TEST(sys::ifind("aaA", "aa", 1) == 1u);
+    struct { std::string in; size_t want; } cut[] = {
+        {"plain", 5}, {"ab\xc3", 2}, {"ab\xc3\xbc", 4}, {"\xe2\x82", 0}, {"x\xe2\x82\xac", 4},
+        {"\xf0\x9f\x93", 0}, {"", 0},
+    };
+    for (const auto& c : cut)
+        BOOST_TEST(sys::utf8_complete(c.in) == c.want, "utf8_complete: got " << sys::utf8_complete(c.in)
+                                                           << ", want " << c.want);
 }
 
 BOOST_AUTO_TEST_CASE(dsn_reason_rules) {

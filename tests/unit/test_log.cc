@@ -4,6 +4,10 @@
 #include "common/log/json.h"
 #include "common/log/log.h"
 
+#include <syslog.h>
+
+#include <optional>
+
 BOOST_AUTO_TEST_SUITE(logging_suite)
 
 BOOST_AUTO_TEST_CASE(printable_replaces_and_caps) {
@@ -29,6 +33,26 @@ BOOST_AUTO_TEST_CASE(line_and_capture) {
         "4XkQ2m1Zz9z: bounce: rcpt=<bob@example.net>, count=3\n"
         "NOQUEUE: warning: store: error=map?full\n";
     BOOST_TEST(got == want);
+}
+
+BOOST_AUTO_TEST_CASE(facility_names) {
+    struct { std::string name; std::optional<int> want; } cases[] = {
+        {"mail", LOG_MAIL}, {"daemon", LOG_DAEMON}, {"local0", LOG_LOCAL0}, {"local7", LOG_LOCAL7},
+        {"auth", LOG_AUTH}, {"bogus", std::nullopt}, {"MAIL", std::nullopt}, {"", std::nullopt},
+        {"kern", std::nullopt}, {"local8", std::nullopt},
+    };
+    for (auto& c : cases) {
+        auto got = logging::facility_from_name(c.name);
+        BOOST_TEST((got == c.want), c.name << ": got " << (got ? std::to_string(*got) : "none"));
+    }
+    BOOST_TEST(logging::facility_names().find("mail, news") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(reopen_changes_ident) {
+    logging::open("sendguard/policyd", logging::Sink::None);
+    BOOST_TEST(logging::ident() == "sendguard/policyd");
+    logging::open("mx/policyd", logging::Sink::None, LOG_LOCAL1);
+    BOOST_TEST(logging::ident() == "mx/policyd");
 }
 
 BOOST_AUTO_TEST_CASE(json_escapes_and_repairs_utf8) {

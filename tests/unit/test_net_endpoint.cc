@@ -135,8 +135,7 @@ BOOST_AUTO_TEST_CASE(unix_listener_mode_and_cleanup) {
     net_test::TempDir dir;
     const std::string path = dir.file("sock");
     {
-        net::ListenOptions opt;
-        opt.unix_mode = 0600;
+        const net::ListenOptions opt = net_test::listen_options(0600);
         auto l = net::Listener::open({Endpoint::Kind::Unix, path, {}, 0}, opt);
         struct stat st;
         BOOST_REQUIRE(::lstat(path.c_str(), &st) == 0);
@@ -162,7 +161,7 @@ BOOST_AUTO_TEST_CASE(unix_listener_removes_stale_socket) {
         BOOST_REQUIRE(::bind(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
     }
     BOOST_REQUIRE(::access(path.c_str(), F_OK) == 0);
-    auto l = net::Listener::open({Endpoint::Kind::Unix, path, {}, 0});
+    auto l = net::Listener::open({Endpoint::Kind::Unix, path, {}, 0}, net_test::listen_options());
     auto c = net::connect_endpoint(l.endpoint());
     BOOST_CHECK(c);
 }
@@ -170,8 +169,8 @@ BOOST_AUTO_TEST_CASE(unix_listener_removes_stale_socket) {
 BOOST_AUTO_TEST_CASE(unix_listener_refuses_live_socket_and_regular_file) {
     net_test::TempDir dir;
     const Endpoint live{Endpoint::Kind::Unix, dir.file("live"), {}, 0};
-    auto first = net::Listener::open(live);
-    const std::string e1 = error_text([&] { net::Listener::open(live); });
+    auto first = net::Listener::open(live, net_test::listen_options());
+    const std::string e1 = error_text([&] { net::Listener::open(live, net_test::listen_options()); });
     BOOST_CHECK_MESSAGE(contains(e1, "listen unix:" + live.path) && contains(e1, "running"),
                         "second listener on a live socket: got \"" << e1 << "\"");
     BOOST_CHECK_MESSAGE(net::connect_endpoint(first.endpoint()), "first listener lost its socket");
@@ -179,7 +178,7 @@ BOOST_AUTO_TEST_CASE(unix_listener_refuses_live_socket_and_regular_file) {
     const std::string file = dir.file("data");
     std::ofstream(file) << "precious\n";
     const std::string e2 = error_text(
-        [&] { net::Listener::open({Endpoint::Kind::Unix, file, {}, 0}); });
+        [&] { net::Listener::open({Endpoint::Kind::Unix, file, {}, 0}, net_test::listen_options()); });
     BOOST_CHECK_MESSAGE(contains(e2, "listen unix:" + file) && contains(e2, "not a socket"),
                         "listener over a regular file: got \"" << e2 << "\"");
     std::ifstream in(file);
@@ -189,14 +188,14 @@ BOOST_AUTO_TEST_CASE(unix_listener_refuses_live_socket_and_regular_file) {
 }
 
 BOOST_AUTO_TEST_CASE(inet_listener_ephemeral_port) {
-    auto l = net::Listener::open(*net::parse_endpoint("inet:127.0.0.1:0").endpoint);
+    auto l = net::Listener::open(*net::parse_endpoint("inet:127.0.0.1:0").endpoint, net_test::listen_options());
     BOOST_CHECK_MESSAGE(l.port() != 0, "bound port: got 0");
     BOOST_CHECK_EQUAL(l.bound().str(), "inet:127.0.0.1:" + std::to_string(l.port()));
     auto c = net::connect_endpoint(l.bound());
     BOOST_CHECK(c);
 
     // The same port again is refused, and the error names the endpoint.
-    const std::string e = error_text([&] { net::Listener::open(l.bound()); });
+    const std::string e = error_text([&] { net::Listener::open(l.bound(), net_test::listen_options()); });
     BOOST_CHECK_MESSAGE(contains(e, "listen " + l.bound().str() + ": bind"),
                         "second bind: got \"" << e << "\"");
 }
@@ -204,7 +203,7 @@ BOOST_AUTO_TEST_CASE(inet_listener_ephemeral_port) {
 BOOST_AUTO_TEST_CASE(inet6_listener) {
     std::optional<net::Listener> l;
     try {
-        l.emplace(net::Listener::open(*net::parse_endpoint("[::1]:0").endpoint));
+        l.emplace(net::Listener::open(*net::parse_endpoint("[::1]:0").endpoint, net_test::listen_options()));
     } catch (const std::exception& e) {
         BOOST_TEST_MESSAGE("no IPv6 loopback here, skipped: " << e.what());
         return;

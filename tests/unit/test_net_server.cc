@@ -20,6 +20,7 @@
 #include <string>
 #include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using net::SocketmapClient;
@@ -36,18 +37,19 @@ std::string show(const SocketmapReply& r) {
 // "stats conns" can report the live connection count without locking.
 class TestServer {
 public:
-    explicit TestServer(net::ServerLimits limits = {}, net::ProtocolFactory factory = {}) {
+    explicit TestServer(net::ServerLimits limits = net_test::limits(),
+                        net::ProtocolFactory factory = {}) {
         logging::open("test", logging::Sink::None);
         limits_ = limits;
-        if (!factory) factory = net::socketmap_factory([this](auto n, auto k) {
-            return handle(n, k);
-        });
+        if (!factory) factory = net::socketmap_factory(
+            [this](std::string_view n, std::string_view k) { return handle(n, k); },
+            net_test::socketmap_limits());
         server_ = std::make_unique<net::StreamServer>(loop_, "socketmap", std::move(factory),
                                                       limits);
-        net::ListenOptions opt;
-        opt.unix_mode = 0600;
-        auto u = net::Listener::open({net::Endpoint::Kind::Unix, dir_.file("sm"), {}, 0}, opt);
-        auto i = net::Listener::open(*net::parse_endpoint("inet:127.0.0.1:0").endpoint);
+        auto u = net::Listener::open({net::Endpoint::Kind::Unix, dir_.file("sm"), {}, 0},
+                                     net_test::listen_options());
+        auto i = net::Listener::open(*net::parse_endpoint("inet:127.0.0.1:0").endpoint,
+                                     net_test::listen_options());
         unix_ = u.endpoint();
         inet_ = i.bound();
         server_->add_listener(std::move(u));
@@ -79,6 +81,12 @@ private:
         if (name == "echo") return SocketmapReply::ok(std::string(key));
         if (name == "stats" && key == "conns")
             return SocketmapReply::ok(std::to_string(server_->connections()));
+        if (name == "setlimit") {
+            net::ServerLimits l = limits_;
+            l.max_connections_per_peer = std::stoul(std::string(key));
+            server_->set_limits(l);
+            return SocketmapReply::ok(std::string(key));
+        }
         if (name == "stats" && key == "overflows")
             return SocketmapReply::ok(std::to_string(server_->stats().input_overflows));
         return SocketmapReply::not_found();
@@ -121,7 +129,7 @@ struct LineEcho final : net::Protocol {
 };
 
 net::ProtocolFactory line_echo() {
-    return [] { return std::make_unique<LineEcho>(); };
+    return [](const net::Peer&) { return std::make_unique<LineEcho>(); };
 }
 
 }  // namespace
@@ -183,8 +191,9 @@ BOOST_AUTO_TEST_CASE(pipelined_backpressure) {
 }
 
 BOOST_AUTO_TEST_CASE(three_hundred_persistent_connections) {
-    net::ServerLimits limits;
+    net::ServerLimits limits = net_test::limits();
     limits.max_connections = 400;
+    limits.max_connections_per_peer = 400;  // all of them are this uid or 127.0.0.1
     TestServer srv(limits);
     std::vector<std::unique_ptr<SocketmapClient>> clients;
     for (int i = 0; i < 300; ++i)
@@ -250,7 +259,7 @@ BOOST_AUTO_TEST_CASE(half_close_gets_replies) {
 }
 
 BOOST_AUTO_TEST_CASE(idle_timeout_closes) {
-    net::ServerLimits limits;
+    net::ServerLimits limits = net_test::limits();
     limits.idle_timeout = 150ms;
     TestServer srv(limits);
     SocketmapClient c(srv.inet_endpoint());
@@ -266,7 +275,7 @@ BOOST_AUTO_TEST_CASE(idle_timeout_closes) {
 
 // Activity keeps a connection open past the idle time-out.
 BOOST_AUTO_TEST_CASE(activity_defers_idle_timeout) {
-    net::ServerLimits limits;
+    net::ServerLimits limits = net_test::limits();
     limits.idle_timeout = 300ms;
     TestServer srv(limits);
     SocketmapClient c(srv.unix_endpoint());
@@ -282,7 +291,7 @@ BOOST_AUTO_TEST_CASE(activity_defers_idle_timeout) {
 }
 
 BOOST_AUTO_TEST_CASE(max_connections_enforced) {
-    net::ServerLimits limits;
+    net::ServerLimits limits = net_test::limits();
     limits.max_connections = 3;
     TestServer srv(limits);
     std::vector<std::unique_ptr<SocketmapClient>> clients;
@@ -297,8 +306,9 @@ BOOST_AUTO_TEST_CASE(max_connections_enforced) {
                                       << r.eof << ", reset " << r.reset);
     }
     const std::string log = logging::captured();
-    BOOST_CHECK_MESSAGE(log.find("warning: socketmap: action=refuse, peer=unix, reason=too many "
-                                 "connections, max_connections=3") != std::string::npos,
+    BOOST_CHECK_MESSAGE(log.find("warning: socketmap: action=refuse, peer=unix uid=" +
+                                 std::to_string(::getuid()) +
+                                 ", reason=too many connections, max_connections=3") != std::string::npos,
                         "refusal not logged: " << log);
     // Once one leaves, a newcomer is served. The server learns of the close
     // asynchronously, so allow it a moment.
@@ -316,7 +326,7 @@ BOOST_AUTO_TEST_CASE(max_connections_enforced) {
 }
 
 BOOST_AUTO_TEST_CASE(input_bound_and_protocol_errors_close_one_connection) {
-    net::ServerLimits limits;
+    net::ServerLimits limits = net_test::limits();
     limits.max_input = 1000;
     TestServer srv(limits, line_echo());
     struct Case {
@@ -337,12 +347,154 @@ BOOST_AUTO_TEST_CASE(input_bound_and_protocol_errors_close_one_connection) {
         BOOST_CHECK_MESSAGE(r.eof || r.reset, c.what << ": not closed");
     }
     const std::string log = logging::captured();
-    BOOST_CHECK_MESSAGE(log.find("socketmap: peer=unix, reason=request too large, max_input=1000") !=
+    BOOST_CHECK_MESSAGE(log.find("socketmap: peer=unix uid=" + std::to_string(::getuid()) +
+                                 ", reason=request too large, max_input=1000") !=
                             std::string::npos,
                         "overflow not logged: " << log);
     BOOST_CHECK_MESSAGE(log.find("error=line protocol exploded") != std::string::npos,
                         "exception not logged: " << log);
     BOOST_CHECK(srv.error().empty());
+}
+
+// A client that sends a request one byte at a time, each byte well inside
+// the idle time-out, is closed once the request has taken request_timeout;
+// one that completes its requests in time keeps its connection.
+BOOST_AUTO_TEST_CASE(slow_request_hits_request_timeout) {
+    net::ServerLimits limits = net_test::limits();
+    limits.idle_timeout = 10s;
+    limits.request_timeout = 300ms;
+    TestServer srv(limits);
+    sys::Fd fd = net::connect_endpoint(srv.unix_endpoint());
+    const std::string req = ns("echo slow-loris-request");
+    const auto start = std::chrono::steady_clock::now();
+    bool closed = false;
+    for (size_t i = 0; i < req.size() && !closed; ++i) {
+        closed = !net_test::send_all(fd.get(), req.substr(i, 1));
+        std::this_thread::sleep_for(50ms);  // pacing the attacker
+    }
+    const auto r = net_test::read_until_eof(fd.get(), 5s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start).count();
+    BOOST_CHECK_MESSAGE((r.eof || r.reset || closed) && r.data.empty(),
+                        "slow request not cut off: data \"" << r.data << "\"");
+    BOOST_CHECK_MESSAGE(took < 3000, "closed after " << took << "ms, want ~300ms");
+    const std::string log = logging::captured();
+    BOOST_CHECK_MESSAGE(log.find("reason=request not complete in time, request_timeout_ms=300") !=
+                            std::string::npos,
+                        "request time-out not logged: " << log);
+
+    // Complete requests, each well inside the limit, for longer than it.
+    SocketmapClient c(srv.unix_endpoint());
+    for (int i = 0; i < 8; ++i) {
+        BOOST_REQUIRE(c.query("echo", "ok") == SocketmapReply::ok("ok"));
+        std::this_thread::sleep_for(60ms);
+    }
+}
+
+// One uid (or IP address) cannot take every slot: past
+// max_connections_per_peer it is refused while others still get in.
+BOOST_AUTO_TEST_CASE(per_peer_limit) {
+    net::ServerLimits limits = net_test::limits();
+    limits.max_connections = 10;
+    limits.max_connections_per_peer = 2;
+    TestServer srv(limits);
+    std::vector<std::unique_ptr<SocketmapClient>> inet;
+    for (int i = 0; i < 2; ++i) {
+        inet.push_back(std::make_unique<SocketmapClient>(srv.inet_endpoint()));
+        BOOST_REQUIRE(inet.back()->query("echo", "in") == SocketmapReply::ok("in"));
+    }
+    const auto r = raw_exchange(srv.inet_endpoint(), ns("echo over"));
+    BOOST_CHECK_MESSAGE(r.data.empty() && (r.eof || r.reset),
+                        "3rd connection from 127.0.0.1: got \"" << r.data << "\"");
+    BOOST_CHECK_MESSAGE(logging::captured().find("peer=127.0.0.1:") != std::string::npos &&
+                            logging::captured().find("reason=too many connections from this peer, "
+                                                     "max_connections_per_peer=2") != std::string::npos,
+                        "refusal not logged: " << logging::captured());
+    // Another peer (this uid on the UNIX socket) is still served.
+    SocketmapClient u(srv.unix_endpoint());
+    BOOST_CHECK(u.query("echo", "other") == SocketmapReply::ok("other"));
+}
+
+// set_limits() on a running server (a reload) applies to the next accept.
+BOOST_AUTO_TEST_CASE(set_limits_applies_to_new_connections) {
+    TestServer srv;
+    SocketmapClient a(srv.inet_endpoint());
+    BOOST_REQUIRE(a.query("setlimit", "1") == SocketmapReply::ok("1"));  // runs on the loop's thread
+    const auto r = raw_exchange(srv.inet_endpoint(), ns("echo over"));
+    BOOST_CHECK_MESSAGE(r.data.empty() && (r.eof || r.reset),
+                        "2nd connection from 127.0.0.1 after the change: got \"" << r.data << "\"");
+    BOOST_CHECK(a.query("echo", "still") == SocketmapReply::ok("still"));
+}
+
+// drain(): the listener closes, an idle connection is closed at once, a
+// connection in the middle of a request gets its reply, then done() runs.
+BOOST_AUTO_TEST_CASE(drain_finishes_requests_in_flight) {
+    logging::open("test", logging::Sink::None);
+    net_test::TempDir dir;
+    net::EventLoop loop;
+    net::StreamServer server(loop, "socketmap",
+                             net::socketmap_factory([](std::string_view, std::string_view k) {
+                                 return SocketmapReply::ok(std::string(k));
+                             }, net_test::socketmap_limits()),
+                             net_test::limits());
+    const net::Endpoint ep{net::Endpoint::Kind::Unix, dir.file("sm"), {}, 0};
+    server.add_listener(net::Listener::open(ep, net_test::listen_options()));
+    sys::Fd idle = net::connect_endpoint(ep);
+    sys::Fd busy = net::connect_endpoint(ep);
+    const std::string req = ns("echo finished");
+    net_test::send_all(busy.get(), req.substr(0, 5));
+    for (int i = 0; i < 20 && server.connections() < 2; ++i) loop.run_once(50ms);
+    BOOST_REQUIRE_EQUAL(server.connections(), 2u);
+    for (int i = 0; i < 5; ++i) loop.run_once(10ms);  // the partial request is read
+    bool done = false;
+    server.drain(loop.now() + 5s, [&] { done = true; });
+    BOOST_CHECK_EQUAL(server.connections(), 1u);
+    BOOST_CHECK_MESSAGE(::access(ep.path.c_str(), F_OK) != 0, "socket file still there");
+    net_test::send_all(busy.get(), req.substr(5));
+    for (int i = 0; i < 100 && !done; ++i) loop.run_once(50ms);
+    BOOST_CHECK(done);
+    const auto r = net_test::read_until_eof(busy.get(), 2s);
+    BOOST_CHECK_MESSAGE(r.data == ns("OK finished"), "got \"" << r.data << "\"");
+    BOOST_CHECK(net_test::read_until_eof(idle.get(), 2s).eof);
+}
+
+// A drain that is not finished by its deadline closes what is left.
+BOOST_AUTO_TEST_CASE(drain_deadline_closes_the_rest) {
+    logging::open("test", logging::Sink::None);
+    logging::clear_captured();
+    net_test::TempDir dir;
+    net::EventLoop loop;
+    net::StreamServer server(loop, "socketmap",
+                             net::socketmap_factory([](std::string_view, std::string_view k) {
+                                 return SocketmapReply::ok(std::string(k));
+                             }, net_test::socketmap_limits()),
+                             net_test::limits());
+    const net::Endpoint ep{net::Endpoint::Kind::Unix, dir.file("sm"), {}, 0};
+    server.add_listener(net::Listener::open(ep, net_test::listen_options()));
+    sys::Fd busy = net::connect_endpoint(ep);
+    net_test::send_all(busy.get(), "20:echo");
+    for (int i = 0; i < 20 && server.connections() < 1; ++i) loop.run_once(50ms);
+    for (int i = 0; i < 5; ++i) loop.run_once(10ms);
+    bool done = false;
+    server.drain(loop.now() + 200ms, [&] { done = true; });
+    for (int i = 0; i < 100 && !done; ++i) loop.run_once(50ms);
+    BOOST_CHECK(done);
+    BOOST_CHECK_EQUAL(server.connections(), 0u);
+    BOOST_CHECK_MESSAGE(logging::captured().find("action=shutdown, reason=requests not finished in time, "
+                                                 "closed=1") != std::string::npos,
+                        logging::captured());
+}
+
+BOOST_AUTO_TEST_CASE(limits_must_be_set) {
+    net::EventLoop loop;
+    net::ServerLimits l = net_test::limits();
+    l.request_timeout = 0ms;
+    try {
+        net::StreamServer s(loop, "x", {}, l);
+        BOOST_ERROR("accepted a zero request_timeout");
+    } catch (const std::invalid_argument& e) {
+        BOOST_CHECK_EQUAL(std::string(e.what()), "ServerLimits.request_timeout is not set");
+    }
 }
 
 // stop() through the signal-safe path: a signal handler on the server

@@ -6,6 +6,7 @@
 #include "common/log/log.h"
 #include "common/net/netstring.h"
 #include "common/net/socketmap.h"
+#include "test_net_util.h"
 
 #include <stdexcept>
 #include <string>
@@ -152,7 +153,7 @@ BOOST_AUTO_TEST_CASE(protocol_table) {
         {"reply too long", ns("big x"), ns("TEMP reply too long"), true, ""},
     };
     for (const auto& c : cases) {
-        auto proto = net::socketmap_factory(test_handler)();
+        auto proto = net::socketmap_factory(test_handler, net_test::socketmap_limits())(net_test::peer());
         std::string in = c.in;
         std::string out;
         const bool keep = proto->on_data(in, out);
@@ -181,7 +182,7 @@ BOOST_AUTO_TEST_CASE(protocol_table) {
 // Byte-at-a-time input gives the same replies as one buffer.
 BOOST_AUTO_TEST_CASE(protocol_byte_by_byte) {
     const std::string stream = ns("users bob") + ns("echo hello world") + ns("users eve");
-    auto proto = net::socketmap_factory(test_handler)();
+    auto proto = net::socketmap_factory(test_handler, net_test::socketmap_limits())(net_test::peer());
     std::string in, out;
     for (char ch : stream) {
         in.push_back(ch);
@@ -198,7 +199,7 @@ BOOST_AUTO_TEST_CASE(protocol_output_high_water) {
     const std::string key(40000, 'k');
     std::string in;
     for (int i = 0; i < 20; ++i) in += ns("echo " + key);
-    auto proto = net::socketmap_factory(test_handler)();
+    auto proto = net::socketmap_factory(test_handler, net_test::socketmap_limits())(net_test::peer());
     std::string out;
     BOOST_REQUIRE(proto->on_data(in, out));
     const size_t first = out.size();

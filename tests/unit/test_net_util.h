@@ -4,9 +4,15 @@
 // contents on destruction. read_until_eof(fd, timeout): everything a peer
 // sends until it closes, or what came before the time-out (timed_out set).
 // send_all(fd, data): send(2) with MSG_NOSIGNAL, false if the peer closed.
+// limits(), socketmap_limits(), listen_options(), peer(): explicit values
+// for the library structs that have no defaults (the daemons fill them from
+// their parameters).
 // Test-only code: failures throw std::runtime_error.
 #pragma once
 
+#include "common/net/listener.h"
+#include "common/net/socketmap.h"
+#include "common/net/stream_server.h"
 #include "common/sys/fd.h"
 
 #include <cerrno>
@@ -20,6 +26,21 @@
 #include <sys/time.h>
 
 namespace net_test {
+
+using namespace std::chrono_literals;
+
+inline net::ServerLimits limits() {
+    return net::ServerLimits{.max_connections = 100,
+                             .max_connections_per_peer = 100,
+                             .max_input = 128 * 1024,
+                             .idle_timeout = 300s,
+                             .request_timeout = 10s};
+}
+inline net::SocketmapLimits socketmap_limits() { return net::SocketmapLimits{.max_request = 100000}; }
+inline net::ListenOptions listen_options(mode_t mode = 0600) {
+    return net::ListenOptions{.unix_mode = mode, .unix_group = static_cast<gid_t>(-1)};
+}
+inline net::Peer peer() { return net::Peer::local(0, 0); }
 
 class TempDir {
 public:

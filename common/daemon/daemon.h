@@ -1,0 +1,162 @@
+// daemon.h - the skeleton every long-running sendguard daemon is built on
+//
+// A daemon's main() is a table and a hand-off, as Postfix's pipe.c ends with
+// single_server_main():
+//
+//     int main(int argc, char** argv) {
+//         return daemons::run<policyd::Settings>(argc, argv, {
+//             .name = "sendguard-policyd", .log_name = "policyd",
+//             .usage = "...", .setup = policyd::make_service});
+//     }
+//
+// Settings is the program's own type: a static Settings::from(const
+// config::Config&) and a std::string member `user` (who to run as). It holds
+// every value the program reads, typed, so that no library struct needs
+// defaults of its own (they would drift from the parameter table).
+//
+// run() does, in this order:
+//   1. options (options.h): -c config, -o/-O name=value, -v, -f, -h/--help;
+//   2. loads the configuration (config::load, same file and overrides on
+//      every reload) and builds the program's Settings with
+//      Settings::from(const config::Config&), which reads and checks every
+//      parameter the program uses and throws config::Error naming file:line;
+//      plus the shared log settings (log_setup.h: syslog_name,
+//      syslog_facility, log_to_stderr);
+//   3. opens the log: ident "<syslog_name>/<log_name>", the facility named by
+//      syslog_facility; -f or log_to_stderr = yes log to standard error;
+//   4. calls setup(settings) while still privileged (root): it opens the
+//      listeners and files and returns the Service;
+//   5. drops privileges to Settings::user (sys::drop_privileges; "" keeps
+//      the starting user);
+//   6. calls service->serve(control) and returns when it does.
+// From step 1 on, SIGHUP, SIGTERM and SIGINT are blocked: a signal that
+// comes during start-up waits for serve(), which takes them (a signalfd, or
+// libmilter's sigwait thread), instead of killing a half-started daemon.
+// The program never detaches: a supervisor (systemd, scripts/run.sh, the
+// tests) starts it and keeps its pid.
+//
+// Reload (SIGHUP; the service's loop calls control.reload()): the whole
+// configuration is read again and validated completely (Settings::from and
+// the log settings); a bad file logs "warning: <log_name>: reload=failed,
+// error=<file:line: ...>" and the running configuration stays. Otherwise
+// service->apply(next, changes) swaps in what can change at run time and
+// reports through changes.restart_only() what cannot; the log is reopened
+// with the new settings; one warning per restart-only parameter reads
+//     warning: policyd: reload: state_directory changed from X to Y; restart sendguard-policyd to
+//     apply
+// and then "<log_name>: reload=ok". apply() may throw to reject the new
+// configuration (reload=failed, the service keeps the old one: apply must
+// validate before it changes anything).
+//
+// Stop: the service's serve() returns after SIGTERM/SIGINT once it has
+// finished what it was doing (its own bounded wait); run() then returns 0.
+//
+// Exit status (returned; only main() returns it): 0 after a clean stop and
+// for -h; 64 (EX_USAGE) for bad options; 1 when the configuration is
+// invalid, setup or the privilege drop fail, or serve() throws. Each
+// failure is one "fatal: ..." line on standard error and in the log.
+//
+// The milter uses the same skeleton: its serve() runs smfi_main() (with
+// libmilter's own signal thread, which calls control.reload()) instead of
+// an event loop.
+//
+// Thread safety: run() is called once, from main(). control.reload() and
+// service->apply() run on the thread that calls reload(); a service that
+// reads its settings from other threads swaps them atomically in apply().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/daemon/log_setup.h"
+#include "common/daemon/options.h"
+
+namespace daemons {
+
+// Restart-only parameters that differ between the running and the new
+// configuration, collected by Service::apply().
+class Changes {
+public:
+    struct Item {
+        std::string name, from, to;
+    };
+    // Records name when from != to.
+    void restart_only(std::string_view name, std::string_view from, std::string_view to);
+    const std::vector<Item>& items() const noexcept { return items_; }
+
+private:
+    std::vector<Item> items_;
+};
+
+// What a running service may ask of the skeleton.
+class Control {
+public:
+    virtual ~Control();
+    // Re-reads and applies the configuration (see "Reload" above). Never
+    // throws; logs the outcome.
+    virtual void reload() noexcept = 0;
+};
+
+template <class Settings>
+class Service {
+public:
+    virtual ~Service() = default;
+    // Serves until a stop signal; see "Stop" above.
+    virtual void serve(Control& control) = 0;
+    // Takes over next (see "Reload" above).
+    virtual void apply(const Settings& next, Changes& changes) = 0;
+};
+
+template <class Settings>
+struct Program {
+    std::string_view name;      // "sendguard-policyd": usage, messages
+    std::string_view log_name;  // "policyd": the ident suffix and log component
+    std::string_view usage;     // the text after "usage: ", e.g. "sendguard-policyd [-fv] ..."
+    std::function<std::unique_ptr<Service<Settings>>(const Settings&)> setup;
+};
+
+namespace detail {
+
+// The program-independent half of run() and of a reload, behind two hooks.
+struct Hooks {
+    // Builds and keeps the program's Settings from cfg; throws config::Error.
+    std::function<void(const config::Config& cfg)> build;
+    // setup() with the kept settings; returns the user to drop to.
+    std::function<std::string()> setup;
+    // serve(control) on the service.
+    std::function<void(Control&)> serve;
+    // apply() of the kept settings on the running service.
+    std::function<void(Changes&)> apply;
+    // The settings built last become the current ones (after apply).
+    std::function<void()> commit;
+};
+
+int run(int argc, char** argv, std::string_view name, std::string_view log_name,
+        std::string_view usage, const Hooks& hooks);
+
+}  // namespace detail
+
+template <class Settings>
+int run(int argc, char** argv, const Program<Settings>& program) {
+    std::unique_ptr<Settings> current, next;
+    std::unique_ptr<Service<Settings>> service;
+    detail::Hooks hooks;
+    hooks.build = [&](const config::Config& cfg) {
+        next = std::make_unique<Settings>(Settings::from(cfg));
+    };
+    hooks.setup = [&] {
+        current = std::move(next);
+        service = program.setup(*current);
+        return current->user;
+    };
+    hooks.serve = [&](Control& control) { service->serve(control); };
+    hooks.apply = [&](Changes& changes) { service->apply(*next, changes); };
+    hooks.commit = [&] { current = std::move(next); };
+    return detail::run(argc, argv, program.name, program.log_name, program.usage, hooks);
+}
+
+}  // namespace daemons

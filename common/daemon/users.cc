@@ -1,0 +1,35 @@
+// users.cc - see users.h
+#include "common/daemon/users.h"
+
+#include <grp.h>
+#include <pwd.h>
+
+#include <cerrno>
+#include <system_error>
+#include <vector>
+
+namespace daemons {
+
+std::optional<uid_t> uid_of(const std::string& user) {
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    const int rc = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (rc != 0 && rc != ENOENT && rc != ESRCH)
+        throw std::system_error(rc, std::generic_category(), "looking up user " + user);
+    if (!found) return std::nullopt;
+    return pw.pw_uid;
+}
+
+std::optional<gid_t> gid_of(const std::string& group) {
+    std::vector<char> buf(65536);  // groups may list many members
+    struct group gr {};
+    struct group* found = nullptr;
+    const int rc = ::getgrnam_r(group.c_str(), &gr, buf.data(), buf.size(), &found);
+    if (rc != 0 && rc != ENOENT && rc != ESRCH)
+        throw std::system_error(rc, std::generic_category(), "looking up group " + group);
+    if (!found) return std::nullopt;
+    return gr.gr_gid;
+}
+
+}  // namespace daemons

@@ -1,0 +1,88 @@
+// settings.cc - see settings.h
+#include "policyd/settings.h"
+
+#include <algorithm>
+
+#include "common/daemon/log_setup.h"
+#include "common/daemon/users.h"
+
+namespace policyd {
+
+bool ClientList::allows(const net::Peer& peer) const {
+    if (!peer.has_creds) return false;
+    if (std::find(uids.begin(), uids.end(), peer.uid) != uids.end()) return true;
+    for (gid_t g : gids) {
+        if (peer.gid == g) return true;
+        if (std::find(peer.groups.begin(), peer.groups.end(), g) != peer.groups.end()) return true;
+    }
+    return false;
+}
+
+namespace {
+
+ClientList record_clients(const config::Config& cfg) {
+    ClientList l;
+    for (const std::string& name : cfg.list("policyd_record_clients")) {
+        if (name.size() > 1 && name[0] == '@') {
+            auto g = daemons::gid_of(name.substr(1));
+            if (!g)
+                throw daemons::invalid(cfg, "policyd_record_clients", name,
+                                       "no such group " + name.substr(1));
+            l.gids.push_back(*g);
+        } else {
+            auto u = daemons::uid_of(name);
+            if (!u)
+                throw daemons::invalid(cfg, "policyd_record_clients", name,
+                                       "no such user " + name + "; write @name for a group");
+            l.uids.push_back(*u);
+        }
+        l.names.push_back(name);
+    }
+    return l;
+}
+
+}  // namespace
+
+Settings Settings::from(const config::Config& cfg) {
+    Settings s;
+    for (const std::string& spec : cfg.list("policyd_socketmap_listen")) {
+        auto ep = net::parse_endpoint(spec);
+        if (!ep.endpoint) throw daemons::invalid(cfg, "policyd_socketmap_listen", spec, ep.error);
+        s.socketmap_listen.push_back(*ep.endpoint);
+        s.socketmap_listen_text.push_back(ep.endpoint->str());
+    }
+    s.socket_mode = static_cast<mode_t>(cfg.mode("policyd_socket_mode"));
+    s.socket_group = cfg.str("policyd_socket_group");
+    if (!s.socket_group.empty()) {
+        auto g = daemons::gid_of(s.socket_group);
+        if (!g)
+            throw daemons::invalid(
+                cfg, "policyd_socket_group", s.socket_group,
+                "no such group; name the group Postfix runs as, or leave it empty "
+                "for the group of the starting user");
+        s.socket_gid = *g;
+    }
+    s.socketmap.max_request = cfg.size("policyd_socketmap_max_request");
+    s.limits.max_connections = static_cast<size_t>(cfg.integer("policyd_max_connections"));
+    s.limits.max_connections_per_peer =
+        static_cast<size_t>(cfg.integer("policyd_max_connections_per_peer"));
+    s.limits.max_input = net::SocketmapProtocol::server_max_input(s.socketmap);
+    s.limits.idle_timeout = cfg.duration("policyd_idle_timeout");
+    s.limits.request_timeout = cfg.duration("policyd_request_timeout");
+    s.maps.suppressed_reply = cfg.str("policyd_suppressed_reply");
+    s.user = cfg.str("policyd_user");
+    if (!s.user.empty() && !daemons::uid_of(s.user))
+        throw daemons::invalid(
+            cfg, "policyd_user", s.user,
+            "unknown user " + s.user + "; create it, or leave policyd_user empty");
+    s.maps.record_clients = record_clients(cfg);
+    s.state_directory = cfg.str("state_directory");
+    s.store.map_size = cfg.size("store_map_size");
+    s.store.max_map_size = cfg.size("store_max_map_size");
+    s.store.max_readers = cfg.integer("store_max_readers");
+    s.store.sync = cfg.boolean("store_sync");
+    s.config = std::make_shared<const config::Config>(cfg);
+    return s;
+}
+
+}  // namespace policyd

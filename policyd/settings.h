@@ -1,0 +1,73 @@
+// settings.h - everything sendguard-policyd reads from the configuration
+//
+// policyd::Settings::from(cfg) reads every parameter the daemon uses, typed,
+// and checks what the table cannot: listen endpoints parse, the socket group
+// and the users and groups of policyd_record_clients exist. Nothing else in
+// policyd/ reads the Config (the store is opened from `config`, through
+// store::open_suppression_store, which reads the store_* parameters).
+//
+// ClientList::allows(peer) is the record map's access rule: a UNIX-domain
+// peer whose uid is one of the listed users, or whose primary or
+// supplementary group is one of the listed @groups. Inet peers carry no
+// credentials and are never allowed.
+//
+// Errors: from() throws config::Error naming file:line (or "the default").
+// Thread safety: a Settings is immutable once built.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/net/endpoint.h"
+#include "common/net/socketmap.h"
+#include "common/net/stream_server.h"
+
+namespace policyd {
+
+struct ClientList {
+    std::vector<std::string> names;  // as configured: "root", "@sendguard"
+    std::vector<uid_t> uids;
+    std::vector<gid_t> gids;
+    bool allows(const net::Peer& peer) const;
+    bool operator==(const ClientList&) const = default;
+};
+
+// What the maps answer (SuppressionMaps), changeable by a reload.
+struct MapSettings {
+    std::string suppressed_reply;
+    ClientList record_clients;
+    bool operator==(const MapSettings&) const = default;
+};
+
+struct Settings {
+    std::vector<net::Endpoint> socketmap_listen;
+    std::vector<std::string> socketmap_listen_text;  // as configured, for messages
+    mode_t socket_mode = 0;
+    std::string socket_group;  // "" : keep the creator's
+    gid_t socket_gid = static_cast<gid_t>(-1);
+    net::ServerLimits limits{};
+    net::SocketmapLimits socketmap{};
+    MapSettings maps;
+    std::string user;
+    std::string state_directory;
+    // The store_* parameters, for telling what a reload would change; the
+    // store itself is opened from `config` by store::open_suppression_store,
+    // the one place that turns them into LMDB options.
+    struct Store {
+        uint64_t map_size = 0;
+        uint64_t max_map_size = 0;
+        long long max_readers = 0;
+        bool sync = false;
+        bool operator==(const Store&) const = default;
+    } store;
+    std::shared_ptr<const config::Config> config;
+
+    static Settings from(const config::Config& cfg);
+};
+
+}  // namespace policyd

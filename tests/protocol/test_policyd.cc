@@ -1,0 +1,325 @@
+// test_policyd.cc - the real sendguard-policyd binary: who may connect and
+// query what, reloads, replaced store files, graceful stop
+//
+// Peers of other uids are real: the test (root) forks, the child switches to
+// nobody and connects, and reports what it saw through a pipe. Tests that
+// need that are skipped when not run as root.
+#include <boost/test/unit_test.hpp>
+
+#include <grp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include "common/net/netstring.h"
+#include "common/net/socketmap_client.h"
+#include "tests/support/net_wait.h"
+#include "tests/support/paths.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+using namespace std::chrono_literals;
+using net::SocketmapStatus;
+
+namespace {
+
+constexpr uid_t kNobody = 65534;
+constexpr gid_t kNogroup = 65534;
+
+// A policyd on a temp dir; extra is appended to its configuration.
+struct Daemon {
+    harness::TempDir dir{"sg-policyd-"};
+    std::string conf = dir.sub("sendguard.conf");
+    std::string sock = dir.sub("socketmap.sock");
+    std::optional<harness::Process> proc;
+
+    std::string base() const {
+        return "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
+               "\nlog_to_stderr = yes\n";
+    }
+    void write(const std::string& extra) const { harness::write_file(conf, base() + extra); }
+    void start(const std::string& extra = "") {
+        write(extra);
+        proc.emplace(
+            harness::SpawnSpec{.argv = {harness::sendguard_bin("sendguard-policyd"), "-c", conf}});
+        BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sock, 10s),
+                              "policyd did not listen: " << proc->err());
+    }
+    net::Endpoint endpoint() const { return net::Endpoint{net::Endpoint::Kind::Unix, sock, {}, 0}; }
+    std::string err() { return proc->err(); }
+    bool logged(const std::string& what, std::chrono::milliseconds within = 10s) {
+        return harness::wait_until([&] { return proc->err().find(what) != std::string::npos; },
+                                   within);
+    }
+    void add(const std::string& address) const {
+        auto r = harness::run(
+            {harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "add", address});
+        BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+    }
+};
+
+// Runs fn in a child process as nobody/nogroup; returns what fn returned.
+std::string as_nobody(const std::function<std::string()>& fn) {
+    int p[2];
+    BOOST_REQUIRE(::pipe(p) == 0);
+    const pid_t pid = ::fork();
+    BOOST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(p[0]);
+        std::string out;
+        if (::setgroups(0, nullptr) != 0 || ::setgid(kNogroup) != 0 || ::setuid(kNobody) != 0) {
+            out = "setuid failed";
+        } else {
+            try {
+                out = fn();
+            } catch (const std::exception& e) {
+                out = std::string("exception: ") + e.what();
+            }
+        }
+        (void)!::write(p[1], out.data(), out.size());
+        ::_exit(0);
+    }
+    ::close(p[1]);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    ::close(p[0]);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    return out;
+}
+
+// "OK ...", "NOTFOUND ", "closed" (the server hung up) or the error.
+std::string try_query(const net::Endpoint& ep, const std::string& map, const std::string& key) {
+    try {
+        net::SocketmapClient c(ep, 3s);
+        auto r = c.query(map, key);
+        return std::string(net::status_name(r.status)) + " " + r.data;
+    } catch (const std::exception& e) {
+        return std::string("error: ") + e.what();
+    }
+}
+
+bool root() {
+    if (::geteuid() == 0) return true;
+    BOOST_TEST_MESSAGE("not root: peers of other uids not tested");
+    return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(policyd_daemon)
+
+BOOST_AUTO_TEST_CASE(help_and_bad_options) {
+    auto h = harness::run({harness::sendguard_bin("sendguard-policyd"), "-h"});
+    BOOST_TEST(h.status.code == 0, h.describe());
+    BOOST_TEST(h.out.find("usage: sendguard-policyd") != std::string::npos, h.out);
+    auto help = harness::run({harness::sendguard_bin("sendguard-policyd"), "--help"});
+    BOOST_TEST(help.status.code == 0, help.describe());
+    auto bad = harness::run({harness::sendguard_bin("sendguard-policyd"), "-x"});
+    BOOST_TEST(bad.status.code == 64, bad.describe());
+    BOOST_TEST(bad.err.find("unknown option -x") != std::string::npos, bad.err);
+}
+
+// Defect: syslog_facility was never read, so "bogus" was accepted.
+BOOST_AUTO_TEST_CASE(invalid_facility_is_a_config_error) {
+    Daemon d;
+    d.write("syslog_facility = bogus\n");
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf});
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(r.err.find(d.conf + ":4: invalid syslog_facility: bogus (expected one of") !=
+                   std::string::npos,
+               r.err);
+}
+
+// Defect 2a: by default only the owner and policyd_socket_group may
+// connect; a local user outside it cannot even open a connection.
+BOOST_AUTO_TEST_CASE(socket_admits_only_its_group) {
+    if (!root()) return;
+    Daemon d;
+    d.start();
+    struct stat st {};
+    BOOST_REQUIRE(::stat(d.sock.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777) == 0660u, "mode " << std::oct << (st.st_mode & 0777));
+    struct group* pf = ::getgrnam("postfix");
+    if (pf) BOOST_TEST(st.st_gid == pf->gr_gid, "group " << st.st_gid << ", want postfix");
+    const std::string got =
+        as_nobody([&] { return try_query(d.endpoint(), "suppress", "x@example.net"); });
+    BOOST_TEST(got.find("Permission denied") != std::string::npos, "nobody got: " << got);
+    BOOST_TEST(try_query(d.endpoint(), "suppress", "x@example.net") == "NOTFOUND ");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_socket_group_is_a_config_error) {
+    Daemon d;
+    d.write("policyd_socket_group = no-such-group-sg\n");
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf});
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(
+        r.err.find(d.conf + ":4: invalid policyd_socket_group: no-such-group-sg (no such group") !=
+            std::string::npos,
+        r.err);
+}
+
+// Defect 2b: one uid holding max_connections_per_peer connections is
+// refused more, with a warning naming it; other peers are still served.
+BOOST_AUTO_TEST_CASE(per_uid_connection_limit) {
+    if (!root()) return;
+    Daemon d;
+    d.start("policyd_socket_mode = 0666\npolicyd_max_connections_per_peer = 2\n");
+    const std::string got = as_nobody([&] {
+        net::SocketmapClient a(d.endpoint(), 3s), b(d.endpoint(), 3s);
+        std::string out =
+            std::string(net::status_name(a.query("suppress", "x@example.net").status)) + "," +
+            std::string(net::status_name(b.query("suppress", "x@example.net").status));
+        return out + "," + try_query(d.endpoint(), "suppress", "x@example.net");
+    });
+    BOOST_TEST(got.find("NOTFOUND,NOTFOUND,error: ") == 0u, "nobody's three connections: " << got);
+    BOOST_TEST(d.logged("reason=too many connections from this peer, max_connections_per_peer=2"),
+               d.err());
+    BOOST_TEST(d.err().find("peer=unix uid=65534") != std::string::npos, d.err());
+    BOOST_TEST(try_query(d.endpoint(), "suppress", "x@example.net") == "NOTFOUND ");
+}
+
+// Defect 2c: the record map (full diagnostics) answers only
+// policyd_record_clients; others get PERM and a warning naming their uid.
+BOOST_AUTO_TEST_CASE(record_map_only_for_record_clients) {
+    if (!root()) return;
+    Daemon d;
+    d.write("");
+    d.add("bob@example.net");
+    d.start("policyd_socket_mode = 0666\n");
+    const std::string got =
+        as_nobody([&] { return try_query(d.endpoint(), "record", "bob@example.net"); });
+    BOOST_TEST(got == "PERM access denied: not in policyd_record_clients", got);
+    BOOST_TEST(as_nobody([&] {
+                   return try_query(d.endpoint(), "suppress", "bob@example.net");
+               }).find("OK ") == 0u);
+    BOOST_TEST(d.logged("policyd: map=record, peer=unix uid=65534, action=refuse"), d.err());
+    BOOST_TEST(try_query(d.endpoint(), "record", "bob@example.net").find("OK {") == 0u);
+
+    // A reload that admits nobody takes effect for the next request.
+    d.write("policyd_socket_mode = 0666\npolicyd_record_clients = root, nobody\n");
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(d.logged("reload=ok"), d.err());
+    const std::string now =
+        as_nobody([&] { return try_query(d.endpoint(), "record", "bob@example.net"); });
+    BOOST_TEST(now.find("OK {") == 0u, now);
+}
+
+// Defect 9: a reload with a changed state_directory said reload=ok and
+// silently kept the old store. It is reported as needing a restart.
+BOOST_AUTO_TEST_CASE(reload_reports_restart_only_parameters) {
+    Daemon d;
+    d.start("policyd_suppressed_reply = REJECT one\n");
+    d.add("bob@example.net");
+    harness::write_file(
+        d.conf, "state_directory = " + d.dir.path() + "/other\nrun_directory = " + d.dir.path() +
+                    "\nlog_to_stderr = yes\npolicyd_suppressed_reply = REJECT two\n");
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(d.logged("reload=ok"), d.err());
+    const std::string want = "warning: policyd: reload: state_directory changed from " +
+                             d.dir.path() + "/lib to " + d.dir.path() +
+                             "/other; restart sendguard-policyd to apply";
+    BOOST_TEST(d.err().find(want) != std::string::npos, d.err());
+    // What can change did; the store is still the old one.
+    BOOST_TEST(try_query(d.endpoint(), "suppress", "bob@example.net") == "OK REJECT two");
+
+    // Still pending at the next reload: reported again until the restart.
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(harness::wait_until(
+                   [&] {
+                       const std::string e = d.err();
+                       return e.find(want) != e.rfind(want) &&
+                              e.find("restart_needed=1") != e.rfind("restart_needed=1");
+                   },
+                   10s),
+               d.err());
+
+    // A bad file keeps everything as it was, naming file and line.
+    harness::write_file(d.conf, d.base() + "policyd_request_timeout = 1h\n");
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(d.logged("reload=failed, error=" + d.conf + ":4: invalid policyd_request_timeout"),
+               d.err());
+    BOOST_TEST(try_query(d.endpoint(), "suppress", "bob@example.net") == "OK REJECT two");
+}
+
+// policyd_request_timeout reaches the server: a request left unfinished is
+// cut off after it, well before the idle time-out.
+BOOST_AUTO_TEST_CASE(unfinished_request_is_cut_off) {
+    Daemon d;
+    d.start("policyd_request_timeout = 1s\n");
+    sys::Fd fd = net::connect_endpoint(d.endpoint(), 5s);
+    BOOST_REQUIRE(::send(fd.get(), "30:suppress", 11, MSG_NOSIGNAL) == 11);
+    char buf[64];
+    const auto start = std::chrono::steady_clock::now();
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);  // SO_RCVTIMEO 5s
+    const auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(n == 0, "recv returned " << n);
+    BOOST_TEST(
+        (took < 4s), "closed after "
+                         << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                         << "ms");
+    BOOST_TEST(d.logged("reason=request not complete in time, request_timeout_ms=1000"), d.err());
+}
+
+// The log settings change with a reload: ident and facility.
+BOOST_AUTO_TEST_CASE(reload_reopens_the_log) {
+    Daemon d;
+    d.start();
+    d.write("syslog_name = mx1\nsyslog_facility = local3\n");
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(d.logged("mx1/policyd: NOQUEUE: policyd: reload=ok, restart_needed=0"), d.err());
+}
+
+// Defect 8: deleting lock.mdb while the daemon runs left it reading a
+// snapshot nobody wrote any more. It notices, says so and reopens.
+BOOST_AUTO_TEST_CASE(replaced_lock_file_reopens_the_store) {
+    Daemon d;
+    d.start();
+    BOOST_TEST(try_query(d.endpoint(), "suppress", "bob@example.net") == "NOTFOUND ");
+    const std::string lock = d.dir.path() + "/lib/suppress.lmdb/lock.mdb";
+    BOOST_REQUIRE_MESSAGE(std::filesystem::exists(lock), lock);
+    std::filesystem::remove(lock);
+    d.add("bob@example.net");  // a new writer makes a new lock file
+    BOOST_TEST(d.logged("lock.mdb was removed or replaced since it was opened, action=reopen", 15s),
+               d.err());
+    BOOST_TEST(d.logged("action=reopened"), d.err());
+    BOOST_TEST(harness::wait_until(
+        [&] { return try_query(d.endpoint(), "suppress", "bob@example.net").find("OK ") == 0; },
+        5s));
+}
+
+// SIGTERM: stop accepting, finish the request in progress, exit 0.
+BOOST_AUTO_TEST_CASE(sigterm_finishes_the_request_in_progress) {
+    Daemon d;
+    d.start();
+    sys::Fd idle = net::connect_endpoint(d.endpoint());
+    sys::Fd busy = net::connect_endpoint(d.endpoint());
+    const std::string req = net::encode_netstring("suppress bob@example.net");
+    BOOST_REQUIRE(::send(busy.get(), req.data(), 6, MSG_NOSIGNAL) == 6);
+    std::this_thread::sleep_for(200ms);  // let the daemon read the first bytes
+    ::kill(d.proc->pid(), SIGTERM);
+    BOOST_TEST(d.logged("stop=draining"), d.err());
+    BOOST_TEST(harness::wait_until([&] { return !std::filesystem::exists(d.sock); }, 5s),
+               "socket file still there");
+    BOOST_REQUIRE(::send(busy.get(), req.data() + 6, req.size() - 6, MSG_NOSIGNAL) ==
+                  static_cast<ssize_t>(req.size() - 6));
+    char buf[256];
+    const ssize_t n = ::recv(busy.get(), buf, sizeof buf, 0);
+    BOOST_TEST(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) ==
+               net::encode_netstring("NOTFOUND "));
+    auto st = d.proc->wait_for(5000ms);
+    BOOST_REQUIRE_MESSAGE(st.has_value(), "still running after SIGTERM: " << d.err());
+    BOOST_TEST(st->ok(), st->str() << " " << d.err());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

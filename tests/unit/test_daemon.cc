@@ -1,0 +1,194 @@
+// test_daemon.cc - the daemon skeleton: options, log settings, restart-only
+// changes; policyd::Settings against the parameter table
+#include <boost/test/unit_test.hpp>
+
+#include <syslog.h>
+
+#include <string>
+#include <vector>
+
+#include "common/config/value.h"
+#include "common/daemon/daemon.h"
+#include "common/daemon/users.h"
+#include "policyd/settings.h"
+
+namespace {
+
+daemons::ParsedOptions parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "sendguard-policyd");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    return daemons::parse_options(static_cast<int>(args.size()), argv.data());
+}
+
+std::string describe(const daemons::ParsedOptions& p) {
+    if (!p.options) return "exit " + std::to_string(p.exit_status) + " " + p.error;
+    const auto& o = *p.options;
+    std::string s = "c=" + o.config_path + " v=" + std::to_string(o.verbose) +
+                    " f=" + (o.foreground ? "1" : "0");
+    for (const auto& ov : o.overrides) s += " o=" + ov;
+    return s;
+}
+
+const std::string& table_default(std::string_view name) {
+    static std::string s;
+    s = std::string(config::find_param(name)->default_value);
+    return s;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(daemon_skeleton)
+
+BOOST_AUTO_TEST_CASE(options_table) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string want;
+    } cases[] = {
+        {{}, "c= v=0 f=0"},
+        {{"-c", "/etc/x.conf"}, "c=/etc/x.conf v=0 f=0"},
+        {{"-v", "-v", "-f"}, "c= v=2 f=1"},
+        {{"-vv"}, "c= v=2 f=0"},
+        {{"-o", "syslog_name=a", "-O", "policyd_user=b"},
+         "c= v=0 f=0 o=syslog_name=a o=policyd_user=b"},
+        {{"-h"}, "exit 0 "},
+        {{"--help"}, "exit 0 "},
+        {{"-x"}, "exit 64 unknown option -x"},
+        {{"--bogus"}, "exit 64 unknown option --bogus"},
+        {{"-c"}, "exit 64 option -c needs an argument"},
+        {{"-o", "novalue"}, "exit 64 -o novalue: expected name=value"},
+        {{"extra"}, "exit 64 unexpected argument extra"},
+    };
+    for (const auto& c : cases) {
+        const std::string got = describe(parse(c.args));
+        std::string shown;
+        for (const auto& a : c.args) shown += a + " ";
+        BOOST_TEST(got == c.want,
+                   "[" << shown << "]: got \"" << got << "\", want \"" << c.want << "\"");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(log_settings_ident_and_facility) {
+    auto s = daemons::LogSettings::from(config::Config::defaults(), "policyd");
+    BOOST_TEST(s.ident == "sendguard/policyd");
+    BOOST_TEST(s.facility == LOG_MAIL);
+    BOOST_TEST(!s.to_stderr);
+    auto t = daemons::LogSettings::from(
+        config::Config::parse("syslog_name = mx1\nsyslog_facility = local3\n", "t.conf"), "milter");
+    BOOST_TEST(t.ident == "mx1/milter");
+    BOOST_TEST(t.facility == LOG_LOCAL3);
+    try {
+        daemons::LogSettings::from(config::Config::parse("\nsyslog_facility = bogus\n", "t.conf"),
+                                   "policyd");
+        BOOST_ERROR("bogus facility accepted");
+    } catch (const config::Error& e) {
+        const std::string want =
+            "t.conf:2: invalid syslog_facility: bogus (expected one of auth, authpriv";
+        BOOST_TEST(std::string(e.what()).find(want) == 0u, "got " << e.what());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(changes_list_only_differences) {
+    daemons::Changes c;
+    c.restart_only("state_directory", "/a", "/a");
+    c.restart_only("policyd_user", "", "sendguard");
+    BOOST_REQUIRE_EQUAL(c.items().size(), 1u);
+    BOOST_TEST(c.items()[0].name == "policyd_user");
+    BOOST_TEST(c.items()[0].to == "sendguard");
+}
+
+// Every field of policyd::Settings built from the defaults is the table's
+// default: no library struct carries a default of its own that could drift.
+BOOST_AUTO_TEST_CASE(policyd_settings_from_defaults_equal_the_table) {
+    const config::Config d = config::Config::defaults();
+    const auto s = policyd::Settings::from(d);
+    const auto dur = [](std::string_view name) {
+        return *config::parse_duration(table_default(name));
+    };
+    const auto num = [](std::string_view name) {
+        return static_cast<size_t>(std::stoll(table_default(name)));
+    };
+
+    BOOST_REQUIRE_EQUAL(s.socketmap_listen.size(), 1u);
+    BOOST_TEST(table_default("policyd_socketmap_listen") == "unix:$run_directory/socketmap.sock");
+    BOOST_TEST(s.socketmap_listen[0].path == table_default("run_directory") + "/socketmap.sock");
+    BOOST_TEST(s.socket_mode ==
+               static_cast<mode_t>(std::stoul(table_default("policyd_socket_mode"), nullptr, 8)));
+    BOOST_TEST(s.socket_group == table_default("policyd_socket_group"));
+    BOOST_TEST(s.socket_gid == *daemons::gid_of(table_default("policyd_socket_group")));
+    BOOST_TEST(s.limits.max_connections == num("policyd_max_connections"));
+    BOOST_TEST(s.limits.max_connections_per_peer == num("policyd_max_connections_per_peer"));
+    BOOST_TEST((s.limits.idle_timeout == dur("policyd_idle_timeout")));
+    BOOST_TEST((s.limits.request_timeout == dur("policyd_request_timeout")));
+    BOOST_TEST(s.socketmap.max_request ==
+               *config::parse_size(table_default("policyd_socketmap_max_request")));
+    BOOST_TEST(s.socketmap.max_reply ==
+               net::kSocketmapMaxReply);  // Postfix's limit, not a parameter
+    BOOST_TEST(s.limits.max_input == net::SocketmapProtocol::server_max_input(s.socketmap));
+    BOOST_TEST(s.maps.suppressed_reply == table_default("policyd_suppressed_reply"));
+    BOOST_TEST(s.user == table_default("policyd_user"));
+    BOOST_TEST(s.state_directory == table_default("state_directory"));
+    BOOST_TEST(s.store.map_size == *config::parse_size(table_default("store_map_size")));
+    BOOST_TEST(s.store.max_map_size == *config::parse_size(table_default("store_max_map_size")));
+    BOOST_TEST(s.store.max_readers == std::stoll(table_default("store_max_readers")));
+    BOOST_TEST(s.store.sync == (table_default("store_sync") == "yes"));
+    BOOST_TEST(table_default("policyd_record_clients") == "root, $policyd_user");
+    BOOST_TEST((s.maps.record_clients.names == std::vector<std::string>{"root"}));
+    BOOST_TEST((s.maps.record_clients.uids == std::vector<uid_t>{0}));
+    // Sanity of the chosen defaults: a per-peer limit Postfix's default
+    // process limit (100 smtpd, each with a socketmap and, later, a policy
+    // connection) fits under, and a request time-out well inside Postfix's
+    // 100s lookup time-outs.
+    BOOST_TEST(s.limits.max_connections_per_peer >= 300u);
+    BOOST_TEST(s.limits.max_connections_per_peer < s.limits.max_connections);
+    BOOST_TEST((s.limits.request_timeout <= std::chrono::seconds(30)));
+}
+
+BOOST_AUTO_TEST_CASE(policyd_settings_errors_name_file_and_line) {
+    struct Case {
+        std::string text;
+        std::string want;
+    } cases[] = {
+        {"\npolicyd_socket_group = no-such-group-sg\n",
+         "t.conf:2: invalid policyd_socket_group: no-such-group-sg (no such group"},
+        {"policyd_record_clients = root, no-such-user-sg\n",
+         "t.conf:1: invalid policyd_record_clients: no-such-user-sg (no such user no-such-user-sg"},
+        {"policyd_record_clients = @no-such-group-sg\n",
+         "t.conf:1: invalid policyd_record_clients: @no-such-group-sg (no such group "
+         "no-such-group-sg)"},
+        {"policyd_user = no-such-user-sg\n",
+         "t.conf:1: invalid policyd_user: no-such-user-sg (unknown user"},
+        {"policyd_socketmap_listen = unix:\n", "t.conf:1: invalid policyd_socketmap_listen: unix:"},
+    };
+    for (const auto& c : cases) {
+        try {
+            policyd::Settings::from(config::Config::parse(c.text, "t.conf"));
+            BOOST_ERROR(c.text << ": accepted");
+        } catch (const config::Error& e) {
+            BOOST_TEST(std::string(e.what()).find(c.want) == 0u, c.text << ": got " << e.what());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(record_clients_rule) {
+    policyd::ClientList l;
+    l.uids = {0, 107};
+    l.gids = {120};
+    struct Case {
+        net::Peer peer;
+        bool want;
+    } cases[] = {
+        {net::Peer::local(0, 0), true},
+        {net::Peer::local(107, 5), true},
+        {net::Peer::local(1000, 120), true},              // primary group
+        {net::Peer::local(1000, 1000, {27, 120}), true},  // supplementary group
+        {net::Peer::local(1000, 1000, {27}), false},
+        {net::Peer{.addr = "127.0.0.1:4000", .key = "127.0.0.1", .groups = {}},
+         false},  // inet: no credentials
+    };
+    for (const auto& c : cases)
+        BOOST_TEST(l.allows(c.peer) == c.want, c.peer.str() << " gid " << c.peer.gid);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
