@@ -13,10 +13,7 @@ int main(int argc, char** argv) {
         return EX_OK;
     case bounce::CommandLine::Mode::Usage:
         // A master.cf mistake must not lose the bounce: defer, don't bounce.
-        if (!cmd.parse_only) {
-            std::printf("4.3.5 sendguard-bounce: %s\n", cmd.error.c_str());
-            return EX_TEMPFAIL;
-        }
+        if (!cmd.parse_only) return bounce::defer_usage(cmd);
         std::fprintf(stderr, "sendguard-bounce: %s\n%s", cmd.error.c_str(), bounce::usage());
         return EX_USAGE;
     case bounce::CommandLine::Mode::ParseOnly:

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "bounce-pipe/decision.h"
 #include "bounce-pipe/evidence.h"
 #include "bounce-pipe/transport.h"
 #include "common/address/verp_setup.h"
@@ -30,11 +31,21 @@ namespace bounce {
 namespace {
 
 // pipe(8) logs what the command prints; a leading enhanced status code
-// overrides the exit status, so it must agree with it (4.x.x and 75).
-int tempfail(std::string_view queue_id, std::string_view code, std::string_view what) {
-    std::string line = std::string(code) + " " + logging::printable(what, 300) + "\n";
+// overrides the exit status, so it must agree with it (4.x.x and 75). The
+// same text goes into the defer decision's log line as its detail.
+int tempfail(std::string_view queue_id, std::string_view recipient, std::string_view code,
+             std::string_view why, std::string_view what) {
+    std::string text = logging::printable(what, 300);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+    if (text.empty()) text = "sendguard-bounce: " + std::string(why);
+    std::string line = std::string(code) + " " + text + "\n";
     (void)!::write(1, line.data(), line.size());
-    logging::warning(queue_id, logging::Line("bounce").kv("action", "defer").kv("reason", what));
+    Decision d;
+    d.action = "defer";
+    d.status = std::string(code);
+    d.why = std::string(why);
+    d.detail = text;
+    logging::warning(queue_id, decision_line(d, recipient, "-"));
     return EX_TEMPFAIL;
 }
 
@@ -87,9 +98,9 @@ CommandLine usage_error(CommandLine c, std::string what) {
 }  // namespace
 
 const char* usage() noexcept {
-    return "usage: sendguard-bounce [-v] [-c config] [-O name=value] [-q queue_id] [-f sender]\n"
+    return "usage: sendguard-bounce [-v] [-c config] [-o name=value] [-q queue_id] [-f sender]\n"
            "                        [-a original_recipient] [--] recipient\n"
-           "       sendguard-bounce [-c config] [-O name=value] --parse-only [--json] [file ...]\n"
+           "       sendguard-bounce [-c config] [-o name=value] --parse-only [--json] [file ...]\n"
            "       sendguard-bounce --help\n";
 }
 
@@ -113,18 +124,26 @@ CommandLine parse_command_line(int argc, char** argv) {
     ::opterr = 0;  // the errors below say it once, in the form pipe(8) logs
     ::optind = 1;
     int opt;
-    while ((opt = ::getopt_long(argc, argv, ":a:c:f:hO:q:v", longopts, nullptr)) != -1) {
+    while ((opt = ::getopt_long(argc, argv, ":a:c:f:ho:O:q:v", longopts, nullptr)) != -1) {
         switch (opt) {
         case 'a': c.args.original_recipient = ::optarg; envelope_option = true; break;
         case 'c': c.args.config_path = ::optarg; break;
         case 'f': c.args.sender = ::optarg; envelope_option = true; break;
-        case 'O': c.args.overrides.emplace_back(::optarg); break;
+        case 'o':
+        case 'O': c.args.overrides.emplace_back(::optarg); break;  // -O: the older spelling
         case 'q': c.args.queue_id = ::optarg; envelope_option = true; break;
         case 'v': c.args.verbose = true; break;
         case kParseOnly: break;  // seen above
         case kJson: c.json = true; break;
         case 'h':
-        case kHelp: return usage_error(std::move(c), "--help and -h go alone");
+        case kHelp:
+            // An administrator's --parse-only may ask for help anywhere; a
+            // delivery only alone, so a typo in master.cf never loses a bounce.
+            if (c.parse_only) {
+                c.mode = CommandLine::Mode::Help;
+                return c;
+            }
+            return usage_error(std::move(c), "--help and -h go alone");
         case ':':
             return usage_error(std::move(c), std::string("option ") +
                                                  (::optopt ? std::string("-") + static_cast<char>(::optopt)
@@ -150,6 +169,12 @@ CommandLine parse_command_line(int argc, char** argv) {
     return c;
 }
 
+int defer_usage(const CommandLine& cmd) noexcept {
+    const std::string qid = clean_queue_id(cmd.args.queue_id);
+    logging::open("sendguard-bounce", logging::Sink::Syslog);
+    return tempfail(qid, cmd.args.recipient, "4.3.5", "usage", "sendguard-bounce: " + cmd.error);
+}
+
 int run_transport(const TransportArgs& a) noexcept {
     const std::string qid = clean_queue_id(a.queue_id);
     logging::Sink sink = logging::Sink::Syslog;
@@ -166,7 +191,17 @@ int run_transport(const TransportArgs& a) noexcept {
                                       .kv("queue_id", a.queue_id).kv("used", qid));
         Settings settings = Settings::from(cfg);
         arm_watchdog(settings.time_limit);
-        if (a.recipient.empty()) return tempfail(qid, "4.3.5", "no recipient argument: check master.cf argv");
+        if (a.recipient.empty())
+            return tempfail(qid, a.recipient, "4.3.5", "usage", "no recipient argument: check master.cf argv");
+        if (settings.accept_unsigned)
+            // Said at every start, not once: it is the one setting that lets
+            // strangers change the list.
+            logging::warning(qid, logging::Line("bounce")
+                                      .kv("bounce_accept_unsigned", "yes")
+                                      .kv("risk", "anyone who can send mail to the bounce domains can suppress "
+                                                  "any address")
+                                      .kv("fix", "sign return addresses (bounce_domains, verp_key_file) or "
+                                                 "trust only this host's Postfix (bounce_local_mta_names)"));
         become_state_owner(cfg, qid);
 
         bool oversized = false;
@@ -178,18 +213,18 @@ int run_transport(const TransportArgs& a) noexcept {
         Transport t(std::move(settings), store::open_suppression_store(cfg), address::verp_codecs(cfg));
         Envelope env{a.sender, a.recipient, a.original_recipient, qid};
         Verdict v = t.deliver(env, message, oversized, static_cast<int64_t>(std::time(nullptr)));
-        if (v.exit_code != EX_OK) return tempfail(qid, "4.3.0", v.reply);
+        if (v.exit_code != EX_OK) return tempfail(qid, a.recipient, "4.3.0", "internal", v.reply);
         return EX_OK;
     } catch (const config::Error& e) {
-        return tempfail(qid, "4.3.5", std::string("configuration error: ") + e.what());
+        return tempfail(qid, a.recipient, "4.3.5", "config", std::string("configuration error: ") + e.what());
     } catch (const address::KeyFileError& e) {
-        return tempfail(qid, "4.3.5", std::string("VERP key file: ") + e.what());
+        return tempfail(qid, a.recipient, "4.3.5", "key-file", std::string("VERP key file: ") + e.what());
     } catch (const store::Error& e) {
-        return tempfail(qid, "4.3.0", std::string("suppression store: ") + e.what());
+        return tempfail(qid, a.recipient, "4.3.0", "store", store_error_text(e));
     } catch (const std::exception& e) {
-        return tempfail(qid, "4.3.0", e.what());
+        return tempfail(qid, a.recipient, "4.3.0", "internal", e.what());
     } catch (...) {
-        return tempfail(qid, "4.3.0", "unknown error");
+        return tempfail(qid, a.recipient, "4.3.0", "internal", "unknown error");
     }
 }
 

@@ -2,13 +2,15 @@
 //
 // parse_command_line(): the options, and which of the three uses they ask
 // for. It never exits and prints nothing; main() does both:
-//   Transport  a pipe(8) delivery: [-v] [-c config] [-O name=value]
+//   Transport  a pipe(8) delivery: [-v] [-c config] [-o name=value]
 //              [-q queue_id] [-f sender] [-a original_recipient] [--] recipient
-//   ParseOnly  --parse-only [--json] [-c config] [-O name=value] [file ...]
+//   ParseOnly  --parse-only [--json] [-c config] [-o name=value] [file ...]
+//              (-O is accepted as a synonym of -o)
 //   Help       --help or -h as the only argument: usage on stdout, exit 0
 //   Usage      anything else. For a delivery (no --parse-only) main() prints
 //              "4.3.5 sendguard-bounce: <error>" and exits 75, so a mistake
-//              in master.cf defers instead of bouncing the bounce; with
+//              in master.cf defers instead of bouncing the bounce
+//              (defer_usage() does that, and logs the defer); with
 //              --parse-only it prints the error and usage on stderr, exit 64.
 //
 // run_transport(): one delivery. Reads the message from stdin and returns the
@@ -33,7 +35,7 @@ namespace bounce {
 
 struct TransportArgs {
     std::string config_path;             // "" = default
-    std::vector<std::string> overrides;  // -O name=value
+    std::vector<std::string> overrides;  // -o name=value
     std::string queue_id, sender, recipient, original_recipient;
     bool verbose;
 };
@@ -51,6 +53,7 @@ struct CommandLine {
 CommandLine parse_command_line(int argc, char** argv);
 const char* usage() noexcept;
 
+int defer_usage(const CommandLine& cmd) noexcept;
 int run_transport(const TransportArgs& args) noexcept;
 int run_parse_only(const CommandLine& cmd) noexcept;
 

@@ -37,19 +37,22 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// The unfolded value of the first top-level Message-ID field (RFC 5322
-// §3.6.4; folding §2.2.3), or "".
-std::string message_id(std::string_view message) {
+}  // namespace
+
+// RFC 5322 §2.2 fields, folding §2.2.3. A leading mbox "From " line (pipe(8)
+// flag F) is not a field and is skipped.
+std::string first_header(std::string_view message, std::string_view name) {
     std::string_view head = message.substr(0, kMaxHeaderScan);
     size_t pos = 0;
     while (pos < head.size()) {
         size_t eol = head.find('\n', pos);
         std::string_view line = head.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
         if (trim(line).empty()) return "";  // end of the header block
+        const bool mbox_from = pos == 0 && line.starts_with("From ");
         pos = eol == std::string_view::npos ? head.size() : eol + 1;
         size_t colon = line.find(':');
-        if (line.front() == ' ' || line.front() == '\t' || colon == std::string_view::npos ||
-            !iequals(trim(line.substr(0, colon)), "message-id"))
+        if (mbox_from || line.front() == ' ' || line.front() == '\t' || colon == std::string_view::npos ||
+            !iequals(trim(line.substr(0, colon)), name))
             continue;
         std::string value(line.substr(colon + 1));
         while (pos < head.size() && (head[pos] == ' ' || head[pos] == '\t')) {  // continuation lines
@@ -61,6 +64,8 @@ std::string message_id(std::string_view message) {
     }
     return "";
 }
+
+namespace {
 
 std::string digest(std::string_view message) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
@@ -86,7 +91,7 @@ std::string clean_queue_id(std::string_view raw) {
 
 std::string evidence_id(std::string_view clean_qid, std::string_view message) {
     if (!clean_qid.empty()) return std::string(clean_qid);
-    std::string mid = message_id(message);
+    std::string mid = first_header(message, "message-id");
     if (!mid.empty()) return logging::printable(mid, kMaxMessageIdEvidence);
     return digest(message);
 }

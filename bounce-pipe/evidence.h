@@ -14,6 +14,10 @@
 //                              "sha256:" and 32 hex digits of the message.
 //                              All three are the same on every retry of one
 //                              queued report, and differ between reports.
+//   first_header(message, name) the unfolded, trimmed value of the first
+//                              top-level header field called name (case
+//                              does not matter), searched in the first
+//                              64 KiB only; "" when there is none.
 //
 // Errors: none; pure functions. Thread safety: any.
 #pragma once
@@ -29,5 +33,6 @@ inline constexpr size_t kMaxMessageIdEvidence = 200;  // below store::kMaxEviden
 
 std::string clean_queue_id(std::string_view raw);
 std::string evidence_id(std::string_view clean_qid, std::string_view message);
+std::string first_header(std::string_view message, std::string_view name);
 
 }  // namespace bounce

@@ -9,11 +9,14 @@
 #include <cstring>
 #include <system_error>
 
+#include "bounce-pipe/decision.h"
 #include "bounce-pipe/evidence.h"
+#include "bounce-pipe/local_origin.h"
 #include "common/address/address.h"
 #include "common/config/config.h"
 #include "common/dsn/dsn.h"
 #include "common/log/log.h"
+#include "common/store/record_format.h"
 #include "common/store/sendlog.h"
 #include "common/store/setup.h"
 #include "common/sys/fd.h"
@@ -33,17 +36,18 @@ std::string normalised(std::string_view addr) {
     return k ? *k : std::string();
 }
 
-// RFC 3834 auto-replies, delivery reports and ordinary mail change nothing.
-bool is_usable(dsn::Kind k) {
-    return k == dsn::Kind::Dsn || k == dsn::Kind::Ndr || k == dsn::Kind::Arf;
-}
-
-// Why a report nobody may act on was ignored, for the event line.
-std::string untrusted_decision(const Transport::Origin& o) {
+// Why a report nobody may act on was ignored: the "why" of its log line.
+std::string untrusted_why(const Transport::Origin& o) {
     if (!o.verp) return "unsigned";
-    if (o.verp->status == address::VerpStatus::Ok) return "unknown-token";
-    if (o.verp->status == address::VerpStatus::BadMac) return "forged";
-    return std::string(address::to_string(o.verp->status));
+    switch (o.verp->status) {
+    case address::VerpStatus::Ok: return "unknown-token";  // signed, but the send log does not know it
+    case address::VerpStatus::BadMac: return "forged";
+    case address::VerpStatus::Expired: return "expired-tag";
+    case address::VerpStatus::Truncated: return "truncated-tag";
+    case address::VerpStatus::Malformed:
+    case address::VerpStatus::NotVerp: break;
+    }
+    return "malformed-tag";
 }
 
 // The report's entry for the signed recipient, else its first failure, else
@@ -85,6 +89,7 @@ std::optional<store::Class> store_class(dsn::Class c) {
 Settings Settings::from(const config::Config& cfg) {
     Settings s;
     s.accept_unsigned = cfg.boolean("bounce_accept_unsigned");
+    s.local_mta_names = cfg.list("bounce_local_mta_names");
     s.max_message_size = cfg.size("bounce_max_message_size");
     s.time_limit = cfg.duration("bounce_time_limit");
     s.limits.max_recipients = static_cast<size_t>(cfg.integer("bounce_max_recipients"));
@@ -97,7 +102,7 @@ Settings Settings::from(const config::Config& cfg) {
     return s;
 }
 
-std::string recipients_json(const dsn::Report& report) {
+std::string recipients_json(const dsn::Report& report, std::string_view action_key) {
     logging::JsonArray arr;
     for (const auto& r : report.recipients) {
         logging::JsonObject o;
@@ -106,9 +111,9 @@ std::string recipients_json(const dsn::Report& report) {
             .add("class", dsn::to_string(r.klass))
             .add("reason", dsn::to_string(r.reason));
         if (r.action == dsn::Action::None)
-            o.add_null("action");
+            o.add_null(action_key);
         else
-            o.add("action", dsn::to_string(r.action));
+            o.add(action_key, dsn::to_string(r.action));
         o.add("diagnostic", r.diagnostic);
         if (!r.alias.empty()) o.add("alias", r.alias);
         if (!r.reply_code.empty()) o.add("reply_code", r.reply_code);
@@ -137,72 +142,79 @@ Transport::Transport(Settings settings, std::shared_ptr<store::Env> env,
 Verdict Transport::deliver(const Envelope& raw, std::string_view message, bool oversized, int64_t now) {
     Envelope env = raw;
     env.queue_id = clean_queue_id(raw.queue_id);
-    const Delivery d{env, evidence_id(env.queue_id, message), now};
+    Delivery d{env, evidence_id(env.queue_id, message), now, {}, "no"};
     logging::JsonObject event;
+    event.add("time", store::iso_time(now)).add("time_unix", static_cast<long long>(now));
     event.add("queue_id", env.queue_id).add("sender", env.sender).add("recipient", env.recipient);
     if (env.queue_id.empty()) event.add("evidence", d.evidence);
-    if (oversized) return quarantine(d, message, "message too large", event);
     try {
+        d.origin = resolve_verp(d, event);
+        if (oversized) return quarantine(d, about_message(d, nullptr, "too-large"), message, event);
         return deliver_report(d, message, event);
     } catch (const store::Error& e) {
         // A stored value we cannot read (a newer format, damage) or a key
         // LMDB cannot hold will not get better with retries: keep the report
         // for a human instead of deferring it until Postfix gives up.
         if (e.kind() != store::Error::Kind::Format && e.kind() != store::Error::Kind::BadKey) throw;
-        return quarantine(d, message, std::string("suppression store: ") + e.what(), event);
+        Decision q = about_message(d, nullptr, "store-unreadable");
+        q.detail = store_error_text(e);
+        return quarantine(d, std::move(q), message, event);
     }
 }
 
-// Steps 2-5 of transport.h: parse, resolve the VERP recipient, choose the
-// targets, apply the policy to each.
-Verdict Transport::deliver_report(const Delivery& d, std::string_view message, logging::JsonObject& event) {
+std::string store_error_text(const store::Error& e) {
+    // store::Error says "store: op: why: path"; the callers name the store.
+    std::string_view w = e.what();
+    if (w.starts_with("store: ")) w.remove_prefix(7);
+    return "suppression store: " + std::string(w);
+}
+
+// Steps 2-5 of transport.h: parse, decide whom the report may name, choose
+// the targets, apply the policy to each.
+Verdict Transport::deliver_report(Delivery& d, std::string_view message, logging::JsonObject& event) {
     const dsn::Report report = dsn::parse(message, s_.limits);
     event.add("kind", dsn::to_string(report.kind)).add("is_bounce", report.is_bounce);
-    event.add_raw("report", recipients_json(report));
+    if (!report.reporting_mta.empty()) event.add("reporting_mta", report.reporting_mta);
     if (!report.feedback_type.empty()) event.add("feedback_type", report.feedback_type);
+    event.add_raw("report", recipients_json(report, "dsn_action"));
 
-    const Origin origin = resolve_verp(d, event);
-    const bool signed_ok = origin.verp && origin.verp->status == address::VerpStatus::Ok;
-    if (report.kind == dsn::Kind::None && signed_ok)
-        // Mail to our signed address that is neither a report nor an
-        // auto-reply: an NDR format we do not know, or a person's reply.
-        // Keep it for a human; count nothing.
-        return quarantine(d, message, "not a recognised report", event);
-    if (!is_usable(report.kind)) {
-        logging::info(d.env.queue_id, logging::Line("bounce")
-                                          .kv("rcpt", "<" + d.env.recipient + ">")
-                                          .kv("kind", dsn::to_string(report.kind))
-                                          .kv("action", "ignore"));
-        return finish(d, event, "ignore");
+    std::string_view trust = d.origin.trusted ? (d.origin.verp ? "signed" : "accept_unsigned") : "none";
+    if (!d.origin.trusted && !d.origin.verp &&
+        is_local_report(message, report.reporting_mta, s_.local_mta_names, d.env.queue_id)) {
+        d.origin.trusted = true;  // made by this host's Postfix (local_origin.h)
+        trust = "local";
     }
+    event.add("trust", trust);
 
-    const std::vector<Target> targets = choose_targets(report, origin);
-    if (targets.empty() && origin.trusted) return quarantine(d, message, "no recipient found", event);
-    if (targets.empty()) {
-        logging::info(d.env.queue_id, logging::Line("bounce")
-                                          .kv("rcpt", "<" + d.env.recipient + ">")
-                                          .kv("reason", "not signed by us")
-                                          .kv("action", "ignore"));
-        return finish(d, event, untrusted_decision(origin));
-    }
+    if (report.kind == dsn::Kind::None)
+        // Neither a report nor an auto-reply: an NDR format we do not know,
+        // or a person's reply. Keep it for a human; count nothing.
+        return quarantine(d, about_message(d, &report, "not-a-report"), message, event);
+    if (report.kind == dsn::Kind::AutoReply) return ignore(d, about_message(d, &report, "autoreply"), event);
+
+    const std::vector<Target> targets = choose_targets(report, d.origin);
+    if (targets.empty() && d.origin.trusted)
+        return quarantine(d, about_message(d, &report, "no-recipient"), message, event);
+    if (targets.empty()) return ignore(d, about_message(d, &report, untrusted_why(d.origin)), event);
 
     logging::JsonArray decisions;
+    std::string action = "ignore";
     for (const auto& t : targets) {
-        const std::string decision = apply(d, t, report.kind);
-        logging::JsonObject o;
-        o.add("address", t.key).add("class", dsn::to_string(t.rcpt.klass))
-            .add("reason", dsn::to_string(t.rcpt.reason)).add("status", t.rcpt.status)
-            .add("decision", decision);
-        decisions.add_raw(o.str());
+        const Decision dec = apply(d, t, report.kind);
+        logging::info(d.env.queue_id, decision_line(dec, d.env.recipient, d.signed_ok));
+        decisions.add_raw(decision_json(dec));
+        if (action_rank(dec.action) > action_rank(action)) action = dec.action;
     }
-    event.add_raw("decisions", decisions.str());
+    event.add("action", action).add_raw("decisions", decisions.str());
     write_event(d, event);
     return {EX_OK, {}};
 }
 
 // A signed VERP recipient is authoritative; a token one only through the
-// send log; anything else is trusted only with bounce_accept_unsigned.
-Transport::Origin Transport::resolve_verp(const Delivery& d, logging::JsonObject& event) const {
+// send log; anything else is trusted only with bounce_accept_unsigned (or,
+// later, as a report of this host's Postfix). Logs nothing: the decision's
+// line says what came of it.
+Transport::Origin Transport::resolve_verp(Delivery& d, logging::JsonObject& event) const {
     Origin o{std::nullopt, s_.accept_unsigned, {}};
     const auto today = std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds(std::chrono::seconds(d.now)));
     for (const auto& c : codecs_) {
@@ -211,18 +223,13 @@ Transport::Origin Transport::resolve_verp(const Delivery& d, logging::JsonObject
             break;
         }
     }
+    const bool ok = o.verp && o.verp->status == address::VerpStatus::Ok;
+    d.signed_ok = ok ? "yes" : "no";
+    event.add("verp", o.verp ? address::to_string(o.verp->status) : "none").add("signed", ok);
     if (!o.verp) return o;
-    event.add("verp", address::to_string(o.verp->status));
-    auto ignore = [&](std::string_view why) {
-        o.trusted = false;
-        logging::warning(d.env.queue_id, logging::Line("bounce")
-                                             .kv("rcpt", "<" + d.env.recipient + ">")
-                                             .kv("verp", why)
-                                             .kv("action", "ignore"));
-    };
-    if (o.verp->status != address::VerpStatus::Ok) {
-        ignore(address::to_string(o.verp->status));
-    } else if (!o.verp->is_token) {
+    o.trusted = false;
+    if (!ok) return o;
+    if (!o.verp->is_token) {
         o.trusted = true;
         o.recipient = o.verp->recipient.normalised();
     } else if (auto r = store::SendLog(env_).get(o.verp->token, d.now)) {
@@ -234,19 +241,44 @@ Transport::Origin Transport::resolve_verp(const Delivery& d, logging::JsonObject
         // is suppressed (else one signed token would let its holder
         // suppress any address).
         event.add("token", "unknown");
-        ignore("unknown token");
     }
     return o;
 }
 
+// A decision about the message as a whole: its failed recipient is the
+// signed one, else the first the report names; status, class and reason are
+// that recipient's entry in the report.
+Decision Transport::about_message(const Delivery& d, const dsn::Report* report, std::string why) const {
+    Decision dec;
+    dec.why = std::move(why);
+    dec.rcpt = d.origin.recipient;
+    const dsn::Recipient* r = nullptr;
+    if (report && !report->recipients.empty())
+        r = dec.rcpt.empty() ? &report->recipients.front() : entry_for(*report, dec.rcpt);
+    if (r) {
+        if (dec.rcpt.empty()) dec.rcpt = normalised(r->address).empty() ? r->address : normalised(r->address);
+        if (!r->status.empty()) dec.status = r->status;
+        dec.klass = dsn::to_string(r->klass);
+        dec.reason = dsn::to_string(r->reason);
+    } else if (report && report->kind == dsn::Kind::AutoReply) {
+        dec.klass = dsn::to_string(dsn::Class::AutoReply);
+    }
+    return dec;
+}
+
 // Steps 4 and 5 for one target: suppress or count, record a block against the
-// domain, or change nothing. Returns the decision, as logged.
-std::string Transport::apply(const Delivery& d, const Target& t, dsn::Kind kind) {
+// domain, or change nothing.
+Decision Transport::apply(const Delivery& d, const Target& t, dsn::Kind kind) {
     const dsn::Recipient& r = t.rcpt;
     const std::optional<store::Class> klass = store_class(r.klass);
-    std::string decision;
+    Decision dec;
+    dec.rcpt = t.key;
+    if (!r.status.empty()) dec.status = r.status;
+    dec.klass = dsn::to_string(r.klass);
+    dec.reason = dsn::to_string(r.reason);
     if (r.action == dsn::Action::Delayed) {
-        decision = "delayed";  // a final failure or success follows
+        dec.action = "ignore";
+        dec.why = "delayed";  // a final failure or success follows
     } else if (klass == store::Class::Soft && is_reputation(r.reason)) {
         store::BlockEvent be;
         be.domain = std::string(store::domain_of(t.key).value_or(t.key));
@@ -256,7 +288,8 @@ std::string Transport::apply(const Delivery& d, const Target& t, dsn::Kind kind)
         be.remote_mta = r.remote_mta;
         be.when = d.now;
         list_.record_block(be, s_.policy);
-        decision = "block-event";
+        dec.action = "block";
+        dec.domain = be.domain;
     } else if (klass) {
         store::Event ev;
         ev.address = t.key;
@@ -269,42 +302,43 @@ std::string Transport::apply(const Delivery& d, const Target& t, dsn::Kind kind)
         ev.source = kind == dsn::Kind::Arf ? store::Source::Arf : store::Source::Dsn;
         ev.when = d.now;
         const auto out = list_.record(ev, s_.policy);
-        decision = out.suppressed ? "suppress" : "count";
-        if (out.domain_suppressed) decision += "+domain";
+        dec.action = out.suppressed ? "suppress" : "count";
+        if (!out.suppressed) {
+            dec.count = static_cast<long long>(out.record.count);
+            dec.threshold = s_.policy.soft_threshold;
+        }
+        if (out.domain_suppressed) dec.domain = std::string(store::domain_of(t.key).value_or(""));
     } else {
-        decision = "ignore";
+        dec.action = "ignore";
+        dec.why = r.klass == dsn::Class::AutoReply ? "autoreply" : "not-a-failure";
     }
-    logging::info(d.env.queue_id, logging::Line("bounce")
-                                      .kv("rcpt", "<" + t.key + ">")
-                                      .kv("status", r.status.empty() ? "-" : r.status)
-                                      .kv("class", dsn::to_string(r.klass))
-                                      .kv("reason", dsn::to_string(r.reason))
-                                      .kv("action", decision));
-    return decision;
+    return dec;
 }
 
-Verdict Transport::finish(const Delivery& d, logging::JsonObject& event, std::string_view decision) {
-    event.add("decision", decision);
+Verdict Transport::ignore(const Delivery& d, Decision dec, logging::JsonObject& event) {
+    dec.action = "ignore";
+    logging::info(d.env.queue_id, decision_line(dec, d.env.recipient, d.signed_ok));
+    event.add("action", dec.action).add("why", dec.why);
+    event.add_raw("decisions", "[" + decision_json(dec) + "]");
     write_event(d, event);
     return {EX_OK, {}};
 }
 
-Verdict Transport::quarantine(const Delivery& d, std::string_view message, std::string_view why,
+Verdict Transport::quarantine(const Delivery& d, Decision dec, std::string_view message,
                               logging::JsonObject& event) {
     Quarantine q(s_.quarantine_dir, s_.quarantine);
-    std::string path = q.keep(message, d.env.queue_id, d.now);  // throws: tempfail in main
-    logging::info(d.env.queue_id, logging::Line("bounce")
-                                      .kv("rcpt", "<" + d.env.recipient + ">")
-                                      .kv("action", "quarantine")
-                                      .kv("reason", why)
-                                      .kv("file", path));
-    event.add("why", why).add("file", path);
-    return finish(d, event, "quarantine");
+    dec.action = "quarantine";
+    dec.file = q.keep(message, d.env.queue_id, d.now);  // throws: tempfail in main
+    logging::info(d.env.queue_id, decision_line(dec, d.env.recipient, d.signed_ok));
+    event.add("action", dec.action).add("why", dec.why).add("file", dec.file);
+    if (!dec.detail.empty()) event.add("detail", dec.detail);
+    event.add_raw("decisions", "[" + decision_json(dec) + "]");
+    write_event(d, event);
+    return {EX_OK, {}};
 }
 
 void Transport::write_event(const Delivery& d, logging::JsonObject& event) {
     if (s_.event_log.empty()) return;
-    event.add("time", static_cast<long long>(d.now));
     std::string line = event.str() + "\n";
     // O_APPEND with one write(2) keeps lines whole between concurrent
     // transports. The store has committed already: a failure here is logged,

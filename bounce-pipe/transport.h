@@ -5,20 +5,24 @@
 //
 //   1. Oversized message (over bounce_max_message_size): quarantined, logged,
 //      exit 0 (a logged decision; Postfix must not retry or bounce it).
-//   2. Parse with dsn::parse(). A report nobody can use (no recipients and no
-//      VERP recipient) is quarantined and logged.
+//   2. Parse with dsn::parse(). Mail that is neither a report nor an
+//      auto-reply, and a trusted report naming nobody usable, are
+//      quarantined: never dropped. Auto-replies are ignored.
 //   3. Who failed. When the envelope recipient is on one of bounce_domains
 //      and is our VERP address, the recipient decoded from the signed tag is
 //      authoritative, even when the report names nobody. A forged, truncated
 //      or expired tag suppresses nothing and is logged. A report that does
-//      not arrive at a valid VERP address is trusted only when
-//      bounce_accept_unsigned = yes.
+//      not arrive at a VERP address is trusted only when
+//      bounce_accept_unsigned = yes, or when this host's Postfix made it
+//      (bounce_local_mta_names, local_origin.h).
 //   4. Per recipient, by class: hard and complaint suppress at once, soft
 //      counts toward bounce_soft_threshold within bounce_soft_window;
 //      reputation and policy blocks (blocked, spamdetected, ratelimited)
 //      never suppress the recipient but are recorded against its domain;
 //      auto-replies, delays and delivery reports change nothing.
 //   5. One LMDB write transaction per recipient; then one JSON event line.
+//      Every decision is one log line with the same keys (decision.h); the
+//      event line's "action" has the same values.
 //      The record's evidence (evidence.h) is the queue id, else the report's
 //      Message-ID, else a digest: a retried report counts once.
 //
@@ -39,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bounce-pipe/decision.h"
 #include "bounce-pipe/quarantine.h"
 #include "common/address/verp.h"
 #include "common/dsn/dsn.h"
@@ -62,6 +67,7 @@ struct Envelope {
 // of its own: every one comes from the parameter table via from().
 struct Settings {
     bool accept_unsigned;
+    std::vector<std::string> local_mta_names;
     uint64_t max_message_size;
     std::chrono::seconds time_limit;
     dsn::Limits limits;
@@ -103,18 +109,21 @@ public:
     };
 
 private:
-    // One delivery, with the queue id cleaned and its evidence id.
+    // One delivery, with the queue id cleaned, its evidence id, and what
+    // the envelope recipient says (resolve_verp).
     struct Delivery {
         const Envelope& env;
         std::string evidence;
         int64_t now;
+        Origin origin;
+        std::string signed_ok;  // "yes" or "no", for the log lines
     };
-    Verdict deliver_report(const Delivery& d, std::string_view message, logging::JsonObject& event);
-    Origin resolve_verp(const Delivery& d, logging::JsonObject& event) const;
-    std::string apply(const Delivery& d, const Target& t, dsn::Kind kind);
-    Verdict finish(const Delivery& d, logging::JsonObject& event, std::string_view decision);
-    Verdict quarantine(const Delivery& d, std::string_view message, std::string_view why,
-                       logging::JsonObject& event);
+    Verdict deliver_report(Delivery& d, std::string_view message, logging::JsonObject& event);
+    Origin resolve_verp(Delivery& d, logging::JsonObject& event) const;
+    Decision about_message(const Delivery& d, const dsn::Report* report, std::string why) const;
+    Decision apply(const Delivery& d, const Target& t, dsn::Kind kind);
+    Verdict ignore(const Delivery& d, Decision dec, logging::JsonObject& event);
+    Verdict quarantine(const Delivery& d, Decision dec, std::string_view message, logging::JsonObject& event);
     void write_event(const Delivery& d, logging::JsonObject& event);
 
     Settings s_;
@@ -130,7 +139,12 @@ private:
 std::vector<Transport::Target> choose_targets(const dsn::Report& report, const Transport::Origin& origin);
 
 // The JSON array of a report's recipients: address, status, class, reason,
-// action, diagnostic (the parse-only output and the event line share it).
-std::string recipients_json(const dsn::Report& report);
+// the report's own action under action_key ("action" in the parse-only
+// output, "dsn_action" in the event log, whose "action" is ours), diagnostic.
+std::string recipients_json(const dsn::Report& report, std::string_view action_key = "action");
+
+// A store::Error's text for a log line or reply: "suppression store: op:
+// why: path", without the error's own "store: " prefix.
+std::string store_error_text(const store::Error& e);
 
 }  // namespace bounce

@@ -13,13 +13,14 @@
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/log/log.h"
 #include "common/store/lmdb.h"
 
 namespace cli {
 
 struct Global {
     std::string config_path;             // -c, "" = default
-    std::vector<std::string> overrides;  // -O name=value
+    std::vector<std::string> overrides;  // -o name=value (-O: the older spelling)
 };
 
 inline constexpr int kUsage = 2;
@@ -38,5 +39,13 @@ bool wants_help(const std::vector<std::string>& args);
 // stderr when lock.mdb is not writable (see lmdb.h: reads without locks).
 // Throws std::runtime_error "cannot open suppression store DIR: why".
 std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only);
+
+// The audit trail of changes (audit.cc): open_audit_log() once the
+// configuration is read; audit_line("add") starts "suppress: action=add",
+// the caller adds its keys, audit_who() appends uid, user and, under sudo,
+// sudo_user. The caller logs it with logging::info().
+void open_audit_log(const config::Config& cfg);
+logging::Line audit_line(std::string_view action);
+logging::Line& audit_who(logging::Line& l);
 
 }  // namespace cli

@@ -7,10 +7,10 @@
 #include "cli/commands.h"
 
 static const char kUsageText[] =
-    "usage: sendguard [-c config] [-O name=value] config [-n|-d] [-x] [--man]\n"
-    "       sendguard [-c config] [-O name=value] suppress "
+    "usage: sendguard [-c config] [-o name=value] config [-n|-d] [-x] [name ...]\n"
+    "       sendguard [-c config] [-o name=value] suppress "
     "check|list|add|remove|export|import|stats ...\n"
-    "       sendguard [-c config] [-O name=value] verp encode|decode [--json] address ...\n"
+    "       sendguard [-c config] [-o name=value] verp encode|decode [--json] address ...\n"
     "       sendguard COMMAND --help\n";
 
 static int usage(FILE* to, int status) {
@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
     for (; i < argc && argv[i][0] == '-'; ++i) {
         if (std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--help") == 0) return usage(stdout, 0);
         if (std::strcmp(argv[i], "-c") == 0 && i + 1 < argc) g.config_path = argv[++i];
-        else if (std::strcmp(argv[i], "-O") == 0 && i + 1 < argc) g.overrides.emplace_back(argv[++i]);
+        else if ((std::strcmp(argv[i], "-o") == 0 || std::strcmp(argv[i], "-O") == 0) && i + 1 < argc)
+            g.overrides.emplace_back(argv[++i]);  // -O: the older spelling
         else return usage(stderr, cli::kUsage);
     }
     if (i >= argc) return usage(stderr, cli::kUsage);

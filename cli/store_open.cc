@@ -35,7 +35,9 @@ std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only
     } catch (const store::Error& e) {
         // A reader did nothing but open: the error's own text would only
         // repeat the path. A writer may have failed creating state_directory.
-        const std::string why = read_only && e.code() != 0 ? mdb_strerror(e.code()) : e.what();
+        std::string_view what = e.what();
+        if (what.starts_with("store: ")) what.remove_prefix(7);  // this message names the store already
+        const std::string why = read_only && e.code() != 0 ? mdb_strerror(e.code()) : std::string(what);
         std::string hint;
         if (e.code() == EACCES)
             hint = read_only ? " (readers need read access to data.mdb and lock.mdb)"

@@ -18,6 +18,7 @@
 #include "common/address/address.h"
 #include "common/config/value.h"
 #include "common/log/json.h"
+#include "common/log/log.h"
 
 namespace cli {
 namespace {
@@ -144,6 +145,13 @@ int add(store::SuppressionList& list, const Opts& o) {
     int status = 0;
     for (const auto& key : keys_of(o.words, status)) {
         list.add(key, r);
+        logging::Line l = audit_line("add");
+        l.kv("address", "<" + key + ">");
+        audit_who(l)
+            .kv("class", store::to_string(r.klass))
+            .kv("reason", r.reason)
+            .kv("expires", r.expiry ? store::iso_time(r.expiry) : std::string("never"));
+        logging::info("", l);
         out(key + ": added");
     }
     return status;
@@ -153,7 +161,12 @@ int remove(store::SuppressionList& list, const Opts& o) {
     if (o.words.empty()) { std::fputs("sendguard: suppress remove: name an address\n", stderr); return kUsage; }
     int status = 0;
     for (const auto& key : keys_of(o.words, status)) {
-        if (list.remove(key)) out(key + ": removed");
+        const bool removed = list.remove(key);
+        logging::Line l = audit_line("remove");
+        l.kv("address", "<" + key + ">");
+        audit_who(l).kv("result", removed ? "removed" : "absent");
+        logging::info("", l);
+        if (removed) out(key + ": removed");
         else { std::fprintf(stderr, "sendguard: %s: not in the list\n", key.c_str()); status = 1; }
     }
     return status;
@@ -220,6 +233,22 @@ int import(store::SuppressionList& list, const Opts& o) {
                     n.stored(), lineno, n.added, o.replace ? n.replaced : n.merged,
                     o.replace ? "replaced" : "merged", n.unchanged, n.duplicates, bad);
     };
+    // The audit line: one per import, also when it stopped half-way.
+    auto audit = [&](std::string_view result) {
+        logging::Line l = audit_line("import");
+        l.kv("file", name);
+        audit_who(l)
+            .kv("format", o.import_format)
+            .kv("mode", o.replace ? "replace" : "merge")
+            .kv("lines", static_cast<long long>(lineno))
+            .kv("added", static_cast<long long>(n.added))
+            .kv(o.replace ? "replaced" : "merged", static_cast<long long>(o.replace ? n.replaced : n.merged))
+            .kv("unchanged", static_cast<long long>(n.unchanged))
+            .kv("duplicates", static_cast<long long>(n.duplicates))
+            .kv("rejected", static_cast<long long>(bad))
+            .kv("result", result);
+        logging::info("", l);
+    };
     auto flush = [&] {
         try {
             auto c = list.import_entries(batch, t, mode);
@@ -232,6 +261,7 @@ int import(store::SuppressionList& list, const Opts& o) {
             if (progress) std::fputc('\n', stderr);
             std::fputs("sendguard: the import stopped at the error below; counts so far:\n", stderr);
             summary();
+            audit("stopped");
             std::fflush(stdout);
             throw;
         }
@@ -302,6 +332,7 @@ int import(store::SuppressionList& list, const Opts& o) {
     flush();
     if (progress) std::fputc('\n', stderr);
     summary();
+    audit("done");
     return bad ? 1 : 0;
 }
 
@@ -338,7 +369,7 @@ int stats(const store::SuppressionList* list, const Opts& o) {
 }
 
 constexpr const char* kUsageText =
-    "usage: sendguard [-c config] suppress check [--json] address ...\n"
+    "usage: sendguard [-c config] [-o name=value] suppress check [--json] address ...\n"
     "       sendguard [-c config] suppress list|export [--format json|csv] [--class class]\n"
     "       sendguard [-c config] suppress add [--class class] [--reason reason] [--expires duration] address ...\n"
     "       sendguard [-c config] suppress remove address ...\n"
@@ -371,6 +402,7 @@ int suppress_command(const Global& g, const std::vector<std::string>& args) noex
     }
     try {
         config::Config cfg = config::load(g.config_path, g.overrides);
+        if (writes) open_audit_log(cfg);
         // Readers open read-only: mailing software in the store's group, or
         // a read-only mount, can check and list.
         auto env = open_store(cfg, reads);

@@ -19,7 +19,7 @@ namespace cli {
 namespace {
 
 constexpr const char* kUsageText =
-    "usage: sendguard [-c config] verp encode [--json] address ...\n"
+    "usage: sendguard [-c config] [-o name=value] verp encode [--json] address ...\n"
     "       sendguard [-c config] verp decode [--json] address ...\n";
 
 void out(const std::string& line) {

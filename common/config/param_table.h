@@ -72,7 +72,11 @@ inline constexpr Param kParams[] = {
 
 // --- the bounce transport (pipe(8) command sendguard-bounce)
 {"bounce_accept_unsigned",        Type::Bool,     "no",                            0,       0,        kBounce,
- "Trust reports that do not arrive at a valid VERP address and take the failed recipients from the report itself."},
+ "Trust reports not sent to a valid VERP address. WARNING: then anyone who can mail the bounce domains can "
+ "suppress any address; prefer bounce_local_mta_names."},
+{"bounce_local_mta_names",        Type::List,     "",                              0,       64,       kBounce,
+ "Host names (myhostname) of this host's Postfix; an unsigned report it generated itself is trusted (the rule: "
+ "sendguard-bounce(8))."},
 {"bounce_soft_threshold",         Type::Int,      "3",                             1,       1000,     kBounce,
  "Number of soft bounces for one recipient within bounce_soft_window that suppress it."},
 {"bounce_soft_window",            Type::Duration, "7d",                            kHour,   365*kDay, kBounce,

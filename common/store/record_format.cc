@@ -2,6 +2,8 @@
 #include "common/store/record_format.h"
 
 #include <charconv>
+#include <chrono>
+#include <cstdio>
 
 #include "common/log/json.h"
 
@@ -10,7 +12,8 @@ namespace {
 
 const char* const kColumns[] = {"address", "suppressed", "class", "reason", "status",
                                 "source", "first_seen", "last_seen", "count", "expiry",
-                                "remote_mta", "diagnostic", "evidence"};
+                                "remote_mta", "diagnostic", "evidence", "first_seen_iso",
+                                "last_seen_iso", "expiry_iso"};
 
 // A CSV export is often opened in a spreadsheet, which reads a field that
 // starts with = + - @ (or tab, CR) as a formula. Every text field, the
@@ -143,10 +146,58 @@ bool apply(Record& r, std::string& address, bool& has_class, std::string_view k,
     else if (k == "last_seen") return v.empty() || num(r.last_seen);
     else if (k == "count") return v.empty() || num(r.count);
     else if (k == "expiry") return v.empty() || num(r.expiry);
+    // The *_iso fields repeat the epoch ones for people; they are read only
+    // where the epoch field is absent or empty (a file written by hand or
+    // by another tool), so a file that carries both reads as its numbers.
+    else if (k == "first_seen_iso" || k == "last_seen_iso" || k == "expiry_iso") {
+        if (v.empty()) return true;
+        auto t = parse_iso_time(v);
+        if (!t) return false;
+        int64_t& field = k == "first_seen_iso" ? r.first_seen : k == "last_seen_iso" ? r.last_seen : r.expiry;
+        if (field == 0) field = *t;
+        return true;
+    }
     return true;  // unknown columns are ignored: exports of newer versions import
 }
 
 }  // namespace
+
+std::string iso_time(int64_t t) {
+    using namespace std::chrono;
+    const sys_seconds tp{seconds(t)};
+    const auto day = floor<days>(tp);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{tp - day};
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<long long>(hms.hours().count()), static_cast<long long>(hms.minutes().count()),
+                  static_cast<long long>(hms.seconds().count()));
+    return buf;
+}
+
+std::optional<int64_t> parse_iso_time(std::string_view s) {
+    // Exactly what iso_time() writes: YYYY-MM-DDTHH:MM:SSZ (RFC 3339 §5.6,
+    // UTC, no fraction).
+    if (s.size() != 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+        s[16] != ':' || (s[19] != 'Z' && s[19] != 'z'))
+        return std::nullopt;
+    auto part = [&](size_t at, size_t n) -> std::optional<int> {
+        int v = 0;
+        for (size_t i = at; i < at + n; ++i) {
+            if (s[i] < '0' || s[i] > '9') return std::nullopt;
+            v = v * 10 + (s[i] - '0');
+        }
+        return v;
+    };
+    auto y = part(0, 4), mo = part(5, 2), d = part(8, 2), h = part(11, 2), mi = part(14, 2), se = part(17, 2);
+    if (!y || !mo || !d || !h || !mi || !se || *h > 23 || *mi > 59 || *se > 59) return std::nullopt;
+    using namespace std::chrono;
+    const year_month_day ymd{year(*y), month(static_cast<unsigned>(*mo)), day(static_cast<unsigned>(*d))};
+    if (!ymd.ok()) return std::nullopt;
+    const sys_seconds tp = sys_days(ymd) + hours(*h) + minutes(*mi) + seconds(*se);
+    return static_cast<int64_t>(tp.time_since_epoch().count());
+}
 
 std::string record_json(std::string_view key, const Record& r, int64_t now) {
     logging::JsonObject o;
@@ -162,7 +213,10 @@ std::string record_json(std::string_view key, const Record& r, int64_t now) {
         .add("expiry", static_cast<long long>(r.expiry))
         .add("remote_mta", r.remote_mta)
         .add("diagnostic", r.diagnostic)
-        .add("evidence", r.evidence);
+        .add("evidence", r.evidence)
+        .add("first_seen_iso", r.first_seen ? iso_time(r.first_seen) : std::string())
+        .add("last_seen_iso", r.last_seen ? iso_time(r.last_seen) : std::string())
+        .add("expiry_iso", r.expiry ? iso_time(r.expiry) : std::string());
     return o.str();
 }
 
@@ -195,6 +249,9 @@ std::string record_csv(std::string_view key, const Record& r, int64_t now) {
     f(r.remote_mta);
     f(r.diagnostic);
     f(r.evidence);
+    f(r.first_seen ? iso_time(r.first_seen) : std::string());
+    f(r.last_seen ? iso_time(r.last_seen) : std::string());
+    f(r.expiry ? iso_time(r.expiry) : std::string());
     return out;
 }
 

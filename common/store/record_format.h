@@ -3,8 +3,13 @@
 // The formats "sendguard suppress list/export" write, "import" reads back,
 // and the socketmap "record" map answers with. Columns / keys, in order:
 //   address, suppressed, class, reason, status, source, first_seen, last_seen,
-//   count, expiry, remote_mta, diagnostic, evidence
-// Times are unix seconds (0 = never for expiry). CSV follows RFC 4180
+//   count, expiry, remote_mta, diagnostic, evidence,
+//   first_seen_iso, last_seen_iso, expiry_iso
+// Times are unix seconds (0 = never for expiry); each *_iso field repeats
+// its time as RFC 3339 UTC, "2026-12-01T20:30:00Z" ("" for 0). Both formats
+// carry both. An import reads the epoch field and takes the *_iso one only
+// when the epoch one is absent or empty, so hand-written files may give
+// either. CSV follows RFC 4180
 // (fields with comma, quote or line break are quoted, quotes doubled; a
 // quoted field may span lines). So that a spreadsheet does not run a field
 // as a formula, CSV puts a "'" in front of every field that starts with
@@ -29,6 +34,11 @@
 #include "common/store/record.h"
 
 namespace store {
+
+// t as "YYYY-MM-DDTHH:MM:SSZ" (UTC), and back; parse_iso_time() takes only
+// that form and returns nullopt for anything else.
+std::string iso_time(int64_t t);
+std::optional<int64_t> parse_iso_time(std::string_view s);
 
 std::string record_json(std::string_view key, const Record& r, int64_t now);
 std::string csv_header();

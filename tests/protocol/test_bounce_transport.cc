@@ -194,4 +194,52 @@ BOOST_AUTO_TEST_CASE(a_run_as_root_leaves_files_the_transport_user_can_write) {
     BOOST_TEST(s.check("bob@example.net").ok(), "the root run stored nothing");
 }
 
+BOOST_AUTO_TEST_CASE(dash_o_overrides_and_dash_O_still_does) {
+    // -o is Postfix's spelling; -O is kept for master.cf files written before.
+    for (const char* opt : {"-o", "-O"}) {
+        Site s;
+        auto r = s.bounce({"-c", s.conf, opt, "bounce_accept_unsigned=yes", "-q", "4XkQ3b7Lq2z", "--",
+                           "postmaster@bounces.example.org"},
+                          ts::make_dsn({}));
+        BOOST_TEST(r.status.code == 0, opt << ": " << r.describe());
+        BOOST_TEST(s.check("bob@example.net").ok(), opt << ": the override did not take: " << r.err);
+        // The start-up warning, every time it is on.
+        BOOST_TEST(contains(r.err, "warning: bounce: bounce_accept_unsigned=yes, risk=anyone who can send mail to "
+                                   "the bounce domains can suppress any address"),
+                   r.err);
+        BOOST_TEST(contains(r.err, "bounce: action=suppress, rcpt=<bob@example.net>, "
+                                   "verp=<postmaster@bounces.example.org>, signed=no"),
+                   r.err);
+    }
+    Site quiet;
+    auto r = quiet.bounce({"-c", quiet.conf, "-q", "4XkQ3b7Lq2z", "--", quiet.verp("bob@example.net")},
+                          ts::make_dsn({}));
+    BOOST_TEST(r.status.code == 0, r.describe());
+    BOOST_TEST(!contains(r.err, "bounce_accept_unsigned"), "warning while off: " << r.err);
+    auto h = quiet.bounce({"-c", quiet.conf, "--parse-only", "--help"}, "");
+    BOOST_TEST(h.status.code == 0, h.describe());
+    BOOST_TEST(contains(h.out, "[-o name=value]"), h.out);
+}
+
+BOOST_AUTO_TEST_CASE(defer_lines_say_what_failed_once_and_end_cleanly) {
+    // A state_directory under a regular file: the store cannot be created.
+    harness::TempDir d("sg-bt-");
+    harness::write_file(d.sub("file"), "x");
+    Site s("state_directory = " + d.sub("file") + "/lib\n");
+    auto r = s.bounce({"-c", s.conf, "-q", "4XkQ3b7Lq2z", "--", s.verp("bob@example.net")}, ts::make_dsn({}));
+    BOOST_TEST(r.status.code == 75, r.describe());
+    BOOST_TEST(starts_with(r.out, "4.3.0 suppression store: "), r.out);
+    BOOST_TEST(!contains(r.out, "store: store:"), r.out);
+    BOOST_TEST(contains(r.out, d.sub("file")), "the path at fault is not named: " << r.out);
+    BOOST_TEST((!r.out.empty() && r.out.back() == '\n' && r.out.find('\n') == r.out.size() - 1), r.out);
+    BOOST_TEST((r.out.size() > 1 && r.out[r.out.size() - 2] != ' '), "trailing blank: [" << r.out << "]");
+    BOOST_TEST(contains(r.err, "warning: bounce: action=defer, rcpt=<>, verp=<" + s.verp("bob@example.net") +
+                                   ">, signed=-, status=4.3.0, class=-, reason=-, why=store, detail=suppression store: "),
+               r.err);
+    // An empty recipient argument: pipe(8) expanded nothing.
+    auto e = s.bounce({"-c", s.conf, "-q", "4XkQ3b7Lq2z", "--", ""}, ts::make_dsn({}));
+    BOOST_TEST(e.status.code == 75, e.describe());
+    BOOST_TEST(e.out == "4.3.5 no recipient argument: check master.cf argv\n", e.out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -158,7 +158,8 @@ BOOST_AUTO_TEST_CASE(csv_export_protects_every_text_column_and_round_trips) {
     BOOST_TEST(has(e.out, "\n'=1+2@example.com,true,hard,"), e.out);
     BOOST_TEST(has(e.out, "\n'@example.org,true,hard,"), e.out);
     BOOST_TEST(has(e.out, "\n''bob@example.com,true,manual,"), e.out);
-    BOOST_TEST(has(e.out, ",'-mx.example,\"'+550 line one\nline two\",'@Q1\n"), e.out);
+    BOOST_TEST(has(e.out, ",'-mx.example,\"'+550 line one\nline two\",'@Q1,1970-01-01T00:01:40Z,1970-01-01T00:03:20Z,\n"),
+               e.out);
 
     // Into a fresh store and out again: the same bytes.
     Site t;
@@ -370,6 +371,126 @@ BOOST_AUTO_TEST_CASE(help_exits_0) {
         BOOST_TEST(r.out.rfind("usage: sendguard", 0) == 0, r.out);
     }
     BOOST_TEST(harness::run({harness::sendguard_bin("sendguard"), "nonsense"}).status.code == 2);
+}
+
+BOOST_AUTO_TEST_CASE(config_names_print_like_postconf) {
+    Site s("bounce_soft_threshold = 5\nbounce_event_log = $state_directory/ev.jsonl\n");
+    const std::string ev_raw = "bounce_event_log = $state_directory/ev.jsonl\n";
+    const std::string ev_x = "bounce_event_log = " + s.lib + "/ev.jsonl\n";
+    struct Case { std::string what; std::vector<std::string> args; int code; std::string out; } cases[] = {
+        {"names in the order given", {"config", "bounce_soft_threshold", "bounce_domains"}, 0,
+         "bounce_soft_threshold = 5\nbounce_domains = bounces.example.org, bounces.example.com\n"},
+        {"as written", {"config", "bounce_event_log"}, 0, ev_raw},
+        {"-x expands", {"config", "-x", "bounce_event_log"}, 0, ev_x},
+        {"-d: the default", {"config", "-d", "bounce_soft_threshold"}, 0, "bounce_soft_threshold = 3\n"},
+        {"-d -x", {"config", "-d", "-x", "bounce_quarantine_directory"}, 0,
+         "bounce_quarantine_directory = /var/lib/sendguard/quarantine\n"},
+        {"-n: set", {"config", "-n", "bounce_soft_threshold"}, 0, "bounce_soft_threshold = 5\n"},
+        {"-n: at its default prints nothing", {"config", "-n", "bounce_soft_window"}, 0, ""},
+        {"-n -x", {"config", "-n", "-x", "bounce_event_log"}, 0, ev_x},
+        {"empty value", {"config", "bounce_local_mta_names"}, 0, "bounce_local_mta_names =\n"},
+        {"-o wins", {"-o", "bounce_soft_threshold=7", "config", "bounce_soft_threshold"}, 0,
+         "bounce_soft_threshold = 7\n"},
+        {"-O still works", {"-O", "bounce_soft_threshold=8", "config", "bounce_soft_threshold"}, 0,
+         "bounce_soft_threshold = 8\n"},
+        {"unknown name", {"config", "bounce_soft_treshold", "bounce_soft_threshold"}, 2, "bounce_soft_threshold = 5\n"},
+    };
+    for (auto& c : cases) {
+        auto r = s.cli(c.args);
+        BOOST_TEST(r.status.code == c.code, c.what << ": " << r.describe());
+        BOOST_TEST(r.out == c.out, c.what << ": got [" << r.out << "], want [" << c.out << "]");
+    }
+    auto u = s.cli({"config", "bounce_soft_treshold"});
+    BOOST_TEST(u.status.code == 2, u.describe());
+    BOOST_TEST(has(u.err, "sendguard: config: unknown parameter: bounce_soft_treshold "
+                          "(did you mean bounce_soft_threshold?)\n"),
+               u.err);
+    auto far = s.cli({"config", "-d", "completely_unrelated_thing"});
+    BOOST_TEST(far.status.code == 2, far.describe());
+    BOOST_TEST(has(far.err, "unknown parameter: completely_unrelated_thing"), far.err);
+}
+
+BOOST_AUTO_TEST_CASE(changes_leave_an_audit_trail) {
+    Site s;
+    const struct passwd* pw = ::getpwuid(::getuid());
+    BOOST_REQUIRE(pw);
+    const std::string who = "uid=" + std::to_string(::getuid()) + ", user=" + pw->pw_name;
+    auto a = s.cli({"suppress", "add", "--reason", "asked", "--expires", "30d", "bob@example.net"});
+    BOOST_TEST(a.ok(), a.describe());
+    BOOST_TEST(has(a.err, "NOQUEUE: suppress: action=add, address=<bob@example.net>, " + who +
+                              ", class=manual, reason=asked, expires=20"),
+               a.err);
+    auto r = s.cli({"suppress", "remove", "bob@example.net", "nobody@example.net"});
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(has(r.err, "NOQUEUE: suppress: action=remove, address=<bob@example.net>, " + who + ", result=removed\n"),
+               r.err);
+    BOOST_TEST(has(r.err, "NOQUEUE: suppress: action=remove, address=<nobody@example.net>, " + who +
+                              ", result=absent\n"),
+               r.err);
+    std::string file = s.dir.sub("list.txt");
+    harness::write_file(file, "a@example.net\nb@example.net\na@example.net\nnot an address\n");
+    auto i = s.cli({"suppress", "import", file});
+    BOOST_TEST(i.status.code == 1, i.describe());
+    BOOST_TEST(has(i.err, "NOQUEUE: suppress: action=import, file=" + file + ", " + who +
+                              ", format=plain, mode=merge, lines=4, added=2, merged=0, unchanged=0, "
+                              "duplicates=1, rejected=1, result=done\n"),
+               i.err);
+    // One line per import, not per address.
+    size_t n = 0;
+    for (size_t p = 0; (p = i.err.find("action=import", p)) != std::string::npos; ++p) ++n;
+    BOOST_TEST(n == 1u, i.err);
+    // Readers change nothing and log nothing.
+    auto c = s.cli({"suppress", "check", "a@example.net"});
+    BOOST_TEST(!has(c.err, "suppress: action="), c.err);
+}
+
+BOOST_AUTO_TEST_CASE(list_and_export_give_iso_times_and_import_reads_either) {
+    Site s;
+    // An export with only ISO times, as a person or another tool writes it.
+    const std::string csv = "address,class,reason,first_seen_iso,last_seen_iso,expiry_iso\n"
+                            "bob@example.net,hard,userunknown,2026-01-02T03:04:05Z,2026-01-03T00:00:00Z,\n";
+    auto r = s.cli({"suppress", "import", "--format", "csv"}, csv);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+    const std::string json = "{\"address\":\"carol@example.net\",\"class\":\"hard\",\"first_seen_iso\":"
+                             "\"2026-01-02T03:04:05Z\",\"last_seen\":1767312000,\"expiry_iso\":\"2999-01-01T00:00:00Z\"}\n";
+    r = s.cli({"suppress", "import", "--format", "json"}, json);
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+    auto l = s.cli({"suppress", "list"});
+    BOOST_TEST(l.ok(), l.describe());
+    BOOST_TEST(has(l.out, "\"address\":\"bob@example.net\""), l.out);
+    BOOST_TEST(has(l.out, "\"first_seen\":1767323045,"), l.out);
+    BOOST_TEST(has(l.out, "\"first_seen_iso\":\"2026-01-02T03:04:05Z\",\"last_seen_iso\":\"2026-01-03T00:00:00Z\","
+                          "\"expiry_iso\":\"\"}"),
+               l.out);
+    BOOST_TEST(has(l.out, "\"expiry_iso\":\"2999-01-01T00:00:00Z\""), l.out);
+    auto e = s.cli({"suppress", "export", "--format", "csv"});
+    BOOST_TEST(has(e.out, ",evidence,first_seen_iso,last_seen_iso,expiry_iso\n"), e.out);
+    BOOST_TEST(has(e.out, ",2026-01-02T03:04:05Z,2026-01-03T00:00:00Z,\n"), e.out);
+    // Both formats round-trip through a fresh store byte for byte.
+    for (const char* fmt : {"csv", "json"}) {
+        auto out = s.cli({"suppress", "export", "--format", fmt});
+        Site t;
+        auto back = t.cli({"suppress", "import", "--format", fmt}, out.out);
+        BOOST_TEST(back.ok(), fmt << ": " << back.describe());
+        auto again = t.cli({"suppress", "export", "--format", fmt});
+        BOOST_TEST(again.out == out.out, fmt << ": got " << again.out << ", want " << out.out);
+    }
+    // A bad ISO time is refused, naming the column.
+    auto bad = s.cli({"suppress", "import", "--format", "csv"},
+                     "address,first_seen_iso\nx@example.net,2026-13-01T00:00:00Z\n");
+    BOOST_TEST(bad.status.code == 1, bad.describe());
+    BOOST_TEST(has(bad.err, "-:2: bad value in column first_seen_iso: 2026-13-01T00:00:00Z"), bad.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_writer_store_error_names_the_store_once) {
+    harness::TempDir d("sg-cli-");
+    harness::write_file(d.sub("file"), "x");
+    Site s("state_directory = " + d.sub("file") + "/lib\n");
+    auto r = s.cli({"suppress", "add", "bob@example.net"});
+    BOOST_TEST(r.status.code == 3, r.describe());
+    BOOST_TEST(has(r.err, "sendguard: cannot open suppression store " + d.sub("file") + "/lib/suppress.lmdb: "), r.err);
+    BOOST_TEST(!has(r.err, ": store: "), r.err);
+    BOOST_TEST(!has(r.err, "suppress: action=add"), "a failed add was logged as done: " << r.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,14 +4,18 @@
 // in a temporary directory and checks the store, the event log and the
 // quarantine afterwards.
 #include <boost/test/unit_test.hpp>
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
 
 #include <sys/stat.h>
 #include <sysexits.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 
 #include "bounce-pipe/evidence.h"
+#include "bounce-pipe/local_origin.h"
 #include "bounce-pipe/transport.h"
 #include "common/address/verp_setup.h"
 #include "common/config/load.h"
@@ -95,8 +99,8 @@ BOOST_AUTO_TEST_CASE(signed_hard_bounce_suppresses) {
     BOOST_TEST(r->evidence == "4XkQ3b7Lq2z");
     auto ev = f.events();
     BOOST_TEST(contains(ev, "\"verp\":\"ok\""), ev);
-    BOOST_TEST(contains(ev, "\"decision\":\"suppress\""), ev);
-    BOOST_TEST(contains(logging::captured(), "class=hard, reason=userunknown, action=suppress"));
+    BOOST_TEST(contains(ev, "\"action\":\"suppress\""), ev);
+    BOOST_TEST(contains(logging::captured(), "action=suppress, rcpt=<bob@example.net>"), logging::captured());
 }
 
 BOOST_AUTO_TEST_CASE(verp_recipient_is_authoritative) {
@@ -122,8 +126,8 @@ BOOST_AUTO_TEST_CASE(forged_and_unsigned_reports_suppress_nothing) {
     BOOST_TEST(v.exit_code == EX_OK);
     BOOST_TEST(!f.check("bob@example.net").has_value());
     auto ev = f.events();
-    BOOST_TEST(contains(ev, "\"decision\":\"forged\""), ev);
-    BOOST_TEST(contains(ev, "\"decision\":\"unsigned\""), ev);
+    BOOST_TEST(contains(ev, "\"action\":\"ignore\",\"why\":\"forged\""), ev);
+    BOOST_TEST(contains(ev, "\"action\":\"ignore\",\"why\":\"unsigned\""), ev);
 }
 
 BOOST_AUTO_TEST_CASE(unsigned_reports_trusted_when_configured) {
@@ -227,7 +231,7 @@ BOOST_AUTO_TEST_CASE(signed_report_naming_nobody_uses_verp_recipient) {
     // recognised: kept in the quarantine for a human. Never dropped.
     auto ev = f.events();
     BOOST_TEST((contains(ev, "\"address\":\"erin@example.net\"") ||
-                contains(ev, "\"decision\":\"quarantine\"")), ev);
+                contains(ev, "\"action\":\"quarantine\"")), ev);
     std::string dsn = ts::make_dsn({});
     auto cut = dsn.find("Final-Recipient");
     dsn.erase(cut, dsn.find("Action:") - cut);  // a DSN without recipient fields
@@ -251,7 +255,7 @@ BOOST_AUTO_TEST_CASE(oversized_and_unusable_reports_are_quarantined) {
     std::string nobody = ts::make_dsn(s);
     f.deliver("postmaster@bounces.example.org", nobody);
     BOOST_TEST(files() == 2u, f.events());
-    BOOST_TEST(contains(f.events(), "\"decision\":\"quarantine\""));
+    BOOST_TEST(contains(f.events(), "\"action\":\"quarantine\",\"why\":\"no-recipient\""), f.events());
 }
 
 BOOST_AUTO_TEST_CASE(quarantine_is_bounded) {
@@ -433,7 +437,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_token_suppresses_nobody) {
     s.recipient = "victim@example.org";  // what a forger would list
     f.deliver(e->address, ts::make_dsn(s));
     BOOST_TEST(!f.check("victim@example.org").has_value());
-    BOOST_TEST(f.events().find("\"decision\":\"unknown-token\"") != std::string::npos, f.events());
+    BOOST_TEST(f.events().find("\"why\":\"unknown-token\"") != std::string::npos, f.events());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -446,7 +450,11 @@ BOOST_AUTO_TEST_CASE(an_unreadable_record_quarantines_instead_of_deferring_forev
     f.env->write([&](store::WriteTxn& w) { w.put(db, "bob@example.net", std::string("\x09garbage", 8)); });
     auto v = f.deliver(f.verp("bob@example.net"), ts::make_dsn({}));
     BOOST_TEST(v.exit_code == EX_OK);
-    BOOST_TEST(f.events().find("\"why\":\"suppression store: ") != std::string::npos, f.events());
+    BOOST_TEST(f.events().find("\"why\":\"store-unreadable\"") != std::string::npos, f.events());
+    BOOST_TEST(f.events().find("\"detail\":\"suppression store: decode: ") != std::string::npos, f.events());
+    // The line says what failed once: not "suppression store: store: ...".
+    BOOST_TEST(logging::captured().find("store: store:") == std::string::npos, logging::captured());
+    BOOST_TEST(logging::captured().find("why=store-unreadable, file=") != std::string::npos, logging::captured());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -618,6 +626,252 @@ BOOST_AUTO_TEST_CASE(the_examples_pass_the_queue_id) {
         std::string text = harness::file_text(dir + c.file);
         BOOST_TEST(contains(text, c.want), c.file << " lacks " << c.want);
     }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_log_lines)
+
+// One delivery, and the one line it logged: exactly one, whatever it decided.
+std::string one_line(Fixture& f, const std::string& to, const std::string& msg, bool oversized = false,
+                     int64_t now = kNow) {
+    logging::clear_captured();
+    f.deliver(to, msg, oversized, now);
+    std::string log = logging::captured();
+    size_t lines = static_cast<size_t>(std::count(log.begin(), log.end(), '\n'));
+    BOOST_TEST(lines == 1u, "want one line per decision, got " << lines << ":\n" << log);
+    if (!log.empty() && log.back() == '\n') log.pop_back();
+    return log;
+}
+
+BOOST_AUTO_TEST_CASE(every_decision_is_one_line_with_the_same_keys) {
+    Fixture f;
+    const std::string bob = f.verp("bob@example.net");
+    const std::string unsigned_to = "postmaster@bounces.example.org";
+    std::string forged = bob;
+    const size_t at = forged.find('@');
+    forged[at - 1] = forged[at - 1] == 'a' ? 'b' : 'a';
+    ts::DsnSpec soft;
+    soft.status = "4.2.2";
+    soft.diagnostic = "smtp; 452 4.2.2 Mailbox full";
+    ts::DsnSpec block;
+    block.recipient = "carl@example.com";
+    block.status = "5.7.1";
+    block.diagnostic = "smtp; 554 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org";
+    ts::DsnSpec delayed;
+    delayed.action = "delayed";
+    delayed.status = "4.4.1";
+    delayed.diagnostic = "X-Postfix; connect to mx.example.net: Connection timed out";
+    const std::string person = "From: Erin <erin@example.net>\nSubject: Re: news\n\nPlease stop.\n";
+    struct Case {
+        std::string what, to, msg;
+        bool oversized;
+        int64_t now;
+        std::string want;  // the whole line, up to ", file=" for a quarantine
+    } cases[] = {
+        {"suppress", bob, ts::make_dsn({}), false, kNow,
+         "action=suppress, rcpt=<bob@example.net>, verp=<" + bob +
+             ">, signed=yes, status=5.1.1, class=hard, reason=userunknown"},
+        {"count", f.verp("sam@example.net"), [&] { auto s = soft; s.recipient = "sam@example.net"; return ts::make_dsn(s); }(),
+         false, kNow,
+         "action=count, rcpt=<sam@example.net>, verp=<" + f.verp("sam@example.net") +
+             ">, signed=yes, status=4.2.2, class=soft, reason=mailboxfull, count=1, threshold=3"},
+        {"block", f.verp("carl@example.com"), ts::make_dsn(block), false, kNow,
+         "action=block, rcpt=<carl@example.com>, verp=<" + f.verp("carl@example.com") +
+             ">, signed=yes, status=5.7.1, class=soft, reason=blocked, domain=example.com"},
+        {"unsigned", unsigned_to, ts::make_dsn({}), false, kNow,
+         "action=ignore, rcpt=<bob@example.net>, verp=<" + unsigned_to +
+             ">, signed=no, status=5.1.1, class=hard, reason=userunknown, why=unsigned"},
+        {"forged", forged, ts::make_dsn({}), false, kNow,
+         "action=ignore, rcpt=<bob@example.net>, verp=<" + forged +
+             ">, signed=no, status=5.1.1, class=hard, reason=userunknown, why=forged"},
+        {"expired", bob, ts::make_dsn({}), false, kNow + 400 * 86400,
+         "action=ignore, rcpt=<bob@example.net>, verp=<" + bob +
+             ">, signed=no, status=5.1.1, class=hard, reason=userunknown, why=expired-tag"},
+        {"delayed", bob, ts::make_dsn(delayed), false, kNow,
+         "action=ignore, rcpt=<bob@example.net>, verp=<" + bob +
+             ">, signed=yes, status=4.4.1, class=soft, reason=networkerror, why=delayed"},
+        {"autoreply", bob, ts::make_autoreply(bob, "Out of Office"), false, kNow,
+         "action=ignore, rcpt=<bob@example.net>, verp=<" + bob +
+             ">, signed=yes, status=-, class=autoreply, reason=vacation, why=autoreply"},
+        {"signed person", bob, person, false, kNow,
+         "action=quarantine, rcpt=<bob@example.net>, verp=<" + bob +
+             ">, signed=yes, status=-, class=-, reason=-, why=not-a-report"},
+        {"unsigned person", unsigned_to, person, false, kNow,
+         "action=quarantine, rcpt=<>, verp=<" + unsigned_to + ">, signed=no, status=-, class=-, reason=-, why=not-a-report"},
+        {"too large", bob, std::string(1000, 'x'), true, kNow,
+         "action=quarantine, rcpt=<bob@example.net>, verp=<" + bob +
+             ">, signed=yes, status=-, class=-, reason=-, why=too-large"},
+    };
+    for (auto& c : cases) {
+        std::string got = one_line(f, c.to, c.msg, c.oversized, c.now);
+        got = got.substr(got.find(": ") + 2);  // the queue id
+        BOOST_REQUIRE_MESSAGE(got.rfind("bounce: ", 0) == 0, c.what << ": " << got);
+        got = got.substr(8);
+        if (c.want.rfind("action=quarantine", 0) == 0) {
+            BOOST_TEST(got.rfind(c.want + ", file=" + f.settings.quarantine_dir + "/", 0) == 0,
+                       c.what << ": got " << got << ", want " << c.want << ", file=...");
+        } else {
+            BOOST_TEST(got == c.want, c.what << ": got " << got << ", want " << c.want);
+        }
+    }
+    // Nothing that is not a report was dropped: each is in the quarantine.
+    size_t kept = 0;
+    for (auto& e : std::filesystem::directory_iterator(f.settings.quarantine_dir)) kept += e.path().extension() == ".eml";
+    BOOST_TEST(kept == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(an_unsigned_report_accepted_says_signed_no) {
+    Fixture f(true);
+    std::string got = one_line(f, "postmaster@bounces.example.org", ts::make_dsn({}));
+    BOOST_TEST(contains(got, "bounce: action=suppress, rcpt=<bob@example.net>, "
+                             "verp=<postmaster@bounces.example.org>, signed=no, status=5.1.1"),
+               got);
+    BOOST_TEST(contains(f.events(), "\"trust\":\"accept_unsigned\""), f.events());
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_token_is_one_ignore_line) {
+    Fixture f;
+    auto e = Fixture::codec().encode(*address::parse_mailbox(std::string(60, 'x') + "@example.net"),
+                                     [] { return std::string("nosuchtoken"); },
+                                     floor<days>(sys_seconds(seconds(kNow))));
+    BOOST_REQUIRE(e && e->is_token);
+    std::string got = one_line(f, e->address, ts::make_dsn({}));
+    BOOST_TEST(contains(got, "action=ignore, rcpt=<bob@example.net>, verp=<" + e->address +
+                                 ">, signed=yes, status=5.1.1, class=hard, reason=userunknown, why=unknown-token"),
+               got);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_event_log)
+
+namespace pt = boost::property_tree;
+
+BOOST_AUTO_TEST_CASE(every_event_line_follows_the_schema) {
+    // The keys sendguard-bounce(8) EVENT LOG documents, on every line.
+    Fixture f;
+    const std::string bob = f.verp("bob@example.net");
+    ts::DsnSpec soft;
+    soft.status = "4.2.2";
+    soft.diagnostic = "smtp; 452 4.2.2 Mailbox full";
+    f.deliver(bob, ts::make_dsn({}));                                      // suppress
+    f.deliver(bob, ts::make_dsn(soft));                                    // count
+    f.deliver("postmaster@bounces.example.org", ts::make_dsn({}));         // ignore, unsigned
+    f.deliver(bob, "Subject: hi\n\nhello\n");                              // quarantine
+    f.deliver(bob, std::string(100, 'x'), true);                           // quarantine, too large
+    std::istringstream in(f.events());
+    std::string line;
+    std::vector<std::string> actions;
+    while (std::getline(in, line)) {
+        pt::ptree t;
+        std::istringstream j(line);
+        BOOST_REQUIRE_NO_THROW(pt::read_json(j, t));
+        // time: RFC 3339 UTC; time_unix: the same instant in epoch seconds.
+        BOOST_TEST(t.get<std::string>("time") == "2026-11-18T11:06:40Z", line);
+        BOOST_TEST(t.get<long long>("time_unix") == kNow, line);
+        for (const char* k : {"queue_id", "sender", "recipient", "verp", "signed", "action"})
+            BOOST_TEST(t.count(k) == 1u, "no \"" << k << "\" in " << line);
+        const std::string a = t.get<std::string>("action");
+        actions.push_back(a);
+        if (a == "ignore" || a == "quarantine") BOOST_TEST(!t.get<std::string>("why").empty(), line);
+        if (a == "quarantine") BOOST_TEST(!t.get<std::string>("file").empty(), line);
+        BOOST_TEST(t.count("decision") == 0u, "the old key: " << line);
+        BOOST_REQUIRE_MESSAGE(t.count("decisions") == 1u, line);
+        for (auto& [_, d] : t.get_child("decisions")) {
+            for (const char* k : {"address", "action", "status", "class", "reason"})
+                BOOST_TEST(d.count(k) == 1u, "no decisions[].\"" << k << "\" in " << line);
+        }
+        // The report's own Action field never goes by our key.
+        if (t.count("report"))
+            for (auto& [_, r] : t.get_child("report")) BOOST_TEST(r.count("action") == 0u, line);
+    }
+    std::vector<std::string> want{"suppress", "suppress", "ignore", "quarantine", "quarantine"};
+    // bob is suppressed already when the soft bounce comes: it stays so.
+    BOOST_TEST(actions == want, "got " << actions.size() << " lines: " << f.events());
+}
+
+BOOST_AUTO_TEST_CASE(iso_times_round_trip) {
+    struct Case { int64_t t; std::string want; } cases[] = {
+        {0, "1970-01-01T00:00:00Z"},
+        {1795000000, "2026-11-18T11:06:40Z"},
+        {1798230600, "2026-12-25T20:30:00Z"},
+        {951782400, "2000-02-29T00:00:00Z"},
+        {-5, "1969-12-31T23:59:55Z"},
+    };
+    for (auto& c : cases) {
+        BOOST_TEST(store::iso_time(c.t) == c.want, "got " << store::iso_time(c.t) << ", want " << c.want);
+        auto back = store::parse_iso_time(c.want);
+        BOOST_TEST((back && *back == c.t), c.want << " read back as " << (back ? *back : -1));
+    }
+    for (const char* bad : {"", "2026-11-18", "2026-11-18T11:06:40", "2026-02-30T00:00:00Z", "2026-11-18T24:00:00Z",
+                            "2026-11-18 11:06:40Z", "2026-11-18T11:06:40+01:00", "1795000000"})
+        BOOST_TEST(!store::parse_iso_time(bad).has_value(), bad << " was accepted");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_local_reports)
+
+const std::string kLocalDsn =
+    "Received: by mx1.example.org (Postfix)\n\tid 4XkQ2m1Zz9z; Mon, 3 Mar 2025 10:00:01 +0100 (CET)\n" +
+    ts::make_dsn({});
+
+std::string with_received(const std::string& received) {
+    return "Received: " + received + "\n" + ts::make_dsn({});
+}
+
+BOOST_AUTO_TEST_CASE(local_rule_table) {
+    const std::vector<std::string> names{"mx1.example.org"};
+    struct Case { std::string what, message, reporting_mta, qid; std::vector<std::string> names; bool want; } cases[] = {
+        {"made here", kLocalDsn, "mx1.example.org", "4XkQ2m1Zz9z", names, true},
+        {"names in any case, trailing dot", kLocalDsn, "MX1.Example.ORG.", "4XkQ2m1Zz9z", names, true},
+        {"no -q: a forwarded message looks the same", kLocalDsn, "mx1.example.org", "", names, false},
+        {"no names configured", kLocalDsn, "mx1.example.org", "4XkQ2m1Zz9z", {}, false},
+        {"Reporting-MTA elsewhere", kLocalDsn, "relay.example.org", "4XkQ2m1Zz9z", names, false},
+        {"other queue id", kLocalDsn, "mx1.example.org", "4XkQ3b7Lq2z", names, false},
+        {"came in over SMTP",
+         with_received("from attacker.example (attacker.example [198.51.100.7])\n\tby mx1.example.org (Postfix) "
+                       "with ESMTP id 4XkQ2m1Zz9z; Mon, 3 Mar 2025 10:00:01 +0100"),
+         "mx1.example.org", "4XkQ2m1Zz9z", names, false},
+        {"local submission",
+         with_received("by mx1.example.org (Postfix, from userid 1000) id 4XkQ2m1Zz9z; Mon, 3 Mar 2025"),
+         "mx1.example.org", "4XkQ2m1Zz9z", names, false},
+        {"another host's Postfix", with_received("by mx2.example.org (Postfix) id 4XkQ2m1Zz9z; Mon, 3 Mar 2025"),
+         "mx1.example.org", "4XkQ2m1Zz9z", names, false},
+        {"no Received", ts::make_dsn({}), "mx1.example.org", "4XkQ2m1Zz9z", names, false},
+        {"forged Received below ours",
+         "Received: from a.example by mx1.example.org (Postfix) with SMTP id 4XkQ2m1Zz9z; x\n" + kLocalDsn,
+         "mx1.example.org", "4XkQ2m1Zz9z", names, false},
+    };
+    for (auto& c : cases) {
+        bool got = bounce::is_local_report(c.message, c.reporting_mta, c.names, c.qid);
+        BOOST_TEST(got == c.want, c.what << ": got " << got << ", want " << c.want);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_local_report_is_trusted_an_outside_one_is_not) {
+    Fixture f;
+    f.settings.local_mta_names = {"mx1.example.org"};
+    // make_dsn's Reporting-MTA is relay.example.org: name it too.
+    f.settings.local_mta_names.push_back("relay.example.org");
+    const std::string local = "Received: by relay.example.org (Postfix) id 4XkQ3b7Lq2z; Mon, 3 Mar 2025\n" +
+                              ts::make_dsn({});
+    std::string got = bounce_log_lines::one_line(f, "postmaster@bounces.example.org", local);
+    BOOST_TEST(contains(got, "action=suppress, rcpt=<bob@example.net>, verp=<postmaster@bounces.example.org>, "
+                             "signed=no"),
+               got);
+    BOOST_TEST(contains(f.events(), "\"trust\":\"local\""), f.events());
+
+    Fixture g;
+    g.settings.local_mta_names = {"relay.example.org"};
+    const std::string outside =
+        "Received: from attacker.example (attacker.example [198.51.100.7])\n\tby relay.example.org (Postfix) with "
+        "ESMTP id 4XkQ3b7Lq2z; Mon, 3 Mar 2025\n" + ts::make_dsn({});
+    got = bounce_log_lines::one_line(g, "postmaster@bounces.example.org", outside);
+    BOOST_TEST(contains(got, "action=ignore, rcpt=<bob@example.net>"), got);
+    BOOST_TEST(contains(got, "why=unsigned"), got);
+    BOOST_TEST(!g.check("bob@example.net").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
