@@ -97,6 +97,28 @@ const std::vector<Case> kBatch1 = {
     {"dsn-final-vs-original", {{"mtaylor@example.org", H}}},
     {"mxlogic", {{"walt.king@example.com", H}}},
     {"symantec-filtered", {{"felix.braun@example.org", S}}},
+    {"sun-messaging-server", {{"kenji.sato@example.com", H}}},
+    {"opensmtpd", {{"theo.v@example.net", H}}},
+    // "MAIL FROM:", "From:" and "To:" lines under "Message details:".
+    {"apache-james", {{"lotte.beck@example.com", H}}},
+    {"amavis-banned", {{"erik.nord@example.org", S}}},
+    {"powermta", {{"yuki.tan@example.net", Any}}},
+    // "Sender: <addr>" opens a line of the notice.
+    {"trendmicro", {{"lin.mei@example.com", H}}},
+    {"mailmarshal", {{"bruce.w@example.com.au", H}}},
+    {"surfcontrol", {{"nana.k@example.com", H}}},
+    {"dma", {{"backup-admin@example.org", H}}},
+    {"sendmail-v5", {{"prof.gauss@mail.example.edu", H}}},
+    {"jp-mobile", {{"sakura-1988@ezweb.example.ne.jp", Any}}},
+    {"jp-biglobe", {{"kazu.m@biglobe.example.ne.jp", S}}},
+    {"mailfoundry", {{"alan.p@example.com", H}}},
+    // The remote refused the sender: the recipient failed all the same.
+    {"qmail-sender-rejected", {{"fiona.g@example.net", S}}},
+    {"dsn-local-final", {{"rachel.green@example.edu", S}}},
+    // The returned message went to a list: its To: is no recipient.
+    {"exim49-host-line", {{"aoife.b@example.ie", H}}},
+    {"verizon", {{"dan.mills@verizon.example.net", H}}},
+    {"base64-notice", {{"nora.lind@example.org", H}}},
 };
 
 std::string lower(std::string s) {
