@@ -334,7 +334,7 @@ size_t line_of(std::string_view notice, std::string_view addr) {
         if (best == std::string_view::npos) best = ls;
         std::string_view head = notice.substr(ls, p - ls);
         bool opens = true;
-        for (char c : head) opens &= text::is_space(c) || c == '<' || c == '>' || c == '"' || c == '*';
+        for (char c : head) opens &= text::is_space(c) || c == '<' || c == '>' || c == '"' || c == '\'' || c == '*';
         if (opens) return ls;
     }
     return best;
@@ -401,7 +401,7 @@ std::string_view block_at(std::string_view notice, size_t at, std::string_view a
         while (text::next_line(rest, line)) {
             std::string_view t = text::trim(line);
             bool heading = several && t.starts_with("-----");
-            while (!t.empty() && (t[0] == '<' || t[0] == '>' || t[0] == '"')) t.remove_prefix(1);
+            while (!t.empty() && (t[0] == '<' || t[0] == '>' || t[0] == '"' || t[0] == '\'')) t.remove_prefix(1);
             auto f = text::find_address(t);
             if (heading || (f && f->pos == 0 && !text::istarts_with(t, addr))) {
                 block = block.substr(0, static_cast<size_t>(line.data() - block.data()));

@@ -88,6 +88,8 @@ constexpr ReasonRule kRules[] = {
     {"size limit exceeded", R::MesgTooBig},
     {"nachricht ist zu gro", R::MesgTooBig},
     // 2. Unknown host or domain.
+    // Exim: every MX host of the domain has no address record.
+    {"mx records point to non-existent hosts", R::HostUnknown},
     {"host unknown", R::HostUnknown},
     {"unknown host", R::HostUnknown},
     {"host not found", R::HostUnknown},
@@ -128,6 +130,14 @@ constexpr ReasonRule kRules[] = {
     {"account is disabled", R::Suspend},
     {"postfach ist gesperrt", R::Suspend},
     {"deaktiviert", R::Suspend},
+    // An account closed for good: the address will not come back.
+    {"cancelled the account", R::UserUnknown},
+    {"canceled the account", R::UserUnknown},
+    {"account has been closed", R::UserUnknown},
+    {"account was closed", R::UserUnknown},
+    {"account has been cancelled", R::UserUnknown},
+    {"address could not be found", R::UserUnknown},
+    {"address couldn't be found", R::UserUnknown},
     {"user unknown", R::UserUnknown},
     {"unknown user", R::UserUnknown},
     {"user not known", R::UserUnknown},
