@@ -71,11 +71,30 @@ constexpr std::string_view kSenderLabels[] = {
     "reporting-mta", "remote-mta", "x-sender", "errors-to",
 };
 
-// Words right before an address in a sentence that make it a recipient.
+// Words right before an address in a sentence that make it a recipient
+// (English, German, French, Spanish, Italian, Portuguese, Dutch).
 constexpr std::string_view kRecipientWords[] = {
     "to", "rcpt", "recipient", "recipients", "for", "an", "user", "address", "mailbox",
-    "empfänger", "adresse", "destinataire", "at", "reach",
+    "empfänger", "adresse", "destinataire", "at", "reach", "à", "a", "al", "aan", "para",
+    "destinatario", "destinatari", "destinatário", "ontvanger", "indirizzo", "dirección",
+    "direccion", "endereço", "adres",
 };
+
+// Words before an address on its line that make it where to ask for help
+// ("contact us at help@...", "mail for webmaster should be sent to ..."),
+// not a recipient the sentence reports on.
+constexpr std::string_view kHelpWords[] = {
+    "contact", "help", "assist", "question", "support", "inquir", "enquir", "complain",
+    "hotline", "should be sent to", "send mail to", "send email to", "send e-mail to",
+    "write to", "email us", "e-mail us", "mail us", "reach us", "kontakt", "wenden sie sich",
+    "fragen", "hilfe", "ayuda", "aiuto", "hulp", "unsubscribe",
+};
+
+bool asks_for_help(std::string_view before) {
+    for (auto w : kHelpWords)
+        if (text::icontains(before, w)) return true;
+    return false;
+}
 
 // Words right before an address that make it the sender's.
 constexpr std::string_view kSenderWords[] = {"from", "sender", "by", "von", "envelope-from",
@@ -316,6 +335,7 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
             tier = kSentence;
         else
             continue;
+        if (tier == kSentence && asks_for_help(line.substr(0, f.pos))) continue;
         if (s.found.size() >= s.max_candidates) return;
         if (opening) list_end = f.pos + f.addr.size();
         Cand c{std::move(a), {}, tier, line_pos};
@@ -516,6 +536,32 @@ std::vector<Cand> choose(const Scan& s, std::vector<Cand> failed) {
     return chosen;
 }
 
+// Does a line name the mailbox local, alone at its start or after a label
+// ("jsmith", "jsmith (user not found)", "<jsmith>... User unknown",
+// "Unknown user: jsmith"); not "jsmith.old", "Contact: ..." (the local
+// part "contact") nor "From: jsmith"?
+bool opens_with_local_part(std::string_view t, std::string_view local) {
+    auto names = [&](std::string_view u, bool after_label) {
+        const bool quoted = !u.empty() && (u[0] == '<' || u[0] == '"' || u[0] == '\'');
+        while (!u.empty() && (u[0] == '<' || u[0] == '"' || u[0] == '\'')) u.remove_prefix(1);
+        if (!text::istarts_with(u, local)) return false;
+        std::string_view tail = u.substr(local.size());
+        if (tail.empty() || tail.starts_with("...")) return true;
+        if (quoted && (tail[0] == '>' || tail[0] == '"' || tail[0] == '\'')) return true;
+        // After a label, words may follow only in parentheses: "Subject:
+        // bob smith" names no mailbox.
+        if (after_label) return text::trim(tail).starts_with('(') || tail[0] == ',';
+        return tail[0] == ' ' || tail[0] == '\t' || tail[0] == '(';
+    };
+    if (names(t, false)) return true;
+    size_t colon = t.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 40) return false;
+    for (char c : t.substr(0, colon))
+        if (!is_label_char(c)) return false;
+    if (one_of(text::trim(t.substr(0, colon)), kSenderLabels)) return false;
+    return names(text::trim(t.substr(colon + 1)), true);
+}
+
 // Notices of systems that name the failed mailbox by its local part only
 // (GroupWise "\tjsmith (user not found)"): an address of the returned
 // message's To: or Cc: whose local part opens a line of the notice.
@@ -529,12 +575,7 @@ std::vector<Cand> named_by_local_part(std::string_view text, const Headers& retu
             if (local.size() < 2) continue;
             std::string_view rest = text, line;
             while (text::next_line(rest, line)) {
-                std::string_view t = text::trim(line);
-                if (!text::istarts_with(t, local)) continue;
-                // "jsmith", "jsmith (user not found)"; not "Contact: ..."
-                if (t.size() > local.size() && t[local.size()] != ' ' && t[local.size()] != '\t'
-                    && t[local.size()] != '(')
-                    continue;
+                if (!opens_with_local_part(text::trim(line), local)) continue;
                 out.push_back(Cand{a.str(), {}, kLabel, static_cast<size_t>(line.data() - text.data())});
                 break;
             }

@@ -330,6 +330,50 @@ BOOST_AUTO_TEST_CASE(dsn_personal_mail_about_rejection) {
     BOOST_TEST(r.recipients.empty());
 }
 
+// Which addresses of a notice's own wording are its failed recipients.
+// The returned message went to two, so its To: decides nothing.
+BOOST_AUTO_TEST_CASE(dsn_notice_wording) {
+    struct {
+        const char* notice;
+        std::vector<std::string> want;
+    } const rows[] = {
+        // Where to ask for help is no recipient, in any tier.
+        {"Your message to bob@example.com could not be delivered: no such user.\n"
+         "If you need help, contact us at help@example.com.\n",
+         {"bob@example.com"}},
+        {"The user bob@example.com does not exist here. Mail for webmaster should be sent to "
+         "webmaster@example.com\n",
+         {"bob@example.com"}},
+        {"Questions: helpdesk@example.com\nYour mail to carl@example.com was refused.\n", {"carl@example.com"}},
+        // Sentences in other languages: "à", "a", "aan", "destinatario".
+        {"Votre message à bob@example.com n'a pas pu être remis.\n", {"bob@example.com"}},
+        {"No se pudo entregar su mensaje a bob@example.com.\n", {"bob@example.com"}},
+        {"Uw bericht aan bob@example.com kon niet worden afgeleverd.\n", {"bob@example.com"}},
+        {"Il messaggio non è stato recapitato al destinatario bob@example.com.\n", {"bob@example.com"}},
+        // The mailbox named by its local part, after a label or in brackets;
+        // not a subject that starts with the same word.
+        {"Unknown user: bob\n", {"bob@example.com"}},
+        {"<carl>... User unknown\n", {"carl@example.com"}},
+        {"Subject: bob smith's visit\nUser unknown\n", {}},
+    };
+    for (const auto& row : rows) {
+        const std::string msg = std::string("From: postmaster@example.com\nTo: sender@example.org\n"
+                                            "Subject: Undeliverable message\nMIME-Version: 1.0\n"
+                                            "Content-Type: multipart/mixed; boundary=\"B\"\n\n--B\n"
+                                            "Content-Type: text/plain; charset=utf-8\n\n")
+            + row.notice
+            + "\n--B\nContent-Type: message/rfc822\n\nFrom: sender@example.org\n"
+              "To: bob@example.com, carl@example.com\nSubject: Hi\n\nHello\n--B--\n";
+        const dsn::Report r = dsn::parse(msg);
+        std::vector<std::string> got;
+        for (const auto& rc : r.recipients) got.push_back(rc.address);
+        std::string g, w;
+        for (const auto& a : got) g += a + " ";
+        for (const auto& a : row.want) w += a + " ";
+        BOOST_TEST(got == row.want, row.notice << ": got " << g << ", want " << w);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(dsn_limits) {
     std::string msg =
         "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
