@@ -584,6 +584,25 @@ std::vector<Cand> named_by_local_part(std::string_view text, const Headers& retu
     return out;
 }
 
+// Does the line at offset line say that addr was delivered ("<a@b>:
+// delivered to mailbox", Sendmail's "<a@b>... Successfully delivered",
+// "relayed; expect no further notifications")? A notice on several
+// recipients may list those that went through beside those that failed.
+bool reports_delivery(std::string_view text, size_t line, std::string_view addr) {
+    if (line >= text.size()) return false;
+    std::string_view l = text.substr(line, text.find('\n', line) - line);
+    size_t p = text::ifind(l, addr);
+    if (p == std::string_view::npos) return false;
+    std::string_view rest = l.substr(p + addr.size());
+    while (!rest.empty() && (rest[0] == '>' || rest[0] == ':' || rest[0] == '.' || text::is_space(rest[0])))
+        rest.remove_prefix(1);
+    constexpr std::string_view kDelivered[] = {"delivered to ", "successfully delivered", "delivered.",
+                                               "relayed", "alias expanded", "delivery via local"};
+    for (auto w : kDelivered)
+        if (text::istarts_with(rest, w)) return true;
+    return false;
+}
+
 }  // namespace
 
 size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned,
@@ -615,6 +634,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         d.address = std::move(c.addr);
         d.alias = std::move(c.alias);
         d.action = delayed ? Action::Delayed : Action::Failed;
+        if (distinct.size() > 1 && reports_delivery(text, c.line, d.address)) d.action = Action::Delivered;
         fill_from_text(text, d, distinct.size(), c.line);
         if (out.add(std::move(d))) ++added;
     }
