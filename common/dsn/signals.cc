@@ -144,7 +144,9 @@ bool is_from_daemon(const Mail& mail) {
     return text::icontains(from, "mailer-daemon") || text::icontains(from, "mailer_daemon")
         || text::icontains(from, "mailerdaemon") || text::icontains(from, "mail-daemon")
         || text::icontains(from, "postmaster") || text::icontains(from, "post_master")
-        || text::icontains(from, "mail delivery") || text::icontains(from, "mail administrator");
+        || text::icontains(from, "mail delivery") || text::icontains(from, "mail administrator")
+        // Exchange 2007 and later send their reports from this fixed mailbox.
+        || text::icontains(from, "microsoftexchange329e71ec88ae4615bbc36ab6ce41109e");
 }
 
 namespace {
@@ -159,6 +161,13 @@ constexpr std::string_view kBounceSubjects[] = {
     "delivery error", "message delivery", "failed delivery", "bounce", "rejected",
     "unable to deliver", "zustellung fehlgeschlagen", "fehlgeschlagen", "delivery failure",
     "non-delivery", "nondelivery", "delivery incomplete", "error sending message",
+    // Exchange's localised "Undeliverable:" and similar fixed subjects.
+    "non remis", "non-remise", "no se puede entregar", "no entregado", "recapito non riuscito",
+    "mancato recapito", "non recapitabile", "onbestelbaar", "niet bezorgd", "não entregue",
+    "não é possível entregar", "olevererbart", "kan inte levereras", "kan ikke leveres",
+    "ikke leveret", "ei voitu toimittaa", "niedostarczalne", "nie można dostarczyć",
+    "nedoručitelné", "е доставлено", "едоставлен", "е удается доставить", "配信不能",
+    "配送できません", "退信", "无法送达", "未送达", "無法傳遞",
 };
 
 constexpr std::string_view kBouncePhrases[] = {
@@ -172,6 +181,10 @@ constexpr std::string_view kBouncePhrases[] = {
     "delivery attempts will continue", "has not yet been delivered", "message was not sent",
     "user unknown", "no such user", "mailbox unavailable", "mailbox full", "rcpt to",
     "transcript of session", "failure notice", "delivery status",
+    "unknown user", "failed addresses", "addresses had permanent", "non-deliverable",
+    "n'a pas pu être remis", "no se pudo entregar", "non è stato recapitato", "niet worden afgeleverd",
+    "não foi possível entregar", "не может быть доставлено", "не удалось доставить", "не доставлено",
+    "配信できませんでした", "配送できませんでした", "无法投递", "无法送达", "退信",
 };
 
 }  // namespace
@@ -241,7 +254,9 @@ bool is_bounce_like(const Mail& mail, std::string_view notice) {
     for (auto p : kBouncePhrases)
         if (text::icontains(notice, p)) { phrase = true; break; }
     std::string_view rp = header_value(mail.headers, "Return-Path");
-    bool null_sender = text::trim(rp) == "<>";
+    // A mailbox stores the null reverse path as "<>", or as old Sendmail
+    // delivered its own bounces, "<MAILER-DAEMON>".
+    bool null_sender = text::trim(rp) == "<>" || text::icontains(rp, "mailer-daemon");
     bool auto_sub = !header_value(mail.headers, "Auto-Submitted").empty();
     bool backed = null_sender || auto_sub || mail.has_original;
     if (bounce_subject(mail)) return phrase || backed;

@@ -379,6 +379,41 @@ BOOST_AUTO_TEST_CASE(dsn_notice_wording) {
     }
 }
 
+// A notice is known by its sender, subject or wording with some backing:
+// localised Exchange subjects, the wording of other languages, old
+// Sendmail's "Return-Path: <MAILER-DAEMON>", Exchange's fixed sender.
+BOOST_AUTO_TEST_CASE(dsn_bounce_signals) {
+    struct {
+        const char* headers;
+        const char* notice;
+    } const rows[] = {
+        {"From: Serveur <serveur@example.fr>\nSubject: Non remis : Bonjour\n",
+         "Votre message n'a pas pu être remis à bob@example.com.\n"},
+        {"From: Servidor <servidor@example.es>\nSubject: No se puede entregar: Hola\n",
+         "No se pudo entregar su mensaje.\n\nbob@example.com\n"},
+        {"From: System <system@example.ru>\nSubject: Notification\nReturn-Path: <>\n",
+         "Ваше письмо не может быть доставлено:\n\nbob@example.com\n"},
+        {"From: root@oldhost.example.edu\nSubject: Notification\nReturn-Path: <MAILER-DAEMON>\n",
+         "   ----- Transcript of session follows -----\n550 bob@example.com... User unknown\n"},
+        {"From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.com>\n"
+         "Subject: Hello\n",
+         "Delivery has failed to these recipients or groups:\n\nbob@example.com\n"},
+        {"From: Gateway <gw@example.de>\nSubject: Notification\nReturn-Path: <>\n",
+         "|------------------------- Failed addresses follow: ---------------------|\n"
+         " <bob@example.com> ... unknown user\n"},
+    };
+    for (const auto& row : rows) {
+        const std::string msg = std::string(row.headers)
+            + "To: sender@example.org\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n" + row.notice
+            + "\n--- Below this line is a copy of the message.\n\nFrom: sender@example.org\n"
+              "To: bob@example.com, carl@example.com\nSubject: Hi\n\nHello\n";
+        const dsn::Report r = dsn::parse(msg);
+        BOOST_TEST(r.is_bounce, row.headers << ": not read as a bounce (kind " << dsn::to_string(r.kind) << ")");
+        BOOST_TEST_REQUIRE(r.recipients.size() == 1u, row.headers << ": recipients " << r.recipients.size());
+        BOOST_TEST(r.recipients[0].address == "bob@example.com", row.headers << ": got " << r.recipients[0].address);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(dsn_limits) {
     std::string msg =
         "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
