@@ -414,6 +414,23 @@ BOOST_AUTO_TEST_CASE(dsn_bounce_signals) {
     }
 }
 
+// A report whose fields are all indented (as a gateway quotes it) is read
+// field by field; lines indented deeper are folds.
+BOOST_AUTO_TEST_CASE(dsn_report_indented) {
+    const std::string msg =
+        "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"O\"\n\n--O\n"
+        "Content-Type: message/delivery-status\n\n  Reporting-MTA: dns; mx.example.org\n\n"
+        "  Final-Recipient: rfc822; bob@example.net\n  Action: failed\n  Status: 5.2.2\n"
+        "  Diagnostic-Code: smtp; 552 5.2.2 over\n      quota\n\n--O--\n";
+    const dsn::Report r = dsn::parse(msg);
+    BOOST_TEST_REQUIRE(r.recipients.size() == 1u);
+    BOOST_TEST(r.recipients[0].address == "bob@example.net");
+    BOOST_TEST(r.recipients[0].status == "5.2.2");
+    BOOST_TEST((r.recipients[0].action == dsn::Action::Failed));
+    BOOST_TEST(r.recipients[0].diagnostic == "552 5.2.2 over quota", "diagnostic: got " << r.recipients[0].diagnostic);
+}
+
 BOOST_AUTO_TEST_CASE(dsn_limits) {
     std::string msg =
         "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"
