@@ -57,6 +57,7 @@ public:
 
     std::string type;  // "text/plain", lower case
     int depth = 0;     // nesting level of multiparts
+    bool alternative = false;  // inside a multipart/alternative
 
     // Decoded content, at most limit bytes; "" for unread types.
     std::string_view text() const;

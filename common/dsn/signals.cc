@@ -191,8 +191,13 @@ constexpr std::string_view kBouncePhrases[] = {
 
 Notice notice_text(const Mail& mail, size_t limit) {
     Notice n;
-    bool any_plain = false;
-    for (const auto& p : mail.parts) if (p.type == "text/plain" && !p.text().empty()) any_plain = true;
+    // An HTML notice gives way to a plain one: its alternative, or a plain
+    // part before it; not a plain attachment after it.
+    bool any_plain = false, before_html = true;
+    for (const auto& p : mail.parts) {
+        if (p.type == "text/html") before_html = false;
+        if (p.type == "text/plain" && !p.text().empty() && (before_html || p.alternative)) any_plain = true;
+    }
     for (const auto& p : mail.parts) {
         if (n.text.size() >= limit) break;
         if (p.type == "message/rfc822" || p.type == "message/global" || p.type == "text/rfc822-headers"

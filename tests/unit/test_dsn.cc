@@ -431,6 +431,22 @@ BOOST_AUTO_TEST_CASE(dsn_report_indented) {
     BOOST_TEST(r.recipients[0].diagnostic == "552 5.2.2 over quota", "diagnostic: got " << r.recipients[0].diagnostic);
 }
 
+// An HTML notice followed by a plain attachment: the notice is the HTML,
+// the attachment's addresses are none of its recipients.
+BOOST_AUTO_TEST_CASE(dsn_html_notice_plain_attachment) {
+    const std::string msg =
+        "From: postmaster@example.com\nTo: sender@example.org\nSubject: Undeliverable: Hi\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/html; charset=utf-8\n\n"
+        "<html><body><p>Delivery has failed to these recipients or groups:</p><p>"
+        "<a href=\"mailto:bob@example.com\">bob@example.com</a><br>The email address you entered couldn't be "
+        "found.</p></body></html>\n\n--B\nContent-Type: text/plain\nContent-Disposition: attachment\n\n"
+        "Contact list:\ncarl@example.com\ndana@example.com\n\n--B--\n";
+    const dsn::Report r = dsn::parse(msg);
+    BOOST_TEST_REQUIRE(r.recipients.size() == 1u, "recipients: got " << r.recipients.size() << ", want 1");
+    BOOST_TEST(r.recipients[0].address == "bob@example.com");
+    BOOST_TEST((r.recipients[0].klass == dsn::Class::Hard));
+}
+
 BOOST_AUTO_TEST_CASE(dsn_limits) {
     std::string msg =
         "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\nMIME-Version: 1.0\n"

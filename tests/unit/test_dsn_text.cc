@@ -128,6 +128,7 @@ BOOST_AUTO_TEST_CASE(dsn_reason_rules) {
         {"", "The screen name you sent to is not valid, or the member has cancelled the account.", R::UserUnknown},
         {"5.0.0", "The e-mail address could not be found.", R::UserUnknown},
         {"", "alice.wood wasn't found at contoso.example.", R::UserUnknown},
+        {"", "554: delivery error: dd Not a valid recipient - atlas321", R::UserUnknown},
     };
     for (const auto& row : rows) {
         dsn::Evidence e;
