@@ -103,6 +103,7 @@ bool is_bounce_like(const Mail& mail, std::string_view notice);
 bool is_strong_bounce(const Mail& mail);
 // From: names a mailer daemon or postmaster.
 bool is_from_daemon(const Mail& mail);
+bool is_from_daemon(const Headers& headers);
 bool is_auto_reply(const Mail& mail);
 bool is_delay_notice(const Mail& mail, std::string_view notice);
 

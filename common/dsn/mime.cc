@@ -138,6 +138,7 @@ void walk_message(const Entity& e, Mail& mail, int depth) {
     if (!mail.has_original && !text::trim(e.body.substr(0, 256)).empty()) {
         mail.original = copy_headers(e.body, 200);
         mail.has_original = true;
+        mail.original_raw = e.body;
     }
     // A marker keeps the position of the attached message in part order.
     mail.parts.emplace_back("message/rfc822", depth);

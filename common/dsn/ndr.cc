@@ -22,7 +22,7 @@
 //   6. an address of the returned To:/Cc: whose local part opens a line
 //      (systems that name the mailbox only: GroupWise);
 //   7. the To: of the returned message, when it names one mailbox, no Cc:,
-//      and no list server distributed it.
+//      no list server distributed it, and it is no daemon's notice.
 // Never recipients: the notice's author (From:), role addresses
 // (postmaster, mailer-daemon), fields naming the sender or a message
 // (From:, Sender:, References:, ... with their folded lines), and all that
@@ -394,6 +394,8 @@ std::string_view failure_reply(std::string_view s) {
 // distributed it (RFC 2369 / RFC 2919 headers: its To: is the list), nor
 // when that address is the notice's own addressee (mail to self).
 std::optional<Cand> returned_recipient(const Mail& mail, const Headers& returned) {
+    // A returned notice went to a sender (a list's bounce address), not to a recipient.
+    if (is_from_daemon(returned)) return std::nullopt;
     for (std::string_view list_header : {"List-Id", "List-Post"})
         if (!header_value(returned, list_header).empty()) return std::nullopt;
     if (!header_value(returned, "Cc").empty()) return std::nullopt;

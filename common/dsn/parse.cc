@@ -239,11 +239,27 @@ std::optional<Report> read_forwarded(Reading& r, int depth) {
     return inner;
 }
 
+// An attached message that is itself a daemon's notice (a list manager's
+// "uncaught bounce", a filter that wraps the notices it passes on): the
+// attached notice read as if it had come to us. Its To: is the address
+// the notice went to, never a recipient of ours.
+std::optional<Report> read_attached_notice(Reading& r, int depth) {
+    if (depth > 0 || !r.mail.has_original || r.mail.original_raw.empty()) return std::nullopt;
+    if (!is_from_daemon(r.mail.original) && header_value(r.mail.original, "X-Failed-Recipients").empty())
+        return std::nullopt;
+    Report inner = parse_at(r.mail.original_raw, r.limits, depth + 1);
+    if (!inner.is_bounce) return std::nullopt;
+    inner.subject = std::move(r.report.subject);
+    return inner;
+}
+
 Report parse_at(std::string_view message, const Limits& limits, int depth) {
     Reading r(message, limits);
     Kind kind = read_complaint(r);
     if (kind == Kind::None) kind = read_status_report(r);
     if (kind == Kind::None) kind = read_ses(r);
+    if (kind == Kind::None)
+        if (auto inner = read_attached_notice(r, depth)) return std::move(*inner);
 
     // Postfix's bounce(8) marks its reports "Auto-Submitted: auto-replied"
     // (RFC 3834 §5 asks every automatic response to say so): a report, a

@@ -139,8 +139,10 @@ bool append_notice(std::string_view body, Notice& n, size_t limit) {
 
 }  // namespace
 
-bool is_from_daemon(const Mail& mail) {
-    std::string_view from = header_value(mail.headers, "From");
+bool is_from_daemon(const Mail& mail) { return is_from_daemon(mail.headers); }
+
+bool is_from_daemon(const Headers& headers) {
+    std::string_view from = header_value(headers, "From");
     return text::icontains(from, "mailer-daemon") || text::icontains(from, "mailer_daemon")
         || text::icontains(from, "mailerdaemon") || text::icontains(from, "mail-daemon")
         || text::icontains(from, "postmaster") || text::icontains(from, "post_master")
