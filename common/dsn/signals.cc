@@ -1,4 +1,5 @@
 // signals.cc - what kind of message this is, and where its notice ends
+#include <algorithm>
 #include <array>
 
 #include "common/dsn/extract.h"
@@ -238,11 +239,26 @@ Notice notice_text(const Mail& mail, size_t limit) {
 
 namespace {
 
+constexpr std::string_view kAutoReplySubjects[] = {
+    "out of office", "out of the office", "abwesenheit", "automatische antwort",
+    "autoreply", "auto-reply", "auto reply", "automatic reply", "autorespon", "auto-respon",
+    "auto respon", "vacation", "réponse automatique", "away from", "abwesend",
+    "automatic response", "automatische benachrichtigung"};
+
+// Offset of the first of words in s, npos for none.
+template <size_t N>
+size_t first_of(std::string_view s, const std::string_view (&words)[N]) {
+    size_t first = std::string_view::npos;
+    for (auto w : words) first = std::min(first, text::ifind(s, w));
+    return first;
+}
+
+// A bounce's subject; not an auto-reply's that quotes ours ("Automatic
+// reply: Your parcel could not be delivered"): its own words come first.
 bool bounce_subject(const Mail& mail) {
     std::string_view subject = header_value(mail.headers, "Subject");
-    for (auto s : kBounceSubjects)
-        if (text::icontains(subject, s)) return true;
-    return false;
+    size_t bounce = first_of(subject, kBounceSubjects);
+    return bounce != std::string_view::npos && bounce < first_of(subject, kAutoReplySubjects);
 }
 
 }  // namespace
@@ -277,15 +293,7 @@ bool is_auto_reply(const Mail& mail) {
                                "X-Vacation", "X-Autoreply-From"})
         if (!header_value(mail.headers, h).empty()) return true;
     if (text::iequals(text::trim(header_value(mail.headers, "Precedence")), "auto_reply")) return true;
-    std::string_view subject = header_value(mail.headers, "Subject");
-    constexpr std::string_view kWords[] = {
-        "out of office", "out of the office", "abwesenheit", "automatische antwort",
-        "autoreply", "auto-reply", "auto reply", "automatic reply", "autorespon", "auto-respon",
-        "auto respon", "vacation", "réponse automatique", "away from", "abwesend",
-        "automatic response", "automatische benachrichtigung"};
-    for (auto w : kWords)
-        if (text::icontains(subject, w)) return true;
-    return false;
+    return first_of(header_value(mail.headers, "Subject"), kAutoReplySubjects) != std::string_view::npos;
 }
 
 bool is_delay_notice(const Mail& mail, std::string_view notice) {

@@ -191,6 +191,11 @@ const std::vector<Case> kCases = {
     {"sendmail-program.eml", Kind::Ndr, true,
      {{"rita@example.com", "5.1.1", Class::Hard, Reason::UserUnknown},
       {"sam@example.com", "", Class::Soft, Reason::Undefined}}},
+    // An auto-reply whose subject quotes ours ("Out of Office: Your parcel
+    // could not be delivered") and the original below "-----Original
+    // Message-----": its author is no failed recipient.
+    {"autoreply-quoting-subject.eml", Kind::AutoReply, false,
+     {{"petra.lind@example.com", "", Class::AutoReply, Reason::Vacation}}},
     // A list manager passes on a notice it could not read, attached: the
     // attached notice is read, and its To: (the list's bounce address) is
     // no recipient.
