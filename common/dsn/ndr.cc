@@ -28,6 +28,7 @@
 // (From:, Sender:, References:, ... with their folded lines), and all that
 // follows the start of the returned message (signals.cc cuts it off).
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <unordered_set>
 
@@ -99,6 +100,20 @@ bool asks_for_help(std::string_view before) {
 // Words right before an address that make it the sender's.
 constexpr std::string_view kSenderWords[] = {"from", "sender", "by", "von", "envelope-from",
                                              "return-path", "reply-to", "id"};
+
+bool one_of(std::string_view w, const std::string_view* list, size_t n);
+
+// A label naming the sender, or an identifier ("Message-ID",
+// "X-Original-Message-ID", "Original-Envelope-Id"): message and queue ids
+// look like addresses and are none.
+bool is_sender_label(std::string_view label) {
+    if (one_of(label, kSenderLabels, std::size(kSenderLabels))) return true;
+    if (label.size() < 2) return false;
+    std::string_view id = label.substr(label.size() - 2);
+    return text::iequals(id, "id")
+        && (label.size() == 2 || label[label.size() - 3] == '-' || label[label.size() - 3] == ' '
+            || label[label.size() - 3] == '_');
+}
 
 bool is_label_char(char c) {
     return text::is_alnum(c) || c == '-' || c == ' ' || c == '\'' || c == '(' || c == ')'
@@ -240,7 +255,7 @@ bool sender_field(std::string_view line, Scan& s) {
     std::string_view t = line.substr(indent);
     size_t colon = t.find(':');
     bool field = colon != std::string_view::npos && colon > 0 && colon < 40;
-    if (field && one_of(text::trim(t.substr(0, colon)), kSenderLabels)) {
+    if (field && is_sender_label(text::trim(t.substr(0, colon)))) {
         s.sender_indent = indent;
         return s.in_sender_field = true;
     }
@@ -272,7 +287,7 @@ Opening read_opening(std::string_view line) {
         if (is_label) {
             o.labelled = true;
             o.recipient_label = one_of(label, kRecipientLabels);
-            o.sender_label = one_of(label, kSenderLabels);
+            o.sender_label = is_sender_label(label);
             t = text::trim(t.substr(colon + 1));
             if (text::istarts_with(t, "rfc822;")) t = text::trim(t.substr(7));
         }
@@ -560,7 +575,7 @@ bool opens_with_local_part(std::string_view t, std::string_view local) {
     if (colon == std::string_view::npos || colon == 0 || colon > 40) return false;
     for (char c : t.substr(0, colon))
         if (!is_label_char(c)) return false;
-    if (one_of(text::trim(t.substr(0, colon)), kSenderLabels)) return false;
+    if (is_sender_label(text::trim(t.substr(0, colon)))) return false;
     return names(text::trim(t.substr(colon + 1)), true);
 }
 

@@ -355,6 +355,10 @@ BOOST_AUTO_TEST_CASE(dsn_notice_wording) {
          "webmaster@example.com\n",
          {"bob@example.com"}},
         {"Questions: helpdesk@example.com\nYour mail to carl@example.com was refused.\n", {"carl@example.com"}},
+        // Identifiers look like addresses: "X-Original-Message-ID:", "Envelope-Id:".
+        {"X-Original-Message-ID: <5ee0b0c5.1c69@mx.example.net>\nEnvelope-Id: q1@mx.example.net\n"
+         "Your message to carl@example.com was refused.\n",
+         {"carl@example.com"}},
         // Sentences in other languages: "à", "a", "aan", "destinatario".
         {"Votre message à bob@example.com n'a pas pu être remis.\n", {"bob@example.com"}},
         {"No se pudo entregar su mensaje a bob@example.com.\n", {"bob@example.com"}},
