@@ -17,7 +17,9 @@
 //      X-Failed-Recipients (Exim, Gmail), when it names any of them;
 //   2. addresses that open a line (not the sender's);
 //   3. X-Failed-Recipients;
-//   4. labelled lines, then sentences (not the sender's);
+//   4. labelled lines (a recipient's own label before "To:", which may be
+//      a quoted header of the returned message), then sentences (not the
+//      sender's);
 //   5. line-opening addresses even if they are the sender's (mail to self);
 //   6. an address of the returned To:/Cc: whose local part opens a line
 //      (systems that name the mailbox only: GroupWise);
@@ -52,6 +54,7 @@ struct Cand {
     std::string alias;
     Tier tier = kSentence;
     size_t line = std::string_view::npos;  // offset of the line naming it
+    bool to_label = false;  // named after "To:", perhaps a quoted header
 };
 
 // Labels that may precede a recipient at the start of a line.
@@ -269,6 +272,7 @@ bool sender_field(std::string_view line, Scan& s) {
 struct Opening {
     std::string_view rest;  // the line after bullets, label and codes
     bool labelled = false, recipient_label = false, sender_label = false;
+    bool to_label = false;  // the label is "To"
 };
 
 Opening read_opening(std::string_view line) {
@@ -288,6 +292,7 @@ Opening read_opening(std::string_view line) {
             o.labelled = true;
             o.recipient_label = one_of(label, kRecipientLabels);
             o.sender_label = is_sender_label(label);
+            o.to_label = text::iequals(label, "to");
             t = text::trim(t.substr(colon + 1));
             if (text::istarts_with(t, "rfc822;")) t = text::trim(t.substr(7));
         }
@@ -354,6 +359,7 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
         if (s.found.size() >= s.max_candidates) return;
         if (opening) list_end = f.pos + f.addr.size();
         Cand c{std::move(a), {}, tier, line_pos};
+        c.to_label = tier == kLabel && o.to_label;
         if (tier == kLine) c.alias = expanded_from(line.substr(f.pos + f.addr.size()));
         s.found.push_back(std::move(c));
     }
@@ -546,6 +552,11 @@ std::vector<Cand> choose(const Scan& s, std::vector<Cand> failed) {
         if (want == kLabel && !failed.empty()) return failed;
         for (const auto& c : s.found)
             if (c.tier == want && !listed(s.sender, c.addr)) chosen.push_back(c);
+        // "To:" may be a quoted header of the returned message, naming
+        // recipients that did not fail: a recipient's own label
+        // ("Recipient address:", "Failed recipient:") says which did.
+        if (want == kLabel && std::any_of(chosen.begin(), chosen.end(), [](const Cand& c) { return !c.to_label; }))
+            std::erase_if(chosen, [](const Cand& c) { return c.to_label; });
         if (!chosen.empty()) return chosen;
     }
     for (const auto& c : s.found)

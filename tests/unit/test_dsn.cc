@@ -355,6 +355,10 @@ BOOST_AUTO_TEST_CASE(dsn_notice_wording) {
          "webmaster@example.com\n",
          {"bob@example.com"}},
         {"Questions: helpdesk@example.com\nYour mail to carl@example.com was refused.\n", {"carl@example.com"}},
+        // A quoted "To:" names every recipient; "Failed recipient:" the one that failed.
+        {"Your message\n   To: bob@example.com; carl@example.com\n   Subject: Hi\n"
+         "could not be delivered to some recipients.\n\nFailed recipient: carl@example.com (user unknown)\n",
+         {"carl@example.com"}},
         // Identifiers look like addresses: "X-Original-Message-ID:", "Envelope-Id:".
         {"X-Original-Message-ID: <5ee0b0c5.1c69@mx.example.net>\nEnvelope-Id: q1@mx.example.net\n"
          "Your message to carl@example.com was refused.\n",
