@@ -22,7 +22,8 @@
 //      sender's);
 //   5. line-opening addresses even if they are the sender's (mail to self);
 //   6. an address of the returned To:/Cc: whose local part opens a line
-//      (systems that name the mailbox only: GroupWise);
+//      (systems that name the mailbox only: GroupWise), else the one
+//      address of the notice's Subject (Domino, CommuniGate);
 //   7. the To: of the returned message, when it names one mailbox, no Cc:,
 //      no list server distributed it, and it is no daemon's notice.
 // Never recipients: the notice's author (From:), role addresses
@@ -564,6 +565,21 @@ std::vector<Cand> choose(const Scan& s, std::vector<Cand> failed) {
     return chosen;
 }
 
+// Notices that name the failed recipient in their subject only (Domino's
+// "DELIVERY FAILURE: User bob (bob@example.com) not listed ...",
+// CommuniGate's "Failed to deliver to '<bob@example.com>'"): the one
+// address there, unless it is the sender's, a daemon's or a message id.
+std::optional<Cand> subject_recipient(const Mail& mail, const Scan& s) {
+    std::optional<Cand> one;
+    for (const auto& f : text::all_addresses(header_value(mail.headers, "Subject"))) {
+        std::string a = text::mailbox(f.addr);
+        if (a.empty() || listed(s.exclude, a) || listed(s.sender, a) || is_daemon(a)) return std::nullopt;
+        if (one && !text::iequals(one->addr, a)) return std::nullopt;
+        one = Cand{std::move(a), {}, kSentence};
+    }
+    return one;
+}
+
 // Does a line name the mailbox local, alone at its start or after a label
 // ("jsmith", "jsmith (user not found)", "<jsmith>... User unknown",
 // "Unknown user: jsmith"); not "jsmith.old", "Contact: ..." (the local
@@ -636,7 +652,8 @@ bool reports_delivery(std::string_view text, size_t line, std::string_view addr)
 size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned,
                      bool delayed, Drafts& out) {
     std::string_view text = notice.text;
-    std::vector<Cand> chosen = choose(scan_notice(text, mail, returned, out.max()), failed_recipients(mail));
+    const Scan scan = scan_notice(text, mail, returned, out.max());
+    std::vector<Cand> chosen = choose(scan, failed_recipients(mail));
     // The paragraph of the last address runs to the limit when the notice
     // was cut: its diagnostic (or the rest of its list) may be missing.
     if (notice.cut && !chosen.empty()) {
@@ -646,6 +663,8 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         std::erase_if(chosen, [&](const Cand& c) { return c.line == last; });
     }
     if (chosen.empty()) chosen = named_by_local_part(text, returned);
+    if (chosen.empty())
+        if (auto c = subject_recipient(mail, scan)) chosen.push_back(std::move(*c));
     if (chosen.empty())
         if (auto c = returned_recipient(mail, returned)) chosen.push_back(std::move(*c));
 

@@ -196,6 +196,8 @@ const std::vector<Case> kCases = {
     // Message-----": its author is no failed recipient.
     {"autoreply-quoting-subject.eml", Kind::AutoReply, false,
      {{"petra.lind@example.com", "", Class::AutoReply, Reason::Vacation}}},
+    // Only the subject names the recipient; the returned message went to two.
+    {"subject-only.eml", Kind::Ndr, true, {{"bob@example.com", "", Class::Soft, Reason::Undefined}}},
     // A list manager passes on a notice it could not read, attached: the
     // attached notice is read, and its To: (the list's bounce address) is
     // no recipient.
