@@ -56,6 +56,7 @@ struct Cand {
     Tier tier = kSentence;
     size_t line = std::string_view::npos;  // offset of the line naming it
     bool to_label = false;  // named after "To:", perhaps a quoted header
+    bool in_subject = false;  // named by the notice's Subject only
 };
 
 // Labels that may precede a recipient at the start of a line.
@@ -576,6 +577,7 @@ std::optional<Cand> subject_recipient(const Mail& mail, const Scan& s) {
         if (a.empty() || listed(s.exclude, a) || listed(s.sender, a) || is_daemon(a)) return std::nullopt;
         if (one && !text::iequals(one->addr, a)) return std::nullopt;
         one = Cand{std::move(a), {}, kSentence};
+        one->in_subject = true;
     }
     return one;
 }
@@ -682,6 +684,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         d.alias = std::move(c.alias);
         d.action = delayed ? Action::Delayed : Action::Failed;
         if (distinct.size() > 1 && reports_delivery(text, c.line, d.address)) d.action = Action::Delivered;
+        if (c.in_subject) d.diagnostic = text::squeeze(header_value(mail.headers, "Subject"), kMaxBlock);
         fill_from_text(text, d, distinct.size(), c.line);
         if (out.add(std::move(d))) ++added;
     }

@@ -197,7 +197,7 @@ const std::vector<Case> kCases = {
     {"autoreply-quoting-subject.eml", Kind::AutoReply, false,
      {{"petra.lind@example.com", "", Class::AutoReply, Reason::Vacation}}},
     // Only the subject names the recipient; the returned message went to two.
-    {"subject-only.eml", Kind::Ndr, true, {{"bob@example.com", "", Class::Soft, Reason::Undefined}}},
+    {"subject-only.eml", Kind::Ndr, true, {{"bob@example.com", "", Class::Hard, Reason::UserUnknown}}},
     // A list manager passes on a notice it could not read, attached: the
     // attached notice is read, and its To: (the list's bounce address) is
     // no recipient.
