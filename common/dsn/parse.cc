@@ -171,10 +171,25 @@ void resolve_host_local(Reading& r) {
     unnamed.clear();
 }
 
+// A delivery-status body sent as text/plain, as some gateways relabel the
+// parts they pass on: it opens with RFC 3464 §2.2/§2.3 fields and has a
+// per-recipient one.
+bool is_mislabelled_status(const MimePart& p) {
+    if (!is_type(p, "text/plain")) return false;
+    std::string_view body = text::trim(p.text());
+    constexpr std::string_view kFields[] = {"reporting-mta:", "final-recipient:", "original-recipient:",
+                                            "original-envelope-id:", "arrival-date:", "received-from-mta:",
+                                            "dsn-gateway:"};
+    bool opens = false;
+    for (auto f : kFields) opens |= text::istarts_with(body, f);
+    return opens && (text::icontains(body, "\nfinal-recipient:") || text::istarts_with(body, "final-recipient:"));
+}
+
 // 2. RFC 3464 §2 / RFC 6533 §3 delivery-status parts.
 Kind read_status_report(Reading& r) {
     for (const auto& p : r.mail.parts)
-        if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
+        if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status")
+            || is_mislabelled_status(p))
             read_delivery_status(p.text(), p.cut(), r.drafts, r.report.reporting_mta);
     resolve_host_local(r);
     return r.drafts.empty() ? Kind::None : Kind::Dsn;

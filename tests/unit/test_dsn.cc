@@ -196,6 +196,8 @@ const std::vector<Case> kCases = {
     // Message-----": its author is no failed recipient.
     {"autoreply-quoting-subject.eml", Kind::AutoReply, false,
      {{"petra.lind@example.com", "", Class::AutoReply, Reason::Vacation}}},
+    // The delivery-status part relabelled text/plain by a gateway.
+    {"status-as-text-plain.eml", Kind::Dsn, true, {{"bob@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
     // Only the subject names the recipient; the returned message went to two.
     {"subject-only.eml", Kind::Ndr, true, {{"bob@example.com", "", Class::Hard, Reason::UserUnknown}}},
     // A list manager passes on a notice it could not read, attached: the
