@@ -27,7 +27,9 @@
 //   7. the To: of the returned message, when it names one mailbox, no Cc:,
 //      no list server distributed it, and it is no daemon's notice.
 // Never recipients: the notice's author (From:), role addresses
-// (postmaster, mailer-daemon), fields naming the sender or a message
+// (postmaster, mailer-daemon; abuse, support, ... of the author's own
+// site), help desks a sentence asks to contact, fields naming the sender
+// or a message
 // (From:, Sender:, References:, ... with their folded lines), and all that
 // follows the start of the returned message (signals.cc cuts it off).
 #include <algorithm>
@@ -166,7 +168,37 @@ struct Scan {
     size_t sender_indent = 0;          // of that field's first line
     size_t max_candidates = kMinCandidates;
     size_t last_entry = 0;             // offset of the last line not indented
+    std::string site;                  // the notice author's domain, lower case
 };
+
+// The part of a domain its owner registered, roughly: the last two
+// labels, three under a short second-level one ("example.co.uk",
+// "isp.ne.jp").
+std::string_view site_of(std::string_view domain) {
+    size_t last = domain.rfind('.');
+    if (last == std::string_view::npos || last == 0) return domain;
+    size_t second = domain.rfind('.', last - 1);
+    if (second == std::string_view::npos) return domain;
+    if (domain.size() - last - 1 == 2 && last - second - 1 <= 3) {
+        size_t third = domain.rfind('.', second - 1);
+        return third == std::string_view::npos || second == 0 ? domain : domain.substr(third + 1);
+    }
+    return domain.substr(second + 1);
+}
+
+// RFC 2142 role mailboxes (and help desks) of the site that wrote the
+// notice, as its footer gives them: where to write, not who failed. A
+// recipient of that name still comes from X-Failed-Recipients or a report.
+bool is_site_role(std::string_view addr, std::string_view site) {
+    constexpr std::string_view kRoles[] = {"abuse", "hostmaster", "webmaster", "noc", "security",
+                                           "support", "help", "helpdesk"};
+    size_t at = addr.rfind('@');
+    if (site.empty() || at == std::string_view::npos) return false;
+    std::string_view local = addr.substr(0, at);
+    bool role = false;
+    for (auto r : kRoles) role |= text::iequals(local, r);
+    return role && text::iequals(site_of(addr.substr(at + 1)), site);
+}
 
 bool listed(const std::vector<std::string>& v, std::string_view a) {
     for (const auto& x : v)
@@ -346,7 +378,7 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
     };
     for (const auto& f : text::all_addresses(line)) {
         std::string a = text::mailbox(f.addr);
-        if (a.empty() || listed(s.exclude, a) || is_daemon(a)) continue;
+        if (a.empty() || listed(s.exclude, a) || is_daemon(a) || is_site_role(a, s.site)) continue;
         std::string_view before = word_before(line, f.pos);
         if (one_of(before, kSenderWords) || text::iequals(before, "mail")) continue;
         Tier tier;
@@ -522,6 +554,9 @@ Scan scan_notice(std::string_view text, const Mail& mail, const Headers& returne
     // Room for every recipient named a few times (list, transcript).
     s.max_candidates = std::max(kMinCandidates, 4 * max);
     add_header_addrs(s.exclude, header_value(mail.headers, "From"));
+    if (!s.exclude.empty())
+        if (size_t at = s.exclude.front().rfind('@'); at != std::string::npos)
+            s.site = text::to_lower(site_of(std::string_view(s.exclude.front()).substr(at + 1)));
     // Message ids look like addresses; the notice may quote the returned
     // message's anywhere ("Your message <id@host> could not be ...").
     add_header_addrs(s.exclude, header_value(mail.headers, "Message-ID"));

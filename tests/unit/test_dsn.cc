@@ -196,6 +196,8 @@ const std::vector<Case> kCases = {
     // Message-----": its author is no failed recipient.
     {"autoreply-quoting-subject.eml", Kind::AutoReply, false,
      {{"petra.lind@example.com", "", Class::AutoReply, Reason::Vacation}}},
+    // The reporting site's support and abuse desks in the notice's footer.
+    {"site-role-footer.eml", Kind::Ndr, true, {{"bob@isp.example.net", "5.1.1", Class::Hard, Reason::UserUnknown}}},
     // The delivery-status part relabelled text/plain by a gateway.
     {"status-as-text-plain.eml", Kind::Dsn, true, {{"bob@example.com", "5.1.1", Class::Hard, Reason::UserUnknown}}},
     // Only the subject names the recipient; the returned message went to two.
