@@ -105,6 +105,9 @@ bool is_strong_bounce(const Mail& mail);
 bool is_from_daemon(const Mail& mail);
 bool is_from_daemon(const Headers& headers);
 bool is_auto_reply(const Mail& mail);
+// An auto-reply by its own headers or subject (X-Autoreply, "Out of
+// office"), not only by RFC 3834 Auto-Submitted, which bounces carry too.
+bool is_named_auto_reply(const Mail& mail);
 bool is_delay_notice(const Mail& mail, std::string_view notice);
 
 // --- ndr.cc ---

@@ -718,7 +718,7 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         d.address = std::move(c.addr);
         d.alias = std::move(c.alias);
         d.action = delayed ? Action::Delayed : Action::Failed;
-        if (distinct.size() > 1 && reports_delivery(text, c.line, d.address)) d.action = Action::Delivered;
+        if (reports_delivery(text, c.line, d.address)) d.action = Action::Delivered;
         if (c.in_subject) d.diagnostic = text::squeeze(header_value(mail.headers, "Subject"), kMaxBlock);
         fill_from_text(text, d, distinct.size(), c.line);
         if (out.add(std::move(d))) ++added;

@@ -282,8 +282,14 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     // even when none of its recipients can be read.
     const bool status_report = is_delivery_report(r.mail);
     const bool daemon = status_report || is_from_daemon(r.mail) || r.mail.top_type == "multipart/report";
+    // Auto-Submitted: auto-replied alone marks bounces too (Exim, Postfix,
+    // gateways): a message saying it could not deliver, with the returned
+    // message, is read as a notice first.
+    const bool returned = r.mail.has_original || !r.notice.returned.empty();
+    const bool vacation = is_auto_reply(r.mail)
+        && (is_named_auto_reply(r.mail) || !returned || !is_bounce_like(r.mail, r.notice.text));
     if (kind == Kind::None) {
-        if (!is_strong_bounce(r.mail) && !daemon && is_auto_reply(r.mail)) {
+        if (!is_strong_bounce(r.mail) && !daemon && vacation) {
             kind = Kind::AutoReply;
         } else if (is_bounce_like(r.mail, r.notice.text)) {
             kind = read_notice(r);

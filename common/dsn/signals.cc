@@ -161,7 +161,7 @@ constexpr std::string_view kBounceSubjects[] = {
     "nicht zustellbar", "unzustellbar", "nicht zugestellt", "non remis", "delivery problem",
     "mail system error", "warning: could not send", "delayed mail", "delivery delayed",
     "delivery notification", "delivery report", "returned to sender", "mail failure",
-    "delivery error", "message delivery", "failed delivery", "bounce", "rejected",
+    "delivery error", "message delivery", "failed delivery", "bounce", "rejected", "warning: message",
     "unable to deliver", "zustellung fehlgeschlagen", "fehlgeschlagen", "delivery failure",
     "non-delivery", "nondelivery", "delivery incomplete", "error sending message",
     // Exchange's localised "Undeliverable:" and similar fixed subjects.
@@ -288,7 +288,10 @@ bool is_bounce_like(const Mail& mail, std::string_view notice) {
 
 bool is_auto_reply(const Mail& mail) {
     std::string_view as = header_value(mail.headers, "Auto-Submitted");
-    if (text::istarts_with(text::trim(as), "auto-replied")) return true;
+    return text::istarts_with(text::trim(as), "auto-replied") || is_named_auto_reply(mail);
+}
+
+bool is_named_auto_reply(const Mail& mail) {
     for (std::string_view h : {"X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Mail-Autoreply",
                                "X-Vacation", "X-Autoreply-From"})
         if (!header_value(mail.headers, h).empty()) return true;

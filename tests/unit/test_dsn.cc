@@ -196,6 +196,10 @@ const std::vector<Case> kCases = {
     // Message-----": its author is no failed recipient.
     {"autoreply-quoting-subject.eml", Kind::AutoReply, false,
      {{"petra.lind@example.com", "", Class::AutoReply, Reason::Vacation}}},
+    // Auto-Submitted: auto-replied, a gateway's own sender and a plain
+    // subject: the wording and the returned headers make it a notice.
+    {"gateway-auto-replied.eml", Kind::Ndr, true,
+     {{"k.grad@alumni.uni.example.edu", "", Class::Hard, Reason::UserUnknown}}},
     // The reporting site's support and abuse desks in the notice's footer.
     {"site-role-footer.eml", Kind::Ndr, true, {{"bob@isp.example.net", "5.1.1", Class::Hard, Reason::UserUnknown}}},
     // The delivery-status part relabelled text/plain by a gateway.
@@ -382,6 +386,7 @@ BOOST_AUTO_TEST_CASE(dsn_notice_wording) {
         // A recipient the notice says was delivered did not fail.
         {"<bob@example.com>: delivered to mailbox\n<carl@example.com>: user unknown\n", {"carl@example.com"}},
         {"<bob@example.com>... Successfully delivered\n<carl@example.com>... User unknown\n", {"carl@example.com"}},
+        {"<bob@example.com>: delivery via local: delivered to mailbox\n", {}},
     };
     for (const auto& row : rows) {
         const std::string msg = std::string("From: postmaster@example.com\nTo: sender@example.org\n"
