@@ -2,13 +2,15 @@
 //
 // Order of evidence, strongest first:
 //   1. RFC 5965 feedback report (or Microsoft JMRP)       -> Kind::Arf
-//   2. RFC 3464 / RFC 6533 delivery-status part          -> Kind::Dsn
+//   2. RFC 3464 / RFC 6533 delivery-status part, or one relabelled
+//      text/plain                                         -> Kind::Dsn
 //      (a host-local Final-Recipient without an Original-Recipient made
 //      the address we sent to: resolve_host_local())
 //   3. Amazon SES JSON notification                       -> Dsn / Arf
-//   4. a notice by a mailer daemon: report fields quoted in its text, else
+//   4. a daemon's notice attached to another message, read as ours
+//   5. a notice by a mailer daemon: report fields quoted in its text, else
 //      recipients read from the wording                   -> Kind::Ndr
-//   5. RFC 3834 auto-reply                                -> Kind::AutoReply
+//   6. RFC 3834 auto-reply                                -> Kind::AutoReply
 // Anything else is ordinary mail (Kind::None, no recipients). A notice that
 // quotes a whole report is read as that report (read_forwarded()).
 // Every input is bounded by Limits; an exception other than bad_alloc is a
@@ -206,7 +208,7 @@ Kind read_ses(Reading& r) {
     return Kind::None;
 }
 
-// 4. A notice without a machine-readable part: report fields quoted in its
+// 5. A notice without a machine-readable part: report fields quoted in its
 // text, else recipients read from its wording.
 Kind read_notice(Reading& r) {
     const bool delayed = is_delay_notice(r.mail, r.notice.text);
@@ -216,7 +218,7 @@ Kind read_notice(Reading& r) {
     return r.drafts.empty() ? Kind::None : Kind::Ndr;
 }
 
-// 5. RFC 3834 auto-reply: its author is the recipient it reports on.
+// 6. RFC 3834 auto-reply: its author is the recipient it reports on.
 void read_auto_reply(Reading& r) {
     Recipient rc;
     rc.address = text::mailbox(header_value(r.mail.headers, "From"));
@@ -254,7 +256,7 @@ std::optional<Report> read_forwarded(Reading& r, int depth) {
     return inner;
 }
 
-// An attached message that is itself a daemon's notice (a list manager's
+// 4. An attached message that is itself a daemon's notice (a list manager's
 // "uncaught bounce", a filter that wraps the notices it passes on): the
 // attached notice read as if it had come to us. Its To: is the address
 // the notice went to, never a recipient of ours.
