@@ -90,7 +90,7 @@ struct Mail {
 };
 
 // part_limit bounds the decoded text of each part (Limits::part_text()).
-Mail read_mail(std::string_view message, size_t part_limit = Limits{}.part_text());
+Mail read_mail(std::string_view message, size_t part_limit);
 
 // Parses an RFC 5322 header block (up to the first empty line) with our own
 // scanner; used for text/rfc822-headers and headers quoted in a body.

@@ -1,4 +1,4 @@
-// test_dsn.cc - dsn::parse() on hand-written samples of each format family,
+// test_dsn.cc - dsn_test::parse() on hand-written samples of each format family,
 // and the small public helpers (names, class_for, limits).
 #define BOOST_TEST_NO_MAIN
 #include <boost/test/unit_test.hpp>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/test_dsn_support.h"
 #include "common/dsn/dsn.h"
 #include "common/sys/fd.h"
 
@@ -219,7 +220,7 @@ const std::vector<Case> kCases = {
 BOOST_AUTO_TEST_CASE(dsn_samples) {
     for (const auto& c : kCases) {
         BOOST_TEST_CONTEXT(c.file) {
-            const dsn::Report r = dsn::parse(sample(c.file));
+            const dsn::Report r = dsn_test::parse(sample(c.file));
             BOOST_TEST((r.kind == c.kind), "kind: got " << dsn::to_string(r.kind) << ", want " << dsn::to_string(c.kind));
             BOOST_TEST(r.is_bounce == c.is_bounce, "is_bounce: got " << r.is_bounce << ", want " << c.is_bounce);
             BOOST_TEST_REQUIRE(r.recipients.size() == c.rcpts.size(),
@@ -239,7 +240,7 @@ BOOST_AUTO_TEST_CASE(dsn_samples) {
 }
 
 BOOST_AUTO_TEST_CASE(dsn_report_fields) {
-    const dsn::Report r = dsn::parse(sample("postfix-dsn.eml"));
+    const dsn::Report r = dsn_test::parse(sample("postfix-dsn.eml"));
     BOOST_TEST(r.reporting_mta == "mx1.example.org");
     BOOST_TEST(r.subject == "Undelivered Mail Returned to Sender");
     BOOST_TEST(r.original_message_id == "<news-2025-03@example.org>");
@@ -254,10 +255,10 @@ BOOST_AUTO_TEST_CASE(dsn_report_fields) {
     BOOST_TEST(rc.diagnostic.find("User unknown in virtual mailbox table") != std::string::npos,
                "diagnostic: got " << rc.diagnostic);
 
-    const dsn::Report a = dsn::parse(sample("arf.eml"));
+    const dsn::Report a = dsn_test::parse(sample("arf.eml"));
     BOOST_TEST(a.feedback_type == "abuse");
     BOOST_TEST(a.reporting_mta == "mail.example.net");
-    const dsn::Report d = dsn::parse(sample("postfix-delayed.eml"));
+    const dsn::Report d = dsn_test::parse(sample("postfix-delayed.eml"));
     BOOST_TEST_REQUIRE(d.recipients.size() == 1u);
     BOOST_TEST((d.recipients[0].action == dsn::Action::Delayed));
 }
@@ -277,7 +278,7 @@ BOOST_AUTO_TEST_CASE(dsn_expanded_from) {
         {"dsn-alias-target.eml", "kim.lee@example.net", "k.lee@store02.corp.example.net"},
     };
     for (const auto& row : rows) {
-        const dsn::Report r = dsn::parse(sample(row.file));
+        const dsn::Report r = dsn_test::parse(sample(row.file));
         bool found = false;
         for (const auto& rc : r.recipients) {
             if (rc.address != row.address) continue;
@@ -314,7 +315,7 @@ BOOST_AUTO_TEST_CASE(dsn_original_recipient) {
             "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n";
         if (*row.original) msg += std::string("Original-Recipient: rfc822; ") + row.original + "\n";
         msg += std::string("Final-Recipient: rfc822; ") + row.final_rcpt + "\nAction: failed\nStatus: 5.1.1\n\n--O--\n";
-        const dsn::Report r = dsn::parse(msg);
+        const dsn::Report r = dsn_test::parse(msg);
         BOOST_TEST_REQUIRE(r.recipients.size() == 1u, row.final_rcpt << ": recipients got " << r.recipients.size());
         BOOST_TEST(r.recipients[0].address == row.want,
                    row.final_rcpt << " / " << row.original << ": got " << r.recipients[0].address << ", want "
@@ -329,7 +330,7 @@ BOOST_AUTO_TEST_CASE(dsn_delivered_is_not_a_bounce) {
         "--X\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
         "Final-Recipient: rfc822; b@example.net\r\nAction: delivered\r\nStatus: 2.0.0\r\n"
         "Diagnostic-Code: smtp; 250 2.0.0 Ok\r\n\r\n--X--\r\n";
-    const dsn::Report r = dsn::parse(msg);
+    const dsn::Report r = dsn_test::parse(msg);
     BOOST_TEST((r.kind == dsn::Kind::Dsn));
     BOOST_TEST(!r.is_bounce);
     BOOST_TEST_REQUIRE(r.recipients.size() == 1u);
@@ -343,7 +344,7 @@ BOOST_AUTO_TEST_CASE(dsn_personal_mail_about_rejection) {
     const std::string msg =
         "From: Uma <uma@example.net>\nTo: hr@example.org\nSubject: Re: Application rejected\n\n"
         "victor@example.com\nis the colleague I mentioned. Please write to him.\n";
-    const dsn::Report r = dsn::parse(msg);
+    const dsn::Report r = dsn_test::parse(msg);
     BOOST_TEST((r.kind == dsn::Kind::None), "kind: got " << dsn::to_string(r.kind) << ", want none");
     BOOST_TEST(!r.is_bounce);
     BOOST_TEST(r.recipients.empty());
@@ -396,7 +397,7 @@ BOOST_AUTO_TEST_CASE(dsn_notice_wording) {
             + row.notice
             + "\n--B\nContent-Type: message/rfc822\n\nFrom: sender@example.org\n"
               "To: bob@example.com, carl@example.com\nSubject: Hi\n\nHello\n--B--\n";
-        const dsn::Report r = dsn::parse(msg);
+        const dsn::Report r = dsn_test::parse(msg);
         std::vector<std::string> got;
         for (const auto& rc : r.recipients)
             if (rc.klass == dsn::Class::Hard || rc.klass == dsn::Class::Soft) got.push_back(rc.address);
@@ -435,7 +436,7 @@ BOOST_AUTO_TEST_CASE(dsn_bounce_signals) {
             + "To: sender@example.org\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n" + row.notice
             + "\n--- Below this line is a copy of the message.\n\nFrom: sender@example.org\n"
               "To: bob@example.com, carl@example.com\nSubject: Hi\n\nHello\n";
-        const dsn::Report r = dsn::parse(msg);
+        const dsn::Report r = dsn_test::parse(msg);
         BOOST_TEST(r.is_bounce, row.headers << ": not read as a bounce (kind " << dsn::to_string(r.kind) << ")");
         BOOST_TEST_REQUIRE(r.recipients.size() == 1u, row.headers << ": recipients " << r.recipients.size());
         BOOST_TEST(r.recipients[0].address == "bob@example.com", row.headers << ": got " << r.recipients[0].address);
@@ -451,7 +452,7 @@ BOOST_AUTO_TEST_CASE(dsn_report_indented) {
         "Content-Type: message/delivery-status\n\n  Reporting-MTA: dns; mx.example.org\n\n"
         "  Final-Recipient: rfc822; bob@example.net\n  Action: failed\n  Status: 5.2.2\n"
         "  Diagnostic-Code: smtp; 552 5.2.2 over\n      quota\n\n--O--\n";
-    const dsn::Report r = dsn::parse(msg);
+    const dsn::Report r = dsn_test::parse(msg);
     BOOST_TEST_REQUIRE(r.recipients.size() == 1u);
     BOOST_TEST(r.recipients[0].address == "bob@example.net");
     BOOST_TEST(r.recipients[0].status == "5.2.2");
@@ -469,7 +470,7 @@ BOOST_AUTO_TEST_CASE(dsn_html_notice_plain_attachment) {
         "<a href=\"mailto:bob@example.com\">bob@example.com</a><br>The email address you entered couldn't be "
         "found.</p></body></html>\n\n--B\nContent-Type: text/plain\nContent-Disposition: attachment\n\n"
         "Contact list:\ncarl@example.com\ndana@example.com\n\n--B--\n";
-    const dsn::Report r = dsn::parse(msg);
+    const dsn::Report r = dsn_test::parse(msg);
     BOOST_TEST_REQUIRE(r.recipients.size() == 1u, "recipients: got " << r.recipients.size() << ", want 1");
     BOOST_TEST(r.recipients[0].address == "bob@example.com");
     BOOST_TEST((r.recipients[0].klass == dsn::Class::Hard));
@@ -485,10 +486,10 @@ BOOST_AUTO_TEST_CASE(dsn_limits) {
                "@example.net\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 " + std::string(3000, 'x') +
                "\n";
     msg += "\n--L--\n";
-    dsn::Limits lim;
+    dsn::Limits lim = dsn_test::limits();
     lim.max_recipients = 10;
     lim.max_diagnostic = 100;
-    const dsn::Report r = dsn::parse(msg, lim);
+    const dsn::Report r = dsn_test::parse(msg, lim);
     BOOST_TEST(r.recipients.size() == 10u, "recipients: got " << r.recipients.size() << ", want 10");
     for (const auto& rc : r.recipients) BOOST_TEST(rc.diagnostic.size() <= 100u);
 }
@@ -510,7 +511,7 @@ std::string record(const std::string& addr, size_t diag) {
 // A record cut by the part limit is dropped: "victim@example.com" cut to
 // "victim@example.co" must not be reported (and so never suppressed).
 BOOST_AUTO_TEST_CASE(dsn_record_cut_by_part_limit) {
-    const dsn::Limits lim;
+    const dsn::Limits lim = dsn_test::limits();
     const size_t part_limit = lim.part_text();
     BOOST_TEST_REQUIRE(part_limit > 0u);
     std::string msg = kReportHead;
@@ -525,7 +526,7 @@ BOOST_AUTO_TEST_CASE(dsn_record_cut_by_part_limit) {
     msg += cut_line;
     BOOST_TEST_REQUIRE(msg.size() - body_at == part_limit);
     msg += "m\nAction: failed\nStatus: 5.1.1\n\n--L--\n";
-    const dsn::Report r = dsn::parse(msg, lim);
+    const dsn::Report r = dsn_test::parse(msg, lim);
     BOOST_TEST(r.recipients.size() == n, "recipients: got " << r.recipients.size() << ", want " << n);
     for (const auto& rc : r.recipients) {
         BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut record " << rc.address);
@@ -537,7 +538,7 @@ BOOST_AUTO_TEST_CASE(dsn_record_cut_by_part_limit) {
 // is not read, and the address whose paragraph it cuts is dropped even
 // when its own line is whole.
 BOOST_AUTO_TEST_CASE(dsn_ndr_line_cut_by_limit) {
-    const dsn::Limits lim;
+    const dsn::Limits lim = dsn_test::limits();
     const size_t part_limit = lim.part_text();
     const std::string head = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: failure notice\n\n";
     for (const std::string cut_line : {"<victim@example.co", "<victim@example.com>:\n"}) {
@@ -552,7 +553,7 @@ BOOST_AUTO_TEST_CASE(dsn_ndr_line_cut_by_limit) {
         body += cut_line;
         BOOST_TEST_REQUIRE(body.size() == part_limit);
         body += cut_line.back() == '\n' ? "192.0.2.1 does not like recipient.\n" : "m>:\n192.0.2.1 does not like recipient.\n";
-        const dsn::Report r = dsn::parse(head + body, lim);
+        const dsn::Report r = dsn_test::parse(head + body, lim);
         // Nothing says whether the paragraph before a cut line was whole:
         // it may go too, never more.
         BOOST_TEST((r.recipients.size() == n || r.recipients.size() + 1 == n),
@@ -565,7 +566,7 @@ BOOST_AUTO_TEST_CASE(dsn_ndr_line_cut_by_limit) {
 // Report fields quoted in a plain notice: the record cut by the limit is
 // dropped there too, even when the cut leaves its address line whole.
 BOOST_AUTO_TEST_CASE(dsn_quoted_record_cut_by_limit) {
-    const dsn::Limits lim;
+    const dsn::Limits lim = dsn_test::limits();
     const size_t part_limit = lim.part_text();
     const std::string head = "From: MAILER-DAEMON@mx.example.org\nTo: a@example.org\nSubject: Undelivered Mail\n\n"
                              "Your message could not be delivered.\n";
@@ -579,7 +580,7 @@ BOOST_AUTO_TEST_CASE(dsn_quoted_record_cut_by_limit) {
     body += cut_line;
     BOOST_TEST_REQUIRE(body.size() == part_limit);
     const std::string msg = head.substr(0, head.find("\n\n") + 2) + body + "Action: failed\nStatus: 5.1.1\n";
-    const dsn::Report r = dsn::parse(msg, lim);
+    const dsn::Report r = dsn_test::parse(msg, lim);
     BOOST_TEST(r.recipients.size() == n, "recipients: got " << r.recipients.size() << ", want " << n);
     for (const auto& rc : r.recipients)
         BOOST_TEST(rc.address.find("victim") == std::string::npos, "got cut record " << rc.address);
@@ -592,9 +593,9 @@ BOOST_AUTO_TEST_CASE(dsn_max_recipients_reachable) {
     for (int i = 0; i < 5000; ++i) msg += record("user" + std::to_string(i) + "@example.net", 40);
     msg += "\n--L--\n";
     for (size_t max : {size_t{1000}, size_t{5000}, size_t{100000}}) {
-        dsn::Limits lim;
+        dsn::Limits lim = dsn_test::limits();
         lim.max_recipients = max;
-        const dsn::Report r = dsn::parse(msg, lim);
+        const dsn::Report r = dsn_test::parse(msg, lim);
         const size_t want = std::min<size_t>(max, 5000);
         BOOST_TEST(r.recipients.size() == want, "max " << max << ": got " << r.recipients.size() << ", want " << want);
         BOOST_TEST(lim.part_text() >= 256u * 1024u);
@@ -604,9 +605,9 @@ BOOST_AUTO_TEST_CASE(dsn_max_recipients_reachable) {
                       "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n";
     for (int i = 0; i < 5000; ++i) ndr += "<user" + std::to_string(i) + "@example.net>:\n550 5.1.1 no such user\n\n";
     for (size_t max : {size_t{1000}, size_t{5000}}) {
-        dsn::Limits lim;
+        dsn::Limits lim = dsn_test::limits();
         lim.max_recipients = max;
-        const dsn::Report r = dsn::parse(ndr, lim);
+        const dsn::Report r = dsn_test::parse(ndr, lim);
         BOOST_TEST(r.recipients.size() == max, "notice, max " << max << ": got " << r.recipients.size());
     }
 }
@@ -625,7 +626,7 @@ BOOST_AUTO_TEST_CASE(dsn_garbage_is_a_value) {
         }(),
     };
     for (const auto& in : inputs) {
-        const dsn::Report r = dsn::parse(in);
+        const dsn::Report r = dsn_test::parse(in);
         BOOST_TEST(r.recipients.size() <= 1000u);
     }
 }

@@ -1,4 +1,4 @@
-// test_dsn_blind.cc - dsn::parse() scored on samples written from what each
+// test_dsn_blind.cc - dsn_test::parse() scored on samples written from what each
 // mail system is known to send, before the parser was tuned to them.
 //
 // A sample passes when the set of failed or delayed recipients it reports
@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/test_dsn_support.h"
 #include "common/dsn/dsn.h"
 #include "common/sys/fd.h"
 
@@ -163,7 +164,7 @@ Score score(const char* name, const std::vector<Case>& cases) {
     Score sc;
     for (const auto& c : cases) {
         const std::string file = std::string("blind-") + c.file + ".eml";
-        const dsn::Report r = dsn::parse(
+        const dsn::Report r = dsn_test::parse(
             sys::read_file(std::string(SENDGUARD_SOURCE_DIR) + "/tests/unit/samples/dsn/" + file));
         std::map<std::string, Class> got;
         for (const auto& rc : r.recipients)

@@ -1,9 +1,10 @@
-// test_dsn_text.cc - the scanners and the reason rules behind dsn::parse()
+// test_dsn_text.cc - the scanners and the reason rules behind dsn_test::parse()
 #define BOOST_TEST_NO_MAIN
 #include <boost/test/unit_test.hpp>
 
 #include <string>
 
+#include "tests/unit/test_dsn_support.h"
 #include "common/dsn/classify.h"
 #include "common/dsn/text.h"
 #include "common/sys/ascii.h"
