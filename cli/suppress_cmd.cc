@@ -42,7 +42,8 @@ void out(const std::string& line) {
 std::optional<std::string> key_for(const std::string& in, std::string& why) {
     auto k = address::suppression_key(in);
     if (!k) {
-        why = in + ": " + std::string(address::to_string(k.error()));
+        why = in + ": not an address or @domain (" + std::string(address::to_string(k.error())) +
+              "); write local@domain or @domain";
         return std::nullopt;
     }
     return *k;
@@ -323,6 +324,8 @@ int import(store::SuppressionList& list, const Opts& o) {
         std::optional<std::string> key;
         if (why.empty()) key = key_for(il.address, why);
         if (!key) {
+            if (f == store::ImportFormat::Plain && il.address.find(',') != std::string::npos)
+                why += " (a CSV file? import it with --format csv)";
             reject(rec_line, why);
             continue;
         }
