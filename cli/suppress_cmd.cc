@@ -42,7 +42,8 @@ void out(const std::string& line) {
 std::optional<std::string> key_for(const std::string& in, std::string& why) {
     auto k = address::suppression_key(in);
     if (!k) {
-        why = in + ": " + std::string(address::to_string(k.error()));
+        why = in + ": not an address or @domain (" + std::string(address::to_string(k.error())) +
+              "); write local@domain or @domain";
         return std::nullopt;
     }
     return *k;
@@ -63,9 +64,15 @@ std::vector<std::string> keys_of(const std::vector<std::string>& words, int& sta
     return keys;
 }
 
+// "--" ends the options; a word with an '@' is an address even when its
+// local part starts with '-' (as in verp encode and decode).
 bool parse_opts(const std::vector<std::string>& args, size_t from, Opts& o, std::string& why) {
     for (size_t i = from; i < args.size(); ++i) {
         const std::string& a = args[i];
+        if (a == "--") {
+            o.words.insert(o.words.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+            break;
+        }
         auto value = [&](std::string& dst) {
             if (i + 1 >= args.size()) { why = a + " needs a value"; return false; }
             dst = args[++i];
@@ -77,7 +84,10 @@ bool parse_opts(const std::vector<std::string>& args, size_t from, Opts& o, std:
         else if (a == "--class") { if (!value(o.klass)) return false; }
         else if (a == "--reason") { if (!value(o.reason)) return false; }
         else if (a == "--expires") { if (!value(o.expires)) return false; }
-        else if (a.size() > 1 && a[0] == '-' && a != "-") { why = "unknown option " + a; return false; }
+        else if (a.size() > 1 && a[0] == '-' && a.find('@') == std::string::npos) {
+            why = "unknown option " + a + " (an address starting with '-' goes after --)";
+            return false;
+        }
         else o.words.push_back(a);
     }
     return true;
@@ -314,6 +324,8 @@ int import(store::SuppressionList& list, const Opts& o) {
         std::optional<std::string> key;
         if (why.empty()) key = key_for(il.address, why);
         if (!key) {
+            if (f == store::ImportFormat::Plain && il.address.find(',') != std::string::npos)
+                why += " (a CSV file? import it with --format csv)";
             reject(rec_line, why);
             continue;
         }

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/daemon/log_setup.h"
 #include "common/log/log.h"
 #include "common/net/event_loop.h"
 #include "common/net/listener.h"
@@ -44,7 +45,11 @@ public:
             });
         const net::ListenOptions lo{.unix_mode = s.socket_mode, .unix_group = s.socket_gid};
         for (const auto& ep : s.socketmap_listen) {
-            server_.add_listener(net::Listener::open(ep, lo));
+            try {
+                server_.add_listener(net::Listener::open(ep, lo));
+            } catch (const std::exception& e) {
+                throw daemons::invalid(*s.config, "policyd_socketmap_listen", ep.str(), e.what());
+            }
             logging::info("", logging::Line("policyd").kv("listen", ep.str()));
         }
     }

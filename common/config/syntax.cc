@@ -46,13 +46,24 @@ std::vector<Assignment> read_assignments(std::string_view text, std::string_view
         throw Error(std::string(origin) + ": file too large (max " + format_size(kMaxText) + ")");
 
     std::vector<Assignment> out;
+    read_logical_lines(text, origin, kMaxLine, format_size(kMaxLine),
+                       "syntax error: continuation line without a preceding \"name = value\" line",
+                       [&](std::string_view logical, unsigned first) {
+                           Assignment a = split_assignment(logical, at(origin, first));
+                           a.line = first;
+                           out.push_back(std::move(a));
+                       });
+    return out;
+}
+
+void read_logical_lines(std::string_view text, std::string_view origin, size_t max_line,
+                        std::string_view max_line_text, std::string_view orphan,
+                        const std::function<void(std::string_view, unsigned)>& each) {
     std::string logical;       // the logical line being collected
     unsigned first = 0;        // its first line number; 0 = none
     auto flush = [&] {
         if (first == 0) return;
-        Assignment a = split_assignment(logical, at(origin, first));
-        a.line = first;
-        out.push_back(std::move(a));
+        each(logical, first);
         logical.clear();
         first = 0;
     };
@@ -73,19 +84,16 @@ std::vector<Assignment> read_assignments(std::string_view text, std::string_view
         std::string_view content = trim(line);
         if (content.empty() || content.front() == '#') continue;  // blank or comment
         if (is_blank(line.front())) {
-            if (first == 0)
-                throw Error(at(origin, lineno) +
-                            ": syntax error: continuation line without a preceding \"name = value\" line");
+            if (first == 0) throw Error(at(origin, lineno) + ": " + std::string(orphan));
         } else {
             flush();
             first = lineno;
         }
-        if (logical.size() + line.size() > kMaxLine)
-            throw Error(at(origin, first) + ": line too long (max " + format_size(kMaxLine) + ")");
+        if (logical.size() + line.size() > max_line)
+            throw Error(at(origin, first) + ": line too long (max " + std::string(max_line_text) + ")");
         logical.append(line);
     }
     flush();
-    return out;
 }
 
 Assignment read_override(std::string_view text) {

@@ -41,6 +41,16 @@ struct Assignment {
 // against the parameter table here.
 std::vector<Assignment> read_assignments(std::string_view text, std::string_view origin);
 
+// The logical lines of text as read_assignments() sees them (comments and
+// blank lines skipped, continuation lines joined, CRLF taken), each with the
+// number of its first physical line; main.cf and table files share it.
+// Errors name origin:line: a control character, a logical line over
+// max_line bytes ("line too long (max <max_line_text>)"), or a continuation
+// line with nothing before it (orphan says what is missing).
+void read_logical_lines(std::string_view text, std::string_view origin, size_t max_line,
+                        std::string_view max_line_text, std::string_view orphan,
+                        const std::function<void(std::string_view logical, unsigned first)>& each);
+
 // Splits one -o override "name=value". Throws Error "-o: ...".
 Assignment read_override(std::string_view text);
 

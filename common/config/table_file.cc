@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "common/config/error.h"
+#include "common/config/syntax.h"
 #include "common/config/value.h"
 #include "common/sys/fd.h"
 
@@ -40,11 +41,7 @@ TableFile TableFile::parse(std::string_view text, std::string_view origin, const
 
     TableFile t;
     t.origin_ = o;
-    std::string logical;
-    unsigned first = 0;  // line of the entry being collected; 0 = none
-
-    auto flush = [&] {
-        if (first == 0) return;
+    auto entry = [&](std::string_view logical, unsigned first) {
         std::string_view l = trim(logical);
         size_t sp = 0;
         while (sp < l.size() && !is_blank(l[sp])) ++sp;
@@ -61,35 +58,9 @@ TableFile TableFile::parse(std::string_view text, std::string_view origin, const
             throw Error(at(first) + ": duplicate key " + quote_value(key) + " (first at line " +
                         std::to_string(t.entries_[it->second].line) + ")");
         t.entries_.push_back(Entry{std::string(key), std::string(value), first});
-        logical.clear();
-        first = 0;
     };
-
-    unsigned lineno = 0;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-        pos = nl == std::string_view::npos ? text.size() : nl + 1;
-        ++lineno;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        for (char c : line) {
-            auto u = static_cast<unsigned char>(c);
-            if ((u < 0x20 && c != '\t') || u == 0x7f) throw Error(at(lineno) + ": control character in line");
-        }
-        std::string_view content = trim(line);
-        if (content.empty() || content.front() == '#') continue;
-        if (is_blank(line.front())) {
-            if (first == 0) throw Error(at(lineno) + ": continuation line without a preceding entry");
-        } else {
-            flush();
-            first = lineno;
-        }
-        if (logical.size() + line.size() > limits.max_line)
-            throw Error(at(first) + ": line too long (max " + bytes(limits.max_line) + ")");
-        logical.append(line);
-    }
-    flush();
+    read_logical_lines(text, o, limits.max_line, bytes(limits.max_line),
+                       "continuation line without a preceding entry", entry);
     return t;
 }
 

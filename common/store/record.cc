@@ -23,6 +23,35 @@ void put_str(std::string& out, std::string_view s, size_t max) {
     put_le_str(out, cap_utf8(s, max));  // max <= 65535
 }
 
+// The text fields both record kinds share, in their stored order.
+template <class R>
+size_t text_size(const R& r) {
+    return 8 + r.reason.size() + r.status.size() + std::min(r.diagnostic.size(), kMaxDiagnostic) +
+           r.remote_mta.size();
+}
+
+template <class R>
+void put_texts(std::string& out, const R& r) {
+    put_str(out, r.reason, kMaxReason);
+    put_str(out, r.status, kMaxStatus);
+    put_str(out, r.diagnostic, kMaxDiagnostic);
+    put_str(out, r.remote_mta, kMaxRemoteMta);
+}
+
+// Reads them into r; false (r untouched) when the value ends early.
+template <class R>
+bool read_texts(LeReader& rd, R& r) {
+    const std::string_view reason = rd.str(), status = rd.str(), diagnostic = rd.str(),
+                           remote_mta = rd.str();
+    if (!rd.ok())
+        return false;
+    r.reason = reason;
+    r.status = status;
+    r.diagnostic = diagnostic;
+    r.remote_mta = remote_mta;
+    return true;
+}
+
 }  // namespace
 
 std::string_view to_string(Class c) noexcept {
@@ -79,9 +108,7 @@ std::string_view cap_utf8(std::string_view s, size_t max) noexcept {
 
 std::string encode(const Record& r) {
     std::string out;
-    out.reserve(kFixedSize + 10 + r.reason.size() + r.status.size() +
-                std::min(r.diagnostic.size(), kMaxDiagnostic) + r.remote_mta.size() +
-                r.evidence.size());
+    out.reserve(kFixedSize + text_size(r) + 2 + r.evidence.size());
     out += static_cast<char>(kRecordVersion);
     out += static_cast<char>(r.klass);
     out += static_cast<char>(r.source);
@@ -92,10 +119,7 @@ std::string encode(const Record& r) {
     put_le(out, r.window_start);
     put_le(out, r.count);
     put_le(out, r.window_count);
-    put_str(out, r.reason, kMaxReason);
-    put_str(out, r.status, kMaxStatus);
-    put_str(out, r.diagnostic, kMaxDiagnostic);
-    put_str(out, r.remote_mta, kMaxRemoteMta);
+    put_texts(out, r);
     put_str(out, r.evidence, kMaxEvidence);
     return out;
 }
@@ -129,14 +153,11 @@ Decode decode(std::string_view in, Record& out) {
     if (Decode d = decode_fixed(in, r); d != Decode::Ok)
         return d;
     LeReader rd(in.substr(kFixedSize));
-    const std::string_view reason = rd.str(), status = rd.str(), diagnostic = rd.str(),
-                           remote_mta = rd.str(), evidence = rd.str();
+    if (!read_texts(rd, r))
+        return Decode::Truncated;
+    const std::string_view evidence = rd.str();
     if (!rd.ok())
         return Decode::Truncated;
-    r.reason = reason;
-    r.status = status;
-    r.diagnostic = diagnostic;
-    r.remote_mta = remote_mta;
     r.evidence = evidence;
     out = std::move(r);
     return Decode::Ok;
@@ -156,16 +177,12 @@ Decode decode_reason(std::string_view in, std::string_view& reason) {
 
 std::string encode(const BlockRecord& r) {
     std::string out;
-    out.reserve(kBlockFixedSize + 8 + r.reason.size() + r.status.size() +
-                std::min(r.diagnostic.size(), kMaxDiagnostic) + r.remote_mta.size());
+    out.reserve(kBlockFixedSize + text_size(r));
     out += static_cast<char>(kBlockVersion);
     put_le(out, r.count);
     put_le(out, r.first_seen);
     put_le(out, r.last_seen);
-    put_str(out, r.reason, kMaxReason);
-    put_str(out, r.status, kMaxStatus);
-    put_str(out, r.diagnostic, kMaxDiagnostic);
-    put_str(out, r.remote_mta, kMaxRemoteMta);
+    put_texts(out, r);
     return out;
 }
 
@@ -179,14 +196,8 @@ Decode decode(std::string_view in, BlockRecord& out) {
     r.count = rd.uint(8);
     r.first_seen = rd.i64();
     r.last_seen = rd.i64();
-    const std::string_view reason = rd.str(), status = rd.str(), diagnostic = rd.str(),
-                           remote_mta = rd.str();
-    if (!rd.ok())
+    if (!read_texts(rd, r))
         return Decode::Truncated;
-    r.reason = reason;
-    r.status = status;
-    r.diagnostic = diagnostic;
-    r.remote_mta = remote_mta;
     out = std::move(r);
     return Decode::Ok;
 }

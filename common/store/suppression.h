@@ -87,16 +87,19 @@ inline constexpr size_t kScanBatch = 1024;     // entries per txn in scans
 inline constexpr size_t kImportBatch = 10000;  // entries per txn in import_batch
 inline constexpr size_t kMaxReasonsInStats = 256;
 
+// No defaults here: the parameter table has them (bounce_soft_threshold,
+// bounce_soft_window, ...), and store::suppression_policy(cfg) fills every
+// field from a Config, Config::defaults() for the shipped ones.
 struct Policy {
-    int soft_threshold = 3;
-    std::chrono::seconds soft_window{7 * 86400};   // <= 0: the window never closes
-    std::chrono::seconds soft_expiry{30 * 86400};  // 0: never
-    std::chrono::seconds hard_expiry{0};
-    std::chrono::seconds complaint_expiry{0};
+    int soft_threshold = 0;
+    std::chrono::seconds soft_window{};   // <= 0: the window never closes
+    std::chrono::seconds soft_expiry{};   // 0: never
+    std::chrono::seconds hard_expiry{};
+    std::chrono::seconds complaint_expiry{};
     // Distinct hard hostunknown addresses in one domain within soft_window that
     // make a domain-level entry; 0 disables.
-    int domain_threshold = 5;
-    size_t max_diagnostic = 1024;  // also capped by kMaxDiagnostic
+    int domain_threshold = 0;
+    size_t max_diagnostic = 0;  // also capped by kMaxDiagnostic
     // Expiry by reason ("mailboxfull" -> 14d), overriding the class's; 0 = never.
     std::map<std::string, std::chrono::seconds, std::less<>> reason_expiry;
 };

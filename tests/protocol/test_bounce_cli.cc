@@ -12,38 +12,15 @@
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/samples.h"
+#include "tests/support/site.h"
 #include "tests/support/temp_dir.h"
 
 namespace ts = testing_support;
 
 namespace {
 
-struct Site {
-    harness::TempDir dir{"sg-cli-"};
-    std::string conf = dir.sub("sendguard.conf");
-    std::string keys = dir.sub("verp.keys");
-    explicit Site(const std::string& extra = "") {
-        harness::write_file(keys, "0123456789abcdef0123456789abcdef\n", 0600);
-        harness::write_file(conf, "state_directory = " + dir.path() + "/lib\n"
-                                  "run_directory = " + dir.path() + "\n"
-                                  "verp_key_file = " + keys + "\n"
-                                  "bounce_domains = bounces.example.org\n"
-                                  "log_to_stderr = yes\n" + extra);
-    }
-    std::string verp(const std::string& rcpt) const {
-        const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.example.org");
-        address::VerpCodec c(vc, address::VerpKeys::load_file(keys));
-        return c.encode(*address::parse_mailbox(rcpt), {})->address;
-    }
-    harness::RunResult bounce(const std::string& rcpt, const std::string& msg) const {
-        return harness::run({.argv = {harness::sendguard_bin("sendguard-bounce"), "-c", conf, "-q", "4XkQ3b7Lq2z", "-f", "",
-                                      "--", rcpt},
-                             .stdin_data = msg});
-    }
-    harness::RunResult cli(std::vector<std::string> args) const {
-        args.insert(args.begin(), {harness::sendguard_bin("sendguard"), "-c", conf});
-        return harness::run(args);
-    }
+struct Site : harness::Site {
+    explicit Site(const std::string& extra = "") : harness::Site("sg-cli-", extra) {}
 };
 
 }  // namespace

@@ -19,39 +19,21 @@
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/samples.h"
+#include "tests/support/site.h"
 #include "tests/support/temp_dir.h"
 
 namespace ts = testing_support;
 
 namespace {
 
-const char* const kKey = "0123456789abcdef0123456789abcdef";
-
-struct Site {
-    harness::TempDir dir{"sg-bt-"};
-    std::string conf = dir.sub("sendguard.conf");
-    std::string keys = dir.sub("verp.keys");
-    explicit Site(const std::string& extra = "") {
-        harness::write_file(keys, std::string(kKey) + "\n", 0600);
-        harness::write_file(conf, "state_directory = " + dir.path() + "/lib\n"
-                                  "run_directory = " + dir.path() + "\n"
-                                  "verp_key_file = " + keys + "\n"
-                                  "bounce_domains = bounces.example.org\n"
-                                  "log_to_stderr = yes\n" + extra);
-    }
-    std::string verp(const std::string& rcpt) const {
-        const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.example.org");
-        address::VerpCodec c(vc, address::VerpKeys::from_strings({kKey}));
-        return c.encode(*address::parse_mailbox(rcpt), {})->address;
-    }
+struct Site : harness::Site {
+    explicit Site(const std::string& extra = "") : harness::Site("sg-bt-", extra) {}
     harness::RunResult bounce(std::vector<std::string> args, const std::string& msg,
                               std::vector<std::string> env = {}) const {
         args.insert(args.begin(), harness::sendguard_bin("sendguard-bounce"));
         return harness::run({.argv = args, .env = std::move(env), .stdin_data = msg});
     }
-    harness::RunResult check(const std::string& addr) const {
-        return harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "check", addr});
-    }
+    harness::RunResult check(const std::string& addr) const { return cli({"suppress", "check", addr}); }
 };
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }

@@ -18,42 +18,18 @@
 #include "tests/support/paths.h"
 #include "tests/support/process.h"
 #include "tests/support/samples.h"
+#include "tests/support/site.h"
 #include "tests/support/temp_dir.h"
 
 namespace ts = testing_support;
 
 namespace {
 
-struct Site {
-    harness::TempDir dir{"sg-cli-"};
-    std::string conf = dir.sub("sendguard.conf");
-    std::string keys = dir.sub("verp.keys");
-    std::string lib = dir.sub("lib");
-    std::string store = lib + "/suppress.lmdb";
-    explicit Site(const std::string& extra = "") {
-        harness::write_file(keys, "0123456789abcdef0123456789abcdef\n", 0600);
-        harness::write_file(conf, "state_directory = " + lib + "\n"
-                                  "run_directory = " + dir.path() + "\n"
-                                  "verp_key_file = " + keys + "\n"
-                                  "bounce_domains = bounces.example.org, bounces.example.com\n"
-                                  "log_to_stderr = yes\n" + extra);
-    }
-    address::VerpCodec codec() const {
-        const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.example.org");
-        return address::VerpCodec(vc, address::VerpKeys::load_file(keys));
-    }
-    harness::RunResult bounce(const std::string& rcpt) const {
-        return harness::run({.argv = {harness::sendguard_bin("sendguard-bounce"), "-c", conf, "-q", "4XkQ3b7Lq2z",
-                                      "-f", "", "--", rcpt},
-                             .stdin_data = ts::make_dsn({})});
-    }
-    std::vector<std::string> argv(std::vector<std::string> args) const {
-        args.insert(args.begin(), {harness::sendguard_bin("sendguard"), "-c", conf});
-        return args;
-    }
-    harness::RunResult cli(std::vector<std::string> args, const std::string& in = "") const {
-        return harness::run({.argv = argv(std::move(args)), .stdin_data = in});
-    }
+struct Site : harness::Site {
+    explicit Site(const std::string& extra = "")
+        : harness::Site("sg-cli-", extra, "bounces.example.org, bounces.example.com") {}
+    harness::RunResult bounce(const std::string& rcpt) const { return harness::Site::bounce(rcpt, ts::make_dsn({})); }
+    std::vector<std::string> argv(std::vector<std::string> args) const { return cli_argv(std::move(args)); }
     // As user nobody, group nogroup plus extra_group (if any).
     harness::RunResult as_nobody(std::vector<std::string> args, const std::string& extra_group = "") const {
         std::vector<std::string> a{"setpriv", "--reuid=nobody", "--regid=nogroup"};
@@ -168,6 +144,34 @@ BOOST_AUTO_TEST_CASE(csv_export_protects_every_text_column_and_round_trips) {
     BOOST_TEST(has(back.out, "imported 3 records from 5 lines: 3 added"), back.out);
     BOOST_TEST(t.cli({"suppress", "export", "--format", "csv"}).out == e.out);
     BOOST_TEST(t.cli({"suppress", "check", "'bob@example.com"}).status.code == 0);
+}
+
+// A rejected line says what is wrong and what to write instead.
+BOOST_AUTO_TEST_CASE(a_rejected_import_line_says_what_to_do) {
+    Site s;
+    auto r = s.cli({"suppress", "import"}, "address,class\nbob@example.net,hard\nnot an address\n");
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(has(r.err, "sendguard: -:1: address,class: not an address or @domain (syntax); write local@domain "
+                          "or @domain (a CSV file? import it with --format csv)"), r.err);
+    BOOST_TEST(has(r.err, "sendguard: -:3: not an address: not an address or @domain"), r.err);
+    BOOST_TEST(!has(r.err, "-:3: not an address: not an address or @domain (syntax); write local@domain or "
+                           "@domain (a CSV"), r.err);
+}
+
+// A local part may start with '-' (RFC 5321 atext): such an address is a
+// word, not an option, and "--" ends the options as in every other tool.
+BOOST_AUTO_TEST_CASE(an_address_starting_with_a_dash_is_not_an_option) {
+    Site s;
+    auto add = s.cli({"suppress", "add", "-x@example.com", "--", "--y@example.com"});
+    BOOST_TEST(add.ok(), add.describe() << add.err);
+    BOOST_TEST(s.cli({"suppress", "check", "-x@example.com"}).status.code == 0);
+    BOOST_TEST(s.cli({"suppress", "check", "--", "--y@example.com"}).status.code == 0);
+    auto rm = s.cli({"suppress", "remove", "--", "-x@example.com"});
+    BOOST_TEST(rm.ok(), rm.describe() << rm.err);
+    BOOST_TEST(s.cli({"suppress", "check", "-x@example.com"}).status.code == 1);
+    auto bad = s.cli({"suppress", "check", "-x"});
+    BOOST_TEST(bad.status.code == 2, bad.describe());
+    BOOST_TEST(has(bad.err, "unknown option -x"), bad.err);
 }
 
 BOOST_AUTO_TEST_CASE(byte_order_mark_and_crlf_in_every_format) {

@@ -172,6 +172,17 @@ BOOST_AUTO_TEST_CASE(unknown_socket_group_is_a_config_error) {
         r.err);
 }
 
+// A listener that cannot open names the parameter and its line.
+BOOST_AUTO_TEST_CASE(unusable_listen_address_names_the_parameter) {
+    Daemon d;
+    d.write("policyd_socketmap_listen = unix:" + d.dir.path() + "/no-such-dir/s.sock\n");
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf});
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(r.err.find(d.conf + ":4: invalid policyd_socketmap_listen: unix:" + d.dir.path() +
+                          "/no-such-dir/s.sock (listen ") != std::string::npos,
+               r.err);
+}
+
 // Defect 2b: one uid holding max_connections_per_peer connections is
 // refused more, with a warning naming it; other peers are still served.
 BOOST_AUTO_TEST_CASE(per_uid_connection_limit) {

@@ -12,23 +12,13 @@
 #include "common/address/verp.h"
 #include "common/address/verp_setup.h"
 #include "common/config/config.h"
+#include "tests/unit/test_config_support.h"
 #include "common/net/netstring.h"
 #include "common/store/record.h"
 #include "common/store/setup.h"
 #include "tests/support/temp_dir.h"
 
-namespace {
-
-std::string error_of(const std::string& text) {
-    try {
-        (void)config::Config::parse(text, "sendguard.conf");
-    } catch (const config::Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
-}  // namespace
+using config_test::error_of;
 
 BOOST_AUTO_TEST_SUITE(config_bounds)
 

@@ -5,19 +5,12 @@
 
 #include "bounce-pipe/transport.h"
 #include "common/config/config.h"
+#include "tests/unit/test_config_support.h"
 
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string error_of(const std::string& text) {
-    try {
-        (void)config::Config::parse(text, "sendguard.conf");
-    } catch (const config::Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
+using config_test::error_of;
 
 }  // namespace
 

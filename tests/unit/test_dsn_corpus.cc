@@ -52,9 +52,11 @@ double pct(size_t a, size_t b) { return b ? 100.0 * static_cast<double>(a) / sta
 
 }  // namespace
 
+// Without the corpus it is skipped (77), and fails under CI (require.h);
+// it runs as its own ctest, unit.dsn.corpus.
 BOOST_AUTO_TEST_CASE(dsn_corpus_bars, *boost::unit_test::label("corpus")) {
     const fs::path dir = fs::path(SENDGUARD_SHARED_DIR) / "corpus" / "sisimai";
-    harness::require(fs::exists(dir / "expected.jsonl"), "the DSN corpus at " + dir.string() + " (../shared beside the source tree)");
+    harness::require(fs::exists(dir / "expected.jsonl"), "the DSN corpus " + (dir / "expected.jsonl").string());
     const char* v = std::getenv("SENDGUARD_CORPUS_VERBOSE");
     const bool verbose = v && std::string_view(v) == "1";
 

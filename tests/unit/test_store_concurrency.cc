@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(map_resized_by_another_process) {
     const auto opts = test_opts(64 << 10, 64 << 20);
     auto env = store::Env::open(td.env_dir(), opts);
     store::SuppressionList list(env);
-    store::Policy p;
+    store::Policy p = store_test::default_policy();
     list.record(event("parent0@resize.example", Class::Hard, "userunknown", kT0), p);
     const size_t before = env->map_size();
     const uint64_t resizes = env->resize_count();
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(concurrent_writer_processes) {
             char b;
             (void)::read(gate[0], &b, 1);  // EOF once the parent opens the gate
             store::SuppressionList l(store::Env::open(td.env_dir(), opts));
-            store::Policy p;
+            store::Policy p = store_test::default_policy();
             for (int i = 0; i < kEach; ++i) {
                 auto ev = event(addr("w%d-%04d@conc.example", c, i), Class::Hard, "userunknown",
                                 kT0 + i, addr("Q%d-%d", c, i));
@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(readers_keep_working_while_the_map_grows) {
     TempDir td;
     auto env = store::Env::open(td.env_dir(), test_opts(64 << 10, 64 << 20));
     store::SuppressionList list(env);
-    store::Policy p;
+    store::Policy p = store_test::default_policy();
     list.record(event("known@threads.example", Class::Hard, "userunknown", kT0), p);
 
     std::atomic<bool> done{false};

@@ -251,7 +251,7 @@ BOOST_AUTO_TEST_CASE(import_entries_counts_and_keeps_evidence) {
     store_test::TempDir td;
     auto env = store::Env::open(td.env_dir(), store_test::test_opts());
     store::SuppressionList list(env);
-    store::Policy policy;
+    store::Policy policy = store_test::default_policy();
     list.record(store_test::event("bob@example.net", Class::Hard, "userunknown", kNow - kDay, "4XkQ3b7Lq2z"),
                 policy);
     std::vector<store::Entry> in{bare("bob@example.net"), bare("carol@example.net"),

@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(map_grows_from_64k) {
     auto env = store::Env::open(td.env_dir(), test_opts(64 << 10, 64 << 20));
     store::SuppressionList list(env);
     const size_t start = env->map_size();
-    store::Policy p;
+    store::Policy p = store_test::default_policy();
     constexpr int kN = 5000;
     for (int i = 0; i < kN; ++i) {
         auto ev = store_test::event("user" + std::to_string(i) + "@grow.example", store::Class::Hard,
@@ -233,7 +233,7 @@ BOOST_AUTO_TEST_CASE(map_full_at_max_commits_nothing) {
     TempDir td;
     auto env = store::Env::open(td.env_dir(), test_opts(64 << 10, 256 << 10));
     store::SuppressionList list(env);
-    store::Policy p;
+    store::Policy p = store_test::default_policy();
     list.record(store_test::event("first@full.example", store::Class::Hard, "userunknown", 1), p);
 
     // One unit of work far larger than the maximum: all or nothing.

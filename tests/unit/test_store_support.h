@@ -12,7 +12,9 @@
 #include <string>
 #include <system_error>
 
+#include "common/config/config.h"
 #include "common/store/lmdb.h"
+#include "common/store/setup.h"
 #include "common/store/suppression.h"
 
 namespace store_test {
@@ -42,6 +44,11 @@ private:
     std::string path_;
     pid_t pid_;
 };
+
+// The shipped policy: the parameter table's defaults, as the programs read them.
+inline store::Policy default_policy() {
+    return store::suppression_policy(config::Config::defaults(), [](std::string_view) { return true; });
+}
 
 inline store::Event event(std::string address, store::Class klass, std::string reason,
                           int64_t when, std::string evidence = {}) {

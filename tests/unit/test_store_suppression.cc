@@ -20,12 +20,31 @@ struct Fixture {
     TempDir td;
     std::shared_ptr<store::Env> env = store::Env::open(td.env_dir(), test_opts());
     store::SuppressionList list{env};
-    store::Policy policy;
+    store::Policy policy = store_test::default_policy();
 };
 
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(store_suppression)
+
+// The parameter table holds the defaults; a Policy carries none that could
+// drift from it, and the one the programs build has the table's values.
+BOOST_AUTO_TEST_CASE(policy_defaults_come_from_the_table_only) {
+    const store::Policy bare;
+    BOOST_TEST(bare.soft_threshold == 0);
+    BOOST_TEST(bare.soft_window.count() == 0);
+    BOOST_TEST(bare.soft_expiry.count() == 0);
+    BOOST_TEST(bare.domain_threshold == 0);
+    BOOST_TEST(bare.max_diagnostic == 0u);
+    const config::Config d = config::Config::defaults();
+    const store::Policy p = store_test::default_policy();
+    BOOST_TEST(p.soft_threshold == d.integer("bounce_soft_threshold"));
+    BOOST_TEST(p.soft_window == d.duration("bounce_soft_window"));
+    BOOST_TEST(p.soft_expiry == d.duration("bounce_soft_expiry"));
+    BOOST_TEST(p.domain_threshold == d.integer("bounce_domain_threshold"));
+    BOOST_TEST(p.max_diagnostic == d.size("bounce_diagnostic_limit"));
+    BOOST_TEST(p.reason_expiry.size() == d.duration_map("bounce_reason_expiry").entries.size());
+}
 
 BOOST_FIXTURE_TEST_CASE(hard_and_complaint_suppress_at_once, Fixture) {
     struct {
@@ -103,6 +122,7 @@ BOOST_FIXTURE_TEST_CASE(soft_suppresses_after_threshold_in_window, Fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(expiry_and_class_precedence, Fixture) {
+    policy.reason_expiry.clear();  // the class's expiry, not bounce_reason_expiry's mailboxfull=14d
     policy.soft_expiry = std::chrono::seconds(30 * kDay);
     policy.complaint_expiry = std::chrono::seconds(90 * kDay);
     const std::string s = "soft@exp.example";
@@ -213,6 +233,7 @@ BOOST_FIXTURE_TEST_CASE(manual_add_remove, Fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(stats_and_purge, Fixture) {
+    policy.reason_expiry.clear();  // soft entries expire by class: soft_expiry
     policy.soft_expiry = std::chrono::seconds(10 * kDay);
     list.record(event("h1@a.example", Class::Hard, "userunknown", kT0), policy);
     list.record(event("h2@a.example", Class::Hard, "userunknown", kT0), policy);
