@@ -145,16 +145,8 @@ const std::vector<Case> kBatch2 = {
     {"b2-axigen", {{"mihai.popescu@example.ro", S}}},
 };
 
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string join(const std::set<std::string>& s) {
-    std::string out;
-    for (const auto& x : s) out += (out.empty() ? "" : ",") + x;
-    return "{" + out + "}";
-}
+using dsn_test::join;
+using dsn_test::lower;
 
 struct Score {
     size_t cases = 0, sets_ok = 0, false_pos = 0, cls_n = 0, cls_ok = 0;

@@ -5,12 +5,15 @@
 // bounce_diagnostic_limit), or with explicit ones.
 #pragma once
 
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "common/config/config.h"
 #include "common/dsn/dsn.h"
 #include "common/dsn/limits_setup.h"
 #include "common/dsn/mime.h"
+#include "common/sys/ascii.h"
 
 namespace dsn_test {
 
@@ -22,5 +25,13 @@ inline dsn::Report parse(std::string_view message) { return dsn::parse(message, 
 inline dsn::Report parse(std::string_view message, const dsn::Limits& l) { return dsn::parse(message, l); }
 inline dsn::Mail read_mail(std::string_view message) { return dsn::read_mail(message, limits().part_text()); }
 inline dsn::Mail read_mail(std::string_view message, size_t part_limit) { return dsn::read_mail(message, part_limit); }
+
+// For messages about recipient sets: lower-cased addresses, "{a,b}".
+inline std::string lower(std::string_view s) { return sys::to_lower_ascii(s); }
+inline std::string join(const std::set<std::string>& s) {
+    std::string out;
+    for (const auto& x : s) out += (out.empty() ? "" : ",") + x;
+    return "{" + out + "}";
+}
 
 }  // namespace dsn_test

@@ -426,18 +426,20 @@ BOOST_AUTO_TEST_CASE(set_limits_applies_to_new_connections) {
     BOOST_CHECK(a.query("echo", "still") == SocketmapReply::ok("still"));
 }
 
+// A socketmap server whose every map answers OK with the key.
+net::ProtocolFactory echo_map() {
+    return net::socketmap_factory([](std::string_view, std::string_view k) { return SocketmapReply::ok(std::string(k)); },
+                                  net_test::socketmap_limits());
+}
+
 // drain(): the listener closes, an idle connection is closed at once, a
 // connection in the middle of a request gets its reply, then done() runs.
 BOOST_AUTO_TEST_CASE(drain_finishes_requests_in_flight) {
     logging::open("test", logging::Sink::None);
     net_test::TempDir dir;
     net::EventLoop loop;
-    net::StreamServer server(loop, "socketmap",
-                             net::socketmap_factory([](std::string_view, std::string_view k) {
-                                 return SocketmapReply::ok(std::string(k));
-                             }, net_test::socketmap_limits()),
-                             net_test::limits());
     const net::Endpoint ep{net::Endpoint::Kind::Unix, dir.file("sm"), {}, 0};
+    net::StreamServer server(loop, "socketmap", echo_map(), net_test::limits());
     server.add_listener(net::Listener::open(ep, net_test::listen_options()));
     sys::Fd idle = net::connect_endpoint(ep);
     sys::Fd busy = net::connect_endpoint(ep);
@@ -464,12 +466,8 @@ BOOST_AUTO_TEST_CASE(drain_deadline_closes_the_rest) {
     logging::clear_captured();
     net_test::TempDir dir;
     net::EventLoop loop;
-    net::StreamServer server(loop, "socketmap",
-                             net::socketmap_factory([](std::string_view, std::string_view k) {
-                                 return SocketmapReply::ok(std::string(k));
-                             }, net_test::socketmap_limits()),
-                             net_test::limits());
     const net::Endpoint ep{net::Endpoint::Kind::Unix, dir.file("sm"), {}, 0};
+    net::StreamServer server(loop, "socketmap", echo_map(), net_test::limits());
     server.add_listener(net::Listener::open(ep, net_test::listen_options()));
     sys::Fd busy = net::connect_endpoint(ep);
     net_test::send_all(busy.get(), "20:echo");
