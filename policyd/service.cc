@@ -45,7 +45,7 @@ public:
         const net::ListenOptions lo{.unix_mode = s.socket_mode, .unix_group = s.socket_gid};
         for (const auto& ep : s.socketmap_listen) {
             server_.add_listener(net::Listener::open(ep, lo));
-            logging::info("", logging::Line("policyd").kv("listen", ep.str()));
+            logging::info(logging::Line("policyd").kv("listen", ep.str()));
         }
     }
 
@@ -53,7 +53,7 @@ public:
         loop_.handle_signals([&control] { control.reload(); }, [this] { stop(); });
         arm_store_check();
         loop_.run();
-        logging::info("", logging::Line("policyd").kv("stop", "signal"));
+        logging::info(logging::Line("policyd").kv("stop", "signal"));
     }
 
     // settings_ keeps what needs a restart as it runs, so every later
@@ -87,7 +87,7 @@ private:
     void stop() {
         if (stopping_) return;
         stopping_ = true;
-        logging::info("", logging::Line("policyd")
+        logging::info(logging::Line("policyd")
                               .kv("stop", "draining")
                               .kv("connections", static_cast<long long>(server_.connections())));
         server_.drain(loop_.now() + settings_.limits.request_timeout, [this] { loop_.stop(); });
@@ -104,8 +104,7 @@ private:
         if (const store::Env* env = maps_.store()) {
             const std::string f = env->replaced_file();
             if (f.empty()) return;
-            logging::warning("",
-                             logging::Line("policyd")
+            logging::warning(logging::Line("policyd")
                                  .kv("store", env->path())
                                  .kv("reason", f + " was removed or replaced since it was opened")
                                  .kv("action", "reopen"));
@@ -113,11 +112,11 @@ private:
         }
         try {
             maps_.set_store(store::open_suppression_store(*settings_.config, false));
-            logging::info("", logging::Line("policyd")
+            logging::info(logging::Line("policyd")
                                   .kv("store", maps_.store()->path())
                                   .kv("action", "reopened"));
         } catch (const std::exception& e) {
-            logging::warning("", logging::Line("policyd")
+            logging::warning(logging::Line("policyd")
                                      .kv("store", "unavailable")
                                      .kv("error", e.what())
                                      .kv("action", "answering TEMP until it opens"));

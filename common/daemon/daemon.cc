@@ -47,24 +47,21 @@ public:
                 log_ = std::move(log);
             }
             for (const std::string& w : cfg.warnings())
-                logging::warning("",
-                                 logging::Line(log_name_).kv("reload", "config").kv("remark", w));
+                logging::warning(logging::Line(log_name_).kv("reload", "config").kv("remark", w));
             for (const auto& c : changes.items())
-                logging::warning("", std::string(log_name_) + ": reload: " + c.name +
-                                         " changed from " + shown(c.from) + " to " + shown(c.to) +
-                                         "; restart " + std::string(name_) + " to apply");
-            logging::info(
-                "", logging::Line(log_name_)
-                        .kv("reload", "ok")
-                        .kv("restart_needed", static_cast<long long>(changes.items().size())));
+                logging::warning(std::string(log_name_) + ": reload: " + c.name + " changed from " +
+                                 shown(c.from) + " to " + shown(c.to) + "; restart " +
+                                 std::string(name_) + " to apply");
+            logging::info(logging::Line(log_name_)
+                              .kv("reload", "ok")
+                              .kv("restart_needed", static_cast<long long>(changes.items().size())));
         } catch (const std::exception& e) {
-            logging::warning("", logging::Line(log_name_)
-                                     .kv("reload", "failed")
-                                     .kv("error", e.what())
-                                     .kv("action", "keeping the running configuration"));
+            logging::warning(logging::Line(log_name_)
+                                 .kv("reload", "failed")
+                                 .kv("error", e.what())
+                                 .kv("action", "keeping the running configuration"));
         } catch (...) {
             logging::warning(
-                "",
                 logging::Line(log_name_).kv("reload", "failed").kv("error", "unknown exception"));
         }
     }
@@ -101,8 +98,9 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     ::pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-    const std::string first_ident(name);
-    logging::open(first_ident.c_str(), logging::Sink::Stderr);
+    // Until the configuration is read, the table's log settings: a
+    // configuration error is logged with the program's ident.
+    open_log(LogSettings::defaults(log_name), opts.foreground);
     logging::set_verbose(opts.verbose > 0);
     try {
         LogSettings log;
@@ -110,14 +108,13 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
             const config::Config cfg = config::load(opts.config_path, opts.overrides);
             log = LogSettings::from(cfg, log_name);
             hooks.build(cfg);
-            open_log(log, opts.foreground);
+            open_log(log, opts.foreground, Announce::Always);
             for (const std::string& w : cfg.warnings())
-                logging::warning("",
-                                 logging::Line(log_name).kv("config", "remark").kv("remark", w));
+                logging::warning(logging::Line(log_name).kv("config", "remark").kv("remark", w));
         }
         const std::string user = hooks.setup();
         sys::drop_privileges(user);
-        logging::info("", logging::Line(log_name)
+        logging::info(logging::Line(log_name)
                               .kv("start", name)
                               .kv("user", user.empty() ? "(unchanged)" : user));
         Reloader control(opts, name, log_name, hooks, std::move(log));
