@@ -44,11 +44,11 @@ inline constexpr Param kParams[] = {
 {"run_directory",                 Type::Path,     "/run/sendguard",                1,       kNoLimit, kMilter | kPolicyd,
  "Directory for the UNIX-domain sockets of the sendguard daemons."},
 {"syslog_name",                   Type::String,   "sendguard",                     1,       64,       kLoggers,
- "Prefix of the program name in log records, like Postfix syslog_name: sendguard-bounce logs as $syslog_name/bounce, sendguard-policyd as $syslog_name/policyd, sendguard as $syslog_name/cli."},
+ "Prefix of the program name in log records, like Postfix syslog_name: $syslog_name/bounce, $syslog_name/policyd, $syslog_name/cli."},
 {"syslog_facility",               Type::String,   "mail",                          1,       16,       kLoggers,
  "Syslog facility of the records sent to a syslog target (log_target), such as mail, daemon or local0."},
 {"log_target",                    Type::String,   "syslog",                        1,       512,      kLoggers,
- "Where log records go: syslog (the syslog daemon's socket /dev/log; syslog:/path names another socket), postlog:/path (Postfix's postlogd(8) socket, $queue_directory/public/postlog, when Postfix's maillog_file is set: the lines land in Postfix's log file), file:/path (appended, one line per record, as Postfix's maillog_file lines; reopened at reload), or stderr."},
+ "Where log records go: syslog, syslog:/socket, postlog:/socket (Postfix's postlogd(8): the lines join its maillog_file), file:/path (appended) or stderr."},
 {"log_to_stderr",                 Type::Bool,     "no",                            0,       0,        kLoggers,
  "Write log records to standard error whatever log_target says (for foreground runs and tests)."},
 
