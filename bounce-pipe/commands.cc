@@ -170,9 +170,17 @@ CommandLine parse_command_line(int argc, char** argv) {
     return c;
 }
 
+// The log of one delivery. Standard output and error are pipe(8)'s status
+// text (a leading status code counts): a record the log target does not
+// take (no syslog daemon) is lost rather than written there.
+void open_delivery_log(const daemons::LogSettings& s) noexcept {
+    logging::set_stderr_fallback(false);
+    daemons::open_log(s, false);
+}
+
 int defer_usage(const CommandLine& cmd) noexcept {
     const std::string qid = clean_queue_id(cmd.args.queue_id);
-    daemons::open_log(daemons::LogSettings::defaults("bounce"), false);
+    open_delivery_log(daemons::LogSettings::defaults("bounce"));
     return tempfail(qid, cmd.args.recipient, "4.3.5", "usage", "sendguard-bounce: " + cmd.error);
 }
 
@@ -180,13 +188,13 @@ int run_transport(const TransportArgs& a) noexcept {
     const std::string qid = clean_queue_id(a.queue_id);
     // Until the configuration is read, the table's log settings: a
     // configuration error is logged as sendguard/bounce too.
-    daemons::open_log(daemons::LogSettings::defaults("bounce"), false);
+    open_delivery_log(daemons::LogSettings::defaults("bounce"));
     logging::set_verbose(a.verbose);
     try {
         // Until the configuration is read, the table's default limit.
         arm_watchdog(config::Config::defaults().duration("bounce_time_limit"));
         config::Config cfg = config::load(a.config_path, a.overrides);
-        daemons::open_log(daemons::LogSettings::from(cfg, "bounce"), false);
+        open_delivery_log(daemons::LogSettings::from(cfg, "bounce"));
         if (qid != a.queue_id)
             logging::warning(qid, logging::Line("bounce").kv("problem", "invalid queue id")
                                       .kv("queue_id", a.queue_id).kv("used", qid));

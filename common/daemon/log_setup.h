@@ -17,7 +17,8 @@
 //                to standard error. When the target cannot take records (no
 //                syslog daemon at /dev/log, postlogd down, a file that cannot
 //                be opened) it says so on standard error - the records then
-//                go there. With announce it also says where the log goes:
+//                go there (unless logging::stderr_fallback() is off: then
+//                neither the warning nor the records). With announce it also says where the log goes:
 //                "sendguard-policyd: logging to syslog facility mail as
 //                sendguard/policyd"; Announce::Terminal does so only when
 //                standard error is a terminal.

@@ -32,6 +32,7 @@ struct State {
 
 State g_state;
 bool g_verbose = false;
+bool g_fallback = true;
 std::mutex g_mu;
 const std::string kDefaultIdent = "sendguard";
 const std::string* g_ident = &kDefaultIdent;  // see open()
@@ -103,7 +104,7 @@ void emit_line(int prio, const std::string& line) noexcept {
         case Sink::Postlog:
         case Sink::File:
             // Not delivered: standard error rather than nowhere.
-            if (!deliver(g_state, *g_ident, prio, line)) write_stderr(*g_ident, line);
+            if (!deliver(g_state, *g_ident, prio, line) && g_fallback) write_stderr(*g_ident, line);
             break;
         case Sink::Stderr:
             write_stderr(*g_ident, line);
@@ -282,6 +283,8 @@ std::string ident() noexcept {
 }
 
 void set_verbose(bool on) noexcept { g_verbose = on; }
+void set_stderr_fallback(bool on) noexcept { g_fallback = on; }
+bool stderr_fallback() noexcept { return g_fallback; }
 bool verbose() noexcept { return g_verbose; }
 
 void info(std::string_view t) noexcept { emit(LOG_INFO, "", std::nullopt, t); }

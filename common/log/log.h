@@ -70,6 +70,11 @@ void open(const char* ident, Target target, int facility = -1) noexcept;
 inline void open(const char* ident, Sink sink, int facility = -1) noexcept {
     open(ident, Target{sink, {}}, facility);
 }
+// Whether a record the target does not take goes to standard error (the
+// default). sendguard-bounce turns it off: under pipe(8) its standard
+// output and error are the delivery status text.
+void set_stderr_fallback(bool on) noexcept;
+bool stderr_fallback() noexcept;
 // Why records of the current target cannot be delivered ("/dev/log: No
 // such file or directory"), or "" when a probe record would go through.
 std::string check() noexcept;

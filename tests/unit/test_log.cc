@@ -217,6 +217,10 @@ BOOST_AUTO_TEST_CASE(unreachable_target_falls_back_to_stderr) {
     }
     BOOST_TEST(logging::check() == dir.sub("gone") + ": Connection refused");
     logging::info("after");
+    // sendguard-bounce: standard error is pipe(8)'s status text.
+    logging::set_stderr_fallback(false);
+    logging::info("not on stderr");
+    logging::set_stderr_fallback(true);
     logging::open("test", logging::Sink::None);
     BOOST_TEST(err.text() == "sendguard/policyd: policyd: listen=x\n"
                              "sendguard/bounce: warning: lost?\n"
