@@ -188,7 +188,7 @@ int run_transport(const TransportArgs& a) noexcept {
     const std::string qid = clean_queue_id(a.queue_id);
     // Until the configuration is read, the table's log settings: a
     // configuration error is logged as sendguard/bounce too.
-    open_delivery_log(daemons::LogSettings::defaults("bounce"));
+    open_delivery_log(daemons::LogSettings::early("bounce", a.overrides));
     logging::set_verbose(a.verbose);
     try {
         // Until the configuration is read, the table's default limit.

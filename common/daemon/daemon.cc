@@ -100,7 +100,7 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
     ::pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
     // Until the configuration is read, the table's log settings: a
     // configuration error is logged with the program's ident.
-    open_log(LogSettings::defaults(log_name), opts.foreground);
+    open_log(LogSettings::early(log_name, opts.overrides), opts.foreground);
     logging::set_verbose(opts.verbose > 0);
     try {
         LogSettings log;

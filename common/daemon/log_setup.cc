@@ -38,6 +38,14 @@ LogSettings LogSettings::defaults(std::string_view log_name) {
     return from(config::Config::defaults(), log_name);
 }
 
+LogSettings LogSettings::early(std::string_view log_name, const std::vector<std::string>& overrides) {
+    try {
+        return from(config::Config::parse("", "-o", overrides), log_name);
+    } catch (const config::Error&) {
+        return defaults(log_name);
+    }
+}
+
 namespace {
 
 logging::Target effective(const LogSettings& s, bool foreground) {

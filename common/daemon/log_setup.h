@@ -9,9 +9,10 @@
 //       target   log_target (logging::parse_target): syslog, postlog:PATH,
 //                file:PATH or stderr; anything else is a config::Error
 //       to_stderr log_to_stderr (wins over log_target)
-//   LogSettings::defaults("bounce")  the same from the parameter table alone:
-//                the log before the configuration is read, so that a
-//                configuration error is logged with the program's ident
+//   LogSettings::defaults("bounce")  the same from the parameter table alone
+//   LogSettings::early("bounce", overrides)  the table plus -o: the log
+//                before the configuration is read, so that a configuration
+//                error is logged with the program's ident, where -o says
 //   open_log(s, foreground, announce)
 //                logging::open with those; foreground (-f) also sends the log
 //                to standard error. When the target cannot take records (no
@@ -30,6 +31,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/config/config.h"
 #include "common/log/log.h"
@@ -46,6 +48,10 @@ struct LogSettings {
 
     static LogSettings from(const config::Config& cfg, std::string_view log_name);
     static LogSettings defaults(std::string_view log_name);
+    // The defaults with the command line's -o overrides applied, so that
+    // "-o log_target=file:/..." also covers a broken configuration file;
+    // overrides that do not parse are ignored here (loading reports them).
+    static LogSettings early(std::string_view log_name, const std::vector<std::string>& overrides);
 };
 
 enum class Announce { Never, Terminal, Always };

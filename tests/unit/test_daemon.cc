@@ -120,6 +120,15 @@ BOOST_AUTO_TEST_CASE(log_settings_target) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(early_log_settings_take_the_overrides) {
+    auto s = daemons::LogSettings::early("bounce", {"syslog_name=mx2", "log_target=stderr"});
+    BOOST_TEST(s.ident == "mx2/bounce");
+    BOOST_TEST((s.target == logging::Target{logging::Sink::Stderr, ""}));
+    // An override that does not parse: the table's settings (loading says why).
+    auto d = daemons::LogSettings::early("bounce", {"log_target=nowhere"});
+    BOOST_TEST((d == daemons::LogSettings::defaults("bounce")));
+}
+
 // Nothing vanishes silently: a missing syslog socket is said on standard
 // error at start-up, and the records go there.
 BOOST_AUTO_TEST_CASE(open_log_warns_about_a_missing_syslog_socket) {
