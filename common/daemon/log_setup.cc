@@ -88,7 +88,7 @@ void open_log(const LogSettings& s, bool foreground, Announce announce) noexcept
         logging::open(s.ident.c_str(), t, s.facility);
         if (t.sink == logging::Sink::Stderr) return;
         if (std::string problem = logging::check(); !problem.empty()) {
-            if (!logging::stderr_fallback()) return;
+            if (!logging::stderr_fallback() || announce == Announce::Never) return;
             say("warning: cannot log to " + logging::target_name(t) + ": " + problem +
                 "; log records go to standard error (start the syslog daemon, or set "
                 "log_target in sendguard.conf)");

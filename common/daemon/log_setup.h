@@ -14,15 +14,17 @@
 //                before the configuration is read, so that a configuration
 //                error is logged with the program's ident, where -o says
 //   open_log(s, foreground, announce)
-//                logging::open with those; foreground (-f) also sends the log
-//                to standard error. When the target cannot take records (no
-//                syslog daemon at /dev/log, postlogd down, a file that cannot
-//                be opened) it says so on standard error - the records then
-//                go there (unless logging::stderr_fallback() is off: then
-//                neither the warning nor the records). With announce it also says where the log goes:
-//                "sendguard-policyd: logging to syslog facility mail as
-//                sendguard/policyd"; Announce::Terminal does so only when
-//                standard error is a terminal.
+//                logging::open with those; foreground (-f) sends the log to
+//                standard error instead. A target that cannot take records
+//                (no syslog daemon at /dev/log, postlogd down, a file that
+//                cannot be opened) sends them to standard error (unless
+//                logging::stderr_fallback() is off); with announce other
+//                than Never a warning there says so, or else one line says
+//                where the log goes: "sendguard-policyd: logging to syslog
+//                facility mail as sendguard/policyd" (Announce::Terminal:
+//                only when standard error is a terminal). The log opened
+//                before the configuration is read uses Never, so a daemon
+//                says it once.
 //   describe(s)  "syslog facility mail as sendguard/policyd"
 //
 // Any program can use it, daemon or not (sendguard-bounce and sendguard log
