@@ -283,7 +283,7 @@ std::string parse_error_line(const std::string& path, const std::string& error, 
 }  // namespace
 
 int run_parse_only(const CommandLine& cmd) noexcept {
-    dsn::Limits limits;
+    dsn::Limits limits{};
     try {
         limits = Settings::from(config::load(cmd.args.config_path, cmd.args.overrides)).limits;
     } catch (const std::exception& e) {

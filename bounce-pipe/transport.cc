@@ -15,6 +15,7 @@
 #include "common/address/address.h"
 #include "common/config/config.h"
 #include "common/dsn/dsn.h"
+#include "common/dsn/limits_setup.h"
 #include "common/log/log.h"
 #include "common/store/record_format.h"
 #include "common/store/sendlog.h"
@@ -92,8 +93,7 @@ Settings Settings::from(const config::Config& cfg) {
     s.local_mta_names = cfg.list("bounce_local_mta_names");
     s.max_message_size = cfg.size("bounce_max_message_size");
     s.time_limit = cfg.duration("bounce_time_limit");
-    s.limits.max_recipients = static_cast<size_t>(cfg.integer("bounce_max_recipients"));
-    s.limits.max_diagnostic = cfg.size("bounce_diagnostic_limit");
+    s.limits = dsn::limits_from(cfg);
     s.policy = store::suppression_policy(cfg, [](std::string_view r) { return dsn::reason_from_string(r).has_value(); });
     s.quarantine_dir = cfg.str("bounce_quarantine_directory");
     s.quarantine.max_bytes = cfg.size("bounce_quarantine_limit");

@@ -66,6 +66,7 @@ public:
                              octal(next.socket_mode));
         changes.restart_only("policyd_socket_group", run.socket_group, next.socket_group);
         changes.restart_only("policyd_user", run.user, next.user);
+        changes.restart_only("policyd_pid_file", run.pid_file, next.pid_file);
         changes.restart_only("state_directory", run.state_directory, next.state_directory);
         changes.restart_only("store_map_size", std::to_string(run.store.map_size),
                              std::to_string(next.store.map_size));

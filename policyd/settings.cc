@@ -72,9 +72,11 @@ Settings Settings::from(const config::Config& cfg) {
     s.maps.suppressed_reply = cfg.str("policyd_suppressed_reply");
     s.user = cfg.str("policyd_user");
     if (!s.user.empty() && !daemons::uid_of(s.user))
-        throw daemons::invalid(
-            cfg, "policyd_user", s.user,
-            "unknown user " + s.user + "; create it, or leave policyd_user empty");
+        throw daemons::invalid(cfg, "policyd_user", s.user,
+                               "unknown user " + s.user +
+                                   "; create it (scripts/install.sh creates sendguard) or name "
+                                   "another unprivileged user");
+    s.pid_file = cfg.str("policyd_pid_file");
     s.maps.record_clients = record_clients(cfg);
     s.state_directory = cfg.str("state_directory");
     s.store.map_size = cfg.size("store_map_size");

@@ -53,7 +53,8 @@ struct Settings {
     net::ServerLimits limits{};
     net::SocketmapLimits socketmap{};
     MapSettings maps;
-    std::string user;
+    std::string user;      // policyd_user: who to run as (daemon.h, "Users")
+    std::string pid_file;  // policyd_pid_file: "" writes none
     std::string state_directory;
     // The store_* parameters, for telling what a reload would change; the
     // store itself is opened from `config` by store::open_suppression_store,

@@ -54,7 +54,10 @@ export SENDGUARD_CONFIG="$conf"
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     echo "sendguard: sendguard-policyd already running (pid $(cat "$pidfile"))"
 else
-    "$bin/sendguard-policyd" -c "$conf" >"$var/run/sendguard-policyd.log" 2>&1 &
+    # It runs as whoever starts it: ./var belongs to that user. (An installed
+    # daemon starts as root and switches to policyd_user = sendguard.)
+    "$bin/sendguard-policyd" -c "$conf" -o "policyd_user=$(id -un)" \
+        >"$var/run/sendguard-policyd.log" 2>&1 &
     echo $! >"$pidfile"
     i=0
     while [ ! -S "$var/run/socketmap.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done

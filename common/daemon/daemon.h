@@ -10,7 +10,9 @@
 //     }
 //
 // Settings is the program's own type: a static Settings::from(const
-// config::Config&) and a std::string member `user` (who to run as). It holds
+// config::Config&), a std::string member `user` (who to run as, the
+// <log_name>_user parameter) and a std::string member `pid_file` (the
+// <log_name>_pid_file parameter, "" for none). It holds
 // every value the program reads, typed, so that no library struct needs
 // defaults of its own (they would drift from the parameter table).
 //
@@ -24,16 +26,28 @@
 //      syslog_facility, log_to_stderr);
 //   3. opens the log: ident "<syslog_name>/<log_name>", the facility named by
 //      syslog_facility; -f or log_to_stderr = yes log to standard error;
-//   4. calls setup(settings) while still privileged (root): it opens the
+//   4. checks who it will run as (see "Users" below), then calls
+//      setup(settings) while still privileged (root): it opens the
 //      listeners and files and returns the Service;
-//   5. drops privileges to Settings::user (sys::drop_privileges; "" keeps
-//      the starting user);
-//   6. calls service->serve(control) and returns when it does.
+//   5. writes Settings::pid_file, when set, with the process id (the
+//      sockets listen by now), replacing the file atomically;
+//   6. drops privileges to Settings::user (sys::drop_privileges);
+//   7. tells the supervisor it is ready ("READY=1" to $NOTIFY_SOCKET, as
+//      sd_notify(3) does for systemd's Type=notify; nothing without the
+//      variable), calls service->serve(control), says "STOPPING=1",
+//      removes the pid file (a failure is a warning) and returns.
 // From step 1 on, SIGHUP, SIGTERM and SIGINT are blocked: a signal that
 // comes during start-up waits for serve(), which takes them (a signalfd, or
 // libmilter's sigwait thread), instead of killing a half-started daemon.
 // The program never detaches: a supervisor (systemd, scripts/run.sh, the
 // tests) starts it and keeps its pid.
+//
+// Users: started as root, the daemon switches to Settings::user after
+// setup. An empty user as root is a fatal error ("set <log_name>_user"):
+// a daemon that parses what Postfix and the network send it must not keep
+// root by accident. A user with uid 0 (policyd_user = root) is the explicit
+// override: the daemon keeps root and logs a warning at every start.
+// Started as another user, the daemon cannot switch and runs as that user.
 //
 // Reload (SIGHUP; the service's loop calls control.reload()): the whole
 // configuration is read again and validated completely (Settings::from and
@@ -53,7 +67,8 @@
 //
 // Exit status (returned; only main() returns it): 0 after a clean stop and
 // for -h; 64 (EX_USAGE) for bad options; 1 when the configuration is
-// invalid, setup or the privilege drop fail, or serve() throws. Each
+// invalid, the user check, setup, the pid file or the privilege drop fail,
+// or serve() throws. Each
 // failure is one "fatal: ..." line on standard error and in the log.
 //
 // The milter uses the same skeleton: its serve() runs smfi_main() (with
@@ -121,12 +136,20 @@ struct Program {
 
 namespace detail {
 
-// The program-independent half of run() and of a reload, behind two hooks.
+// Who the daemon runs as and where its pid goes (Settings::user, pid_file).
+struct Identity {
+    std::string user;
+    std::string pid_file;
+};
+
+// The program-independent half of run() and of a reload, behind hooks.
 struct Hooks {
     // Builds and keeps the program's Settings from cfg; throws config::Error.
     std::function<void(const config::Config& cfg)> build;
-    // setup() with the kept settings; returns the user to drop to.
-    std::function<std::string()> setup;
+    // The user and pid file of the settings built last.
+    std::function<Identity()> identity;
+    // setup() with the kept settings.
+    std::function<void()> setup;
     // serve(control) on the service.
     std::function<void(Control&)> serve;
     // apply() of the kept settings on the running service.
@@ -148,10 +171,10 @@ int run(int argc, char** argv, const Program<Settings>& program) {
     hooks.build = [&](const config::Config& cfg) {
         next = std::make_unique<Settings>(Settings::from(cfg));
     };
+    hooks.identity = [&] { return detail::Identity{next->user, next->pid_file}; };
     hooks.setup = [&] {
         current = std::move(next);
         service = program.setup(*current);
-        return current->user;
     };
     hooks.serve = [&](Control& control) { service->serve(control); };
     hooks.apply = [&](Changes& changes) { service->apply(*next, changes); };

@@ -81,11 +81,12 @@ struct Report {
     std::string original_to;          // addr-spec of its first To:
 };
 
-// Every input is bounded by these (bounce_max_recipients and
-// bounce_diagnostic_limit in the configuration).
+// Every input is bounded by these: bounce_max_recipients and
+// bounce_diagnostic_limit, which only the parameter table gives defaults
+// (limits_from() in limits_setup.h builds them from a configuration).
 struct Limits {
-    size_t max_recipients = 1000;
-    size_t max_diagnostic = 1024;
+    size_t max_recipients;
+    size_t max_diagnostic;
     // Decoded bytes read from one MIME part, and from a notice's text: room
     // for max_recipients per-recipient records of kRecordBytes, and never
     // less than kMinPartText. A record or line cut by this limit is dropped,
@@ -97,7 +98,7 @@ struct Limits {
     }
 };
 
-Report parse(std::string_view message, const Limits& limits = {});
+Report parse(std::string_view message, const Limits& limits);
 
 std::string_view to_string(Kind k);
 std::string_view to_string(Action a);

@@ -5,6 +5,7 @@
 //   report.cc:    RFC 3464/6533 delivery-status fields, RFC 5965 feedback
 //                 reports, Amazon SES JSON notifications;
 //   ndr.cc:       the human-readable text of non-standard notices;
+//   ndr_block.cc: the block of that text about one recipient;
 //   signals.cc:   is this a bounce, an auto-reply, or neither (headers and
 //                 wording), and the notice text cut before a returned message.
 // parse.cc classifies the drafts and builds the Report.
@@ -103,7 +104,11 @@ bool is_bounce_like(const Mail& mail, std::string_view notice);
 bool is_strong_bounce(const Mail& mail);
 // From: names a mailer daemon or postmaster.
 bool is_from_daemon(const Mail& mail);
+bool is_from_daemon(const Headers& headers);
 bool is_auto_reply(const Mail& mail);
+// An auto-reply by its own headers or subject (X-Autoreply, "Out of
+// office"), not only by RFC 3834 Auto-Submitted, which bounces carry too.
+bool is_named_auto_reply(const Mail& mail);
 bool is_delay_notice(const Mail& mail, std::string_view notice);
 
 // --- ndr.cc ---
@@ -113,6 +118,10 @@ bool is_delay_notice(const Mail& mail, std::string_view notice);
 // Each draft gets status, reply code and diagnostic from its text block.
 size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned_headers,
                      bool delayed, Drafts& out);
+// --- ndr_block.cc ---
+// The most a recipient's block of notice text holds (its context and
+// diagnostic); the whole notice consulted for one recipient is 4 times it.
+inline constexpr size_t kNoticeBlock = 2048;
 // Fills a draft's missing status, reply code and diagnostic from the block
 // of notice text that names its address (starting at offset line when the
 // caller knows it, else found by searching).

@@ -111,10 +111,13 @@ void walk_multipart(const Entity& e, Mail& mail, int depth) {
     std::vector<std::string_view> pieces;
     scan::split_multipart(e.body, *boundary, pieces, kMaxParts);
     const bool digest = e.type == "multipart/digest";
+    const size_t first = mail.parts.size();
     for (std::string_view piece : pieces) {
         if (mail.parts.size() >= kMaxParts) break;
         walk(read_entity(piece, digest), mail, depth + 1);
     }
+    if (e.type == "multipart/alternative")
+        for (size_t i = first; i < mail.parts.size(); ++i) mail.parts[i].alternative = true;
 }
 
 // message/rfc822 (RFC 2046 §5.2.1) and message/global (RFC 6532 §3.7).
@@ -135,6 +138,7 @@ void walk_message(const Entity& e, Mail& mail, int depth) {
     if (!mail.has_original && !text::trim(e.body.substr(0, 256)).empty()) {
         mail.original = copy_headers(e.body, 200);
         mail.has_original = true;
+        mail.original_raw = e.body;
     }
     // A marker keeps the position of the attached message in part order.
     mail.parts.emplace_back("message/rfc822", depth);

@@ -57,6 +57,7 @@ public:
 
     std::string type;  // "text/plain", lower case
     int depth = 0;     // nesting level of multiparts
+    bool alternative = false;  // inside a multipart/alternative
 
     // Decoded content, at most limit bytes; "" for unread types.
     std::string_view text() const;
@@ -81,6 +82,7 @@ struct Mail {
     std::vector<MimePart> parts;
     Headers original;          // headers of the returned message, if any
     bool has_original = false;
+    std::string_view original_raw;  // the attached message/rfc822, a view of the input
     std::string top_type;      // content type of the message, lower case
     std::string report_type;   // report-type parameter of a multipart/report
     int nested = 0;            // reports read from inside an attached message
@@ -88,7 +90,7 @@ struct Mail {
 };
 
 // part_limit bounds the decoded text of each part (Limits::part_text()).
-Mail read_mail(std::string_view message, size_t part_limit = Limits{}.part_text());
+Mail read_mail(std::string_view message, size_t part_limit);
 
 // Parses an RFC 5322 header block (up to the first empty line) with our own
 // scanner; used for text/rfc822-headers and headers quoted in a body.

@@ -17,17 +17,23 @@
 //      X-Failed-Recipients (Exim, Gmail), when it names any of them;
 //   2. addresses that open a line (not the sender's);
 //   3. X-Failed-Recipients;
-//   4. labelled lines, then sentences (not the sender's);
+//   4. labelled lines (a recipient's own label before "To:", which may be
+//      a quoted header of the returned message), then sentences (not the
+//      sender's);
 //   5. line-opening addresses even if they are the sender's (mail to self);
 //   6. an address of the returned To:/Cc: whose local part opens a line
-//      (systems that name the mailbox only: GroupWise);
+//      (systems that name the mailbox only: GroupWise), else the one
+//      address of the notice's Subject (Domino, CommuniGate);
 //   7. the To: of the returned message, when it names one mailbox, no Cc:,
-//      and no list server distributed it.
+//      no list server distributed it, and it is no daemon's notice.
 // Never recipients: the notice's author (From:), role addresses
-// (postmaster, mailer-daemon), fields naming the sender or a message
+// (postmaster, mailer-daemon; abuse, support, ... of the author's own
+// site), help desks a sentence asks to contact, fields naming the sender
+// or a message
 // (From:, Sender:, References:, ... with their folded lines), and all that
 // follows the start of the returned message (signals.cc cuts it off).
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <unordered_set>
 
@@ -39,18 +45,18 @@ namespace dsn {
 
 namespace {
 
-constexpr size_t kMaxBlock = 2048;
 
 enum Tier { kLine = 1, kLabel = 2, kSentence = 3 };
 
 constexpr size_t kMinCandidates = 4096;
-constexpr size_t kMaxSearches = 200;
 
 struct Cand {
     std::string addr;
     std::string alias;
     Tier tier = kSentence;
     size_t line = std::string_view::npos;  // offset of the line naming it
+    bool to_label = false;  // named after "To:", perhaps a quoted header
+    bool in_subject = false;  // named by the notice's Subject only
 };
 
 // Labels that may precede a recipient at the start of a line.
@@ -71,15 +77,48 @@ constexpr std::string_view kSenderLabels[] = {
     "reporting-mta", "remote-mta", "x-sender", "errors-to",
 };
 
-// Words right before an address in a sentence that make it a recipient.
+// Words right before an address in a sentence that make it a recipient
+// (English, German, French, Spanish, Italian, Portuguese, Dutch).
 constexpr std::string_view kRecipientWords[] = {
     "to", "rcpt", "recipient", "recipients", "for", "an", "user", "address", "mailbox",
-    "empfänger", "adresse", "destinataire", "at", "reach",
+    "empfänger", "adresse", "destinataire", "at", "reach", "à", "a", "al", "aan", "para",
+    "destinatario", "destinatari", "destinatário", "ontvanger", "indirizzo", "dirección",
+    "direccion", "endereço", "adres",
 };
+
+// Words before an address on its line that make it where to ask for help
+// ("contact us at help@...", "mail for webmaster should be sent to ..."),
+// not a recipient the sentence reports on.
+constexpr std::string_view kHelpWords[] = {
+    "contact", "help", "assist", "question", "support", "inquir", "enquir", "complain",
+    "hotline", "should be sent to", "send mail to", "send email to", "send e-mail to",
+    "write to", "email us", "e-mail us", "mail us", "reach us", "kontakt", "wenden sie sich",
+    "fragen", "hilfe", "ayuda", "aiuto", "hulp", "unsubscribe",
+};
+
+bool asks_for_help(std::string_view before) {
+    for (auto w : kHelpWords)
+        if (text::icontains(before, w)) return true;
+    return false;
+}
 
 // Words right before an address that make it the sender's.
 constexpr std::string_view kSenderWords[] = {"from", "sender", "by", "von", "envelope-from",
                                              "return-path", "reply-to", "id"};
+
+bool one_of(std::string_view w, const std::string_view* list, size_t n);
+
+// A label naming the sender, or an identifier ("Message-ID",
+// "X-Original-Message-ID", "Original-Envelope-Id"): message and queue ids
+// look like addresses and are none.
+bool is_sender_label(std::string_view label) {
+    if (one_of(label, kSenderLabels, std::size(kSenderLabels))) return true;
+    if (label.size() < 2) return false;
+    std::string_view id = label.substr(label.size() - 2);
+    return text::iequals(id, "id")
+        && (label.size() == 2 || label[label.size() - 3] == '-' || label[label.size() - 3] == ' '
+            || label[label.size() - 3] == '_');
+}
 
 bool is_label_char(char c) {
     return text::is_alnum(c) || c == '-' || c == ' ' || c == '\'' || c == '(' || c == ')'
@@ -127,7 +166,37 @@ struct Scan {
     size_t sender_indent = 0;          // of that field's first line
     size_t max_candidates = kMinCandidates;
     size_t last_entry = 0;             // offset of the last line not indented
+    std::string site;                  // the notice author's domain, lower case
 };
+
+// The part of a domain its owner registered, roughly: the last two
+// labels, three under a short second-level one ("example.co.uk",
+// "isp.ne.jp").
+std::string_view site_of(std::string_view domain) {
+    size_t last = domain.rfind('.');
+    if (last == std::string_view::npos || last == 0) return domain;
+    size_t second = domain.rfind('.', last - 1);
+    if (second == std::string_view::npos) return domain;
+    if (domain.size() - last - 1 == 2 && last - second - 1 <= 3) {
+        size_t third = domain.rfind('.', second - 1);
+        return third == std::string_view::npos || second == 0 ? domain : domain.substr(third + 1);
+    }
+    return domain.substr(second + 1);
+}
+
+// RFC 2142 role mailboxes (and help desks) of the site that wrote the
+// notice, as its footer gives them: where to write, not who failed. A
+// recipient of that name still comes from X-Failed-Recipients or a report.
+bool is_site_role(std::string_view addr, std::string_view site) {
+    constexpr std::string_view kRoles[] = {"abuse", "hostmaster", "webmaster", "noc", "security",
+                                           "support", "help", "helpdesk"};
+    size_t at = addr.rfind('@');
+    if (site.empty() || at == std::string_view::npos) return false;
+    std::string_view local = addr.substr(0, at);
+    bool role = false;
+    for (auto r : kRoles) role |= text::iequals(local, r);
+    return role && text::iequals(site_of(addr.substr(at + 1)), site);
+}
 
 bool listed(const std::vector<std::string>& v, std::string_view a) {
     for (const auto& x : v)
@@ -221,7 +290,7 @@ bool sender_field(std::string_view line, Scan& s) {
     std::string_view t = line.substr(indent);
     size_t colon = t.find(':');
     bool field = colon != std::string_view::npos && colon > 0 && colon < 40;
-    if (field && one_of(text::trim(t.substr(0, colon)), kSenderLabels)) {
+    if (field && is_sender_label(text::trim(t.substr(0, colon)))) {
         s.sender_indent = indent;
         return s.in_sender_field = true;
     }
@@ -235,6 +304,7 @@ bool sender_field(std::string_view line, Scan& s) {
 struct Opening {
     std::string_view rest;  // the line after bullets, label and codes
     bool labelled = false, recipient_label = false, sender_label = false;
+    bool to_label = false;  // the label is "To"
 };
 
 Opening read_opening(std::string_view line) {
@@ -253,7 +323,8 @@ Opening read_opening(std::string_view line) {
         if (is_label) {
             o.labelled = true;
             o.recipient_label = one_of(label, kRecipientLabels);
-            o.sender_label = one_of(label, kSenderLabels);
+            o.sender_label = is_sender_label(label);
+            o.to_label = text::iequals(label, "to");
             t = text::trim(t.substr(colon + 1));
             if (text::istarts_with(t, "rfc822;")) t = text::trim(t.substr(7));
         }
@@ -305,7 +376,7 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
     };
     for (const auto& f : text::all_addresses(line)) {
         std::string a = text::mailbox(f.addr);
-        if (a.empty() || listed(s.exclude, a) || is_daemon(a)) continue;
+        if (a.empty() || listed(s.exclude, a) || is_daemon(a) || is_site_role(a, s.site)) continue;
         std::string_view before = word_before(line, f.pos);
         if (one_of(before, kSenderWords) || text::iequals(before, "mail")) continue;
         Tier tier;
@@ -316,57 +387,14 @@ void scan_line(std::string_view line, size_t line_pos, Scan& s) {
             tier = kSentence;
         else
             continue;
+        if (tier == kSentence && asks_for_help(line.substr(0, f.pos))) continue;
         if (s.found.size() >= s.max_candidates) return;
         if (opening) list_end = f.pos + f.addr.size();
         Cand c{std::move(a), {}, tier, line_pos};
+        c.to_label = tier == kLabel && o.to_label;
         if (tier == kLine) c.alias = expanded_from(line.substr(f.pos + f.addr.size()));
         s.found.push_back(std::move(c));
     }
-}
-
-// Offset of the line where addr opens (or at least appears), npos if absent.
-size_t line_of(std::string_view notice, std::string_view addr) {
-    size_t best = std::string_view::npos;
-    for (size_t p = text::ifind(notice, addr); p != std::string_view::npos;
-         p = text::ifind(notice, addr, p + 1)) {
-        size_t ls = notice.rfind('\n', p);
-        ls = ls == std::string_view::npos ? 0 : ls + 1;
-        if (best == std::string_view::npos) best = ls;
-        std::string_view head = notice.substr(ls, p - ls);
-        bool opens = true;
-        for (char c : head) opens &= text::is_space(c) || c == '<' || c == '>' || c == '"' || c == '*';
-        if (opens) return ls;
-    }
-    return best;
-}
-
-std::string_view cap(std::string_view s, size_t n) { return s.substr(0, std::min(s.size(), n)); }
-
-// The first 4xx/5xx status code of a text (a transcript also holds the
-// 2xx replies that went before the failure), else the first of any class.
-std::string_view failure_status(std::string_view s) {
-    std::string_view first;
-    for (size_t pos = 0, at = 0; pos < s.size(); pos = at + 1) {
-        std::string_view st = text::find_status(s.substr(pos), &at);
-        if (st.empty()) break;
-        at += pos;
-        if (st[0] != '2') return st;
-        if (first.empty()) first = st;
-    }
-    return first;
-}
-
-std::string_view failure_reply(std::string_view s) {
-    std::string_view first;
-    size_t pos = 0;
-    while (pos < s.size()) {
-        std::string_view rc = text::find_reply_code(s.substr(pos));
-        if (rc.empty()) break;
-        if (rc[0] != '2') return rc;
-        if (first.empty()) first = rc;
-        pos = static_cast<size_t>(rc.data() - s.data()) + 3;
-    }
-    return first;
 }
 
 // Last resort: the one recipient the returned message was addressed to. Not
@@ -374,6 +402,8 @@ std::string_view failure_reply(std::string_view s) {
 // distributed it (RFC 2369 / RFC 2919 headers: its To: is the list), nor
 // when that address is the notice's own addressee (mail to self).
 std::optional<Cand> returned_recipient(const Mail& mail, const Headers& returned) {
+    // A returned notice went to a sender (a list's bounce address), not to a recipient.
+    if (is_from_daemon(returned)) return std::nullopt;
     for (std::string_view list_header : {"List-Id", "List-Post"})
         if (!header_value(returned, list_header).empty()) return std::nullopt;
     if (!header_value(returned, "Cc").empty()) return std::nullopt;
@@ -385,79 +415,6 @@ std::optional<Cand> returned_recipient(const Mail& mail, const Headers& returned
     if (listed(self, a)) return std::nullopt;
     return Cand{std::move(a), {}, kSentence};
 }
-
-}  // namespace
-
-namespace {
-
-// The block of notice text that starts at offset at: up to the next line
-// that opens with another address than addr, or, when the notice names
-// several (sections then hold the others' replies), starts a section
-// ("   ----- Transcript of session follows -----"); at most kMaxBlock.
-std::string_view block_at(std::string_view notice, size_t at, std::string_view addr, bool several) {
-    std::string_view block = notice.substr(at);
-    std::string_view rest = block, line;
-    if (text::next_line(rest, line)) {
-        while (text::next_line(rest, line)) {
-            std::string_view t = text::trim(line);
-            bool heading = several && t.starts_with("-----");
-            while (!t.empty() && (t[0] == '<' || t[0] == '>' || t[0] == '"')) t.remove_prefix(1);
-            auto f = text::find_address(t);
-            if (heading || (f && f->pos == 0 && !text::istarts_with(t, addr))) {
-                block = block.substr(0, static_cast<size_t>(line.data() - block.data()));
-                break;
-            }
-        }
-    }
-    return cap(block, kMaxBlock);
-}
-
-// Where addr is named again after offset from (a transcript's "RCPT
-// To:<addr>" and the reply after it): the start of that line, or npos.
-size_t named_again(std::string_view notice, std::string_view addr, size_t from) {
-    size_t p = text::ifind(notice, addr, from);
-    if (p == std::string_view::npos) return p;
-    size_t ls = notice.rfind('\n', p);
-    return ls == std::string_view::npos ? 0 : ls + 1;
-}
-
-}  // namespace
-
-void fill_from_text(std::string_view notice, Draft& d, size_t recipients, size_t line) {
-    // Searching costs a pass over the notice: not for hundreds of recipients.
-    const bool search = recipients <= kMaxSearches;
-    size_t at = line < notice.size() ? line : search ? line_of(notice, d.address) : std::string_view::npos;
-    const bool several = recipients > 1;
-    std::string_view block =
-        at == std::string_view::npos ? std::string_view{} : block_at(notice, at, d.address, several);
-    // A list of addresses with their replies further down (Sendmail's
-    // transcript): the block where the address comes again.
-    std::string_view again;
-    if (d.status.empty() && !block.empty() && several && search && failure_status(block).empty()) {
-        size_t end = static_cast<size_t>(block.data() - notice.data()) + block.size();
-        if (size_t p = named_again(notice, d.address, end); p != std::string_view::npos)
-            again = block_at(notice, p, d.address, several);
-    }
-    std::string_view whole = cap(notice, 4 * kMaxBlock);
-    if (d.status.empty()) {
-        std::string_view st = failure_status(block);
-        if (st.empty()) st = failure_status(again);
-        if (st.empty() && recipients <= 1) st = failure_status(whole);
-        d.status = st;
-    }
-    if (d.reply_code.empty()) {
-        std::string_view rc = failure_reply(block);
-        if (rc.empty()) rc = failure_reply(again);
-        if (rc.empty() && recipients <= 1) rc = failure_reply(whole);
-        d.reply_code = rc;
-    }
-    d.context = text::squeeze(again.empty() ? std::string(block) : std::string(block) + "\n" + std::string(again),
-                              kMaxBlock);
-    if (d.diagnostic.empty()) d.diagnostic = d.context;
-    if (d.hint.empty() && recipients <= 1) d.hint = text::squeeze(whole, 4 * kMaxBlock);
-}
-
-namespace {
 
 // Exim and Gmail name the failed recipients in a header of the notice.
 std::vector<Cand> failed_recipients(const Mail& mail) {
@@ -477,6 +434,9 @@ Scan scan_notice(std::string_view text, const Mail& mail, const Headers& returne
     // Room for every recipient named a few times (list, transcript).
     s.max_candidates = std::max(kMinCandidates, 4 * max);
     add_header_addrs(s.exclude, header_value(mail.headers, "From"));
+    if (!s.exclude.empty())
+        if (size_t at = s.exclude.front().rfind('@'); at != std::string::npos)
+            s.site = text::to_lower(site_of(std::string_view(s.exclude.front()).substr(at + 1)));
     // Message ids look like addresses; the notice may quote the returned
     // message's anywhere ("Your message <id@host> could not be ...").
     add_header_addrs(s.exclude, header_value(mail.headers, "Message-ID"));
@@ -509,11 +469,58 @@ std::vector<Cand> choose(const Scan& s, std::vector<Cand> failed) {
         if (want == kLabel && !failed.empty()) return failed;
         for (const auto& c : s.found)
             if (c.tier == want && !listed(s.sender, c.addr)) chosen.push_back(c);
+        // "To:" may be a quoted header of the returned message, naming
+        // recipients that did not fail: a recipient's own label
+        // ("Recipient address:", "Failed recipient:") says which did.
+        if (want == kLabel && std::any_of(chosen.begin(), chosen.end(), [](const Cand& c) { return !c.to_label; }))
+            std::erase_if(chosen, [](const Cand& c) { return c.to_label; });
         if (!chosen.empty()) return chosen;
     }
     for (const auto& c : s.found)
         if (c.tier == kLine) chosen.push_back(c);
     return chosen;
+}
+
+// Notices that name the failed recipient in their subject only (Domino's
+// "DELIVERY FAILURE: User bob (bob@example.com) not listed ...",
+// CommuniGate's "Failed to deliver to '<bob@example.com>'"): the one
+// address there, unless it is the sender's, a daemon's or a message id.
+std::optional<Cand> subject_recipient(const Mail& mail, const Scan& s) {
+    std::optional<Cand> one;
+    for (const auto& f : text::all_addresses(header_value(mail.headers, "Subject"))) {
+        std::string a = text::mailbox(f.addr);
+        if (a.empty() || listed(s.exclude, a) || listed(s.sender, a) || is_daemon(a)) return std::nullopt;
+        if (one && !text::iequals(one->addr, a)) return std::nullopt;
+        one = Cand{std::move(a), {}, kSentence};
+        one->in_subject = true;
+    }
+    return one;
+}
+
+// Does a line name the mailbox local, alone at its start or after a label
+// ("jsmith", "jsmith (user not found)", "<jsmith>... User unknown",
+// "Unknown user: jsmith"); not "jsmith.old", "Contact: ..." (the local
+// part "contact") nor "From: jsmith"?
+bool opens_with_local_part(std::string_view t, std::string_view local) {
+    auto names = [&](std::string_view u, bool after_label) {
+        const bool quoted = !u.empty() && (u[0] == '<' || u[0] == '"' || u[0] == '\'');
+        while (!u.empty() && (u[0] == '<' || u[0] == '"' || u[0] == '\'')) u.remove_prefix(1);
+        if (!text::istarts_with(u, local)) return false;
+        std::string_view tail = u.substr(local.size());
+        if (tail.empty() || tail.starts_with("...")) return true;
+        if (quoted && (tail[0] == '>' || tail[0] == '"' || tail[0] == '\'')) return true;
+        // After a label, words may follow only in parentheses: "Subject:
+        // bob smith" names no mailbox.
+        if (after_label) return text::trim(tail).starts_with('(') || tail[0] == ',';
+        return tail[0] == ' ' || tail[0] == '\t' || tail[0] == '(';
+    };
+    if (names(t, false)) return true;
+    size_t colon = t.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 40) return false;
+    for (char c : t.substr(0, colon))
+        if (!is_label_char(c)) return false;
+    if (is_sender_label(text::trim(t.substr(0, colon)))) return false;
+    return names(text::trim(t.substr(colon + 1)), true);
 }
 
 // Notices of systems that name the failed mailbox by its local part only
@@ -529,12 +536,7 @@ std::vector<Cand> named_by_local_part(std::string_view text, const Headers& retu
             if (local.size() < 2) continue;
             std::string_view rest = text, line;
             while (text::next_line(rest, line)) {
-                std::string_view t = text::trim(line);
-                if (!text::istarts_with(t, local)) continue;
-                // "jsmith", "jsmith (user not found)"; not "Contact: ..."
-                if (t.size() > local.size() && t[local.size()] != ' ' && t[local.size()] != '\t'
-                    && t[local.size()] != '(')
-                    continue;
+                if (!opens_with_local_part(text::trim(line), local)) continue;
                 out.push_back(Cand{a.str(), {}, kLabel, static_cast<size_t>(line.data() - text.data())});
                 break;
             }
@@ -543,12 +545,32 @@ std::vector<Cand> named_by_local_part(std::string_view text, const Headers& retu
     return out;
 }
 
+// Does the line at offset line say that addr was delivered ("<a@b>:
+// delivered to mailbox", Sendmail's "<a@b>... Successfully delivered",
+// "relayed; expect no further notifications")? A notice on several
+// recipients may list those that went through beside those that failed.
+bool reports_delivery(std::string_view text, size_t line, std::string_view addr) {
+    if (line >= text.size()) return false;
+    std::string_view l = text.substr(line, text.find('\n', line) - line);
+    size_t p = text::ifind(l, addr);
+    if (p == std::string_view::npos) return false;
+    std::string_view rest = l.substr(p + addr.size());
+    while (!rest.empty() && (rest[0] == '>' || rest[0] == ':' || rest[0] == '.' || text::is_space(rest[0])))
+        rest.remove_prefix(1);
+    constexpr std::string_view kDelivered[] = {"delivered to ", "successfully delivered", "delivered.",
+                                               "relayed", "alias expanded", "delivery via local"};
+    for (auto w : kDelivered)
+        if (text::istarts_with(rest, w)) return true;
+    return false;
+}
+
 }  // namespace
 
 size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& returned,
                      bool delayed, Drafts& out) {
     std::string_view text = notice.text;
-    std::vector<Cand> chosen = choose(scan_notice(text, mail, returned, out.max()), failed_recipients(mail));
+    const Scan scan = scan_notice(text, mail, returned, out.max());
+    std::vector<Cand> chosen = choose(scan, failed_recipients(mail));
     // The paragraph of the last address runs to the limit when the notice
     // was cut: its diagnostic (or the rest of its list) may be missing.
     if (notice.cut && !chosen.empty()) {
@@ -558,6 +580,8 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         std::erase_if(chosen, [&](const Cand& c) { return c.line == last; });
     }
     if (chosen.empty()) chosen = named_by_local_part(text, returned);
+    if (chosen.empty())
+        if (auto c = subject_recipient(mail, scan)) chosen.push_back(std::move(*c));
     if (chosen.empty())
         if (auto c = returned_recipient(mail, returned)) chosen.push_back(std::move(*c));
 
@@ -574,6 +598,8 @@ size_t read_ndr_text(const Notice& notice, const Mail& mail, const Headers& retu
         d.address = std::move(c.addr);
         d.alias = std::move(c.alias);
         d.action = delayed ? Action::Delayed : Action::Failed;
+        if (reports_delivery(text, c.line, d.address)) d.action = Action::Delivered;
+        if (c.in_subject) d.diagnostic = text::squeeze(header_value(mail.headers, "Subject"), kNoticeBlock);
         fill_from_text(text, d, distinct.size(), c.line);
         if (out.add(std::move(d))) ++added;
     }

@@ -2,13 +2,15 @@
 //
 // Order of evidence, strongest first:
 //   1. RFC 5965 feedback report (or Microsoft JMRP)       -> Kind::Arf
-//   2. RFC 3464 / RFC 6533 delivery-status part          -> Kind::Dsn
+//   2. RFC 3464 / RFC 6533 delivery-status part, or one relabelled
+//      text/plain                                         -> Kind::Dsn
 //      (a host-local Final-Recipient without an Original-Recipient made
 //      the address we sent to: resolve_host_local())
 //   3. Amazon SES JSON notification                       -> Dsn / Arf
-//   4. a notice by a mailer daemon: report fields quoted in its text, else
+//   4. a daemon's notice attached to another message, read as ours
+//   5. a notice by a mailer daemon: report fields quoted in its text, else
 //      recipients read from the wording                   -> Kind::Ndr
-//   5. RFC 3834 auto-reply                                -> Kind::AutoReply
+//   6. RFC 3834 auto-reply                                -> Kind::AutoReply
 // Anything else is ordinary mail (Kind::None, no recipients). A notice that
 // quotes a whole report is read as that report (read_forwarded()).
 // Every input is bounded by Limits; an exception other than bad_alloc is a
@@ -171,10 +173,25 @@ void resolve_host_local(Reading& r) {
     unnamed.clear();
 }
 
+// A delivery-status body sent as text/plain, as some gateways relabel the
+// parts they pass on: it opens with RFC 3464 §2.2/§2.3 fields and has a
+// per-recipient one.
+bool is_mislabelled_status(const MimePart& p) {
+    if (!is_type(p, "text/plain")) return false;
+    std::string_view body = text::trim(p.text());
+    constexpr std::string_view kFields[] = {"reporting-mta:", "final-recipient:", "original-recipient:",
+                                            "original-envelope-id:", "arrival-date:", "received-from-mta:",
+                                            "dsn-gateway:"};
+    bool opens = false;
+    for (auto f : kFields) opens |= text::istarts_with(body, f);
+    return opens && (text::icontains(body, "\nfinal-recipient:") || text::istarts_with(body, "final-recipient:"));
+}
+
 // 2. RFC 3464 §2 / RFC 6533 §3 delivery-status parts.
 Kind read_status_report(Reading& r) {
     for (const auto& p : r.mail.parts)
-        if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status"))
+        if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status")
+            || is_mislabelled_status(p))
             read_delivery_status(p.text(), p.cut(), r.drafts, r.report.reporting_mta);
     resolve_host_local(r);
     return r.drafts.empty() ? Kind::None : Kind::Dsn;
@@ -191,7 +208,7 @@ Kind read_ses(Reading& r) {
     return Kind::None;
 }
 
-// 4. A notice without a machine-readable part: report fields quoted in its
+// 5. A notice without a machine-readable part: report fields quoted in its
 // text, else recipients read from its wording.
 Kind read_notice(Reading& r) {
     const bool delayed = is_delay_notice(r.mail, r.notice.text);
@@ -201,7 +218,7 @@ Kind read_notice(Reading& r) {
     return r.drafts.empty() ? Kind::None : Kind::Ndr;
 }
 
-// 5. RFC 3834 auto-reply: its author is the recipient it reports on.
+// 6. RFC 3834 auto-reply: its author is the recipient it reports on.
 void read_auto_reply(Reading& r) {
     Recipient rc;
     rc.address = text::mailbox(header_value(r.mail.headers, "From"));
@@ -239,11 +256,27 @@ std::optional<Report> read_forwarded(Reading& r, int depth) {
     return inner;
 }
 
+// 4. An attached message that is itself a daemon's notice (a list manager's
+// "uncaught bounce", a filter that wraps the notices it passes on): the
+// attached notice read as if it had come to us. Its To: is the address
+// the notice went to, never a recipient of ours.
+std::optional<Report> read_attached_notice(Reading& r, int depth) {
+    if (depth > 0 || !r.mail.has_original || r.mail.original_raw.empty()) return std::nullopt;
+    if (!is_from_daemon(r.mail.original) && header_value(r.mail.original, "X-Failed-Recipients").empty())
+        return std::nullopt;
+    Report inner = parse_at(r.mail.original_raw, r.limits, depth + 1);
+    if (!inner.is_bounce) return std::nullopt;
+    inner.subject = std::move(r.report.subject);
+    return inner;
+}
+
 Report parse_at(std::string_view message, const Limits& limits, int depth) {
     Reading r(message, limits);
     Kind kind = read_complaint(r);
     if (kind == Kind::None) kind = read_status_report(r);
     if (kind == Kind::None) kind = read_ses(r);
+    if (kind == Kind::None)
+        if (auto inner = read_attached_notice(r, depth)) return std::move(*inner);
 
     // Postfix's bounce(8) marks its reports "Auto-Submitted: auto-replied"
     // (RFC 3834 §5 asks every automatic response to say so): a report, a
@@ -251,8 +284,14 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     // even when none of its recipients can be read.
     const bool status_report = is_delivery_report(r.mail);
     const bool daemon = status_report || is_from_daemon(r.mail) || r.mail.top_type == "multipart/report";
+    // Auto-Submitted: auto-replied alone marks bounces too (Exim, Postfix,
+    // gateways): a message saying it could not deliver, with the returned
+    // message, is read as a notice first.
+    const bool returned = r.mail.has_original || !r.notice.returned.empty();
+    const bool vacation = is_auto_reply(r.mail)
+        && (is_named_auto_reply(r.mail) || !returned || !is_bounce_like(r.mail, r.notice.text));
     if (kind == Kind::None) {
-        if (!is_strong_bounce(r.mail) && !daemon && is_auto_reply(r.mail)) {
+        if (!is_strong_bounce(r.mail) && !daemon && vacation) {
             kind = Kind::AutoReply;
         } else if (is_bounce_like(r.mail, r.notice.text)) {
             kind = read_notice(r);

@@ -24,13 +24,16 @@ void each_field(std::string_view body, Fn&& fn) {
     std::string_view rest = body, line;
     Field cur;
     bool have = false, blank = true;
+    size_t cur_indent = 0;  // of the current field's name: a report quoted indented
     // The body is bounded by Limits::part_text(); so is the number of lines.
     while (text::next_line(rest, line)) {
         if (text::trim(line).empty()) {
             blank = true;
             continue;
         }
-        if ((line[0] == ' ' || line[0] == '\t') && have && !blank) {
+        size_t indent = 0;
+        while (indent < line.size() && (line[indent] == ' ' || line[indent] == '\t')) ++indent;
+        if (indent > cur_indent && have && !blank) {
             if (cur.value.size() < 8192) {
                 cur.value += ' ';
                 cur.value += text::trim(line);
@@ -43,6 +46,7 @@ void each_field(std::string_view body, Fn&& fn) {
         if (name.find(' ') != std::string_view::npos) continue;
         if (have) fn(cur);
         cur = Field{name, std::string(text::trim(line.substr(colon + 1))), blank};
+        cur_indent = indent;
         have = true;
         blank = false;
     }

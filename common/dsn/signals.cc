@@ -1,4 +1,5 @@
 // signals.cc - what kind of message this is, and where its notice ends
+#include <algorithm>
 #include <array>
 
 #include "common/dsn/extract.h"
@@ -139,12 +140,16 @@ bool append_notice(std::string_view body, Notice& n, size_t limit) {
 
 }  // namespace
 
-bool is_from_daemon(const Mail& mail) {
-    std::string_view from = header_value(mail.headers, "From");
+bool is_from_daemon(const Mail& mail) { return is_from_daemon(mail.headers); }
+
+bool is_from_daemon(const Headers& headers) {
+    std::string_view from = header_value(headers, "From");
     return text::icontains(from, "mailer-daemon") || text::icontains(from, "mailer_daemon")
         || text::icontains(from, "mailerdaemon") || text::icontains(from, "mail-daemon")
         || text::icontains(from, "postmaster") || text::icontains(from, "post_master")
-        || text::icontains(from, "mail delivery") || text::icontains(from, "mail administrator");
+        || text::icontains(from, "mail delivery") || text::icontains(from, "mail administrator")
+        // Exchange 2007 and later send their reports from this fixed mailbox.
+        || text::icontains(from, "microsoftexchange329e71ec88ae4615bbc36ab6ce41109e");
 }
 
 namespace {
@@ -156,9 +161,16 @@ constexpr std::string_view kBounceSubjects[] = {
     "nicht zustellbar", "unzustellbar", "nicht zugestellt", "non remis", "delivery problem",
     "mail system error", "warning: could not send", "delayed mail", "delivery delayed",
     "delivery notification", "delivery report", "returned to sender", "mail failure",
-    "delivery error", "message delivery", "failed delivery", "bounce", "rejected",
+    "delivery error", "message delivery", "failed delivery", "bounce", "rejected", "warning: message",
     "unable to deliver", "zustellung fehlgeschlagen", "fehlgeschlagen", "delivery failure",
     "non-delivery", "nondelivery", "delivery incomplete", "error sending message",
+    // Exchange's localised "Undeliverable:" and similar fixed subjects.
+    "non remis", "non-remise", "no se puede entregar", "no entregado", "recapito non riuscito",
+    "mancato recapito", "non recapitabile", "onbestelbaar", "niet bezorgd", "não entregue",
+    "não é possível entregar", "olevererbart", "kan inte levereras", "kan ikke leveres",
+    "ikke leveret", "ei voitu toimittaa", "niedostarczalne", "nie można dostarczyć",
+    "nedoručitelné", "е доставлено", "едоставлен", "е удается доставить", "配信不能",
+    "配送できません", "退信", "无法送达", "未送达", "無法傳遞",
 };
 
 constexpr std::string_view kBouncePhrases[] = {
@@ -172,14 +184,23 @@ constexpr std::string_view kBouncePhrases[] = {
     "delivery attempts will continue", "has not yet been delivered", "message was not sent",
     "user unknown", "no such user", "mailbox unavailable", "mailbox full", "rcpt to",
     "transcript of session", "failure notice", "delivery status",
+    "unknown user", "failed addresses", "addresses had permanent", "non-deliverable",
+    "n'a pas pu être remis", "no se pudo entregar", "non è stato recapitato", "niet worden afgeleverd",
+    "não foi possível entregar", "не может быть доставлено", "не удалось доставить", "не доставлено",
+    "配信できませんでした", "配送できませんでした", "无法投递", "无法送达", "退信",
 };
 
 }  // namespace
 
 Notice notice_text(const Mail& mail, size_t limit) {
     Notice n;
-    bool any_plain = false;
-    for (const auto& p : mail.parts) if (p.type == "text/plain" && !p.text().empty()) any_plain = true;
+    // An HTML notice gives way to a plain one: its alternative, or a plain
+    // part before it; not a plain attachment after it.
+    bool any_plain = false, before_html = true;
+    for (const auto& p : mail.parts) {
+        if (p.type == "text/html") before_html = false;
+        if (p.type == "text/plain" && !p.text().empty() && (before_html || p.alternative)) any_plain = true;
+    }
     for (const auto& p : mail.parts) {
         if (n.text.size() >= limit) break;
         if (p.type == "message/rfc822" || p.type == "message/global" || p.type == "text/rfc822-headers"
@@ -218,11 +239,26 @@ Notice notice_text(const Mail& mail, size_t limit) {
 
 namespace {
 
+constexpr std::string_view kAutoReplySubjects[] = {
+    "out of office", "out of the office", "abwesenheit", "automatische antwort",
+    "autoreply", "auto-reply", "auto reply", "automatic reply", "autorespon", "auto-respon",
+    "auto respon", "vacation", "réponse automatique", "away from", "abwesend",
+    "automatic response", "automatische benachrichtigung"};
+
+// Offset of the first of words in s, npos for none.
+template <size_t N>
+size_t first_of(std::string_view s, const std::string_view (&words)[N]) {
+    size_t first = std::string_view::npos;
+    for (auto w : words) first = std::min(first, text::ifind(s, w));
+    return first;
+}
+
+// A bounce's subject; not an auto-reply's that quotes ours ("Automatic
+// reply: Your parcel could not be delivered"): its own words come first.
 bool bounce_subject(const Mail& mail) {
     std::string_view subject = header_value(mail.headers, "Subject");
-    for (auto s : kBounceSubjects)
-        if (text::icontains(subject, s)) return true;
-    return false;
+    size_t bounce = first_of(subject, kBounceSubjects);
+    return bounce != std::string_view::npos && bounce < first_of(subject, kAutoReplySubjects);
 }
 
 }  // namespace
@@ -241,7 +277,9 @@ bool is_bounce_like(const Mail& mail, std::string_view notice) {
     for (auto p : kBouncePhrases)
         if (text::icontains(notice, p)) { phrase = true; break; }
     std::string_view rp = header_value(mail.headers, "Return-Path");
-    bool null_sender = text::trim(rp) == "<>";
+    // A mailbox stores the null reverse path as "<>", or as old Sendmail
+    // delivered its own bounces, "<MAILER-DAEMON>".
+    bool null_sender = text::trim(rp) == "<>" || text::icontains(rp, "mailer-daemon");
     bool auto_sub = !header_value(mail.headers, "Auto-Submitted").empty();
     bool backed = null_sender || auto_sub || mail.has_original;
     if (bounce_subject(mail)) return phrase || backed;
@@ -250,20 +288,15 @@ bool is_bounce_like(const Mail& mail, std::string_view notice) {
 
 bool is_auto_reply(const Mail& mail) {
     std::string_view as = header_value(mail.headers, "Auto-Submitted");
-    if (text::istarts_with(text::trim(as), "auto-replied")) return true;
+    return text::istarts_with(text::trim(as), "auto-replied") || is_named_auto_reply(mail);
+}
+
+bool is_named_auto_reply(const Mail& mail) {
     for (std::string_view h : {"X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Mail-Autoreply",
                                "X-Vacation", "X-Autoreply-From"})
         if (!header_value(mail.headers, h).empty()) return true;
     if (text::iequals(text::trim(header_value(mail.headers, "Precedence")), "auto_reply")) return true;
-    std::string_view subject = header_value(mail.headers, "Subject");
-    constexpr std::string_view kWords[] = {
-        "out of office", "out of the office", "abwesenheit", "automatische antwort",
-        "autoreply", "auto-reply", "auto reply", "automatic reply", "autorespon", "auto-respon",
-        "auto respon", "vacation", "réponse automatique", "away from", "abwesend",
-        "automatic response", "automatische benachrichtigung"};
-    for (auto w : kWords)
-        if (text::icontains(subject, w)) return true;
-    return false;
+    return first_of(header_value(mail.headers, "Subject"), kAutoReplySubjects) != std::string_view::npos;
 }
 
 bool is_delay_notice(const Mail& mail, std::string_view notice) {

@@ -88,12 +88,19 @@ bool deliver(State& st, const std::string& ident, int prio, std::string_view lin
         r += '\n';
         return ::write(st.fd, r.data(), r.size()) == static_cast<ssize_t>(r.size());
     }
-    for (;;) {
-        ssize_t n = ::sendto(st.fd, r.data(), r.size(), MSG_NOSIGNAL,
-                             reinterpret_cast<const sockaddr*>(&st.addr), st.addr_len);
+    // The socket was connected at open(), before privileges were dropped
+    // (public/postlog is open to postfix:postdrop only). When the reader
+    // went away (a restarted syslog daemon) connect again, once.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        ssize_t n;
+        do n = ::send(st.fd, r.data(), r.size(), MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
         if (n >= 0) return true;
-        if (errno != EINTR) return false;
+        if (errno != ECONNREFUSED && errno != ENOTCONN && errno != ENOENT) return false;
+        if (::connect(st.fd, reinterpret_cast<const sockaddr*>(&st.addr), st.addr_len) != 0)
+            return false;
     }
+    return false;
 }
 
 void emit_line(int prio, const std::string& line) noexcept {
@@ -163,7 +170,12 @@ void open_target(State& st) {
         std::memcpy(st.addr.sun_path, path.data(), path.size());
         st.addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
         st.fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (st.fd < 0) st.problem = "socket: " + errno_text(errno);
+        if (st.fd < 0) {
+            st.problem = "socket: " + errno_text(errno);
+        } else if (::connect(st.fd, reinterpret_cast<const sockaddr*>(&st.addr), st.addr_len) != 0) {
+            // Not fatal: deliver() tries again (the daemon may start later).
+            st.problem = path + ": " + errno_text(errno);
+        }
         break;
     }
     case Sink::File:
@@ -246,13 +258,20 @@ void open(const char* ident, Target target, int facility) noexcept {
         g_ident = g_idents.back().get();
     } catch (...) {
     }
-    if (g_state.fd >= 0) ::close(g_state.fd);
-    g_state.fd = -1;
     try {
-        g_state.target = std::move(target);
         g_state.facility = facility < 0 ? LOG_MAIL : facility;
         if (g_state.host.empty()) g_state.host = short_host();
-        open_target(g_state);
+        const bool same = target == g_state.target && g_state.fd >= 0 && g_state.problem.empty();
+        // A reload runs without the privileges of the start: the same socket
+        // stays connected, and a file that cannot be reopened stays open.
+        if (same && target.sink != Sink::File) return;
+        State next = g_state;
+        next.target = std::move(target);
+        next.fd = -1;
+        open_target(next);
+        if (same && next.fd < 0) return;
+        if (g_state.fd >= 0) ::close(g_state.fd);
+        g_state = std::move(next);
     } catch (...) {
         g_state.target = Target{Sink::Stderr, {}};
     }
@@ -263,6 +282,7 @@ std::string check() noexcept {
     try {
         if (!g_state.problem.empty()) return g_state.problem;
         if (g_state.target.sink != Sink::Syslog && g_state.target.sink != Sink::Postlog) return {};
+        if (g_state.fd >= 0) return {};  // connected at open()
         // A datagram socket's connect() fails when nobody is bound to the
         // path (ENOENT) or its reader is gone (ECONNREFUSED).
         int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);

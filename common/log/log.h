@@ -62,10 +62,15 @@ std::optional<Target> parse_target(std::string_view value);
 // "syslog", "postlog:/var/spool/postfix/public/postlog", ...
 std::string target_name(const Target& t);
 
-// Reopening (a reload) with another ident, target or facility takes effect
-// with the next record; a file target is reopened (log rotation). A file
-// that cannot be opened, or a socket path too long, makes the log go to
-// standard error (check() says why). facility < 0 means LOG_MAIL.
+// A socket target is connected here, so a daemon that opens its log as
+// root keeps writing to public/postlog (postfix:postdrop 0710) after it
+// drops privileges; when the reader goes away the next record connects
+// again by path. Reopening (a reload) with another ident, target or
+// facility takes effect with the next record; the same socket target stays
+// connected, and the same file target is reopened (log rotation) or, when
+// that fails, kept open. A file that cannot be opened, or a socket that
+// cannot be reached, makes the records go to standard error (check() says
+// why). facility < 0 means LOG_MAIL.
 void open(const char* ident, Target target, int facility = -1) noexcept;
 inline void open(const char* ident, Sink sink, int facility = -1) noexcept {
     open(ident, Target{sink, {}}, facility);

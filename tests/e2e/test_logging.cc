@@ -71,7 +71,10 @@ BOOST_AUTO_TEST_CASE(policyd_start_and_lookups_land_in_maillog_file) {
     harness::skip_if(harness::PostfixInstance::unavailable());
     harness::PostfixInstance pf;
     Sendguard sg(pf);
+    harness::chown_to(sg.dir.sub("lib"), "sendguard");
     pf.start();
+    // It connects to public/postlog as root, then runs as policyd_user
+    // (sendguard), which may not enter public/: the lines still get there.
     harness::Process policyd({.argv = {harness::sendguard_bin("sendguard-policyd"), "-v", "-c", sg.conf}});
     BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sg.policyd_sock, 10s), "policyd: " << policyd.err());
     pf.set("smtpd_recipient_restrictions",

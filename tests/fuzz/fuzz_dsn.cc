@@ -12,7 +12,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view msg(reinterpret_cast<const char*>(data), size);
-    dsn::Limits limits;
+    dsn::Limits limits{};
     limits.max_recipients = 50;
     limits.max_diagnostic = 200;
     const dsn::Report r = dsn::parse(msg, limits);

@@ -49,7 +49,10 @@ struct Daemon {
     void start(const std::string& extra = "") {
         write(extra);
         proc.emplace(
-            harness::SpawnSpec{.argv = {harness::sendguard_bin("sendguard-policyd"), "-c", conf}});
+            // The tests run it as root (policyd_user's default, sendguard,
+            // need not exist here); reloads keep the override.
+            harness::SpawnSpec{.argv = {harness::sendguard_bin("sendguard-policyd"), "-c", conf,
+                                        "-o", "policyd_user=root"}});
         BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sock, 10s),
                               "policyd did not listen: " << proc->err());
     }

@@ -53,7 +53,7 @@ BOOST_AUTO_TEST_CASE(suppress_map_semantics_over_a_socket) {
         l.add("@dead.example", suppressed(store::Class::Hard));
     }
     // The daemon's own settings, from the table's defaults.
-    const auto settings = policyd::Settings::from(config::Config::defaults());
+    const auto settings = policyd::Settings::from(config::Config::parse("policyd_user = root\n", "t.conf"));
     policyd::MapSettings ms = settings.maps;
     ms.suppressed_reply = "REJECT 5.1.1 suppressed";
     policyd::SuppressionMaps maps(env, ms, [] { return kNow; });
@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(real_daemon_serves_reloads_and_stops) {
     harness::TempDir dir("sg-policyd-bin-");
     std::string conf = dir.sub("sendguard.conf");
     harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
-                                  "\npolicyd_suppressed_reply = REJECT first\nlog_to_stderr = yes\n");
+                                  "\npolicyd_suppressed_reply = REJECT first\nlog_to_stderr = yes\npolicyd_user = root\n");
     auto add = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "add", "bob@example.net"});
     BOOST_REQUIRE_MESSAGE(add.ok(), add.describe());
 
@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(real_daemon_serves_reloads_and_stops) {
 
     // A reload picks up the new reply; a broken file keeps the old config.
     harness::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " + dir.path() +
-                                  "\npolicyd_suppressed_reply = REJECT second\nlog_to_stderr = yes\n");
+                                  "\npolicyd_suppressed_reply = REJECT second\nlog_to_stderr = yes\npolicyd_user = root\n");
     ::kill(policyd.pid(), SIGHUP);
     BOOST_TEST(harness::wait_until([&] { return c.query("suppress", "bob@example.net").data == "REJECT second"; }, 5s));
     harness::write_file(conf, "no_such_parameter = 1\n");

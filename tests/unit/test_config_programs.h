@@ -18,6 +18,7 @@
 #include "common/address/verp_setup.h"
 #include "common/config/config.h"
 #include "common/daemon/log_setup.h"
+#include "common/daemon/users.h"
 #include "common/store/setup.h"
 #include "policyd/settings.h"
 #include "tests/support/temp_dir.h"
@@ -65,7 +66,11 @@ inline const Program kPrograms[] = {
 
 inline std::vector<std::string> setting_overrides(const harness::TempDir& dir) {
     harness::write_file(dir.sub("verp.keys"), "0123456789abcdef0123456789abcdef\n", 0600);
-    return {"config_directory=" + dir.path(), "state_directory=" + dir.sub("state")};
+    std::vector<std::string> o{"config_directory=" + dir.path(),
+                               "state_directory=" + dir.sub("state")};
+    // policyd_user's default is the system user scripts/install.sh creates.
+    if (!daemons::uid_of("sendguard")) o.push_back("policyd_user=root");
+    return o;
 }
 
 }  // namespace config_test

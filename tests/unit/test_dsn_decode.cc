@@ -1,6 +1,7 @@
 // test_dsn_decode.cc - transfer encodings, charsets and RFC 2047 words
 #include <boost/test/unit_test.hpp>
 
+#include "tests/unit/test_dsn_support.h"
 #include "common/dsn/decode.h"
 
 namespace decode = dsn::decode;

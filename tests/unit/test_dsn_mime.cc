@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/test_dsn_support.h"
 #include "common/dsn/dsn.h"
 #include "common/dsn/mime.h"
 #include "common/dsn/mime_scan.h"
@@ -158,7 +159,7 @@ BOOST_AUTO_TEST_CASE(mail_structure) {
         "Content-Type: message/rfc822\r\n\r\n"
         "From: news@example.org\r\nTo: a@b.example\r\nMessage-ID: <m1@example.org>\r\n\r\nhello\r\n"
         "--outer--\r\n";
-    const dsn::Mail mail = dsn::read_mail(msg);
+    const dsn::Mail mail = dsn_test::read_mail(msg);
     BOOST_TEST(mail.top_type == "multipart/report");
     BOOST_TEST(mail.report_type == "delivery-status");
     BOOST_TEST(dsn::header_value(mail.headers, "Subject") == "Unzustellbar: Müller",
@@ -197,11 +198,11 @@ BOOST_AUTO_TEST_CASE(mail_report_inside_a_message) {
         "--r\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n"
         "Final-Recipient: rfc822; x@y.example\nAction: failed\nStatus: 5.1.1\n\n--r--\n"
         "--w--\n";
-    const dsn::Mail mail = dsn::read_mail(msg);
+    const dsn::Mail mail = dsn_test::read_mail(msg);
     BOOST_TEST(mail.nested == 1);
     BOOST_TEST_REQUIRE(mail.parts.size() == 1u);
     BOOST_TEST(mail.parts[0].type == "message/delivery-status");
-    const dsn::Report r = dsn::parse(msg);
+    const dsn::Report r = dsn_test::parse(msg);
     BOOST_TEST_REQUIRE(r.recipients.size() == 1u);
     BOOST_TEST(r.recipients[0].address == "x@y.example");
 }
@@ -212,21 +213,21 @@ BOOST_AUTO_TEST_CASE(mail_limits_and_fallbacks) {
     for (int i = 0; i < 1000; ++i)
         deep += "--b" + std::to_string(i) + "\nContent-Type: multipart/mixed; boundary=b" + std::to_string(i + 1) + "\n\n";
     deep += "--b1000\nContent-Type: text/plain\n\ndeepest\n";
-    const dsn::Mail d = dsn::read_mail(deep);
+    const dsn::Mail d = dsn_test::read_mail(deep);
     for (const auto& p : d.parts) BOOST_TEST(p.depth <= 17, "depth: got " << p.depth);
 
     // 10,000 parts: at most kMaxParts are kept.
     std::string many = "Content-Type: multipart/mixed; boundary=m\n\n";
     for (int i = 0; i < 10000; ++i) many += "--m\nContent-Type: image/png\n\nx\n";
-    BOOST_TEST(dsn::read_mail(many).parts.size() <= dsn::kMaxParts + 1);
+    BOOST_TEST(dsn_test::read_mail(many).parts.size() <= dsn::kMaxParts + 1);
 
     // A boundary that never occurs: the raw body is the text.
-    const dsn::Mail b = dsn::read_mail("Content-Type: multipart/mixed; boundary=nope\n\nJust text.\n");
+    const dsn::Mail b = dsn_test::read_mail("Content-Type: multipart/mixed; boundary=nope\n\nJust text.\n");
     BOOST_TEST_REQUIRE(!b.parts.empty());
     BOOST_TEST(b.parts.back().text() == "Just text.\n");
 
     // Undecodable base64 and an unknown charset give a value, not a crash.
-    const dsn::Mail g = dsn::read_mail(
+    const dsn::Mail g = dsn_test::read_mail(
         "Content-Type: text/plain; charset=x-no-such-charset\nContent-Transfer-Encoding: base64\n\n"
         "!!!!\xff\xfe====\n");
     BOOST_TEST(g.parts.size() >= 1u);

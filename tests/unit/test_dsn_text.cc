@@ -1,9 +1,10 @@
-// test_dsn_text.cc - the scanners and the reason rules behind dsn::parse()
+// test_dsn_text.cc - the scanners and the reason rules behind dsn_test::parse()
 #define BOOST_TEST_NO_MAIN
 #include <boost/test/unit_test.hpp>
 
 #include <string>
 
+#include "tests/unit/test_dsn_support.h"
 #include "common/dsn/classify.h"
 #include "common/dsn/text.h"
 #include "common/sys/ascii.h"
@@ -124,6 +125,11 @@ BOOST_AUTO_TEST_CASE(dsn_reason_rules) {
         {"5.1.8", "Domain of sender address does not exist", R::Blocked},
         {"5.0.0", "", R::Undefined},
         {"2.0.0", "250 ok", R::Delivered},
+        {"", "all relevant MX records point to non-existent hosts", R::HostUnknown},
+        {"", "The screen name you sent to is not valid, or the member has cancelled the account.", R::UserUnknown},
+        {"5.0.0", "The e-mail address could not be found.", R::UserUnknown},
+        {"", "alice.wood wasn't found at contoso.example.", R::UserUnknown},
+        {"", "554: delivery error: dd Not a valid recipient - atlas321", R::UserUnknown},
     };
     for (const auto& row : rows) {
         dsn::Evidence e;

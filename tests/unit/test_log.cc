@@ -180,6 +180,26 @@ BOOST_AUTO_TEST_CASE(postlog_target_sends_postfix_records) {
     BOOST_TEST(std::regex_match(got[0], std::regex(want_re)), got[0]);
 }
 
+// A syslog daemon that restarts binds a new socket at the same path: the
+// next record connects to it.
+BOOST_AUTO_TEST_CASE(socket_target_reconnects_to_a_restarted_reader) {
+    harness::TempDir dir("sg-log-");
+    const std::string sock = dir.sub("log");
+    {
+        DgramReader first(sock);
+        logging::open("sendguard/policyd", logging::Target{logging::Sink::Syslog, sock});
+        logging::info("one");
+        BOOST_TEST(first.take().size() == 1u);
+    }
+    ::unlink(sock.c_str());
+    DgramReader second(sock);
+    logging::info("two");
+    auto got = second.take();
+    BOOST_REQUIRE_EQUAL(got.size(), 1u);
+    BOOST_TEST(got[0].ends_with("]: two"), got[0]);
+    logging::open("test", logging::Sink::None);
+}
+
 BOOST_AUTO_TEST_CASE(file_target_appends_one_line_per_record) {
     harness::TempDir dir("sg-log-");
     const std::string path = dir.sub("sendguard.log");
@@ -211,12 +231,15 @@ BOOST_AUTO_TEST_CASE(unreachable_target_falls_back_to_stderr) {
     BOOST_TEST(logging::check() == dir.sub("no/dir/f.log") + ": No such file or directory");
     logging::warning("lost?");
     {
-        // A socket whose reader went away.
+        // A reader that goes away after open() (a stopped syslog daemon).
         DgramReader gone(dir.sub("gone"));
         logging::open("sendguard/cli", logging::Target{logging::Sink::Postlog, dir.sub("gone")});
+        BOOST_TEST(logging::check() == "");
     }
-    BOOST_TEST(logging::check() == dir.sub("gone") + ": Connection refused");
     logging::info("after");
+    // And one gone before.
+    logging::open("sendguard/cli", logging::Target{logging::Sink::Syslog, dir.sub("gone")});
+    BOOST_TEST(logging::check() == dir.sub("gone") + ": Connection refused");
     // sendguard-bounce: standard error is pipe(8)'s status text.
     logging::set_stderr_fallback(false);
     logging::info("not on stderr");
