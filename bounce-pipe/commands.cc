@@ -21,6 +21,7 @@
 #include "bounce-pipe/transport.h"
 #include "common/address/verp_setup.h"
 #include "common/config/load.h"
+#include "common/daemon/log_setup.h"
 #include "common/log/json.h"
 #include "common/log/log.h"
 #include "common/store/setup.h"
@@ -45,7 +46,7 @@ int tempfail(std::string_view queue_id, std::string_view recipient, std::string_
     d.status = std::string(code);
     d.why = std::string(why);
     d.detail = text;
-    logging::warning(queue_id, decision_line(d, recipient, "-"));
+    logging::warning(logging::QueueId(queue_id), decision_line(d, recipient, "-"));
     return EX_TEMPFAIL;
 }
 
@@ -73,7 +74,7 @@ void become_state_owner(const config::Config& cfg, std::string_view queue_id) {
     const std::string& dir = cfg.str("state_directory");
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0 || st.st_uid == 0) {
-        logging::warning(queue_id, logging::Line("bounce")
+        logging::warning(logging::QueueId(queue_id), logging::Line("bounce")
                                        .kv("user", "root")
                                        .kv("state_directory", dir)
                                        .kv("problem", "not owned by the transport user; files created now "
@@ -85,7 +86,7 @@ void become_state_owner(const config::Config& cfg, std::string_view queue_id) {
         throw std::runtime_error("running as root: state_directory " + dir + " is owned by uid " +
                                  std::to_string(st.st_uid) + ", which has no passwd entry");
     sys::drop_privileges(pw->pw_name);
-    logging::debug(queue_id, logging::Line("bounce").kv("user", pw->pw_name).kv("reason", "owner of state_directory"));
+    logging::debug(logging::QueueId(queue_id), logging::Line("bounce").kv("user", pw->pw_name).kv("reason", "owner of state_directory"));
 }
 
 CommandLine usage_error(CommandLine c, std::string what) {
@@ -169,23 +170,31 @@ CommandLine parse_command_line(int argc, char** argv) {
     return c;
 }
 
+// The log of one delivery. Standard output and error are pipe(8)'s status
+// text (a leading status code counts): a record the log target does not
+// take (no syslog daemon) is lost rather than written there.
+void open_delivery_log(const daemons::LogSettings& s) noexcept {
+    logging::set_stderr_fallback(false);
+    daemons::open_log(s, false);
+}
+
 int defer_usage(const CommandLine& cmd) noexcept {
     const std::string qid = clean_queue_id(cmd.args.queue_id);
-    logging::open("sendguard-bounce", logging::Sink::Syslog);
+    open_delivery_log(daemons::LogSettings::defaults("bounce"));
     return tempfail(qid, cmd.args.recipient, "4.3.5", "usage", "sendguard-bounce: " + cmd.error);
 }
 
 int run_transport(const TransportArgs& a) noexcept {
     const std::string qid = clean_queue_id(a.queue_id);
-    logging::Sink sink = logging::Sink::Syslog;
-    logging::open("sendguard-bounce", sink);
+    // Until the configuration is read, the table's log settings: a
+    // configuration error is logged as sendguard/bounce too.
+    open_delivery_log(daemons::LogSettings::early("bounce", a.overrides));
     logging::set_verbose(a.verbose);
     try {
         // Until the configuration is read, the table's default limit.
         arm_watchdog(config::Config::defaults().duration("bounce_time_limit"));
         config::Config cfg = config::load(a.config_path, a.overrides);
-        if (cfg.boolean("log_to_stderr")) logging::open(cfg.str("syslog_name").c_str(), logging::Sink::Stderr);
-        else logging::open(cfg.str("syslog_name").c_str(), sink);
+        open_delivery_log(daemons::LogSettings::from(cfg, "bounce"));
         if (qid != a.queue_id)
             logging::warning(qid, logging::Line("bounce").kv("problem", "invalid queue id")
                                       .kv("queue_id", a.queue_id).kv("used", qid));

@@ -99,7 +99,7 @@ void Quarantine::trim(const std::string& keep_path) {
             if (!e2 && it->is_regular_file(e2) && age > std::chrono::minutes(10) &&
                 it->path().filename().string().find(".eml") == std::string::npos &&
                 ::unlink(it->path().c_str()) == 0)
-                logging::info("", logging::Line("quarantine").kv("action", "remove stale")
+                logging::info(logging::Line("quarantine").kv("action", "remove stale")
                                       .kv("file", it->path().string()));
             continue;
         }
@@ -117,7 +117,7 @@ void Quarantine::trim(const std::string& keep_path) {
         if (count <= limits_.max_files && total <= limits_.max_bytes) break;
         if (f.path == keep_path) continue;
         if (::unlink(f.path.c_str()) == 0) {
-            logging::info("", logging::Line("quarantine").kv("action", "expire").kv("file", f.path));
+            logging::info(logging::Line("quarantine").kv("action", "expire").kv("file", f.path));
             --count;
             total -= f.size;
         }

@@ -1,8 +1,9 @@
 // audit.cc - who changed the suppression list: one log line per change
 //
-// add, remove and import log what they changed and who asked, to syslog
-// (facility mail, the syslog_name ident) like every sendguard program; with
-// log_to_stderr = yes to standard error instead. The lines do not depend on
+// add, remove and import log what they changed and who asked, as plain
+// lines (no queue id) with the ident $syslog_name/cli, where log_target
+// sends every sendguard program's log; with log_to_stderr = yes to standard
+// error instead. On a terminal one line says where the trail went. The lines do not depend on
 // whether stderr is a terminal: an audit trail that a cron job or a sudo
 // shell escapes would not be one.
 #include <pwd.h>
@@ -11,13 +12,13 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "common/daemon/log_setup.h"
 #include "common/log/log.h"
 
 namespace cli {
 
 void open_audit_log(const config::Config& cfg) {
-    logging::open(cfg.str("syslog_name").c_str(),
-                  cfg.boolean("log_to_stderr") ? logging::Sink::Stderr : logging::Sink::Syslog);
+    daemons::open_log(daemons::LogSettings::from(cfg, "cli"), false, daemons::Announce::Terminal);
 }
 
 logging::Line audit_line(std::string_view action) {

@@ -161,7 +161,7 @@ int add(store::SuppressionList& list, const Opts& o) {
             .kv("class", store::to_string(r.klass))
             .kv("reason", r.reason)
             .kv("expires", r.expiry ? store::iso_time(r.expiry) : std::string("never"));
-        logging::info("", l);
+        logging::info(l);
         out(key + ": added");
     }
     return status;
@@ -175,7 +175,7 @@ int remove(store::SuppressionList& list, const Opts& o) {
         logging::Line l = audit_line("remove");
         l.kv("address", "<" + key + ">");
         audit_who(l).kv("result", removed ? "removed" : "absent");
-        logging::info("", l);
+        logging::info(l);
         if (removed) out(key + ": removed");
         else { std::fprintf(stderr, "sendguard: %s: not in the list\n", key.c_str()); status = 1; }
     }
@@ -257,7 +257,7 @@ int import(store::SuppressionList& list, const Opts& o) {
             .kv("duplicates", static_cast<long long>(n.duplicates))
             .kv("rejected", static_cast<long long>(bad))
             .kv("result", result);
-        logging::info("", l);
+        logging::info(l);
     };
     auto flush = [&] {
         try {

@@ -50,7 +50,7 @@ public:
             } catch (const std::exception& e) {
                 throw daemons::invalid(*s.config, "policyd_socketmap_listen", ep.str(), e.what());
             }
-            logging::info("", logging::Line("policyd").kv("listen", ep.str()));
+            logging::info(logging::Line("policyd").kv("listen", ep.str()));
         }
     }
 
@@ -58,7 +58,7 @@ public:
         loop_.handle_signals([&control] { control.reload(); }, [this] { stop(); });
         arm_store_check();
         loop_.run();
-        logging::info("", logging::Line("policyd").kv("stop", "signal"));
+        logging::info(logging::Line("policyd").kv("stop", "signal"));
     }
 
     // settings_ keeps what needs a restart as it runs, so every later
@@ -93,7 +93,7 @@ private:
     void stop() {
         if (stopping_) return;
         stopping_ = true;
-        logging::info("", logging::Line("policyd")
+        logging::info(logging::Line("policyd")
                               .kv("stop", "draining")
                               .kv("connections", static_cast<long long>(server_.connections())));
         server_.drain(loop_.now() + settings_.limits.request_timeout, [this] { loop_.stop(); });
@@ -110,8 +110,7 @@ private:
         if (const store::Env* env = maps_.store()) {
             const std::string f = env->replaced_file();
             if (f.empty()) return;
-            logging::warning("",
-                             logging::Line("policyd")
+            logging::warning(logging::Line("policyd")
                                  .kv("store", env->path())
                                  .kv("reason", f + " was removed or replaced since it was opened")
                                  .kv("action", "reopen"));
@@ -119,11 +118,11 @@ private:
         }
         try {
             maps_.set_store(store::open_suppression_store(*settings_.config, false));
-            logging::info("", logging::Line("policyd")
+            logging::info(logging::Line("policyd")
                                   .kv("store", maps_.store()->path())
                                   .kv("action", "reopened"));
         } catch (const std::exception& e) {
-            logging::warning("", logging::Line("policyd")
+            logging::warning(logging::Line("policyd")
                                      .kv("store", "unavailable")
                                      .kv("error", e.what())
                                      .kv("action", "answering TEMP until it opens"));

@@ -23,12 +23,29 @@ void SuppressionMaps::set_store(std::shared_ptr<store::Env> env) {
 
 net::SocketmapReply SuppressionMaps::lookup(const net::Peer& peer, std::string_view name,
                                             std::string_view key) const {
+    net::SocketmapReply r = answer(peer, name, key);
+    if (logging::verbose()) {
+        // One line per lookup at -v. A record answer is the whole record
+        // (the bounce's diagnostic text): its size, not its text.
+        logging::Line l("policyd");
+        l.kv("map", name).kv("key", key).kv("peer", peer.str()).kv("answer", net::status_name(r.status));
+        if (r.status == net::SocketmapStatus::Ok && name == "record")
+            l.kv("size", static_cast<long long>(r.data.size()));
+        else if (!r.data.empty())
+            l.kv("reply", r.data);
+        logging::debug(l);
+    }
+    return r;
+}
+
+net::SocketmapReply SuppressionMaps::answer(const net::Peer& peer, std::string_view name,
+                                            std::string_view key) const {
     if (name == "record" && !settings_.record_clients.allows(peer)) {
         // One line per second at most: a refused client may keep asking.
         const int64_t now = now_();
         if (now != last_refusal_log_) {
             last_refusal_log_ = now;
-            logging::warning("", logging::Line("policyd")
+            logging::warning(logging::Line("policyd")
                                      .kv("map", "record")
                                      .kv("peer", peer.str())
                                      .kv("action", "refuse")
@@ -69,7 +86,7 @@ net::SocketmapReply SuppressionMaps::lookup(const net::Peer& peer, std::string_v
         }
         return net::SocketmapReply::perm("unknown map name; use suppress or record");  // not reached
     } catch (const store::Error& e) {
-        logging::warning("", logging::Line("policyd").kv("error", e.what()));
+        logging::warning(logging::Line("policyd").kv("error", e.what()));
         return net::SocketmapReply::temp("suppression store error");
     }
 }

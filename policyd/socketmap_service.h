@@ -16,6 +16,9 @@
 // Any other map name answers PERM. A store error answers TEMP, so Postfix
 // replies 4xx and the sender retries; so does a lookup while the store is
 // closed (set_store(nullptr): being reopened, see service.h).
+// With logging::verbose() (sendguard-policyd -v) each lookup logs one debug
+// line: "policyd: map=suppress, key=bob@example.net, peer=..., answer=OK,
+// reply=REJECT ..." (a record answer logs its size instead of the record).
 //
 // set_settings() and set_store() take effect with the next request.
 // Thread safety: one thread (the event loop's).
@@ -45,6 +48,8 @@ public:
     const store::Env* store() const noexcept { return env_.get(); }
 
 private:
+    net::SocketmapReply answer(const net::Peer& peer, std::string_view name, std::string_view key) const;
+
     std::shared_ptr<store::Env> env_;
     std::optional<store::SuppressionList> list_;
     MapSettings settings_;

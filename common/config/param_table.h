@@ -26,7 +26,9 @@ inline constexpr long long kDay = 86400;
 
 // Who reads a group of parameters; test_config_users.cc checks the bits
 // against what each program's settings code reads.
-inline constexpr unsigned kDaemons = kMilter | kPolicyd | kBounce;  // they log
+inline constexpr unsigned kDaemons = kMilter | kPolicyd | kBounce;
+// Every program logs (sendguard: the audit trail of suppression changes).
+inline constexpr unsigned kLoggers = kDaemons | kCli;
 inline constexpr unsigned kStoreUsers = kBounce | kPolicyd | kCli;
 // The milter signs, the bounce transport verifies, "sendguard verp" shows.
 inline constexpr unsigned kVerpUsers = kMilter | kBounce | kCli;
@@ -41,12 +43,14 @@ inline constexpr Param kParams[] = {
  "Directory of the LMDB suppression store and of other state written at run time."},
 {"run_directory",                 Type::Path,     "/run/sendguard",                1,       kNoLimit, kMilter | kPolicyd,
  "Directory for the UNIX-domain sockets of the sendguard daemons."},
-{"syslog_name",                   Type::String,   "sendguard",                     1,       64,       kDaemons,
- "Prefix of the program name in syslog records, like Postfix syslog_name."},
-{"syslog_facility",               Type::String,   "mail",                          1,       16,       kDaemons,
- "Syslog facility of all log records, such as mail, daemon or local0."},
-{"log_to_stderr",                 Type::Bool,     "no",                            0,       0,        kDaemons,
- "Write log records to standard error instead of syslog (for foreground runs and tests)."},
+{"syslog_name",                   Type::String,   "sendguard",                     1,       64,       kLoggers,
+ "Prefix of the program name in log records, like Postfix syslog_name: $syslog_name/bounce, $syslog_name/policyd, $syslog_name/cli."},
+{"syslog_facility",               Type::String,   "mail",                          1,       16,       kLoggers,
+ "Syslog facility of the records sent to a syslog target (log_target), such as mail, daemon or local0."},
+{"log_target",                    Type::String,   "syslog",                        1,       512,      kLoggers,
+ "Where log records go: syslog, syslog:/socket, postlog:/socket (Postfix's postlogd(8): the lines join its maillog_file), file:/path (appended) or stderr."},
+{"log_to_stderr",                 Type::Bool,     "no",                            0,       0,        kLoggers,
+ "Write log records to standard error whatever log_target says (for foreground runs and tests)."},
 
 // --- the LMDB suppression store
 {"store_map_size",                Type::Size,     "16m",                           64*kKiB, kTiB,     kStoreUsers,

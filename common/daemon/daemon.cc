@@ -58,24 +58,21 @@ public:
                 log_ = std::move(log);
             }
             for (const std::string& w : cfg.warnings())
-                logging::warning("",
-                                 logging::Line(log_name_).kv("reload", "config").kv("remark", w));
+                logging::warning(logging::Line(log_name_).kv("reload", "config").kv("remark", w));
             for (const auto& c : changes.items())
-                logging::warning("", std::string(log_name_) + ": reload: " + c.name +
-                                         " changed from " + shown(c.from) + " to " + shown(c.to) +
-                                         "; restart " + std::string(name_) + " to apply");
-            logging::info(
-                "", logging::Line(log_name_)
-                        .kv("reload", "ok")
-                        .kv("restart_needed", static_cast<long long>(changes.items().size())));
+                logging::warning(std::string(log_name_) + ": reload: " + c.name + " changed from " +
+                                 shown(c.from) + " to " + shown(c.to) + "; restart " +
+                                 std::string(name_) + " to apply");
+            logging::info(logging::Line(log_name_)
+                              .kv("reload", "ok")
+                              .kv("restart_needed", static_cast<long long>(changes.items().size())));
         } catch (const std::exception& e) {
-            logging::warning("", logging::Line(log_name_)
-                                     .kv("reload", "failed")
-                                     .kv("error", e.what())
-                                     .kv("action", "keeping the running configuration"));
+            logging::warning(logging::Line(log_name_)
+                                 .kv("reload", "failed")
+                                 .kv("error", e.what())
+                                 .kv("action", "keeping the running configuration"));
         } catch (...) {
             logging::warning(
-                "",
                 logging::Line(log_name_).kv("reload", "failed").kv("error", "unknown exception"));
         }
     }
@@ -111,7 +108,7 @@ public:
     }
     ~PidFile() {
         if (path_.empty() || ::unlink(path_.c_str()) == 0 || errno == ENOENT) return;
-        logging::warning("", "cannot remove pid file " + path_ + ": " + std::strerror(errno));
+        logging::warning("cannot remove pid file " + path_ + ": " + std::strerror(errno));
     }
     PidFile(const PidFile&) = delete;
     PidFile& operator=(const PidFile&) = delete;
@@ -131,8 +128,7 @@ void notify_supervisor(const char* state) noexcept {
     sa.sun_family = AF_UNIX;
     const size_t n = std::strlen(path);
     if ((path[0] != '/' && path[0] != '@') || n >= sizeof sa.sun_path) {
-        logging::warning(
-            "", std::string("NOTIFY_SOCKET=") + path + ": not a socket path; not notified");
+        logging::warning(std::string("NOTIFY_SOCKET=") + path + ": not a socket path; not notified");
         return;
     }
     std::memcpy(sa.sun_path, path, n);
@@ -141,8 +137,8 @@ void notify_supervisor(const char* state) noexcept {
     const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n);
     if (fd < 0 || ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL,
                            reinterpret_cast<const sockaddr*>(&sa), len) < 0)
-        logging::warning(
-            "", std::string("cannot notify NOTIFY_SOCKET ") + path + ": " + std::strerror(errno));
+        logging::warning(std::string("cannot notify NOTIFY_SOCKET ") + path + ": " +
+                         std::strerror(errno));
     if (fd >= 0) ::close(fd);
 }
 
@@ -185,8 +181,9 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     ::pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-    const std::string first_ident(name);
-    logging::open(first_ident.c_str(), logging::Sink::Stderr);
+    // Until the configuration is read, the table's log settings: a
+    // configuration error is logged with the program's ident.
+    open_log(LogSettings::early(log_name, opts.overrides), opts.foreground);
     logging::set_verbose(opts.verbose > 0);
     try {
         LogSettings log;
@@ -194,10 +191,9 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
             const config::Config cfg = config::load(opts.config_path, opts.overrides);
             log = LogSettings::from(cfg, log_name);
             hooks.build(cfg);
-            open_log(log, opts.foreground);
+            open_log(log, opts.foreground, Announce::Always);
             for (const std::string& w : cfg.warnings())
-                logging::warning("",
-                                 logging::Line(log_name).kv("config", "remark").kv("remark", w));
+                logging::warning(logging::Line(log_name).kv("config", "remark").kv("remark", w));
         }
         const Identity id = hooks.identity();
         const bool started_as_root = ::geteuid() == 0;
@@ -206,7 +202,6 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
         const PidFile pid_file(id.pid_file, std::string(log_name) + "_pid_file");
         if (root)
             logging::warning(
-                "",
                 logging::Line(log_name)
                     .kv("start", name)
                     .kv("user", id.user)
@@ -214,9 +209,9 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
                                       "_user = " + id.user + "; set an unprivileged user instead"));
         else
             sys::drop_privileges(id.user);
-        logging::info("", logging::Line(log_name)
-                              .kv("start", name)
-                              .kv("user", started_as_root ? id.user : "(unchanged)"));
+        logging::info(logging::Line(log_name)
+                          .kv("start", name)
+                          .kv("user", started_as_root ? id.user : "(unchanged)"));
         Reloader control(opts, name, log_name, hooks, std::move(log));
         notify_supervisor("READY=1");
         hooks.serve(control);

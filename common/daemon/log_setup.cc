@@ -1,7 +1,8 @@
 // log_setup.cc - see log_setup.h
 #include "common/daemon/log_setup.h"
 
-#include "common/log/log.h"
+#include <cerrno>
+#include <unistd.h>
 
 namespace daemons {
 
@@ -23,14 +24,81 @@ LogSettings LogSettings::from(const config::Config& cfg, std::string_view log_na
         throw invalid(cfg, "syslog_facility", s.facility_name,
                       "expected one of " + logging::facility_names());
     s.facility = *f;
+    const std::string target = cfg.str("log_target");
+    auto t = logging::parse_target(target);
+    if (!t)
+        throw invalid(cfg, "log_target", target,
+                      "expected syslog, postlog:/path/to/socket, file:/path/to/file or stderr");
+    s.target = std::move(*t);
     s.to_stderr = cfg.boolean("log_to_stderr");
     return s;
 }
 
-void open_log(const LogSettings& s, bool foreground) noexcept {
-    logging::open(s.ident.c_str(),
-                  foreground || s.to_stderr ? logging::Sink::Stderr : logging::Sink::Syslog,
-                  s.facility);
+LogSettings LogSettings::defaults(std::string_view log_name) {
+    return from(config::Config::defaults(), log_name);
+}
+
+LogSettings LogSettings::early(std::string_view log_name, const std::vector<std::string>& overrides) {
+    try {
+        return from(config::Config::parse("", "-o", overrides), log_name);
+    } catch (const config::Error&) {
+        return defaults(log_name);
+    }
+}
+
+namespace {
+
+logging::Target effective(const LogSettings& s, bool foreground) {
+    if (foreground || s.to_stderr) return logging::Target{logging::Sink::Stderr, {}};
+    return s.target;
+}
+
+void say(std::string_view text) noexcept {
+    try {
+        std::string line = std::string(program_invocation_short_name) + ": ";
+        line.append(text);
+        line += '\n';
+        (void)!::write(2, line.data(), line.size());
+    } catch (...) {
+    }
+}
+
+}  // namespace
+
+std::string describe(const LogSettings& s, bool foreground) {
+    const logging::Target t = effective(s, foreground);
+    std::string where;
+    switch (t.sink) {
+    case logging::Sink::Syslog:
+        where = "syslog facility " + s.facility_name;
+        if (!t.path.empty()) where += " (socket " + t.path + ")";
+        break;
+    case logging::Sink::Postlog: where = "postlogd(8) socket " + t.path; break;
+    case logging::Sink::File: where = "file " + t.path; break;
+    case logging::Sink::Stderr: where = "standard error"; break;
+    case logging::Sink::None: where = "nowhere"; break;
+    }
+    return where + " as " + s.ident;
+}
+
+void open_log(const LogSettings& s, bool foreground, Announce announce) noexcept {
+    const int saved = errno;
+    try {
+        const logging::Target t = effective(s, foreground);
+        logging::open(s.ident.c_str(), t, s.facility);
+        if (t.sink == logging::Sink::Stderr) return;
+        if (std::string problem = logging::check(); !problem.empty()) {
+            if (!logging::stderr_fallback() || announce == Announce::Never) return;
+            say("warning: cannot log to " + logging::target_name(t) + ": " + problem +
+                "; log records go to standard error (start the syslog daemon, or set "
+                "log_target in sendguard.conf)");
+            return;
+        }
+        if (announce == Announce::Always || (announce == Announce::Terminal && ::isatty(2)))
+            say("logging to " + describe(s, foreground));
+    } catch (...) {
+    }
+    errno = saved;
 }
 
 }  // namespace daemons

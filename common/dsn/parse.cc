@@ -320,9 +320,9 @@ Report parse(std::string_view message, const Limits& limits) {
         // Only a bug can get here (every scanner is bounds-checked and the
         // fuzz target runs without it): an unreadable report, not a crash,
         // but one that says so.
-        logging::warning({}, logging::Line("dsn").kv("error", e.what()));
+        logging::warning(logging::Line("dsn").kv("error", e.what()));
     } catch (...) {
-        logging::warning({}, logging::Line("dsn").kv("error", "unknown exception"));
+        logging::warning(logging::Line("dsn").kv("error", "unknown exception"));
     }
     return Report{};
 }

@@ -1,55 +1,191 @@
 // log.cc - see log.h
 #include "common/log/log.h"
 
-#include <cstdio>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
 #include <memory>
 #include <mutex>
-#include <vector>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <vector>
 
 namespace logging {
 namespace {
 
-Sink g_sink = Sink::Stderr;
+// A record longer than this is cut: syslog daemons and postlogd read one
+// datagram into a fixed buffer (rsyslog 8k by default).
+constexpr size_t kMaxRecord = 8000;
+
+struct State {
+    Target target{Sink::Stderr, {}};
+    int facility = LOG_MAIL;
+    int fd = -1;             // datagram socket or file
+    sockaddr_un addr{};      // syslog / postlog destination
+    socklen_t addr_len = 0;
+    std::string problem;     // why the target cannot be used ("" when it can)
+    std::string host;        // short host name, for postlog and file records
+};
+
+State g_state;
 bool g_verbose = false;
+bool g_fallback = true;
 std::mutex g_mu;
 const std::string kDefaultIdent = "sendguard";
-const std::string* g_ident = &kDefaultIdent;            // see open()
+const std::string* g_ident = &kDefaultIdent;  // see open()
 std::vector<std::unique_ptr<const std::string>> g_idents;
 std::string g_captured;
 
-void emit(int prio, std::string_view prefix, std::string_view qid,
-          std::string_view text) noexcept {
+std::string errno_text(int e) { return std::strerror(e); }
+
+void write_stderr(const std::string& ident, std::string_view line) {
+    std::string out = ident + ": ";
+    out.append(line);
+    out += '\n';
+    (void)!::write(2, out.data(), out.size());
+}
+
+// "Dec  1 21:00:34" (syslog, %e) or "Dec 01 21:00:34" (Postfix, %d).
+std::string timestamp(bool postfix_style) {
+    const time_t now = std::time(nullptr);
+    struct tm tm{};
+    ::localtime_r(&now, &tm);
+    char buf[32];
+    size_t n = std::strftime(buf, sizeof buf, postfix_style ? "%b %d %H:%M:%S" : "%b %e %H:%M:%S", &tm);
+    return std::string(buf, n);
+}
+
+std::string record(const State& st, const std::string& ident, int prio, std::string_view line) {
+    std::string r;
+    r.reserve(line.size() + ident.size() + 48);
+    if (st.target.sink == Sink::Syslog) {
+        r += '<';
+        r += std::to_string(st.facility | prio);
+        r += '>';
+        r += timestamp(false);
+    } else {
+        r += timestamp(true);
+        r += ' ';
+        r += st.host;
+    }
+    r += ' ';
+    r += ident;
+    r += '[';
+    r += std::to_string(::getpid());
+    r += "]: ";
+    r.append(line.substr(0, kMaxRecord));
+    return r;
+}
+
+// Sends or appends one record; false when it did not get there.
+bool deliver(State& st, const std::string& ident, int prio, std::string_view line) {
+    if (st.fd < 0) return false;
+    std::string r = record(st, ident, prio, line);
+    if (st.target.sink == Sink::File) {
+        r += '\n';
+        return ::write(st.fd, r.data(), r.size()) == static_cast<ssize_t>(r.size());
+    }
+    // The socket was connected at open(), before privileges were dropped
+    // (public/postlog is open to postfix:postdrop only). When the reader
+    // went away (a restarted syslog daemon) connect again, once.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        ssize_t n;
+        do n = ::send(st.fd, r.data(), r.size(), MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n >= 0) return true;
+        if (errno != ECONNREFUSED && errno != ENOTCONN && errno != ENOENT) return false;
+        if (::connect(st.fd, reinterpret_cast<const sockaddr*>(&st.addr), st.addr_len) != 0)
+            return false;
+    }
+    return false;
+}
+
+void emit_line(int prio, const std::string& line) noexcept {
     try {
-        std::string line;
-        line.reserve(qid.size() + text.size() + 32);
-        // The queue id may come from a command line or a protocol peer: a
-        // newline in it would forge a log line.
-        line.append(qid.empty() ? std::string("NOQUEUE") : printable(qid, 64));
-        line.append(": ");
-        line.append(prefix);
-        line.append(text);
-        switch (g_sink) {
+        std::lock_guard lk(g_mu);
+        switch (g_state.target.sink) {
         case Sink::Syslog:
-            ::syslog(prio, "%s", line.c_str());
+        case Sink::Postlog:
+        case Sink::File:
+            // Not delivered: standard error rather than nowhere.
+            if (!deliver(g_state, *g_ident, prio, line) && g_fallback) write_stderr(*g_ident, line);
             break;
-        case Sink::Stderr: {
-            std::lock_guard lk(g_mu);
-            std::string out = *g_ident + ": " + line + "\n";
-            (void)!::write(2, out.data(), out.size());
+        case Sink::Stderr:
+            write_stderr(*g_ident, line);
             break;
-        }
-        case Sink::None: {
-            std::lock_guard lk(g_mu);
+        case Sink::None:
             if (g_captured.size() > (1u << 20)) g_captured.clear();
             g_captured += line;
             g_captured += '\n';
             break;
         }
-        }
     } catch (...) {
         // Logging never throws; an allocation failure loses the line.
+    }
+}
+
+void emit(int prio, std::string_view prefix, const std::optional<std::string_view>& qid,
+          std::string_view text) noexcept {
+    try {
+        std::string line;
+        line.reserve(text.size() + 32);
+        if (qid) {
+            // The queue id may come from a command line or a protocol peer:
+            // a newline in it would forge a log line.
+            line.append(qid->empty() ? std::string("NOQUEUE") : printable(*qid, 64));
+            line.append(": ");
+        }
+        line.append(prefix);
+        line.append(text);
+        emit_line(prio, line);
+    } catch (...) {
+    }
+}
+
+std::string short_host() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+    std::string h(buf);
+    if (auto dot = h.find('.'); dot != std::string::npos) h.resize(dot);
+    return h.empty() ? "localhost" : h;
+}
+
+// Opens st.fd for st.target; sets st.problem when it cannot.
+void open_target(State& st) {
+    st.problem.clear();
+    switch (st.target.sink) {
+    case Sink::Syslog:
+    case Sink::Postlog: {
+        const std::string path =
+            st.target.path.empty() ? std::string(kSyslogSocket) : st.target.path;
+        if (path.size() >= sizeof st.addr.sun_path) {
+            st.problem = path + ": socket path too long";
+            return;
+        }
+        st.addr = {};
+        st.addr.sun_family = AF_UNIX;
+        std::memcpy(st.addr.sun_path, path.data(), path.size());
+        st.addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+        st.fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (st.fd < 0) {
+            st.problem = "socket: " + errno_text(errno);
+        } else if (::connect(st.fd, reinterpret_cast<const sockaddr*>(&st.addr), st.addr_len) != 0) {
+            // Not fatal: deliver() tries again (the daemon may start later).
+            st.problem = path + ": " + errno_text(errno);
+        }
+        break;
+    }
+    case Sink::File:
+        st.fd = ::open(st.target.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+                       0640);
+        if (st.fd < 0) st.problem = st.target.path + ": " + errno_text(errno);
+        break;
+    case Sink::Stderr:
+    case Sink::None:
+        break;
     }
 }
 
@@ -86,22 +222,79 @@ std::string facility_names() {
     return s;
 }
 
-void open(const char* ident, Sink sink, int facility) noexcept {
+std::optional<Target> parse_target(std::string_view v) {
+    if (v == "syslog") return Target{Sink::Syslog, {}};
+    if (v == "stderr") return Target{Sink::Stderr, {}};
+    struct { std::string_view prefix; Sink sink; } kinds[] = {
+        {"syslog:", Sink::Syslog}, {"postlog:", Sink::Postlog}, {"file:", Sink::File}};
+    for (const auto& k : kinds) {
+        if (v.substr(0, k.prefix.size()) != k.prefix) continue;
+        std::string_view path = v.substr(k.prefix.size());
+        if (path.size() < 2 || path[0] != '/') return std::nullopt;
+        return Target{k.sink, std::string(path)};
+    }
+    return std::nullopt;
+}
+
+std::string target_name(const Target& t) {
+    switch (t.sink) {
+    case Sink::Syslog: return t.path.empty() ? "syslog" : "syslog:" + t.path;
+    case Sink::Postlog: return "postlog:" + t.path;
+    case Sink::File: return "file:" + t.path;
+    case Sink::Stderr: return "stderr";
+    case Sink::None: return "none";
+    }
+    return "?";
+}
+
+void open(const char* ident, Target target, int facility) noexcept {
     std::lock_guard lk(g_mu);
-    // openlog(3) keeps the pointer: hand it a copy we own, not the caller's
-    // (often a configuration string that dies before the last log line).
-    // Earlier idents stay alive (a few, one per reload at most), so a record
-    // being formatted on another thread never reads a freed string.
+    // Earlier idents stay alive (a few, one per reload at most), so a caller
+    // holding ident()'s old value or a record being formatted on another
+    // thread never reads a freed string.
     try {
         if (g_idents.size() >= 8) g_idents.erase(g_idents.begin());
         g_idents.push_back(std::make_unique<const std::string>(ident));
         g_ident = g_idents.back().get();
     } catch (...) {
     }
-    if (g_sink == Sink::Syslog) ::closelog();
-    g_sink = sink;
-    if (sink == Sink::Syslog)
-        ::openlog(g_ident->c_str(), LOG_PID | LOG_NDELAY, facility < 0 ? LOG_MAIL : facility);
+    try {
+        g_state.facility = facility < 0 ? LOG_MAIL : facility;
+        if (g_state.host.empty()) g_state.host = short_host();
+        const bool same = target == g_state.target && g_state.fd >= 0 && g_state.problem.empty();
+        // A reload runs without the privileges of the start: the same socket
+        // stays connected, and a file that cannot be reopened stays open.
+        if (same && target.sink != Sink::File) return;
+        State next = g_state;
+        next.target = std::move(target);
+        next.fd = -1;
+        open_target(next);
+        if (same && next.fd < 0) return;
+        if (g_state.fd >= 0) ::close(g_state.fd);
+        g_state = std::move(next);
+    } catch (...) {
+        g_state.target = Target{Sink::Stderr, {}};
+    }
+}
+
+std::string check() noexcept {
+    std::lock_guard lk(g_mu);
+    try {
+        if (!g_state.problem.empty()) return g_state.problem;
+        if (g_state.target.sink != Sink::Syslog && g_state.target.sink != Sink::Postlog) return {};
+        if (g_state.fd >= 0) return {};  // connected at open()
+        // A datagram socket's connect() fails when nobody is bound to the
+        // path (ENOENT) or its reader is gone (ECONNREFUSED).
+        int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return "socket: " + errno_text(errno);
+        int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&g_state.addr), g_state.addr_len);
+        int e = errno;
+        ::close(fd);
+        if (rc == 0) return {};
+        return std::string(g_state.addr.sun_path) + ": " + errno_text(e);
+    } catch (...) {
+        return "out of memory";
+    }
 }
 
 std::string ident() noexcept {
@@ -110,25 +303,34 @@ std::string ident() noexcept {
 }
 
 void set_verbose(bool on) noexcept { g_verbose = on; }
+void set_stderr_fallback(bool on) noexcept { g_fallback = on; }
+bool stderr_fallback() noexcept { return g_fallback; }
 bool verbose() noexcept { return g_verbose; }
 
-void info(std::string_view q, std::string_view t) noexcept { emit(LOG_INFO, "", q, t); }
-void warning(std::string_view q, std::string_view t) noexcept {
-    emit(LOG_WARNING, "warning: ", q, t);
+void info(std::string_view t) noexcept { emit(LOG_INFO, "", std::nullopt, t); }
+void warning(std::string_view t) noexcept { emit(LOG_WARNING, "warning: ", std::nullopt, t); }
+void debug(std::string_view t) noexcept {
+    if (g_verbose) emit(LOG_DEBUG, "", std::nullopt, t);
 }
-void debug(std::string_view q, std::string_view t) noexcept {
-    if (g_verbose) emit(LOG_DEBUG, "", q, t);
+void info(QueueId q, std::string_view t) noexcept { emit(LOG_INFO, "", q.str(), t); }
+void warning(QueueId q, std::string_view t) noexcept { emit(LOG_WARNING, "warning: ", q.str(), t); }
+void debug(QueueId q, std::string_view t) noexcept {
+    if (g_verbose) emit(LOG_DEBUG, "", q.str(), t);
 }
+
 void fatal(std::string_view t) noexcept {
     try {
-        std::string line = "fatal: " + std::string(t);
-        if (g_sink == Sink::Syslog) ::syslog(LOG_CRIT, "%s", line.c_str());
-        std::string out;
-        {
-            std::lock_guard lk(g_mu);
-            out = *g_ident + ": " + line + "\n";
+        const std::string line = "fatal: " + std::string(t);
+        std::lock_guard lk(g_mu);
+        switch (g_state.target.sink) {
+        case Sink::Syslog:
+        case Sink::Postlog:
+        case Sink::File: (void)deliver(g_state, *g_ident, LOG_CRIT, line); break;
+        case Sink::None: g_captured += line + "\n"; break;
+        case Sink::Stderr: break;
         }
-        (void)!::write(2, out.data(), out.size());
+        // Whoever started the program sees why it stopped.
+        write_stderr(*g_ident, line);
     } catch (...) {
     }
 }

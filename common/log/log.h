@@ -1,35 +1,89 @@
 // log.h - one line per decision, Postfix style
 //
-// logging::open(ident, sink, facility) selects syslog or stderr; ident is
+// logging::open(ident, target, facility) chooses where records go; ident is
 // the program name in each record ("sendguard/policyd", as Postfix writes
 // "postfix/smtpd"), facility a LOG_* code (LOG_MAIL when not given).
-// facility_from_name("local0") maps a syslog_facility value to its code
-// (nullopt for a name syslog(3) does not know); facility_names() lists the
-// accepted names for error messages.
-// info()/warning()/debug() write "QUEUEID: component: key=value, ..." lines;
-// the caller formats the text, usually with logging::Line:
+//
+//   Target                 record                                     sent to
+//   syslog  (path /dev/log) <22>Dec  1 21:00:34 ident[pid]: text      datagram (RFC 3164)
+//   postlog (path a socket) Dec 01 21:00:34 host ident[pid]: text     datagram
+//   file    (path a file)   Dec 01 21:00:34 host ident[pid]: text\n   append
+//   stderr                  ident: text\n                             fd 2
+//   none                    text\n                                    captured() (tests)
+//
+// The postlog record is what Postfix's own programs send to postlogd(8)
+// ($queue_directory/public/postlog, when maillog_file is set), and the file
+// record is a maillog_file line, so sendguard's lines sit beside Postfix's.
+// The syslog writer is our own rather than syslog(3): its socket can be
+// pointed elsewhere (tests, a chroot) and a missing syslog daemon is seen.
+// When a record cannot be sent (no syslog daemon, postlogd down) it goes to
+// standard error instead of vanishing; check() tells at start-up.
+//
+// Two kinds of line:
+//   info(text)               a plain line: "text" (start-up, reload, lookups,
+//                            audit - anything not about one queued message)
+//   info(q, text)            a message line: "Q1: text" (q a std::string or
+//                            QueueId(string_view)); an empty q is
+//                            "NOQUEUE: text", as Postfix writes a message
+//                            that has no queue id (yet)
+// warning() prefixes "warning: " to the text, debug() logs only when
+// set_verbose(true). The caller formats the text, usually with logging::Line:
 //
 //     logging::info(qid, logging::Line("bounce").kv("rcpt", "<" + a + ">")
 //                                               .kv("status", "5.1.1"));
 //
 // Untrusted text goes through printable(): non-printable bytes become '?',
 // and the length is capped (Postfix printable(3)). All functions are noexcept
-// and thread safe (syslog(3) is; the stderr sink writes one line per call),
-// except that open() and set_verbose() are meant for start-up and reload,
-// on the thread that logs.
+// and thread safe (each record is one write or send), except that open() and
+// set_verbose() are meant for start-up and reload, on the thread that logs.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace logging {
 
-enum class Sink { Syslog, Stderr, None };
+enum class Sink { Syslog, Postlog, File, Stderr, None };
 
-// Reopening (a reload) with another ident, sink or facility takes effect
-// with the next record. facility < 0 means LOG_MAIL.
-void open(const char* ident, Sink sink, int facility = -1) noexcept;
+struct Target {
+    Sink sink = Sink::Syslog;
+    std::string path{};  // syslog: the socket ("" is /dev/log); postlog: socket; file: file
+    bool operator==(const Target&) const = default;
+};
+
+inline constexpr std::string_view kSyslogSocket = "/dev/log";
+
+// Parses a log_target value: "syslog", "syslog:/path", "postlog:/path",
+// "file:/path" or "stderr". nullopt for anything else (paths must be
+// absolute).
+std::optional<Target> parse_target(std::string_view value);
+// "syslog", "postlog:/var/spool/postfix/public/postlog", ...
+std::string target_name(const Target& t);
+
+// A socket target is connected here, so a daemon that opens its log as
+// root keeps writing to public/postlog (postfix:postdrop 0710) after it
+// drops privileges; when the reader goes away the next record connects
+// again by path. Reopening (a reload) with another ident, target or
+// facility takes effect with the next record; the same socket target stays
+// connected, and the same file target is reopened (log rotation) or, when
+// that fails, kept open. A file that cannot be opened, or a socket that
+// cannot be reached, makes the records go to standard error (check() says
+// why). facility < 0 means LOG_MAIL.
+void open(const char* ident, Target target, int facility = -1) noexcept;
+inline void open(const char* ident, Sink sink, int facility = -1) noexcept {
+    open(ident, Target{sink, {}}, facility);
+}
+// Whether a record the target does not take goes to standard error (the
+// default). sendguard-bounce turns it off: under pipe(8) its standard
+// output and error are the delivery status text.
+void set_stderr_fallback(bool on) noexcept;
+bool stderr_fallback() noexcept;
+// Why records of the current target cannot be delivered ("/dev/log: No
+// such file or directory"), or "" when a probe record would go through.
+std::string check() noexcept;
+
 std::optional<int> facility_from_name(std::string_view name) noexcept;
 std::string facility_names();
 // The ident given to the last open().
@@ -38,11 +92,28 @@ std::string ident() noexcept;
 void set_verbose(bool on) noexcept;
 bool verbose() noexcept;
 
-// queue_id may be empty, which logs as NOQUEUE.
-void info(std::string_view queue_id, std::string_view text) noexcept;
-void warning(std::string_view queue_id, std::string_view text) noexcept;
-void debug(std::string_view queue_id, std::string_view text) noexcept;
-// Only main() logs fatal errors, then returns its exit status.
+// The queue id of a message line. A literal is never one: a line without a
+// queue id is info(text), not info("", text).
+class QueueId {
+public:
+    QueueId(const std::string& id) noexcept : id_(id) {}  // NOLINT: a queue id string is one
+    explicit QueueId(std::string_view id) noexcept : id_(id) {}
+    template <size_t N>
+    QueueId(const char (&)[N]) = delete;
+    std::string_view str() const noexcept { return id_; }
+
+private:
+    std::string_view id_;
+};
+
+void info(std::string_view text) noexcept;
+void warning(std::string_view text) noexcept;
+void debug(std::string_view text) noexcept;
+void info(QueueId queue_id, std::string_view text) noexcept;
+void warning(QueueId queue_id, std::string_view text) noexcept;
+void debug(QueueId queue_id, std::string_view text) noexcept;
+// Only main() logs fatal errors, then returns its exit status: "fatal: text"
+// to the log, and to standard error too when the log goes elsewhere.
 void fatal(std::string_view text) noexcept;
 
 // Replaces control and non-ASCII bytes with '?' and caps the length.

@@ -119,7 +119,7 @@ bool SocketmapProtocol::on_data(std::string& in, std::string& out) {
         const NetstringResult r = decode_netstring(buf.substr(pos), limits_.max_request);
         if (r.status == NetstringStatus::NeedMore) break;
         if (r.status == NetstringStatus::Error) {
-            logging::warning("", logging::Line("socketmap")
+            logging::warning(logging::Line("socketmap")
                                      .kv("reason", "bad request")
                                      .kv("error", r.error));
             append_netstring(out, "PERM bad request: " + std::string(r.error));
@@ -138,7 +138,7 @@ void SocketmapProtocol::answer(std::string_view payload, std::string& out) {
     const auto req = parse_socketmap_request(payload);
     SocketmapReply reply;
     if (!req) {
-        logging::warning("", logging::Line("socketmap")
+        logging::warning(logging::Line("socketmap")
                                  .kv("reason", "bad request")
                                  .kv("error", "expected name and key"));
         reply = SocketmapReply::perm("bad request: expected \"name key\"");
@@ -146,13 +146,13 @@ void SocketmapProtocol::answer(std::string_view payload, std::string& out) {
         try {
             reply = (*handler_)(peer_, req->name, req->key);
         } catch (const std::exception& e) {
-            logging::warning("", logging::Line("socketmap")
+            logging::warning(logging::Line("socketmap")
                                      .kv("map", req->name)
                                      .kv("reason", "handler error")
                                      .kv("error", e.what()));
             reply = SocketmapReply::temp("internal error");
         } catch (...) {
-            logging::warning("", logging::Line("socketmap")
+            logging::warning(logging::Line("socketmap")
                                      .kv("map", req->name)
                                      .kv("reason", "handler error")
                                      .kv("error", "unknown exception"));
@@ -160,7 +160,7 @@ void SocketmapProtocol::answer(std::string_view payload, std::string& out) {
         }
         if (reply.status == SocketmapStatus::Ok &&
             reply.data.size() + 3 > limits_.max_reply) {
-            logging::warning("", logging::Line("socketmap")
+            logging::warning(logging::Line("socketmap")
                                      .kv("map", req->name)
                                      .kv("reason", "reply too long")
                                      .kv("size", static_cast<long long>(reply.data.size()))

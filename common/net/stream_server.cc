@@ -164,7 +164,7 @@ void StreamServer::on_accept(size_t index) {
             // Out of descriptors or memory: the pending connection stays in
             // the backlog and level-triggered epoll would spin on it. Pause.
             if (warn_now(last_accept_warn_, accept_suppressed_)) {
-                logging::warning("", logging::Line(name_)
+                logging::warning(logging::Line(name_)
                                          .kv("action", "pause accept")
                                          .kv("endpoint", listeners_[index].endpoint().str())
                                          .kv("reason", std::strerror(err))
@@ -190,7 +190,7 @@ void StreamServer::on_accept(size_t index) {
         try {
             open_conn(std::move(fd), std::move(peer));
         } catch (const std::exception& e) {
-            logging::warning("", logging::Line(name_)
+            logging::warning(logging::Line(name_)
                                      .kv("action", "drop connection")
                                      .kv("peer", peer.str())
                                      .kv("reason", e.what()));
@@ -214,7 +214,7 @@ bool StreamServer::refuse(const Peer& peer) {
                 .kv("max_connections_per_peer",
                     static_cast<long long>(limits_.max_connections_per_peer));
         line.kv("suppressed", static_cast<long long>(std::exchange(refuse_suppressed_, 0)));
-        logging::warning("", line);
+        logging::warning(line);
     }
     return true;
 }
@@ -239,13 +239,13 @@ void StreamServer::open_conn(sys::Fd fd, Peer peer) {
     }
     ++per_peer_[cp->peer.key];
     ++stats_.accepted;
-    logging::debug("", logging::Line(name_).kv("connect", cp->peer.str())
+    logging::debug(logging::Line(name_).kv("connect", cp->peer.str())
                            .kv("connections", static_cast<long long>(conns_.size())));
 }
 
 void StreamServer::close_conn(Conn& c, std::string_view reason) {
     const int fd = c.fd.get();
-    logging::debug("", logging::Line(name_).kv("disconnect", c.peer.str()).kv("reason", reason));
+    logging::debug(logging::Line(name_).kv("disconnect", c.peer.str()).kv("reason", reason));
     loop_.unwatch(fd);
     loop_.cancel_timer(c.idle);
     ++stats_.closed;
@@ -265,7 +265,7 @@ void StreamServer::on_idle(Conn& c) {
         now >= c.request_start + limits_.request_timeout) {
         ++stats_.request_timeouts;
         if (warn_now(last_timeout_warn_, timeout_suppressed_)) {
-            logging::warning("", logging::Line(name_)
+            logging::warning(logging::Line(name_)
                                      .kv("peer", c.peer.str())
                                      .kv("reason", "request not complete in time")
                                      .kv("request_timeout_ms", ms(limits_.request_timeout))
@@ -299,7 +299,7 @@ void StreamServer::on_io(Conn& c, uint32_t events) {
         }
         service(c);
     } catch (const std::exception& e) {
-        logging::warning("", logging::Line(name_).kv("peer", c.peer.str()).kv("error", e.what()));
+        logging::warning(logging::Line(name_).kv("peer", c.peer.str()).kv("error", e.what()));
         close_conn(c, "exception");
     }
 }
@@ -346,7 +346,7 @@ void StreamServer::drain(EventLoop::TimePoint deadline, std::function<void()> do
             std::vector<Conn*> left;
             for (auto& [fd, c] : conns_) left.push_back(c.get());
             if (!left.empty())
-                logging::warning("", logging::Line(name_)
+                logging::warning(logging::Line(name_)
                                          .kv("action", "shutdown")
                                          .kv("reason", "requests not finished in time")
                                          .kv("closed", static_cast<long long>(left.size())));
@@ -379,7 +379,7 @@ bool StreamServer::service(Conn& c) {
                     c.throttled = true;
                 } else if (c.in.size() > limits_.max_input) {
                     ++stats_.input_overflows;
-                    logging::warning("", logging::Line(name_)
+                    logging::warning(logging::Line(name_)
                                              .kv("peer", c.peer.str())
                                              .kv("reason", "request too large")
                                              .kv("max_input",

@@ -63,6 +63,22 @@ BOOST_AUTO_TEST_CASE(transient_failures_exit_75_with_4xx_line) {
     }
 }
 
+// A configuration error is logged with the program's ident, where -o
+// log_target says (the file's own log_to_stderr is never read).
+BOOST_AUTO_TEST_CASE(config_error_is_logged_as_sendguard_bounce) {
+    Site s("bounce_soft_threshold = lots\n");
+    const std::string log = s.dir.sub("bounce.log");
+    auto r = harness::run({.argv = {harness::sendguard_bin("sendguard-bounce"), "-c", s.conf, "-o",
+                                    "log_target=file:" + log, "-q", "4XkQ3b7Lq2z", "--", s.verp("bob@example.net")},
+                           .stdin_data = ts::make_dsn({})});
+    BOOST_TEST(r.status.code == 75, r.describe());
+    const std::string text = harness::file_text(log);
+    BOOST_TEST(text.find(" sendguard/bounce[") != std::string::npos, text);
+    BOOST_TEST(text.find("]: 4XkQ3b7Lq2z: warning: bounce: action=defer") != std::string::npos, text);
+    BOOST_TEST(text.find("invalid bounce_soft_threshold") != std::string::npos, text);
+    BOOST_TEST(r.err == "", r.err);  // pipe(8)'s status text stays clean
+}
+
 BOOST_AUTO_TEST_CASE(unreadable_key_file_and_missing_recipient_defer) {
     Site s;
     std::string to = s.verp("bob@example.net");

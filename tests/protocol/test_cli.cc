@@ -421,21 +421,21 @@ BOOST_AUTO_TEST_CASE(changes_leave_an_audit_trail) {
     const std::string who = "uid=" + std::to_string(::getuid()) + ", user=" + pw->pw_name;
     auto a = s.cli({"suppress", "add", "--reason", "asked", "--expires", "30d", "bob@example.net"});
     BOOST_TEST(a.ok(), a.describe());
-    BOOST_TEST(has(a.err, "NOQUEUE: suppress: action=add, address=<bob@example.net>, " + who +
+    BOOST_TEST(has(a.err, "sendguard/cli: suppress: action=add, address=<bob@example.net>, " + who +
                               ", class=manual, reason=asked, expires=20"),
                a.err);
     auto r = s.cli({"suppress", "remove", "bob@example.net", "nobody@example.net"});
     BOOST_TEST(r.status.code == 1, r.describe());
-    BOOST_TEST(has(r.err, "NOQUEUE: suppress: action=remove, address=<bob@example.net>, " + who + ", result=removed\n"),
+    BOOST_TEST(has(r.err, "sendguard/cli: suppress: action=remove, address=<bob@example.net>, " + who + ", result=removed\n"),
                r.err);
-    BOOST_TEST(has(r.err, "NOQUEUE: suppress: action=remove, address=<nobody@example.net>, " + who +
+    BOOST_TEST(has(r.err, "sendguard/cli: suppress: action=remove, address=<nobody@example.net>, " + who +
                               ", result=absent\n"),
                r.err);
     std::string file = s.dir.sub("list.txt");
     harness::write_file(file, "a@example.net\nb@example.net\na@example.net\nnot an address\n");
     auto i = s.cli({"suppress", "import", file});
     BOOST_TEST(i.status.code == 1, i.describe());
-    BOOST_TEST(has(i.err, "NOQUEUE: suppress: action=import, file=" + file + ", " + who +
+    BOOST_TEST(has(i.err, "sendguard/cli: suppress: action=import, file=" + file + ", " + who +
                               ", format=plain, mode=merge, lines=4, added=2, merged=0, unchanged=0, "
                               "duplicates=1, rejected=1, result=done\n"),
                i.err);

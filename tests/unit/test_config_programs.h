@@ -29,8 +29,7 @@ namespace config_test {
 // logging parameters and its time limit, then builds Settings, the store
 // and the VERP codecs.
 inline void bounce_settings(const config::Config& cfg) {
-    (void)cfg.boolean("log_to_stderr");
-    (void)cfg.str("syslog_name");
+    (void)daemons::LogSettings::from(cfg, "bounce");
     (void)cfg.duration("bounce_time_limit");
     (void)bounce::Settings::from(cfg);
     (void)store::open_suppression_store(cfg);
@@ -38,8 +37,10 @@ inline void bounce_settings(const config::Config& cfg) {
 }
 
 // sendguard: the union of its commands. "config" reads no parameter (it
-// dumps them); "suppress" opens the store; "verp" builds the codecs.
+// dumps them); "suppress" opens the store and, to change it, the audit
+// log; "verp" builds the codecs.
 inline void cli_settings(const config::Config& cfg) {
+    (void)daemons::LogSettings::from(cfg, "cli");  // the audit trail (cli/audit.cc)
     (void)store::open_suppression_store(cfg);
     (void)address::verp_codecs(cfg);
 }

@@ -2,14 +2,21 @@
 // changes; policyd::Settings against the parameter table
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
 #include <syslog.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <string>
 #include <vector>
 
 #include "common/config/value.h"
 #include "common/daemon/daemon.h"
+#include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
+#include "common/log/log.h"
+#include "tests/support/temp_dir.h"
 #include "policyd/settings.h"
 
 namespace {
@@ -87,6 +94,84 @@ BOOST_AUTO_TEST_CASE(log_settings_ident_and_facility) {
             "t.conf:2: invalid syslog_facility: bogus (expected one of auth, authpriv";
         BOOST_TEST(std::string(e.what()).find(want) == 0u, "got " << e.what());
     }
+}
+
+BOOST_AUTO_TEST_CASE(log_settings_target) {
+    auto s = daemons::LogSettings::defaults("bounce");
+    BOOST_TEST(s.ident == "sendguard/bounce");
+    BOOST_TEST((s.target == logging::Target{logging::Sink::Syslog, ""}));
+    BOOST_TEST(daemons::describe(s) == "syslog facility mail as sendguard/bounce");
+    BOOST_TEST(daemons::describe(s, true) == "standard error as sendguard/bounce");
+    auto p = daemons::LogSettings::from(
+        config::Config::parse("log_target = postlog:/var/spool/postfix/public/postlog\n", "t.conf"), "policyd");
+    BOOST_TEST((p.target == logging::Target{logging::Sink::Postlog, "/var/spool/postfix/public/postlog"}));
+    BOOST_TEST(daemons::describe(p) ==
+               "postlogd(8) socket /var/spool/postfix/public/postlog as sendguard/policyd");
+    auto f = daemons::LogSettings::from(
+        config::Config::parse("log_target = file:/var/log/sg.log\nlog_to_stderr = yes\n", "t.conf"), "cli");
+    BOOST_TEST(daemons::describe(f) == "standard error as sendguard/cli");  // log_to_stderr wins
+    try {
+        daemons::LogSettings::from(config::Config::parse("\n\nlog_target = file:sg.log\n", "t.conf"), "cli");
+        BOOST_ERROR("relative log file accepted");
+    } catch (const config::Error& e) {
+        BOOST_TEST(std::string(e.what()) ==
+                   "t.conf:3: invalid log_target: file:sg.log (expected syslog, postlog:/path/to/socket, "
+                   "file:/path/to/file or stderr)");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(early_log_settings_take_the_overrides) {
+    auto s = daemons::LogSettings::early("bounce", {"syslog_name=mx2", "log_target=stderr"});
+    BOOST_TEST(s.ident == "mx2/bounce");
+    BOOST_TEST((s.target == logging::Target{logging::Sink::Stderr, ""}));
+    // An override that does not parse: the table's settings (loading says why).
+    auto d = daemons::LogSettings::early("bounce", {"log_target=nowhere"});
+    BOOST_TEST((d == daemons::LogSettings::defaults("bounce")));
+}
+
+// Nothing vanishes silently: a missing syslog socket is said on standard
+// error at start-up, and the records go there.
+BOOST_AUTO_TEST_CASE(open_log_warns_about_a_missing_syslog_socket) {
+    harness::TempDir dir("sg-daemon-");
+    auto s = daemons::LogSettings::from(
+        config::Config::parse("log_target = syslog:" + dir.sub("log") + "\n", "t.conf"), "policyd");
+    const std::string errfile = dir.sub("stderr");
+    const int saved = ::dup(2);
+    const int fd = ::open(errfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 2);
+    ::close(fd);
+    daemons::open_log(s, false, daemons::Announce::Always);
+    logging::info("policyd: start=x");
+    ::dup2(saved, 2);
+    ::close(saved);
+    logging::open("test", logging::Sink::None);
+    const std::string err = harness::file_text(errfile);
+    BOOST_TEST(err == std::string(program_invocation_short_name) + ": warning: cannot log to syslog:" +
+                          dir.sub("log") + ": " + dir.sub("log") +
+                          ": No such file or directory; log records go to standard error (start the "
+                          "syslog daemon, or set log_target in sendguard.conf)\n"
+                          "sendguard/policyd: policyd: start=x\n",
+               err);
+}
+
+BOOST_AUTO_TEST_CASE(open_log_says_where_the_log_goes) {
+    harness::TempDir dir("sg-daemon-");
+    auto s = daemons::LogSettings::from(
+        config::Config::parse("log_target = file:" + dir.sub("f.log") + "\n", "t.conf"), "policyd");
+    const std::string errfile = dir.sub("stderr");
+    const int saved = ::dup(2);
+    const int fd = ::open(errfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 2);
+    ::close(fd);
+    daemons::open_log(s, false, daemons::Announce::Always);
+    daemons::open_log(s, false, daemons::Announce::Terminal);  // not a terminal: quiet
+    daemons::open_log(s, false);
+    ::dup2(saved, 2);
+    ::close(saved);
+    logging::open("test", logging::Sink::None);
+    BOOST_TEST(harness::file_text(errfile) == std::string(program_invocation_short_name) +
+                                                  ": logging to file " + dir.sub("f.log") +
+                                                  " as sendguard/policyd\n");
 }
 
 BOOST_AUTO_TEST_CASE(changes_list_only_differences) {
