@@ -352,7 +352,21 @@ Line& Line::kv(std::string_view key, std::string_view value) {
     first_ = false;
     s_.append(key);
     s_ += '=';
-    s_ += printable(value, 400);
+    // Pairs are separated by ", ": a value holding that separator (text from
+    // a remote server, a forged queue id) could otherwise add fields of its
+    // own ("x, action=suppress"). Such a value, and one that starts with a
+    // quote, is quoted, with \ and " escaped.
+    std::string v = printable(value, 400);
+    if (v.find(", ") == std::string::npos && (v.empty() || v.front() != '"')) {
+        s_ += v;
+        return *this;
+    }
+    s_ += '"';
+    for (char c : v) {
+        if (c == '"' || c == '\\') s_ += '\\';
+        s_ += c;
+    }
+    s_ += '"';
     return *this;
 }
 

@@ -119,7 +119,9 @@ void fatal(std::string_view text) noexcept;
 // Replaces control and non-ASCII bytes with '?' and caps the length.
 std::string printable(std::string_view s, size_t max = 200);
 
-// Builds "component: k1=v1, k2=v2"; values are passed through printable().
+// Builds "component: k1=v1, k2=v2"; values are passed through printable(),
+// and one holding the separator ", " (or starting with '"') is written
+// quoted, "like \"this\", with escapes", so no value can add a field.
 class Line {
 public:
     explicit Line(std::string_view component);

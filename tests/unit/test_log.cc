@@ -112,6 +112,22 @@ BOOST_AUTO_TEST_CASE(line_and_capture) {
     BOOST_TEST(got == want);
 }
 
+// A value cannot add fields of its own: one holding ", " is quoted.
+BOOST_AUTO_TEST_CASE(values_cannot_forge_fields) {
+    struct Case { std::string value, want; } cases[] = {
+        {"550 5.1.1 unknown", "k=550 5.1.1 unknown"},
+        {"bounce+x=example.net@b.example", "k=bounce+x=example.net@b.example"},
+        {"A, action=suppress, rcpt=<victim@example.com>", "k=\"A, action=suppress, rcpt=<victim@example.com>\""},
+        {"say \"hi\", then \\ go", "k=\"say \\\"hi\\\", then \\\\ go\""},
+        {"\"quoted", "k=\"\\\"quoted\""},
+        {"", "k="},
+    };
+    for (const auto& c : cases) {
+        const std::string got = logging::Line("c").kv("k", c.value).str();
+        BOOST_TEST(got == "c: " + c.want, "got " << got << ", want c: " << c.want);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(parse_target_values) {
     using logging::Sink;
     struct { std::string in; std::optional<logging::Target> want; } cases[] = {
