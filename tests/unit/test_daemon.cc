@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 
 #include <string>
 #include <vector>
@@ -42,6 +43,21 @@ const std::string& table_default(std::string_view name) {
     static std::string s;
     s = std::string(config::find_param(name)->default_value);
     return s;
+}
+
+// What fn writes to standard error (through a file in dir); the log is
+// reset to the capture sink afterwards.
+std::string stderr_of(const harness::TempDir& dir, const std::function<void()>& fn) {
+    const std::string errfile = dir.sub("stderr");
+    const int saved = ::dup(2);
+    const int fd = ::open(errfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 2);
+    ::close(fd);
+    fn();
+    ::dup2(saved, 2);
+    ::close(saved);
+    logging::open("test", logging::Sink::None);
+    return harness::file_text(errfile);
 }
 
 }  // namespace
@@ -135,17 +151,10 @@ BOOST_AUTO_TEST_CASE(open_log_warns_about_a_missing_syslog_socket) {
     harness::TempDir dir("sg-daemon-");
     auto s = daemons::LogSettings::from(
         config::Config::parse("log_target = syslog:" + dir.sub("log") + "\n", "t.conf"), "policyd");
-    const std::string errfile = dir.sub("stderr");
-    const int saved = ::dup(2);
-    const int fd = ::open(errfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(fd, 2);
-    ::close(fd);
-    daemons::open_log(s, false, daemons::Announce::Always);
-    logging::info("policyd: start=x");
-    ::dup2(saved, 2);
-    ::close(saved);
-    logging::open("test", logging::Sink::None);
-    const std::string err = harness::file_text(errfile);
+    const std::string err = stderr_of(dir, [&] {
+        daemons::open_log(s, false, daemons::Announce::Always);
+        logging::info("policyd: start=x");
+    });
     BOOST_TEST(err == std::string(program_invocation_short_name) + ": warning: cannot log to syslog:" +
                           dir.sub("log") + ": " + dir.sub("log") +
                           ": No such file or directory; log records go to standard error (start the "
@@ -158,18 +167,12 @@ BOOST_AUTO_TEST_CASE(open_log_says_where_the_log_goes) {
     harness::TempDir dir("sg-daemon-");
     auto s = daemons::LogSettings::from(
         config::Config::parse("log_target = file:" + dir.sub("f.log") + "\n", "t.conf"), "policyd");
-    const std::string errfile = dir.sub("stderr");
-    const int saved = ::dup(2);
-    const int fd = ::open(errfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(fd, 2);
-    ::close(fd);
-    daemons::open_log(s, false, daemons::Announce::Always);
-    daemons::open_log(s, false, daemons::Announce::Terminal);  // not a terminal: quiet
-    daemons::open_log(s, false);
-    ::dup2(saved, 2);
-    ::close(saved);
-    logging::open("test", logging::Sink::None);
-    BOOST_TEST(harness::file_text(errfile) == std::string(program_invocation_short_name) +
+    const std::string err = stderr_of(dir, [&] {
+        daemons::open_log(s, false, daemons::Announce::Always);
+        daemons::open_log(s, false, daemons::Announce::Terminal);  // not a terminal: quiet
+        daemons::open_log(s, false);
+    });
+    BOOST_TEST(err == std::string(program_invocation_short_name) +
                                                   ": logging to file " + dir.sub("f.log") +
                                                   " as sendguard/policyd\n");
 }
