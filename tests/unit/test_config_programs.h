@@ -26,12 +26,11 @@
 namespace config_test {
 
 // sendguard-bounce: run_transport (bounce-pipe/commands.cc) reads the
-// logging parameters and its time limit, then builds Settings, the store
+// log settings, then builds Settings (the time limit included), the store
 // and the VERP codecs.
 inline void bounce_settings(const config::Config& cfg) {
     (void)daemons::LogSettings::from(cfg, "bounce");
-    (void)cfg.duration("bounce_time_limit");
-    (void)bounce::Settings::from(cfg);
+    (void)bounce::Settings::from(cfg);  // bounce_time_limit included
     (void)store::open_suppression_store(cfg);
     (void)address::verp_codecs(cfg);
 }
