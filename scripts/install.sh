@@ -115,10 +115,10 @@ if [ ! -e "$conf" ]; then
     fi
     if [ -n "$examples" ] && [ -f "$examples/sendguard.conf" ]; then
         cp "$examples/sendguard.conf" "$conf"
-        say "created $conf from $examples/sendguard.conf: set bounce_domains"
+        say "created $conf from $examples/sendguard.conf; now edit it: set bounce_domains"
     else
         printf '# sendguard.conf(5); "sendguard config -d" lists the defaults.\n' >"$conf"
-        say "created an empty $conf: set bounce_domains"
+        say "created an empty $conf; now edit it: set bounce_domains"
     fi
 fi
 chown "root:$group" "$conf"
