@@ -279,8 +279,15 @@ int import(store::SuppressionList& list, const Opts& o) {
         batch.clear();
         if (progress) std::fprintf(stderr, "\rsendguard: imported %zu of %zu lines", done, lineno);
     };
+    // A rejected line is echoed cleaned (no terminal escapes from the file)
+    // and, past kMaxShown, only counted: the summary gives the total.
+    constexpr size_t kMaxShown = 100;
     auto reject = [&](size_t at, const std::string& why) {
-        std::fprintf(stderr, "sendguard: %s:%zu: %s\n", name.c_str(), at, why.c_str());
+        if (bad < kMaxShown)
+            std::fprintf(stderr, "sendguard: %s:%zu: %s\n", name.c_str(), at, logging::printable(why, 400).c_str());
+        else if (bad == kMaxShown)
+            std::fprintf(stderr, "sendguard: %s: more rejected lines not shown; the summary counts them\n",
+                         name.c_str());
         ++bad;
     };
     std::string line, rec;  // rec: a CSV record that spans lines so far

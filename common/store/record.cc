@@ -99,6 +99,15 @@ std::string_view to_string(Decode d) noexcept {
     return "invalid";
 }
 
+std::string clean_remote_text(std::string_view s, size_t max) {
+    std::string out(cap_utf8(s, max));
+    for (char& c : out) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\t' && c != '\n') || u == 0x7f) c = '?';
+    }
+    return out;
+}
+
 std::string_view cap_utf8(std::string_view s, size_t max) noexcept {
     if (s.size() <= max)
         return s;

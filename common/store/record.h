@@ -116,5 +116,9 @@ Decode decode(std::string_view in, BlockRecord& out);
 
 // s cut to at most max bytes without splitting a UTF-8 sequence.
 std::string_view cap_utf8(std::string_view s, size_t max) noexcept;
+// Text from a remote server as the store keeps it: cut like cap_utf8, and
+// every control character but tab and line feed (ESC, BEL, DEL, ...)
+// replaced by '?', so no listing or export can carry terminal escapes.
+std::string clean_remote_text(std::string_view s, size_t max);
 
 }  // namespace store

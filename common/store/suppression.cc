@@ -27,10 +27,10 @@ int64_t expiry_after(int64_t when, std::chrono::seconds d) noexcept {
 }
 
 void set_texts(Record& r, const Event& ev, const Policy& p) {
-    r.reason = ev.reason;
-    r.status = ev.status;
-    r.diagnostic = cap_utf8(ev.diagnostic, std::min(p.max_diagnostic, kMaxDiagnostic));
-    r.remote_mta = ev.remote_mta;
+    r.reason = clean_remote_text(ev.reason, kMaxDiagnostic);
+    r.status = clean_remote_text(ev.status, kMaxDiagnostic);
+    r.diagnostic = clean_remote_text(ev.diagnostic, std::min(p.max_diagnostic, kMaxDiagnostic));
+    r.remote_mta = clean_remote_text(ev.remote_mta, kMaxDiagnostic);
     r.source = ev.source;
 }
 

@@ -154,10 +154,10 @@ BlockRecord SuppressionList::record_block(const BlockEvent& ev, const Policy& p)
         b.first_seen = std::min(b.first_seen, ev.when);
         if (ev.when >= b.last_seen) {  // the texts describe the latest event
             b.last_seen = ev.when;
-            b.reason = ev.reason;
-            b.status = ev.status;
-            b.diagnostic = cap_utf8(ev.diagnostic, std::min(p.max_diagnostic, kMaxDiagnostic));
-            b.remote_mta = ev.remote_mta;
+            b.reason = clean_remote_text(ev.reason, kMaxDiagnostic);
+            b.status = clean_remote_text(ev.status, kMaxDiagnostic);
+            b.diagnostic = clean_remote_text(ev.diagnostic, std::min(p.max_diagnostic, kMaxDiagnostic));
+            b.remote_mta = clean_remote_text(ev.remote_mta, kMaxDiagnostic);
         }
         w.put(blocks_, ev.domain, encode(b));
         return b;

@@ -158,6 +158,22 @@ BOOST_AUTO_TEST_CASE(a_rejected_import_line_says_what_to_do) {
                            "@domain (a CSV"), r.err);
 }
 
+// Rejected lines are echoed without the file's control characters, and at
+// most 100 of them; the summary still counts them all.
+BOOST_AUTO_TEST_CASE(rejected_lines_are_echoed_cleaned_and_capped) {
+    Site s;
+    std::string in;
+    for (int i = 0; i < 150; ++i) in += "bad\x1b[2J line " + std::to_string(i) + "\n";
+    auto r = s.cli({"suppress", "import"}, in);
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(!has(r.err, "\x1b"), r.err);
+    BOOST_TEST(has(r.err, "-:1: bad?[2J line 0"), r.err);
+    BOOST_TEST(has(r.err, "-:100: bad?[2J line 99"), r.err);
+    BOOST_TEST(!has(r.err, "-:101:"), r.err);
+    BOOST_TEST(has(r.err, "more rejected lines not shown"), r.err);
+    BOOST_TEST(has(r.out, "150 rejected"), r.out);
+}
+
 // A local part may start with '-' (RFC 5321 atext): such an address is a
 // word, not an option, and "--" ends the options as in every other tool.
 BOOST_AUTO_TEST_CASE(an_address_starting_with_a_dash_is_not_an_option) {

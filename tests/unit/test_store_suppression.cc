@@ -389,6 +389,20 @@ BOOST_FIXTURE_TEST_CASE(block_events_are_recorded_not_suppressed, Fixture) {
     BOOST_TEST(list.stats(kT0).block_domains == 2u);
 }
 
+// Text from a remote server cannot carry terminal escapes into a listing or
+// an export: control characters other than tab and line feed become '?'.
+BOOST_AUTO_TEST_CASE(remote_text_is_stored_without_control_characters) {
+    Fixture f;
+    store::Event ev = event("esc@example.net", Class::Hard, "userunknown", kT0);
+    ev.remote_mta = "mx.example.net\x1b[2J";
+    ev.diagnostic = "550 \x1b]0;pwn\x07\x1b[31m no\tsuch\nuser\x7f";
+    f.list.record(ev, f.policy);
+    const auto r = f.list.check("esc@example.net", kT0 + 1);
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->remote_mta == "mx.example.net?[2J", "got " << r->remote_mta);
+    BOOST_TEST(r->diagnostic == "550 ?]0;pwn??[31m no\tsuch\nuser?", "got " << r->diagnostic);
+}
+
 BOOST_AUTO_TEST_CASE(suppression_dir_and_domain_of) {
     struct {
         std::string in, want;
