@@ -9,7 +9,10 @@
 #                      [--reader-group NAME] [--examples DIR] [--bindir DIR]
 #
 #   --root DIR          create everything below DIR instead of / (packaging,
-#                       tests); the users are still system users
+#                       tests); the users are still system users, and a
+#                       sendguard.conf it writes names the paths below DIR
+#                       (config_directory, state_directory, run_directory
+#                       and every absolute sendguard path in the example)
 #   --no-users          do not create users or groups (they must exist)
 #   --user, --group     the daemons' user and group (default sendguard)
 #   --reader-group      the group of mailing software that reads the store
@@ -62,6 +65,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 root=${root%/}
+# The tree's paths go into sendguard.conf and through sed: keep them plain.
+case "$root" in
+    *[!A-Za-z0-9._/-]*)
+        echo "install.sh: --root $root: use only letters, digits and . _ / - (it is written into sendguard.conf)" >&2
+        exit 64 ;;
+esac
 if [ "$(id -u)" != 0 ]; then
     echo "install.sh: run as root (it creates users and sets owners)" >&2
     exit 1
@@ -98,6 +107,32 @@ dir() {
     chmod "$3" "$1"
 }
 
+# set_param FILE NAME VALUE: NAME's line in FILE says VALUE (appended when
+# the file does not set NAME). VALUE holds no '#' (see --root above).
+set_param() {
+    if grep -q "^$2[[:space:]]*=" "$1"; then
+        sed -i "s#^$2[[:space:]]*=.*#$2 = $3#" "$1"
+    else
+        printf '%s = %s\n' "$2" "$3" >>"$1"
+    fi
+}
+
+# root_paths FILE: a configuration for the --root tree names the tree's own
+# paths, so that the programs work on it as it is. The three directories
+# carry the defaults derived from them ($config_directory/verp.keys,
+# $state_directory/..., unix:$run_directory/socketmap.sock); a sendguard
+# path the file spells out in full gets the tree's prefix.
+root_paths() {
+    printf '\n# The tree made by "install.sh --root %s".\n' "$root" >>"$1"
+    set_param "$1" config_directory "$etc"
+    set_param "$1" state_directory "$lib"
+    set_param "$1" run_directory "$run"
+    sed -i -E \
+        -e "s#^((verp_key_file|bounce_quarantine_directory|bounce_event_log|policyd_pid_file)[[:space:]]*=[[:space:]]*)/#\1$root/#" \
+        -e "/^policyd_socketmap_listen[[:space:]]*=/s#unix:/#unix:$root/#g" \
+        -e "s#^(log_target[[:space:]]*=[[:space:]]*file:)/#\1$root/#" "$1"
+}
+
 etc="$root/etc/sendguard"
 lib="$root/var/lib/sendguard"
 run="$root/run/sendguard"
@@ -115,11 +150,13 @@ if [ ! -e "$conf" ]; then
     fi
     if [ -n "$examples" ] && [ -f "$examples/sendguard.conf" ]; then
         cp "$examples/sendguard.conf" "$conf"
-        say "created $conf from $examples/sendguard.conf; now edit it: set bounce_domains"
+        from="from $examples/sendguard.conf"
     else
         printf '# sendguard.conf(5); "sendguard config -d" lists the defaults.\n' >"$conf"
-        say "created an empty $conf; now edit it: set bounce_domains"
+        from="empty"
     fi
+    [ -z "$root" ] || root_paths "$conf"
+    say "created $conf ($from); now edit it: set bounce_domains"
 fi
 chown "root:$group" "$conf"
 chmod 0644 "$conf"

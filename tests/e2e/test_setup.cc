@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "tests/support/cleanup.h"
@@ -86,20 +87,42 @@ BOOST_AUTO_TEST_CASE(install_script_creates_directories_key_and_config) {
     for (const auto& w : wants)
         BOOST_TEST(str(meta(root.path() + w.path)) == w.want,
                    w.path << ": got " << str(meta(root.path() + w.path)) << ", want " << w.want);
-    // The configuration is the example; the key is 32 bytes in hex.
-    BOOST_TEST(
-        harness::file_text(root.path() + "/etc/sendguard/sendguard.conf") ==
-        harness::file_text(std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/sendguard.conf"));
-    const std::string key = harness::file_text(root.path() + "/etc/sendguard/verp.keys");
+    // The configuration is the example, ending with the tree's own paths;
+    // the key is 32 bytes in hex.
+    const std::string tree = root.path();
+    BOOST_TEST(harness::file_text(tree + "/etc/sendguard/sendguard.conf") ==
+               harness::file_text(std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/sendguard.conf") +
+                   "\n# The tree made by \"install.sh --root " + tree + "\".\n"
+                   "config_directory = " + tree + "/etc/sendguard\n"
+                   "state_directory = " + tree + "/var/lib/sendguard\n"
+                   "run_directory = " + tree + "/run/sendguard\n");
+    const std::string key = harness::file_text(tree + "/etc/sendguard/verp.keys");
     BOOST_TEST(key.size() == 65u, key);
     BOOST_TEST(key.find_first_not_of("0123456789abcdef") == 64u, key);
-    // The sendguard configuration tool accepts what it made.
-    auto cfg = harness::run({harness::sendguard_bin("sendguard"), "-c",
-                             root.path() + "/etc/sendguard/sendguard.conf", "-o",
-                             "config_directory=" + root.path() + "/etc/sendguard", "-o",
-                             "state_directory=" + root.path() + "/var/lib/sendguard", "verp",
-                             "encode", "bob@example.net"});
-    BOOST_TEST(cfg.status.code == 0, cfg.describe());
+    // The tree works as it is: every sendguard path of the configuration is
+    // below it, the key signs and the store is written there, without -o.
+    const std::string conf = tree + "/etc/sendguard/sendguard.conf";
+    auto paths = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "config", "-x",
+                               "config_directory", "state_directory", "run_directory",
+                               "verp_key_file", "bounce_quarantine_directory", "bounce_event_log",
+                               "policyd_socketmap_listen"});
+    BOOST_REQUIRE_MESSAGE(paths.ok(), paths.describe());
+    for (const std::string& want :
+         {"config_directory = " + tree + "/etc/sendguard\n",
+          "state_directory = " + tree + "/var/lib/sendguard\n",
+          "run_directory = " + tree + "/run/sendguard\n",
+          "verp_key_file = " + tree + "/etc/sendguard/verp.keys\n",
+          "bounce_quarantine_directory = " + tree + "/var/lib/sendguard/quarantine\n",
+          "bounce_event_log = " + tree + "/var/lib/sendguard/events.jsonl\n",
+          "policyd_socketmap_listen = unix:" + tree + "/run/sendguard/socketmap.sock\n"})
+        BOOST_TEST(paths.out.find(want) != std::string::npos, "want " << want << "got:\n" << paths.out);
+    auto enc = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "verp", "encode",
+                             "bob@example.net"});
+    BOOST_TEST(enc.status.code == 0, enc.describe());
+    auto add = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "add",
+                             "bob@example.net"});
+    BOOST_TEST(add.status.code == 0, add.describe());
+    BOOST_TEST(std::filesystem::exists(tree + "/var/lib/sendguard/suppress.lmdb/data.mdb"));
 
     // Again: the key and the configuration stay, a wrong mode is fixed.
     harness::write_file(root.path() + "/etc/sendguard/sendguard.conf", "# mine\n", 0600);
