@@ -19,11 +19,13 @@
 #                       (default sendguard-read)
 #   --examples DIR      where sendguard.conf is copied from when
 #                       /etc/sendguard/sendguard.conf is missing (default:
-#                       the installed examples, else conf-examples/ beside
-#                       this script)
+#                       the examples installed with this script,
+#                       PREFIX/share/doc/sendguard/examples, else
+#                       conf-examples/ beside it)
 #   --bindir DIR        where the installed sendguard command is; used to
 #                       create the store as the daemon user (default
-#                       /usr/local/bin, then /usr/bin)
+#                       PREFIX/bin of this script, then /usr/local/bin,
+#                       then /usr/bin)
 #
 # What it makes (sendguard(1), sendguard-bounce(8) and sendguard-policyd(8),
 # FILES, say who uses what):
@@ -143,9 +145,9 @@ dir "$run" "$user:$group" 0755
 conf="$etc/sendguard.conf"
 if [ ! -e "$conf" ]; then
     if [ -z "$examples" ]; then
-        for d in /usr/local/share/doc/sendguard/examples /usr/share/doc/sendguard/examples \
-                 "$here/../conf-examples"; do
-            [ -f "$d/sendguard.conf" ] && { examples=$d; break; }
+        # Installed, this script is PREFIX/share/sendguard/install.sh.
+        for d in "$here/../doc/sendguard/examples" "$here/../conf-examples"; do
+            [ -f "$d/sendguard.conf" ] && { examples=$(cd "$d" && pwd); break; }
         done
     fi
     if [ -n "$examples" ] && [ -f "$examples/sendguard.conf" ]; then
@@ -175,7 +177,7 @@ chmod 0640 "$keys"
 # at start) opens. Only for the real system: a --root tree is not live.
 if [ -z "$root" ] && [ ! -e "$lib/data.mdb" ]; then
     cli=""
-    for d in $bindir /usr/local/bin /usr/bin; do
+    for d in $bindir "$here/../../bin" /usr/local/bin /usr/bin; do
         [ -x "$d/sendguard" ] && { cli="$d/sendguard"; break; }
     done
     if [ -n "$cli" ] && command -v runuser >/dev/null; then

@@ -167,6 +167,61 @@ BOOST_AUTO_TEST_CASE(install_script_creates_system_users, *boost::unit_test::lab
     BOOST_TEST(again.out.find("created") == std::string::npos, again.out);
 }
 
+// cmake --install into a DESTDIR: the installed examples name the programs
+// and the configuration where this build installs them (the same as the
+// unit's ExecStart), and differ from conf-examples/ in nothing else; the
+// installed setup script finds them.
+BOOST_AUTO_TEST_CASE(installed_examples_name_the_installed_paths) {
+    harness::require(harness::have_program("cmake"), "cmake (apt-get install cmake)");
+    harness::TempDir dest("sg-destdir-");
+    auto inst = harness::run({"env", "DESTDIR=" + dest.path(), "cmake", "--install",
+                              SENDGUARD_BINARY_DIR});
+    BOOST_REQUIRE_MESSAGE(inst.ok(), inst.describe());
+    namespace fs = std::filesystem;
+    std::string examples, unit, script;
+    for (const auto& e : fs::recursive_directory_iterator(dest.path())) {
+        const std::string p = e.path().string();
+        if (p.ends_with("/share/doc/sendguard/examples/master.cf")) examples = e.path().parent_path();
+        if (p.ends_with("/sendguard-policyd.service")) unit = p;
+        if (p.ends_with("/share/sendguard/install.sh")) script = p;
+    }
+    BOOST_REQUIRE_MESSAGE(!examples.empty() && !unit.empty() && !script.empty(), inst.out);
+    // argv=SBINDIR/sendguard-bounce -c SYSCONFDIR/sendguard.conf, as in the unit.
+    const std::string master = harness::file_text(examples + "/master.cf");
+    const size_t argv = master.find("argv=");
+    BOOST_REQUIRE(argv != std::string::npos);
+    const size_t prog = master.find("/sendguard-bounce -c ", argv);
+    BOOST_REQUIRE(prog != std::string::npos);
+    const std::string sbindir = master.substr(argv + 5, prog - argv - 5);
+    const size_t conf_at = prog + std::string("/sendguard-bounce -c ").size();
+    const std::string conf = master.substr(conf_at, master.find('\n', conf_at) - conf_at);
+    BOOST_REQUIRE(conf.ends_with("/sendguard.conf"));
+    const std::string sysconfdir = conf.substr(0, conf.size() - std::string("/sendguard.conf").size());
+    BOOST_TEST(::access((dest.path() + sbindir + "/sendguard-bounce").c_str(), X_OK) == 0,
+               "no " << sbindir << "/sendguard-bounce installed");
+    BOOST_TEST(harness::file_text(unit).find("ExecStart=" + sbindir + "/sendguard-policyd -c " + conf +
+                                             "\n") != std::string::npos,
+               "the unit's ExecStart names another place than " << sbindir << " and " << conf);
+    // Otherwise the installed copies are the repository's.
+    for (const char* name : {"main.cf", "master.cf", "sendguard.conf", "sendmail.mc"}) {
+        std::string text = harness::file_text(examples + "/" + name);
+        for (auto [from, to] : {std::pair{sbindir + "/sendguard-", std::string("/usr/sbin/sendguard-")},
+                                std::pair{sysconfdir + "/", std::string("/etc/sendguard/")}})
+            for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+                text.replace(at, from.size(), to);
+        BOOST_TEST(text == harness::file_text(std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/" + name),
+                   name << " differs from conf-examples/" << name << " in more than the paths");
+    }
+    // The installed script copies the installed example.
+    if (::geteuid() != 0) return;
+    harness::TempDir root("sg-install-ex-");
+    const std::string ng = nogroup();
+    auto r = harness::run({"sh", script, "--root", root.path(), "--no-users", "--user", "nobody",
+                           "--group", ng, "--reader-group", ng});
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+    BOOST_TEST(r.out.find("(from " + examples + "/sendguard.conf)") != std::string::npos, r.out);
+}
+
 // The unit as installed, with ExecStart pointing at the build tree (verify
 // checks that the program exists): no error and no warning.
 BOOST_AUTO_TEST_CASE(systemd_unit_passes_verify, *boost::unit_test::label("systemd")) {
