@@ -14,8 +14,11 @@
 
 #include <sys/stat.h>
 
+#include <optional>
 #include <regex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/net_wait.h"
 #include "tests/support/paths.h"
