@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(chrooted_smtpd_reaches_the_socket_in_the_queue_directory,
     BOOST_TEST(t2.rcpt[0].str() == "451 4.3.5 <alice@example.net>: Recipient address rejected: "
                                    "Server configuration error",
                t2.str());
-    BOOST_TEST(pf.wait_for_log("connect to " + sockdir + "/socketmap.sock", 5s, mark).has_value(),
+    BOOST_TEST(pf.wait_for_log("connect to " + sockdir + "/socketmap.sock", 20s, mark).has_value(),
                pf.log_tail());
 }
 
