@@ -9,6 +9,8 @@
 
 #include <libmilter/mfapi.h>
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -422,16 +424,74 @@ BOOST_AUTO_TEST_CASE(tcp_socket) {
 
 BOOST_AUTO_TEST_CASE(raw_packets_for_hostile_sequences) {
     TestMilter m({});
-    MilterClient c = m.client({.timeout = 5s});
+    MilterClient c = m.client({.timeout = 300ms});
     c.negotiate();
-    // End of message with no MAIL before it: libmilter answers or drops; either way a value.
+    // End of message with no MAIL before it: libmilter ignores it, no reply.
     c.send_packet('E', {});
+    try {
+        c.read_response(true);
+        BOOST_FAIL("libmilter answered an end of message without MAIL");
+    } catch (const MilterError& e) {
+        BOOST_TEST((e.kind() == MilterError::Kind::Timeout), e.what());
+    }
     // A length beyond libmilter's limit makes it close the connection.
     c.send_raw(std::string("\x7f\xff\xff\xff", 4) + "L");
     BOOST_TEST(c.wait_closed(5s));
     BOOST_TEST(m.process().running());  // the milter itself lives on
     MilterClient again = m.client();
     BOOST_TEST(again.transaction(message()).eom.status == MilterStatus::Continue);
+}
+
+// The client's own checks, against a peer that says exactly what each case
+// writes: what no libmilter milter would send.
+BOOST_AUTO_TEST_CASE(malformed_replies_are_errors) {
+    auto be32 = [](uint32_t v) {
+        return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                           static_cast<char>(v >> 8), static_cast<char>(v)};
+    };
+    const std::string optneg = be32(6) + be32(bits::kAllActions) + be32(bits::kNrHdr);
+    struct Case {
+        const char* name;
+        std::string reply;  // bytes the "milter" has sent
+        bool negotiate;     // else a MAIL step
+        MilterError::Kind want;
+    };
+    const Case cases[] = {
+        {"flags beyond the offer", harness::milter_packet('O', optneg), true,
+         MilterError::Kind::Protocol},
+        {"no negotiation reply", harness::milter_packet('c', {}), true, MilterError::Kind::Protocol},
+        {"short negotiation", harness::milter_packet('O', be32(6)), true,
+         MilterError::Kind::Protocol},
+        {"macro list without NUL", harness::milter_packet('O', optneg.substr(0, 8) + be32(0) +
+                                                                  be32(2) + "i"),
+         true, MilterError::Kind::Protocol},
+        {"modification before end of message", harness::milter_packet('e', std::string("<a>\0", 4)),
+         false, MilterError::Kind::Protocol},
+        {"unknown reply", harness::milter_packet('Z', {}), false, MilterError::Kind::Protocol},
+        {"zero length", be32(0), false, MilterError::Kind::Protocol},
+        {"oversized packet", be32(5u << 20) + "c", false, MilterError::Kind::Protocol},
+        {"closed mid-packet", be32(20) + "y550", false, MilterError::Kind::Closed},
+        {"closed", "", false, MilterError::Kind::Closed},
+    };
+    for (const auto& k : cases) {
+        BOOST_TEST_CONTEXT(k.name) {
+            int sv[2];
+            BOOST_TEST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+            sys::Fd peer(sv[1]);
+            MilterClient c(sys::Fd(sv[0]), {.timeout = 2s});
+            sys::write_all(peer.get(), k.reply);
+            ::shutdown(peer.get(), SHUT_WR);
+            try {
+                if (k.negotiate)
+                    c.negotiate({.version = 6, .actions = bits::kAllActions, .protocol = 0});
+                else
+                    c.mail("a@example.com");
+                BOOST_FAIL("no error");
+            } catch (const MilterError& e) {
+                BOOST_TEST((e.kind() == k.want), e.what());
+            }
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
