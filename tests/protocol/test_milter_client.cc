@@ -9,9 +9,11 @@
 
 #include <libmilter/mfapi.h>
 
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -411,6 +413,24 @@ BOOST_AUTO_TEST_CASE(several_messages_and_connections_on_one_socket) {
     BOOST_TEST(std::count_if(e.begin(), e.end(),
                              [](const std::string& l) { return l.rfind("connect ", 0) == 0; }) == 2);
     BOOST_TEST(std::count(e.begin(), e.end(), "negotiate \"0x1ff\" \"0x1fffff\"") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_milter_that_stops_accepting_is_a_timeout_at_connect) {
+    TestMilter m({});
+    BOOST_TEST_REQUIRE(::kill(m.process().pid(), SIGSTOP) == 0);
+    std::vector<MilterClient> open;
+    std::optional<MilterError> err;
+    auto start = std::chrono::steady_clock::now();
+    try {
+        for (int i = 0; i < 2000; ++i) open.push_back(m.client({.timeout = 200ms}));
+    } catch (const MilterError& e) {
+        err = e;
+    }
+    ::kill(m.process().pid(), SIGCONT);
+    BOOST_TEST_REQUIRE(err.has_value(), open.size() << " connections and no time-out");
+    BOOST_TEST((err->kind() == MilterError::Kind::Timeout), err->what());
+    BOOST_TEST(open.size() >= 256u);  // the test milter's listen backlog
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
 }
 
 BOOST_AUTO_TEST_CASE(tcp_socket) {

@@ -9,6 +9,8 @@
 #include <ostream>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 
 namespace harness {
 namespace {
@@ -250,10 +252,27 @@ MilterClient MilterClient::open(const std::string& spec, MilterClientOptions opt
     throw MilterError(Kind::Io, "milter socket " + spec + ": want unix:PATH or inet:PORT@HOST");
 }
 
+// A UNIX-socket connect(2) blocks while the listener's backlog is full (a
+// milter that stopped accepting); SO_SNDTIMEO bounds that wait on Linux.
 MilterClient MilterClient::open_unix(const std::string& path, MilterClientOptions opts) {
-    std::string err;
-    sys::Fd fd = connect_unix(path, &err);
-    if (!fd) throw MilterError(Kind::Io, "milter " + err);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path)
+        throw MilterError(Kind::Io, "milter socket " + path + ": path too long");
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    sys::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) throw MilterError(Kind::Io, std::string("milter socket: ") + std::strerror(errno));
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(opts.timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((opts.timeout.count() % 1000) * 1000);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    while (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EINPROGRESS)
+            throw MilterError(Kind::Timeout, "milter connect " + path + " timed out after " +
+                                                 std::to_string(opts.timeout.count()) + "ms");
+        throw MilterError(Kind::Io, "milter connect " + path + ": " + std::strerror(errno));
+    }
     return MilterClient(std::move(fd), opts);
 }
 
