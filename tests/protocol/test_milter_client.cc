@@ -368,6 +368,23 @@ BOOST_AUTO_TEST_CASE(skip_ends_the_body_early) {
     BOOST_TEST(m.has_event(milter_event("body", {"65535", std::string(4096, 'x')})));
 }
 
+BOOST_AUTO_TEST_CASE(a_hundred_thousand_headers_without_replies) {
+    // Far more than a socket buffer holds: the client must wait for the
+    // milter to read rather than fail or spin.
+    TestMilter m({"-n", "nr_hdr"});
+    MilterClient c = m.client({.timeout = 10s});
+    MilterTransaction tx = message();
+    tx.headers.assign(100000, {"X-Filler", " 0123456789abcdef0123456789abcdef"});
+    harness::MilterTranscript t = c.transaction(tx);
+    BOOST_TEST(t.headers.size() == 100000u);
+    BOOST_TEST(t.headers.back().status == MilterStatus::NoReply);
+    BOOST_TEST(t.eom.status == MilterStatus::Continue, t.eom.str());
+    std::vector<std::string> e = conversation(m);
+    BOOST_TEST(std::count(e.begin(), e.end(),
+                          milter_event("header", {"X-Filler", "0123456789abcdef0123456789abcdef"})) ==
+               100000);
+}
+
 BOOST_AUTO_TEST_CASE(a_milter_that_never_answers_is_a_timeout) {
     TestMilter m({"-r", "envfrom=hang"});
     MilterClient c = m.client({.timeout = 300ms});

@@ -267,6 +267,10 @@ public:
     void quit();     // QUIT; the socket stays open until the client is destroyed
     void quit_nc();  // QUIT_NC; a new connect() may follow
 
+    // Negotiates (default offer) unless done, sends CONNECT and HELO unless
+    // this connection has had them (see MilterEnd), then the message; a reply
+    // that ends the message or the connection stops it there (ABORT after a
+    // message-level end).  A recipient refused alone does not end it.
     MilterTranscript transaction(const MilterTransaction& t);
 
     // Raw access, for hostile sequences.
