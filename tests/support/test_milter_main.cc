@@ -32,6 +32,9 @@
 //                   addrcpt|RCPT addrcpt_par|RCPT|ARGS delrcpt|RCPT
 //                   quarantine|REASON replbody|TEXT progress
 //
+// Callbacks are noexcept: an exception in one ends the program (abort)
+// instead of unwinding through libmilter's C frames.
+//
 // Event lines: the callback name, then its arguments, each in double quotes
 // with '"', '\' and bytes outside 0x20-0x7e written \", \\, \xNN:
 //   negotiate "ACTIONS" "PROTOCOL"       (what the MTA offered, hex)
@@ -184,7 +187,7 @@ std::vector<std::string> argv_list(char** argv) {
 
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long,
                       unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
-                      unsigned long* pf3) {
+                      unsigned long* pf3) noexcept {
     char a[32], p[32];
     std::snprintf(a, sizeof a, "0x%lx", f0);
     std::snprintf(p, sizeof p, "0x%lx", f1);
@@ -197,7 +200,7 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     return SMFIS_CONTINUE;
 }
 
-sfsistat on_connect(SMFICTX* ctx, char* host, _SOCK_ADDR* sa) {
+sfsistat on_connect(SMFICTX* ctx, char* host, _SOCK_ADDR* sa) noexcept {
     std::string family = "U", port, addr;
     char buf[INET6_ADDRSTRLEN] = "";
     if (sa && sa->sa_family == AF_INET) {
@@ -218,39 +221,39 @@ sfsistat on_connect(SMFICTX* ctx, char* host, _SOCK_ADDR* sa) {
     return answer(ctx, "connect", SMFIP_NR_CONN);
 }
 
-sfsistat on_helo(SMFICTX* ctx, char* name) {
+sfsistat on_helo(SMFICTX* ctx, char* name) noexcept {
     event("helo", {name ? name : ""});
     return answer(ctx, "helo", SMFIP_NR_HELO);
 }
 
-sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
+sfsistat on_envfrom(SMFICTX* ctx, char** argv) noexcept {
     std::vector<std::string> a = argv_list(argv);
     event("envfrom", a);
     return answer(ctx, "envfrom", SMFIP_NR_MAIL, a.empty() ? "" : a[0]);
 }
 
-sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
+sfsistat on_envrcpt(SMFICTX* ctx, char** argv) noexcept {
     std::vector<std::string> a = argv_list(argv);
     event("envrcpt", a);
     return answer(ctx, "envrcpt", SMFIP_NR_RCPT, a.empty() ? "" : a[0]);
 }
 
-sfsistat on_data(SMFICTX* ctx) {
+sfsistat on_data(SMFICTX* ctx) noexcept {
     event("data");
     return answer(ctx, "data", SMFIP_NR_DATA);
 }
 
-sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
+sfsistat on_header(SMFICTX* ctx, char* name, char* value) noexcept {
     event("header", {name ? name : "", value ? value : ""});
     return answer(ctx, "header", SMFIP_NR_HDR, name ? name : "");
 }
 
-sfsistat on_eoh(SMFICTX* ctx) {
+sfsistat on_eoh(SMFICTX* ctx) noexcept {
     event("eoh");
     return answer(ctx, "eoh", SMFIP_NR_EOH);
 }
 
-sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t len) {
+sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t len) noexcept {
     std::string_view text(reinterpret_cast<const char*>(chunk), len);
     event("body", {std::to_string(len), std::string(text.substr(0, 4096))});
     return answer(ctx, "body", SMFIP_NR_BODY);
@@ -279,23 +282,23 @@ void modify(SMFICTX* ctx) {
     }
 }
 
-sfsistat on_eom(SMFICTX* ctx) {
+sfsistat on_eom(SMFICTX* ctx) noexcept {
     event("eom");
     modify(ctx);
     return answer(ctx, "eom", 0);
 }
 
-sfsistat on_abort(SMFICTX*) {
+sfsistat on_abort(SMFICTX*) noexcept {
     event("abort");
     return SMFIS_CONTINUE;
 }
 
-sfsistat on_close(SMFICTX*) {
+sfsistat on_close(SMFICTX*) noexcept {
     event("close");
     return SMFIS_CONTINUE;
 }
 
-sfsistat on_unknown(SMFICTX* ctx, const char* cmd) {
+sfsistat on_unknown(SMFICTX* ctx, const char* cmd) noexcept {
     event("unknown", {cmd ? cmd : ""});
     return answer(ctx, "unknown", SMFIP_NR_UNKN);
 }
