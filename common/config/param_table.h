@@ -51,6 +51,8 @@ inline constexpr Param kParams[] = {
  "Where log records go: syslog, syslog:/socket, postlog:/socket (Postfix's postlogd(8): the lines join its maillog_file), file:/path (appended) or stderr."},
 {"log_to_stderr",                 Type::Bool,     "no",                            0,       0,        kLoggers,
  "Write log records to standard error whatever log_target says (for foreground runs and tests)."},
+{"postlog_command",               Type::Path,     "/usr/sbin/postlog",             0,       kNoLimit, kLoggers,
+ "The postlog(1) command taking a postlog: log_target's records when the socket refuses the user (sendguard-bounce under pipe(8)); set-gid postdrop, as postfix set-permissions makes it. Empty: none."},
 
 // --- the LMDB suppression store
 {"store_map_size",                Type::Size,     "16m",                           64*kKiB, kTiB,     kStoreUsers,
