@@ -37,9 +37,11 @@ fi
 # Debian's sendmail-bin conflicts with postfix (both provide
 # mail-transport-agent), so it is never installed: its packages are
 # downloaded with apt-get download into a cache outside the repository,
-# $SENDGUARD_TEST_CACHE/sendmail (default /var/cache/sendguard-tests, the
-# build's SENDGUARD_SENDMAIL_TREE names the same tree), and unpacked once
-# with dpkg -x into tree/.  The sendmail binary is set-gid, and a set-gid
+# $SENDGUARD_TEST_CACHE/sendmail (default /var/cache/sendguard-tests), and
+# unpacked once with dpkg -x into tree/.  The tests look for the tree where
+# the build's SENDGUARD_SENDMAIL_TREE says (default the tree under the
+# default cache); with another cache, configure that or export
+# SENDGUARD_SENDMAIL_TREE for ctest.  The sendmail binary is set-gid, and a set-gid
 # program ignores LD_LIBRARY_PATH (which points it at the unpacked libwrap0
 # and liblockfile1), so tree/usr/libexec/sendmail/sendmail.test is a copy
 # without the set-gid bit.  tree/.complete says the tree is whole: an

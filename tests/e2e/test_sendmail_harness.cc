@@ -63,9 +63,9 @@ BOOST_AUTO_TEST_CASE(queue_id_from_reply) {
     for (const auto& c : cases) {
         h::SmtpTranscript t;
         t.data_end = h::Reply{.code = c.code, .lines = {c.line}};
-        BOOST_TEST(h::sendmail_queue_id(t) == c.want, "for \"" << c.line << "\": got \""
-                                                                << h::sendmail_queue_id(t)
-                                                                << "\", want \"" << c.want << "\"");
+        BOOST_TEST(h::sendmail_queue_id(t) == c.want,
+                   "for \"" << c.line << "\": got \"" << h::sendmail_queue_id(t)
+                             << "\", want \"" << c.want << "\"");
     }
 }
 
@@ -81,9 +81,11 @@ BOOST_AUTO_TEST_CASE(relays_to_sink) {
     h::SendmailInstance sm({.smart_host = sink.nexthop()});
     auto t0 = std::chrono::steady_clock::now();
     sm.start();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0);
     BOOST_TEST_MESSAGE("sendmail start-up (m4, exec, listening): " << ms.count() << " ms");
-    BOOST_TEST(ms < 5000ms, "start-up took " << ms.count() << " ms: the 60s unqualified-name sleep?");
+    BOOST_TEST(ms < 5000ms,
+               "start-up took " << ms.count() << " ms: the 60s unqualified-name sleep?");
     BOOST_TEST(sm.log_tail().find("starting daemon") != std::string::npos, sm.log_tail());
 
     h::SmtpClient c = sm.connect();
@@ -194,6 +196,30 @@ BOOST_AUTO_TEST_CASE(milter_chgfrom_is_the_envelope_sender_the_sink_sees) {
     BOOST_TEST(m.mail_args.find("RET=HDRS") != std::string::npos, m.mail_args);
     BOOST_TEST(m.mail_args.find("ENVID=campaign-7") != std::string::npos, m.mail_args);
     BOOST_TEST(m.header("From") == "<" + kSender + ">");
+}
+
+// With ESMTP arguments, smfi_chgfrom replaces the client's set: a milter that
+// keeps ENVID must pass it itself (Postfix honours only RET and ENVID).
+BOOST_AUTO_TEST_CASE(milter_chgfrom_arguments_replace_the_clients) {
+    h::require_sendmail();
+    const std::string verp = "bounce+bob=example.net@bounces.customer-a.example";
+    h::TestMilter milter({"-a", "chgfrom|<" + verp + ">|RET=FULL"});
+    h::SmtpSink sink;
+    h::SendmailInstance sm({.smart_host = sink.nexthop()});
+    sm.add_milter("sgtest", milter.spec());
+    sm.start();
+
+    h::SmtpEnvelope env = envelope("verp-args");
+    env.mail_params = "RET=HDRS ENVID=campaign-7";
+    h::SmtpTranscript t = sm.send(env);
+    BOOST_TEST_REQUIRE(t.accepted(), t.str());
+    BOOST_TEST(wait_sent(sm, h::sendmail_queue_id(t)).has_value(), sm.log_tail());
+    BOOST_TEST_REQUIRE(sink.wait_for_messages(1, 10s));
+    h::SinkMessage m = sink.messages().front();
+    BOOST_TEST(m.mail_from() == verp, m.mail_args);
+    BOOST_TEST(m.mail_args.find("RET=FULL") != std::string::npos, m.mail_args);
+    BOOST_TEST(m.mail_args.find("RET=HDRS") == std::string::npos, m.mail_args);
+    BOOST_TEST(m.mail_args.find("ENVID=") == std::string::npos, m.mail_args);
 }
 
 BOOST_AUTO_TEST_CASE(queue_only_mode_queue_file_shows_changed_sender) {

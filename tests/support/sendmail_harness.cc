@@ -186,7 +186,8 @@ std::optional<std::string> SendmailInstance::missing() {
     if (::geteuid() != 0) return "root (Sendmail e2e tests mount and set a hostname in namespaces)";
     if (!have_program("unshare")) return "unshare(1) (util-linux)";
     if (!have_program("saslpasswd2")) return "saslpasswd2 (apt-get install sasl2-bin)";
-    if (host_sasl_plugin_dir().empty()) return "Cyrus SASL plugins (apt-get install libsasl2-modules)";
+    if (host_sasl_plugin_dir().empty())
+        return "Cyrus SASL plugins (apt-get install libsasl2-modules)";
     return std::nullopt;
 }
 
@@ -231,8 +232,9 @@ void SendmailInstance::fail(const std::string& what) const {
 void SendmailInstance::add_milter(const std::string& name, const std::string& socket,
                                   const std::string& flags, const std::string& timeouts) {
     check_not_started("add_milter");
-    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                               "0123456789_-") != std::string::npos)
+    const char* const kNameChars =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+    if (name.empty() || name.find_first_not_of(kNameChars) != std::string::npos)
         throw std::invalid_argument("milter name must be letters, digits, '_' or '-': " + name);
     for (const auto* s : {&socket, &flags, &timeouts}) check_mc_token("milter " + name, *s);
     std::string equates = "S=" + socket;
@@ -301,7 +303,8 @@ std::string SendmailInstance::render_mc() const {
         "FEATURE(`no_default_msa')dnl\n"
         "FEATURE(`nocanonify')dnl\n"
         "FEATURE(`accept_unresolvable_domains')dnl\n"
-        "DAEMON_OPTIONS(`Port=" + std::to_string(opts_.port) + ", Addr=" + ip_ + ", Name=MTA')dnl\n";
+        "DAEMON_OPTIONS(`Port=" + std::to_string(opts_.port) + ", Addr=" + ip_ +
+        ", Name=MTA')dnl\n";
     if (opts_.smart_host.empty()) {
         mc += "define(`confDELIVERY_MODE', `queueonly')dnl\n";
     } else {
@@ -342,7 +345,8 @@ std::vector<std::string> SendmailInstance::launch_argv() const {
               "no maillog' >&2; fi\n";
     script += "mount --bind " + sh_quote(r + "/etc/hosts") + " /etc/hosts\n";
     if (sasl_) {
-        script += "mount --bind " + sh_quote(sasl_dir_) + " " + sh_quote(host_sasl_plugin_dir()) + "\n";
+        script += "mount --bind " + sh_quote(sasl_dir_) + " " +
+                  sh_quote(host_sasl_plugin_dir()) + "\n";
         script += "for d in /etc/sasl2 /etc/sasl; do if [ -d \"$d\" ]; then mount --bind " +
                   sh_quote(sasl_dir_) + " \"$d\"; fi; done\n";
     }
@@ -362,8 +366,9 @@ void SendmailInstance::start() {
     make_dirs(r + "/dev");
     make_dirs(r + "/devwork");
     write_file(r + "/test.mc", render_mc());
-    RunResult m4 = run({t + kM4, "-D_CF_DIR_=" + t + kCfDir, t + kCfDir + "m4/cf.m4", r + "/test.mc"},
-                       Millis(30000));
+    RunResult m4 =
+        run({t + kM4, "-D_CF_DIR_=" + t + kCfDir, t + kCfDir + "m4/cf.m4", r + "/test.mc"},
+            Millis(30000));
     if (!m4.ok() || !m4.err.empty()) fail("m4 " + r + "/test.mc: " + m4.describe());
     write_file(cf_path_, m4.out);
 

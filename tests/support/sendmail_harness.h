@@ -82,8 +82,8 @@ namespace harness {
 
 struct SendmailOptions {
     std::string hostname = "mta.sendguard.test";  // must hold a dot (see above)
-    std::string smart_host{};   // "[127.0.0.2]:2525"; "" : mail stays queued
-    uint16_t port = 0;          // 0: a free port on 127.0.0.1
+    std::string smart_host{};  // "[127.0.0.2]:2525"; "" : mail stays queued
+    uint16_t port = 0;         // 0: a free port on 127.0.0.1
 };
 
 class SendmailInstance {
