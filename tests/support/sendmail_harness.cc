@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
