@@ -173,13 +173,13 @@ void RulesBuilder::add(uint32_t principal, const Grant& g) {
 }
 
 void RulesBuilder::add_grants(uint32_t principal, std::string_view list, const std::string& where,
-                              std::string_view key) {
+                              std::string_view whose) {
     for (const std::string& pattern : config::split_list(list)) {
         std::string why;
         const std::optional<Grant> g = parse_grant(pattern, why);
         if (!g)
             throw config::Error(where + ": invalid grant " + config::quote_value(pattern) + " for " +
-                                config::quote_value(key) + ": " + why);
+                                std::string(whose) + ": " + why);
         add(principal, *g);
     }
 }
@@ -191,7 +191,7 @@ void RulesBuilder::add_sender_table(const config::TableFile& table) {
         auto [it, fresh] = rules_.logins_.try_emplace(e.key, next_principal_);
         if (fresh && next_principal_++ == kMaxPrincipal)
             throw config::Error(table.where(e) + ": more than " + std::to_string(kMaxPrincipal) + " logins and networks");
-        add_grants(it->second, e.value, table.where(e), e.key);
+        add_grants(it->second, e.value, table.where(e), "login " + config::quote_value(e.key));
     }
 }
 
@@ -209,7 +209,7 @@ void RulesBuilder::add_network_table(const config::TableFile& table) {
             std::vector<unsigned>& lens = net->base.v6 ? rules_.v6_lens_ : rules_.v4_lens_;
             if (std::find(lens.begin(), lens.end(), net->len) == lens.end()) lens.push_back(net->len);
         }
-        add_grants(it->second, e.value, table.where(e), e.key);
+        add_grants(it->second, e.value, table.where(e), "network " + config::quote_value(e.key));
     }
 }
 

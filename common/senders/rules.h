@@ -207,7 +207,7 @@ public:
 
 private:
     uint32_t name_id(std::string name);
-    void add_grants(uint32_t principal, std::string_view list, const std::string& where, std::string_view key);
+    void add_grants(uint32_t principal, std::string_view list, const std::string& where, std::string_view whose);
     void add(uint32_t principal, const Grant& g);
 
     Rules rules_;

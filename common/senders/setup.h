@@ -10,11 +10,11 @@
 // Used at start-up and on each reload (SIGHUP: build, then swap the
 // shared_ptr), and by the command line to check the files.
 // Errors: throws config::Error, and the caller keeps the rules it has:
-//     /etc/sendguard/senders:12: invalid grant "exa mple" for "alice": ...
-//     /etc/sendguard/senders:3: duplicate key "bob" (first at line 1)
+//     /etc/sendguard/senders:12: invalid grant a..example for login alice: ...
+//     /etc/sendguard/senders:3: duplicate key bob (first at line 1)
 //     /etc/sendguard/senders: file too large (max 67108864 bytes)
 //     sendguard.conf:7: milter_sender_tables: open /etc/x: No such file or directory
-//     sendguard.conf:8: invalid bounce_domains: "b..x": bad_domain
+//     sendguard.conf:8: invalid bounce_domains: b..x: bad_domain
 // Thread safety: none needed (start-up and reload code); the result is
 // immutable and may be shared by all threads.
 #pragma once
