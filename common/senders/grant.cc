@@ -33,7 +33,8 @@ std::optional<Grant> parse_grant(std::string_view text, std::string& why) {
         why = "'*' is allowed only as a leading \"*.\" (subdomains)";
         return std::nullopt;
     }
-    if (text.starts_with('@')) text.remove_prefix(1);
+    if (text.starts_with('@'))
+        text.remove_prefix(1);
     else if (text.find('@') != std::string_view::npos) {
         const address::Result<address::Address> a = address::parse_mailbox(text);
         if (!a) {

@@ -25,9 +25,13 @@ void store_be64(uint64_t v, unsigned char* p) {
 }
 
 // ::ffff:0:0/96 (RFC 4291 2.5.5.2).
-bool is_mapped(const IpAddress& a) { return a.v6 && a.hi == 0 && (a.lo >> 32) == 0xffff; }
+bool is_mapped(const IpAddress& a) {
+    return a.v6 && a.hi == 0 && (a.lo >> 32) == 0xffff;
+}
 
-IpAddress unmap(const IpAddress& a) { return IpAddress{false, (a.lo & 0xffffffffu) << 32, 0}; }
+IpAddress unmap(const IpAddress& a) {
+    return IpAddress{false, (a.lo & 0xffffffffu) << 32, 0};
+}
 
 // Dotted quad or IPv6 text, mapped addresses kept in their IPv6 form.
 std::optional<IpAddress> parse_as_written(std::string_view text) {
@@ -36,8 +40,10 @@ std::optional<IpAddress> parse_as_written(std::string_view text) {
     std::memcpy(z, text.data(), text.size());
     z[text.size()] = '\0';
     unsigned char raw[16] = {};
-    if (::inet_pton(AF_INET, z, raw) == 1) return IpAddress{false, load_be64(raw), 0};  // raw[4..7] stay 0
-    if (::inet_pton(AF_INET6, z, raw) == 1) return IpAddress{true, load_be64(raw), load_be64(raw + 8)};
+    if (::inet_pton(AF_INET, z, raw) == 1)
+        return IpAddress{false, load_be64(raw), 0};  // raw[4..7] stay 0
+    if (::inet_pton(AF_INET6, z, raw) == 1)
+        return IpAddress{true, load_be64(raw), load_be64(raw + 8)};
     return std::nullopt;
 }
 
@@ -80,9 +86,10 @@ std::optional<Network> Network::parse(std::string_view text, std::string& why) {
     if (slash != std::string_view::npos) {
         const std::string_view digits = text.substr(slash + 1);
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
-        if (digits.empty() || digits.size() > 3 || ec != std::errc() || end != digits.data() + digits.size() ||
-            len > max) {
-            why = "bad prefix length /" + std::string(digits) + " (0 to " + std::to_string(max) + ")";
+        if (digits.empty() || digits.size() > 3 || ec != std::errc() ||
+            end != digits.data() + digits.size() || len > max) {
+            why =
+                "bad prefix length /" + std::string(digits) + " (0 to " + std::to_string(max) + ")";
             return std::nullopt;
         }
     }

@@ -49,7 +49,9 @@ struct Network {
     unsigned len = 0;
 
     static std::optional<Network> parse(std::string_view text, std::string& why);
-    bool contains(const IpAddress& a) const noexcept { return a.v6 == base.v6 && a.masked(len) == base; }
+    bool contains(const IpAddress& a) const noexcept {
+        return a.v6 == base.v6 && a.masked(len) == base;
+    }
     std::string str() const { return base.str() + "/" + std::to_string(len); }
     bool operator==(const Network&) const = default;
 };

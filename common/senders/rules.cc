@@ -21,23 +21,35 @@ constexpr uint32_t kMaxPrincipal = (1u << 30) - 1;
 
 std::string_view to_string(Reason r) noexcept {
     switch (r) {
-        case Reason::SenderTable: return "sender_table";
-        case Reason::LoginDomain: return "login_domain";
-        case Reason::NetworkTable: return "network_table";
-        case Reason::LocalSenders: return "local_senders";
-        case Reason::NotGranted: return "not_granted";
-        case Reason::UnknownLogin: return "unknown_login";
-        case Reason::UnknownNetwork: return "unknown_network";
-        case Reason::NoLocalSenders: return "no_local_senders";
-        case Reason::BounceAddress: return "bounce_address";
-        case Reason::NullSender: return "null_sender";
+        case Reason::SenderTable:
+            return "sender_table";
+        case Reason::LoginDomain:
+            return "login_domain";
+        case Reason::NetworkTable:
+            return "network_table";
+        case Reason::LocalSenders:
+            return "local_senders";
+        case Reason::NotGranted:
+            return "not_granted";
+        case Reason::UnknownLogin:
+            return "unknown_login";
+        case Reason::UnknownNetwork:
+            return "unknown_network";
+        case Reason::NoLocalSenders:
+            return "no_local_senders";
+        case Reason::BounceAddress:
+            return "bounce_address";
+        case Reason::NullSender:
+            return "null_sender";
     }
     return "unknown";
 }
 
 // --- Client
 
-Client Client::local() { return Client(Kind::Local, {}); }
+Client Client::local() {
+    return Client(Kind::Local, {});
+}
 
 Client Client::login(std::string_view sasl_login) {
     Client c(Kind::Login, std::string(sasl_login));
@@ -45,7 +57,8 @@ Client Client::login(std::string_view sasl_login) {
     // address, so no quoting to honour).
     const size_t at = sasl_login.rfind('@');
     if (at != std::string_view::npos && at > 0) {
-        const address::Result<address::Domain> d = address::normalise_domain(sasl_login.substr(at + 1));
+        const address::Result<address::Domain> d =
+            address::normalise_domain(sasl_login.substr(at + 1));
         if (d && !d->is_literal()) c.owned_ = d->str();
     }
     return c;
@@ -79,7 +92,8 @@ uint64_t Rules::grant_key(uint32_t principal, Grant::Kind kind, uint32_t name) n
 
 bool Rules::is_bounce_domain(std::string_view domain) const {
     if (bounce_domains_.contains(domain)) return true;
-    return !bounce_prefix_.empty() && domain.size() > bounce_prefix_.size() && domain.starts_with(bounce_prefix_);
+    return !bounce_prefix_.empty() && domain.size() > bounce_prefix_.size() &&
+           domain.starts_with(bounce_prefix_);
 }
 
 bool Rules::granted(uint32_t principal, const uint64_t* names, size_t n) const {
@@ -92,15 +106,22 @@ bool Rules::granted(uint32_t principal, const uint64_t* names, size_t n) const {
 Decision Rules::refuse(const Client& client, const address::Address& sender, Reason r) const {
     const std::string addr = logging::printable(sender.str(), address::kMaxMailbox);
     switch (r) {
-        case Reason::BounceAddress: return {false, r, addr + " is a bounce address"};
-        case Reason::NullSender: return {false, r, "the null sender has no address to check"};
-        default: break;
+        case Reason::BounceAddress:
+            return {false, r, addr + " is a bounce address"};
+        case Reason::NullSender:
+            return {false, r, "the null sender has no address to check"};
+        default:
+            break;
     }
     switch (client.kind()) {
         case Client::Kind::Login:
-            return {false, r, "login " + logging::printable(client.name(), kMaxShownLogin) + " may not send as " + addr};
-        case Client::Kind::Address: return {false, r, "client " + client.name() + " may not send as " + addr};
-        case Client::Kind::Local: break;
+            return {false, r,
+                    "login " + logging::printable(client.name(), kMaxShownLogin) +
+                        " may not send as " + addr};
+        case Client::Kind::Address:
+            return {false, r, "client " + client.name() + " may not send as " + addr};
+        case Client::Kind::Local:
+            break;
     }
     return {false, r, "locally submitted mail may not use sender " + addr};
 }
@@ -126,7 +147,8 @@ Decision Rules::check(const Client& client, const address::Address& sender) cons
 
     switch (client.kind()) {
         case Client::Kind::Login: {
-            if (login_owns_domain_ && client.owned_ && *client.owned_ == domain) return {true, Reason::LoginDomain, {}};
+            if (login_owns_domain_ && client.owned_ && *client.owned_ == domain)
+                return {true, Reason::LoginDomain, {}};
             const auto it = logins_.find(client.name());
             if (it == logins_.end()) return refuse(client, sender, Reason::UnknownLogin);
             if (granted(it->second, names, n)) return {true, Reason::SenderTable, {}};
@@ -142,7 +164,8 @@ Decision Rules::check(const Client& client, const address::Address& sender) cons
             }
             return refuse(client, sender, known ? Reason::NotGranted : Reason::UnknownNetwork);
         }
-        case Client::Kind::Local: break;
+        case Client::Kind::Local:
+            break;
     }
     if (!local_senders_) return refuse(client, sender, Reason::NoLocalSenders);
     if (granted(kLocal, names, n)) return {true, Reason::LocalSenders, {}};
@@ -155,16 +178,17 @@ Rules::Stats Rules::stats() const noexcept {
 
 // --- RulesBuilder
 
-RulesBuilder::RulesBuilder(bool login_owns_domain, const std::vector<address::Domain>& bounce_domains,
-                           std::string_view bounce_label)
-{
+RulesBuilder::RulesBuilder(bool login_owns_domain,
+                           const std::vector<address::Domain>& bounce_domains,
+                           std::string_view bounce_label) {
     rules_.login_owns_domain_ = login_owns_domain;
     for (const address::Domain& d : bounce_domains) rules_.bounce_domains_.insert(d.str());
     if (!bounce_label.empty()) rules_.bounce_prefix_ = std::string(bounce_label) + ".";
 }
 
 uint32_t RulesBuilder::name_id(std::string name) {
-    const auto [it, fresh] = rules_.names_.try_emplace(std::move(name), static_cast<uint32_t>(rules_.names_.size()));
+    const auto [it, fresh] =
+        rules_.names_.try_emplace(std::move(name), static_cast<uint32_t>(rules_.names_.size()));
     return it->second;
 }
 
@@ -178,8 +202,8 @@ void RulesBuilder::add_grants(uint32_t principal, std::string_view list, const s
         std::string why;
         const std::optional<Grant> g = parse_grant(pattern, why);
         if (!g)
-            throw config::Error(where + ": invalid grant " + config::quote_value(pattern) + " for " +
-                                std::string(whose) + ": " + why);
+            throw config::Error(where + ": invalid grant " + config::quote_value(pattern) +
+                                " for " + std::string(whose) + ": " + why);
         add(principal, *g);
     }
 }
@@ -187,10 +211,12 @@ void RulesBuilder::add_grants(uint32_t principal, std::string_view list, const s
 void RulesBuilder::add_sender_table(const config::TableFile& table) {
     for (const config::TableFile::Entry& e : table.entries()) {
         if (e.key.size() > kMaxLogin)
-            throw config::Error(table.where(e) + ": login longer than " + std::to_string(kMaxLogin) + " bytes");
+            throw config::Error(table.where(e) + ": login longer than " +
+                                std::to_string(kMaxLogin) + " bytes");
         auto [it, fresh] = rules_.logins_.try_emplace(e.key, next_principal_);
         if (fresh && next_principal_++ == kMaxPrincipal)
-            throw config::Error(table.where(e) + ": more than " + std::to_string(kMaxPrincipal) + " logins and networks");
+            throw config::Error(table.where(e) + ": more than " + std::to_string(kMaxPrincipal) +
+                                " logins and networks");
         add_grants(it->second, e.value, table.where(e), "login " + config::quote_value(e.key));
     }
 }
@@ -200,20 +226,24 @@ void RulesBuilder::add_network_table(const config::TableFile& table) {
         std::string why;
         const std::optional<Network> net = Network::parse(e.key, why);
         if (!net)
-            throw config::Error(table.where(e) + ": invalid network " + config::quote_value(e.key) + ": " + why);
-        auto [it, fresh] = rules_.networks_.try_emplace(Rules::net_key(net->base, net->len), next_principal_);
+            throw config::Error(table.where(e) + ": invalid network " + config::quote_value(e.key) +
+                                ": " + why);
+        auto [it, fresh] =
+            rules_.networks_.try_emplace(Rules::net_key(net->base, net->len), next_principal_);
         if (fresh) {
             if (next_principal_++ == kMaxPrincipal)
-                throw config::Error(table.where(e) + ": more than " + std::to_string(kMaxPrincipal) +
-                                    " logins and networks");
+                throw config::Error(table.where(e) + ": more than " +
+                                    std::to_string(kMaxPrincipal) + " logins and networks");
             std::vector<unsigned>& lens = net->base.v6 ? rules_.v6_lens_ : rules_.v4_lens_;
-            if (std::find(lens.begin(), lens.end(), net->len) == lens.end()) lens.push_back(net->len);
+            if (std::find(lens.begin(), lens.end(), net->len) == lens.end())
+                lens.push_back(net->len);
         }
         add_grants(it->second, e.value, table.where(e), "network " + config::quote_value(e.key));
     }
 }
 
-void RulesBuilder::set_local_senders(const std::vector<std::string>& patterns, std::string_view origin) {
+void RulesBuilder::set_local_senders(const std::vector<std::string>& patterns,
+                                     std::string_view origin) {
     for (const std::string& pattern : patterns) {
         std::string why;
         const std::optional<Grant> g = parse_grant(pattern, why);

@@ -164,7 +164,9 @@ private:
     };
     struct StringHash {
         using is_transparent = void;
-        size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+        size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
     };
     using NameMap = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
 
@@ -177,15 +179,15 @@ private:
 
     // Principal 0 is local submission; logins and networks are numbered from 1.
     static constexpr uint32_t kLocal = 0;
-    NameMap logins_;                                  // login -> principal
+    NameMap logins_;                                          // login -> principal
     std::unordered_map<NetKey, uint32_t, NetHash> networks_;  // network -> principal
-    std::vector<unsigned> v4_lens_, v6_lens_;         // prefix lengths present
-    NameMap names_;                                   // domain or address -> name id
-    std::unordered_set<uint64_t> grants_;             // grant_key(principal, kind, name)
-    bool local_senders_ = false;                      // the local list is not empty
+    std::vector<unsigned> v4_lens_, v6_lens_;                 // prefix lengths present
+    NameMap names_;                                           // domain or address -> name id
+    std::unordered_set<uint64_t> grants_;                     // grant_key(principal, kind, name)
+    bool local_senders_ = false;                              // the local list is not empty
     bool login_owns_domain_ = true;
     std::unordered_set<std::string, StringHash, std::equal_to<>> bounce_domains_;
-    std::string bounce_prefix_;                       // "bounces."; empty: no such rule
+    std::string bounce_prefix_;  // "bounces."; empty: no such rule
 };
 
 // Collects tables and settings, then builds Rules. Every setting is
@@ -207,7 +209,8 @@ public:
 
 private:
     uint32_t name_id(std::string name);
-    void add_grants(uint32_t principal, std::string_view list, const std::string& where, std::string_view whose);
+    void add_grants(uint32_t principal, std::string_view list, const std::string& where,
+                    std::string_view whose);
     void add(uint32_t principal, const Grant& g);
 
     Rules rules_;

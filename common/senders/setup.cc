@@ -18,7 +18,8 @@ using ListKey = config::Key<config::Type::List>;
 // One file a table parameter lists, read within the table limits.
 config::TableFile read_table(const config::Config& cfg, ListKey key, const std::string& path,
                              const config::TableLimits& lim) {
-    if (!path.starts_with('/')) invalid(cfg, key, path, "a table file is named by its absolute path");
+    if (!path.starts_with('/'))
+        invalid(cfg, key, path, "a table file is named by its absolute path");
     try {
         return config::TableFile::load(path, lim);
     } catch (const config::Error& e) {

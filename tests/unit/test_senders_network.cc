@@ -37,7 +37,9 @@ BOOST_AUTO_TEST_CASE(address_parsing) {
     };
     for (const P& c : cases) {
         const auto a = senders::IpAddress::parse(c.in);
-        BOOST_TEST((a ? a->str() : "-") == c.want, c.in);
+        BOOST_TEST_CONTEXT(c.in) {
+            BOOST_TEST((a ? a->str() : "-") == c.want);
+        }
     }
     BOOST_TEST(!senders::Client::address("not-an-ip"));
     BOOST_TEST(senders_test::client("ip:::ffff:198.51.100.7").name() == "198.51.100.7");
@@ -59,23 +61,29 @@ BOOST_AUTO_TEST_CASE(network_parsing) {
         {"::ffff:0:0/96", "0.0.0.0/0"},
         {"::ffff:192.0.2.9", "192.0.2.9/32"},
         {"::/80", "::/80"},  // holds the mapped range, but is IPv6
-        {"192.0.2.1/24", "error: address bits set past the /24 prefix (the network is 192.0.2.0/24)"},
-        {"2001:db8::1/32", "error: address bits set past the /32 prefix (the network is 2001:db8::/32)"},
+        {"192.0.2.1/24",
+         "error: address bits set past the /24 prefix (the network is 192.0.2.0/24)"},
+        {"2001:db8::1/32",
+         "error: address bits set past the /32 prefix (the network is 2001:db8::/32)"},
         {"192.0.2.0/33", "error: bad prefix length /33 (0 to 32)"},
         {"2001:db8::/129", "error: bad prefix length /129 (0 to 128)"},
         {"192.0.2.0/", "error: bad prefix length / (0 to 32)"},
         {"192.0.2.0/-1", "error: bad prefix length /-1 (0 to 32)"},
         {"192.0.2.0/24x", "error: bad prefix length /24x (0 to 32)"},
         {"192.0.2.0/0024", "error: bad prefix length /0024 (0 to 32)"},
-        {"example.com", "error: expected an IPv4 or IPv6 address or network, like 192.0.2.0/24 or 2001:db8::/32"},
+        {"example.com",
+         "error: expected an IPv4 or IPv6 address or network, like 192.0.2.0/24 or 2001:db8::/32"},
         {"IPv6:2001:db8::/32",
          "error: expected an IPv4 or IPv6 address or network, like 192.0.2.0/24 or 2001:db8::/32"},
-        {"192.0.2/24", "error: expected an IPv4 or IPv6 address or network, like 192.0.2.0/24 or 2001:db8::/32"},
+        {"192.0.2/24",
+         "error: expected an IPv4 or IPv6 address or network, like 192.0.2.0/24 or 2001:db8::/32"},
     };
     for (const P& c : cases) {
         std::string why;
         const auto n = senders::Network::parse(c.in, why);
-        BOOST_TEST((n ? n->str() : "error: " + why) == c.want, c.in);
+        BOOST_TEST_CONTEXT(c.in) {
+            BOOST_TEST((n ? n->str() : "error: " + why) == c.want);
+        }
     }
 }
 
@@ -126,7 +134,8 @@ BOOST_AUTO_TEST_CASE(network_decisions) {
         {"ip:2001:db8:1::1", "x@v6.example", "allowed:network_table"},
         {"ip:2001:db8:1::2", "x@v6host.example",
          "refused:not_granted:client 2001:db8:1::2 may not send as x@v6host.example"},
-        {"ip:2001:db9::1", "x@v6.example", "refused:unknown_network:client 2001:db9::1 may not send as x@v6.example"},
+        {"ip:2001:db9::1", "x@v6.example",
+         "refused:unknown_network:client 2001:db9::1 may not send as x@v6.example"},
         // an IPv6 client is not in an IPv4 network with the same bits
         {"ip:c000:200::", "x@customer-n.example",
          "refused:unknown_network:client c000:200:: may not send as x@customer-n.example"},
@@ -134,26 +143,31 @@ BOOST_AUTO_TEST_CASE(network_decisions) {
         {"login:192.0.2.1", "x@customer-n.example",
          "refused:unknown_login:login 192.0.2.1 may not send as x@customer-n.example"},
     };
-    for (const Case& c : cases)
-        BOOST_TEST(decide(*rules, c.client, c.sender) == c.want, c.client << " as " << c.sender);
+    for (const Case& c : cases) BOOST_TEST_CONTEXT(c.client << " as " << c.sender) {
+            BOOST_TEST(decide(*rules, c.client, c.sender) == c.want);
+        }
     BOOST_TEST(rules->stats().networks == 6u);  // ::ffff:192.0.2.0/120 is 192.0.2.0/24
 }
 
 BOOST_AUTO_TEST_CASE(zero_prefixes_hold_one_family) {
-    const auto rules = senders_test::build({.networks = {"0.0.0.0/0 any4.example\n::/0 any6.example\n"}});
+    const auto rules =
+        senders_test::build({.networks = {"0.0.0.0/0 any4.example\n::/0 any6.example\n"}});
     const Case cases[] = {
         {"ip:203.0.113.9", "x@any4.example", "allowed:network_table"},
         {"ip:0.0.0.0", "x@any4.example", "allowed:network_table"},
         {"ip:255.255.255.255", "x@any4.example", "allowed:network_table"},
-        {"ip:203.0.113.9", "x@any6.example", "refused:not_granted:client 203.0.113.9 may not send as x@any6.example"},
+        {"ip:203.0.113.9", "x@any6.example",
+         "refused:not_granted:client 203.0.113.9 may not send as x@any6.example"},
         {"ip:::ffff:203.0.113.9", "x@any4.example", "allowed:network_table"},
         {"ip:2001:db8::1", "x@any6.example", "allowed:network_table"},
         {"ip:::", "x@any6.example", "allowed:network_table"},
         {"ip:ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "x@any6.example", "allowed:network_table"},
-        {"ip:2001:db8::1", "x@any4.example", "refused:not_granted:client 2001:db8::1 may not send as x@any4.example"},
+        {"ip:2001:db8::1", "x@any4.example",
+         "refused:not_granted:client 2001:db8::1 may not send as x@any4.example"},
     };
-    for (const Case& c : cases)
-        BOOST_TEST(decide(*rules, c.client, c.sender) == c.want, c.client << " as " << c.sender);
+    for (const Case& c : cases) BOOST_TEST_CONTEXT(c.client << " as " << c.sender) {
+            BOOST_TEST(decide(*rules, c.client, c.sender) == c.want);
+        }
 }
 
 BOOST_AUTO_TEST_CASE(no_network_tables_refuse_every_client) {
@@ -169,18 +183,25 @@ BOOST_AUTO_TEST_CASE(bad_networks_name_file_and_line) {
     };
     const Bad cases[] = {
         {"192.0.2.0/24 a.example\n192.0.2.1/24 b.example\n",
-         "n1:2: invalid network 192.0.2.1/24: address bits set past the /24 prefix (the network is 192.0.2.0/24)"},
+         "n1:2: invalid network 192.0.2.1/24: address bits set past the /24 prefix (the network is "
+         "192.0.2.0/24)"},
         {"mx.example.com a.example\n",
-         "n1:1: invalid network mx.example.com: expected an IPv4 or IPv6 address or network, like 192.0.2.0/24 or "
+         "n1:1: invalid network mx.example.com: expected an IPv4 or IPv6 address or network, like "
+         "192.0.2.0/24 or "
          "2001:db8::/32"},
-        {"2001:db8::/129 a.example\n", "n1:1: invalid network 2001:db8::/129: bad prefix length /129 (0 to 128)"},
+        {"2001:db8::/129 a.example\n",
+         "n1:1: invalid network 2001:db8::/129: bad prefix length /129 (0 to 128)"},
         {"192.0.2.0/24 a..example\n",
-         "n1:1: invalid grant a..example for network 192.0.2.0/24: expected a domain, @domain, *.domain or an "
+         "n1:1: invalid grant a..example for network 192.0.2.0/24: expected a domain, @domain, "
+         "*.domain or an "
          "address (bad_domain)"},
-        {"192.0.2.0/24 a.example\n192.0.2.0/24 b.example\n", "n1:2: duplicate key 192.0.2.0/24 (first at line 1)"},
+        {"192.0.2.0/24 a.example\n192.0.2.0/24 b.example\n",
+         "n1:2: duplicate key 192.0.2.0/24 (first at line 1)"},
     };
-    for (const Bad& c : cases)
-        BOOST_TEST(error_of([&] { (void)senders_test::build({.networks = {c.table}}); }) == c.want, c.table);
+    for (const Bad& c : cases) BOOST_TEST_CONTEXT(c.table) {
+            BOOST_TEST(error_of([&] { (void)senders_test::build({.networks = {c.table}}); }) ==
+                       c.want);
+        }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

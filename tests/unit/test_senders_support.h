@@ -21,14 +21,16 @@
 
 namespace senders_test {
 
-inline constexpr config::TableLimits kLimits{.max_line = 1 << 20, .max_key = senders::kMaxLogin,
-                                             .max_entries = 1000000, .max_bytes = 64u << 20};
+inline constexpr config::TableLimits kLimits{.max_line = 1 << 20,
+                                             .max_key = senders::kMaxLogin,
+                                             .max_entries = 1000000,
+                                             .max_bytes = 64u << 20};
 
 struct Setup {
     std::vector<std::string> senders{};   // sender table texts, merged in order
     std::vector<std::string> networks{};  // network table texts
     std::vector<std::string> local{};     // milter_local_senders
-    bool owns = true;                   // milter_login_owns_domain
+    bool owns = true;                     // milter_login_owns_domain
     std::vector<std::string> bounce_domains = {"bounces.example.com"};
     std::string bounce_label = "bounces";
 };
@@ -38,9 +40,11 @@ inline std::shared_ptr<const senders::Rules> build(const Setup& s) {
     for (const auto& d : s.bounce_domains) bounce.push_back(*address::normalise_domain(d));
     senders::RulesBuilder b(s.owns, bounce, s.bounce_label);
     for (size_t i = 0; i < s.senders.size(); ++i)
-        b.add_sender_table(config::TableFile::parse(s.senders[i], "t" + std::to_string(i + 1), kLimits));
+        b.add_sender_table(
+            config::TableFile::parse(s.senders[i], "t" + std::to_string(i + 1), kLimits));
     for (size_t i = 0; i < s.networks.size(); ++i)
-        b.add_network_table(config::TableFile::parse(s.networks[i], "n" + std::to_string(i + 1), kLimits));
+        b.add_network_table(
+            config::TableFile::parse(s.networks[i], "n" + std::to_string(i + 1), kLimits));
     b.set_local_senders(s.local, "sendguard.conf:1");
     return std::move(b).build();
 }
@@ -62,7 +66,8 @@ inline std::string show(const senders::Decision& d) {
 }
 
 // sender as the milter has it: parsed by address::parse_path.
-inline std::string decide(const senders::Rules& rules, const std::string& who, const std::string& sender) {
+inline std::string decide(const senders::Rules& rules, const std::string& who,
+                          const std::string& sender) {
     const address::Result<address::Address> a = address::parse_path(sender);
     if (!a) return "test: sender does not parse: " + sender;
     return show(rules.check(client(who), *a));
