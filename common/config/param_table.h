@@ -142,15 +142,15 @@ inline constexpr Param kParams[] = {
 
 // --- the milter (sendguard-milter): who may send as whom
 {"milter_sender_tables",          Type::List,     "",                              0,       16,       kMilter,
- "Files of \"login pattern, ...\" lines (patterns: domain or @domain, *.domain for its subdomains, an address) naming the senders each SASL login may use; all files are merged, so a login on lines of two files gets both."},
+ "Files of \"login pattern, ...\" lines (domain or @domain, *.domain for its subdomains, an address): the senders a SASL login may use; the files are merged, a login in two gets both."},
 {"milter_network_tables",         Type::List,     "",                              0,       16,       kMilter,
- "Files of \"network pattern, ...\" lines (192.0.2.0/24, 2001:db8::/32, a bare address) naming the senders unauthenticated clients may use; a client gets what every network holding it allows, one in no network is refused."},
+ "Files of \"network pattern, ...\" lines (192.0.2.0/24, 2001:db8::/32, an address): the senders of clients without a login; a client gets all its networks allow, one in none is refused."},
 {"milter_login_owns_domain",      Type::Bool,     "yes",                           0,       0,        kMilter,
  "A login user@domain may also send as any address at domain."},
 {"milter_local_senders",          Type::List,     "",                              0,       1000,     kMilter,
  "Senders that mail submitted locally (sendmail(1), pickup: web forms, cron) may use, in the sender table pattern syntax; empty refuses every locally submitted message."},
 {"milter_bounce_subdomain",       Type::String,   "bounces",                       0,       63,       kMilter,
- "First label of the bounce domain derived from a sender domain (bounces.example.com for example.com); no client may send as an address at such a domain, nor at one of bounce_domains; empty leaves only bounce_domains."},
+ "First label of the bounce domain derived from a sender domain (bounces.example.com); no client may send from such a domain, nor from bounce_domains; empty leaves only bounce_domains."},
 {"milter_table_max_size",         Type::Size,     "64m",                           kKiB,    kGiB,     kMilter,
  "Largest sender or network table file read; 64m holds about a million logins."},
 {"milter_table_max_line",         Type::Size,     "1m",                            kKiB,    64*kMiB,  kMilter,
