@@ -14,6 +14,21 @@ namespace {
 // one suffix per label are the candidates a grant can match.
 constexpr size_t kMaxCandidates = 2 + 128;
 
+// One network per prefix length (0 to 128) can hold a client.
+constexpr size_t kMaxPrincipals = 129;
+
+Reason allowed_by(Client::Kind k) {
+    switch (k) {
+        case Client::Kind::Login:
+            return Reason::SenderTable;
+        case Client::Kind::Address:
+            return Reason::NetworkTable;
+        case Client::Kind::Local:
+            break;
+    }
+    return Reason::LocalSenders;
+}
+
 // grant_key layout: principal (30 bits) | kind (2 bits) | name id (32 bits).
 constexpr uint32_t kMaxPrincipal = (1u << 30) - 1;
 
@@ -126,49 +141,57 @@ Decision Rules::refuse(const Client& client, const address::Address& sender, Rea
     return {false, r, "locally submitted mail may not use sender " + addr};
 }
 
+size_t Rules::candidates(const address::Address& sender, uint64_t* names) const {
+    // The address, its domain, and each strict suffix of the domain (for
+    // "*.suffix"). Names no pattern uses are not in names_: most suffixes
+    // cost one failed lookup.
+    size_t n = 0;
+    auto candidate = [&](Grant::Kind kind, std::string_view name) {
+        const std::optional<uint32_t> id = names_.find(name);
+        if (id && n < kMaxCandidates) names[n++] = grant_key(0, kind, *id);
+    };
+    const std::string& domain = sender.domain().str();
+    candidate(Grant::Kind::Address, sender.normalised());
+    candidate(Grant::Kind::Domain, domain);
+    for (size_t dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1))
+        candidate(Grant::Kind::Subdomains, std::string_view(domain).substr(dot + 1));
+    return n;
+}
+
 Decision Rules::check(const Client& client, const address::Address& sender) const {
     if (sender.is_null()) return refuse(client, sender, Reason::NullSender);
     const std::string& domain = sender.domain().str();
     if (is_bounce_domain(domain)) return refuse(client, sender, Reason::BounceAddress);
 
-    // The names a grant could match: the address, its domain, and each
-    // strict suffix of the domain (for "*.suffix"). Names no pattern uses
-    // are not in names_, so most suffixes cost one failed lookup.
-    uint64_t names[kMaxCandidates];
-    size_t n = 0;
-    auto candidate = [&](Grant::Kind kind, std::string_view name) {
-        const auto it = names_.find(name);
-        if (it != names_.end() && n < kMaxCandidates) names[n++] = grant_key(0, kind, it->second);
-    };
-    candidate(Grant::Kind::Address, sender.normalised());
-    candidate(Grant::Kind::Domain, domain);
-    for (size_t dot = domain.find('.'); dot != std::string::npos; dot = domain.find('.', dot + 1))
-        candidate(Grant::Kind::Subdomains, std::string_view(domain).substr(dot + 1));
-
+    // Who the client is in the tables first: an unknown client needs no
+    // name lookups.
+    uint32_t principals[kMaxPrincipals];
+    size_t np = 0;
     switch (client.kind()) {
         case Client::Kind::Login: {
             if (login_owns_domain_ && client.owned_ && *client.owned_ == domain)
                 return {true, Reason::LoginDomain, {}};
-            const auto it = logins_.find(client.name());
-            if (it == logins_.end()) return refuse(client, sender, Reason::UnknownLogin);
-            if (granted(it->second, names, n)) return {true, Reason::SenderTable, {}};
-            return refuse(client, sender, Reason::NotGranted);
+            const std::optional<uint32_t> id = logins_.find(client.name());
+            if (!id) return refuse(client, sender, Reason::UnknownLogin);
+            principals[np++] = 1 + *id;
+            break;
         }
-        case Client::Kind::Address: {
-            bool known = false;
+        case Client::Kind::Address:
             for (unsigned len : client.ip_.v6 ? v6_lens_ : v4_lens_) {
                 const auto it = networks_.find(net_key(client.ip_.masked(len), len));
-                if (it == networks_.end()) continue;
-                known = true;
-                if (granted(it->second, names, n)) return {true, Reason::NetworkTable, {}};
+                if (it != networks_.end()) principals[np++] = it->second;
             }
-            return refuse(client, sender, known ? Reason::NotGranted : Reason::UnknownNetwork);
-        }
+            if (np == 0) return refuse(client, sender, Reason::UnknownNetwork);
+            break;
         case Client::Kind::Local:
+            if (!local_senders_) return refuse(client, sender, Reason::NoLocalSenders);
+            principals[np++] = kLocal;
             break;
     }
-    if (!local_senders_) return refuse(client, sender, Reason::NoLocalSenders);
-    if (granted(kLocal, names, n)) return {true, Reason::LocalSenders, {}};
+    uint64_t names[kMaxCandidates];
+    const size_t n = candidates(sender, names);
+    for (size_t i = 0; i < np; ++i)
+        if (granted(principals[i], names, n)) return {true, allowed_by(client.kind()), {}};
     return refuse(client, sender, Reason::NotGranted);
 }
 
@@ -186,38 +209,38 @@ RulesBuilder::RulesBuilder(bool login_owns_domain,
     if (!bounce_label.empty()) rules_.bounce_prefix_ = std::string(bounce_label) + ".";
 }
 
-uint32_t RulesBuilder::name_id(std::string name) {
-    const auto [it, fresh] =
-        rules_.names_.try_emplace(std::move(name), static_cast<uint32_t>(rules_.names_.size()));
-    return it->second;
-}
-
 void RulesBuilder::add(uint32_t principal, const Grant& g) {
-    rules_.grants_.insert(Rules::grant_key(principal, g.kind, name_id(g.name)));
+    rules_.grants_.insert(Rules::grant_key(principal, g.kind, rules_.names_.intern(g.name)));
 }
 
-void RulesBuilder::add_grants(uint32_t principal, std::string_view list, const std::string& where,
-                              std::string_view whose) {
-    for (const std::string& pattern : config::split_list(list)) {
+void RulesBuilder::add_grants(uint32_t principal, const config::TableFile& table,
+                              const config::TableFile::Entry& e, std::string_view whose) {
+    for (const std::string& pattern : config::split_list(e.value)) {
         std::string why;
         const std::optional<Grant> g = parse_grant(pattern, why);
         if (!g)
-            throw config::Error(where + ": invalid grant " + config::quote_value(pattern) +
-                                " for " + std::string(whose) + ": " + why);
+            throw config::Error(table.where(e) + ": invalid grant " + config::quote_value(pattern) +
+                                " for " + std::string(whose) + " " + config::quote_value(e.key) +
+                                ": " + why);
         add(principal, *g);
     }
 }
 
 void RulesBuilder::add_sender_table(const config::TableFile& table) {
+    // Room for every line's login and one pattern each, so the indexes
+    // grow at most a few times per file.
+    const size_t n = table.entries().size();
+    rules_.logins_.reserve(rules_.logins_.size() + n);
+    rules_.names_.reserve(rules_.names_.size() + n);
+    rules_.grants_.reserve(rules_.grants_.size() + n);
     for (const config::TableFile::Entry& e : table.entries()) {
         if (e.key.size() > kMaxLogin)
             throw config::Error(table.where(e) + ": login longer than " +
                                 std::to_string(kMaxLogin) + " bytes");
-        auto [it, fresh] = rules_.logins_.try_emplace(e.key, next_principal_);
-        if (fresh && next_principal_++ == kMaxPrincipal)
-            throw config::Error(table.where(e) + ": more than " + std::to_string(kMaxPrincipal) +
-                                " logins and networks");
-        add_grants(it->second, e.value, table.where(e), "login " + config::quote_value(e.key));
+        if (rules_.logins_.size() + 1 >= Rules::kNetworks)
+            throw config::Error(table.where(e) + ": more than " +
+                                std::to_string(Rules::kNetworks - 2) + " logins");
+        add_grants(1 + rules_.logins_.intern(e.key), table, e, "login");
     }
 }
 
@@ -229,16 +252,16 @@ void RulesBuilder::add_network_table(const config::TableFile& table) {
             throw config::Error(table.where(e) + ": invalid network " + config::quote_value(e.key) +
                                 ": " + why);
         auto [it, fresh] =
-            rules_.networks_.try_emplace(Rules::net_key(net->base, net->len), next_principal_);
+            rules_.networks_.try_emplace(Rules::net_key(net->base, net->len), next_network_);
         if (fresh) {
-            if (next_principal_++ == kMaxPrincipal)
+            if (next_network_++ == kMaxPrincipal)
                 throw config::Error(table.where(e) + ": more than " +
-                                    std::to_string(kMaxPrincipal) + " logins and networks");
+                                    std::to_string(kMaxPrincipal - Rules::kNetworks) + " networks");
             std::vector<unsigned>& lens = net->base.v6 ? rules_.v6_lens_ : rules_.v4_lens_;
             if (std::find(lens.begin(), lens.end(), net->len) == lens.end())
                 lens.push_back(net->len);
         }
-        add_grants(it->second, e.value, table.where(e), "network " + config::quote_value(e.key));
+        add_grants(it->second, table, e, "network");
     }
 }
 

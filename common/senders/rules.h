@@ -40,12 +40,14 @@
 //   apply), unknown_network, no_local_senders, bounce_address, null_sender.
 //
 // COST
-//   Grants are hash-indexed by (client, name), names interned once: a check
-//   costs one lookup for the address, one for the domain and one per label
-//   of the domain (the subdomain patterns), times the networks holding a
-//   client address (one lookup per distinct prefix length in the tables);
+//   Logins and pattern names (domains, addresses) are interned once, and
+//   grants are a hash set of (client, kind, name) keys (index.h): a check
+//   costs a lookup for the login (or one per distinct prefix length of the
+//   network tables), one for the address, one for the domain and one per
+//   label of the domain (the subdomain patterns), then one per name found;
 //   never a walk over a client's grants. A login with 10^4 domains checks
-//   as fast as one with one.
+//   as fast as one with one. About 85 bytes per grant at hosting sizes
+//   (bench/senders_bench.cc).
 //
 // BUILDING
 //   Rules are built once by RulesBuilder (or senders::load_rules, setup.h,
@@ -80,6 +82,7 @@
 #include "common/address/address.h"
 #include "common/config/table_file.h"
 #include "common/senders/grant.h"
+#include "common/senders/index.h"
 #include "common/senders/network.h"
 
 namespace senders {
@@ -168,22 +171,25 @@ private:
             return std::hash<std::string_view>{}(s);
         }
     };
-    using NameMap = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
 
     static NetKey net_key(const IpAddress& base, unsigned len) noexcept;
     static uint64_t grant_key(uint32_t principal, Grant::Kind kind, uint32_t name) noexcept;
     bool is_bounce_domain(std::string_view domain) const;
+    // The grant keys (principal 0) of the names sender could match; returns
+    // how many were stored in names (room for 130).
+    size_t candidates(const address::Address& sender, uint64_t* names) const;
     // Whether principal holds a grant for sender (names: its candidate keys).
     bool granted(uint32_t principal, const uint64_t* names, size_t n) const;
     Decision refuse(const Client& client, const address::Address& sender, Reason r) const;
 
-    // Principal 0 is local submission; logins and networks are numbered from 1.
+    // Principals: 0 is local submission, 1 + id a login, kNetworks + n a network.
     static constexpr uint32_t kLocal = 0;
-    NameMap logins_;                                          // login -> principal
+    static constexpr uint32_t kNetworks = 1u << 29;
+    NameIndex logins_;                                        // login -> id
     std::unordered_map<NetKey, uint32_t, NetHash> networks_;  // network -> principal
     std::vector<unsigned> v4_lens_, v6_lens_;                 // prefix lengths present
-    NameMap names_;                                           // domain or address -> name id
-    std::unordered_set<uint64_t> grants_;                     // grant_key(principal, kind, name)
+    NameIndex names_;                                         // domain or address -> name id
+    KeySet grants_;                                           // grant_key(principal, kind, name)
     bool local_senders_ = false;                              // the local list is not empty
     bool login_owns_domain_ = true;
     std::unordered_set<std::string, StringHash, std::equal_to<>> bounce_domains_;
@@ -208,13 +214,13 @@ public:
     std::shared_ptr<const Rules> build() &&;
 
 private:
-    uint32_t name_id(std::string name);
-    void add_grants(uint32_t principal, std::string_view list, const std::string& where,
-                    std::string_view whose);
+    // The patterns of e's value; whose is "login" or "network" (messages).
+    void add_grants(uint32_t principal, const config::TableFile& table,
+                    const config::TableFile::Entry& e, std::string_view whose);
     void add(uint32_t principal, const Grant& g);
 
     Rules rules_;
-    uint32_t next_principal_ = Rules::kLocal + 1;
+    uint32_t next_network_ = Rules::kNetworks;
 };
 
 }  // namespace senders

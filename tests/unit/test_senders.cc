@@ -294,6 +294,35 @@ BOOST_AUTO_TEST_CASE(many_domains_on_one_login) {
                "refused:not_granted:login reseller may not send as x@d10000.example");
 }
 
+// The indexes under the rules: ids are dense and stable while the tables
+// grow, a name is found only as written, and every key inserted is there.
+BOOST_AUTO_TEST_CASE(indexes_keep_what_was_added) {
+    senders::NameIndex names;
+    BOOST_TEST(!names.find("a.example"));
+    for (int i = 0; i < 5000; ++i)
+        BOOST_TEST(names.intern("n" + std::to_string(i) + ".example") == uint32_t(i));
+    BOOST_TEST(names.intern("n42.example") == 42u);
+    BOOST_TEST(names.intern("") == 5000u);
+    BOOST_TEST(names.size() == 5001u);
+    for (int i = 0; i < 5000; i += 7) {
+        const std::string n = "n" + std::to_string(i) + ".example";
+        BOOST_TEST(names.find(n).value_or(~0u) == uint32_t(i));
+        BOOST_TEST(names.name(uint32_t(i)) == n);
+    }
+    BOOST_TEST(names.find("").value_or(~0u) == 5000u);
+    BOOST_TEST(!names.find("n5000.example"));
+    BOOST_TEST(!names.find("N42.example"));
+
+    senders::KeySet keys;
+    BOOST_TEST(!keys.contains(0));
+    for (uint64_t k = 0; k < 100000; k += 3) keys.insert(k << 32);
+    keys.insert(0);
+    BOOST_TEST(keys.size() == 33334u);
+    for (uint64_t k = 0; k < 100000; ++k) {
+        if (keys.contains(k << 32) != (k % 3 == 0)) BOOST_TEST(false, "key " << k);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(reason_tokens_are_stable) {
     using senders::Reason;
     const std::pair<Reason, std::string_view> want[] = {
