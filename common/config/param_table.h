@@ -76,8 +76,7 @@ inline constexpr Param kParams[] = {
 
 // --- DNS lookups (common/dns): can a sender domain receive mail
 {"dns_lookup_timeout",            Type::Duration, "5s",                            1,       60,       kMilter,
- "Time one check of a domain (its MX, then A and AAAA) may take in all; the resolver's retries are fitted into it. "
- "Running out is a temporary failure, which the milter turns into a 4xx reply or lets pass (tempfail or accept, its own parameter)."},
+ "Time one check of a domain (MX, then A and AAAA) may take in all, retries included; running out is a temporary failure (the milter then answers 4xx or accepts, by its own parameter)."},
 {"dns_cache_size",                Type::Int,      "10000",                         0,       10000000, kMilter,
  "Most DNS answers (name and type) kept in memory; the one used least recently goes first; 0 caches nothing."},
 {"dns_cache_min_ttl",             Type::Duration, "30s",                           0,       kDay,     kMilter,
@@ -85,8 +84,7 @@ inline constexpr Param kParams[] = {
 {"dns_cache_max_ttl",             Type::Duration, "1h",                            0,       7*kDay,   kMilter,
  "Longest time a DNS answer is kept, whatever its TTL (RFC 2308 negative answers included)."},
 {"dns_cache_failure_ttl",         Type::Duration, "5s",                            0,       300,      kMilter,
- "How long a DNS failure (time-out, SERVFAIL) is remembered, so that a dead server does not cost every message the whole "
- "dns_lookup_timeout; 0 remembers none (at most 5m: RFC 2308 section 7)."},
+ "How long a DNS failure (time-out, SERVFAIL) is remembered, so a dead server does not cost every message dns_lookup_timeout; 0 remembers none (at most 5m: RFC 2308 section 7)."},
 
 // --- the bounce transport (pipe(8) command sendguard-bounce)
 {"bounce_accept_unsigned",        Type::Bool,     "no",                            0,       0,        kBounce,

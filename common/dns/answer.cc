@@ -113,7 +113,7 @@ Answer parse_answer(std::span<const unsigned char> packet, std::string_view qnam
     std::string owner = canonical(qname);
     uint32_t ttl = UINT32_MAX;
     const int count = ns_msg_count(msg, ns_s_an);
-    for (int hop = 0; hop <= kMaxCnames; ++hop) {
+    for (int hop = 0; hop < kMaxCnames; ++hop) {
         bool moved = false;
         for (int i = 0; i < count && !moved; ++i) {
             ns_rr rr;
