@@ -3,7 +3,7 @@
 // To add a parameter: add one row below (keep the component groups), run the
 // unit tests, then refresh the man page with
 //     SENDGUARD_UPDATE_MAN=1 ctest -R unit.config
-// Names are lower snake case with the component prefix (store_, verp_,
+// Names are lower snake case with the component prefix (store_, verp_, dns_,
 // bounce_, policyd_, milter_) unless shared by all.
 //
 // The table lives in a header so that parameter names used in the code are
@@ -75,6 +75,18 @@ inline constexpr Param kParams[] = {
  "Bounce subdomains whose mail is VERP; the first one is used for new return addresses, all are accepted."},
 {"verp_max_age",                  Type::Duration, "60d",                           kDay,    1000*kDay, kVerpUsers,
  "How long a VERP return address stays valid; reports sent to an older address suppress nothing (at most 1000d: the tag's day counter wraps after 1024 days)."},
+
+// --- DNS lookups (common/dns): can a sender domain receive mail
+{"dns_lookup_timeout",            Type::Duration, "5s",                            1,       60,       kMilter,
+ "Time one check of a domain (MX, then A and AAAA) may take in all, retries included; running out is a temporary failure (the milter then answers 4xx or accepts, by its own parameter)."},
+{"dns_cache_size",                Type::Int,      "10000",                         0,       10000000, kMilter,
+ "Most DNS answers (name and type) kept in memory; the one used least recently goes first; 0 caches nothing."},
+{"dns_cache_min_ttl",             Type::Duration, "30s",                           0,       kDay,     kMilter,
+ "Shortest time a DNS answer is kept, whatever its TTL (also for a negative answer without SOA record)."},
+{"dns_cache_max_ttl",             Type::Duration, "1h",                            0,       7*kDay,   kMilter,
+ "Longest time a DNS answer is kept, whatever its TTL (RFC 2308 negative answers included)."},
+{"dns_cache_failure_ttl",         Type::Duration, "5s",                            0,       300,      kMilter,
+ "How long a DNS failure (time-out, SERVFAIL) is remembered, so a dead server does not cost every message dns_lookup_timeout; 0 remembers none (at most 5m: RFC 2308 section 7)."},
 
 // --- the bounce transport (pipe(8) command sendguard-bounce)
 {"bounce_accept_unsigned",        Type::Bool,     "no",                            0,       0,        kBounce,
