@@ -105,6 +105,11 @@ void open_log(const LogSettings& s, bool foreground, Announce announce) noexcept
         }
         if (announce == Announce::Always || (announce == Announce::Terminal && ::isatty(2)))
             say("logging to " + describe(s, foreground));
+        if (announce == Announce::Always && logging::postlog_relay().empty())
+            if (std::string why = logging::postlog_problem_for_others(t, s.postlog_command); !why.empty())
+                logging::warning("postlog_command " + s.postlog_command + ": " + why +
+                                 "; until then sendguard-bounce, which pipe(8) runs as a user that " + t.path +
+                                 " refuses, loses its log lines");
     } catch (...) {
     }
     errno = saved;

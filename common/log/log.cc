@@ -399,6 +399,11 @@ std::string postlog_relay() noexcept {
     try { return g_state.via_postlog ? g_state.postlog_command : std::string(); } catch (...) { return {}; }
 }
 
+std::string postlog_problem_for_others(const Target& target, const std::string& postlog_command) {
+    if (target.sink != Sink::Postlog || postlog_command.empty()) return {};
+    return detail::postlog_unusable(postlog_command, target.path.substr(0, target.path.rfind('/')));
+}
+
 std::string ident() noexcept {
     std::lock_guard lk(g_mu);
     try { return *g_ident; } catch (...) { return {}; }

@@ -109,6 +109,13 @@ int give_created_file(uid_t uid, gid_t gid) noexcept;
 // The postlog(1) command the records go through (see above), or "" when
 // they go to the target itself.
 std::string postlog_relay() noexcept;
+// For a postlog target this process reaches directly (a daemon started as
+// root): why a program that the socket refuses (sendguard-bounce, run by
+// pipe(8) as an unprivileged user) could not log through postlog_command
+// either, or "" when it could (or the target is not postlog). The daemons
+// say it at start-up, in the log that Postfix's own lines are in, because
+// the program that loses its lines has nowhere to say it.
+std::string postlog_problem_for_others(const Target& target, const std::string& postlog_command);
 
 std::optional<int> facility_from_name(std::string_view name) noexcept;
 std::string facility_names();
