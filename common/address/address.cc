@@ -47,18 +47,37 @@ bool is_dot_string(std::string_view local) noexcept {
 namespace {
 
 // The local part as written on the wire: Dot-string, or Quoted-string with
-// '"' and '\' escaped (RFC 5321 4.1.2 quoted-pairSMTP).
-std::string wire_local(std::string_view local) {
-    if (is_dot_string(local)) return std::string(local);
-    std::string q;
-    q.reserve(local.size() + 2);
-    q += '"';
-    for (char c : local) {
-        if (c == '"' || c == '\\') q += '\\';
-        q += c;
+// '"' and '\\' escaped (RFC 5321 4.1.2 quoted-pairSMTP).
+bool needs_escape(char c) noexcept { return c == '"' || c == '\\'; }
+
+std::size_t wire_local_size(std::string_view local) noexcept {
+    if (is_dot_string(local)) return local.size();
+    std::size_t n = local.size() + 2;
+    for (char c : local) n += needs_escape(c) ? 1 : 0;
+    return n;
+}
+
+void append_wire_local(std::string& out, std::string_view local) {
+    if (is_dot_string(local)) {
+        out += local;
+        return;
     }
-    q += '"';
-    return q;
+    out += '"';
+    for (char c : local) {
+        if (needs_escape(c)) out += '\\';
+        out += c;
+    }
+    out += '"';
+}
+
+// The local part as written on the wire, "@" and the domain, in one string.
+std::string mailbox_text(std::string_view local, const std::string& domain) {
+    std::string out;
+    out.reserve(local.size() + 3 + domain.size());  // quotes and "@"; escapes may add more
+    append_wire_local(out, local);
+    out += '@';
+    out += domain;
+    return out;
 }
 
 // Splits "local@domain" (local possibly quoted) and unquotes the local part.
@@ -115,7 +134,7 @@ Result<Address> make_address(std::string_view local, std::string_view domain) {
     if (!detail::valid_utf8(local)) return Error::BadUtf8;
     auto d = normalise_domain(domain);
     if (!d) return d.error();
-    const std::size_t wire = wire_local(local).size();
+    const std::size_t wire = wire_local_size(local);
     if (wire > kMaxLocalPart) return Error::LocalPartTooLong;
     if (wire + 1 + d->str().size() > kMaxMailbox) return Error::MailboxTooLong;
     return Address(std::string(local), *std::move(d));
@@ -123,13 +142,13 @@ Result<Address> make_address(std::string_view local, std::string_view domain) {
 
 std::string Address::str() const {
     if (is_null()) return {};
-    return wire_local(local_) + "@" + domain_->str();
+    return mailbox_text(local_, domain_->str());
 }
 
 std::string Address::normalised() const {
     if (is_null()) return {};
     // Lower-casing ASCII cannot change whether quoting is needed.
-    return wire_local(sys::to_lower_ascii(local_)) + "@" + domain_->str();
+    return mailbox_text(sys::to_lower_ascii(local_), domain_->str());
 }
 
 Result<Address> parse_mailbox(std::string_view text) {

@@ -64,6 +64,7 @@ std::size_t skip_delimited(std::string_view s, std::size_t i, char close) {
 
 std::vector<Token> lex(std::string_view s, bool* too_deep) {
     std::vector<Token> out;
+    out.reserve(16);  // "Name" <local@example.net> and the like, without growing
     std::size_t i = 0;
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
@@ -237,9 +238,24 @@ std::optional<Error> walk(std::string_view value, Add&& add, Error* first_error)
     return std::nullopt;
 }
 
+// A value of atext, dots and "@" only, as a bare addr-spec in free text is
+// written ("bob@example.net"): it lexes into words and those two specials,
+// which join() puts back as they were, so walk() would hand the value itself
+// to parse_mailbox().
+bool is_plain_addr_spec(std::string_view value) noexcept {
+    if (value.empty()) return false;
+    for (char ch : value) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (!detail::is_atext(c) && c != '.' && c != '@') return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 Result<Address> extract_from_header(std::string_view value) {
+    // The common case without the lexer: every mailbox a notice's text names.
+    if (is_plain_addr_spec(value)) return parse_mailbox(value);
     std::optional<Address> found;
     Error first = Error::NoAddress;
     auto e = walk(value, [&](Address a) { found = std::move(a); return false; }, &first);

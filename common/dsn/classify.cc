@@ -1,7 +1,10 @@
 // classify.cc - reason and class of one recipient's outcome (see classify.h)
 #include "common/dsn/classify.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -130,15 +133,36 @@ std::optional<Reason> reason_from_status(std::string_view status) noexcept {
 
 namespace {
 
-// kReasonRules indexed by first byte, so one pass over the text finds every
-// rule that matches (the lowest row number wins, as in the table).
-struct RuleIndex {
-    std::vector<uint16_t> by_first[256];
+// kReasonRules indexed by their first two bytes, so one pass over the text
+// finds every rule that matches while trying at each position only the
+// rules that start with the two bytes there (the lowest row number wins, as
+// in the table). Every pattern has at least two bytes (test_dsn_text checks).
+// The pairs are hashed into kBuckets lists laid out in one array: bucket b
+// holds rows[start[b]] .. rows[start[b + 1]], each in table order.
+class RuleIndex {
+public:
     RuleIndex() {
+        std::vector<uint16_t> count(kBuckets, 0);
+        for (const auto& rule : kReasonRules) ++count[bucket(rule.pattern[0], rule.pattern[1])];
+        for (size_t b = 0; b < kBuckets; ++b) start_[b + 1] = static_cast<uint16_t>(start_[b] + count[b]);
+        rows_.resize(kReasonRules.size());
+        std::vector<uint16_t> fill(start_.begin(), start_.end() - 1);
         for (size_t i = 0; i < kReasonRules.size(); ++i)
-            by_first[static_cast<unsigned char>(kReasonRules[i].pattern[0])].push_back(
-                static_cast<uint16_t>(i));
+            rows_[fill[bucket(kReasonRules[i].pattern[0], kReasonRules[i].pattern[1])]++] = static_cast<uint16_t>(i);
     }
+    // The rows whose pattern may start with the bytes a, b, in table order.
+    std::span<const uint16_t> candidates(char a, char b) const noexcept {
+        size_t k = bucket(a, b);
+        return std::span<const uint16_t>(rows_).subspan(start_[k], start_[k + 1] - start_[k]);
+    }
+
+private:
+    static constexpr size_t kBuckets = 1024;
+    static size_t bucket(char a, char b) noexcept {
+        return (static_cast<unsigned char>(a) * 31u + static_cast<unsigned char>(b)) % kBuckets;
+    }
+    std::array<uint16_t, kBuckets + 1> start_{};
+    std::vector<uint16_t> rows_;
 };
 
 const RuleIndex& rule_index() {
@@ -150,22 +174,20 @@ const RuleIndex& rule_index() {
 
 std::optional<Reason> reason_from_text(std::string_view diagnostic) {
     if (diagnostic.empty()) return std::nullopt;
-    const std::string low = text::to_lower(diagnostic.substr(0, 2048));
+    char buf[kReasonTextBytes];  // the text read, lowered
+    const size_t n = std::min(diagnostic.size(), kReasonTextBytes);
+    for (size_t i = 0; i < n; ++i) buf[i] = text::lower(diagnostic[i]);
+    const std::string_view low(buf, n);
     const RuleIndex& index = rule_index();
     size_t best = kReasonRules.size();
-    const size_t n = low.size();
-    for (size_t i = 0; i < n; ++i) {
-        const auto& bucket = index.by_first[static_cast<unsigned char>(low[i])];
-        for (uint16_t r : bucket) {
-            if (r >= best) break;  // buckets are in table order
-            std::string_view p = kReasonRules[r].pattern;
-            if (p.size() <= n - i && (p.size() < 2 || p[1] == low[i + 1])
-                && std::string_view(low).substr(i, p.size()) == p) {
+    for (size_t i = 0; i + 1 < n && best > 0; ++i) {
+        for (uint16_t r : index.candidates(low[i], low[i + 1])) {
+            if (r >= best) break;  // candidates are in table order
+            if (low.substr(i).starts_with(kReasonRules[r].pattern)) {
                 best = r;
                 break;
             }
         }
-        if (best == 0) break;
     }
     if (best == kReasonRules.size()) return std::nullopt;
     return kReasonRules[best].reason;
@@ -182,8 +204,11 @@ Reason decide_reason(const Evidence& e) {
     // RFC 7504: 521/556 "does not accept mail".
     if (!r && (e.reply_code == "521" || e.reply_code == "556")) r = Reason::NotAccept;
     if (!r) r = reason_from_status(e.status);
-    if (!r) r = reason_from_text(e.context);
-    if (!r) r = reason_from_text(e.hint);
+    // The notice's text around the recipient, then the whole notice; a text
+    // read already says nothing new (fill_from_text() makes the block the
+    // diagnostic when the notice quotes none).
+    if (!r && e.context != e.diagnostic) r = reason_from_text(e.context);
+    if (!r && e.hint != e.context && e.hint != e.diagnostic) r = reason_from_text(e.hint);
     Reason out = r.value_or(Reason::Undefined);
     // A refusal of our MAIL FROM that names no other cause refused the sender.
     if (out == Reason::Undefined && (refused_mail_from(e.diagnostic) || refused_mail_from(e.context)))

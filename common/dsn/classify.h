@@ -2,7 +2,8 @@
 //
 // reason_from_status(): the RFC 3463 code alone ("5.1.1" -> UserUnknown);
 // nullopt for codes that say too little ("5.0.0", "4.7.1").
-// reason_from_text(): the first kReasonRules row found in the diagnostic.
+// reason_from_text(): the first kReasonRules row found in the diagnostic
+// (in its first kReasonTextBytes).
 // decide_reason(): wording first, then the code, then the surrounding text;
 // sender-status codes (X.1.7, X.1.8), RFC 7504 replies and mailbox-status
 // codes (X.2.y) outrank wording; a refusal of our MAIL FROM or after DATA
@@ -14,6 +15,7 @@
 // Errors: none. Thread safety: pure functions.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -23,6 +25,8 @@ namespace dsn {
 
 std::optional<Reason> reason_from_status(std::string_view status) noexcept;
 std::optional<Reason> reason_from_text(std::string_view diagnostic);
+// How much of a text reason_from_text() reads: its first bytes.
+inline constexpr size_t kReasonTextBytes = 2048;
 // What is known about one recipient's outcome.
 struct Evidence {
     std::string_view status;      // RFC 3463 code or ""

@@ -33,6 +33,7 @@ struct Draft {
     std::string remote_mta;
     std::string context;  // notice text around this recipient
     std::string hint;     // the whole notice, when it names only this recipient
+                          // (squeezed, as much as reason_from_text() reads)
     Action action = Action::None;
 };
 

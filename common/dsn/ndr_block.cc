@@ -7,6 +7,7 @@
 // address named again there adds that block.
 #include <algorithm>
 
+#include "common/dsn/classify.h"
 #include "common/dsn/extract.h"
 #include "common/dsn/text.h"
 
@@ -122,10 +123,14 @@ void fill_from_text(std::string_view notice, Draft& d, size_t recipients, size_t
         if (rc.empty() && recipients <= 1) rc = failure_reply(whole);
         d.reply_code = rc;
     }
-    d.context = text::squeeze(again.empty() ? std::string(block) : std::string(block) + "\n" + std::string(again),
-                              kNoticeBlock);
+    d.context = again.empty() ? text::squeeze(block, kNoticeBlock)
+                              : text::squeeze(std::string(block) + "\n" + std::string(again), kNoticeBlock);
     if (d.diagnostic.empty()) d.diagnostic = d.context;
-    if (d.hint.empty() && recipients <= 1) d.hint = text::squeeze(whole, 4 * kNoticeBlock);
+    // Only reason_from_text() reads the hint, and only its start: squeezing
+    // a few bytes more than that leaves what it reads as it is in the whole
+    // squeezed notice (a cut drops at most a space before a word and an
+    // incomplete UTF-8 sequence, 4 bytes).
+    if (d.hint.empty() && recipients <= 1) d.hint = text::squeeze(whole, kReasonTextBytes + 4);
 }
 
 }  // namespace dsn

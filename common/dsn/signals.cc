@@ -54,6 +54,22 @@ constexpr std::string_view kQuotedHeaders[] = {
     "authentication-results:", "arc-seal:", "x-original-to:", "message-id:",
 };
 
+// Which bytes open one of phrases, lowered: a line that opens with another
+// is none of them, without comparing each.
+template <size_t N>
+constexpr std::array<bool, 256> first_bytes(const std::string_view (&phrases)[N]) {
+    std::array<bool, 256> opens{};
+    for (auto p : phrases) opens[static_cast<unsigned char>(text::lower(p[0]))] = true;
+    return opens;
+}
+
+bool may_open(const std::array<bool, 256>& opens, std::string_view s) {
+    return !s.empty() && opens[static_cast<unsigned char>(text::lower(s[0]))];
+}
+
+constexpr auto kMarkerFirst = first_bytes(kReturnedMarkers);
+constexpr auto kQuotedHeaderFirst = first_bytes(kQuotedHeaders);
+
 bool is_decoration(char c) {
     return text::is_space(c) || c == '-' || c == '=' || c == '*' || c == '_' || c == '|'
         || c == '#' || c == '[' || c == ']' || c == '<' || c == '>' || c == '~';
@@ -67,13 +83,14 @@ std::string_view undecorate(std::string_view s) {
 
 bool is_marker(std::string_view line) {
     std::string_view t = undecorate(line);
-    if (t.size() > 90) return false;
+    if (t.size() > 90 || !may_open(kMarkerFirst, t)) return false;
     for (auto m : kReturnedMarkers)
         if (text::istarts_with(t, m)) return true;
     return false;
 }
 
 bool is_quoted_header(std::string_view line) {
+    if (!may_open(kQuotedHeaderFirst, line)) return false;
     for (auto h : kQuotedHeaders)
         if (text::istarts_with(line, h)) return true;
     return false;
@@ -89,7 +106,10 @@ constexpr std::string_view kMessageFields[] = {
     "list-id", "list-unsubscribe", "precedence", "user-agent",
 };
 
+constexpr auto kMessageFieldFirst = first_bytes(kMessageFields);
+
 bool is_message_field(std::string_view line) {
+    if (!may_open(kMessageFieldFirst, line)) return false;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0 || colon > 30) return false;
     std::string_view name = line.substr(0, colon);

@@ -1,6 +1,8 @@
 // text.cc - string_view scanners used by the DSN parser
 #include "common/dsn/text.h"
 
+#include <algorithm>
+
 #include "common/address/address.h"
 #include "common/sys/utf8.h"
 
@@ -203,19 +205,20 @@ std::string html_to_text(std::string_view h) {
 std::string squeeze(std::string_view s, size_t max) {
     std::string out;
     out.reserve(s.size() < max ? s.size() : max);
-    bool space = false, full = false;
-    for (char c : s) {
-        if (is_space(c)) {
-            space = !out.empty();
-            continue;
-        }
-        if (out.size() + (space ? 2 : 1) > max) {
-            full = true;
-            break;
-        }
-        if (space) out += ' ';
-        space = false;
-        out += c;
+    bool full = false;
+    size_t i = 0;
+    while (!full) {
+        while (i < s.size() && is_space(s[i])) ++i;  // a run of white space, then a word
+        size_t end = i;
+        while (end < s.size() && !is_space(s[end])) ++end;
+        if (end == i) break;
+        // A space goes out only with the first byte of the word after it.
+        const size_t space = out.empty() ? 0 : 1;
+        const size_t room = out.size() + space < max ? max - out.size() - space : 0;
+        const size_t take = std::min(end - i, room);
+        if (take > 0) out.append(space, ' ').append(s.substr(i, take));
+        full = take < end - i;
+        i = end;
     }
     if (full) out.resize(sys::utf8_complete(out));  // no half UTF-8 sequence at the cut
     return out;

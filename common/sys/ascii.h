@@ -43,23 +43,32 @@ constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcep
 }
 
 // Position of needle in hay at or after from, ignoring ASCII case; npos
-// when absent. memchr skips to the candidates for the first character.
+// when absent. memchr skips to the candidates for the first character, one
+// search per case; each search's hit is kept until the scan passes it (a
+// letter missing in one case would otherwise be searched for to the end of
+// hay at every candidate of the other).
 inline size_t ifind(std::string_view hay, std::string_view needle, size_t from = 0) noexcept {
     if (needle.empty()) return from <= hay.size() ? from : std::string_view::npos;
     if (hay.size() < needle.size()) return std::string_view::npos;
     const char f0 = ascii_lower(needle[0]);
     const char f1 = is_alpha(f0) ? static_cast<char>(f0 - 'a' + 'A') : f0;
     const size_t last = hay.size() - needle.size();
-    for (size_t i = from; i <= last; ++i) {
-        const char* p = static_cast<const char*>(std::memchr(hay.data() + i, f0, last - i + 1));
-        const char* q = f1 != f0
-            ? static_cast<const char*>(std::memchr(hay.data() + i, f1, last - i + 1)) : nullptr;
-        if (!p && !q) return std::string_view::npos;
-        if (!p || (q && q < p)) p = q;
-        i = static_cast<size_t>(p - hay.data());
+    if (from > last) return std::string_view::npos;
+    const char* const begin = hay.data();
+    const char* const end = begin + last + 1;  // candidates lie before end
+    auto next = [&](char c, const char* at) {
+        const char* p = static_cast<const char*>(std::memchr(at, c, static_cast<size_t>(end - at)));
+        return p ? p : end;
+    };
+    const char* lo = next(f0, begin + from);
+    const char* up = f1 != f0 ? next(f1, begin + from) : end;
+    while (lo != end || up != end) {
+        const char* p = lo < up ? lo : up;
         size_t k = 1;
-        while (k < needle.size() && ascii_lower(hay[i + k]) == ascii_lower(needle[k])) ++k;
-        if (k == needle.size()) return i;
+        while (k < needle.size() && ascii_lower(p[k]) == ascii_lower(needle[k])) ++k;
+        if (k == needle.size()) return static_cast<size_t>(p - begin);
+        if (p == lo) lo = next(f0, p + 1);
+        else up = next(f1, p + 1);
     }
     return std::string_view::npos;
 }

@@ -6,6 +6,7 @@
 
 #include "tests/unit/test_dsn_support.h"
 #include "common/dsn/classify.h"
+#include "common/dsn/reason_table.h"
 #include "common/dsn/text.h"
 #include "common/sys/ascii.h"
 #include "common/sys/utf8.h"
@@ -74,10 +75,68 @@ BOOST_AUTO_TEST_CASE(dsn_addresses) {
 }
 
 BOOST_AUTO_TEST_CASE(dsn_ifind) {
-    BOOST_TEST(text::ifind("Mailbox FULL here", "mailbox full") == 0u);
-    BOOST_TEST(text::ifind("xx User Unknown", "user unknown") == 3u);
-    BOOST_TEST(text::ifind("short", "much longer needle") == std::string_view::npos);
-    BOOST_TEST(text::ifind("abc", "") == 0u);
+    constexpr size_t npos = std::string_view::npos;
+    struct {
+        const char* hay;
+        const char* needle;
+        size_t from, want;
+    } const rows[] = {
+        {"Mailbox FULL here", "mailbox full", 0, 0},
+        {"xx User Unknown", "user unknown", 0, 3},
+        {"short", "much longer needle", 0, npos},
+        {"abc", "", 0, 0},
+        {"abc", "", 4, npos},
+        // Candidates of both cases, in turns: each is tried in order.
+        {"uUuser uSER", "user", 0, 2},
+        {"USu uSe USER", "user", 0, 8},
+        {"user USER", "user", 1, 5},
+        {"user", "user", 1, npos},
+        {"no match here at all", "user", 0, npos},
+        {"-- 1 --", "1 --", 0, 3},  // no case to a digit
+        {"ends with Use", "user", 0, npos},
+    };
+    for (const auto& r : rows)
+        BOOST_TEST(text::ifind(r.hay, r.needle, r.from) == r.want,
+                   "ifind(\"" << r.hay << "\", \"" << r.needle << "\", " << r.from << "): got "
+                               << text::ifind(r.hay, r.needle, r.from) << ", want " << r.want);
+}
+
+BOOST_AUTO_TEST_CASE(dsn_squeeze) {
+    struct {
+        const char* in;
+        size_t max;
+        const char* want;
+    } const rows[] = {
+        {"  a \r\n b\t\tc  ", 100, "a b c"},
+        {"", 10, ""},
+        {" \n ", 10, ""},
+        {"abc def", 0, ""},
+        {"abc def", 3, "abc"},
+        {"abc def", 4, "abc"},   // no space without the word after it
+        {"abc def", 5, "abc d"},
+        {"abcdef", 4, "abcd"},
+        {"ab \xc3\xbc", 4, "ab "},  // no half UTF-8 sequence at the cut (the space stays)
+        {"ab \xc3\xbc", 5, "ab \xc3\xbc"},
+    };
+    for (const auto& r : rows)
+        BOOST_TEST(text::squeeze(r.in, r.max) == r.want,
+                   "squeeze(\"" << r.in << "\", " << r.max << "): got \"" << text::squeeze(r.in, r.max)
+                                 << "\", want \"" << r.want << "\"");
+}
+
+// reason_from_text() indexes the rules by their first two bytes and reads
+// the first kReasonTextBytes of a text.
+BOOST_AUTO_TEST_CASE(dsn_reason_text_limits) {
+    for (const auto& rule : dsn::kReasonRules) {
+        BOOST_TEST(rule.pattern.size() >= 2u, "pattern \"" << rule.pattern << "\" is shorter than 2 bytes");
+        BOOST_TEST(sys::to_lower_ascii(rule.pattern) == rule.pattern, "pattern \"" << rule.pattern << "\" is not lower case");
+    }
+    const std::string pad(dsn::kReasonTextBytes - 13, 'x');
+    BOOST_TEST((dsn::reason_from_text(pad + " mailbox full") == dsn::Reason::MailboxFull));  // ends at the limit
+    BOOST_TEST(!dsn::reason_from_text(pad + "  mailbox full").has_value());                  // one byte past it
+    BOOST_TEST((dsn::reason_from_text("MAILBOX FULL") == dsn::Reason::MailboxFull));
+    // The lowest row wins wherever it is found.
+    BOOST_TEST((dsn::reason_from_text("mailbox full; sender rejected") == dsn::Reason::Blocked));
 }
 
 // The sys helpers the parser is built on (common/sys/ascii.h, utf8.h).
