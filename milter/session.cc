@@ -30,7 +30,11 @@ std::string join(const std::vector<std::string>& v) {
     return s;
 }
 
-std::string bracketed(std::string_view a) { return "<" + std::string(a) + ">"; }
+// "<a@b>" for a@b; a path the MTA gave with its brackets stays as it is.
+std::string bracketed(std::string_view a) {
+    if (a.size() >= 2 && a.front() == '<' && a.back() == '>') return std::string(a);
+    return "<" + std::string(a) + ">";
+}
 
 }  // namespace
 
