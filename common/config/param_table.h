@@ -71,7 +71,7 @@ inline constexpr Param kParams[] = {
 {"verp_local_part",               Type::String,   "bounce",                        1,       32,       kVerpUsers,
  "Local part of VERP return addresses, as in bounce+TAG@bounces.example.com."},
 {"bounce_domains",                Type::List,     "",                              0,       100,      kVerpUsers,
- "Bounce domains whose mail is VERP: domains, or LABEL.* for LABEL.<sender domain> of every sender domain (bounces.* gives example.com the bounce domain bounces.example.com). New return addresses use the first pattern, else the first domain; all are accepted."},
+ "Bounce domains whose mail is VERP: domains, or LABEL.* for LABEL.<sender domain> (bounces.* gives example.com bounces.example.com); new return addresses use the first pattern, else the first domain."},
 {"verp_max_age",                  Type::Duration, "60d",                           kDay,    1000*kDay, kVerpUsers,
  "How long a VERP return address stays valid; reports sent to an older address suppress nothing (at most 1000d: the tag's day counter wraps after 1024 days)."},
 
@@ -165,7 +165,7 @@ inline constexpr Param kParams[] = {
 {"milter_no_bounce_domain_action", Type::String,   "pass",                          1,       16,       kMilter,
  "What happens to mail whose sender domain has no bounce domain: pass (relayed with its sender unchanged) or refuse (550 5.7.1 at MAIL FROM)."},
 {"milter_verp_recipients",         Type::String,   "token",                         1,       16,       kMilter,
- "VERP for a message with several recipients: token (one signed token whose send-log entry lists every recipient) or split (452 4.5.3 for the second and later RCPT, so the client sends one transaction per recipient)."},
+ "VERP for several recipients: token (one signed token; its send-log entry lists every recipient) or split (452 4.5.3 for the second and later RCPT: one transaction per recipient)."},
 {"milter_local_mailers",           Type::List,     "local, virtual",                0,       16,       kMilter,
  "Delivery transports ({rcpt_mailer}) that deliver on this host; a message whose recipients all use one of them keeps its envelope sender."},
 {"milter_max_recipients",          Type::Int,      "1000",                          1,       100000,   kMilter,

@@ -20,6 +20,7 @@
 #include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
 #include "common/store/setup.h"
+#include "milter/settings.h"
 #include "policyd/settings.h"
 #include "tests/support/temp_dir.h"
 
@@ -52,6 +53,15 @@ inline void policyd_settings(const config::Config& cfg) {
     (void)store::open_suppression_store(*s.config);
 }
 
+// sendguard-milter: what daemons::run builds before setup (Settings, with
+// the VERP keys and bounce domain map, and the log settings), then the
+// store the service opens for the send log.
+inline void milter_settings(const config::Config& cfg) {
+    (void)daemons::LogSettings::from(cfg, "milter");
+    const milter::Settings s = milter::Settings::from(cfg);
+    (void)store::open_suppression_store(*s.config);
+}
+
 struct Program {
     config::User user;
     void (*settings)(const config::Config&);
@@ -61,6 +71,7 @@ inline const Program kPrograms[] = {
     {config::kBounce, bounce_settings},
     {config::kCli, cli_settings},
     {config::kPolicyd, policyd_settings},
+    {config::kMilter, milter_settings},
 };
 
 inline std::vector<std::string> setting_overrides(const harness::TempDir& dir) {
@@ -68,7 +79,10 @@ inline std::vector<std::string> setting_overrides(const harness::TempDir& dir) {
     std::vector<std::string> o{"config_directory=" + dir.path(),
                                "state_directory=" + dir.sub("state")};
     // policyd_user's default is the system user scripts/install.sh creates.
-    if (!daemons::uid_of("sendguard")) o.push_back("policyd_user=root");
+    if (!daemons::uid_of("sendguard")) {
+        o.push_back("policyd_user=root");
+        o.push_back("milter_user=root");
+    }
     return o;
 }
 

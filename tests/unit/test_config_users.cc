@@ -2,9 +2,7 @@
 //
 // Each program's settings code (test_config_programs.h) runs on a tracked
 // configuration (config::Config::tracked); the parameters it read must be
-// exactly those whose users bits name the program. Programs without a row
-// in kPrograms (the milter, not written yet) are not checked; their bits
-// stay as declared.
+// exactly those whose users bits name the program.
 //
 // The configuration is the defaults plus what it takes to reach every
 // branch: a bounce domain (so the VERP codecs are built) and a temporary
