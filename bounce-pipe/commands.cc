@@ -219,7 +219,8 @@ int run_transport(const TransportArgs& a) noexcept {
             char buf[65536];
             while (::read(0, buf, sizeof buf) > 0) {}
         }
-        Transport t(std::move(settings), store::open_suppression_store(cfg), address::verp_codecs(cfg));
+        Transport t(std::move(settings), store::open_suppression_store(cfg), address::verp_codecs(cfg),
+                    address::BounceDomains::from(cfg));
         Envelope env{a.sender, a.recipient, a.original_recipient, qid};
         Verdict v = t.deliver(env, message, oversized, static_cast<int64_t>(std::time(nullptr)));
         if (v.exit_code != EX_OK) return tempfail(qid, a.recipient, "4.3.0", "internal", v.reply);
