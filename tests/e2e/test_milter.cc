@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <string>
+#include <vector>
 
 #include "common/daemon/users.h"
 #include "tests/support/net_wait.h"
@@ -28,6 +29,22 @@ using namespace std::chrono_literals;
 namespace {
 
 bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
+
+// The first n messages the sink received, once each dump is complete
+// (smtp-sink writes its dump file while the transaction goes on).
+std::vector<harness::SinkMessage> wait_for_dumps(const harness::SmtpSink& sink, size_t n) {
+    for (auto end = std::chrono::steady_clock::now() + 15s; std::chrono::steady_clock::now() < end;) {
+        if (sink.wait_for_messages(n, 1s)) {
+            std::vector<harness::SinkMessage> m = sink.messages();
+            bool complete = m.size() >= n;
+            for (size_t i = 0; complete && i < n; ++i)
+                complete = !m[i].mail_from().empty() && contains(m[i].content, "body");
+            if (complete) return m;
+        }
+        ::usleep(50000);
+    }
+    return sink.messages();
+}
 
 struct Milter {
     harness::TempDir dir{"sg-e2e-milter-"};
@@ -110,8 +127,9 @@ BOOST_AUTO_TEST_CASE(customers_send_as_themselves_only) {
     auto ok = site.send("alice@customer-a.example", "news@customer-a.example", "news@customer-a.example", "",
                         "RET=HDRS ENVID=e2e-1");
     BOOST_REQUIRE_MESSAGE(ok.accepted(), ok.str() << "\nmilter: " << site.milter.err());
-    BOOST_REQUIRE_MESSAGE(site.sink.wait_for_messages(1, 15s), site.pf.log_tail());
-    const harness::SinkMessage m = site.sink.messages().front();
+    const auto dumps = wait_for_dumps(site.sink, 1);
+    BOOST_REQUIRE_MESSAGE(!dumps.empty(), site.pf.log_tail());
+    const harness::SinkMessage m = dumps.front();
     BOOST_TEST(m.mail_from().starts_with("bounce+r"), m.mail_args);
     BOOST_TEST(m.mail_from().ends_with("@bounces.customer-a.example"), m.mail_args);
     BOOST_TEST(contains(m.mail_args, "RET=HDRS"), m.mail_args);
@@ -157,9 +175,9 @@ BOOST_AUTO_TEST_CASE(local_submission_through_sendmail) {
     auto r = site.pf.sendmail("www-data@customer-a.example", {"dest@remote.example"},
                               "From: www-data@customer-a.example\nSubject: form\n\nbody\n");
     BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
-    BOOST_REQUIRE_MESSAGE(site.sink.wait_for_messages(1, 15s), site.pf.log_tail() << "\nmilter: " << site.milter.err());
-    BOOST_TEST(site.sink.messages().front().mail_from().ends_with("@bounces.customer-a.example"),
-               site.sink.messages().front().mail_args);
+    const auto dumps = wait_for_dumps(site.sink, 1);
+    BOOST_REQUIRE_MESSAGE(!dumps.empty(), site.pf.log_tail() << "\nmilter: " << site.milter.err());
+    BOOST_TEST(dumps.front().mail_from().ends_with("@bounces.customer-a.example"), dumps.front().mail_args);
     BOOST_TEST(contains(site.milter.err(), "client_port=0"), site.milter.err());
     BOOST_TEST(contains(site.milter.err(), "local=yes"), site.milter.err());
     BOOST_TEST(contains(site.milter.err(), "login=local"), site.milter.err());
@@ -186,15 +204,17 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_sigterm_stops) {
     const harness::Reply end = c.data("From: news@customer-a.example\nSubject: before\n\nbody\n");
     BOOST_TEST(end.code == 250, end.str());
     c.quit();
-    BOOST_REQUIRE_MESSAGE(site.sink.wait_for_messages(1, 15s), site.pf.log_tail());
-    BOOST_TEST(site.sink.messages().front().mail_from().ends_with("@bounces.customer-a.example"),
-               "the connection kept the rules it started with: " << site.sink.messages().front().mail_args);
+    const auto first = wait_for_dumps(site.sink, 1);
+    BOOST_REQUIRE_MESSAGE(!first.empty(), site.pf.log_tail());
+    BOOST_TEST(first.front().mail_from().ends_with("@bounces.customer-a.example"),
+               "the connection kept the rules it started with: " << first.front().mail_args);
 
     auto next = site.send("alice@customer-a.example", "news@customer-a.example", "news@customer-a.example");
     BOOST_REQUIRE_MESSAGE(next.accepted(), next.str());
-    BOOST_REQUIRE_MESSAGE(site.sink.wait_for_messages(2, 15s), site.pf.log_tail());
-    BOOST_TEST(site.sink.messages().back().mail_from().ends_with("@rt.mail-host.example"),
-               "the next connection uses the new table: " << site.sink.messages().back().mail_args);
+    const auto both = wait_for_dumps(site.sink, 2);
+    BOOST_REQUIRE_MESSAGE(both.size() == 2u, site.pf.log_tail());
+    BOOST_TEST(both.back().mail_from().ends_with("@rt.mail-host.example"),
+               "the next connection uses the new table: " << both.back().mail_args);
     BOOST_TEST(site.milter.proc->running());
 
     // A broken table: the reload fails, the old rules stay.
@@ -208,6 +228,23 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_sigterm_stops) {
     BOOST_REQUIRE_MESSAGE(st, "still running 15s after SIGTERM");
     BOOST_TEST(st->ok(), site.milter.err());
     BOOST_TEST(contains(site.milter.err(), "milter: stop=signal"), site.milter.err());
+}
+
+// What sendguard-milter(8) says Postfix does while the milter is down
+// (milter_default_action = tempfail): a temporary refusal, never relaying
+// unchecked mail.
+BOOST_AUTO_TEST_CASE(postfix_tempfails_while_the_milter_is_down) {
+    harness::skip_if(harness::PostfixInstance::unavailable());
+    harness::SmtpSink sink;
+    harness::PostfixInstance pf({.relayhost = sink.nexthop()});
+    harness::TempDir dir("sg-e2e-milter-down-");
+    pf.add_milter("unix:" + dir.sub("milter.sock"));
+    pf.set("milter_default_action", "tempfail");
+    pf.start();
+    auto t = pf.send({.mail_from = "news@customer-a.example", .rcpt_to = {"dest@remote.example"},
+                      .data = "From: news@customer-a.example\n\nbody\n"});
+    BOOST_TEST(!t.accepted(), t.str());
+    BOOST_TEST(contains(t.str(), "451 4.7.1 Service unavailable - try again later"), t.str());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
