@@ -8,7 +8,11 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <memory>
+#include <system_error>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -35,7 +39,7 @@ namespace {
 // overrides the exit status, so it must agree with it (4.x.x and 75). The
 // same text goes into the defer decision's log line as its detail.
 int tempfail(std::string_view queue_id, std::string_view recipient, std::string_view code,
-             std::string_view why, std::string_view what) {
+             std::string_view why, std::string_view what, const Transport::Named& named = {}) {
     std::string text = logging::printable(what, 300);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
     if (text.empty()) text = "sendguard-bounce: " + std::string(why);
@@ -43,10 +47,11 @@ int tempfail(std::string_view queue_id, std::string_view recipient, std::string_
     (void)!::write(1, line.data(), line.size());
     Decision d;
     d.action = "defer";
+    d.rcpt = named.rcpt;
     d.status = std::string(code);
     d.why = std::string(why);
     d.detail = text;
-    logging::warning(logging::QueueId(queue_id), decision_line(d, recipient, "-"));
+    logging::warning(logging::QueueId(queue_id), decision_line(d, recipient, named.signed_ok));
     return EX_TEMPFAIL;
 }
 
@@ -87,6 +92,22 @@ void become_state_owner(const config::Config& cfg, std::string_view queue_id) {
                                  std::to_string(st.st_uid) + ", which has no passwd entry");
     sys::drop_privileges(pw->pw_name);
     logging::debug(logging::QueueId(queue_id), logging::Line("bounce").kv("user", pw->pw_name).kv("reason", "owner of state_directory"));
+}
+
+// Reads at most max + 1 bytes, never more: *more says a byte past max was
+// there, and whatever follows stays unread in fd for the quarantine to copy.
+std::string read_head(int fd, size_t max, bool* more) {
+    std::string out;
+    char buf[65536];
+    while (out.size() <= max) {
+        const ssize_t n = ::read(fd, buf, std::min(sizeof buf, max + 1 - out.size()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw std::system_error(errno, std::generic_category(), "read the message");
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    *more = out.size() > max;
+    return out;
 }
 
 CommandLine usage_error(CommandLine c, std::string what) {
@@ -186,6 +207,8 @@ int defer_usage(const CommandLine& cmd) noexcept {
 
 int run_transport(const TransportArgs& a) noexcept {
     const std::string qid = clean_queue_id(a.queue_id);
+    std::unique_ptr<Transport> t;  // once made, it knows whom a defer is about
+    auto named = [&] { return t ? t->named() : Transport::Named{}; };
     // Until the configuration is read, the table's log settings: a
     // configuration error is logged as sendguard/bounce too.
     open_delivery_log(daemons::LogSettings::early("bounce", a.overrides));
@@ -213,28 +236,26 @@ int run_transport(const TransportArgs& a) noexcept {
                                                  "trust only this host's Postfix (bounce_local_mta_names)"));
         become_state_owner(cfg, qid);
 
+        // An oversized message: its head here, the rest left in stdin for
+        // the quarantine to stream (never held in memory).
         bool oversized = false;
-        std::string message = sys::read_all(0, settings.max_message_size, &oversized);
-        if (oversized) {  // keep what was read; drain the rest so pipe(8) sees a clean exit
-            char buf[65536];
-            while (::read(0, buf, sizeof buf) > 0) {}
-        }
-        Transport t(std::move(settings), store::open_suppression_store(cfg), address::verp_codecs(cfg),
-                    address::BounceDomains::from(cfg));
+        std::string message = read_head(0, settings.max_message_size, &oversized);
+        t = std::make_unique<Transport>(std::move(settings), store::open_suppression_store(cfg),
+                                        address::verp_codecs(cfg), address::BounceDomains::from(cfg));
         Envelope env{a.sender, a.recipient, a.original_recipient, qid};
-        Verdict v = t.deliver(env, message, oversized, static_cast<int64_t>(std::time(nullptr)));
-        if (v.exit_code != EX_OK) return tempfail(qid, a.recipient, "4.3.0", "internal", v.reply);
+        Verdict v = t->deliver(env, message, oversized, static_cast<int64_t>(std::time(nullptr)), 0);
+        if (v.exit_code != EX_OK) return tempfail(qid, a.recipient, v.status, v.why, v.reply, named());
         return EX_OK;
     } catch (const config::Error& e) {
         return tempfail(qid, a.recipient, "4.3.5", "config", std::string("configuration error: ") + e.what());
     } catch (const address::KeyFileError& e) {
         return tempfail(qid, a.recipient, "4.3.5", "key-file", std::string("VERP key file: ") + e.what());
     } catch (const store::Error& e) {
-        return tempfail(qid, a.recipient, "4.3.0", "store", store_error_text(e));
+        return tempfail(qid, a.recipient, "4.3.0", "store", store_error_text(e), named());
     } catch (const std::exception& e) {
-        return tempfail(qid, a.recipient, "4.3.0", "internal", e.what());
+        return tempfail(qid, a.recipient, "4.3.0", "internal", e.what(), named());
     } catch (...) {
-        return tempfail(qid, a.recipient, "4.3.0", "internal", "unknown error");
+        return tempfail(qid, a.recipient, "4.3.0", "internal", "unknown error", named());
     }
 }
 

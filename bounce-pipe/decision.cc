@@ -14,8 +14,10 @@ logging::Line decision_line(const Decision& d, std::string_view verp, std::strin
         .kv("reason", d.reason.empty() ? "-" : d.reason);
     if (d.count >= 0) l.kv("count", d.count).kv("threshold", d.threshold);
     if (!d.domain.empty()) l.kv("domain", d.domain);
+    if (d.repeat) l.kv("repeat", "yes");
     if (!d.why.empty()) l.kv("why", d.why);
     if (!d.file.empty()) l.kv("file", d.file);
+    if (d.size >= 0) l.kv("size", d.size);
     if (!d.detail.empty()) l.kv("detail", d.detail);
     return l;
 }
@@ -26,6 +28,7 @@ std::string decision_json(const Decision& d) {
         .add("reason", d.reason);
     if (d.count >= 0) o.add("count", d.count).add("threshold", d.threshold);
     if (!d.domain.empty()) o.add("domain", d.domain);
+    if (d.repeat) o.add("repeat", true);
     if (!d.why.empty()) o.add("why", d.why);
     return o.str();
 }

@@ -5,7 +5,7 @@
 //
 //   QUEUEID: bounce: action=ACTION, rcpt=<FAILED>, verp=<RETURN>, signed=yes|no,
 //       status=S, class=C, reason=R[, count=N, threshold=T][, domain=D]
-//       [, why=WHY][, file=PATH][, detail=TEXT]
+//       [, repeat=yes][, why=WHY][, file=PATH, size=BYTES][, detail=TEXT]
 //
 // action is one of suppress, count, block, ignore, quarantine, defer (the
 // event log's "action" has the same values). rcpt is the failed recipient
@@ -14,7 +14,9 @@
 // ("-" when the transport deferred before it could tell). A value that is
 // not known at that point is "-". count and threshold come with count,
 // domain with block and with a suppression that also suppressed the
-// domain, why with ignore, quarantine and defer, file with quarantine,
+// domain, repeat with a suppress, count or block of a report recorded
+// before (a retried delivery: nothing was counted again), why with ignore,
+// quarantine and defer, file and size (bytes of the message) with quarantine,
 // detail with a defer or a quarantine caused by an error.
 //
 // decision_json() is the same decision as one element of the event log's
@@ -41,6 +43,8 @@ struct Decision {
     std::string domain;         // block; suppress of a whole domain
     std::string why;            // ignore, quarantine, defer
     std::string file;           // quarantine
+    long long size = -1;        // quarantine: bytes of the message kept
+    bool repeat = false;        // suppress, count, block: recorded before
     std::string detail;         // error text of a defer or a store quarantine
 };
 

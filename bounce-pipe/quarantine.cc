@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -35,12 +36,58 @@ void make_dirs(const std::string& dir) {
     throw std::system_error(errno, std::generic_category(), "create quarantine directory " + dir);
 }
 
+// Reads fd to its end; returns the bytes read (0 for fd -1).
+uint64_t drain(int fd) {
+    uint64_t n = 0;
+    char buf[65536];
+    while (fd >= 0) {
+        const ssize_t r = ::read(fd, buf, sizeof buf);
+        if (r == 0) break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) throw std::system_error(errno, std::generic_category(), "read the message");
+        n += static_cast<uint64_t>(r);
+    }
+    return n;
+}
+
+// Writes head, then the rest of rest_fd, to fd while the total stays within
+// max; returns the bytes written, or nullopt (with total set to the whole
+// message's size) once it would not.
+std::optional<uint64_t> copy_within(int fd, std::string_view head, int rest_fd, uint64_t max, uint64_t& total) {
+    total = head.size();
+    if (total > max) {
+        total += drain(rest_fd);
+        return std::nullopt;
+    }
+    sys::write_all(fd, head);
+    char buf[65536];
+    while (rest_fd >= 0) {
+        const ssize_t r = ::read(rest_fd, buf, sizeof buf);
+        if (r == 0) break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) throw std::system_error(errno, std::generic_category(), "read the message");
+        total += static_cast<uint64_t>(r);
+        if (total > max) {
+            total += drain(rest_fd);
+            return std::nullopt;
+        }
+        sys::write_all(fd, std::string_view(buf, static_cast<size_t>(r)));
+    }
+    return total;
+}
+
 }  // namespace
 
 Quarantine::Quarantine(std::string dir, QuarantineLimits limits)
     : dir_(std::move(dir)), limits_(limits) {}
 
-std::string Quarantine::keep(std::string_view message, std::string_view queue_id, int64_t now) {
+Kept Quarantine::keep(std::string_view head, int rest_fd, std::string_view queue_id, int64_t now) {
+    Kept kept;
+    if (limits_.max_files < 1) {
+        kept.size = head.size() + drain(rest_fd);
+        kept.refused = "bounce_quarantine_max_files";
+        return kept;
+    }
     make_dirs(dir_);
 
     // Queue ids are [0-9A-Za-z]; anything else is replaced so the name stays safe.
@@ -52,7 +99,11 @@ std::string Quarantine::keep(std::string_view message, std::string_view queue_id
     sys::Fd fd(::mkostemp(tmp.data(), O_CLOEXEC));
     if (!fd) throw std::system_error(errno, std::generic_category(), "create " + tmp);
     try {
-        sys::write_all(fd.get(), message);
+        if (!copy_within(fd.get(), head, rest_fd, limits_.max_bytes, kept.size)) {
+            ::unlink(tmp.c_str());
+            kept.refused = "bounce_quarantine_limit";
+            return kept;
+        }
         if (::fsync(fd.get()) != 0) throw std::system_error(errno, std::generic_category(), "fsync " + tmp);
     } catch (...) {
         ::unlink(tmp.c_str());
@@ -78,7 +129,8 @@ std::string Quarantine::keep(std::string_view message, std::string_view queue_id
     if (!d || ::fsync(d.get()) != 0)
         throw std::system_error(errno, std::generic_category(), "fsync " + dir_);
     trim(path);
-    return path;
+    kept.path = std::move(path);
+    return kept;
 }
 
 void Quarantine::trim(const std::string& keep_path) {

@@ -153,16 +153,28 @@ Transport::Transport(Settings settings, std::shared_ptr<store::Env> env,
       codecs_(std::move(codecs)),
       patterns_(std::move(patterns)) {}
 
-Verdict Transport::deliver(const Envelope& raw, std::string_view message, bool oversized, int64_t now) {
+Verdict Transport::deliver(const Envelope& raw, std::string_view message, bool oversized, int64_t now,
+                           int rest_fd) {
     Envelope env = raw;
     env.queue_id = clean_queue_id(raw.queue_id);
-    Delivery d{env, evidence_id(env.queue_id, message), now, {}, "no"};
+    Delivery d{env, evidence_id(env.queue_id, message), now, {}, "no", oversized ? rest_fd : -1, {}};
+    named_ = Named{};
     logging::JsonObject event;
     event.add("time", store::iso_time(now)).add("time_unix", static_cast<long long>(now));
     event.add("queue_id", env.queue_id).add("sender", env.sender).add("recipient", env.recipient);
     if (env.queue_id.empty()) event.add("evidence", d.evidence);
+    // Opened before anything changes: a log that cannot take the line
+    // defers the delivery with nothing done. O_APPEND with one write(2)
+    // keeps lines whole between concurrent transports.
+    if (!s_.event_log.empty()) {
+        d.event_fd.reset(::open(s_.event_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+        if (!d.event_fd)
+            return {EX_TEMPFAIL, "cannot open bounce_event_log " + s_.event_log + ": " + std::strerror(errno),
+                    "4.3.0", "event-log"};
+    }
     try {
         d.origin = resolve_verp(d, event);
+        named_ = Named{d.origin.recipient, d.signed_ok};
         if (oversized) return quarantine(d, about_message(d, nullptr, "too-large"), message, event);
         return deliver_report(d, message, event);
     } catch (const store::Error& e) {
@@ -200,6 +212,10 @@ Verdict Transport::deliver_report(Delivery& d, std::string_view message, logging
     }
     event.add("trust", trust);
 
+    if (report.status_cut)
+        // The machine-readable part was longer than the parser reads: its
+        // cut record is lost, and the notice's wording is no substitute.
+        return quarantine(d, about_message(d, &report, "status-cut"), message, event);
     if (report.kind == dsn::Kind::None)
         // Neither a report nor an auto-reply: an NDR format we do not know,
         // or a person's reply. Keep it for a human; count nothing.
@@ -220,7 +236,7 @@ Verdict Transport::deliver_report(Delivery& d, std::string_view message, logging
         if (action_rank(dec.action) > action_rank(action)) action = dec.action;
     }
     event.add("action", action).add_raw("decisions", decisions.str());
-    write_event(d, event);
+    if (auto failed = write_event(d, event)) return *failed;  // the retry counts nothing twice
     return {EX_OK, {}};
 }
 
@@ -311,7 +327,8 @@ Decision Transport::apply(const Delivery& d, const Target& t, dsn::Kind kind) {
         be.diagnostic = r.diagnostic;
         be.remote_mta = r.remote_mta;
         be.when = d.now;
-        list_.record_block(be, s_.policy);
+        be.evidence = d.evidence;
+        dec.repeat = list_.record_block(be, s_.policy).repeated;
         dec.action = "block";
         dec.domain = be.domain;
     } else if (klass) {
@@ -327,6 +344,7 @@ Decision Transport::apply(const Delivery& d, const Target& t, dsn::Kind kind) {
         ev.when = d.now;
         const auto out = list_.record(ev, s_.policy);
         dec.action = out.suppressed ? "suppress" : "count";
+        dec.repeat = out.repeated;
         if (!out.suppressed) {
             dec.count = static_cast<long long>(out.record.count);
             dec.threshold = s_.policy.soft_threshold;
@@ -344,35 +362,63 @@ Verdict Transport::ignore(const Delivery& d, Decision dec, logging::JsonObject& 
     logging::info(d.env.queue_id, decision_line(dec, d.env.recipient, d.signed_ok));
     event.add("action", dec.action).add("why", dec.why);
     event.add_raw("decisions", "[" + decision_json(dec) + "]");
-    write_event(d, event);
+    if (auto failed = write_event(d, event)) return *failed;
     return {EX_OK, {}};
 }
 
 Verdict Transport::quarantine(const Delivery& d, Decision dec, std::string_view message,
                               logging::JsonObject& event) {
     Quarantine q(s_.quarantine_dir, s_.quarantine);
+    const Kept kept = q.keep(message, d.rest_fd, d.env.queue_id, d.now);  // throws: tempfail in main
+    if (!kept.refused.empty()) return refused(d, std::move(dec), kept, event);
     dec.action = "quarantine";
-    dec.file = q.keep(message, d.env.queue_id, d.now);  // throws: tempfail in main
+    dec.file = kept.path;
+    dec.size = static_cast<long long>(kept.size);
     logging::info(d.env.queue_id, decision_line(dec, d.env.recipient, d.signed_ok));
-    event.add("action", dec.action).add("why", dec.why).add("file", dec.file);
+    event.add("action", dec.action).add("why", dec.why).add("file", dec.file).add("size", dec.size);
     if (!dec.detail.empty()) event.add("detail", dec.detail);
     event.add_raw("decisions", "[" + decision_json(dec) + "]");
-    write_event(d, event);
+    if (auto failed = write_event(d, event)) {
+        ::unlink(kept.path.c_str());  // the retry keeps it again: one copy
+        return *failed;
+    }
     return {EX_OK, {}};
 }
 
-void Transport::write_event(const Delivery& d, logging::JsonObject& event) {
-    if (s_.event_log.empty()) return;
-    std::string line = event.str() + "\n";
-    // O_APPEND with one write(2) keeps lines whole between concurrent
-    // transports. The store has committed already: a failure here is logged,
-    // never retried (a retry would count the bounce twice).
-    sys::Fd fd(::open(s_.event_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-    ssize_t n = fd ? ::write(fd.get(), line.data(), line.size()) : -1;
-    if (n != static_cast<ssize_t>(line.size()))
-        logging::warning(d.env.queue_id, logging::Line("bounce")
-                                             .kv("event_log", s_.event_log)
-                                             .kv("error", n < 0 ? std::strerror(errno) : "short write"));
+// A message the quarantine's limits cannot hold defers: Postfix keeps it
+// queued (mailq shows the reply) where exit 0 would drop it and any other
+// status bounce it. main() logs the defer line; the event says so too.
+Verdict Transport::refused(const Delivery& d, Decision dec, const Kept& kept, logging::JsonObject& event) {
+    Verdict v{EX_TEMPFAIL, "", "4.3.4", "quarantine-limit"};
+    if (kept.refused == "bounce_quarantine_max_files") {
+        v.status = "4.3.1";
+        v.reply = "sendguard-bounce: bounce_quarantine_max_files is 0: no report can be quarantined";
+    } else {
+        v.reply = "sendguard-bounce: a report of " + std::to_string(kept.size) +
+                  " bytes does not fit in bounce_quarantine_limit (" + std::to_string(s_.quarantine.max_bytes) +
+                  " bytes)";
+    }
+    v.reply += " (" + dec.why + "); raise the limit, or handle the queued message by hand";
+    dec.action = "defer";
+    dec.status = v.status;
+    dec.detail = v.reply;
+    event.add("action", dec.action).add("why", v.why).add("size", static_cast<long long>(kept.size));
+    event.add("quarantine_why", dec.why).add("detail", v.reply);
+    dec.why = v.why;
+    event.add_raw("decisions", "[" + decision_json(dec) + "]");
+    if (auto failed = write_event(d, event)) return *failed;
+    return v;
+}
+
+std::optional<Verdict> Transport::write_event(const Delivery& d, logging::JsonObject& event) {
+    if (!d.event_fd) return std::nullopt;
+    const std::string line = event.str() + "\n";
+    const ssize_t n = ::write(d.event_fd.get(), line.data(), line.size());
+    if (n == static_cast<ssize_t>(line.size())) return std::nullopt;
+    return Verdict{EX_TEMPFAIL,
+                   "cannot write bounce_event_log " + s_.event_log + ": " +
+                       (n < 0 ? std::strerror(errno) : "short write"),
+                   "4.3.0", "event-log"};
 }
 
 }  // namespace bounce

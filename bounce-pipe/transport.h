@@ -3,11 +3,17 @@
 // Transport::deliver() takes the envelope Postfix's pipe(8) passed on the
 // command line and the message from standard input, and decides:
 //
-//   1. Oversized message (over bounce_max_message_size): quarantined, logged,
-//      exit 0 (a logged decision; Postfix must not retry or bounce it).
+//   1. Oversized message (over bounce_max_message_size): quarantined whole
+//      (the rest streamed from rest_fd, never held in memory), logged with
+//      its size, exit 0. A message the quarantine's limits cannot hold
+//      (bounce_quarantine_limit, bounce_quarantine_max_files) defers: 75
+//      keeps it in Postfix's queue, where 0 would drop it and any other
+//      status would bounce it (a double bounce, lost).
 //   2. Parse with dsn::parse(). Mail that is neither a report nor an
 //      auto-reply, and a trusted report naming nobody usable, are
-//      quarantined: never dropped. Auto-replies are ignored.
+//      quarantined: never dropped. So is a report whose delivery-status
+//      part was cut by the part limit (why=status-cut): it is never
+//      classified from its notice text instead. Auto-replies are ignored.
 //   3. Who failed. When the envelope recipient is on one of bounce_domains
 //      and is our VERP address, the recipient decoded from the signed tag is
 //      authoritative, even when the report names nobody; a token stands for
@@ -26,7 +32,12 @@
 //      Every decision is one log line with the same keys (decision.h); the
 //      event line's "action" has the same values.
 //      The record's evidence (evidence.h) is the queue id, else the report's
-//      Message-ID, else a digest: a retried report counts once.
+//      Message-ID, else a digest: a retried report counts once (suppression,
+//      count and block alike), and its line says repeat=yes.
+//      The event log is opened before anything is changed: one that cannot
+//      be opened defers with nothing done; a line that cannot be written
+//      after the store committed defers too (the retry counts nothing
+//      twice), and a quarantined copy is removed again before deferring.
 //
 // Exit status (Postfix sys_exits): EX_OK only after the store committed or
 // after a logged decision to ignore; EX_TEMPFAIL with a "4.x.x" reply line for
@@ -52,6 +63,7 @@
 #include "common/dsn/dsn.h"
 #include "common/log/json.h"
 #include "common/store/suppression.h"
+#include "common/sys/fd.h"
 
 namespace config {
 class Config;
@@ -83,8 +95,10 @@ struct Settings {
 };
 
 struct Verdict {
-    int exit_code;      // EX_OK or EX_TEMPFAIL
-    std::string reply;  // printed on stdout when not EX_OK ("4.3.0 ...")
+    int exit_code;                  // EX_OK or EX_TEMPFAIL
+    std::string reply;              // printed on stdout after status when not EX_OK
+    std::string status = "4.3.0";   // the enhanced status code of reply
+    std::string why = "internal";   // the defer line's why
 };
 
 // The store class a report class is recorded as; nullopt for classes that
@@ -100,7 +114,19 @@ public:
     Transport(Settings settings, std::shared_ptr<store::Env> env,
               std::vector<address::VerpCodec> codecs, address::BounceDomains patterns = {});
 
-    Verdict deliver(const Envelope& env, std::string_view message, bool oversized, int64_t now);
+    // message: all of it, or with oversized its first bytes, the rest to be
+    // read from rest_fd (-1: nothing more to read).
+    Verdict deliver(const Envelope& env, std::string_view message, bool oversized, int64_t now,
+                    int rest_fd = -1);
+
+    // Whom the last deliver() was about, as far as it got: the failed
+    // recipient ("" unknown) and signed ("-" before the address was looked at),
+    // for the line of a defer that main() logs.
+    struct Named {
+        std::string rcpt;
+        std::string signed_ok = "-";
+    };
+    const Named& named() const noexcept { return named_; }
 
     // What the envelope recipient says about the report (step 3).
     struct Origin {
@@ -126,6 +152,8 @@ private:
         int64_t now;
         Origin origin;
         std::string signed_ok;  // "yes" or "no", for the log lines
+        int rest_fd;            // the rest of an oversized message, else -1
+        sys::Fd event_fd;       // bounce_event_log, opened before any change
     };
     Verdict deliver_report(Delivery& d, std::string_view message, logging::JsonObject& event);
     Origin resolve_verp(Delivery& d, logging::JsonObject& event) const;
@@ -133,13 +161,16 @@ private:
     Decision apply(const Delivery& d, const Target& t, dsn::Kind kind);
     Verdict ignore(const Delivery& d, Decision dec, logging::JsonObject& event);
     Verdict quarantine(const Delivery& d, Decision dec, std::string_view message, logging::JsonObject& event);
-    void write_event(const Delivery& d, logging::JsonObject& event);
+    Verdict refused(const Delivery& d, Decision dec, const Kept& kept, logging::JsonObject& event);
+    // The event line, or a defer when it cannot be written.
+    std::optional<Verdict> write_event(const Delivery& d, logging::JsonObject& event);
 
     Settings s_;
     std::shared_ptr<store::Env> env_;
     store::SuppressionList list_;
     std::vector<address::VerpCodec> codecs_;
     address::BounceDomains patterns_;
+    Named named_;
 };
 
 // Step 3: whom a report is about. With a signed recipient, that one only

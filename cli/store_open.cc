@@ -39,9 +39,14 @@ std::shared_ptr<store::Env> open_store(const config::Config& cfg, bool read_only
         if (what.starts_with("store: ")) what.remove_prefix(7);  // this message names the store already
         const std::string why = read_only && e.code() != 0 ? mdb_strerror(e.code()) : std::string(what);
         std::string hint;
-        if (e.code() == EACCES)
-            hint = read_only ? " (readers need read access to data.mdb and lock.mdb)"
-                             : " (run as the owner of state_directory)";
+        if (e.code() == EACCES && read_only) {
+            hint = " (readers need read access to data.mdb and lock.mdb)";
+        } else if (e.code() == EACCES || e.code() == EROFS) {
+            // Say what stands in the way; becoming the owner of
+            // state_directory helps only when that is what is wrong.
+            const std::string why = store::write_obstacle(cfg.str("state_directory"));
+            hint = " (" + (why.empty() ? std::string("run as the owner of state_directory") : why) + ")";
+        }
         throw std::runtime_error("cannot open suppression store " + dir + ": " + why + hint);
     }
 }

@@ -9,18 +9,23 @@
 #                      [--reader-group NAME] [--examples DIR] [--bindir DIR]
 #
 #   --root DIR          create everything below DIR instead of / (packaging,
-#                       tests); the users are still system users
+#                       tests); the users are still system users, and a
+#                       sendguard.conf it writes names the paths below DIR
+#                       (config_directory, state_directory, run_directory
+#                       and every absolute sendguard path in the example)
 #   --no-users          do not create users or groups (they must exist)
 #   --user, --group     the daemons' user and group (default sendguard)
 #   --reader-group      the group of mailing software that reads the store
 #                       (default sendguard-read)
 #   --examples DIR      where sendguard.conf is copied from when
 #                       /etc/sendguard/sendguard.conf is missing (default:
-#                       the installed examples, else conf-examples/ beside
-#                       this script)
+#                       the examples installed with this script,
+#                       PREFIX/share/doc/sendguard/examples, else
+#                       conf-examples/ beside it)
 #   --bindir DIR        where the installed sendguard command is; used to
 #                       create the store as the daemon user (default
-#                       /usr/local/bin, then /usr/bin)
+#                       PREFIX/bin of this script, then /usr/local/bin,
+#                       then /usr/bin)
 #
 # What it makes (sendguard(1), sendguard-bounce(8), sendguard-policyd(8) and
 # sendguard-milter(8), FILES, say who uses what):
@@ -62,6 +67,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 root=${root%/}
+# The tree's paths go into sendguard.conf and through sed: keep them plain.
+case "$root" in
+    *[!A-Za-z0-9._/-]*)
+        echo "install.sh: --root $root: use only letters, digits and . _ / - (it is written into sendguard.conf)" >&2
+        exit 64 ;;
+esac
 if [ "$(id -u)" != 0 ]; then
     echo "install.sh: run as root (it creates users and sets owners)" >&2
     exit 1
@@ -98,6 +109,32 @@ dir() {
     chmod "$3" "$1"
 }
 
+# set_param FILE NAME VALUE: NAME's line in FILE says VALUE (appended when
+# the file does not set NAME). VALUE holds no '#' (see --root above).
+set_param() {
+    if grep -q "^$2[[:space:]]*=" "$1"; then
+        sed -i "s#^$2[[:space:]]*=.*#$2 = $3#" "$1"
+    else
+        printf '%s = %s\n' "$2" "$3" >>"$1"
+    fi
+}
+
+# root_paths FILE: a configuration for the --root tree names the tree's own
+# paths, so that the programs work on it as it is. The three directories
+# carry the defaults derived from them ($config_directory/verp.keys,
+# $state_directory/..., unix:$run_directory/socketmap.sock); a sendguard
+# path the file spells out in full gets the tree's prefix.
+root_paths() {
+    printf '\n# The tree made by "install.sh --root %s".\n' "$root" >>"$1"
+    set_param "$1" config_directory "$etc"
+    set_param "$1" state_directory "$lib"
+    set_param "$1" run_directory "$run"
+    sed -i -E \
+        -e "s#^((verp_key_file|bounce_quarantine_directory|bounce_event_log|policyd_pid_file)[[:space:]]*=[[:space:]]*)/#\1$root/#" \
+        -e "/^policyd_socketmap_listen[[:space:]]*=/s#unix:/#unix:$root/#g" \
+        -e "s#^(log_target[[:space:]]*=[[:space:]]*file:)/#\1$root/#" "$1"
+}
+
 etc="$root/etc/sendguard"
 lib="$root/var/lib/sendguard"
 run="$root/run/sendguard"
@@ -108,18 +145,20 @@ dir "$run" "$user:$group" 0755
 conf="$etc/sendguard.conf"
 if [ ! -e "$conf" ]; then
     if [ -z "$examples" ]; then
-        for d in /usr/local/share/doc/sendguard/examples /usr/share/doc/sendguard/examples \
-                 "$here/../conf-examples"; do
-            [ -f "$d/sendguard.conf" ] && { examples=$d; break; }
+        # Installed, this script is PREFIX/share/sendguard/install.sh.
+        for d in "$here/../doc/sendguard/examples" "$here/../conf-examples"; do
+            [ -f "$d/sendguard.conf" ] && { examples=$(cd "$d" && pwd); break; }
         done
     fi
     if [ -n "$examples" ] && [ -f "$examples/sendguard.conf" ]; then
         cp "$examples/sendguard.conf" "$conf"
-        say "created $conf from $examples/sendguard.conf; now edit it: set bounce_domains"
+        from="from $examples/sendguard.conf"
     else
         printf '# sendguard.conf(5); "sendguard config -d" lists the defaults.\n' >"$conf"
-        say "created an empty $conf; now edit it: set bounce_domains"
+        from="empty"
     fi
+    [ -z "$root" ] || root_paths "$conf"
+    say "created $conf ($from); now edit it: set bounce_domains"
 fi
 chown "root:$group" "$conf"
 chmod 0644 "$conf"
@@ -138,7 +177,7 @@ chmod 0640 "$keys"
 # at start) opens. Only for the real system: a --root tree is not live.
 if [ -z "$root" ] && [ ! -e "$lib/data.mdb" ]; then
     cli=""
-    for d in $bindir /usr/local/bin /usr/bin; do
+    for d in $bindir "$here/../../bin" /usr/local/bin /usr/bin; do
         [ -x "$d/sendguard" ] && { cli="$d/sendguard"; break; }
     done
     if [ -n "$cli" ] && command -v runuser >/dev/null; then

@@ -79,6 +79,10 @@ struct Report {
     std::string original_message_id;  // of the returned message, "<...>"
     std::string original_from;        // addr-spec of the returned message's From:
     std::string original_to;          // addr-spec of its first To:
+    // A delivery-status part was longer than Limits::part_text(): the
+    // record it cut was dropped, and nothing was read from the notice's
+    // text in its place (the report is Kind::Dsn, maybe naming nobody).
+    bool status_cut = false;
 };
 
 // Every input is bounded by these: bounce_max_recipients and

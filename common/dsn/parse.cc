@@ -191,8 +191,10 @@ bool is_mislabelled_status(const MimePart& p) {
 Kind read_status_report(Reading& r) {
     for (const auto& p : r.mail.parts)
         if (is_type(p, "message/delivery-status") || is_type(p, "message/global-delivery-status")
-            || is_mislabelled_status(p))
+            || is_mislabelled_status(p)) {
             read_delivery_status(p.text(), p.cut(), r.drafts, r.report.reporting_mta);
+            r.report.status_cut |= p.cut();
+        }
     resolve_host_local(r);
     return r.drafts.empty() ? Kind::None : Kind::Dsn;
 }
@@ -274,8 +276,11 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     Reading r(message, limits);
     Kind kind = read_complaint(r);
     if (kind == Kind::None) kind = read_status_report(r);
-    if (kind == Kind::None) kind = read_ses(r);
-    if (kind == Kind::None)
+    // A machine-readable part cut by the limit: what it would have said is
+    // unknown, and a guess from the notice's wording must not replace it.
+    const bool cut = r.report.status_cut;
+    if (kind == Kind::None && !cut) kind = read_ses(r);
+    if (kind == Kind::None && !cut)
         if (auto inner = read_attached_notice(r, depth)) return std::move(*inner);
 
     // Postfix's bounce(8) marks its reports "Auto-Submitted: auto-replied"
@@ -290,7 +295,7 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     const bool returned = r.mail.has_original || !r.notice.returned.empty();
     const bool vacation = is_auto_reply(r.mail)
         && (is_named_auto_reply(r.mail) || !returned || !is_bounce_like(r.mail, r.notice.text));
-    if (kind == Kind::None) {
+    if (kind == Kind::None && !cut) {
         if (!is_strong_bounce(r.mail) && !daemon && vacation) {
             kind = Kind::AutoReply;
         } else if (is_bounce_like(r.mail, r.notice.text)) {
@@ -302,7 +307,7 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     }
     // A report with no usable recipient is still a report: the caller keeps
     // it for a human rather than ignoring it.
-    if (kind == Kind::None && status_report) kind = Kind::Dsn;
+    if (kind == Kind::None && (status_report || cut)) kind = Kind::Dsn;
     r.report.kind = kind;
     if (kind == Kind::AutoReply) read_auto_reply(r);
     else classify_drafts(r);

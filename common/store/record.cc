@@ -192,6 +192,8 @@ std::string encode(const BlockRecord& r) {
     put_le(out, r.first_seen);
     put_le(out, r.last_seen);
     put_texts(out, r);
+    if (!r.evidence.empty())  // absent, the value is byte for byte what older versions wrote
+        put_str(out, r.evidence, kMaxEvidence);
     return out;
 }
 
@@ -207,6 +209,12 @@ Decode decode(std::string_view in, BlockRecord& out) {
     r.last_seen = rd.i64();
     if (!read_texts(rd, r))
         return Decode::Truncated;
+    if (in.size() - 1 > rd.pos()) {  // evidence, appended later: absent in older values
+        const std::string_view evidence = rd.str();
+        if (!rd.ok())
+            return Decode::Truncated;
+        r.evidence = evidence;
+    }
     out = std::move(r);
     return Decode::Ok;
 }

@@ -31,6 +31,9 @@
 //    17    8 last_seen   int64
 //    25      four strings (uint16 length + bytes): reason, status,
 //            diagnostic, remote_mta
+//            then, optional (absent when empty, and in values written
+//            before it was added), one more: evidence, the id of the last
+//            report counted
 //
 // Strings longer than the per-field caps below are cut at a UTF-8 character
 // boundary when encoded.
@@ -97,6 +100,7 @@ struct BlockRecord {
     std::string status;
     std::string diagnostic;
     std::string remote_mta;
+    std::string evidence;  // id of the last report counted ("" in older values)
     bool operator==(const BlockRecord&) const = default;
 };
 

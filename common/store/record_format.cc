@@ -137,11 +137,14 @@ bool apply(Record& r, std::string& address, bool& has_class, std::string_view k,
         auto s = parse_source(v);
         if (!s) return false;
         r.source = *s;
-    } else if (k == "reason") r.reason = v;
-    else if (k == "status") r.status = v;
-    else if (k == "remote_mta") r.remote_mta = v;
-    else if (k == "diagnostic") r.diagnostic = v;
-    else if (k == "evidence") r.evidence = v;
+    }
+    // Text fields come from a file anyone may have written: stored like a
+    // remote server's text, so no listing carries a terminal escape.
+    else if (k == "reason") r.reason = clean_remote_text(v, kMaxDiagnostic);
+    else if (k == "status") r.status = clean_remote_text(v, kMaxDiagnostic);
+    else if (k == "remote_mta") r.remote_mta = clean_remote_text(v, kMaxDiagnostic);
+    else if (k == "diagnostic") r.diagnostic = clean_remote_text(v, kMaxDiagnostic);
+    else if (k == "evidence") r.evidence = clean_remote_text(v, kMaxDiagnostic);
     else if (k == "first_seen") return v.empty() || num(r.first_seen);
     else if (k == "last_seen") return v.empty() || num(r.last_seen);
     else if (k == "count") return v.empty() || num(r.count);

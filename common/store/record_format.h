@@ -16,7 +16,10 @@
 // = + - @ tab CR or "'"; a CSV import takes exactly one "'" off a field that
 // starts with "'" followed by one of those. The round trip is exact, and a
 // hand-written field like "'bob@example.com" is kept as written. JSON
-// values are never altered.
+// values are never unquoted. On import, in either format, the text fields
+// (reason, status, remote_mta, diagnostic, evidence) lose their control
+// characters as remote text does (clean_remote_text in record.h), whether
+// written raw or as a JSON escape (\u001b).
 //
 // Files saved by spreadsheets: strip_bom() takes a UTF-8 byte order mark
 // off the first line (every format); CRLF line ends are accepted.

@@ -1,11 +1,16 @@
 // setup.cc - see setup.h
 #include "common/store/setup.h"
 
+#include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <map>
+#include <vector>
 
 namespace store {
 
@@ -21,7 +26,48 @@ std::map<std::string, std::chrono::seconds, std::less<>> reason_expiry(
     return {m.entries.begin(), m.entries.end()};
 }
 
+std::string user_name(uid_t uid) {
+    const struct passwd* pw = ::getpwuid(uid);
+    return pw ? std::string(pw->pw_name) : "uid " + std::to_string(uid);
+}
+
+// What keeps the caller from writing path (which exists), or "".
+std::string obstacle(const std::string& path) {
+    struct statvfs vfs {};
+    if (::statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+        return path + " is on a read-only file system (remount it read-write)";
+    if (::faccessat(AT_FDCWD, path.c_str(), W_OK, AT_EACCESS) == 0) return "";
+    if (errno == EROFS) return path + " is on a read-only file system (remount it read-write)";
+    struct stat st {};
+    if (errno != EACCES || ::stat(path.c_str(), &st) != 0) return "";
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    if (st.st_uid == ::geteuid())
+        return path + " has mode " + mode + ": its owner may not write it (chmod u+w)";
+    return path + " is owned by " + user_name(st.st_uid) + ", not by " + user_name(::geteuid()) +
+           ", and its mode " + mode + " does not let " + user_name(::geteuid()) +
+           " write it (give it to the owner of state_directory)";
+}
+
 }  // namespace
+
+std::string write_obstacle(std::string_view state_dir) {
+    // LMDB writes data.mdb and lock.mdb; it needs the directories only to
+    // create what is missing.
+    const std::string env_dir = suppression_dir(state_dir);
+    std::vector<std::string> paths;
+    struct stat st {};
+    const bool data = ::stat((env_dir + "/data.mdb").c_str(), &st) == 0;
+    const bool lock = ::stat((env_dir + "/lock.mdb").c_str(), &st) == 0;
+    if (::stat(env_dir.c_str(), &st) != 0) paths.emplace_back(state_dir);
+    else if (!data || !lock) paths.push_back(env_dir);
+    if (data) paths.push_back(env_dir + "/data.mdb");
+    if (lock) paths.push_back(env_dir + "/lock.mdb");
+    for (const auto& p : paths)
+        if (std::string why = obstacle(p); !why.empty()) return why;
+    return "";
+}
+
 std::shared_ptr<Env> open_suppression_store(const config::Config& cfg, bool read_only) {
     EnvOptions o;
     o.map_size = cfg.size("store_map_size");

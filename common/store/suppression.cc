@@ -174,6 +174,7 @@ Outcome SuppressionList::record(const Event& ev, const Policy& p) {
         if (prev && !ev.evidence.empty() && prev->evidence == ev.evidence &&
             prev->klass == ev.klass && !prev->expired(ev.when)) {
             out.suppressed = was_active;
+            out.repeated = true;
             out.record = std::move(*prev);
             return out;
         }

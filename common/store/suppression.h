@@ -49,7 +49,9 @@
 // as it was counts as unchanged.
 //
 // Block events (blocked, spamdetected, ratelimited, ...) never suppress a
-// recipient; record_block() counts them per recipient domain ("blocks" table).
+// recipient; record_block() counts them per recipient domain ("blocks" table),
+// once per report: an event whose evidence equals the one the domain's
+// record last counted changes nothing (a retried delivery).
 //
 // Scans (for_each, for_each_block, stats, purge_expired) work in batches of
 // kScanBatch entries, each in its own short txn, so no long-lived read txn
@@ -116,6 +118,9 @@ struct Outcome {
     bool suppressed = false;         // the address record suppresses after this event
     bool newly_suppressed = false;   // ... and did not before it
     bool domain_suppressed = false;  // "@domain" suppresses after this event
+    // The same report was recorded before (a retried delivery): nothing
+    // changed, and record is the stored one.
+    bool repeated = false;
     Record record;                   // the address record as stored
 };
 
@@ -149,6 +154,12 @@ struct BlockEvent {
     std::string domain;  // recipient domain, normalised
     std::string reason, status, diagnostic, remote_mta;
     int64_t when = 0;
+    std::string evidence = {};  // the report's id, as Event::evidence
+};
+
+struct BlockOutcome {
+    BlockRecord record;     // as stored
+    bool repeated = false;  // the same report was counted before: nothing changed
 };
 
 struct Stats {
@@ -208,7 +219,7 @@ public:
     // Deletes expired records and stale domain_hits rows; returns records deleted.
     size_t purge_expired(int64_t now);
 
-    BlockRecord record_block(const BlockEvent& ev, const Policy& policy);
+    BlockOutcome record_block(const BlockEvent& ev, const Policy& policy);
     std::optional<BlockRecord> block(std::string_view domain) const;
     void for_each_block(const VisitBlock& fn, std::string_view after = {}) const;
 

@@ -137,7 +137,7 @@ size_t SuppressionList::purge_expired(int64_t now) {
     return removed;
 }
 
-BlockRecord SuppressionList::record_block(const BlockEvent& ev, const Policy& p) {
+BlockOutcome SuppressionList::record_block(const BlockEvent& ev, const Policy& p) {
     if (!valid_key(ev.domain))
         throw Error(Error::Kind::BadKey, 0, "record_block", env_->path(),
                     "key length " + std::to_string(ev.domain.size()));
@@ -149,6 +149,9 @@ BlockRecord SuppressionList::record_block(const BlockEvent& ev, const Policy& p)
         } else {
             b.first_seen = b.last_seen = ev.when;
         }
+        // The same report again (a delivery retried after this commit).
+        if (!ev.evidence.empty() && b.evidence == ev.evidence) return BlockOutcome{std::move(b), true};
+        b.evidence = clean_remote_text(ev.evidence, kMaxEvidence);
         if (b.count < std::numeric_limits<uint64_t>::max())
             ++b.count;
         b.first_seen = std::min(b.first_seen, ev.when);
@@ -160,7 +163,7 @@ BlockRecord SuppressionList::record_block(const BlockEvent& ev, const Policy& p)
             b.remote_mta = clean_remote_text(ev.remote_mta, kMaxDiagnostic);
         }
         w.put(blocks_, ev.domain, encode(b));
-        return b;
+        return BlockOutcome{std::move(b), false};
     });
 }
 

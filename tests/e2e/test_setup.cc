@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "tests/support/cleanup.h"
@@ -86,20 +87,42 @@ BOOST_AUTO_TEST_CASE(install_script_creates_directories_key_and_config) {
     for (const auto& w : wants)
         BOOST_TEST(str(meta(root.path() + w.path)) == w.want,
                    w.path << ": got " << str(meta(root.path() + w.path)) << ", want " << w.want);
-    // The configuration is the example; the key is 32 bytes in hex.
-    BOOST_TEST(
-        harness::file_text(root.path() + "/etc/sendguard/sendguard.conf") ==
-        harness::file_text(std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/sendguard.conf"));
-    const std::string key = harness::file_text(root.path() + "/etc/sendguard/verp.keys");
+    // The configuration is the example, ending with the tree's own paths;
+    // the key is 32 bytes in hex.
+    const std::string tree = root.path();
+    BOOST_TEST(harness::file_text(tree + "/etc/sendguard/sendguard.conf") ==
+               harness::file_text(std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/sendguard.conf") +
+                   "\n# The tree made by \"install.sh --root " + tree + "\".\n"
+                   "config_directory = " + tree + "/etc/sendguard\n"
+                   "state_directory = " + tree + "/var/lib/sendguard\n"
+                   "run_directory = " + tree + "/run/sendguard\n");
+    const std::string key = harness::file_text(tree + "/etc/sendguard/verp.keys");
     BOOST_TEST(key.size() == 65u, key);
     BOOST_TEST(key.find_first_not_of("0123456789abcdef") == 64u, key);
-    // The sendguard configuration tool accepts what it made.
-    auto cfg = harness::run({harness::sendguard_bin("sendguard"), "-c",
-                             root.path() + "/etc/sendguard/sendguard.conf", "-o",
-                             "config_directory=" + root.path() + "/etc/sendguard", "-o",
-                             "state_directory=" + root.path() + "/var/lib/sendguard", "verp",
-                             "encode", "bob@example.net"});
-    BOOST_TEST(cfg.status.code == 0, cfg.describe());
+    // The tree works as it is: every sendguard path of the configuration is
+    // below it, the key signs and the store is written there, without -o.
+    const std::string conf = tree + "/etc/sendguard/sendguard.conf";
+    auto paths = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "config", "-x",
+                               "config_directory", "state_directory", "run_directory",
+                               "verp_key_file", "bounce_quarantine_directory", "bounce_event_log",
+                               "policyd_socketmap_listen"});
+    BOOST_REQUIRE_MESSAGE(paths.ok(), paths.describe());
+    for (const std::string& want :
+         {"config_directory = " + tree + "/etc/sendguard\n",
+          "state_directory = " + tree + "/var/lib/sendguard\n",
+          "run_directory = " + tree + "/run/sendguard\n",
+          "verp_key_file = " + tree + "/etc/sendguard/verp.keys\n",
+          "bounce_quarantine_directory = " + tree + "/var/lib/sendguard/quarantine\n",
+          "bounce_event_log = " + tree + "/var/lib/sendguard/events.jsonl\n",
+          "policyd_socketmap_listen = unix:" + tree + "/run/sendguard/socketmap.sock\n"})
+        BOOST_TEST(paths.out.find(want) != std::string::npos, "want " << want << "got:\n" << paths.out);
+    auto enc = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "verp", "encode",
+                             "bob@example.net"});
+    BOOST_TEST(enc.status.code == 0, enc.describe());
+    auto add = harness::run({harness::sendguard_bin("sendguard"), "-c", conf, "suppress", "add",
+                             "bob@example.net"});
+    BOOST_TEST(add.status.code == 0, add.describe());
+    BOOST_TEST(std::filesystem::exists(tree + "/var/lib/sendguard/suppress.lmdb/data.mdb"));
 
     // Again: the key and the configuration stay, a wrong mode is fixed.
     harness::write_file(root.path() + "/etc/sendguard/sendguard.conf", "# mine\n", 0600);
@@ -142,6 +165,61 @@ BOOST_AUTO_TEST_CASE(install_script_creates_system_users, *boost::unit_test::lab
     auto again = harness::run({"sh", kScript, "--root", root.path()});
     BOOST_TEST(again.ok(), again.describe());
     BOOST_TEST(again.out.find("created") == std::string::npos, again.out);
+}
+
+// cmake --install into a DESTDIR: the installed examples name the programs
+// and the configuration where this build installs them (the same as the
+// unit's ExecStart), and differ from conf-examples/ in nothing else; the
+// installed setup script finds them.
+BOOST_AUTO_TEST_CASE(installed_examples_name_the_installed_paths) {
+    harness::require(harness::have_program("cmake"), "cmake (apt-get install cmake)");
+    harness::TempDir dest("sg-destdir-");
+    auto inst = harness::run({"env", "DESTDIR=" + dest.path(), "cmake", "--install",
+                              SENDGUARD_BINARY_DIR});
+    BOOST_REQUIRE_MESSAGE(inst.ok(), inst.describe());
+    namespace fs = std::filesystem;
+    std::string examples, unit, script;
+    for (const auto& e : fs::recursive_directory_iterator(dest.path())) {
+        const std::string p = e.path().string();
+        if (p.ends_with("/share/doc/sendguard/examples/master.cf")) examples = e.path().parent_path();
+        if (p.ends_with("/sendguard-policyd.service")) unit = p;
+        if (p.ends_with("/share/sendguard/install.sh")) script = p;
+    }
+    BOOST_REQUIRE_MESSAGE(!examples.empty() && !unit.empty() && !script.empty(), inst.out);
+    // argv=SBINDIR/sendguard-bounce -c SYSCONFDIR/sendguard.conf, as in the unit.
+    const std::string master = harness::file_text(examples + "/master.cf");
+    const size_t argv = master.find("argv=");
+    BOOST_REQUIRE(argv != std::string::npos);
+    const size_t prog = master.find("/sendguard-bounce -c ", argv);
+    BOOST_REQUIRE(prog != std::string::npos);
+    const std::string sbindir = master.substr(argv + 5, prog - argv - 5);
+    const size_t conf_at = prog + std::string("/sendguard-bounce -c ").size();
+    const std::string conf = master.substr(conf_at, master.find('\n', conf_at) - conf_at);
+    BOOST_REQUIRE(conf.ends_with("/sendguard.conf"));
+    const std::string sysconfdir = conf.substr(0, conf.size() - std::string("/sendguard.conf").size());
+    BOOST_TEST(::access((dest.path() + sbindir + "/sendguard-bounce").c_str(), X_OK) == 0,
+               "no " << sbindir << "/sendguard-bounce installed");
+    BOOST_TEST(harness::file_text(unit).find("ExecStart=" + sbindir + "/sendguard-policyd -c " + conf +
+                                             "\n") != std::string::npos,
+               "the unit's ExecStart names another place than " << sbindir << " and " << conf);
+    // Otherwise the installed copies are the repository's.
+    for (const char* name : {"main.cf", "master.cf", "sendguard.conf", "sendmail.mc"}) {
+        std::string text = harness::file_text(examples + "/" + name);
+        for (auto [from, to] : {std::pair{sbindir + "/sendguard-", std::string("/usr/sbin/sendguard-")},
+                                std::pair{sysconfdir + "/", std::string("/etc/sendguard/")}})
+            for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+                text.replace(at, from.size(), to);
+        BOOST_TEST(text == harness::file_text(std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/" + name),
+                   name << " differs from conf-examples/" << name << " in more than the paths");
+    }
+    // The installed script copies the installed example.
+    if (::geteuid() != 0) return;
+    harness::TempDir root("sg-install-ex-");
+    const std::string ng = nogroup();
+    auto r = harness::run({"sh", script, "--root", root.path(), "--no-users", "--user", "nobody",
+                           "--group", ng, "--reader-group", ng});
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+    BOOST_TEST(r.out.find("(from " + examples + "/sendguard.conf)") != std::string::npos, r.out);
 }
 
 // The units as installed, with ExecStart pointing at the build tree (verify

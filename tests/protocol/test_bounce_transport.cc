@@ -39,6 +39,24 @@ struct Site : harness::Site {
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 bool contains(const std::string& s, const std::string& p) { return s.find(p) != std::string::npos; }
 
+// The .eml files of a quarantine directory (none when it does not exist).
+std::vector<std::string> quarantined(const std::string& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
+         it.increment(ec))
+        out.push_back(it->path().string());
+    return out;
+}
+
+// A signed hard bounce padded past bounce_max_message_size (64k, its
+// minimum) by a long returned message.
+std::string oversized_report(size_t size) {
+    std::string m = ts::make_dsn({});
+    m.insert(m.rfind("--sg-boundary-42--"), "X-Padding: " + std::string(size - m.size() - 13, 'p') + "\n\n");
+    return m;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(bounce_transport_cli)
@@ -222,6 +240,70 @@ BOOST_AUTO_TEST_CASE(defer_lines_say_what_failed_once_and_end_cleanly) {
     auto e = s.bounce({"-c", s.conf, "-q", "4XkQ3b7Lq2z", "--", ""}, ts::make_dsn({}));
     BOOST_TEST(e.status.code == 75, e.describe());
     BOOST_TEST(e.out == "4.3.5 no recipient argument: check master.cf argv\n", e.out);
+}
+
+// A report over bounce_max_message_size is kept whole, however large, and
+// the line and the event say how large it was.
+BOOST_AUTO_TEST_CASE(an_oversized_report_is_quarantined_whole) {
+    Site s("bounce_max_message_size = 64k\n");
+    const std::string msg = oversized_report(200000);
+    BOOST_REQUIRE_EQUAL(msg.size(), 200000u);
+    auto r = s.bounce({"-c", s.conf, "-q", "4XkQ3b7Lq2z", "--", s.verp("bob@example.net")}, msg);
+    BOOST_TEST(r.status.code == 0, r.describe());
+    auto files = quarantined(s.lib + "/quarantine");
+    BOOST_REQUIRE_EQUAL(files.size(), 1u);
+    const std::string kept = harness::file_text(files.front());
+    BOOST_TEST(kept.size() == msg.size(), "kept " << kept.size() << " bytes of " << msg.size());
+    BOOST_TEST((kept == msg), "the quarantined copy differs from the message");
+    BOOST_TEST(contains(r.err, "why=too-large, file=" + files.front() + ", size=200000"), r.err);
+    BOOST_TEST(contains(harness::file_text(s.lib + "/events.jsonl"), "\"size\":200000"),
+               harness::file_text(s.lib + "/events.jsonl"));
+    BOOST_TEST(!s.check("bob@example.net").ok(), "an oversized report was acted on");
+}
+
+// What the quarantine may not hold is not thrown away: the delivery defers
+// (Postfix keeps the report queued, and mailq shows why), the line and the
+// event say which limit and the sizes, and nothing is left behind.
+BOOST_AUTO_TEST_CASE(a_report_the_quarantine_cannot_hold_defers) {
+    struct Case {
+        std::string what, extra, msg, reply, detail;
+    } cases[] = {
+        {"over bounce_quarantine_limit", "bounce_max_message_size = 64k\nbounce_quarantine_limit = 100k\n",
+         oversized_report(200000),
+         "4.3.4 sendguard-bounce: a report of 200000 bytes does not fit in bounce_quarantine_limit (102400 bytes)",
+         "\"size\":200000"},
+        {"bounce_quarantine_max_files = 0", "bounce_quarantine_max_files = 0\n", "Subject: hello\n\nhi\n",
+         "4.3.1 sendguard-bounce: bounce_quarantine_max_files is 0: no report can be quarantined", "\"size\":19"},
+    };
+    for (auto& c : cases) {
+        Site s(c.extra);
+        const std::string to = s.verp("bob@example.net");
+        auto r = s.bounce({"-c", s.conf, "-q", "4XkQ3b7Lq2z", "--", to}, c.msg);
+        BOOST_TEST(r.status.code == 75, c.what << ": " << r.describe());
+        BOOST_TEST(starts_with(r.out, c.reply), c.what << ": got " << r.out << ", want " << c.reply);
+        BOOST_TEST(contains(r.err, "warning: bounce: action=defer, rcpt=<bob@example.net>, verp=<" + to +
+                                       ">, signed=yes, status=" + c.reply.substr(0, 5)),
+                   c.what << ": " << r.err);
+        BOOST_TEST(contains(r.err, "why=quarantine-limit"), c.what << ": " << r.err);
+        BOOST_TEST(quarantined(s.lib + "/quarantine").empty(), c.what << ": a file was left in the quarantine");
+        const std::string ev = harness::file_text(s.lib + "/events.jsonl");
+        BOOST_TEST(contains(ev, "\"action\":\"defer\",\"why\":\"quarantine-limit\""), c.what << ": " << ev);
+        BOOST_TEST(contains(ev, c.detail), c.what << ": " << ev);
+    }
+}
+
+// A defer after the return address was decoded names the recipient, as
+// every other decision line does.
+BOOST_AUTO_TEST_CASE(a_defer_names_the_decoded_recipient) {
+    harness::TempDir d("sg-bt-");
+    harness::write_file(d.sub("file"), "x");
+    Site s("bounce_quarantine_directory = " + d.sub("file") + "/q\n");
+    const std::string to = s.verp("bob@example.net");
+    auto r = s.bounce({"-c", s.conf, "-q", "4XkQ3b7Lq2z", "--", to}, "Subject: hello\n\nhi\n");
+    BOOST_TEST(r.status.code == 75, r.describe());
+    BOOST_TEST(contains(r.err, "warning: bounce: action=defer, rcpt=<bob@example.net>, verp=<" + to +
+                                   ">, signed=yes, status=4.3.0"),
+               r.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

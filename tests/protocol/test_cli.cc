@@ -259,6 +259,44 @@ BOOST_AUTO_TEST_CASE(unreadable_store_says_what_failed) {
     }
 }
 
+// A writer who owns state_directory and still cannot write is told what
+// stands in the way (a file's mode, its owner), not to become that owner.
+BOOST_AUTO_TEST_CASE(a_write_the_store_refuses_says_what_is_wrong) {
+    if (!can_switch_users()) return;
+    Site s;
+    BOOST_REQUIRE(s.cli({"suppress", "add", "bob@example.net"}).ok());
+    harness::chown_to(s.keys, "nobody");
+    for (const std::string& p : {s.lib, s.store, s.store + "/data.mdb", s.store + "/lock.mdb"})
+        harness::chown_to(p, "nobody");
+    struct Case {
+        std::string what, file;
+        mode_t mode;
+        std::string want;
+    } cases[] = {
+        {"data.mdb read-only", s.store + "/data.mdb", 0440, s.store + "/data.mdb has mode 0440"},
+        {"lock.mdb read-only", s.store + "/lock.mdb", 0440, s.store + "/lock.mdb has mode 0440"},
+        {"directory read-only", s.store, 0550, s.store + " has mode 0550"},
+    };
+    for (auto& c : cases) {
+        chmod_store(s, 0750, 0660);
+        BOOST_REQUIRE(::chmod(c.file.c_str(), c.mode) == 0);
+        // lock.mdb is gone when the directory may not be written: LMDB must create it.
+        if (c.file == s.store) ::unlink((s.store + "/lock.mdb").c_str());
+        auto w = s.as_nobody({"suppress", "add", "carol@example.net"});
+        BOOST_TEST(w.status.code == 3, c.what << ": " << w.describe());
+        BOOST_TEST(!has(w.err, "run as the owner of state_directory"), c.what << ": " << w.err);
+        BOOST_TEST(has(w.err, c.want), c.what << ": got " << w.err << ", want " << c.want);
+    }
+    BOOST_REQUIRE(::chmod(s.store.c_str(), 0750) == 0);
+    BOOST_REQUIRE(s.cli({"suppress", "add", "dave@example.net"}).ok());  // lock.mdb again
+    chmod_store(s, 0750, 0660);
+    harness::chown_to(s.store + "/data.mdb", "root");
+    ::chmod((s.store + "/data.mdb").c_str(), 0644);
+    auto o = s.as_nobody({"suppress", "add", "carol@example.net"});
+    BOOST_TEST(o.status.code == 3, o.describe());
+    BOOST_TEST(has(o.err, s.store + "/data.mdb is owned by root, not by nobody"), o.err);
+}
+
 BOOST_AUTO_TEST_CASE(a_store_not_created_yet_is_empty_and_stays_uncreated) {
     Site s;
     std::function<harness::RunResult(std::vector<std::string>)> run = [&](std::vector<std::string> a) {
@@ -293,6 +331,13 @@ BOOST_AUTO_TEST_CASE(read_only_mount) {
     }
     BOOST_TEST(r.ok(), r.describe());
     BOOST_TEST(has(r.err, "lock.mdb is not writable"), r.err);
+    // A write there names the mount, not the owner.
+    std::string add = "mount --bind " + s.lib + " " + s.lib + " && mount -o remount,bind,ro " + s.lib +
+                      " || exit 77; exec " + harness::join_argv(s.argv({"suppress", "add", "carol@example.net"}));
+    auto w = harness::run({"unshare", "-m", "--propagation", "private", "sh", "-c", add});
+    BOOST_TEST(w.status.code == 3, w.describe());
+    BOOST_TEST(has(w.err, "is on a read-only file system"), w.err);
+    BOOST_TEST(!has(w.err, "run as the owner"), w.err);
 }
 
 // ---- verp encode / decode -----------------------------------------------

@@ -257,7 +257,8 @@ std::string PostfixInstance::render_main_cf() const {
 
 std::string PostfixInstance::render_master_cf() const {
     std::string s = "# written by the sendguard test harness (tests/support/postfix_config.cc)\n";
-    s += smtpd_ip_ + ":" + std::to_string(opts_.smtpd_port) + " inet n - n - - smtpd\n";
+    s += smtpd_ip_ + ":" + std::to_string(opts_.smtpd_port) + " inet n - " +
+         (opts_.smtpd_chroot ? "y" : "n") + " - - smtpd\n";
     s += kBaseMaster;
     for (const auto& e : master_extra_) s += e + "\n";
     return s;

@@ -10,7 +10,10 @@
 // Files the harness writes are backdated: Postfix re-reads a file whose
 // mtime is under ~2s old in 300ms naps, which made `postfix start` 3s slow.
 // Every master.cf service runs unchrooted (chroot column "n"), so absolute
-// paths (sockets, sasldb, pipe commands) work as written.
+// paths (sockets, sasldb, pipe commands) work as written; only with
+// opts.smtpd_chroot does smtpd run chrooted in queue/, as Debian's
+// master.cf has it (on loopback with the harness defaults it needs no
+// files from /etc inside the chroot).
 //
 // Defaults (main.cf): compatibility_level 3.6; smtpd on 127.0.0.1:<free
 // port> only; inet_protocols ipv4; myhostname mx.sendguard.test;
@@ -77,6 +80,7 @@ struct PostfixOptions {
     uint16_t smtpd_port = 0;     // 0: a free port on 127.0.0.1
     int maximal_queue_lifetime_s = 3600;
     int bounce_queue_lifetime_s = 3600;
+    bool smtpd_chroot = false;   // smtpd's chroot column "y" (queue_directory)
 };
 
 // A pipe(8) service: "<name> unix - n n - <maxproc> pipe flags=.. user=.. argv=..".

@@ -910,3 +910,135 @@ BOOST_AUTO_TEST_CASE(a_local_report_is_trusted_an_outside_one_is_not) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounce_hostile_input)
+
+namespace {
+
+size_t quarantined(const Fixture& f) {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(f.settings.quarantine_dir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+        ++n;
+    return n;
+}
+
+// The stored record of key, pending or not (check() gives active ones only).
+std::optional<store::Record> stored(const Fixture& f, const std::string& key) {
+    std::optional<store::Record> out;
+    store::SuppressionList(f.env).for_each([&](std::string_view k, const store::Record& r) {
+        if (k == key) out = r;
+        return !out;
+    });
+    return out;
+}
+
+}  // namespace
+
+// A delivery-status part longer than the parser reads loses the record it
+// cuts; the notice text must not stand in for it (it would count a guess).
+BOOST_AUTO_TEST_CASE(a_cut_status_part_is_quarantined_not_read_from_the_notice) {
+    Fixture f;
+    std::string m = ts::make_dsn({});
+    const std::string field = "Diagnostic-Code: smtp; 550 5.1.1 ";
+    const size_t at = m.find(field);
+    BOOST_REQUIRE(at != std::string::npos);
+    m.insert(at + field.size(), std::string(3u << 19, 'x'));  // 1.5 MiB in one field
+    const dsn::Report report = dsn::parse(m, f.settings.limits);
+    BOOST_TEST(report.status_cut, "the cut went unnoticed");
+    logging::clear_captured();
+    auto v = f.deliver(f.verp("bob@example.net"), m);
+    BOOST_TEST(v.exit_code == EX_OK);
+    BOOST_TEST(store::SuppressionList(f.env).stats(kNow).total == 0u, "a cut report was counted: " << f.events());
+    BOOST_TEST(contains(f.events(), "\"action\":\"quarantine\",\"why\":\"status-cut\""), f.events());
+    BOOST_TEST(contains(logging::captured(), "bounce: action=quarantine, rcpt=<bob@example.net>"), logging::captured());
+    BOOST_TEST(contains(logging::captured(), "why=status-cut"), logging::captured());
+    BOOST_TEST(quarantined(f) == 1u);
+}
+
+// An event log that cannot be opened defers before the store or the
+// quarantine is touched: the retry finds nothing done.
+BOOST_AUTO_TEST_CASE(an_event_log_that_cannot_be_opened_defers_before_anything_changes) {
+    Fixture f;
+    harness::write_file(f.dir.sub("file"), "x");
+    f.settings.event_log = f.dir.sub("file") + "/events.jsonl";  // ENOTDIR, root or not
+    const std::string addr = f.verp("bob@example.net");
+    bounce::Transport t(f.settings, f.env, {Fixture::codec()});
+    auto v = t.deliver({"", addr, addr, "QID1"}, ts::make_dsn({}), false, kNow);
+    BOOST_TEST(v.exit_code == EX_TEMPFAIL);
+    BOOST_TEST(contains(v.reply, f.settings.event_log), v.reply);
+    BOOST_TEST(contains(v.reply, "bounce_event_log"), v.reply);
+    BOOST_TEST(!f.check("bob@example.net").has_value(), "stored although the delivery deferred");
+    v = t.deliver({"", addr, addr, "QID2"}, "Subject: hello\n\nhi\n", false, kNow);
+    BOOST_TEST(v.exit_code == EX_TEMPFAIL);
+    BOOST_TEST(quarantined(f) == 0u, "quarantined although the delivery deferred");
+}
+
+// An event line that cannot be written after the store committed defers
+// too; the retries change nothing more: a soft bounce counts once, a block
+// once, and the quarantine keeps one copy.
+BOOST_AUTO_TEST_CASE(an_event_log_write_failure_defers_and_retries_count_once) {
+    if (!std::filesystem::exists("/dev/full")) {
+        BOOST_TEST_MESSAGE("no /dev/full: write failures not tested");
+        return;
+    }
+    Fixture f;
+    const std::string good = f.settings.event_log;
+    ts::DsnSpec soft;
+    soft.status = "4.2.2";
+    soft.diagnostic = "smtp; 452 4.2.2 Mailbox full";
+    ts::DsnSpec block;
+    block.recipient = "carl@example.com";
+    block.status = "5.7.1";
+    block.diagnostic = "smtp; 554 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org";
+    const std::string bob = f.verp("bob@example.net"), carl = f.verp("carl@example.com");
+    auto all = [&](const std::string& log) {
+        f.settings.event_log = log;
+        bounce::Transport t(f.settings, f.env, {Fixture::codec()});
+        return std::vector<int>{t.deliver({"", bob, bob, "QS"}, ts::make_dsn(soft), false, kNow).exit_code,
+                                t.deliver({"", carl, carl, "QB"}, ts::make_dsn(block), false, kNow).exit_code,
+                                t.deliver({"", bob, bob, "QN"}, "Subject: hello\n\nhi\n", false, kNow).exit_code};
+    };
+    for (int i = 0; i < 3; ++i) {
+        const auto codes = all("/dev/full");
+        for (int c : codes) BOOST_TEST(c == EX_TEMPFAIL, "attempt " << i << ": exit " << c);
+    }
+    logging::clear_captured();
+    const auto codes = all(good);
+    for (int c : codes) BOOST_TEST(c == EX_OK);
+    const auto r = stored(f, "bob@example.net");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->count == 1u, "one soft bounce counted " << r->count << " times");
+    const auto b = store::SuppressionList(f.env).block("example.com");
+    BOOST_REQUIRE(b);
+    BOOST_TEST(b->count == 1u, "one block counted " << b->count << " times");
+    BOOST_TEST(quarantined(f) == 1u);
+    // The deliveries that finally went through say they were recorded before.
+    BOOST_TEST(contains(logging::captured(), "action=count, rcpt=<bob@example.net>, verp=<" + bob +
+                                                 ">, signed=yes, status=4.2.2, class=soft, reason=mailboxfull, "
+                                                 "count=1, threshold=3, repeat=yes"),
+               logging::captured());
+    BOOST_TEST(contains(logging::captured(), "reason=blocked, domain=example.com, repeat=yes"), logging::captured());
+}
+
+// A retried report logs its decision again, saying it was recorded before,
+// so a count of action=suppress lines is a count of reports.
+BOOST_AUTO_TEST_CASE(a_retried_report_says_it_was_recorded_already) {
+    Fixture f;
+    const std::string addr = f.verp("bob@example.net");
+    bounce::Transport t(f.settings, f.env, {Fixture::codec()});
+    const std::string want = "bounce: action=suppress, rcpt=<bob@example.net>, verp=<" + addr +
+                             ">, signed=yes, status=5.1.1, class=hard, reason=userunknown";
+    std::string lines[2];
+    for (auto& l : lines) {
+        logging::clear_captured();
+        t.deliver({"", addr, addr, "QID1"}, ts::make_dsn({}), false, kNow);
+        l = logging::captured();
+    }
+    BOOST_TEST(contains(lines[0], want + "\n"), lines[0]);
+    BOOST_TEST(contains(lines[1], want + ", repeat=yes\n"), lines[1]);
+    BOOST_TEST(contains(f.events(), "\"reason\":\"userunknown\",\"repeat\":true"), f.events());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

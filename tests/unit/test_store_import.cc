@@ -79,11 +79,14 @@ BOOST_AUTO_TEST_CASE(every_text_column_is_protected_and_round_trips) {
         auto got = store::parse_import_line(store::ImportFormat::Csv, line, header());
         BOOST_REQUIRE_MESSAGE(got.record, "prefix " << p << ": " << got.error);
         BOOST_TEST(got.address == key, "got " << got.address << ", want " << key);
-        BOOST_TEST(got.record->reason == r.reason);
-        BOOST_TEST(got.record->status == r.status);
-        BOOST_TEST(got.record->diagnostic == r.diagnostic);
-        BOOST_TEST(got.record->remote_mta == r.remote_mta);
-        BOOST_TEST(got.record->evidence == r.evidence);
+        // A CR, which the store never holds (clean_remote_text), reads back
+        // as '?' like every control character of an import; the rest exactly.
+        const std::string back = p == "\r" ? "?" : p;
+        BOOST_TEST(got.record->reason == back + "reason");
+        BOOST_TEST(got.record->status == back + "5.1.1");
+        BOOST_TEST(got.record->diagnostic == back + "1+2");
+        BOOST_TEST(got.record->remote_mta == back + "mx");
+        BOOST_TEST(got.record->evidence == back + "Q1");
         BOOST_TEST(got.record->first_seen == -5);
     }
 }
@@ -118,6 +121,36 @@ BOOST_AUTO_TEST_CASE(json_values_are_never_unquoted) {
     BOOST_REQUIRE_MESSAGE(got.record, got.error);
     BOOST_TEST(got.address == "'=x@example.com");
     BOOST_TEST(got.record->reason == "'-r");
+}
+
+// An import is text from a file someone else may have written: its text
+// fields are stored as the store keeps remote text (clean_remote_text), so
+// no listing carries a terminal escape, whether the file spelt the control
+// character as a JSON escape or wrote it raw into a CSV field.
+BOOST_AUTO_TEST_CASE(imported_text_is_stored_without_control_characters) {
+    struct Case {
+        std::string what;
+        store::ImportFormat format;
+        std::string line;
+    } cases[] = {
+        {"json escapes", store::ImportFormat::Json,
+         R"({"address":"bob@example.net","class":"hard","reason":"user\u001b[2Junknown",)"
+         R"("status":"5.1.1\u0007","remote_mta":"mx\u001b]0;x\u0007.example.net",)"
+         R"("diagnostic":"550 no\tsuch\nuser\u007f","evidence":"Q\u001bID"})"},
+        {"raw csv", store::ImportFormat::Csv,
+         "bob@example.net,true,hard,user\x1b[2Junknown,5.1.1\x07,import,0,0,1,0,"
+         "mx\x1b]0;x\x07.example.net,\"550 no\tsuch\nuser\x7f\",Q\x1bID"},
+    };
+    for (const auto& c : cases) {
+        store::ImportLine l = store::parse_import_line(c.format, c.line, header());
+        BOOST_REQUIRE_MESSAGE(l.error.empty() && l.record, c.what << ": " << l.error);
+        const store::Record& r = *l.record;
+        BOOST_TEST(r.reason == "user?[2Junknown", c.what << ": got " << r.reason);
+        BOOST_TEST(r.status == "5.1.1?", c.what << ": got " << r.status);
+        BOOST_TEST(r.remote_mta == "mx?]0;x?.example.net", c.what << ": got " << r.remote_mta);
+        BOOST_TEST(r.diagnostic == "550 no\tsuch\nuser?", c.what << ": got " << r.diagnostic);
+        BOOST_TEST(r.evidence == "Q?ID", c.what << ": got " << r.evidence);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(blanks_at_the_ends_survive) {

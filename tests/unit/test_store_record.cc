@@ -109,11 +109,17 @@ BOOST_AUTO_TEST_CASE(block_record_round_trip) {
     in.status = "5.7.1";
     in.diagnostic = "smtp; 550 5.7.1 rejected as spam";
     in.remote_mta = "mx.example.org";
+    in.evidence = "4XkQ3b7Lq2z";
     const std::string bytes = store::encode(in);
     BOOST_TEST(int(bytes[0]) == int(store::kBlockVersion));
     store::BlockRecord out;
     BOOST_TEST(store::to_string(store::decode(bytes, out)) == "ok");
     BOOST_TEST((out == in));
+    // A value written before the evidence field was appended still reads.
+    std::string old_value = bytes.substr(0, bytes.size() - 2 - in.evidence.size());
+    BOOST_TEST(store::to_string(store::decode(old_value, out)) == "ok");
+    BOOST_TEST(out.evidence == "");
+    BOOST_TEST(out.remote_mta == in.remote_mta);
     std::string v2 = bytes;
     v2[0] = 2;
     BOOST_TEST(store::to_string(store::decode(v2, out)) == "unknown format version");

@@ -353,17 +353,32 @@ BOOST_FIXTURE_TEST_CASE(streaming_for_each_and_resume, Fixture) {
     BOOST_TEST(list.stats(0).total == kN - 10);
 }
 
+// A retried report counts a block once: the block record keeps the id of
+// the report it last counted.
+BOOST_FIXTURE_TEST_CASE(a_retried_block_counts_once, Fixture) {
+    store::BlockEvent b{"example.net", "blocked", "5.7.1", "554 blocked", "mx1.example.net", kT0, "QID1"};
+    BOOST_TEST(!list.record_block(b, policy).repeated);
+    auto again = list.record_block(b, policy);
+    BOOST_TEST(again.repeated);
+    BOOST_TEST(again.record.count == 1u, "counted " << again.record.count << " times");
+    b.evidence = "QID2";
+    auto next = list.record_block(b, policy);
+    BOOST_TEST(!next.repeated);
+    BOOST_TEST(next.record.count == 2u);
+    BOOST_TEST(list.block("example.net")->evidence == "QID2");
+}
+
 BOOST_FIXTURE_TEST_CASE(block_events_are_recorded_not_suppressed, Fixture) {
     store::BlockEvent b{"example.net", "spamdetected", "5.7.1", "550 5.7.1 spam", "mx1.example.net", kT0};
-    auto r = list.record_block(b, policy);
+    auto r = list.record_block(b, policy).record;
     BOOST_TEST(r.count == 1u);
     b.reason = "ratelimited";
     b.status = "4.7.0";
     b.when = kT0 + 100;
-    r = list.record_block(b, policy);
+    r = list.record_block(b, policy).record;
     b.reason = "blocked";  // an older report arriving late: counted, texts kept
     b.when = kT0 + 50;
-    r = list.record_block(b, policy);
+    r = list.record_block(b, policy).record;
     BOOST_TEST(r.count == 3u);
     BOOST_TEST(r.first_seen == kT0);
     BOOST_TEST(r.last_seen == kT0 + 100);
