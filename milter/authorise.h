@@ -2,15 +2,13 @@
 //
 //   authorise(policy, who, address) -> Authorisation
 //
-// The one place the milter asks the sender rules. Today's rules:
-//   - our own bounce domains (is_bounce_domain) are nobody's to use:
-//     "<address>: bounce domain D is reserved for return addresses";
-//   - a login user@domain may send as addresses at domain:
-//     "login L may not send as A";
-//   - locally submitted mail (sendmail(1), pickup) may use any sender;
-//   - any other client without a login is refused:
-//     "client ADDR may not send as A without authentication".
-// text is the reply text after "550 5.7.1 ".
+// The one place the milter asks the sender rules (common/senders,
+// rules.h: sender tables, network tables, login-owns-its-domain, local
+// submission's milter_local_senders, bounce domains). Before them, every
+// domain bounce_domains accepts (LABEL.* patterns included) and every
+// milter_bounce_domain_maps target is refused with the library's text,
+// "<address> is a bounce address". text is the reply text after
+// "550 5.7.1 "; reason the library's token for the log (why=).
 //
 // Errors: values. Thread safety: a pure function of an immutable Policy.
 #pragma once
@@ -30,7 +28,8 @@ struct Identity {
 
 struct Authorisation {
     bool allowed = false;
-    std::string text;  // why not, when !allowed
+    std::string text;    // why not, when !allowed
+    std::string reason;  // "not_granted", "bounce_address", ... (senders::to_string)
 };
 
 Authorisation authorise(const Policy& policy, const Identity& who, const address::Address& sender);

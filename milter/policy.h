@@ -12,12 +12,14 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "common/address/address.h"
 #include "common/address/verp_setup.h"
+#include "common/senders/rules.h"
 
 namespace milter {
 
@@ -40,6 +42,9 @@ struct Policy {
     address::BounceDomains bounce_domains;
     // milter_bounce_domain_maps: sender domain (normalised) -> bounce domain.
     std::unordered_map<std::string, address::Domain> bounce_domain_map;
+    // Who may send as whom (milter_sender_tables, milter_network_tables,
+    // milter_login_owns_domain, milter_local_senders); never null.
+    std::shared_ptr<const senders::Rules> senders;
 };
 
 }  // namespace milter

@@ -78,7 +78,7 @@ Decision Session::mail(std::string_view sender, const std::vector<std::string>& 
     sender_ = *parsed;
     if (sender_.is_null()) return {};  // judged by its From (end_of_headers)
     if (const Authorisation a = authorise(*policy_, who_, sender_); !a.allowed)
-        return refuse("mail", queue_id, {"550", "5.7.1", a.text, "not_authorised", sender_.str()});
+        return refuse("mail", queue_id, {"550", "5.7.1", a.text, a.reason, sender_.str()});
     if (policy_->verp && !who_.local && policy_->no_bounce_domain == NoBounceDomain::Refuse &&
         !bounce_domain_for(*policy_, sender_.domain()))
         return refuse("mail", queue_id,
@@ -155,7 +155,7 @@ std::optional<Session::Refusal> Session::check_address_header(std::string_view n
         return Refusal{"550", "5.6.0", field + " header field holds no valid address", "header_syntax", ""};
     for (const address::Address& a : *all) {
         if (const Authorisation au = authorise(*policy_, who_, a); !au.allowed)
-            return Refusal{"550", "5.7.1", au.text, "not_authorised", a.str()};
+            return Refusal{"550", "5.7.1", au.text, au.reason, a.str()};
     }
     return std::nullopt;
 }

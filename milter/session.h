@@ -7,7 +7,8 @@
 //   connect(info)       who the client is; locally submitted mail is told
 //                       by is_local_submission() (see there)
 //   mail(...)           the envelope sender, checked at once: authorise()
-//                       (authorise.h), a refusal is 550 5.7.1 <text>; the
+//                       (authorise.h, the sender rules of common/senders),
+//                       a refusal is 550 5.7.1 <text>; the
 //                       null sender passes here and is judged by its From
 //   rcpt(addr, mailer)  kept for VERP (at most policy.max_recipients, then
 //                       452 4.5.3); milter_verp_recipients = split answers

@@ -4,6 +4,7 @@
 #include "common/config/table_file.h"
 #include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
+#include "common/senders/setup.h"
 
 namespace milter {
 namespace {
@@ -62,6 +63,7 @@ std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
     p->verp_max_age = cfg.duration("verp_max_age");
     p->bounce_domains = address::BounceDomains::from(cfg);
     p->bounce_domain_map = bounce_domain_map(cfg, p->bounce_domains);
+    p->senders = senders::load_rules(cfg);
     return p;
 }
 

@@ -170,6 +170,24 @@ inline constexpr Param kParams[] = {
  "Delivery transports ({rcpt_mailer}) that deliver on this host; a message whose recipients all use one of them keeps its envelope sender."},
 {"milter_max_recipients",          Type::Int,      "1000",                          1,       100000,   kMilter,
  "Most recipients the milter keeps for one message (the send log lists them); further RCPTs get 452 4.5.3 (Postfix smtpd_recipient_limit is 1000)."},
+
+// --- the milter (sendguard-milter): who may send as whom
+{"milter_sender_tables",          Type::List,     "",                              0,       16,       kMilter,
+ "Files of \"login pattern, ...\" lines (domain or @domain, *.domain for its subdomains, an address): the senders a SASL login may use; the files are merged, a login in two gets both."},
+{"milter_network_tables",         Type::List,     "",                              0,       16,       kMilter,
+ "Files of \"network pattern, ...\" lines (192.0.2.0/24, 2001:db8::/32, an address): the senders of clients without a login; a client gets all its networks allow, one in none is refused."},
+{"milter_login_owns_domain",      Type::Bool,     "yes",                           0,       0,        kMilter,
+ "A login user@domain may also send as any address at domain."},
+{"milter_local_senders",          Type::List,     "",                              0,       1000,     kMilter,
+ "Senders that mail submitted locally (sendmail(1), pickup: web forms, cron) may use, in the sender table pattern syntax; empty refuses every locally submitted message."},
+{"milter_bounce_subdomain",       Type::String,   "bounces",                       0,       63,       kMilter,
+ "First label of the bounce domain derived from a sender domain (bounces.example.com); no client may send from such a domain, nor from bounce_domains; empty leaves only bounce_domains."},
+{"milter_table_max_size",         Type::Size,     "64m",                           kKiB,    kGiB,     kMilter,
+ "Largest sender or network table file read; 64m holds about a million logins."},
+{"milter_table_max_line",         Type::Size,     "1m",                            kKiB,    64*kMiB,  kMilter,
+ "Longest line of a sender or network table, continuation lines included; 1m holds a login with 10,000 domains of up to 100 characters."},
+{"milter_table_max_entries",      Type::Int,      "1000000",                       1,       10000000, kMilter,
+ "Most lines (logins or networks) in one sender or network table."},
 };
 // clang-format on
 

@@ -7,11 +7,17 @@
 // runs them on every conf-examples file. A new program, or a settings
 // function replacing one of these, is one line in kPrograms.
 //
+// A program not written yet has no row there; the libraries written for
+// it are its parts (kParts): each part's settings code, the parameters it
+// must read, and the program it belongs to. When the program exists, its
+// row in kPrograms replaces its parts.
+//
 // setting_overrides(dir) are -o overrides that keep the settings code's
 // files in dir: config_directory (with a VERP key file) and state_directory.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bounce-pipe/transport.h"
@@ -19,6 +25,7 @@
 #include "common/config/config.h"
 #include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
+#include "common/senders/setup.h"
 #include "common/store/setup.h"
 #include "milter/settings.h"
 #include "policyd/settings.h"
@@ -72,6 +79,25 @@ inline const Program kPrograms[] = {
     {config::kCli, cli_settings},
     {config::kPolicyd, policyd_settings},
     {config::kMilter, milter_settings},
+};
+
+// A piece of a program not written yet: settings runs what the program
+// will run, and owns lists the parameters it reads for sure.
+struct Part {
+    config::User user;
+    const char* what;
+    void (*settings)(const config::Config&);
+    std::vector<std::string_view> owns;
+};
+
+// sendguard-milter builds its sender rules at start and on each reload.
+inline void milter_sender_rules(const config::Config& cfg) { (void)senders::load_rules(cfg); }
+
+inline const Part kParts[] = {
+    {config::kMilter, "sender rules (common/senders)", milter_sender_rules,
+     {"milter_sender_tables", "milter_network_tables", "milter_login_owns_domain", "milter_local_senders",
+      "milter_bounce_subdomain", "milter_table_max_size", "milter_table_max_line", "milter_table_max_entries",
+      "bounce_domains"}},
 };
 
 inline std::vector<std::string> setting_overrides(const harness::TempDir& dir) {

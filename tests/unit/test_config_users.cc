@@ -2,7 +2,9 @@
 //
 // Each program's settings code (test_config_programs.h) runs on a tracked
 // configuration (config::Config::tracked); the parameters it read must be
-// exactly those whose users bits name the program.
+// exactly those whose users bits name the program. A library part of a
+// program (kParts) is also checked on its own, one way: what the part reads
+// must name the program, and the part reads the parameters it owns.
 //
 // The configuration is the defaults plus what it takes to reach every
 // branch: a bounce domain (so the VERP codecs are built) and a temporary
@@ -68,6 +70,27 @@ BOOST_AUTO_TEST_CASE(each_program_reads_exactly_its_parameters) {
                                                     << (declared ? "it is" : "it is not") << " used by "
                                                     << config::program_name(prog.user) << ", but the program "
                                                     << (read ? "reads" : "does not read") << " it");
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(each_part_reads_only_its_programs_parameters) {
+    for (const config_test::Part& part : config_test::kParts) {
+        BOOST_TEST_CONTEXT(config::program_name(part.user) << ", " << part.what) {
+            harness::TempDir dir("sg-users-");
+            auto log = std::make_shared<config::ReadLog>();
+            part.settings(reachable(dir).tracked(log));
+            for (const config::Param& p : config::params()) {
+                if (!log->was_read(config::AnyKey::runtime(p.name))) continue;
+                BOOST_TEST((p.users & part.user) != 0,
+                           p.name << ": read by " << part.what << ", but the table does not say it is used by "
+                                  << config::program_name(part.user));
+            }
+            for (std::string_view name : part.owns) {
+                BOOST_TEST((config::AnyKey::runtime(name).param().users & part.user) != 0,
+                           name << ": the table does not say it is used by " << config::program_name(part.user));
+                BOOST_TEST(log->was_read(config::AnyKey::runtime(name)), name << ": not read by " << part.what);
             }
         }
     }

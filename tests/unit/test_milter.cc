@@ -47,13 +47,14 @@ BOOST_AUTO_TEST_CASE(envelope_sender_at_mail) {
          "reject 550 5.7.1 login alice may not send as alice@customer-a.example"},
         {login("alice@customer-a.example"), "<\"a b\"@customer-a.example>", "continue"},
         {{milter_test::smtp_client("192.0.2.7"), ""}, "<x@customer-a.example>",
-         "reject 550 5.7.1 client 192.0.2.7 may not send as x@customer-a.example without authentication"},
+         "reject 550 5.7.1 client 192.0.2.7 may not send as x@customer-a.example"},
         {{milter_test::smtp_client("127.0.0.1"), ""}, "<x@customer-a.example>",
-         "reject 550 5.7.1 client 127.0.0.1 may not send as x@customer-a.example without authentication"},
+         "reject 550 5.7.1 client 127.0.0.1 may not send as x@customer-a.example"},
         {{milter_test::local_submission(), ""}, "<www-data@customer-a.example>", "continue"},
         {login("alice@bounces.customer-a.example"), "<x@bounces.customer-a.example>",
-         "reject 550 5.7.1 x@bounces.customer-a.example: bounce domain bounces.customer-a.example is reserved "
-         "for return addresses"},
+         "reject 550 5.7.1 x@bounces.customer-a.example is a bounce address"},
+        {{milter_test::local_submission(), ""}, "<www-data@customer-b.example>",
+         "reject 550 5.7.1 locally submitted mail may not use sender www-data@customer-b.example"},
         {login("alice@customer-a.example"), "<>", "continue"},
         {login("alice@customer-a.example"), "<no-domain>",
          "reject 550 5.7.1 sender <no-domain> is not a valid address"},
@@ -94,8 +95,7 @@ BOOST_AUTO_TEST_CASE(header_addresses_at_end_of_headers) {
         {{{"From", std::string(address::kMaxHeaderInput + 1, 'a')}},
          "reject 550 5.6.0 From: header field is too long"},
         {{{"From", "x@bounces.customer-a.example"}},
-         "reject 550 5.7.1 x@bounces.customer-a.example: bounce domain bounces.customer-a.example is reserved "
-         "for return addresses"},
+         "reject 550 5.7.1 x@bounces.customer-a.example is a bounce address"},
     };
     for (const Case& c : cases) {
         Fixture f;
@@ -144,8 +144,7 @@ BOOST_AUTO_TEST_CASE(local_submission) {
     BOOST_TEST(describe(s.rcpt("<a@remote.example>", "").reply) == "continue");
     s.header("From", "x@bounces.customer-b.example");
     BOOST_TEST(describe(s.end_of_headers("Q2").reply) ==
-               "reject 550 5.7.1 x@bounces.customer-b.example: bounce domain bounces.customer-b.example is "
-               "reserved for return addresses");
+               "reject 550 5.7.1 x@bounces.customer-b.example is a bounce address");
     BOOST_TEST(contains(logging::captured(), "Q2: milter: action=refuse, stage=header, client=localhost[127.0.0.1], "
                                              "login=local, from=<www-data@customer-a.example>"),
                logging::captured());
@@ -177,8 +176,25 @@ BOOST_AUTO_TEST_CASE(refusal_is_one_line) {
     BOOST_TEST(logging::captured() ==
                "4XkQ2m1Zz9z: milter: action=refuse, stage=mail, client=client.example[192.0.2.10], "
                "login=alice@customer-a.example, from=<boss@customer-b.example>, "
-               "address=<boss@customer-b.example>, why=not_authorised, "
+               "address=<boss@customer-b.example>, why=unknown_login, "
                "detail=login alice@customer-a.example may not send as boss@customer-b.example\n");
+}
+
+// The sender tables (common/senders) are what authorise() asks: a line
+// granting a login another domain lets it use that domain, at MAIL and in
+// From:, and the log names the library's reason.
+BOOST_AUTO_TEST_CASE(sender_table_grants) {
+    harness::TempDir d("sg-milter-tables-");
+    harness::write_file(d.sub("senders"), "alice@customer-a.example  customer-c.example, @customer-d.example\n");
+    Fixture f("milter_sender_tables = " + d.sub("senders") + "\n");
+    milter::Session s = f.session();
+    s.connect(milter_test::smtp_client());
+    BOOST_TEST(describe(s.mail("<x@customer-c.example>", {}, "alice@customer-a.example", "Q5").reply) == "continue");
+    s.header("From", "a@customer-a.example, b@customer-d.example");
+    BOOST_TEST(describe(s.end_of_headers("Q5").reply) == "continue");
+    BOOST_TEST(describe(s.mail("<x@customer-b.example>", {}, "alice@customer-a.example", "Q6").reply) ==
+               "reject 550 5.7.1 login alice@customer-a.example may not send as x@customer-b.example");
+    BOOST_TEST(logging::captured().find("why=not_granted") != std::string::npos, logging::captured());
 }
 
 BOOST_AUTO_TEST_CASE(dry_run_logs_and_lets_through) {

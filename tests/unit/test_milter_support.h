@@ -5,7 +5,8 @@
 //   s.connect(milter_test::smtp_client());
 //
 // The configuration has a key file in a temporary config_directory,
-// bounce_domains = bounces.*, milter_user = root; extra lines come after
+// bounce_domains = bounces.*, milter_user = root, milter_local_senders =
+// customer-a.example (what local submissions may use); extra lines come after
 // and win. recorded holds what the session put in the send log.
 #pragma once
 
@@ -32,7 +33,8 @@ struct Fixture {
         logging::open("test", logging::Sink::None);
         logging::clear_captured();
         text = "config_directory = " + dir.path() + "\nstate_directory = " + dir.sub("state") +
-               "\nmilter_user = root\nmilter_socket_group =\nbounce_domains = bounces.*\n" + extra;
+               "\nmilter_user = root\nmilter_socket_group =\nbounce_domains = bounces.*\n"
+               "milter_local_senders = customer-a.example\n" + extra;
         settings = milter::Settings::from(config::Config::parse(text, "test.conf"));
     }
     milter::Services services() {
