@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -29,12 +31,14 @@ std::string octal(mode_t m) {
 }
 
 // The thread that takes SIGHUP (sigwait_wrap.h): blocked everywhere, it is
-// pending until this thread's sigwaitinfo() returns it. stop() wakes the
-// thread with a SIGHUP of its own (pthread_kill) after setting the flag.
+// pending until this thread's sigtimedwait() returns it. Every
+// kSendLogPurgeInterval it also purges expired send-log entries. The
+// destructor wakes the thread with a SIGHUP of its own (pthread_kill) after
+// setting the flag.
 class ReloadThread {
 public:
-    explicit ReloadThread(daemons::Control& control)
-        : thread_([this, &control] { run(control); }) {}
+    ReloadThread(daemons::Control& control, std::function<void()> periodic)
+        : periodic_(std::move(periodic)), thread_([this, &control] { run(control); }) {}
     ~ReloadThread() {
         stop_.store(true);
         pthread_kill(thread_.native_handle(), SIGHUP);
@@ -46,20 +50,35 @@ private:
         sigset_t hup;
         sigemptyset(&hup);
         sigaddset(&hup, SIGHUP);
+        const timespec interval{static_cast<time_t>(kSendLogPurgeInterval.count()), 0};
         while (!stop_.load()) {
             siginfo_t info;
-            if (sigwaitinfo(&hup, &info) < 0) continue;  // EINTR
+            if (sigtimedwait(&hup, &info, &interval) < 0) {
+                if (errno == EAGAIN && !stop_.load()) periodic_();
+                continue;  // EINTR
+            }
             if (stop_.load()) break;
             control.reload();
         }
     }
 
+    std::function<void()> periodic_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
 
 std::shared_ptr<store::SendLog> open_send_log(const Settings& s) {
     return std::make_shared<store::SendLog>(store::open_suppression_store(*s.config));
+}
+
+void purge_send_log(store::SendLog& log) noexcept {
+    try {
+        const auto now = std::chrono::system_clock::now().time_since_epoch();
+        const size_t n = log.purge_expired(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+        if (n) logging::info(logging::Line("milter").kv("sendlog", "purged").kv("entries", static_cast<long long>(n)));
+    } catch (const std::exception& e) {
+        logging::warning(logging::Line("milter").kv("sendlog", "purge failed").kv("error", e.what()));
+    }
 }
 
 class MilterService final : public daemons::Service<Settings> {
@@ -80,7 +99,7 @@ public:
     void serve(daemons::Control& control) override {
         int rc = 0;
         {
-            ReloadThread reloads(control);
+            ReloadThread reloads(control, [this] { purge_send_log(*state_.send_log()); });
             rc = smfi_main();
         }
         logging::info(logging::Line("milter").kv("stop", rc == MI_SUCCESS ? "signal" : "error"));

@@ -15,6 +15,9 @@
 //                   restart and are reported as such;
 //   SIGTERM/SIGINT  libmilter stops accepting, lets connections finish (its
 //                   own bounded wait, ~5s) and smfi_main() returns.
+// Every kSendLogPurgeInterval the same thread removes the send-log entries
+// older than verp_max_age (store::SendLog::purge_expired), logged with their
+// count.
 //
 // Errors: make_service throws config::Error naming milter_listen when the
 // socket cannot be opened, store::Error when the store cannot; apply()
@@ -22,12 +25,15 @@
 // callbacks read the Policy through an atomic pointer.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "common/daemon/daemon.h"
 #include "milter/settings.h"
 
 namespace milter {
+
+inline constexpr std::chrono::seconds kSendLogPurgeInterval{3600};
 
 std::unique_ptr<daemons::Service<Settings>> make_service(const Settings& settings);
 
