@@ -199,7 +199,10 @@ sfsistat on_eom(SMFICTX* ctx) {
         const Decision d = c.session.end_of_message(qid);
         if (d.change_from) {
             std::string args = d.change_from->esmtp_args;
-            if (smfi_chgfrom(ctx, const_cast<char*>(d.change_from->address.c_str()),
+            // In angle brackets, as MAIL FROM has it (Sendmail parses it
+            // like one; Postfix takes either).
+            const std::string path = "<" + d.change_from->address + ">";
+            if (smfi_chgfrom(ctx, const_cast<char*>(path.c_str()),
                              args.empty() ? nullptr : args.data()) != MI_SUCCESS)
                 throw std::runtime_error("smfi_chgfrom <" + d.change_from->address + "> failed");
         }
