@@ -3,7 +3,7 @@
 // To add a parameter: add one row below (keep the component groups), run the
 // unit tests, then refresh the man page with
 //     SENDGUARD_UPDATE_MAN=1 ctest -R unit.config
-// Names are lower snake case with the component prefix (store_, verp_,
+// Names are lower snake case with the component prefix (store_, verp_, dns_,
 // bounce_, policyd_, milter_) unless shared by all.
 //
 // The table lives in a header so that parameter names used in the code are
@@ -52,6 +52,8 @@ inline constexpr Param kParams[] = {
  "Where log records go: syslog, syslog:/socket, postlog:/socket (Postfix's postlogd(8): the lines join its maillog_file), file:/path (appended) or stderr."},
 {"log_to_stderr",                 Type::Bool,     "no",                            0,       0,        kLoggers,
  "Write log records to standard error whatever log_target says (for foreground runs and tests)."},
+{"postlog_command",               Type::Path,     "/usr/sbin/postlog",             0,       kNoLimit, kLoggers,
+ "The postlog(1) command taking a postlog: log_target's records when the socket refuses the user (sendguard-bounce under pipe(8)); set-gid postdrop, as postfix set-permissions makes it. Empty: none."},
 
 // --- the LMDB suppression store
 {"store_map_size",                Type::Size,     "16m",                           64*kKiB, kTiB,     kStoreUsers,
@@ -74,6 +76,18 @@ inline constexpr Param kParams[] = {
  "Bounce domains whose mail is VERP: domains, or LABEL.* for LABEL.<sender domain> (bounces.* gives example.com bounces.example.com); new return addresses use the first pattern, else the first domain."},
 {"verp_max_age",                  Type::Duration, "60d",                           kDay,    1000*kDay, kVerpUsers,
  "How long a VERP return address stays valid; reports sent to an older address suppress nothing (at most 1000d: the tag's day counter wraps after 1024 days)."},
+
+// --- DNS lookups (common/dns): can a sender domain receive mail
+{"dns_lookup_timeout",            Type::Duration, "5s",                            1,       60,       kMilter,
+ "Time one check of a domain (MX, then A and AAAA) may take in all, retries included; running out is a temporary failure (the milter then answers 4xx or accepts, by its own parameter)."},
+{"dns_cache_size",                Type::Int,      "10000",                         0,       10000000, kMilter,
+ "Most DNS answers (name and type) kept in memory; the one used least recently goes first; 0 caches nothing."},
+{"dns_cache_min_ttl",             Type::Duration, "30s",                           0,       kDay,     kMilter,
+ "Shortest time a DNS answer is kept, whatever its TTL (also for a negative answer without SOA record)."},
+{"dns_cache_max_ttl",             Type::Duration, "1h",                            0,       7*kDay,   kMilter,
+ "Longest time a DNS answer is kept, whatever its TTL (RFC 2308 negative answers included)."},
+{"dns_cache_failure_ttl",         Type::Duration, "5s",                            0,       300,      kMilter,
+ "How long a DNS failure (time-out, SERVFAIL) is remembered, so a dead server does not cost every message dns_lookup_timeout; 0 remembers none (at most 5m: RFC 2308 section 7)."},
 
 // --- the bounce transport (pipe(8) command sendguard-bounce)
 {"bounce_accept_unsigned",        Type::Bool,     "no",                            0,       0,        kBounce,

@@ -207,8 +207,10 @@ int run(int argc, char** argv, std::string_view name, std::string_view log_name,
                     .kv("user", id.user)
                     .kv("remark", "running as root because " + std::string(log_name) +
                                       "_user = " + id.user + "; set an unprivileged user instead"));
-        else
+        else {
+            give_log_file_to(id.user);  // created as root a moment ago
             sys::drop_privileges(id.user);
+        }
         logging::info(logging::Line(log_name)
                           .kv("start", name)
                           .kv("user", started_as_root ? id.user : "(unchanged)"));

@@ -2,7 +2,10 @@
 #include "common/daemon/log_setup.h"
 
 #include <cerrno>
+#include <system_error>
 #include <unistd.h>
+
+#include "common/daemon/users.h"
 
 namespace daemons {
 
@@ -31,6 +34,7 @@ LogSettings LogSettings::from(const config::Config& cfg, std::string_view log_na
                       "expected syslog, postlog:/path/to/socket, file:/path/to/file or stderr");
     s.target = std::move(*t);
     s.to_stderr = cfg.boolean("log_to_stderr");
+    s.postlog_command = cfg.str("postlog_command");
     return s;
 }
 
@@ -73,7 +77,12 @@ std::string describe(const LogSettings& s, bool foreground) {
         where = "syslog facility " + s.facility_name;
         if (!t.path.empty()) where += " (socket " + t.path + ")";
         break;
-    case logging::Sink::Postlog: where = "postlogd(8) socket " + t.path; break;
+    case logging::Sink::Postlog:
+        where = "postlogd(8) socket " + t.path;
+        // Known once the log is open: the socket refused this user.
+        if (std::string relay = logging::postlog_relay(); !relay.empty() && t == logging::current_target())
+            where += " through " + relay;
+        break;
     case logging::Sink::File: where = "file " + t.path; break;
     case logging::Sink::Stderr: where = "standard error"; break;
     case logging::Sink::None: where = "nowhere"; break;
@@ -85,7 +94,7 @@ void open_log(const LogSettings& s, bool foreground, Announce announce) noexcept
     const int saved = errno;
     try {
         const logging::Target t = effective(s, foreground);
-        logging::open(s.ident.c_str(), t, s.facility);
+        logging::open(s.ident.c_str(), t, s.facility, s.postlog_command);
         if (t.sink == logging::Sink::Stderr) return;
         if (std::string problem = logging::check(); !problem.empty()) {
             if (!logging::stderr_fallback() || announce == Announce::Never) return;
@@ -96,9 +105,28 @@ void open_log(const LogSettings& s, bool foreground, Announce announce) noexcept
         }
         if (announce == Announce::Always || (announce == Announce::Terminal && ::isatty(2)))
             say("logging to " + describe(s, foreground));
+        if (announce == Announce::Always && logging::postlog_relay().empty())
+            if (std::string why = logging::postlog_problem_for_others(t, s.postlog_command); !why.empty())
+                logging::warning("postlog_command " + s.postlog_command + ": " + why +
+                                 "; until then sendguard-bounce, which pipe(8) runs as a user that " + t.path +
+                                 " refuses, loses its log lines");
     } catch (...) {
     }
     errno = saved;
+}
+
+}  // namespace daemons
+
+namespace daemons {
+
+void give_log_file_to(const std::string& user) {
+    if (::geteuid() != 0) return;  // nobody else may give a file away
+    const auto ids = user_ids_of(user);
+    if (!ids) return;  // the privilege drop names a missing user
+    if (const int e = logging::give_created_file(ids->uid, ids->gid); e != 0)
+        throw std::system_error(e, std::generic_category(),
+                                "giving the log file " + logging::target_name(logging::current_target()) +
+                                    " to " + user);
 }
 
 }  // namespace daemons

@@ -9,6 +9,8 @@
 //       target   log_target (logging::parse_target): syslog, postlog:PATH,
 //                file:PATH or stderr; anything else is a config::Error
 //       to_stderr log_to_stderr (wins over log_target)
+//       postlog_command  postlog_command: the postlog(1) a postlog target
+//                falls back to when its socket refuses this user (log.h)
 //   LogSettings::defaults("bounce")  the same from the parameter table alone
 //   LogSettings::early("bounce", overrides)  the table plus -o: the log
 //                before the configuration is read, so that a configuration
@@ -26,6 +28,14 @@
 //                before the configuration is read uses Never, so a daemon
 //                says it once.
 //   describe(s)  "syslog facility mail as sendguard/policyd"
+//   give_log_file_to(user)
+//                a file target this process created (as root, before the
+//                privilege drop) gets user's uid and primary group, so that
+//                the daemon can reopen it after a reload and the other
+//                programs running as that user (sendguard) append to it
+//                instead of falling back to standard error. A file that
+//                was there already keeps its owner. Errors: std::system_error
+//                (lookup, fchown), naming the file and the user.
 //
 // Any program can use it, daemon or not (sendguard-bounce and sendguard log
 // the same way). Thread safety: none needed (start-up and reload code).
@@ -46,6 +56,7 @@ struct LogSettings {
     std::string facility_name;
     logging::Target target{};
     bool to_stderr = false;
+    std::string postlog_command{};
     bool operator==(const LogSettings&) const = default;
 
     static LogSettings from(const config::Config& cfg, std::string_view log_name);
@@ -60,6 +71,7 @@ enum class Announce { Never, Terminal, Always };
 
 void open_log(const LogSettings& s, bool foreground, Announce announce = Announce::Never) noexcept;
 std::string describe(const LogSettings& s, bool foreground = false);
+void give_log_file_to(const std::string& user);
 
 // "<where>: invalid <name>: <value> (<why>)", the configuration library's
 // wording, for checks done after loading (a group that does not exist).

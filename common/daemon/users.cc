@@ -10,7 +10,7 @@
 
 namespace daemons {
 
-std::optional<uid_t> uid_of(const std::string& user) {
+std::optional<UserIds> user_ids_of(const std::string& user) {
     std::vector<char> buf(16384);
     passwd pw{};
     passwd* found = nullptr;
@@ -18,7 +18,13 @@ std::optional<uid_t> uid_of(const std::string& user) {
     if (rc != 0 && rc != ENOENT && rc != ESRCH)
         throw std::system_error(rc, std::generic_category(), "looking up user " + user);
     if (!found) return std::nullopt;
-    return pw.pw_uid;
+    return UserIds{pw.pw_uid, pw.pw_gid};
+}
+
+std::optional<uid_t> uid_of(const std::string& user) {
+    const auto ids = user_ids_of(user);
+    if (!ids) return std::nullopt;
+    return ids->uid;
 }
 
 std::optional<gid_t> gid_of(const std::string& group) {

@@ -1,7 +1,11 @@
 // log.cc - see log.h
 #include "common/log/log.h"
 
+#include "common/log/postlog_pipe.h"
+
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -28,7 +32,15 @@ struct State {
     socklen_t addr_len = 0;
     std::string problem;     // why the target cannot be used ("" when it can)
     std::string host;        // short host name, for postlog and file records
+    std::string postlog_command;  // see open()
+    bool via_postlog = false;     // the socket refused us: lines go to postlog(1)
+    bool created = false;         // the file target was created by this open
 };
+
+// How long the exit waits for the postlog child to send its last lines; a
+// postlog that failed pauses 1s before it exits (postlog(1)), and its exit
+// status is the only word from it (its output is /dev/null).
+constexpr std::chrono::milliseconds kPostlogExitWait{1300};
 
 State g_state;
 bool g_verbose = false;
@@ -38,6 +50,9 @@ const std::string kDefaultIdent = "sendguard";
 const std::string* g_ident = &kDefaultIdent;  // see open()
 std::vector<std::unique_ptr<const std::string>> g_idents;
 std::string g_captured;
+detail::PostlogPipe g_postlog;
+std::string g_postlog_said;  // the postlog problem said on standard error
+bool g_exit_hook = false;
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -82,6 +97,7 @@ std::string record(const State& st, const std::string& ident, int prio, std::str
 
 // Sends or appends one record; false when it did not get there.
 bool deliver(State& st, const std::string& ident, int prio, std::string_view line) {
+    if (st.via_postlog) return g_postlog.write(line.substr(0, kMaxRecord));  // postlog stamps it
     if (st.fd < 0) return false;
     std::string r = record(st, ident, prio, line);
     if (st.target.sink == Sink::File) {
@@ -103,6 +119,23 @@ bool deliver(State& st, const std::string& ident, int prio, std::string_view lin
     return false;
 }
 
+// Says once why postlog(1) does not take the records: on standard error,
+// where the records go instead, or, when they do not (sendguard-bounce:
+// pipe(8) takes standard error as the delivery's status text), only to a
+// terminal. A problem known at open() was said by the start-up code
+// (daemons::open_log) when the records go to standard error.
+void say_postlog_problem(const State& st) {
+    const std::string& problem = g_postlog.problem();
+    if (problem.empty() || problem == g_postlog_said) return;
+    g_postlog_said = problem;
+    if (g_fallback && problem == st.problem) return;
+    if (!g_fallback && !::isatty(2)) return;
+    std::string out = std::string(program_invocation_short_name) + ": warning: cannot log to " +
+                      target_name(st.target) + ": " + problem +
+                      (g_fallback ? "; log records go to standard error\n" : "; log records are lost\n");
+    (void)!::write(2, out.data(), out.size());
+}
+
 void emit_line(int prio, const std::string& line) noexcept {
     try {
         std::lock_guard lk(g_mu);
@@ -111,7 +144,10 @@ void emit_line(int prio, const std::string& line) noexcept {
         case Sink::Postlog:
         case Sink::File:
             // Not delivered: standard error rather than nowhere.
-            if (!deliver(g_state, *g_ident, prio, line) && g_fallback) write_stderr(*g_ident, line);
+            if (!deliver(g_state, *g_ident, prio, line)) {
+                if (g_state.via_postlog) say_postlog_problem(g_state);
+                if (g_fallback) write_stderr(*g_ident, line);
+            }
             break;
         case Sink::Stderr:
             write_stderr(*g_ident, line);
@@ -173,16 +209,44 @@ void open_target(State& st) {
         if (st.fd < 0) {
             st.problem = "socket: " + errno_text(errno);
         } else if (::connect(st.fd, reinterpret_cast<const sockaddr*>(&st.addr), st.addr_len) != 0) {
+            const int e = errno;
+            if (st.target.sink == Sink::Postlog && (e == EACCES || e == EPERM) &&
+                !st.postlog_command.empty()) {
+                // Not ours to reach (public/ is postfix:postdrop 0710):
+                // postlog(1), set-gid postdrop, is Postfix's way in.
+                ::close(st.fd);
+                st.fd = -1;
+                st.via_postlog = true;
+                const std::string dir = path.substr(0, path.rfind('/'));
+                if (std::string why = detail::postlog_unusable(st.postlog_command, dir); !why.empty())
+                    st.problem = path + ": " + errno_text(e) + "; " + why;
+                break;
+            }
             // Not fatal: deliver() tries again (the daemon may start later).
-            st.problem = path + ": " + errno_text(errno);
+            st.problem = path + ": " + errno_text(e);
         }
         break;
     }
-    case Sink::File:
-        st.fd = ::open(st.target.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-                       0640);
+    case Sink::File: {
+        // Whether this open creates the file decides whether it may be
+        // given away (give_created_file): O_EXCL first, then the existing
+        // file (twice: log rotation may remove it in between).
+        constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY;
+        st.created = false;
+        for (int attempt = 0; attempt < 2 && st.fd < 0; ++attempt) {
+            st.fd = ::open(st.target.path.c_str(), kFlags | O_CREAT | O_EXCL, 0640);
+            if (st.fd >= 0) {
+                st.created = true;
+            } else if (errno == EEXIST) {
+                st.fd = ::open(st.target.path.c_str(), kFlags);
+                if (st.fd < 0 && errno != ENOENT) break;
+            } else {
+                break;
+            }
+        }
         if (st.fd < 0) st.problem = st.target.path + ": " + errno_text(errno);
         break;
+    }
     case Sink::Stderr:
     case Sink::None:
         break;
@@ -247,7 +311,19 @@ std::string target_name(const Target& t) {
     return "?";
 }
 
-void open(const char* ident, Target target, int facility) noexcept {
+namespace {
+// At exit: the postlog child gets the end of its input and a bounded wait.
+void finish_postlog() noexcept {
+    std::lock_guard lk(g_mu);
+    g_postlog.finish(kPostlogExitWait);
+    try {
+        if (g_state.via_postlog) say_postlog_problem(g_state);
+    } catch (...) {
+    }
+}
+}  // namespace
+
+void open(const char* ident, Target target, int facility, std::string_view postlog_command) noexcept {
     std::lock_guard lk(g_mu);
     // Earlier idents stay alive (a few, one per reload at most), so a caller
     // holding ident()'s old value or a record being formatted on another
@@ -268,10 +344,19 @@ void open(const char* ident, Target target, int facility) noexcept {
         State next = g_state;
         next.target = std::move(target);
         next.fd = -1;
+        next.via_postlog = false;
+        next.postlog_command = std::string(postlog_command);
         open_target(next);
         if (same && next.fd < 0) return;
         if (g_state.fd >= 0) ::close(g_state.fd);
         g_state = std::move(next);
+        // The same command and ident keep a running child (a reload).
+        if (g_state.via_postlog) {
+            g_postlog.configure(g_state.postlog_command, *g_ident, g_state.problem);
+            if (!g_exit_hook) g_exit_hook = std::atexit(finish_postlog) == 0;
+        } else {
+            g_postlog.configure({}, {});
+        }
     } catch (...) {
         g_state.target = Target{Sink::Stderr, {}};
     }
@@ -281,6 +366,7 @@ std::string check() noexcept {
     std::lock_guard lk(g_mu);
     try {
         if (!g_state.problem.empty()) return g_state.problem;
+        if (g_state.via_postlog) return g_postlog.problem();
         if (g_state.target.sink != Sink::Syslog && g_state.target.sink != Sink::Postlog) return {};
         if (g_state.fd >= 0) return {};  // connected at open()
         // A datagram socket's connect() fails when nobody is bound to the
@@ -295,6 +381,27 @@ std::string check() noexcept {
     } catch (...) {
         return "out of memory";
     }
+}
+
+Target current_target() noexcept {
+    std::lock_guard lk(g_mu);
+    try { return g_state.target; } catch (...) { return Target{Sink::Stderr, {}}; }
+}
+
+int give_created_file(uid_t uid, gid_t gid) noexcept {
+    std::lock_guard lk(g_mu);
+    if (g_state.target.sink != Sink::File || g_state.fd < 0 || !g_state.created) return 0;
+    return ::fchown(g_state.fd, uid, gid) == 0 ? 0 : errno;
+}
+
+std::string postlog_relay() noexcept {
+    std::lock_guard lk(g_mu);
+    try { return g_state.via_postlog ? g_state.postlog_command : std::string(); } catch (...) { return {}; }
+}
+
+std::string postlog_problem_for_others(const Target& target, const std::string& postlog_command) {
+    if (target.sink != Sink::Postlog || postlog_command.empty()) return {};
+    return detail::postlog_unusable(postlog_command, target.path.substr(0, target.path.rfind('/')));
 }
 
 std::string ident() noexcept {

@@ -19,6 +19,17 @@
 // When a record cannot be sent (no syslog daemon, postlogd down) it goes to
 // standard error instead of vanishing; check() tells at start-up.
 //
+// A postlog target that refuses this user (public/ is open to postfix and
+// postdrop only: sendguard-bounce under pipe(8)) hands its lines to
+// Postfix's postlog(1) command instead (postlog_pipe.h): one child started
+// at the first record, `postlog -p info -t IDENT`, fed one line per record,
+// which needs postlog set-group-id postdrop as Postfix installs it. The
+// lines keep their "warning: " prefix and get postlog's stamp and pid. When
+// postlog cannot run or fails, the program says so once on standard error
+// ("warning: cannot log to postlog:PATH: ...", unless start-up did already),
+// where the records then go; without the stderr fallback (sendguard-bounce)
+// only when standard error is a terminal, and the records are lost.
+//
 // Two kinds of line:
 //   info(text)               a plain line: "text" (start-up, reload, lookups,
 //                            audit - anything not about one queued message)
@@ -37,6 +48,8 @@
 // and thread safe (each record is one write or send), except that open() and
 // set_verbose() are meant for start-up and reload, on the thread that logs.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <optional>
@@ -70,8 +83,11 @@ std::string target_name(const Target& t);
 // connected, and the same file target is reopened (log rotation) or, when
 // that fails, kept open. A file that cannot be opened, or a socket that
 // cannot be reached, makes the records go to standard error (check() says
-// why). facility < 0 means LOG_MAIL.
-void open(const char* ident, Target target, int facility = -1) noexcept;
+// why). facility < 0 means LOG_MAIL. postlog_command: the postlog(1) that
+// takes a postlog target's records when the socket refuses this user
+// (EACCES), "" for none.
+void open(const char* ident, Target target, int facility = -1,
+          std::string_view postlog_command = {}) noexcept;
 inline void open(const char* ident, Sink sink, int facility = -1) noexcept {
     open(ident, Target{sink, {}}, facility);
 }
@@ -83,6 +99,23 @@ bool stderr_fallback() noexcept;
 // Why records of the current target cannot be delivered ("/dev/log: No
 // such file or directory"), or "" when a probe record would go through.
 std::string check() noexcept;
+// The target of the last open().
+Target current_target() noexcept;
+// Gives a file target that open() created (rather than found) to uid:gid
+// (fchown), so that a daemon started as root leaves a log file its run user
+// and that user's other programs can append to. 0, or the errno of fchown;
+// nothing to do (not a file, not created here) is 0.
+int give_created_file(uid_t uid, gid_t gid) noexcept;
+// The postlog(1) command the records go through (see above), or "" when
+// they go to the target itself.
+std::string postlog_relay() noexcept;
+// For a postlog target this process reaches directly (a daemon started as
+// root): why a program that the socket refuses (sendguard-bounce, run by
+// pipe(8) as an unprivileged user) could not log through postlog_command
+// either, or "" when it could (or the target is not postlog). The daemons
+// say it at start-up, in the log that Postfix's own lines are in, because
+// the program that loses its lines has nowhere to say it.
+std::string postlog_problem_for_others(const Target& target, const std::string& postlog_command);
 
 std::optional<int> facility_from_name(std::string_view name) noexcept;
 std::string facility_names();

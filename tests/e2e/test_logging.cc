@@ -5,8 +5,10 @@
 // postlog:$queue_directory/public/postlog, sendguard (the audit trail) and
 // sendguard-policyd -v (one line per lookup) write their lines to the same
 // socket, and they land in the same file, in the same format as Postfix's.
-// sendguard-bounce cannot: public/ is postfix:postdrop 0710 and pipe(8)
-// refuses user=...:postdrop ("specifies mail system postdrop group id").
+// sendguard-bounce cannot reach the socket: public/ is postfix:postdrop
+// 0710 and pipe(8) refuses user=...:postdrop ("specifies mail system
+// postdrop group id"); it goes through postlog(1), see
+// test_logging_bounce.cc.
 #include <boost/test/unit_test.hpp>
 
 #include <sys/stat.h>

@@ -181,6 +181,18 @@ DnsRecords& DnsRecords::ptr(const std::string& reverse_name, const std::string& 
     return *this;
 }
 
+DnsRecords& DnsRecords::null_mx(const std::string& domain) {
+    check_name(domain);
+    lines_.push_back("dns-rr=" + domain + ",15,000000");  // preference 0, the root name
+    return *this;
+}
+
+DnsRecords& DnsRecords::ttl(int seconds) {
+    if (seconds < 0) throw std::invalid_argument("dns: bad TTL");
+    lines_.push_back("local-ttl=" + std::to_string(seconds));
+    return *this;
+}
+
 std::string DnsRecords::dnsmasq_conf() const {
     std::string s = "# written by the sendguard test harness (tests/support/dns_harness.cc)\n";
     for (const auto& l : lines_) s += l + "\n";

@@ -18,8 +18,9 @@
 //
 // Records map to dnsmasq options: A/AAAA -> host-record (which also answers
 // the PTR), MX -> mx-host, TXT -> txt-record (split into 255-byte strings),
-// CNAME -> cname, PTR -> ptr-record.  Names and texts are checked: no
-// commas/quotes/backslashes/line breaks that would change the option.
+// CNAME -> cname, PTR -> ptr-record, a null MX -> dns-rr (type 15, "0 .").
+// Names and texts are checked: no commas/quotes/backslashes/line breaks
+// that would change the option.
 //
 // dns_query() asks the namespace's server directly (res_nquery with the
 // server forced to 127.0.0.1:53, run on a thread inside the namespace) and
@@ -55,6 +56,11 @@ public:
     DnsRecords& txt(const std::string& name, const std::string& text);
     DnsRecords& cname(const std::string& alias, const std::string& target);
     DnsRecords& ptr(const std::string& reverse_name, const std::string& target);
+    // RFC 7505 null MX ("0 ."), as a raw record (dns-rr: mx-host cannot name the root).
+    DnsRecords& null_mx(const std::string& domain);
+    // The TTL of the records dnsmasq answers from its configuration
+    // (local-ttl; dnsmasq's default is 0).
+    DnsRecords& ttl(int seconds);
     void clear() { lines_.clear(); }
     // The dnsmasq configuration lines for these records.
     std::string dnsmasq_conf() const;

@@ -42,6 +42,10 @@
 //   auto d = pf.wait_for_delivery(t.queue_id(), 10s);
 //   BOOST_TEST(d->status == "sent", d->line);
 //
+// With opts.trust_config_directory the master runs in a mount namespace of
+// its own (see PostfixOptions); commands the test runs (postqueue, postfix
+// reload) run as root outside it, where no such check applies.
+//
 // Teardown (destructor, or stop()): `postfix -c config stop`; if the master
 // is still there after 5s, SIGKILL to its process group; then any process
 // still working under the instance's tree is SIGKILLed and reported, and the
@@ -81,6 +85,12 @@ struct PostfixOptions {
     int maximal_queue_lifetime_s = 3600;
     int bounce_queue_lifetime_s = 3600;
     bool smtpd_chroot = false;   // smtpd's chroot column "y" (queue_directory)
+    // Run the instance in a mount namespace whose /etc/postfix is a copy
+    // with a main.cf listing config/ in alternate_config_directories: a
+    // set-gid Postfix program (postlog, postdrop) started by the instance's
+    // processes accepts only such a MAIL_CONFIG, and the machine's own
+    // /etc/postfix stays untouched.
+    bool trust_config_directory = false;
 };
 
 // A pipe(8) service: "<name> unix - n n - <maxproc> pipe flags=.. user=.. argv=..".
@@ -198,6 +208,7 @@ private:
     std::string render_master_cf() const;
     void apply_if_running();
     std::vector<std::string> wrap(std::vector<std::string> argv) const;
+    std::vector<std::string> in_trusting_namespace(std::vector<std::string> argv) const;
     [[noreturn]] void fail(const std::string& what) const;
 
     PostfixOptions opts_;

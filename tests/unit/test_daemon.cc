@@ -3,10 +3,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <functional>
 
 #include <string>
@@ -175,6 +179,41 @@ BOOST_AUTO_TEST_CASE(open_log_says_where_the_log_goes) {
     BOOST_TEST(err == std::string(program_invocation_short_name) +
                                                   ": logging to file " + dir.sub("f.log") +
                                                   " as sendguard/policyd\n");
+}
+
+// A daemon that reaches the postlog socket itself says, in that log, when
+// postlog(1) is not set-gid: sendguard-bounce's lines would be lost.
+BOOST_AUTO_TEST_CASE(open_log_warns_when_postlog_cannot_carry_other_programs_lines) {
+    harness::TempDir dir("sg-daemon-");
+    const std::string sock = dir.sub("postlog");
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    BOOST_REQUIRE(fd >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
+    BOOST_REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string plain = dir.sub("postlog-0755");
+    harness::write_file(plain, "#!/bin/sh\nexit 0\n");
+    ::chmod(plain.c_str(), 0755);
+    for (const bool set_gid : {false, true}) {
+        if (set_gid) ::chmod(plain.c_str(), 02755);
+        auto s = daemons::LogSettings::from(
+            config::Config::parse("log_target = postlog:" + sock + "\npostlog_command = " + plain + "\n", "t.conf"),
+            "policyd");
+        (void)stderr_of(dir, [&] { daemons::open_log(s, false, daemons::Announce::Always); });
+        std::string got;  // every record the "postlogd" socket received
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0;) got.append(buf, size_t(n)) += '\n';
+        if (set_gid) {
+            BOOST_TEST(got.find("postlog_command") == std::string::npos, got);
+        } else {
+            BOOST_TEST(got.find("warning: postlog_command " + plain + ": " + plain + " is not set-group-id") !=
+                           std::string::npos,
+                       got);
+            BOOST_TEST(got.find("sendguard-bounce, which pipe(8) runs as a user that") != std::string::npos, got);
+        }
+    }
+    ::close(fd);
 }
 
 BOOST_AUTO_TEST_CASE(changes_list_only_differences) {
