@@ -35,11 +35,12 @@
 //   milter: run 1 no milter: 2000 msgs in 5.41 s, 369.7 msgs/s
 //   milter: run 2 sendguard-milter: 2000 msgs in 5.77 s, 346.6 msgs/s
 //   ...
-//   milter: ratio 0.94, the median of 5 rounds (target >= 0.90: met); per round 0.94 0.90 0.97 0.93 0.95
-//   milter: all runs: no milter 360.2 msgs/s, sendguard-milter 331.0 msgs/s, ratio 0.92
+//   milter: ratio 0.94, the median of 5 rounds (target >= 0.90: met); per round 0.94 0.90 0.97 0.93
+//   0.95 milter: all runs: no milter 360.2 msgs/s, sendguard-milter 331.0 msgs/s, ratio 0.92
 //   milter: fastest run: no milter 372.0 msgs/s, sendguard-milter 350.1 msgs/s, ratio 0.94
 //   milter: sendguard-milter CPU 0.210 ms per message (user + system, 10000 messages)
-//   milter: sendguard-milter RSS 9.8 MB after the runs (peak 10.1 MB); 10000 of 10000 messages decided at
+//   milter: sendguard-milter RSS 9.8 MB after the runs (peak 10.1 MB); 10000 of 10000 messages
+//   decided at
 //           end of message, 10000 rewritten to VERP
 // (counted in the milter's log: its stage=eom and action=verp lines).
 // Exit status 0 when every run delivered all its messages and the milter
@@ -48,15 +49,15 @@
 // Needs root (postfix start) and Debian's postfix package; without them it
 // says so and exits 77. A warm-up of 50 messages to each listener comes
 // first and is not counted.
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -67,6 +68,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -93,7 +95,9 @@ struct Users {
     uid_t postfix_uid;
 };
 
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
+[[noreturn]] void fail(const std::string& what) {
+    throw std::runtime_error(what);
+}
 
 void write_file(const std::string& path, const std::string& text, mode_t mode = 0644) {
     std::ofstream(path, std::ios::trunc) << text;
@@ -141,7 +145,8 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& out) {
     if (pid == 0) {
         ::setpgid(0, 0);
         int in = ::open("/dev/null", O_RDONLY);
-        int fd = ::open(out.empty() ? "/dev/null" : out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int fd =
+            ::open(out.empty() ? "/dev/null" : out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         ::dup2(in, 0);
         ::dup2(fd, 1);
         ::dup2(fd, 2);
@@ -160,7 +165,9 @@ int wait_exit(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int run(const std::vector<std::string>& argv, const std::string& out) { return wait_exit(spawn(argv, out)); }
+int run(const std::vector<std::string>& argv, const std::string& out) {
+    return wait_exit(spawn(argv, out));
+}
 
 void stop(pid_t pid) {
     if (pid <= 0) return;
@@ -181,16 +188,24 @@ Users users() {
     found = found && p != nullptr;
     if (p) u.postfix_uid = p->pw_uid;
     if (!found || !::getpwnam("nobody") || !::getgrnam("postdrop"))
-        fail("users sendguard, postfix, nobody and group postdrop are needed (scripts/install.sh, postfix)");
+        fail(
+            "needs users sendguard, postfix, nobody and group postdrop (postfix package, "
+            "scripts/install.sh)");
     return u;
 }
 
 // smtp-sink -c writes "sess=N quit=N mesg=N" lines ended by \r; the last
-// one holds the number of messages received so far.
+// one holds the number of messages received so far. Only the file's tail
+// is read: it is polled often, on a machine the runs share.
 long sink_count(const std::string& path) {
-    const std::string s = read_file(path);
-    size_t p = s.rfind("mesg=");
-    return p == std::string::npos ? 0 : std::atol(s.c_str() + p + 5);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    const std::streamoff size = in.tellg();
+    if (size <= 0) return 0;
+    std::string tail(static_cast<size_t>(std::min<std::streamoff>(size, 128)), '\0');
+    in.seekg(size - static_cast<std::streamoff>(tail.size()));
+    in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+    const size_t p = tail.rfind("mesg=");
+    return p == std::string::npos ? 0 : std::atol(tail.c_str() + p + 5);
 }
 
 bool wait_for_count(const std::string& path, long n, std::chrono::seconds timeout) {
@@ -232,6 +247,13 @@ size_t count_of(const std::string& text, const std::string& what) {
     return n;
 }
 
+// Lines of a configuration file, each ended by a newline.
+std::string lines(std::initializer_list<std::string> l) {
+    std::string s;
+    for (const auto& line : l) s += line + "\n";
+    return s;
+}
+
 // The milter as installed (conf-examples/sendguard.conf): root starts it,
 // it drops to sendguard; its socket is group postfix, mode 0660. In the
 // foreground (-f) it logs to stderr, kept in milter.err.
@@ -240,53 +262,72 @@ std::string write_milter_config(const std::string& dir, const Users& u, const st
     make_dir(dir + "/lib", 0750, u.sendguard_uid, u.sendguard_gid);
     write_file(dir + "/verp.keys", "0123456789abcdef0123456789abcdef\n", 0640);
     if (::chown((dir + "/verp.keys").c_str(), 0, u.sendguard_gid) != 0) fail("chown verp.keys");
-    write_file(dir + "/networks", "# smtp-source connects from loopback\n127.0.0.0/8 customer-a.example\n");
+    write_file(dir + "/networks",
+               lines({"# smtp-source connects from loopback", "127.0.0.0/8 customer-a.example"}));
     const std::string conf = dir + "/sendguard.conf";
-    write_file(conf, "config_directory = " + dir + "\nstate_directory = " + dir + "/lib\nrun_directory = " + dir +
-                         "/run\nbounce_domains = bounces.*\n"
-                         "milter_network_tables = " + dir + "/networks\n" + extra);
+    write_file(conf, lines({"config_directory = " + dir, "state_directory = " + dir + "/lib",
+                            "run_directory = " + dir + "/run", "bounce_domains = bounces.*",
+                            "milter_network_tables = " + dir + "/networks"}) +
+                         extra);
     return conf;
 }
 
+// Services besides smtpd, unchrooted (chroot column "n"), so the absolute
+// paths of the instance work as written.
+constexpr const char* kServices = R"(pickup    unix  n  -  n  60    1  pickup
+cleanup   unix  n  -  n  -     0  cleanup
+qmgr      unix  n  -  n  300   1  qmgr
+rewrite   unix  -  -  n  -     -  trivial-rewrite
+bounce    unix  -  -  n  -     0  bounce
+defer     unix  -  -  n  -     0  bounce
+trace     unix  -  -  n  -     0  bounce
+verify    unix  -  -  n  -     1  verify
+flush     unix  n  -  n  1000? 0  flush
+proxymap  unix  -  -  n  -     -  proxymap
+smtp      unix  -  -  n  -     -  smtp
+relay     unix  -  -  n  -     -  smtp
+showq     unix  n  -  n  -     -  showq
+error     unix  -  -  n  -     -  error
+retry     unix  -  -  n  -     -  error
+discard   unix  -  -  n  -     -  discard
+anvil     unix  -  -  n  -     1  anvil
+scache    unix  -  -  n  -     1  scache
+postlog   unix-dgram n - n -   1  postlogd
+)";
+
 // Two smtpd listeners, the second with the milter; everything relays to
-// the sink. Services run unchrooted, so the absolute paths work.
-void write_postfix_config(const std::string& dir, const Users& u, uint16_t plain, uint16_t milter, const std::string& nexthop) {
+// the sink, nothing is delivered locally.
+void write_postfix_config(const std::string& dir, const Users& u, uint16_t plain, uint16_t milter,
+                          const std::string& nexthop) {
     const std::string cf = dir + "/postfix";
     make_dir(cf, 0755);
-    make_dir(dir + "/queue", 0755);
+    make_dir(dir + "/queue", 0755);  // root's: postfix start makes the rest
     make_dir(dir + "/data", 0700, u.postfix_uid);
-    const std::string main_cf =
-        "compatibility_level = 3.6\nqueue_directory = " + dir + "/queue\ndata_directory = " + dir +
-        "/data\nmail_owner = postfix\nsetgid_group = postdrop\ninet_interfaces = 127.0.0.1\n"
-        "inet_protocols = ipv4\nmyhostname = mx.sendguard.test\nmydestination =\nlocal_recipient_maps =\n"
-        "alias_maps =\nalias_database =\nmynetworks = 127.0.0.0/8\nrelayhost = " + nexthop +
-        "\nbiff = no\ndelay_warning_time = 0h\nmaillog_file = " + dir + "/maillog\nmaillog_file_prefixes = " +
-        dir + "\nmilter_protocol = 6\nmilter_default_action = tempfail\n";
-    const std::string master_cf =
-        "127.0.0.1:" + std::to_string(plain) + " inet n - n - - smtpd\n"
-        "127.0.0.1:" + std::to_string(milter) + " inet n - n - - smtpd\n"
-        "  -o smtpd_milters=unix:" + dir + "/run/milter.sock\n"
-        "pickup    unix  n  -  n  60    1  pickup\n"
-        "cleanup   unix  n  -  n  -     0  cleanup\n"
-        "qmgr      unix  n  -  n  300   1  qmgr\n"
-        "rewrite   unix  -  -  n  -     -  trivial-rewrite\n"
-        "bounce    unix  -  -  n  -     0  bounce\n"
-        "defer     unix  -  -  n  -     0  bounce\n"
-        "trace     unix  -  -  n  -     0  bounce\n"
-        "verify    unix  -  -  n  -     1  verify\n"
-        "flush     unix  n  -  n  1000? 0  flush\n"
-        "proxymap  unix  -  -  n  -     -  proxymap\n"
-        "smtp      unix  -  -  n  -     -  smtp\n"
-        "relay     unix  -  -  n  -     -  smtp\n"
-        "showq     unix  n  -  n  -     -  showq\n"
-        "error     unix  -  -  n  -     -  error\n"
-        "retry     unix  -  -  n  -     -  error\n"
-        "discard   unix  -  -  n  -     -  discard\n"
-        "anvil     unix  -  -  n  -     1  anvil\n"
-        "scache    unix  -  -  n  -     1  scache\n"
-        "postlog   unix-dgram n - n -   1  postlogd\n";
-    write_file(cf + "/main.cf", main_cf);
-    write_file(cf + "/master.cf", master_cf);
+    write_file(cf + "/main.cf", lines({"compatibility_level = 3.6",
+                                       "queue_directory = " + dir + "/queue",
+                                       "data_directory = " + dir + "/data",
+                                       "mail_owner = postfix",
+                                       "setgid_group = postdrop",
+                                       "inet_interfaces = 127.0.0.1",
+                                       "inet_protocols = ipv4",
+                                       "myhostname = mx.sendguard.test",
+                                       "mydestination =",
+                                       "local_recipient_maps =",
+                                       "alias_maps =",
+                                       "alias_database =",
+                                       "mynetworks = 127.0.0.0/8",
+                                       "relayhost = " + nexthop,
+                                       "biff = no",
+                                       "delay_warning_time = 0h",
+                                       "maillog_file = " + dir + "/maillog",
+                                       "maillog_file_prefixes = " + dir,
+                                       "milter_protocol = 6",
+                                       "milter_default_action = tempfail"}));
+    write_file(cf + "/master.cf",
+               lines({"127.0.0.1:" + std::to_string(plain) + " inet n - n - - smtpd",
+                      "127.0.0.1:" + std::to_string(milter) + " inet n - n - - smtpd",
+                      "  -o smtpd_milters=unix:" + dir + "/run/milter.sock"}) +
+                   kServices);
     backdate(cf + "/main.cf");
     backdate(cf + "/master.cf");
 }
@@ -298,36 +339,45 @@ struct Result {
 };
 
 // One run: smtp-source into port, timed until the sink has them all.
-Result measure(const std::string& dir, uint16_t port, bool milter, int messages, int recipients, long& sunk) {
+Result measure(const std::string& dir, uint16_t port, bool milter, int messages, int recipients,
+               long& sunk) {
     const std::string sink_out = dir + "/sink.out";
     const auto t0 = Clock::now();
-    const int rc = run({kSource, "-m", std::to_string(messages), "-s", std::to_string(kSessions), "-l",
-                        std::to_string(kBodyBytes), "-r", std::to_string(recipients), "-f", kSender, "-t", kRecipient, "-M", "load.sendguard.test",
-                        "127.0.0.1:" + std::to_string(port)},
-                       dir + "/source.out");
+    const int rc =
+        run({kSource, "-m", std::to_string(messages), "-s", std::to_string(kSessions), "-l",
+             std::to_string(kBodyBytes), "-r", std::to_string(recipients), "-f", kSender, "-t",
+             kRecipient, "-M", "load.sendguard.test", "127.0.0.1:" + std::to_string(port)},
+            dir + "/source.out");
     const bool complete = rc == 0 && wait_for_count(sink_out, sunk + messages, 300s);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     std::fflush(stdout);
-    if (rc != 0) std::fprintf(stderr, "milter: smtp-source exited %d (see %s/source.out)\n", rc, dir.c_str());
+    if (rc != 0)
+        std::fprintf(stderr, "milter: smtp-source exited %d (see %s/source.out)\n", rc,
+                     dir.c_str());
     sunk = sink_count(sink_out);
     return {milter, s, complete};
 }
 
-const char* label(bool milter) { return milter ? "sendguard-milter" : "no milter"; }
+const char* label(bool milter) {
+    return milter ? "sendguard-milter" : "no milter";
+}
 
-int bench(const std::string& bin, const std::string& dir, int messages, int rounds, int recipients) {
+int bench(const std::string& bin, const std::string& dir, int messages, int rounds,
+          int recipients) {
     const Users u = users();
     const uint16_t sink_port = free_port("127.0.0.2");
     const uint16_t plain_port = free_port("127.0.0.1");
     uint16_t milter_port = free_port("127.0.0.1");
     while (milter_port == plain_port) milter_port = free_port("127.0.0.1");
 
-    const pid_t sink = spawn({kSink, "-c", "-u", "nobody", "127.0.0.2:" + std::to_string(sink_port), "256"},
-                             dir + "/sink.out");
+    const pid_t sink =
+        spawn({kSink, "-c", "-u", "nobody", "127.0.0.2:" + std::to_string(sink_port), "256"},
+              dir + "/sink.out");
     const char* extra = std::getenv("SG_BENCH_MILTER_SETTINGS");
     const std::string conf = write_milter_config(dir, u, extra ? std::string(extra) + "\n" : "");
     const pid_t milter = spawn({bin + "/sendguard-milter", "-f", "-c", conf}, dir + "/milter.err");
-    write_postfix_config(dir, u, plain_port, milter_port, "[127.0.0.2]:" + std::to_string(sink_port));
+    write_postfix_config(dir, u, plain_port, milter_port,
+                         "[127.0.0.2]:" + std::to_string(sink_port));
     int status = 1;
     bool started = false;
     try {
@@ -348,10 +398,12 @@ int bench(const std::string& bin, const std::string& dir, int messages, int roun
         std::vector<Result> results;
         for (int r = 0; r < rounds; ++r)
             for (bool m : {false, true}) {
-                results.push_back(measure(dir, m ? milter_port : plain_port, m, messages, recipients, sunk));
+                results.push_back(
+                    measure(dir, m ? milter_port : plain_port, m, messages, recipients, sunk));
                 const Result& x = results.back();
-                std::printf("milter: run %zu %s: %d msgs in %.2f s, %.1f msgs/s%s\n", results.size(), label(m),
-                            messages, x.seconds, messages / x.seconds, x.complete ? "" : " (INCOMPLETE)");
+                std::printf("milter: run %zu %s: %d msgs in %.2f s, %.1f msgs/s%s\n",
+                            results.size(), label(m), messages, x.seconds, messages / x.seconds,
+                            x.complete ? "" : " (INCOMPLETE)");
             }
 
         // A round's two runs follow each other, so they share most of the
@@ -380,23 +432,29 @@ int bench(const std::string& bin, const std::string& dir, int messages, int roun
         std::sort(ratios.begin(), ratios.end());
         const size_t k = ratios.size();
         const double ratio = k % 2 ? ratios[k / 2] : (ratios[k / 2 - 1] + ratios[k / 2]) / 2;
-        std::printf("milter: ratio %.2f, the median of %zu rounds (target >= 0.90: %s); per round%s\n", ratio, k,
-                    ratio >= 0.90 ? "met" : "MISSED", per_round.c_str());
-        std::printf("milter: all runs: no milter %.1f msgs/s, sendguard-milter %.1f msgs/s, ratio %.2f\n", n[0] / t[0],
-                    n[1] / t[1], (n[1] / t[1]) / (n[0] / t[0]));
-        std::printf("milter: fastest run: no milter %.1f msgs/s, sendguard-milter %.1f msgs/s, ratio %.2f\n", best[0],
-                    best[1], best[1] / best[0]);
+        std::printf(
+            "milter: ratio %.2f, the median of %zu rounds (target >= 0.90: %s); per round%s\n",
+            ratio, k, ratio >= 0.90 ? "met" : "MISSED", per_round.c_str());
+        std::printf(
+            "milter: all runs: no milter %.1f msgs/s, sendguard-milter %.1f msgs/s, ratio %.2f\n",
+            n[0] / t[0], n[1] / t[1], (n[1] / t[1]) / (n[0] / t[0]));
+        std::printf(
+            "milter: fastest run: no milter %.1f msgs/s, sendguard-milter %.1f msgs/s, ratio "
+            "%.2f\n",
+            best[0], best[1], best[1] / best[0]);
         const double cpu = cpu_seconds(milter) - cpu_before;
-        std::printf("milter: sendguard-milter CPU %.3f ms per message (user + system, %d messages)\n",
-                    cpu * 1e3 / n[1], n[1]);
+        std::printf(
+            "milter: sendguard-milter CPU %.3f ms per message (user + system, %d messages)\n",
+            cpu * 1e3 / n[1], n[1]);
         const std::string log = read_file(dir + "/milter.err");
         const size_t decided = count_of(log, "stage=eom") - eom_before;
         const size_t verp = count_of(log, "action=verp") - verp_before;
         const size_t want = static_cast<size_t>(messages) * static_cast<size_t>(rounds);
-        std::printf("milter: sendguard-milter RSS %.1f MB after the runs (peak %.1f MB); "
-                    "%zu of %zu messages decided at end of message%s, %zu rewritten to VERP\n",
-                    proc_kb(milter, "VmRSS") / 1024.0, proc_kb(milter, "VmHWM") / 1024.0, decided, want,
-                    decided == want ? "" : " (MISSING)", verp);
+        std::printf(
+            "milter: sendguard-milter RSS %.1f MB after the runs (peak %.1f MB); "
+            "%zu of %zu messages decided at end of message%s, %zu rewritten to VERP\n",
+            proc_kb(milter, "VmRSS") / 1024.0, proc_kb(milter, "VmHWM") / 1024.0, decided, want,
+            decided == want ? "" : " (MISSING)", verp);
         complete = complete && decided == want;
         std::fflush(stdout);
         status = complete ? 0 : 1;
@@ -425,8 +483,10 @@ int main(int argc, char** argv) {
     }
     if (::geteuid() != 0 || ::access(kPostfix, X_OK) != 0 || ::access(kSink, X_OK) != 0 ||
         ::access(kSource, X_OK) != 0) {
-        std::fputs("milter: skipped: needs root and Debian's postfix package (postfix, smtp-sink, smtp-source)\n",
-                   stderr);
+        std::fputs(
+            "milter: skipped: needs root and Debian's postfix package (postfix, smtp-sink, "
+            "smtp-source)\n",
+            stderr);
         return 77;
     }
     char tmpl[] = "/tmp/sg-bench-milter-XXXXXX";
@@ -440,7 +500,9 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::fprintf(stderr, "milter: %s\n", e.what());
     }
-    if (status == 0 && !std::getenv("SG_BENCH_KEEP")) std::filesystem::remove_all(dir);
-    else std::fprintf(stderr, "milter: files kept in %s\n", dir.c_str());
+    if (status == 0 && !std::getenv("SG_BENCH_KEEP"))
+        std::filesystem::remove_all(dir);
+    else
+        std::fprintf(stderr, "milter: files kept in %s\n", dir.c_str());
     return status;
 }
