@@ -241,7 +241,7 @@ int run_transport(const TransportArgs& a) noexcept {
         bool oversized = false;
         std::string message = read_head(0, settings.max_message_size, &oversized);
         t = std::make_unique<Transport>(std::move(settings), store::open_suppression_store(cfg),
-                                        address::verp_codecs(cfg));
+                                        address::verp_codecs(cfg), address::BounceDomains::from(cfg));
         Envelope env{a.sender, a.recipient, a.original_recipient, qid};
         Verdict v = t->deliver(env, message, oversized, static_cast<int64_t>(std::time(nullptr)), 0);
         if (v.exit_code != EX_OK) return tempfail(qid, a.recipient, v.status, v.why, v.reply, named());

@@ -1,6 +1,8 @@
 // transport.cc - see transport.h
 #include "bounce-pipe/transport.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -128,6 +130,14 @@ std::vector<Transport::Target> choose_targets(const dsn::Report& report, const T
     if (!origin.recipient.empty()) {
         const dsn::Recipient* r = entry_for(report, origin.recipient);
         targets.push_back({origin.recipient, r ? *r : failure_without_detail(origin.recipient, report.kind)});
+    } else if (!origin.message_recipients.empty()) {
+        // A token of a message with several recipients vouches for those
+        // recipients only: a report naming anyone else suppresses nobody else.
+        const auto& mine = origin.message_recipients;
+        for (const auto& r : report.recipients)
+            if (std::string key = normalised(r.address);
+                !key.empty() && std::find(mine.begin(), mine.end(), key) != mine.end())
+                targets.push_back({std::move(key), r});
     } else if (origin.trusted) {
         for (const auto& r : report.recipients)
             if (std::string key = normalised(r.address); !key.empty()) targets.push_back({std::move(key), r});
@@ -136,8 +146,12 @@ std::vector<Transport::Target> choose_targets(const dsn::Report& report, const T
 }
 
 Transport::Transport(Settings settings, std::shared_ptr<store::Env> env,
-                     std::vector<address::VerpCodec> codecs)
-    : s_(std::move(settings)), env_(env), list_(std::move(env)), codecs_(std::move(codecs)) {}
+                     std::vector<address::VerpCodec> codecs, address::BounceDomains patterns)
+    : s_(std::move(settings)),
+      env_(env),
+      list_(std::move(env)),
+      codecs_(std::move(codecs)),
+      patterns_(std::move(patterns)) {}
 
 Verdict Transport::deliver(const Envelope& raw, std::string_view message, bool oversized, int64_t now,
                            int rest_fd) {
@@ -231,13 +245,20 @@ Verdict Transport::deliver_report(Delivery& d, std::string_view message, logging
 // later, as a report of this host's Postfix). Logs nothing: the decision's
 // line says what came of it.
 Transport::Origin Transport::resolve_verp(Delivery& d, logging::JsonObject& event) const {
-    Origin o{std::nullopt, s_.accept_unsigned, {}};
+    Origin o{std::nullopt, s_.accept_unsigned, {}, {}};
     const auto today = std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds(std::chrono::seconds(d.now)));
     for (const auto& c : codecs_) {
         if (auto dec = c.decode(d.env.recipient, today); dec.status != address::VerpStatus::NotVerp) {
             o.verp = std::move(dec);
             break;
         }
+    }
+    if (!o.verp) {
+        // LABEL.* entries: the codec of the recipient's own bounce domain.
+        const auto domain = address::domain_of(d.env.recipient);
+        if (const auto c = domain ? patterns_.codec(*domain) : std::nullopt)
+            if (auto dec = c->decode(d.env.recipient, today); dec.status != address::VerpStatus::NotVerp)
+                o.verp = std::move(dec);
     }
     const bool ok = o.verp && o.verp->status == address::VerpStatus::Ok;
     d.signed_ok = ok ? "yes" : "no";
@@ -248,9 +269,12 @@ Transport::Origin Transport::resolve_verp(Delivery& d, logging::JsonObject& even
     if (!o.verp->is_token) {
         o.trusted = true;
         o.recipient = o.verp->recipient.normalised();
-    } else if (auto r = store::SendLog(env_).get(o.verp->token, d.now)) {
-        o.trusted = true;
-        o.recipient = *r;  // the milter recorded what the token stands for
+    } else if (auto e = store::SendLog(env_).lookup(o.verp->token, d.now); e && !e->recipients.empty()) {
+        o.trusted = true;  // the milter recorded what the token stands for
+        if (e->recipients.size() == 1)
+            o.recipient = e->recipients.front();
+        else
+            o.message_recipients = std::move(e->recipients);
     } else {
         // The signature vouches for the token only, not for whatever
         // recipients the report names: without the send log's answer nobody

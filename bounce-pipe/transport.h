@@ -16,7 +16,9 @@
 //      classified from its notice text instead. Auto-replies are ignored.
 //   3. Who failed. When the envelope recipient is on one of bounce_domains
 //      and is our VERP address, the recipient decoded from the signed tag is
-//      authoritative, even when the report names nobody. A forged, truncated
+//      authoritative, even when the report names nobody; a token stands for
+//      the recipients the send log recorded for its message, and a report
+//      may name only those. A forged, truncated
 //      or expired tag suppresses nothing and is logged. A report that does
 //      not arrive at a VERP address is trusted only when
 //      bounce_accept_unsigned = yes, or when this host's Postfix made it
@@ -57,6 +59,7 @@
 #include "bounce-pipe/decision.h"
 #include "bounce-pipe/quarantine.h"
 #include "common/address/verp.h"
+#include "common/address/verp_setup.h"
 #include "common/dsn/dsn.h"
 #include "common/log/json.h"
 #include "common/store/suppression.h"
@@ -104,9 +107,12 @@ std::optional<store::Class> store_class(dsn::Class c);
 
 class Transport {
 public:
-    // One codec per bounce domain; none when bounce_domains is empty.
+    // One codec per listed bounce domain; none when bounce_domains is
+    // empty. patterns: bounce_domains as a rule (address::BounceDomains), for
+    // the LABEL.* entries: a recipient at LABEL.<any domain> is verified with
+    // a codec made for its own domain.
     Transport(Settings settings, std::shared_ptr<store::Env> env,
-              std::vector<address::VerpCodec> codecs);
+              std::vector<address::VerpCodec> codecs, address::BounceDomains patterns = {});
 
     // message: all of it, or with oversized its first bytes, the rest to be
     // read from rest_fd (-1: nothing more to read).
@@ -127,6 +133,9 @@ public:
         std::optional<address::Decoded> verp;  // nullopt: no VERP address of ours
         bool trusted;           // may the recipients the report names be used?
         std::string recipient;  // the signed recipient, normalised; "" when none
+        // A token signed for a message with several recipients: those
+        // recipients (normalised), the only ones the report may name.
+        std::vector<std::string> message_recipients;
     };
     // One recipient to act on: its key and what the report says about it.
     struct Target {
@@ -160,13 +169,15 @@ private:
     std::shared_ptr<store::Env> env_;
     store::SuppressionList list_;
     std::vector<address::VerpCodec> codecs_;
+    address::BounceDomains patterns_;
     Named named_;
 };
 
 // Step 3: whom a report is about. With a signed recipient, that one only
 // (with the report's entry for it, else its first failure, else a failure
-// without detail); else, when trusted, every recipient the report names;
-// else nobody.
+// without detail); with a token of a message with several recipients, the
+// report's recipients that are among them; else, when trusted, every
+// recipient the report names; else nobody.
 std::vector<Transport::Target> choose_targets(const dsn::Report& report, const Transport::Origin& origin);
 
 // The JSON array of a report's recipients: address, status, class, reason,

@@ -27,8 +27,8 @@
 #                       PREFIX/bin of this script, then /usr/local/bin,
 #                       then /usr/bin)
 #
-# What it makes (sendguard(1), sendguard-bounce(8) and sendguard-policyd(8),
-# FILES, say who uses what):
+# What it makes (sendguard(1), sendguard-bounce(8), sendguard-policyd(8) and
+# sendguard-milter(8), FILES, say who uses what):
 #   user sendguard, group sendguard     adduser --system --group
 #   group sendguard-read                addgroup --system
 #   /etc/sendguard          root:sendguard          0755
@@ -186,4 +186,4 @@ if [ -z "$root" ] && [ ! -e "$lib/data.mdb" ]; then
         say "created the suppression store in $lib"
     fi
 fi
-say "done; see sendguard-policyd(8) and sendguard-bounce(8), FILES"
+say "done; see sendguard-policyd(8), sendguard-milter(8) and sendguard-bounce(8), FILES"

@@ -193,6 +193,15 @@ std::optional<Encoded> VerpCodec::encode(const Address& rcpt, const TokenSource&
     return e;
 }
 
+std::optional<Encoded> VerpCodec::encode_token(std::string token, std::chrono::sys_days today) const {
+    if (!valid_token(token)) return std::nullopt;
+    auto e = fit('t', time_field(today), token, {}, escape(token));
+    if (!e) return std::nullopt;
+    e->is_token = true;
+    e->token = std::move(token);
+    return e;
+}
+
 std::optional<Encoded> VerpCodec::encode(const Address& rcpt, const TokenSource& make_token) const {
     return encode(rcpt, make_token,
                   std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()));

@@ -171,6 +171,11 @@ public:
                                   std::chrono::sys_days today) const;
     std::optional<Encoded> encode(const Address& rcpt, const TokenSource& make_token) const;
 
+    // Form "t" for a token the caller chose (a message with several
+    // recipients, whose send-log entry lists them); nullopt when the token
+    // is invalid (as for make_token) or does not fit.
+    std::optional<Encoded> encode_token(std::string token, std::chrono::sys_days today) const;
+
     // address: a path or mailbox as parse_path() takes it.
     Decoded decode(std::string_view address, std::chrono::sys_days today) const;
     Decoded decode(std::string_view address) const;

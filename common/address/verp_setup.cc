@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "common/sys/ascii.h"
+
 namespace address {
 
 VerpConfig verp_config(const config::Config& cfg, std::string bounce_domain) {
@@ -35,6 +37,7 @@ std::vector<VerpCodec> verp_codecs(const config::Config& cfg) {
     if (domains.empty()) return out;
     auto keys = VerpKeys::load_file(cfg.str("verp_key_file"));
     for (const auto& d : domains) {
+        if (is_bounce_domain_pattern(d)) continue;  // BounceDomains::codec(), per domain
         try {
             out.emplace_back(verp_config(cfg, d), keys);
         } catch (const std::invalid_argument& e) {
@@ -45,6 +48,75 @@ std::vector<VerpCodec> verp_codecs(const config::Config& cfg) {
         }
     }
     return out;
+}
+
+bool is_bounce_domain_pattern(std::string_view entry) noexcept {
+    return entry.size() > 2 && entry.ends_with(".*");
+}
+
+BounceDomains BounceDomains::from(const config::Config& cfg) {
+    BounceDomains b;
+    b.base_ = verp_config(cfg, "");
+    const auto& entries = cfg.list("bounce_domains");
+    if (entries.empty()) return b;
+    const std::string where = cfg.is_default("bounce_domains") ? "default" : cfg.origin_of("bounce_domains");
+    for (const auto& e : entries) {
+        if (!is_bounce_domain_pattern(e)) continue;
+        const std::string label = sys::to_lower_ascii(e.substr(0, e.size() - 2));
+        // The label must make a domain of any sender domain: one LDH label.
+        auto probe = normalise_domain(label + ".example");
+        if (label.find('.') != std::string::npos || !probe)
+            throw config::Error(where + ": invalid bounce_domains: " + e +
+                                " (a pattern is one label and \".*\", such as bounces.*)");
+        b.labels_.push_back(label);
+    }
+    // The codecs check what the table cannot (delimiter, prefix, the listed
+    // domains) and load the keys once.
+    const std::vector<VerpCodec> fixed = verp_codecs(cfg);
+    for (const auto& c : fixed) b.domains_.push_back(c.bounce_domain());
+    b.keys_ = VerpKeys::load_file(cfg.str("verp_key_file"));
+    if (!b.labels_.empty()) {
+        VerpConfig vc = b.base_;
+        vc.bounce_domain = b.labels_.front() + ".example";
+        try {
+            VerpCodec probe(vc, *b.keys_);
+        } catch (const std::invalid_argument& e) {
+            const config::AnyKey k = culprit(e.what());
+            const std::string origin = cfg.is_default(k) ? "default" : cfg.origin_of(k);
+            throw config::Error(origin + ": invalid " + std::string(k.name()) + ": " + e.what());
+        }
+    }
+    return b;
+}
+
+bool BounceDomains::accepts(const Domain& d) const {
+    for (const auto& f : domains_)
+        if (f == d) return true;
+    const std::string& s = d.str();
+    for (const auto& l : labels_)
+        if (s.size() > l.size() + 1 && s.compare(0, l.size(), l) == 0 && s[l.size()] == '.') return true;
+    return false;
+}
+
+std::optional<Domain> BounceDomains::for_sender(const Domain& sender) const {
+    if (!labels_.empty()) {
+        auto d = normalise_domain(labels_.front() + "." + sender.str());
+        if (!d) return std::nullopt;
+        return *d;
+    }
+    if (!domains_.empty()) return domains_.front();
+    return std::nullopt;
+}
+
+std::optional<VerpCodec> BounceDomains::codec(const Domain& d) const {
+    if (!keys_ || !accepts(d)) return std::nullopt;
+    VerpConfig vc = base_;
+    vc.bounce_domain = d.str();
+    try {
+        return VerpCodec(vc, *keys_);
+    } catch (const std::invalid_argument&) {
+        return std::nullopt;  // a pattern's domain too long for a return address
+    }
 }
 
 }  // namespace address

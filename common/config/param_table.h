@@ -29,7 +29,8 @@ inline constexpr long long kDay = 86400;
 inline constexpr unsigned kDaemons = kMilter | kPolicyd | kBounce;
 // Every program logs (sendguard: the audit trail of suppression changes).
 inline constexpr unsigned kLoggers = kDaemons | kCli;
-inline constexpr unsigned kStoreUsers = kBounce | kPolicyd | kCli;
+// The milter writes the send log (VERP tokens) into the same store.
+inline constexpr unsigned kStoreUsers = kMilter | kBounce | kPolicyd | kCli;
 // The milter signs, the bounce transport verifies, "sendguard verp" shows.
 inline constexpr unsigned kVerpUsers = kMilter | kBounce | kCli;
 
@@ -72,7 +73,7 @@ inline constexpr Param kParams[] = {
 {"verp_local_part",               Type::String,   "bounce",                        1,       32,       kVerpUsers,
  "Local part of VERP return addresses, as in bounce+TAG@bounces.example.com."},
 {"bounce_domains",                Type::List,     "",                              0,       100,      kVerpUsers,
- "Bounce subdomains whose mail is VERP; the first one is used for new return addresses, all are accepted."},
+ "Bounce domains whose mail is VERP: domains, or LABEL.* for LABEL.<sender domain> (bounces.* gives example.com bounces.example.com); new return addresses use the first pattern, else the first domain."},
 {"verp_max_age",                  Type::Duration, "60d",                           kDay,    1000*kDay, kVerpUsers,
  "How long a VERP return address stays valid; reports sent to an older address suppress nothing (at most 1000d: the tag's day counter wraps after 1024 days)."},
 
@@ -153,6 +154,36 @@ inline constexpr Param kParams[] = {
  "File sendguard-policyd writes its process id to once it listens, and removes when it stops, for init systems other than systemd; empty writes none."},
 {"policyd_record_clients",         Type::List,     "root, $policyd_user",           0,       64,       kPolicyd,
  "Users (name) and groups (@name) allowed to query the record map over a UNIX-domain socket; others get PERM."},
+
+// --- the milter (sendguard-milter): program, checks, signed VERP
+{"milter_listen",                  Type::String,   "unix:$run_directory/milter.sock", 1,       512,      kMilter,
+ "Endpoint the milter listens on, unix:PATH or inet:HOST:PORT; Postfix names it in smtpd_milters and non_smtpd_milters (unix:PATH, inet:HOST:PORT)."},
+{"milter_socket_mode",             Type::Mode,     "0660",                          0,       07777,    kMilter,
+ "Permissions, in octal, of the UNIX-domain socket of milter_listen; 0660 admits the owner and milter_socket_group."},
+{"milter_socket_group",            Type::String,   "postfix",                       0,       64,       kMilter,
+ "Group of the UNIX-domain socket (the group smtpd(8) and cleanup(8) run as); empty keeps the group of the starting user."},
+{"milter_user",                    Type::String,   "sendguard",                     0,       64,       kMilter,
+ "Unprivileged user sendguard-milter switches to after opening its socket, keys and store when started as root; root keeps root (with a warning); started as root with an empty value it refuses to run."},
+{"milter_pid_file",                Type::Path,     "",                              0,       kNoLimit, kMilter,
+ "File sendguard-milter writes its process id to once it listens, and removes when it stops, for init systems other than systemd; empty writes none."},
+{"milter_timeout",                 Type::Duration, "300s",                          1,       7200,     kMilter,
+ "How long the milter waits for the MTA's next command on a connection before it closes it (libmilter smfi_settimeout); Postfix's own milter_content_timeout is 300s."},
+{"milter_error_action",            Type::String,   "tempfail",                      1,       16,       kMilter,
+ "Answer when the milter fails internally on a message (store or key error, a bug): tempfail (451 4.3.0, the client retries), accept (the mail passes unchecked) or reject (554 5.3.0)."},
+{"milter_dry_run",                 Type::Bool,     "no",                            0,       0,        kMilter,
+ "Log each refusal as action=would_refuse and let the mail through, to switch a live smarthost over safely."},
+{"milter_verp",                    Type::Bool,     "yes",                           0,       0,        kMilter,
+ "Rewrite the envelope sender of relayed mail to a signed VERP address on the sender's bounce domain (bounce_domains, milter_bounce_domain_maps)."},
+{"milter_bounce_domain_maps",      Type::Path,     "",                              0,       kNoLimit, kMilter,
+ "Table file of \"sender-domain bounce-domain\" lines choosing the bounce domain of a sender domain; each bounce domain must be accepted by bounce_domains. Empty: none."},
+{"milter_no_bounce_domain_action", Type::String,   "pass",                          1,       16,       kMilter,
+ "What happens to mail whose sender domain has no bounce domain: pass (relayed with its sender unchanged) or refuse (550 5.7.1 at MAIL FROM)."},
+{"milter_verp_recipients",         Type::String,   "token",                         1,       16,       kMilter,
+ "VERP for several recipients: token (one signed token; its send-log entry lists every recipient) or split (452 4.5.3 for the second and later RCPT: one transaction per recipient)."},
+{"milter_local_mailers",           Type::List,     "local, virtual",                0,       16,       kMilter,
+ "Delivery transports ({rcpt_mailer}) that deliver on this host; a message whose recipients all use one of them keeps its envelope sender."},
+{"milter_max_recipients",          Type::Int,      "1000",                          1,       100000,   kMilter,
+ "Most recipients the milter keeps for one message (the send log lists them); further RCPTs get 452 4.5.3 (Postfix smtpd_recipient_limit is 1000)."},
 
 // --- the milter (sendguard-milter): who may send as whom
 {"milter_sender_tables",          Type::List,     "",                              0,       16,       kMilter,

@@ -71,9 +71,11 @@
 // or serve() throws. Each
 // failure is one "fatal: ..." line on standard error and in the log.
 //
-// The milter uses the same skeleton: its serve() runs smfi_main() (with
-// libmilter's own signal thread, which calls control.reload()) instead of
-// an event loop.
+// The milter uses the same skeleton: its serve() runs smfi_main() instead
+// of an event loop. libmilter's own signal thread takes SIGTERM and SIGINT
+// (and stops smfi_main()); it would treat SIGHUP as a stop too, so the
+// milter takes SIGHUP away from it (milter/sigwait_wrap.h) and a thread of
+// its own calls control.reload().
 //
 // Thread safety: run() is called once, from main(). control.reload() and
 // service->apply() run on the thread that calls reload(); a service that

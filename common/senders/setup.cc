@@ -1,6 +1,8 @@
 // setup.cc - see setup.h
 #include "common/senders/setup.h"
 
+#include "common/address/verp_setup.h"
+
 #include "common/config/table_file.h"
 #include "common/config/value.h"
 
@@ -33,6 +35,9 @@ config::TableFile read_table(const config::Config& cfg, ListKey key, const std::
 std::vector<address::Domain> bounce_domains(const config::Config& cfg) {
     std::vector<address::Domain> out;
     for (const std::string& d : cfg.list("bounce_domains")) {
+        // A LABEL.* pattern (address::BounceDomains) is no domain to list;
+        // the milter refuses its domains itself (milter/authorise.cc).
+        if (address::is_bounce_domain_pattern(d)) continue;
         const address::Result<address::Domain> n = address::normalise_domain(d);
         if (!n) invalid(cfg, "bounce_domains", d, address::to_string(n.error()));
         out.push_back(*n);

@@ -222,34 +222,38 @@ BOOST_AUTO_TEST_CASE(installed_examples_name_the_installed_paths) {
     BOOST_TEST(r.out.find("(from " + examples + "/sendguard.conf)") != std::string::npos, r.out);
 }
 
-// The unit as installed, with ExecStart pointing at the build tree (verify
+// The units as installed, with ExecStart pointing at the build tree (verify
 // checks that the program exists): no error and no warning.
 BOOST_AUTO_TEST_CASE(systemd_unit_passes_verify, *boost::unit_test::label("systemd")) {
     harness::require(harness::have_program("systemd-analyze"),
                      "systemd-analyze (apt-get install systemd)");
-    const std::string unit =
-        harness::file_text(std::string(SENDGUARD_BINARY_DIR) + "/init/sendguard-policyd.service");
-    const std::string exec = "ExecStart=";
-    const size_t at = unit.find(exec);
-    BOOST_REQUIRE(at != std::string::npos);
-    const size_t prog = unit.find("/sendguard-policyd ", at);
-    BOOST_REQUIRE(prog != std::string::npos);
-    std::string copy = unit;
-    copy.replace(at + exec.size(), prog - at - exec.size(),
-                 std::string(SENDGUARD_BINARY_DIR) + "/bin");
-    harness::TempDir dir("sg-unit-");
-    const std::string path = dir.sub("sendguard-policyd.service");
-    harness::write_file(path, copy);
-    auto r = harness::run({"systemd-analyze", "verify", "--man=no", path});
-    BOOST_TEST(r.status.code == 0, r.describe());
-    BOOST_TEST(r.err.empty(), r.err);
-    // What the man page and README promise about the unit.
-    for (const char* want :
-         {"Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "RuntimeDirectory=sendguard",
-          "ProtectSystem=strict", "ReadWritePaths=/var/lib/sendguard", "NoNewPrivileges=yes",
-          "PrivateTmp=yes", "ProtectHome=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-          "CapabilityBoundingSet=CAP_SETUID CAP_SETGID", "Restart=on-failure"})
-        BOOST_TEST(unit.find(want) != std::string::npos, "unit lacks " << want);
+    for (const std::string program : {"sendguard-policyd", "sendguard-milter"}) {
+        BOOST_TEST_CONTEXT(program) {
+            const std::string unit =
+                harness::file_text(std::string(SENDGUARD_BINARY_DIR) + "/init/" + program + ".service");
+            const std::string exec = "ExecStart=";
+            const size_t at = unit.find(exec);
+            BOOST_REQUIRE(at != std::string::npos);
+            const size_t prog = unit.find("/" + program + " ", at);
+            BOOST_REQUIRE(prog != std::string::npos);
+            std::string copy = unit;
+            copy.replace(at + exec.size(), prog - at - exec.size(),
+                         std::string(SENDGUARD_BINARY_DIR) + "/bin");
+            harness::TempDir dir("sg-unit-");
+            const std::string path = dir.sub(program + ".service");
+            harness::write_file(path, copy);
+            auto r = harness::run({"systemd-analyze", "verify", "--man=no", path});
+            BOOST_TEST(r.status.code == 0, r.describe());
+            BOOST_TEST(r.err.empty(), r.err);
+            // What the man pages and README promise about the units.
+            for (const char* want :
+                 {"Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "RuntimeDirectory=sendguard",
+                  "ProtectSystem=strict", "ReadWritePaths=/var/lib/sendguard", "NoNewPrivileges=yes",
+                  "PrivateTmp=yes", "ProtectHome=yes", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+                  "CapabilityBoundingSet=CAP_SETUID CAP_SETGID", "Restart=on-failure"})
+                BOOST_TEST(unit.find(want) != std::string::npos, "unit lacks " << want);
+        }
+    }
 }
 
 // What the man pages say Postfix does while sendguard-policyd is down: the

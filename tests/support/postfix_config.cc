@@ -233,10 +233,15 @@ void PostfixInstance::enable_sasl(const std::string& realm) {
 
 void PostfixInstance::add_sasl_user(const std::string& user, const std::string& password) {
     if (sasl_realm_.empty()) enable_sasl();
-    check_token("sasl user", user + password);
+    add_sasl_user(user, password, sasl_realm_);
+}
+
+void PostfixInstance::add_sasl_user(const std::string& user, const std::string& password,
+                                    const std::string& realm) {
+    if (sasl_realm_.empty()) enable_sasl();
+    check_token("sasl user", user + password + realm);
     std::string db = dir_.sub("sasldb/sasldb2");
-    RunResult r = run(SpawnSpec{.argv = {"saslpasswd2", "-f", db, "-c", "-p", "-u", sasl_realm_,
-                                         user},
+    RunResult r = run(SpawnSpec{.argv = {"saslpasswd2", "-f", db, "-c", "-p", "-u", realm, user},
                                 .stdin_data = password},
                       Millis(15000));
     if (!r.ok()) fail("saslpasswd2: " + r.describe());

@@ -151,6 +151,10 @@ public:
     // sasl_username "user@realm".  The sasldb lives outside config/.
     void enable_sasl(const std::string& realm = "sendguard.test");
     void add_sasl_user(const std::string& user, const std::string& password);
+    // A user of another realm: the client logs in as "user@realm" (Cyrus
+    // appends no realm to a name that has one), and that is the
+    // sasl_username / {auth_authen} - one login per hosting customer.
+    void add_sasl_user(const std::string& user, const std::string& password, const std::string& realm);
 
     // ---- lifecycle ----
     void start();

@@ -385,6 +385,52 @@ BOOST_AUTO_TEST_CASE(token_form_resolves_through_the_send_log) {
     BOOST_TEST(store::SendLog(f.env).purge_expired(kNow) == 1u);
 }
 
+// A token the milter signed for a message with several recipients: a
+// report may suppress only recipients of that message.
+BOOST_AUTO_TEST_CASE(message_token_accepts_only_its_recipients) {
+    Fixture f;
+    auto e = Fixture::codec().encode_token("msgtok1", floor<days>(sys_seconds(seconds(kNow))));
+    BOOST_REQUIRE(e);
+    store::SendLog(f.env).put("msgtok1", {.expiry = kNow + 86400,
+                                          .sender = "news@example.org",
+                                          .queue_id = "4XkQ2m1Zz9z",
+                                          .recipients = {"bob@example.net", "carol@example.com"}});
+    ts::DsnSpec mine;
+    mine.recipient = "carol@example.com";
+    f.deliver(e->address, ts::make_dsn(mine));
+    BOOST_TEST(f.check("carol@example.com").has_value(), f.events());
+    ts::DsnSpec stranger;
+    stranger.recipient = "someone-else@example.net";
+    f.deliver(e->address, ts::make_dsn(stranger));
+    BOOST_TEST(!f.check("someone-else@example.net").has_value(), f.events());
+    BOOST_TEST(!f.check("bob@example.net").has_value(), "bob did not bounce");
+}
+
+// bounce_domains = bounces.*: a tag the milter made on bounces.<sender
+// domain> verifies there, for any sender domain, without a list.
+BOOST_AUTO_TEST_CASE(pattern_bounce_domain_verifies) {
+    Fixture f;
+    harness::write_file(f.dir.sub("verp.keys"), std::string(kKey) + "\n", 0600);
+    const config::Config cfg = config::Config::parse(
+        "config_directory = " + f.dir.path() + "\nbounce_domains = bounces.*\n", "test.conf");
+    const address::BounceDomains domains = address::BounceDomains::from(cfg);
+    const auto sender_domain = address::normalise_domain("customer-a.example");
+    const auto bounce = domains.for_sender(*sender_domain);
+    BOOST_REQUIRE(bounce);
+    const auto codec = domains.codec(*bounce);
+    BOOST_REQUIRE(codec);
+    const auto e = codec->encode(*address::parse_mailbox("bob@example.net"), {},
+                                 floor<days>(sys_seconds(seconds(kNow))));
+    BOOST_REQUIRE(e);
+    BOOST_TEST(e->address.ends_with("@bounces.customer-a.example"), e->address);
+    bounce::Transport t(f.settings, f.env, address::verp_codecs(cfg), domains);
+    ts::DsnSpec s;
+    s.to = e->address;
+    const bounce::Verdict v = t.deliver({"", e->address, e->address, "4XkQ9"}, ts::make_dsn(s), false, kNow);
+    BOOST_TEST(v.exit_code == EX_OK);
+    BOOST_TEST(f.check("bob@example.net").has_value(), f.events());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(bounce_setup)

@@ -27,6 +27,7 @@
 #include "common/daemon/users.h"
 #include "common/senders/setup.h"
 #include "common/store/setup.h"
+#include "milter/settings.h"
 #include "policyd/settings.h"
 #include "tests/support/temp_dir.h"
 
@@ -59,6 +60,15 @@ inline void policyd_settings(const config::Config& cfg) {
     (void)store::open_suppression_store(*s.config);
 }
 
+// sendguard-milter: what daemons::run builds before setup (Settings, with
+// the VERP keys and bounce domain map, and the log settings), then the
+// store the service opens for the send log.
+inline void milter_settings(const config::Config& cfg) {
+    (void)daemons::LogSettings::from(cfg, "milter");
+    const milter::Settings s = milter::Settings::from(cfg);
+    (void)store::open_suppression_store(*s.config);
+}
+
 struct Program {
     config::User user;
     void (*settings)(const config::Config&);
@@ -68,6 +78,7 @@ inline const Program kPrograms[] = {
     {config::kBounce, bounce_settings},
     {config::kCli, cli_settings},
     {config::kPolicyd, policyd_settings},
+    {config::kMilter, milter_settings},
 };
 
 // A piece of a program not written yet: settings runs what the program
@@ -94,7 +105,10 @@ inline std::vector<std::string> setting_overrides(const harness::TempDir& dir) {
     std::vector<std::string> o{"config_directory=" + dir.path(),
                                "state_directory=" + dir.sub("state")};
     // policyd_user's default is the system user scripts/install.sh creates.
-    if (!daemons::uid_of("sendguard")) o.push_back("policyd_user=root");
+    if (!daemons::uid_of("sendguard")) {
+        o.push_back("policyd_user=root");
+        o.push_back("milter_user=root");
+    }
     return o;
 }
 

@@ -2,11 +2,9 @@
 //
 // Each program's settings code (test_config_programs.h) runs on a tracked
 // configuration (config::Config::tracked); the parameters it read must be
-// exactly those whose users bits name the program. A program without a row
-// in kPrograms (the milter, not written yet) is checked through its parts
-// (kParts) one way only: what a part reads must name the program, and a
-// part reads the parameters it owns; the program's other bits stay as
-// declared until the program has its row.
+// exactly those whose users bits name the program. A library part of a
+// program (kParts) is also checked on its own, one way: what the part reads
+// must name the program, and the part reads the parameters it owns.
 //
 // The configuration is the defaults plus what it takes to reach every
 // branch: a bounce domain (so the VERP codecs are built) and a temporary

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <string>
+#include <vector>
 
 #include "common/store/le_codec.h"
 #include "common/store/record.h"
@@ -61,16 +62,48 @@ BOOST_AUTO_TEST_CASE(record_bytes_unchanged) {
                "018877665544332211010000000000000000010000000000000700626c6f636b65640500352e372e31000002006d78");
 }
 
-BOOST_AUTO_TEST_CASE(sendlog_value_bytes_unchanged) {
+// Version 1 (one recipient, written before the milter recorded whole
+// messages) is still read: a token signed then resolves until it expires.
+BOOST_AUTO_TEST_CASE(sendlog_version_1_still_read) {
     store_test::TempDir td;
     auto env = store::Env::open(td.env_dir(), store_test::test_opts());
     store::SendLog log(env);
-    log.put("tok", "bob@example.net", 0x0102030405060708LL);
     const MDB_dbi dbi = env->dbi("sendlog");
-    store::ReadTxn txn = env->read();
-    auto v = txn.get(dbi, "tok");
-    BOOST_REQUIRE(v);
-    BOOST_TEST(hex(*v) == "01" "0807060504030201" + hex("bob@example.net"));
+    const std::string v1 = std::string("\x01" "\x08\x07\x06\x05\x04\x03\x02\x01", 9) + "bob@example.net";
+    env->write([&](store::WriteTxn& w) { w.put(dbi, "tok", v1); });
+    const auto e = log.lookup("tok", 1);
+    BOOST_REQUIRE(e);
+    BOOST_TEST(e->expiry == 0x0102030405060708LL);
+    BOOST_TEST(e->recipients == std::vector<std::string>{"bob@example.net"});
+    BOOST_TEST(e->sender.empty());
+    BOOST_TEST(e->queue_id.empty());
+    BOOST_TEST(log.get("tok", 1).value_or("") == "bob@example.net");
+}
+
+BOOST_AUTO_TEST_CASE(sendlog_version_2_bytes) {
+    store_test::TempDir td;
+    auto env = store::Env::open(td.env_dir(), store_test::test_opts());
+    store::SendLog log(env);
+    const store::SendLogEntry e{.expiry = 0x0102030405060708LL,
+                                .sender = "news@example.org",
+                                .queue_id = "4XkQ",
+                                .recipients = {"bob@example.net", "c@x.example"}};
+    log.put("tok", e);
+    const MDB_dbi dbi = env->dbi("sendlog");
+    {
+        store::ReadTxn txn = env->read();
+        auto v = txn.get(dbi, "tok");
+        BOOST_REQUIRE(v);
+        BOOST_TEST(hex(*v) == "02" "0807060504030201" "1000" + hex("news@example.org") + "0400" + hex("4XkQ") +
+                                  "02000000" "0f00" + hex("bob@example.net") + "0b00" + hex("c@x.example"));
+    }
+    BOOST_TEST((log.lookup("tok", 1).value() == e));
+    BOOST_TEST(!log.lookup("tok", 0x0102030405060708LL), "expired at its expiry");
+    // Truncated or padded values are format errors, not partial entries.
+    std::string v = store::encode_sendlog(e);
+    BOOST_TEST(!store::decode_sendlog(v.substr(0, v.size() - 1)));
+    BOOST_TEST(!store::decode_sendlog(v + "x"));
+    BOOST_TEST(!store::decode_sendlog("\x03" + v.substr(1)));
 }
 
 BOOST_AUTO_TEST_CASE(le_helpers) {

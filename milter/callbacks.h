@@ -1,0 +1,54 @@
+// callbacks.h - the libmilter side of sendguard-milter
+//
+//   register_callbacks(state)  smfi_register() with our smfiDesc; state (the
+//                       current Policy and the send log) is what every
+//                       callback reads; it must outlive smfi_main()
+//   State::publish(p)   the Policy new connections take (a reload)
+//
+// Each xxfi_* callback turns libmilter's arguments into one Session call
+// (session.h) and the Decision into its answer (smfi_setreply,
+// smfi_chgfrom). Every callback runs inside guard(): an exception becomes
+// milter_error_action for the message, logged with the queue id, so no
+// libmilter thread dies of one. A Session lives from the first callback of
+// a connection (negotiate, else connect) to xxfi_close, owned through
+// smfi_setpriv.
+//
+// Negotiation (xxfi_negotiate): actions SMFIF_CHGFROM (and
+// SMFIF_SETSYMLIST to name our macros); steps skipped: HELO, DATA, body,
+// unknown commands; no reply expected to CONNECT and to each header (those
+// never refuse). Macros asked for, per stage:
+//   CONNECT  {daemon_name}
+//   MAIL     i {auth_authen}
+//   RCPT     {rcpt_mailer}
+//   EOH, EOM i
+//
+// Errors: register_callbacks throws std::runtime_error when smfi_register
+// fails. Thread safety: State::publish and the callbacks may run on any
+// threads at once (the policy pointer is atomic; the send log is an LMDB
+// env, one transaction per thread).
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "common/store/sendlog.h"
+#include "milter/policy.h"
+
+namespace milter {
+
+class State {
+public:
+    State(std::shared_ptr<const Policy> policy, std::shared_ptr<store::SendLog> send_log)
+        : policy_(std::move(policy)), send_log_(std::move(send_log)) {}
+    void publish(std::shared_ptr<const Policy> p) noexcept { policy_.store(std::move(p)); }
+    std::shared_ptr<const Policy> policy() const noexcept { return policy_.load(); }
+    store::SendLog* send_log() const noexcept { return send_log_.get(); }
+
+private:
+    std::atomic<std::shared_ptr<const Policy>> policy_;
+    std::shared_ptr<store::SendLog> send_log_;
+};
+
+void register_callbacks(State& state);
+
+}  // namespace milter

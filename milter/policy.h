@@ -1,0 +1,50 @@
+// policy.h - the run-time rules of sendguard-milter: one immutable snapshot
+//
+// Settings::from() builds a Policy from the configuration (parameters,
+// VERP keys, milter_bounce_domain_maps); the service publishes it and each
+// connection copies the pointer at CONNECT, so a reload (SIGHUP) applies to
+// the next connection and a connection in progress keeps the rules it
+// started with.
+//
+// Thread safety: immutable; shared by every session through
+// std::shared_ptr<const Policy>.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/address/address.h"
+#include "common/address/verp_setup.h"
+#include "common/senders/rules.h"
+
+namespace milter {
+
+// milter_error_action: what an internal error answers.
+enum class ErrorAction { Tempfail, Accept, Reject };
+// milter_no_bounce_domain_action.
+enum class NoBounceDomain { Pass, Refuse };
+// milter_verp_recipients.
+enum class VerpRecipients { Token, Split };
+
+struct Policy {
+    bool dry_run = false;
+    ErrorAction error_action = ErrorAction::Tempfail;
+    bool verp = false;
+    NoBounceDomain no_bounce_domain = NoBounceDomain::Pass;
+    VerpRecipients verp_recipients = VerpRecipients::Token;
+    std::vector<std::string> local_mailers;  // {rcpt_mailer} values delivered here
+    std::size_t max_recipients = 0;
+    std::chrono::seconds verp_max_age{};     // also the send-log entries' lifetime
+    address::BounceDomains bounce_domains;
+    // milter_bounce_domain_maps: sender domain (normalised) -> bounce domain.
+    std::unordered_map<std::string, address::Domain> bounce_domain_map;
+    // Who may send as whom (milter_sender_tables, milter_network_tables,
+    // milter_login_owns_domain, milter_local_senders); never null.
+    std::shared_ptr<const senders::Rules> senders;
+};
+
+}  // namespace milter

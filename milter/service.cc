@@ -1,0 +1,131 @@
+// service.cc - see service.h
+#include "milter/service.h"
+
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <system_error>
+#include <thread>
+
+#include "common/daemon/log_setup.h"
+#include "common/log/log.h"
+#include "common/store/setup.h"
+#include "milter/callbacks.h"
+
+namespace milter {
+namespace {
+
+std::string octal(mode_t m) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m));
+    return buf;
+}
+
+// The thread that takes SIGHUP (sigwait_wrap.h): blocked everywhere, it is
+// pending until this thread's sigwaitinfo() returns it. stop() wakes the
+// thread with a SIGHUP of its own (pthread_kill) after setting the flag.
+class ReloadThread {
+public:
+    explicit ReloadThread(daemons::Control& control)
+        : thread_([this, &control] { run(control); }) {}
+    ~ReloadThread() {
+        stop_.store(true);
+        pthread_kill(thread_.native_handle(), SIGHUP);
+        thread_.join();
+    }
+
+private:
+    void run(daemons::Control& control) {
+        sigset_t hup;
+        sigemptyset(&hup);
+        sigaddset(&hup, SIGHUP);
+        while (!stop_.load()) {
+            siginfo_t info;
+            if (sigwaitinfo(&hup, &info) < 0) continue;  // EINTR
+            if (stop_.load()) break;
+            control.reload();
+        }
+    }
+
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+std::shared_ptr<store::SendLog> open_send_log(const Settings& s) {
+    return std::make_shared<store::SendLog>(store::open_suppression_store(*s.config));
+}
+
+class MilterService final : public daemons::Service<Settings> {
+public:
+    explicit MilterService(const Settings& s) : settings_(s), state_(s.policy, open_send_log(s)) {
+        register_callbacks(state_);
+        if (smfi_setconn(const_cast<char*>(s.listen_spec.c_str())) != MI_SUCCESS)
+            throw daemons::invalid(*s.config, "milter_listen", s.listen_text, "libmilter refuses it");
+        smfi_settimeout(static_cast<int>(s.timeout.count()));
+        if (smfi_opensocket(true) != MI_SUCCESS)
+            throw daemons::invalid(*s.config, "milter_listen", s.listen_text,
+                                   "cannot listen there (in use, or the directory is missing or not "
+                                   "writable); name a free endpoint");
+        if (s.listen.kind == net::Endpoint::Kind::Unix) set_socket_access(s);
+        logging::info(logging::Line("milter").kv("listen", s.listen_text));
+    }
+
+    void serve(daemons::Control& control) override {
+        int rc = 0;
+        {
+            ReloadThread reloads(control);
+            rc = smfi_main();
+        }
+        logging::info(logging::Line("milter").kv("stop", rc == MI_SUCCESS ? "signal" : "error"));
+        if (rc != MI_SUCCESS) throw std::runtime_error("smfi_main failed (see libmilter's messages above)");
+    }
+
+    void apply(const Settings& next, daemons::Changes& changes) override {
+        const Settings& run = settings_;
+        changes.restart_only("milter_listen", run.listen_text, next.listen_text);
+        changes.restart_only("milter_socket_mode", octal(run.socket_mode), octal(next.socket_mode));
+        changes.restart_only("milter_socket_group", run.socket_group, next.socket_group);
+        changes.restart_only("milter_timeout", std::to_string(run.timeout.count()) + "s",
+                             std::to_string(next.timeout.count()) + "s");
+        changes.restart_only("milter_user", run.user, next.user);
+        changes.restart_only("milter_pid_file", run.pid_file, next.pid_file);
+        changes.restart_only("state_directory", run.state_directory, next.state_directory);
+        const config::Config &a = *run.config, &b = *next.config;
+        changes.restart_only("store_map_size", std::to_string(a.size("store_map_size")),
+                             std::to_string(b.size("store_map_size")));
+        changes.restart_only("store_max_map_size", std::to_string(a.size("store_max_map_size")),
+                             std::to_string(b.size("store_max_map_size")));
+        changes.restart_only("store_max_readers", std::to_string(a.integer("store_max_readers")),
+                             std::to_string(b.integer("store_max_readers")));
+        changes.restart_only("store_sync", a.boolean("store_sync") ? "yes" : "no",
+                             b.boolean("store_sync") ? "yes" : "no");
+        state_.publish(next.policy);  // the next connection's rules
+    }
+
+private:
+    static void set_socket_access(const Settings& s) {
+        const char* path = s.listen.path.c_str();
+        if (::chmod(path, s.socket_mode) != 0)
+            throw std::system_error(errno, std::generic_category(), "chmod " + s.listen.path);
+        if (s.socket_gid != static_cast<gid_t>(-1) && ::chown(path, static_cast<uid_t>(-1), s.socket_gid) != 0)
+            throw std::system_error(errno, std::generic_category(), "chown " + s.listen.path);
+    }
+
+    Settings settings_;
+    State state_;
+};
+
+}  // namespace
+
+std::unique_ptr<daemons::Service<Settings>> make_service(const Settings& settings) {
+    return std::make_unique<MilterService>(settings);
+}
+
+}  // namespace milter

@@ -1,0 +1,264 @@
+// session.cc - see session.h
+#include "milter/session.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "common/log/log.h"
+#include "common/sys/ascii.h"
+#include "milter/return_path.h"
+
+namespace milter {
+namespace {
+
+constexpr std::string_view kComponent = "milter";
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && sys::to_lower_ascii(a) == sys::to_lower_ascii(b);
+}
+
+// RET and ENVID are the only MAIL FROM parameters Postfix takes with a
+// changed sender (smfi_chgfrom); the rest belong to the original command.
+bool kept_esmtp_arg(std::string_view arg) {
+    const std::string key = sys::to_lower_ascii(arg.substr(0, arg.find('=')));
+    return key == "ret" || key == "envid";
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& e : v) s += (s.empty() ? "" : " ") + e;
+    return s;
+}
+
+// "<a@b>" for a@b; a path the MTA gave with its brackets stays as it is.
+std::string bracketed(std::string_view a) {
+    if (a.size() >= 2 && a.front() == '<' && a.back() == '>') return std::string(a);
+    return "<" + std::string(a) + ">";
+}
+
+}  // namespace
+
+bool is_local_submission(const ConnectInfo& c) {
+    return c.client_port == 0 && c.client_addr == "127.0.0.1" && c.client_name == "localhost";
+}
+
+Services default_services() {
+    Services s;
+    s.now = [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); };
+    s.make_token = address::make_random_token;
+    s.record = [](const std::string&, const store::SendLogEntry&) {
+        throw std::runtime_error("no send log to record a VERP token in");
+    };
+    return s;
+}
+
+Session::Session(std::shared_ptr<const Policy> policy, Services services)
+    : policy_(std::move(policy)), services_(std::move(services)) {}
+
+void Session::connect(const ConnectInfo& info) {
+    client_ = info;
+    who_.client_addr = info.client_addr;
+    who_.local = is_local_submission(info);
+}
+
+Decision Session::mail(std::string_view sender, const std::vector<std::string>& esmtp_args,
+                       std::string_view login, std::string_view queue_id) {
+    abort();
+    in_message_ = true;
+    queue_id_ = std::string(queue_id);
+    sender_text_ = std::string(sender);
+    who_.login = std::string(login);
+    for (const auto& a : esmtp_args)
+        if (kept_esmtp_arg(a)) keep_args_.push_back(a);
+    auto parsed = address::parse_path(sender);
+    if (!parsed)
+        return refuse("mail", queue_id,
+                      {"550", "5.7.1", "sender " + bracketed(sender) + " is not a valid address", "sender_syntax",
+                       std::string(sender)});
+    sender_ = *parsed;
+    if (sender_.is_null()) return {};  // judged by its From (end_of_headers)
+    if (const Authorisation a = authorise(*policy_, who_, sender_); !a.allowed)
+        return refuse("mail", queue_id, {"550", "5.7.1", a.text, a.reason, sender_.str()});
+    if (policy_->verp && !who_.local && policy_->no_bounce_domain == NoBounceDomain::Refuse &&
+        !bounce_domain_for(*policy_, sender_.domain()))
+        return refuse("mail", queue_id,
+                      {"550", "5.7.1", "sender domain " + sender_.domain().str() + " has no bounce domain",
+                       "no_bounce_domain", sender_.str()});
+    return {};
+}
+
+bool Session::verp_tracked() const {
+    return policy_->verp && !sender_.is_null() && bounce_domain_for(*policy_, sender_.domain()).has_value();
+}
+
+Decision Session::rcpt(std::string_view recipient, std::string_view mailer) {
+    const bool local_mailer = !mailer.empty() && std::find(policy_->local_mailers.begin(),
+                                                           policy_->local_mailers.end(),
+                                                           mailer) != policy_->local_mailers.end();
+    // cleanup(8) takes a refused RCPT of a local submission as a
+    // configuration error and keeps the mail queued: never refuse those.
+    if (!local_mailer && !who_.local && policy_->verp_recipients == VerpRecipients::Split &&
+        remote_recipients_ >= 1 && verp_tracked()) {
+        log(queue_id_, "defer", "rcpt", recipient, "one_recipient_per_message");
+        return {{Reply::Kind::Tempfail, "452", "4.5.3", "one recipient per message: send the next one in a new transaction"},
+                std::nullopt};
+    }
+    if (recipients_.size() >= policy_->max_recipients) {
+        if (who_.local) {
+            recipients_overflow_ = true;
+            return {};
+        }
+        log(queue_id_, "defer", "rcpt", recipient, "too_many_recipients");
+        return {{Reply::Kind::Tempfail, "452", "4.5.3", "too many recipients"}, std::nullopt};
+    }
+    if (auto a = address::parse_path(recipient); a && !a->is_null()) recipients_.push_back(*a);
+    if (!local_mailer) ++remote_recipients_;
+    return {};
+}
+
+void Session::header(std::string_view name, std::string_view value) {
+    std::vector<std::string>* keep = nullptr;
+    std::size_t* count = nullptr;
+    if (iequals(name, "From")) {
+        keep = &from_;
+        count = &from_count_;
+    } else if (iequals(name, "Sender")) {
+        keep = &sender_header_;
+        count = &sender_count_;
+    } else {
+        return;
+    }
+    ++*count;
+    if (keep->size() >= kMaxAddressHeaders) return;
+    if (value.size() > address::kMaxHeaderInput) {
+        header_too_long_ = true;
+        return;
+    }
+    keep->emplace_back(value);
+}
+
+std::optional<Session::Refusal> Session::check_address_header(std::string_view name,
+                                                              const std::vector<std::string>& values,
+                                                              bool required) const {
+    const std::size_t count = name == "From" ? from_count_ : sender_count_;
+    const std::string field = std::string(name) + ":";
+    if (count == 0 && required)
+        return Refusal{"550", "5.6.0", "message has no " + field + " header field", "no_from", ""};
+    if (count > 1)
+        return Refusal{"550", "5.6.0", "message has " + std::to_string(count) + " " + field + " header fields",
+                       "header_count", ""};
+    if (count == 0) return std::nullopt;
+    if (values.empty())
+        return Refusal{"550", "5.6.0", field + " header field is too long", "header_syntax", ""};
+    auto all = address::extract_all_from_header(values.front(), kMaxFromMailboxes);
+    if (!all || all->empty())
+        return Refusal{"550", "5.6.0", field + " header field holds no valid address", "header_syntax", ""};
+    for (const address::Address& a : *all) {
+        if (const Authorisation au = authorise(*policy_, who_, a); !au.allowed)
+            return Refusal{"550", "5.7.1", au.text, au.reason, a.str()};
+    }
+    return std::nullopt;
+}
+
+Decision Session::end_of_headers(std::string_view queue_id) {
+    if (header_too_long_ && from_.empty())
+        return refuse("header", queue_id, {"550", "5.6.0", "From: header field is too long", "header_syntax", ""});
+    if (auto r = check_address_header("From", from_, true)) return refuse("header", queue_id, *r);
+    if (auto r = check_address_header("Sender", sender_header_, false)) return refuse("header", queue_id, *r);
+    return {};
+}
+
+Decision Session::end_of_message(std::string_view queue_id) {
+    const auto pass = [&](std::string_view why) {
+        log(queue_id, "pass", "eom", "", why);
+        return Decision{};
+    };
+    if (!policy_->verp) return pass("verp_off");
+    if (sender_.is_null()) return pass("null_sender");
+    if (remote_recipients_ == 0) return pass("local_recipients");
+    if (recipients_overflow_) return pass("too_many_recipients");
+    const std::optional<address::Domain> bounce = bounce_domain_for(*policy_, sender_.domain());
+    if (!bounce) return pass("no_bounce_domain");
+    std::string token;
+    const auto make_token = [&] { return token = services_.make_token(); };
+    const auto now = services_.now();
+    const auto rp = make_return_path(*policy_, *bounce, recipients_, make_token,
+                                     std::chrono::floor<std::chrono::days>(now));
+    if (!rp) return pass("does_not_fit");
+    if (rp->encoded.is_token) {
+        store::SendLogEntry e;
+        e.expiry = now.time_since_epoch().count() + policy_->verp_max_age.count();
+        e.sender = sender_.str();
+        e.queue_id = std::string(queue_id);
+        for (const auto& r : recipients_) e.recipients.push_back(r.normalised());
+        services_.record(rp->encoded.token, e);
+    }
+    log(queue_id, "verp", "eom", "", rp->encoded.is_token ? "token" : "recipient", bracketed(rp->encoded.address));
+    return {{}, ChangeFrom{rp->encoded.address, join(keep_args_)}};
+}
+
+void Session::abort() noexcept {
+    in_message_ = false;
+    queue_id_.clear();
+    sender_text_.clear();
+    sender_ = {};
+    keep_args_.clear();
+    recipients_.clear();
+    remote_recipients_ = 0;
+    recipients_overflow_ = false;
+    from_.clear();
+    sender_header_.clear();
+    from_count_ = sender_count_ = 0;
+    header_too_long_ = false;
+}
+
+Decision Session::refuse(std::string_view stage, std::string_view queue_id, const Refusal& r) {
+    if (policy_->dry_run) {
+        log(queue_id, "would_refuse", stage, r.address, r.why, {}, r.text);
+        return {};
+    }
+    log(queue_id, "refuse", stage, r.address, r.why, {}, r.text);
+    return {{Reply::Kind::Reject, r.code, r.xcode, r.text}, std::nullopt};
+}
+
+Decision Session::error(std::string_view stage, std::string_view what, std::string_view queue_id) noexcept {
+    try {
+        switch (policy_->error_action) {
+            case ErrorAction::Accept:
+                log(queue_id, "accept", stage, "", "error", {}, what);
+                return {{Reply::Kind::Accept, "", "", ""}, std::nullopt};
+            case ErrorAction::Reject:
+                log(queue_id, "reject", stage, "", "error", {}, what);
+                return {{Reply::Kind::Reject, "554", "5.3.0", "internal error in the sender check"}, std::nullopt};
+            case ErrorAction::Tempfail:
+                break;
+        }
+        log(queue_id, "tempfail", stage, "", "error", {}, what);
+        return {{Reply::Kind::Tempfail, "451", "4.3.0", "internal error in the sender check, try again later"},
+                std::nullopt};
+    } catch (...) {
+        return {{Reply::Kind::Tempfail, "", "", ""}, std::nullopt};  // the MTA's own 451
+    }
+}
+
+void Session::log(std::string_view queue_id, std::string_view action, std::string_view stage,
+                  std::string_view address, std::string_view why, std::string_view new_from,
+                  std::string_view detail) const noexcept {
+    try {
+        logging::Line l(kComponent);
+        l.kv("action", action)
+            .kv("stage", stage)
+            .kv("client", (client_.client_name.empty() ? std::string("unknown") : client_.client_name) + "[" +
+                              (client_.client_addr.empty() ? std::string("unknown") : client_.client_addr) + "]")
+            .kv("login", who_.login.empty() ? (who_.local ? "local" : "-") : who_.login)
+            .kv("from", bracketed(sender_text_))
+            .kv("address", address.empty() ? "-" : bracketed(address))
+            .kv("why", why);
+        if (!new_from.empty()) l.kv("new_from", new_from);
+        if (!detail.empty()) l.kv("detail", detail);
+        logging::info(logging::QueueId(queue_id), l.str());
+    } catch (...) {
+    }
+}
+
+}  // namespace milter

@@ -1,0 +1,161 @@
+// session.h - one milter connection's decisions, without libmilter
+//
+// callbacks.cc turns each libmilter callback into one call here and the
+// Decision into the callback's answer, so every rule below is tested as a
+// table of cases (tests/unit/test_milter*.cc) with no MTA.
+//
+//   connect(info)       who the client is; locally submitted mail is told
+//                       by is_local_submission() (see there)
+//   mail(...)           the envelope sender, checked at once: authorise()
+//                       (authorise.h, the sender rules of common/senders),
+//                       a refusal is 550 5.7.1 <text>; the
+//                       null sender passes here and is judged by its From
+//   rcpt(addr, mailer)  kept for VERP (at most policy.max_recipients, then
+//                       452 4.5.3); milter_verp_recipients = split answers
+//                       452 4.5.3 to the second and later RCPT of a
+//                       VERP-tracked sender (RFC 5321 4.5.3.1.10)
+//   header(name, value) keeps From: and Sender: only (kMaxAddressHeaders
+//                       values each, each at most address::kMaxHeaderInput
+//                       octets): per-message memory stays bounded
+//   end_of_headers(q)   every From: mailbox and the Sender: go through
+//                       authorise(); missing, repeated or unparseable From:
+//                       (and Sender:) are refused with texts of their own
+//                       (550 5.6.0); the MTA sends a header-stage refusal at
+//                       the end of DATA
+//   end_of_message(q)   the new envelope sender (ChangeFrom), or none:
+//                       null sender, every recipient local
+//                       (milter_local_mailers), no bounce domain, VERP off
+//   abort()             the message is over (RSET, refusal, QUIT): reset
+//   error(stage, what, q)  the answer milter_error_action gives an internal
+//                       error, logged
+//
+// With policy.dry_run a refusal is logged as action=would_refuse and the
+// message goes on as if it had passed.
+//
+// Logging: one line per decision (sendguard-milter(8) DIAGNOSTICS):
+//   QUEUEID: milter: action=ACTION, stage=STAGE, client=NAME[ADDR], login=LOGIN,
+//       from=<SENDER>, address=<CHECKED>, why=WHY[, new_from=<VERP>][, detail=TEXT]
+// action: refuse, would_refuse, defer (a 452 to one RCPT), pass, verp,
+// tempfail/accept/reject (an internal error, milter_error_action).
+//
+// Errors: expected outcomes are Decisions; Services::record (the send log)
+// and make_token may throw, and the caller turns that into error().
+// Thread safety: a Session is used by one thread at a time (libmilter calls
+// one connection's callbacks in order); the Policy is shared and immutable.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/address/address.h"
+#include "common/address/verp.h"
+#include "common/store/sendlog.h"
+#include "milter/authorise.h"
+#include "milter/policy.h"
+
+namespace milter {
+
+// From: and Sender: values kept per message: one is valid (RFC 5322 3.6),
+// the second tells that there were several.
+inline constexpr std::size_t kMaxAddressHeaders = 2;
+// Mailboxes taken from one From: value.
+inline constexpr std::size_t kMaxFromMailboxes = 100;
+
+struct Reply {
+    enum class Kind { Continue, Reject, Tempfail, Accept };
+    Kind kind = Kind::Continue;
+    std::string code;   // "550"; empty: the MTA's default for kind
+    std::string xcode;  // "5.7.1"
+    std::string text;
+    bool operator==(const Reply&) const = default;
+};
+
+struct ChangeFrom {
+    std::string address;     // without angle brackets
+    std::string esmtp_args;  // "RET=HDRS ENVID=abc", or ""
+};
+
+struct Decision {
+    Reply reply;
+    std::optional<ChangeFrom> change_from;  // end_of_message only
+};
+
+// What the MTA says about the client at CONNECT.
+struct ConnectInfo {
+    std::string client_name;  // the connect callback's host name ("localhost")
+    std::string client_addr;  // "" when the MTA gave no address
+    unsigned client_port = 0; // 0 when none
+    std::string daemon_name;  // {daemon_name}
+};
+
+// Postfix's cleanup(8) gives non_smtpd_milters (sendmail(1), pickup) a
+// simulated client "localhost" [127.0.0.1] with port 0; an SMTP client,
+// also one on 127.0.0.1, always has its own non-zero port.
+bool is_local_submission(const ConnectInfo& c);
+
+// What the session uses beyond the Policy; parameters so tests pin them.
+struct Services {
+    std::function<std::chrono::sys_seconds()> now;
+    address::VerpCodec::TokenSource make_token;
+    // Stores a token's send-log entry (store::SendLog::put); may throw.
+    std::function<void(const std::string& token, const store::SendLogEntry& entry)> record;
+};
+
+// The real clock, address::make_random_token and no send log (record
+// throws): what callbacks.cc completes with the store.
+Services default_services();
+
+class Session {
+public:
+    Session(std::shared_ptr<const Policy> policy, Services services);
+
+    void connect(const ConnectInfo& info);
+    Decision mail(std::string_view sender, const std::vector<std::string>& esmtp_args,
+                  std::string_view login, std::string_view queue_id);
+    Decision rcpt(std::string_view recipient, std::string_view mailer);
+    void header(std::string_view name, std::string_view value);
+    Decision end_of_headers(std::string_view queue_id);
+    Decision end_of_message(std::string_view queue_id);
+    void abort() noexcept;
+    Decision error(std::string_view stage, std::string_view what, std::string_view queue_id) noexcept;
+
+    bool local() const noexcept { return who_.local; }
+    const Policy& policy() const noexcept { return *policy_; }
+
+private:
+    struct Refusal {
+        std::string code, xcode, text, why, address;
+    };
+    Decision refuse(std::string_view stage, std::string_view queue_id, const Refusal& r);
+    std::optional<Refusal> check_address_header(std::string_view name, const std::vector<std::string>& values,
+                                                bool required) const;
+    bool verp_tracked() const;
+    void log(std::string_view queue_id, std::string_view action, std::string_view stage,
+             std::string_view address, std::string_view why, std::string_view new_from = {},
+             std::string_view detail = {}) const noexcept;
+
+    std::shared_ptr<const Policy> policy_;
+    Services services_;
+    ConnectInfo client_;
+    Identity who_;
+    // The message in progress (reset by abort()).
+    bool in_message_ = false;
+    std::string queue_id_;     // {i} at MAIL
+    std::string sender_text_;  // as given, for the log
+    address::Address sender_;
+    std::vector<std::string> keep_args_;  // RET=, ENVID=
+    std::vector<address::Address> recipients_;
+    std::size_t remote_recipients_ = 0;
+    bool recipients_overflow_ = false;
+    std::vector<std::string> from_, sender_header_;
+    std::size_t from_count_ = 0, sender_count_ = 0;
+    bool header_too_long_ = false;
+};
+
+}  // namespace milter

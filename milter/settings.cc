@@ -1,0 +1,110 @@
+// settings.cc - see settings.h
+#include "milter/settings.h"
+
+#include "common/config/table_file.h"
+#include "common/daemon/log_setup.h"
+#include "common/daemon/users.h"
+#include "common/senders/setup.h"
+
+namespace milter {
+namespace {
+
+// milter_bounce_domain_maps: "sender-domain bounce-domain" lines.
+constexpr config::TableLimits kBounceMapLimits{
+    .max_line = 1024, .max_key = 255, .max_entries = 1000000, .max_bytes = 256u << 20};
+
+template <class E>
+E keyword(const config::Config& cfg, config::TextKey key,
+          std::initializer_list<std::pair<std::string_view, E>> words) {
+    const std::string& v = cfg.str(key);
+    std::string expected;
+    for (const auto& [w, e] : words) {
+        if (v == w) return e;
+        expected += (expected.empty() ? "" : ", ") + std::string(w);
+    }
+    throw daemons::invalid(cfg, key, v, "expected one of " + expected);
+}
+
+std::unordered_map<std::string, address::Domain> bounce_domain_map(const config::Config& cfg,
+                                                                   const address::BounceDomains& accepted) {
+    std::unordered_map<std::string, address::Domain> map;
+    const std::string& path = cfg.str("milter_bounce_domain_maps");
+    if (path.empty()) return map;
+    const config::TableFile t = config::TableFile::load(path, kBounceMapLimits);
+    for (const auto& e : t.entries()) {
+        auto sender = address::normalise_domain(e.key);
+        auto bounce = address::normalise_domain(e.value);
+        if (!sender) throw config::Error(t.where(e) + ": invalid sender domain: " + e.key);
+        if (!bounce) throw config::Error(t.where(e) + ": invalid bounce domain: " + e.value);
+        if (!accepted.accepts(*bounce))
+            throw config::Error(t.where(e) + ": bounce domain " + bounce->str() +
+                                " is not accepted by bounce_domains, so sendguard-bounce would not trust its "
+                                "reports; add it (or a LABEL.* pattern) to bounce_domains");
+        if (!map.emplace(sender->str(), *bounce).second)
+            throw config::Error(t.where(e) + ": sender domain " + sender->str() + " given twice");
+    }
+    return map;
+}
+
+std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
+    auto p = std::make_shared<Policy>();
+    p->dry_run = cfg.boolean("milter_dry_run");
+    p->error_action = keyword<ErrorAction>(cfg, "milter_error_action",
+                                           {{"tempfail", ErrorAction::Tempfail},
+                                            {"accept", ErrorAction::Accept},
+                                            {"reject", ErrorAction::Reject}});
+    p->verp = cfg.boolean("milter_verp");
+    p->no_bounce_domain = keyword<NoBounceDomain>(cfg, "milter_no_bounce_domain_action",
+                                                  {{"pass", NoBounceDomain::Pass}, {"refuse", NoBounceDomain::Refuse}});
+    p->verp_recipients = keyword<VerpRecipients>(cfg, "milter_verp_recipients",
+                                                 {{"token", VerpRecipients::Token}, {"split", VerpRecipients::Split}});
+    p->local_mailers = cfg.list("milter_local_mailers");
+    p->max_recipients = static_cast<std::size_t>(cfg.integer("milter_max_recipients"));
+    p->verp_max_age = cfg.duration("verp_max_age");
+    p->bounce_domains = address::BounceDomains::from(cfg);
+    p->bounce_domain_map = bounce_domain_map(cfg, p->bounce_domains);
+    p->senders = senders::load_rules(cfg);
+    return p;
+}
+
+}  // namespace
+
+std::string libmilter_spec(const net::Endpoint& ep) {
+    if (ep.kind == net::Endpoint::Kind::Unix) return "unix:" + ep.path;
+    const bool v6 = ep.host.find(':') != std::string::npos;
+    return std::string(v6 ? "inet6:" : "inet:") + std::to_string(ep.port) + "@" + ep.host;
+}
+
+Settings Settings::from(const config::Config& cfg) {
+    Settings s;
+    const std::string& listen = cfg.str("milter_listen");
+    auto ep = net::parse_endpoint(listen);
+    if (!ep.endpoint) throw daemons::invalid(cfg, "milter_listen", listen, ep.error);
+    s.listen = *ep.endpoint;
+    s.listen_text = ep.endpoint->str();
+    s.listen_spec = libmilter_spec(s.listen);
+    s.socket_mode = static_cast<mode_t>(cfg.mode("milter_socket_mode"));
+    s.socket_group = cfg.str("milter_socket_group");
+    if (!s.socket_group.empty()) {
+        auto g = daemons::gid_of(s.socket_group);
+        if (!g)
+            throw daemons::invalid(cfg, "milter_socket_group", s.socket_group,
+                                   "no such group; name the group Postfix runs as, or leave it empty "
+                                   "for the group of the starting user");
+        s.socket_gid = *g;
+    }
+    s.timeout = cfg.duration("milter_timeout");
+    s.user = cfg.str("milter_user");
+    if (!s.user.empty() && !daemons::uid_of(s.user))
+        throw daemons::invalid(cfg, "milter_user", s.user,
+                               "unknown user " + s.user +
+                                   "; create it (scripts/install.sh creates sendguard) or name "
+                                   "another unprivileged user");
+    s.pid_file = cfg.str("milter_pid_file");
+    s.state_directory = cfg.str("state_directory");
+    s.policy = make_policy(cfg);
+    s.config = std::make_shared<const config::Config>(cfg);
+    return s;
+}
+
+}  // namespace milter

@@ -1,0 +1,69 @@
+// test_milter_support.h - a milter Policy and Session from a configuration text
+//
+//   milter_test::Fixture f("milter_dry_run = yes\n");   // + the lines below
+//   milter::Session s = f.session();                     // clock and tokens pinned
+//   s.connect(milter_test::smtp_client());
+//
+// The configuration has a key file in a temporary config_directory,
+// bounce_domains = bounces.*, milter_user = root, milter_local_senders =
+// customer-a.example (what local submissions may use); extra lines come after
+// and win. recorded holds what the session put in the send log.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/log/log.h"
+#include "milter/session.h"
+#include "milter/settings.h"
+#include "tests/support/temp_dir.h"
+
+namespace milter_test {
+
+inline constexpr const char* kKey = "0123456789abcdef0123456789abcdef";
+// A fixed time (late 2026).
+inline const std::chrono::sys_seconds kNow{std::chrono::seconds(1796126400)};
+
+struct Fixture {
+    explicit Fixture(const std::string& extra = "") : dir("sg-milter-") {
+        harness::write_file(dir.sub("verp.keys"), std::string(kKey) + "\n", 0600);
+        logging::open("test", logging::Sink::None);
+        logging::clear_captured();
+        text = "config_directory = " + dir.path() + "\nstate_directory = " + dir.sub("state") +
+               "\nmilter_user = root\nmilter_socket_group =\nbounce_domains = bounces.*\n"
+               "milter_local_senders = customer-a.example\n" + extra;
+        settings = milter::Settings::from(config::Config::parse(text, "test.conf"));
+    }
+    milter::Services services() {
+        milter::Services s;
+        s.now = [] { return kNow; };
+        s.make_token = [this] { return "tok" + std::to_string(++tokens); };
+        s.record = [this](const std::string& t, const store::SendLogEntry& e) { recorded.emplace_back(t, e); };
+        return s;
+    }
+    milter::Session session() { return milter::Session(settings.policy, services()); }
+
+    harness::TempDir dir;
+    std::string text;
+    milter::Settings settings;
+    int tokens = 0;
+    std::vector<std::pair<std::string, store::SendLogEntry>> recorded;
+};
+
+inline milter::ConnectInfo smtp_client(std::string addr = "192.0.2.10") {
+    return {.client_name = "client.example", .client_addr = std::move(addr), .client_port = 40000,
+            .daemon_name = "mx"};
+}
+inline milter::ConnectInfo local_submission() {
+    return {.client_name = "localhost", .client_addr = "127.0.0.1", .client_port = 0, .daemon_name = "mx"};
+}
+
+inline std::string describe(const milter::Reply& r) {
+    const char* k[] = {"continue", "reject", "tempfail", "accept"};
+    return std::string(k[static_cast<int>(r.kind)]) + (r.code.empty() ? "" : " " + r.code + " " + r.xcode + " " + r.text);
+}
+
+}  // namespace milter_test
