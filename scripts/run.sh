@@ -27,9 +27,11 @@ $conf:
     config_directory = $top/var/etc
     state_directory = $top/var/lib
     run_directory = $run
-    bounce_domains = bounces.*
-$top/var/etc/verp.keys (mode 0640, group of the user below):
+    bounce_domains = bounces.example.org
+$top/var/etc/verp.keys, and the directories of the daemon user (sendguard):
     (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \\n' > $top/var/etc/verp.keys)
+    chgrp sendguard $top/var/etc/verp.keys && chmod 0640 $top/var/etc/verp.keys
+    install -d -o sendguard -g sendguard $top/var/lib $run
 Start the daemons as root (they switch to policyd_user and milter_user, sendguard):
     $bin/sendguard-policyd -c $conf &
     $bin/sendguard-milter -c $conf &

@@ -16,7 +16,7 @@
 #     transport map: the bounce domain to the inbound port, the rest to the sink
 #   sink    Postfix on 127.0.0.2:$sink_port, config sink/, log log/sink.log:
 #             accepts every recipient but one, answers 550 for $refused_rcpt,
-#             and records each envelope in sink/envelopes.log
+#             and records each envelope in sink-mail/envelopes.log
 #   sendguard-policyd, sendguard-milter: sockets and pid files in run/, store
 #             in lib/, log in log/sendguard.log (shared with sendguard-bounce)
 #
@@ -58,6 +58,7 @@ stop_daemon() {  # name pid-file
         kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$2"
+    stopped=yes
     say "stopped $1 (pid $pid)"
 }
 
@@ -68,10 +69,12 @@ stop_postfix() {  # name config-dir queue-dir
     i=0
     while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     if kill -0 "$pid" 2>/dev/null; then die "Postfix $1 (master pid $pid) did not stop"; fi
+    stopped=yes
     say "stopped Postfix $1 (master pid $pid)"
 }
 
 stop_all() {
+    stopped=no
     stop_postfix relay "$sb/relay" "$sb/relay-spool"
     stop_postfix sink "$sb/sink" "$sb/sink-spool"
     stop_daemon sendguard-milter "$sb/run/milter.pid"
@@ -246,22 +249,26 @@ TRANSPORT
 write_sink() {
     d="$sb/sink"
     instance_dirs sink
-    install -d -o nobody -m 0755 "$d/received"
-    : >>"$d/envelopes.log" && chown nobody "$d/envelopes.log"
+    # outside sink/: postfix check wants the config directory's files root's
+    mail="$sb/sink-mail"
+    install -d -o nobody -m 0755 "$mail"
+    : >>"$mail/envelopes.log" && chown nobody "$mail/envelopes.log"
     cat >"$d/access" <<ACCESS
 $accepted_rcpt  OK
-$refused_rcpt  550 5.1.1 <$refused_rcpt>: mailbox unavailable (sendguard sandbox sink)
+$refused_rcpt  550 5.1.1 mailbox unavailable (sendguard sandbox sink)
 ACCESS
     # pipe(8) runs it as nobody: $1 sender, $2 recipient, the message on stdin
-    cat >"$d/record.sh" <<'RECORD'
+    cat >"$d/record.sh" <<RECORD
 #!/bin/sh
-f=$(mktemp "${0%/*}/received/msg.XXXXXX") || exit 75
-cat >"$f" || exit 75
-printf '%s from=<%s> to=<%s> file=%s\n' "$(date '+%F %T')" "$1" "$2" "$f" \
-    >>"${0%/*}/envelopes.log" || exit 75
+f=\$(mktemp "$mail/msg.XXXXXX") || exit 75
+cat >"\$f" || exit 75
+printf '%s from=<%s> to=<%s> file=%s\\n' "\$(date '+%F %T')" "\$1" "\$2" "\$f" \\
+    >>"$mail/envelopes.log" || exit 75
 RECORD
     chmod 0755 "$d/record.sh"
-    { base_main_cf sink sink.sandbox.test "$sink_ip"; cat <<MAIN
+    # inet_interfaces must be an interface address (lo has 127.0.0.1 only);
+    # the master.cf line binds $sink_ip, which Linux routes to lo as well.
+    { base_main_cf sink sink.sandbox.test 127.0.0.1; cat <<MAIN
 smtpd_recipient_restrictions = check_recipient_access texthash:$d/access, permit
 default_transport = record:
 record_destination_recipient_limit = 1
@@ -325,6 +332,8 @@ start() {
     mkdir -p "$sb/etc" "$sb/log" "$sb/run"
     install -d -o "$user" -g "$group" -m 0750 "$sb/lib"
     chown "$user:$group" "$sb/run"
+    # all three programs append to it; sendguard-bounce runs as $user
+    touch "$sb/log/sendguard.log" && chown "$user:$group" "$sb/log/sendguard.log"
     write_sendguard_conf
     write_keys_and_login
     write_relay
@@ -369,7 +378,7 @@ The sandbox runs (state under $sb; a second run restarts it, keeping the store):
 Where to look:
   Postfix relay log     $sb/log/relay.log   (the sink's: $sb/log/sink.log)
   sendguard log         $sb/log/sendguard.log   (milter, policyd, bounce decisions)
-  envelopes at the sink $sb/sink/envelopes.log   (from=<bounce+...@$bounce_domain>)
+  envelopes at the sink $sb/sink-mail/envelopes.log   (from=<bounce+...@$bounce_domain>)
   suppressions          $cli suppress list
 Stop: scripts/run.sh stop
 GUIDE
@@ -377,6 +386,10 @@ GUIDE
 
 case "${1:-}" in
 start) [ $# -eq 2 ] || die "usage: $0 start BIN_DIR"; start "$2" ;;
-stop) [ "$(id -u)" = 0 ] || die "stopping the sandbox needs root"; stop_all ;;
+stop)
+    [ "$(id -u)" = 0 ] || die "stopping the sandbox needs root"
+    stop_all
+    if [ "$stopped" = no ]; then say "nothing running"; fi
+    ;;
 *) die "usage: $0 start BIN_DIR | stop" ;;
 esac
