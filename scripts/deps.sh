@@ -10,7 +10,7 @@ PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
  libboost-test-dev libboost-program-options-dev libgmime-3.0-dev libglib2.0-dev
  libssl-dev libidn2-dev libffi-dev libpcre2-dev zlib1g-dev
  postfix postfix-lmdb sasl2-bin libsasl2-modules dnsmasq-base iproute2 mandoc
- procps psmisc python3 ca-certificates systemd adduser"
+ procps psmisc python3 swaks ca-certificates systemd adduser"
 
 missing=""
 for p in $PKGS; do

@@ -1,98 +1,83 @@
 #!/bin/sh
-# Sets up, builds and starts sendguard with its embedded defaults, keeping
-# all state under ./var (LMDB stores, VERP keys, event log, quarantine) and
-# sockets under ./var/run. Prints what it started and the Postfix lines to use.
+# Sets up, builds and runs sendguard's main job in a sandbox: a throw-away
+# Postfix on 127.0.0.1 high ports with every sendguard program hooked in and
+# a second Postfix as "the internet" (scripts/sandbox.sh), state under
+# ./var/sandbox.  Prints the ports, the demo login and a swaks command for
+# each case, and where to see the outcome.
 #
-#   scripts/run.sh          install missing packages, build, start
-#   scripts/run.sh stop     stop what a previous run started
+#   scripts/run.sh                  install missing packages, build, start the sandbox
+#   scripts/run.sh stop             stop everything the sandbox started
+#   scripts/run.sh --postfix-lines  print the lines for an existing Postfix; starts nothing
+#
+# SENDGUARD_BIN_DIR=DIR uses the programs already built in DIR: no packages,
+# no build.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-var="$top/var"
-pidfile="$var/run/sendguard-policyd.pid"
 
-if [ "${1:-}" = stop ]; then
-    if [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null; then
-        echo "sendguard: stopped sendguard-policyd (pid $(cat "$pidfile"))"
-    else
-        echo "sendguard: nothing running"
-    fi
-    rm -f "$pidfile"
-    exit 0
-fi
+postfix_lines() {
+    bin="$top/build/main/bin"
+    conf="$top/var/etc/sendguard.conf"
+    run="$top/var/run"
+    cat <<LINES
+For an existing Postfix, with the programs of build/main (scripts/run.sh
+builds them; so does: cmake -S . -B build/main -G Ninja && cmake --build build/main).
 
-"$top/scripts/deps.sh"
-cmake -S . -B build/main -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/main -j "$(nproc 2>/dev/null || echo 2)" \
-    --target sendguard sendguard-bounce sendguard-policyd
-bin="$top/build/main/bin"
-
-mkdir -p "$var/etc" "$var/lib" "$var/run"
-conf="$var/etc/sendguard.conf"
-# The socket's group is Postfix's (policyd_socket_group = postfix, mode 0660);
-# only root may give a socket to a group it is not in.
-group="postfix"
-if [ "$(id -u)" != 0 ] || ! getent group postfix >/dev/null; then group=""; fi
-if [ ! -f "$conf" ]; then
-    cat >"$conf" <<CONF
-# Local settings written by scripts/run.sh; everything else is the built-in default
-# (see: $bin/sendguard config).
-config_directory = $var/etc
-state_directory = $var/lib
-run_directory = $var/run
-bounce_domains = bounces.example.org
-policyd_socket_group = $group
-log_to_stderr = yes
-CONF
-fi
-keys="$var/etc/verp.keys"
-if [ ! -f "$keys" ]; then
-    (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$keys"; echo >>"$keys")
-fi
-export SENDGUARD_CONFIG="$conf"
-
-if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    echo "sendguard: sendguard-policyd already running (pid $(cat "$pidfile"))"
-else
-    # It runs as whoever starts it: ./var belongs to that user. (An installed
-    # daemon starts as root and switches to policyd_user = sendguard.)
-    "$bin/sendguard-policyd" -c "$conf" -o "policyd_user=$(id -un)" \
-        >"$var/run/sendguard-policyd.log" 2>&1 &
-    echo $! >"$pidfile"
-    i=0
-    while [ ! -S "$var/run/socketmap.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-    if [ ! -S "$var/run/socketmap.sock" ]; then
-        echo "sendguard: sendguard-policyd did not start; see $var/run/sendguard-policyd.log" >&2
-        cat "$var/run/sendguard-policyd.log" >&2
-        exit 1
-    fi
-    echo "sendguard: started sendguard-policyd (pid $(cat "$pidfile")) on unix:$var/run/socketmap.sock"
-fi
-
-"$bin/sendguard" suppress stats
-cat <<INFO
-
-Configuration: $conf (SENDGUARD_CONFIG), state in $var/lib, sockets in $var/run.
-Log: $var/run/sendguard-policyd.log; reload: kill -HUP \$(cat $pidfile).
+$conf:
+    config_directory = $top/var/etc
+    state_directory = $top/var/lib
+    run_directory = $run
+    bounce_domains = bounces.example.org
+$top/var/etc/verp.keys, and the directories of the daemon user (sendguard):
+    (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \\n' > $top/var/etc/verp.keys)
+    chgrp sendguard $top/var/etc/verp.keys && chmod 0640 $top/var/etc/verp.keys
+    install -d -o sendguard -g sendguard $top/var/lib $run
+Start the daemons as root (they switch to policyd_user and milter_user, sendguard):
+    $bin/sendguard-policyd -c $conf &
+    $bin/sendguard-milter -c $conf &
 
 main.cf:
     # refuse mail to suppressed recipients at RCPT, for every client
     smtpd_recipient_restrictions =
-        check_recipient_access socketmap:unix:$var/run/socketmap.sock:suppress,
+        check_recipient_access socketmap:unix:$run/socketmap.sock:suppress,
         permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-    # bounces to the VERP domain go to the pipe transport, one recipient each
+    # who may send as whom, and the signed VERP return path
+    smtpd_milters = unix:$run/milter.sock
+    non_smtpd_milters = unix:$run/milter.sock
+    milter_default_action = tempfail
+    # bounces to the VERP domains go to the pipe transport, one recipient each
     relay_domains = \$mydestination, bounces.example.org
     transport_maps = texthash:/etc/postfix/sendguard_transport
     sendguard_destination_recipient_limit = 1
 /etc/postfix/sendguard_transport:
     bounces.example.org   sendguard:
-master.cf:
+master.cf (smtpd unchrooted, or the sockets are not found: see README.md):
     sendguard unix - n n - 10 pipe
       flags=DRq user=sendguard null_sender=
       argv=$bin/sendguard-bounce -c $conf -q \${queue_id} -f \${sender} -a \${original_recipient} -- \${recipient}
+Then: postfix reload
+LINES
+}
 
-Try:  export SENDGUARD_CONFIG=$conf
-      $bin/sendguard suppress add someone@example.net
-      $bin/sendguard suppress check someone@example.net; echo \$?    # 0: suppressed
-Stop: scripts/run.sh stop
-INFO
+case "${1:-}" in
+--postfix-lines) postfix_lines; exit 0 ;;
+stop) exec "$top/scripts/sandbox.sh" stop ;;
+"") ;;
+*) echo "usage: scripts/run.sh [stop | --postfix-lines]" >&2; exit 64 ;;
+esac
+
+if [ "$(id -u)" != 0 ]; then
+    echo "sendguard: the sandbox runs two private Postfix instances and needs root;" >&2
+    echo "sendguard: scripts/run.sh --postfix-lines prints the lines for an existing Postfix." >&2
+    exit 1
+fi
+if [ -n "${SENDGUARD_BIN_DIR:-}" ]; then
+    bin=$SENDGUARD_BIN_DIR
+else
+    "$top/scripts/deps.sh"
+    cmake -S . -B build/main -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build/main -j "$(nproc 2>/dev/null || echo 2)" \
+        --target sendguard sendguard-bounce sendguard-policyd sendguard-milter
+    bin="$top/build/main/bin"
+fi
+exec "$top/scripts/sandbox.sh" start "$bin"
