@@ -150,9 +150,20 @@ std::optional<Session::Refusal> Session::check_address_header(std::string_view n
     if (count == 0) return std::nullopt;
     if (values.empty())
         return Refusal{"550", "5.6.0", field + " header field is too long", "header_syntax", ""};
-    auto all = address::extract_all_from_header(values.front(), kMaxFromMailboxes);
-    if (!all || all->empty())
+    // Every mailbox is read and checked: one this parser cannot read, or one
+    // past the limit, could be the one a mail reader shows.
+    auto all = address::extract_every_from_header(values.front(), kMaxFromMailboxes);
+    if (!all && all.error() == address::Error::TooManyAddresses)
+        return Refusal{"550", "5.6.0",
+                       field + " header field lists more than " + std::to_string(kMaxFromMailboxes) + " mailboxes",
+                       "header_syntax", ""};
+    if (!all && all.error() == address::Error::NoAddress)
         return Refusal{"550", "5.6.0", field + " header field holds no valid address", "header_syntax", ""};
+    if (!all)
+        return Refusal{"550", "5.6.0",
+                       field + " header field holds an address that cannot be read (" +
+                           std::string(address::to_string(all.error())) + ")",
+                       "header_syntax", ""};
     for (const address::Address& a : *all) {
         if (const Authorisation au = authorise(*policy_, who_, a); !au.allowed)
             return Refusal{"550", "5.7.1", au.text, au.reason, a.str()};

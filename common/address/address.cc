@@ -23,6 +23,7 @@ std::string_view to_string(Error e) noexcept {
     case Error::BadUtf8: return "bad_utf8";
     case Error::NoAddress: return "no_address";
     case Error::UnsupportedType: return "unsupported_address_type";
+    case Error::TooManyAddresses: return "too_many_addresses";
     }
     return "unknown";
 }

@@ -17,6 +17,8 @@
 //                               addresses "rfc822; a@b", "RFC822;<a@b>",
 //                               RFC 6533 "utf-8; ..." (\x{HEX} escapes).
 //   extract_all_from_header(v)  every mailbox of such a value (bounded).
+//   extract_every_from_header(v, n)  the same, but an unreadable entry or
+//                               more than n mailboxes is an error.
 //   normalise_domain(d)         lower-case, one trailing dot stripped,
 //                               U-labels -> A-labels (IDNA2008 / UTS #46
 //                               non-transitional via libidn2, transitional as
@@ -90,6 +92,7 @@ enum class Error {
     BadUtf8,           // non-ASCII octets that are not well-formed UTF-8
     NoAddress,         // header value holds no mailbox (e.g. "undisclosed:;")
     UnsupportedType,   // "x400; ..." address type other than rfc822/utf-8
+    TooManyAddresses,  // a header value with more mailboxes than allowed
 };
 
 // A stable lower-case name, e.g. "local_part_too_long", for log lines.
@@ -183,5 +186,10 @@ Result<Address> extract_from_header(std::string_view value);
 // address type) or holds no mailbox at all.
 Result<std::vector<Address>> extract_all_from_header(std::string_view value,
                                                      std::size_t max_count = 1000);
+// Every mailbox, for checks where an entry left unread would pass unseen
+// (the milter's From:/Sender: authorisation): the error of the first entry
+// that does not parse, or TooManyAddresses past max_count, instead of
+// skipping or stopping.
+Result<std::vector<Address>> extract_every_from_header(std::string_view value, std::size_t max_count);
 
 }  // namespace address

@@ -169,9 +169,10 @@ Result<std::string> decode_unitext(std::string_view s) {
 }
 
 // Unfolds, strips an RFC 3464 2.3.2 address-type, lexes, and walks the
-// address list. Calls add(address) per mailbox until it returns false.
+// address list. Calls add(address) per mailbox until it returns false;
+// counts the entries that do not parse in *unreadable (when given).
 template <class Add>
-std::optional<Error> walk(std::string_view value, Add&& add, Error* first_error) {
+std::optional<Error> walk(std::string_view value, Add&& add, Error* first_error, std::size_t* unreadable = nullptr) {
     if (value.size() > kMaxHeaderInput) return Error::InputTooLong;
     std::string text;
     text.reserve(value.size());
@@ -214,6 +215,7 @@ std::optional<Error> walk(std::string_view value, Add&& add, Error* first_error)
             auto a = entry(t, start, end);
             if (a) return add(*std::move(a));
             if (*first_error == Error::NoAddress) *first_error = a.error();
+            if (unreadable) ++*unreadable;
         }
         return true;
     };
@@ -275,6 +277,25 @@ Result<std::vector<Address>> extract_all_from_header(std::string_view value,
     }, &first);
     if (e) return *e;
     if (all.empty()) return first;
+    return all;
+}
+
+Result<std::vector<Address>> extract_every_from_header(std::string_view value, std::size_t max_count) {
+    std::vector<Address> all;
+    Error first = Error::NoAddress;
+    std::size_t unreadable = 0;
+    bool too_many = false;
+    auto e = walk(value, [&](Address a) {
+        if (all.size() >= max_count) {
+            too_many = true;
+            return false;
+        }
+        all.push_back(std::move(a));
+        return true;
+    }, &first, &unreadable);
+    if (e) return *e;
+    if (too_many) return Error::TooManyAddresses;
+    if (unreadable > 0 || all.empty()) return first;
     return all;
 }
 

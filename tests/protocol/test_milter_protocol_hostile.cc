@@ -88,7 +88,8 @@ void message_works(MilterClient& c, const std::string& queue_id, harness::Milter
     BOOST_TEST(r.eoh.status == MilterStatus::Continue, r.str());
     const auto cf = r.change_from();
     BOOST_TEST(cf.has_value(), r.str());
-    if (cf) BOOST_TEST(cf->sender.ends_with("@bounces.customer-a.example"), cf->sender);
+    // The milter hands Postfix the new sender in angle brackets.
+    if (cf) BOOST_TEST(cf->sender.ends_with("@bounces.customer-a.example>"), cf->sender);
 }
 
 // The process is alive and a new client gets a normal answer.
@@ -236,7 +237,7 @@ BOOST_AUTO_TEST_CASE(ten_thousand_from_mailboxes) {
 // Whatever limit the milter puts on the From: mailboxes it checks, a
 // mailbox past it must not slip through unchecked: 100 of the login's own
 // addresses, then another customer's.
-BOOST_AUTO_TEST_CASE(from_mailbox_past_the_limit_is_not_let_through, *boost::unit_test::label("defect")) {
+BOOST_AUTO_TEST_CASE(from_mailbox_past_the_limit_is_not_let_through) {
     for (size_t n : {99u, 100u, 150u}) {
         MilterClient c = milter().client();
         const auto r = c.transaction(

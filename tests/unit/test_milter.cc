@@ -86,7 +86,24 @@ BOOST_AUTO_TEST_CASE(header_addresses_at_end_of_headers) {
         {{{"From", "x@customer-a.example"}, {"From", "boss@customer-b.example"}},
          "reject 550 5.6.0 message has 2 From: header fields"},
         {{{"From", "undisclosed-recipients:;"}}, "reject 550 5.6.0 From: header field holds no valid address"},
-        {{{"From", "not an address"}}, "reject 550 5.6.0 From: header field holds no valid address"},
+        {{{"From", "not an address"}},
+         "reject 550 5.6.0 From: header field holds an address that cannot be read (syntax)"},
+        // An entry the parser cannot read, or one past the limit, is never
+        // left unchecked: a mail reader may show exactly that one.
+        {{{"From", "x@customer-a.example, Boss <boss@customer-b..example>"}},
+         "reject 550 5.6.0 From: header field holds an address that cannot be read (bad_domain)"},
+        {{{"From", [] {
+              std::string v;
+              for (std::size_t i = 0; i < milter::kMaxFromMailboxes; ++i) v += "x@customer-a.example, ";
+              return v + "boss@customer-b.example";
+          }()}},
+         "reject 550 5.6.0 From: header field lists more than 100 mailboxes"},
+        {{{"From", [] {
+              std::string v = "boss@customer-b.example";
+              for (std::size_t i = 1; i < milter::kMaxFromMailboxes; ++i) v += ", x@customer-a.example";
+              return v;
+          }()}},
+         "reject 550 5.7.1 login alice@customer-a.example may not send as boss@customer-b.example"},
         {{{"From", "x@customer-a.example"}, {"Sender", "boss@customer-b.example"}},
          "reject 550 5.7.1 login alice@customer-a.example may not send as boss@customer-b.example"},
         {{{"From", "x@customer-a.example"}, {"Sender", "y@customer-a.example"}}, "continue"},
