@@ -194,8 +194,6 @@ inline constexpr Param kParams[] = {
  "A login user@domain may also send as any address at domain."},
 {"milter_local_senders",          Type::List,     "",                              0,       1000,     kMilter,
  "Senders that mail submitted locally (sendmail(1), pickup: web forms, cron) may use, in the sender table pattern syntax; empty refuses every locally submitted message."},
-{"milter_bounce_subdomain",       Type::String,   "bounces",                       0,       63,       kMilter,
- "First label of the bounce domain derived from a sender domain (bounces.example.com); no client may send from such a domain, nor from bounce_domains; empty leaves only bounce_domains."},
 {"milter_table_max_size",         Type::Size,     "64m",                           kKiB,    kGiB,     kMilter,
  "Largest sender or network table file read; 64m holds about a million logins."},
 {"milter_table_max_line",         Type::Size,     "1m",                            kKiB,    64*kMiB,  kMilter,

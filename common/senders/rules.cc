@@ -107,8 +107,9 @@ uint64_t Rules::grant_key(uint32_t principal, Grant::Kind kind, uint32_t name) n
 
 bool Rules::is_bounce_domain(std::string_view domain) const {
     if (bounce_domains_.contains(domain)) return true;
-    return !bounce_prefix_.empty() && domain.size() > bounce_prefix_.size() &&
-           domain.starts_with(bounce_prefix_);
+    for (const std::string& prefix : bounce_prefixes_)
+        if (domain.size() > prefix.size() && domain.starts_with(prefix)) return true;
+    return false;
 }
 
 bool Rules::granted(uint32_t principal, const uint64_t* names, size_t n) const {
@@ -203,10 +204,10 @@ Rules::Stats Rules::stats() const noexcept {
 
 RulesBuilder::RulesBuilder(bool login_owns_domain,
                            const std::vector<address::Domain>& bounce_domains,
-                           std::string_view bounce_label) {
+                           const std::vector<std::string>& bounce_labels) {
     rules_.login_owns_domain_ = login_owns_domain;
     for (const address::Domain& d : bounce_domains) rules_.bounce_domains_.insert(d.str());
-    if (!bounce_label.empty()) rules_.bounce_prefix_ = std::string(bounce_label) + ".";
+    for (const std::string& label : bounce_labels) rules_.bounce_prefixes_.push_back(label + ".");
 }
 
 void RulesBuilder::add(uint32_t principal, const Grant& g) {

@@ -24,9 +24,10 @@
 //     locally submitted mail may use no sender at all: every check refuses
 //     it, so a web form or cron job needs its domains listed.
 //   Whatever the grants say, an address at a bounce domain is refused: one
-//   of bounce_domains (exactly; not their subdomains), or a domain whose
-//   first label is milter_bounce_subdomain followed by at least one more
-//   label (bounces.example.com, the bounce domain derived for example.com).
+//   of bounce_domains (exactly; not their subdomains), or, for a LABEL.*
+//   entry of bounce_domains, a domain whose first label is LABEL followed
+//   by at least one more label (bounces.example.com, the bounce domain
+//   "bounces.*" gives example.com).
 //
 //   Decision texts, sent after "550 5.7.1" (addresses in RFC 5321 form; a
 //   login or address passes logging::printable, capped at kMaxShownLogin and
@@ -194,16 +195,16 @@ private:
     bool local_senders_ = false;                              // the local list is not empty
     bool login_owns_domain_ = true;
     std::unordered_set<std::string, StringHash, std::equal_to<>> bounce_domains_;
-    std::string bounce_prefix_;  // "bounces."; empty: no such rule
+    std::vector<std::string> bounce_prefixes_;  // "bounces." for bounce_domains = bounces.*
 };
 
 // Collects tables and settings, then builds Rules. Every setting is
 // explicit (the defaults are in the parameter table; setup.h reads them).
 class RulesBuilder {
 public:
-    // bounce_label: a DNS label ("bounces") or empty for no such rule.
+    // bounce_labels: the LABELs of bounce_domains' LABEL.* entries ("bounces").
     RulesBuilder(bool login_owns_domain, const std::vector<address::Domain>& bounce_domains,
-                 std::string_view bounce_label);
+                 const std::vector<std::string>& bounce_labels);
 
     // login -> grants; throws config::Error "file:line: invalid grant ..."
     void add_sender_table(const config::TableFile& table);

@@ -35,8 +35,7 @@ config::TableFile read_table(const config::Config& cfg, ListKey key, const std::
 std::vector<address::Domain> bounce_domains(const config::Config& cfg) {
     std::vector<address::Domain> out;
     for (const std::string& d : cfg.list("bounce_domains")) {
-        // A LABEL.* pattern (address::BounceDomains) is no domain to list;
-        // the milter refuses its domains itself (milter/authorise.cc).
+        // A LABEL.* pattern (address::BounceDomains): bounce_labels().
         if (address::is_bounce_domain_pattern(d)) continue;
         const address::Result<address::Domain> n = address::normalise_domain(d);
         if (!n) invalid(cfg, "bounce_domains", d, address::to_string(n.error()));
@@ -45,13 +44,18 @@ std::vector<address::Domain> bounce_domains(const config::Config& cfg) {
     return out;
 }
 
-std::string bounce_label(const config::Config& cfg) {
-    const std::string& label = cfg.str("milter_bounce_subdomain");
-    if (label.empty()) return {};
-    const address::Result<address::Domain> n = address::normalise_domain(label);
-    if (!n || n->is_literal() || n->str().find('.') != std::string::npos)
-        invalid(cfg, "milter_bounce_subdomain", label, "expected one DNS label, like bounces");
-    return n->str();
+// The LABELs of bounce_domains' LABEL.* entries, lower case.
+std::vector<std::string> bounce_labels(const config::Config& cfg) {
+    std::vector<std::string> out;
+    for (const std::string& d : cfg.list("bounce_domains")) {
+        if (!address::is_bounce_domain_pattern(d)) continue;
+        const std::string label = d.substr(0, d.size() - 2);
+        const address::Result<address::Domain> n = address::normalise_domain(label);
+        if (!n || n->is_literal() || n->str().find('.') != std::string::npos)
+            invalid(cfg, "bounce_domains", d, "expected LABEL.* with one DNS label, like bounces.*");
+        out.push_back(n->str());
+    }
+    return out;
 }
 
 }  // namespace
@@ -63,7 +67,7 @@ std::shared_ptr<const Rules> load_rules(const config::Config& cfg) {
         .max_entries = static_cast<size_t>(cfg.integer("milter_table_max_entries")),
         .max_bytes = cfg.size("milter_table_max_size"),
     };
-    RulesBuilder b(cfg.boolean("milter_login_owns_domain"), bounce_domains(cfg), bounce_label(cfg));
+    RulesBuilder b(cfg.boolean("milter_login_owns_domain"), bounce_domains(cfg), bounce_labels(cfg));
     // One file at a time: a file's text is dropped once its lines are indexed.
     for (const std::string& path : cfg.list("milter_sender_tables"))
         b.add_sender_table(read_table(cfg, "milter_sender_tables", path, lim));

@@ -4,8 +4,8 @@
 //                    milter_sender_tables and milter_network_tables (each file
 //                    within milter_table_max_size, _max_line and
 //                    _max_entries), milter_login_owns_domain,
-//                    milter_local_senders, bounce_domains and
-//                    milter_bounce_subdomain
+//                    milter_local_senders and bounce_domains (listed
+//                    domains and LABEL.* patterns)
 //
 // Used at start-up and on each reload (SIGHUP: build, then swap the
 // shared_ptr), and by the command line to check the files.

@@ -96,7 +96,7 @@ inline void milter_sender_rules(const config::Config& cfg) { (void)senders::load
 inline const Part kParts[] = {
     {config::kMilter, "sender rules (common/senders)", milter_sender_rules,
      {"milter_sender_tables", "milter_network_tables", "milter_login_owns_domain", "milter_local_senders",
-      "milter_bounce_subdomain", "milter_table_max_size", "milter_table_max_line", "milter_table_max_entries",
+      "milter_table_max_size", "milter_table_max_line", "milter_table_max_entries",
       "bounce_domains"}},
 };
 

@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(bounce_domains_are_never_granted) {
             BOOST_TEST(decide(*rules, c.client, c.sender) == c.want);
         }
 
-    s.bounce_label = "";
+    s.bounce_labels = {};
     const auto without = senders_test::build(s);
     BOOST_TEST(decide(*without, "login:mallory@example.net", "x@bounces.example.net") ==
                "allowed:sender_table");

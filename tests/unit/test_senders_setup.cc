@@ -33,7 +33,7 @@ BOOST_AUTO_TEST_CASE(rules_from_the_parameters) {
     const auto rules = load("milter_sender_tables = " + dir.sub("panel") + ", " +
                             dir.sub("manual") + "\nmilter_network_tables = " + dir.sub("networks") +
                             "\nmilter_local_senders = www.customer-a.example\n"
-                            "bounce_domains = bounces.example.com, VERP.Example.NET\n");
+                            "bounce_domains = bounces.example.com, VERP.Example.NET, bounces.*\n");
     const senders_test::Case cases[] = {
         {"login:alice@customer-a.example", "x@customer-b.example", "allowed:sender_table"},
         {"login:alice@customer-a.example", "news@customer-x.example", "allowed:sender_table"},
@@ -42,7 +42,7 @@ BOOST_AUTO_TEST_CASE(rules_from_the_parameters) {
         {"local", "form@www.customer-a.example", "allowed:local_senders"},
         {"login:alice@customer-a.example", "x@verp.example.net",
          "refused:bounce_address:x@verp.example.net is a bounce address"},
-        // milter_bounce_subdomain's default
+        // the bounces.* pattern
         {"login:alice@customer-a.example", "x@bounces.customer-a.example",
          "refused:bounce_address:x@bounces.customer-a.example is a bounce address"},
     };
@@ -67,13 +67,15 @@ BOOST_AUTO_TEST_CASE(defaults_refuse_all_but_the_login_domain) {
                "x@customer-a.example");
 }
 
-BOOST_AUTO_TEST_CASE(bounce_subdomain_parameter) {
-    const auto folded = load("milter_bounce_subdomain = Return\n");
+BOOST_AUTO_TEST_CASE(bounce_domain_patterns) {
+    const auto folded = load("bounce_domains = Return.*, verp.*\n");
     BOOST_TEST(decide(*folded, "login:a@example.com", "x@return.example.com") ==
                "refused:bounce_address:x@return.example.com is a bounce address");
+    BOOST_TEST(decide(*folded, "login:a@example.com", "x@verp.example.com") ==
+               "refused:bounce_address:x@verp.example.com is a bounce address");
     BOOST_TEST(decide(*folded, "login:a@bounces.example.com", "x@bounces.example.com") ==
                "allowed:login_domain");
-    const auto off = load("milter_bounce_subdomain =\n");
+    const auto off = load("");
     BOOST_TEST(decide(*off, "login:a@bounces.example.com", "x@bounces.example.com") ==
                "allowed:login_domain");
 }
@@ -114,9 +116,9 @@ BOOST_AUTO_TEST_CASE(errors_name_the_file_or_the_parameter) {
          "\"*.\" (subdomains)"},
         {"bounce_domains = b..example\n",
          "sendguard.conf:1: invalid bounce_domains: b..example: bad_domain"},
-        {"milter_bounce_subdomain = a.b\n",
-         "sendguard.conf:1: invalid milter_bounce_subdomain: a.b: expected one DNS label, like "
-         "bounces"},
+        {"bounce_domains = a.b.*\n",
+         "sendguard.conf:1: invalid bounce_domains: a.b.*: expected LABEL.* with one DNS label, like "
+         "bounces.*"},
     };
     for (const Bad& c : cases) BOOST_TEST_CONTEXT(c.conf) {
             BOOST_TEST(error_of([&] { (void)load(c.conf); }) == c.want);

@@ -32,13 +32,13 @@ struct Setup {
     std::vector<std::string> local{};     // milter_local_senders
     bool owns = true;                     // milter_login_owns_domain
     std::vector<std::string> bounce_domains = {"bounces.example.com"};
-    std::string bounce_label = "bounces";
+    std::vector<std::string> bounce_labels = {"bounces"};
 };
 
 inline std::shared_ptr<const senders::Rules> build(const Setup& s) {
     std::vector<address::Domain> bounce;
     for (const auto& d : s.bounce_domains) bounce.push_back(*address::normalise_domain(d));
-    senders::RulesBuilder b(s.owns, bounce, s.bounce_label);
+    senders::RulesBuilder b(s.owns, bounce, s.bounce_labels);
     for (size_t i = 0; i < s.senders.size(); ++i)
         b.add_sender_table(
             config::TableFile::parse(s.senders[i], "t" + std::to_string(i + 1), kLimits));
