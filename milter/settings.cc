@@ -85,21 +85,9 @@ Settings Settings::from(const config::Config& cfg) {
     s.listen_spec = libmilter_spec(s.listen);
     s.socket_mode = static_cast<mode_t>(cfg.mode("milter_socket_mode"));
     s.socket_group = cfg.str("milter_socket_group");
-    if (!s.socket_group.empty()) {
-        auto g = daemons::gid_of(s.socket_group);
-        if (!g)
-            throw daemons::invalid(cfg, "milter_socket_group", s.socket_group,
-                                   "no such group; name the group Postfix runs as, or leave it empty "
-                                   "for the group of the starting user");
-        s.socket_gid = *g;
-    }
+    if (auto g = daemons::socket_gid(cfg, "milter_socket_group")) s.socket_gid = *g;
     s.timeout = cfg.duration("milter_timeout");
-    s.user = cfg.str("milter_user");
-    if (!s.user.empty() && !daemons::uid_of(s.user))
-        throw daemons::invalid(cfg, "milter_user", s.user,
-                               "unknown user " + s.user +
-                                   "; create it (scripts/install.sh creates sendguard) or name "
-                                   "another unprivileged user");
+    s.user = daemons::run_user(cfg, "milter_user");
     s.pid_file = cfg.str("milter_pid_file");
     s.state_directory = cfg.str("state_directory");
     s.policy = make_policy(cfg);

@@ -53,15 +53,7 @@ Settings Settings::from(const config::Config& cfg) {
     }
     s.socket_mode = static_cast<mode_t>(cfg.mode("policyd_socket_mode"));
     s.socket_group = cfg.str("policyd_socket_group");
-    if (!s.socket_group.empty()) {
-        auto g = daemons::gid_of(s.socket_group);
-        if (!g)
-            throw daemons::invalid(
-                cfg, "policyd_socket_group", s.socket_group,
-                "no such group; name the group Postfix runs as, or leave it empty "
-                "for the group of the starting user");
-        s.socket_gid = *g;
-    }
+    if (auto g = daemons::socket_gid(cfg, "policyd_socket_group")) s.socket_gid = *g;
     s.socketmap.max_request = cfg.size("policyd_socketmap_max_request");
     s.limits.max_connections = static_cast<size_t>(cfg.integer("policyd_max_connections"));
     s.limits.max_connections_per_peer =
@@ -70,12 +62,7 @@ Settings Settings::from(const config::Config& cfg) {
     s.limits.idle_timeout = cfg.duration("policyd_idle_timeout");
     s.limits.request_timeout = cfg.duration("policyd_request_timeout");
     s.maps.suppressed_reply = cfg.str("policyd_suppressed_reply");
-    s.user = cfg.str("policyd_user");
-    if (!s.user.empty() && !daemons::uid_of(s.user))
-        throw daemons::invalid(cfg, "policyd_user", s.user,
-                               "unknown user " + s.user +
-                                   "; create it (scripts/install.sh creates sendguard) or name "
-                                   "another unprivileged user");
+    s.user = daemons::run_user(cfg, "policyd_user");
     s.pid_file = cfg.str("policyd_pid_file");
     s.maps.record_clients = record_clients(cfg);
     s.state_directory = cfg.str("state_directory");

@@ -1,6 +1,8 @@
 // users.cc - see users.h
 #include "common/daemon/users.h"
 
+#include "common/daemon/log_setup.h"
+
 #include <grp.h>
 #include <pwd.h>
 
@@ -36,6 +38,26 @@ std::optional<gid_t> gid_of(const std::string& group) {
         throw std::system_error(rc, std::generic_category(), "looking up group " + group);
     if (!found) return std::nullopt;
     return gr.gr_gid;
+}
+
+std::string run_user(const config::Config& cfg, config::TextKey key) {
+    const std::string& user = cfg.str(key);
+    if (!user.empty() && !uid_of(user))
+        throw invalid(cfg, key, user,
+                      "unknown user " + user +
+                          "; create it (scripts/install.sh creates sendguard) or name another unprivileged user");
+    return user;
+}
+
+std::optional<gid_t> socket_gid(const config::Config& cfg, config::TextKey key) {
+    const std::string& group = cfg.str(key);
+    if (group.empty()) return std::nullopt;
+    const auto g = gid_of(group);
+    if (!g)
+        throw invalid(cfg, key, group,
+                      "no such group; name the group Postfix runs as, or leave it empty for the group of the "
+                      "starting user");
+    return g;
 }
 
 }  // namespace daemons
