@@ -115,16 +115,7 @@ public:
                              std::to_string(next.timeout.count()) + "s");
         changes.restart_only("milter_user", run.user, next.user);
         changes.restart_only("milter_pid_file", run.pid_file, next.pid_file);
-        changes.restart_only("state_directory", run.state_directory, next.state_directory);
-        const config::Config &a = *run.config, &b = *next.config;
-        changes.restart_only("store_map_size", std::to_string(a.size("store_map_size")),
-                             std::to_string(b.size("store_map_size")));
-        changes.restart_only("store_max_map_size", std::to_string(a.size("store_max_map_size")),
-                             std::to_string(b.size("store_max_map_size")));
-        changes.restart_only("store_max_readers", std::to_string(a.integer("store_max_readers")),
-                             std::to_string(b.integer("store_max_readers")));
-        changes.restart_only("store_sync", a.boolean("store_sync") ? "yes" : "no",
-                             b.boolean("store_sync") ? "yes" : "no");
+        changes.store_restart_only(*run.config, *next.config);
         state_.publish(next.policy);  // the next connection's rules
     }
 

@@ -72,15 +72,7 @@ public:
         changes.restart_only("policyd_socket_group", run.socket_group, next.socket_group);
         changes.restart_only("policyd_user", run.user, next.user);
         changes.restart_only("policyd_pid_file", run.pid_file, next.pid_file);
-        changes.restart_only("state_directory", run.state_directory, next.state_directory);
-        changes.restart_only("store_map_size", std::to_string(run.store.map_size),
-                             std::to_string(next.store.map_size));
-        changes.restart_only("store_max_map_size", std::to_string(run.store.max_map_size),
-                             std::to_string(next.store.max_map_size));
-        changes.restart_only("store_max_readers", std::to_string(run.store.max_readers),
-                             std::to_string(next.store.max_readers));
-        changes.restart_only("store_sync", run.store.sync ? "yes" : "no",
-                             next.store.sync ? "yes" : "no");
+        changes.store_restart_only(*run.config, *next.config);
         server_.set_limits(next.limits);  // throws (nothing changed yet) only for a zero limit
         settings_.limits = next.limits;
         settings_.socketmap = next.socketmap;  // new connections

@@ -31,6 +31,18 @@ void Changes::restart_only(std::string_view name, std::string_view from, std::st
     if (from != to) items_.push_back({std::string(name), std::string(from), std::string(to)});
 }
 
+void Changes::store_restart_only(const config::Config& run, const config::Config& next) {
+    const auto yes_no = [](bool b) { return b ? "yes" : "no"; };
+    restart_only("state_directory", run.str("state_directory"), next.str("state_directory"));
+    restart_only("store_map_size", std::to_string(run.size("store_map_size")),
+                 std::to_string(next.size("store_map_size")));
+    restart_only("store_max_map_size", std::to_string(run.size("store_max_map_size")),
+                 std::to_string(next.size("store_max_map_size")));
+    restart_only("store_max_readers", std::to_string(run.integer("store_max_readers")),
+                 std::to_string(next.integer("store_max_readers")));
+    restart_only("store_sync", yes_no(run.boolean("store_sync")), yes_no(next.boolean("store_sync")));
+}
+
 namespace detail {
 namespace {
 

@@ -103,6 +103,9 @@ public:
     };
     // Records name when from != to.
     void restart_only(std::string_view name, std::string_view from, std::string_view to);
+    // The store is opened once, at start: state_directory and the store_*
+    // parameters of run and next, recorded as above.
+    void store_restart_only(const config::Config& run, const config::Config& next);
     const std::vector<Item>& items() const noexcept { return items_; }
 
 private:
