@@ -184,6 +184,10 @@ if [ -z "$root" ] && [ ! -e "$lib/data.mdb" ]; then
         # An empty import opens the store for writing, which creates it.
         (umask 007; runuser -u "$user" -- "$cli" -c "$conf" suppress import --format plain </dev/null >/dev/null)
         say "created the suppression store in $lib"
+    else
+        say "warning: no sendguard command found (looked in ${bindir:+$bindir, }$here/../../bin, /usr/local/bin, /usr/bin; name it with --bindir): the store's first writer will create it with its own umask, and sendguard-read members need lock.mdb group-writable (umask 007)"
     fi
+elif [ -n "$root" ] && [ ! -e "$lib/data.mdb" ]; then
+    say "note: a --root tree gets no store; its first writer creates it: run it as $user with umask 007 so that sendguard-read members can use lock.mdb"
 fi
 say "done; see sendguard-policyd(8), sendguard-milter(8) and sendguard-bounce(8), FILES"

@@ -98,9 +98,12 @@ void open_log(const LogSettings& s, bool foreground, Announce announce) noexcept
         if (t.sink == logging::Sink::Stderr) return;
         if (std::string problem = logging::check(); !problem.empty()) {
             if (!logging::stderr_fallback() || announce == Announce::Never) return;
+            const char* fix = t.sink == logging::Sink::Postlog
+                                  ? "start Postfix first (postlogd writes maillog_file), or set "
+                                  : t.sink == logging::Sink::Syslog ? "start the syslog daemon, or set "
+                                                                     : "make the file writable, or set ";
             say("warning: cannot log to " + logging::target_name(t) + ": " + problem +
-                "; log records go to standard error (start the syslog daemon, or set "
-                "log_target in sendguard.conf)");
+                "; log records go to standard error (" + fix + "log_target in sendguard.conf)");
             return;
         }
         if (announce == Announce::Always || (announce == Announce::Terminal && ::isatty(2)))

@@ -52,8 +52,9 @@ std::string postlog_unusable(const std::string& command, const std::string& sock
     struct stat dir {};
     const std::string group = ::stat(socket_dir.c_str(), &dir) == 0 ? group_name(dir.st_gid) : "postdrop";
     return command + " is not set-group-id " + group + " (mode " + mode_text(st.st_mode) + ", group " +
-           group_name(st.st_gid) + "), so it cannot reach postlogd either: run 'postfix set-permissions', "
-           "or chgrp " + group + " " + command + " && chmod 2755 " + command;
+           group_name(st.st_gid) + "), so it cannot reach postlogd either: give it the bit with 'dpkg-statoverride --update --add root " + group +
+           " 2755 " + command + "' (kept by package upgrades), or chgrp " + group + " " + command +
+           " && chmod 2755 " + command;
 }
 
 PostlogPipe::~PostlogPipe() { (void)finish(std::chrono::milliseconds(0)); }

@@ -124,7 +124,8 @@ BOOST_AUTO_TEST_CASE(postlog_without_set_gid_is_refused_at_open) {
         logging::open("sendguard/cli", s.target(), -1, s.fake);
         const std::string want = s.sock + ": Permission denied; " + s.fake +
                                  " is not set-group-id root (mode 0755, group root), so it cannot reach "
-                                 "postlogd either: run 'postfix set-permissions', or chgrp root " + s.fake +
+                                 "postlogd either: give it the bit with 'dpkg-statoverride --update --add root root 2755 " +
+                                 s.fake + "' (kept by package upgrades), or chgrp root " + s.fake +
                                  " && chmod 2755 " + s.fake;
         if (logging::check() != want) {
             std::fprintf(stderr, "check: %s\n", logging::check().c_str());
