@@ -92,7 +92,9 @@ bool PostlogPipe::start() noexcept {
         sigemptyset(&none);
         ::posix_spawnattr_setsigdefault(&attr, &def);
         ::posix_spawnattr_setsigmask(&attr, &none);  // a daemon blocks HUP/TERM/INT
-        ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+        // Its own process group, so that finish() can end all of it.
+        ::posix_spawnattr_setpgroup(&attr, 0);
+        ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
         std::string prio = "info";  // see the header: "warning: " is in the text
         std::vector<char*> argv = {command_.data(), const_cast<char*>("-p"), prio.data(),
                                    const_cast<char*>("-t"), tag_.data(), nullptr};
@@ -192,9 +194,19 @@ bool PostlogPipe::reap(std::chrono::milliseconds wait) noexcept {
 
 const std::string& PostlogPipe::finish(std::chrono::milliseconds wait) noexcept {
     close_input();  // end of input: postlog sends what it read and exits
-    // A child still running after the wait is left alone: its input is
-    // closed, so it ends by itself (postlog pauses 1s after a fatal error).
-    if (!reap(wait)) pid_ = -1;
+    // One still running after the wait (postlog pauses 1s after a fatal
+    // error; a hung one would stay for ever, one per delivery) is killed
+    // with its process group.
+    if (!reap(wait)) {
+        if (problem_.empty()) {
+            try {
+                problem_ = command_ + " did not finish within " + std::to_string(wait.count()) + " ms; killed";
+            } catch (...) {
+            }
+        }
+        ::kill(-pid_, SIGKILL);
+        if (!reap(std::chrono::milliseconds(500))) pid_ = -1;
+    }
     return problem_;
 }
 

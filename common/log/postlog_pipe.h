@@ -70,7 +70,8 @@ public:
     // not get there (see problem()).
     bool write(std::string_view line) noexcept;
     // Closes the child's input and waits up to wait for it to exit; a
-    // child that failed sets problem(). Returns problem().
+    // child still running then is killed with its process group. A child
+    // that failed or was killed sets problem(). Returns problem().
     const std::string& finish(std::chrono::milliseconds wait) noexcept;
 
     const std::string& problem() const noexcept { return problem_; }

@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common/log/log.h"
+#include "common/log/postlog_pipe.h"
 #include "tests/support/temp_dir.h"
 
 #include <fcntl.h>
@@ -23,6 +24,8 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <sstream>
+#include <string>
 #include <thread>
 
 namespace {
@@ -171,6 +174,39 @@ BOOST_AUTO_TEST_CASE(failing_postlog_is_said_once) {
     BOOST_TEST(err.ends_with("sendguard/cli: cli: after\nsendguard/cli: cli: after\n"), err);
     BOOST_TEST(run(false) == 0);
     BOOST_TEST(harness::file_text(s.dir.sub("err")) == "");
+}
+
+// A postlog that never finishes (here: a script whose own child sleeps) is
+// killed with its process group at finish(), not left behind per delivery.
+BOOST_AUTO_TEST_CASE(hung_postlog_is_killed_at_finish) {
+    harness::TempDir dir("sg-log-");
+    const std::string script = dir.sub("postlog"), pids = dir.sub("pids");
+    harness::write_file(script, "#!/bin/sh\nsleep 60 &\necho $$ $! > " + pids + "\nwait\n", 0755);
+    logging::detail::PostlogPipe p;
+    p.configure(script, "sendguard/test");
+    BOOST_REQUIRE(p.write("Q1: test: line"));
+    for (int i = 0; i < 200 && harness::file_text(pids).empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::istringstream in(harness::file_text(pids));
+    pid_t shell = 0, sleeper = 0;
+    in >> shell >> sleeper;
+    BOOST_REQUIRE(shell > 0 && sleeper > 0);
+    const std::string why = p.finish(std::chrono::milliseconds(100));
+    BOOST_TEST(why == script + " did not finish within 100 ms; killed", why);
+    BOOST_TEST(!p.running());
+    // The sleeper was the shell's child: dead means gone, or a zombie left
+    // for init to reap.
+    const auto dead = [](pid_t pid) {
+        const std::string stat = harness::file_text("/proc/" + std::to_string(pid) + "/stat");
+        const auto paren = stat.rfind(')');
+        return stat.empty() || (paren != std::string::npos && stat.compare(paren + 1, 3, " Z ") == 0);
+    };
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+        gone = dead(sleeper);
+        if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    BOOST_TEST(gone, "the postlog child's own child is still there");
 }
 
 // A daemon opens its log file as root, then runs as its user: the file it
