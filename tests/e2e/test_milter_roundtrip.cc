@@ -72,6 +72,10 @@ std::string config_lines(const std::string& verp_recipients, const std::string& 
            "log_target = file:" + log_file + "\n";
 }
 
+std::string message(const std::string& subject) {
+    return "From: News <" + kSender + ">\nSubject: " + subject + "\n\nbody\n";
+}
+
 // A place the sendguard user can reach for the bounce binary (the build
 // tree may sit below a directory it cannot enter) and the log file.
 struct Files {
@@ -124,6 +128,19 @@ struct Relay {
         pf.start();
     }
 
+    // One message from customer A to rcpts; its queue id, once the milter
+    // has logged its VERP decision.
+    std::string send(const std::vector<std::string>& rcpts, const std::string& subject) const {
+        const harness::SmtpTranscript t =
+            pf.send({.auth_plain = std::make_pair("alice@customer-a.example", "alice-pw"),
+                     .mail_from = kSender,
+                     .rcpt_to = rcpts,
+                     .data = message(subject)});
+        BOOST_REQUIRE_MESSAGE(t.accepted(), t.str() << "\nmilter: " << milter.err());
+        BOOST_REQUIRE_MESSAGE(milter.logged(t.queue_id() + ": milter: action=verp, stage=eom", 10s), milter.err());
+        return t.queue_id();
+    }
+
     harness::SmtpClient login() const {
         harness::SmtpClient c = pf.connect();
         c.ehlo("client.sendguard.test");
@@ -155,15 +172,14 @@ struct Relay {
         return harness::wait_until([&] { return contains(bounce_log(), what); }, within);
     }
 
-    // The envelope sender qmgr logged for queue_id ("QID: from=<...>").
+    // The envelope sender qmgr logs for queue_id ("QID: from=<...>", once
+    // the message is in the active queue); "" when it does not.
     std::string logged_sender(const std::string& queue_id) const {
         const std::string key = queue_id + ": from=<";
-        for (const auto& l : pf.log_lines())
-            if (const size_t at = l.find(key); at != std::string::npos) {
-                const size_t from = at + key.size();
-                return l.substr(from, l.find('>', from) - from);
-            }
-        return {};
+        const auto l = pf.wait_for_log(key, 10s);
+        if (!l) return {};
+        const size_t from = l->find(key) + key.size();
+        return l->substr(from, l->find('>', from) - from);
     }
 
     // Waits for queue_id's DSN and its delivery through the pipe transport.
@@ -177,19 +193,25 @@ struct Relay {
     }
 };
 
-// A DSN as a remote MTA would write it, naming rcpt as failed.
-std::string hand_made_dsn(const std::string& to, const std::string& rcpt) {
-    return "From: MAILER-DAEMON@mx.remote.example\nTo: " + to +
-           "\nSubject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
-           "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
-           "--b\nContent-Type: text/plain\n\nFailed.\n\n--b\n"
-           "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.remote.example\n\n"
-           "Final-Recipient: rfc822; " + rcpt + "\nAction: failed\nStatus: 5.1.1\n"
-           "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n\n--b--\n";
+// A DSN as a remote MTA would write it, naming each of rcpts as failed.
+std::string hand_made_dsn(const std::string& to, const std::vector<std::string>& rcpts) {
+    std::string m = "From: MAILER-DAEMON@mx.remote.example\nTo: " + to +
+                    "\nSubject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n"
+                    "--b\nContent-Type: text/plain\n\nFailed.\n\n--b\n"
+                    "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.remote.example\n";
+    for (const auto& r : rcpts)
+        m += "\nFinal-Recipient: rfc822; " + r + "\nAction: failed\nStatus: 5.1.1\n"
+             "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n";
+    return m + "\n--b--\n";
 }
 
-std::string message(const std::string& subject) {
-    return "From: News <" + kSender + ">\nSubject: " + subject + "\n\nbody\n";
+// The first line of text holding what, "" if none.
+std::string line_with(const std::string& text, const std::string& what) {
+    const size_t at = text.find(what);
+    if (at == std::string::npos) return {};
+    const size_t begin = text.rfind('\n', at) == std::string::npos ? 0 : text.rfind('\n', at) + 1;
+    return text.substr(begin, text.find('\n', at) - begin);
 }
 
 }  // namespace
@@ -204,19 +226,14 @@ BOOST_AUTO_TEST_CASE(token_mode_suppresses_the_refused_recipients_only) {
     harness::skip_if(harness::PostfixInstance::unavailable());
     Relay relay("token", {kGone1, kGone2});
 
-    harness::SmtpTranscript t = relay.pf.send({.auth_plain = std::make_pair("alice@customer-a.example", "alice-pw"),
-                                               .mail_from = kSender,
-                                               .rcpt_to = {kKeep, kGone1, kGone2},
-                                               .data = message("three")});
-    BOOST_REQUIRE_MESSAGE(t.accepted(), t.str() << "\nmilter: " << relay.milter.err());
-    const std::string qid = t.queue_id();
-    BOOST_REQUIRE_MESSAGE(relay.milter.logged(qid + ": milter: action=verp, stage=eom", 10s), relay.milter.err());
-    BOOST_TEST(contains(relay.milter.err(), "why=token"), relay.milter.err());
+    const std::string qid = relay.send({kKeep, kGone1, kGone2}, "three");
 
     // One token for the whole message, at the bounce domain, as the sink saw it.
     const std::string verp = relay.logged_sender(qid);
     BOOST_TEST_REQUIRE(verp.starts_with("bounce+t"), verp);
     BOOST_TEST_REQUIRE(verp.ends_with("@" + kBounceDomain), verp);
+    const std::string verp_line = line_with(relay.milter.err(), qid + ": milter: action=verp, stage=eom");
+    BOOST_TEST(contains(verp_line, "why=token, new_from=<" + verp + ">"), relay.milter.err());
     const std::vector<std::pair<std::string, std::string>> expected = {
         {kKeep, "sent"}, {kGone1, "bounced"}, {kGone2, "bounced"}};
     for (const auto& [rcpt, status] : expected) {
@@ -251,11 +268,16 @@ BOOST_AUTO_TEST_CASE(token_mode_suppresses_the_refused_recipients_only) {
         BOOST_TEST(contains(log, "action=suppress, rcpt=<" + rcpt + ">, verp=<" + verp + ">, signed=yes"), log);
     BOOST_TEST(!contains(log, "rcpt=<" + kKeep + ">"), log);
 
-    // Someone else's address in a report to this token: not a recipient of
-    // that message, so nobody is suppressed; the report is kept for a human.
-    const std::string other = "other@remote.example";
+    // A report to this token naming a recipient of another message and an
+    // address nobody sent to: neither was a recipient of this message, so
+    // nobody is suppressed; the report is kept for a human.
+    const std::string other = "other@remote.example", forged = "forged@remote.example";
+    const std::string qid2 = relay.send({other, "other2@remote.example"}, "another");
+    const std::string verp2 = relay.logged_sender(qid2);
+    BOOST_TEST_REQUIRE(verp2.starts_with("bounce+t"), verp2);
+    BOOST_TEST_REQUIRE(verp2 != verp);
     const size_t mark = relay.pf.log_mark();
-    const harness::RunResult r = relay.pf.sendmail("", {verp}, hand_made_dsn(verp, other));
+    const harness::RunResult r = relay.pf.sendmail("", {verp}, hand_made_dsn(verp, {other, forged}));
     BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
     const auto piped = relay.pf.wait_for_log(
         [&](std::string_view l) {
@@ -266,6 +288,7 @@ BOOST_AUTO_TEST_CASE(token_mode_suppresses_the_refused_recipients_only) {
     BOOST_REQUIRE_MESSAGE(piped, "hand-made DSN not delivered; log:\n" << relay.pf.log_tail());
     BOOST_TEST(contains(*piped, "status=sent"), *piped);
     BOOST_TEST(!relay.suppressed(other), relay.check(other).describe());
+    BOOST_TEST(!relay.suppressed(forged), relay.check(forged).describe());
     BOOST_TEST(!relay.suppressed(kKeep), relay.check(kKeep).describe());
     BOOST_TEST(relay.wait_bounce_log("action=quarantine, rcpt=<" + other + ">, verp=<" + verp + ">, signed=yes", 5s),
                relay.bounce_log());
