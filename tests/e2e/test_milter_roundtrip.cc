@@ -112,6 +112,8 @@ struct Relay {
         milter.start();
 
         pf.add_sasl_user("alice", "alice-pw", "customer-a.example");
+        // Customers submit over SMTP; sendmail(1) mail (the hand-made DSN,
+        // standing in for a remote MTA's report) does not pass the milter.
         pf.add_milter(milter.spec(), /*smtpd=*/true, /*non_smtpd=*/false);
         pf.set("milter_protocol", "6");
         pf.set("milter_default_action", "tempfail");
@@ -309,6 +311,9 @@ BOOST_AUTO_TEST_CASE(split_mode_one_transaction_per_recipient) {
     const harness::Reply second = c.rcpt_to(kGone1);
     BOOST_TEST(second.str() == "452 4.5.3 one recipient per message: send the next one in a new transaction",
                second.str() << "\nmilter: " << relay.milter.err());
+    BOOST_TEST(contains(relay.milter.err(), "milter: action=defer, stage=rcpt"), relay.milter.err());
+    BOOST_TEST(contains(relay.milter.err(), "address=<" + kGone1 + ">, why=one_recipient_per_message"),
+               relay.milter.err());
     const harness::Reply end1 = c.data(message("split 1"));
     BOOST_REQUIRE_MESSAGE(end1.code == 250, end1.str() << "\nmilter: " << relay.milter.err());
     // RFC 5321 4.5.3.1.10: the deferred recipient in a new transaction.
