@@ -185,7 +185,7 @@ inline constexpr Param kParams[] = {
 {"milter_max_recipients",          Type::Int,      "1000",                          1,       100000,   kMilter,
  "Most recipients the milter keeps for one message (the send log lists them); further RCPTs get 452 4.5.3 (Postfix smtpd_recipient_limit is 1000)."},
 {"milter_sendlog_headers",         Type::List,     "Feedback-ID, List-Id",          0,       16,       kMilter,
- "Header fields whose first value the send log keeps with each VERP-rewritten message (beside its Message-ID, always kept), so bounce events and suppression records name the campaign or subscriber, e.g. X-Campaign; each value is cut to 1024 bytes."},
+ "Header fields whose first value the send log keeps for each VERP-rewritten message, beside its Message-ID, so bounce events and suppression records name the campaign or subscriber (e.g. X-Campaign)."},
 
 // --- the milter (sendguard-milter): who may send as whom
 {"milter_sender_tables",          Type::List,     "",                              0,       16,       kMilter,
