@@ -4,9 +4,11 @@
 #include <libmilter/mfapi.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -20,6 +22,7 @@
 #include "common/log/log.h"
 #include "common/store/setup.h"
 #include "milter/callbacks.h"
+#include "milter/connection_limit.h"
 
 namespace milter {
 namespace {
@@ -81,13 +84,47 @@ void purge_send_log(store::SendLog& log) noexcept {
     }
 }
 
+// The one ConnectionLimit of the process: libmilter's threads may still
+// close sockets after smfi_main() returns, so it is never destroyed.
+ConnectionLimit& connection_limit(ConnectionLimits limits) {
+    static ConnectionLimit* limit = new ConnectionLimit(limits);
+    limit->set_limits(limits);
+    return *limit;
+}
+
+// RLIMIT_NOFILE holds limits.total connections and kFdReserve more, raised
+// if need be (the hard limit too while still root).
+void fit_file_limit(const ConnectionLimits& limits) noexcept {
+    const rlim_t need = static_cast<rlim_t>(limits.total + kFdReserve);
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= need) return;
+    rlimit want = r;
+    want.rlim_cur = need;
+    if (want.rlim_max < need) want.rlim_max = need;
+    if (::setrlimit(RLIMIT_NOFILE, &want) == 0) return;
+    want.rlim_max = r.rlim_max;
+    want.rlim_cur = std::min(need, r.rlim_max);
+    if (want.rlim_cur > r.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &want) == 0) r = want;
+    logging::warning(logging::Line("milter")
+                         .kv("milter_max_connections", static_cast<long long>(limits.total))
+                         .kv("needs_file_descriptors", static_cast<long long>(need))
+                         .kv("limit", static_cast<long long>(r.rlim_cur))
+                         .kv("effect", "connections past the file-descriptor limit fail in accept()")
+                         .kv("fix", "raise LimitNOFILE (systemd) or ulimit -n, or lower milter_max_connections")
+                         .str());
+}
+
 class MilterService final : public daemons::Service<Settings> {
 public:
-    explicit MilterService(const Settings& s) : settings_(s), state_(s.policy, open_send_log(s)) {
+    explicit MilterService(const Settings& s)
+        : settings_(s), state_(s.policy, open_send_log(s)), limit_(connection_limit(s.limits)) {
         register_callbacks(state_);
+        fit_file_limit(s.limits);
+        install(&limit_);
         if (smfi_setconn(const_cast<char*>(s.listen_spec.c_str())) != MI_SUCCESS)
             throw daemons::invalid(*s.config, "milter_listen", s.listen_text, "libmilter refuses it");
         smfi_settimeout(static_cast<int>(s.timeout.count()));
+        smfi_setmaxdatasize(kMaxPacketData);
         if (smfi_opensocket(true) != MI_SUCCESS)
             throw daemons::invalid(*s.config, "milter_listen", s.listen_text,
                                    "cannot listen there (in use, or the directory is missing or not "
@@ -116,7 +153,9 @@ public:
         changes.restart_only("milter_user", run.user, next.user);
         changes.restart_only("milter_pid_file", run.pid_file, next.pid_file);
         changes.store_restart_only(*run.config, *next.config);
-        state_.publish(next.policy);  // the next connection's rules
+        fit_file_limit(next.limits);
+        limit_.set_limits(next.limits);  // from the next connection on
+        state_.publish(next.policy);     // the next connection's rules
     }
 
 private:
@@ -130,6 +169,7 @@ private:
 
     Settings settings_;
     State state_;
+    ConnectionLimit& limit_;
 };
 
 }  // namespace

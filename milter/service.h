@@ -15,6 +15,22 @@
 //                   restart and are reported as such;
 //   SIGTERM/SIGINT  libmilter stops accepting, lets connections finish (its
 //                   own bounded wait, ~5s) and smfi_main() returns.
+// Connections: at most milter_max_connections at once (and
+// milter_max_client_connections per TCP client address), counted by the
+// accept() wrapper (accept_wrap.h, connection_limit.h); the limits change
+// on SIGHUP for the next connection. The file-descriptor limit
+// (RLIMIT_NOFILE) is raised to hold them, plus kFdReserve; when it cannot
+// be, a warning says so.
+//
+// Packet size: libmilter drops the connection on a packet whose data
+// exceeds its limit, 64 KiB by default, and the MTA then applies
+// milter_default_action to the message (a tempfail that never clears).
+// Postfix sends a header field of up to header_size_limit (102400 bytes by
+// default) in one packet, so the limit is kMaxPacketData: a header field at
+// Postfix's default limit gets an answer, and larger packets still end the
+// connection. The session keeps only what it needs of a header
+// (session.h), so the packet size does not set the memory a message keeps.
+//
 // Every kSendLogPurgeInterval the same thread removes the send-log entries
 // older than verp_max_age (store::SendLog::purge_expired), logged with their
 // count.
@@ -26,6 +42,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 
 #include "common/daemon/daemon.h"
@@ -34,6 +51,8 @@
 namespace milter {
 
 inline constexpr std::chrono::seconds kSendLogPurgeInterval{3600};
+inline constexpr std::size_t kMaxPacketData = 256 * 1024;  // libmilter's own step above 64 KiB (SMFIP_MDS_256K)
+inline constexpr std::size_t kFdReserve = 64;               // the store, the log, the listener, libmilter's pipe
 
 std::unique_ptr<daemons::Service<Settings>> make_service(const Settings& settings);
 

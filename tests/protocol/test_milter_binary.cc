@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(hostile_sequences_leave_it_serving) {
         BOOST_TEST(r.text == "550 5.6.0 message has 50000 From: header fields", r.str());
     }
     {
-        // Over libmilter's packet limit (64 KiB): libmilter drops the
+        // Over the packet limit (256 KiB, milter/service.h): libmilter drops the
         // connection (the MTA applies milter_default_action), the milter goes on.
         harness::MilterClient c = m.client();
         c.negotiate();
