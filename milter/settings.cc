@@ -92,6 +92,9 @@ Settings Settings::from(const config::Config& cfg) {
     s.user = daemons::run_user(cfg, "milter_user");
     s.pid_file = cfg.str("milter_pid_file");
     s.state_directory = cfg.str("state_directory");
+    s.store_sync = keyword<StoreSync>(cfg, "milter_store_sync",
+                                      {{"commit", StoreSync::Commit}, {"data", StoreSync::Data},
+                                       {"interval", StoreSync::Interval}});
     s.policy = make_policy(cfg);
     s.config = std::make_shared<const config::Config>(cfg);
     return s;

@@ -26,6 +26,9 @@
 
 namespace milter {
 
+// milter_store_sync: what each send-log commit flushes (service.h).
+enum class StoreSync { Commit, Data, Interval };
+
 struct Settings {
     net::Endpoint listen;
     std::string listen_text;   // canonical, for messages
@@ -38,6 +41,7 @@ struct Settings {
     std::string user;      // milter_user (daemon.h, "Users")
     std::string pid_file;  // milter_pid_file: "" writes none
     std::string state_directory;
+    StoreSync store_sync = StoreSync::Commit;
     std::shared_ptr<const Policy> policy;
     std::shared_ptr<const config::Config> config;
 

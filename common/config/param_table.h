@@ -172,6 +172,8 @@ inline constexpr Param kParams[] = {
  "Most MTA connections the milter holds at once; one more is closed at once, before negotiation, and Postfix applies milter_default_action. Postfix holds one per smtpd (smtpd_milters) and cleanup (non_smtpd_milters) process: the default is five times Postfix's default_process_limit (100)."},
 {"milter_max_client_connections",  Type::Int,      "0",                             0,       100000,   kMilter,
  "Most connections from one client address the milter holds at once, for a milter_listen on inet: (UNIX-socket clients count only towards milter_max_connections); 0: no limit per client."},
+{"milter_store_sync",              Type::String,   "data",                          1,       16,       kMilter,
+ "How the milter's send-log writes (VERP tokens) reach the disk: commit (each commit flushed with its LMDB meta page before the milter answers, as store_sync = yes), data (each commit's data flushed, the meta page with the next commit or within a second: the store stays intact, a power loss may undo the last entry), interval (all flushed once a second: a power loss may lose that second's entries, and damage the store unless the file system keeps write order)."},
 {"milter_error_action",            Type::String,   "tempfail",                      1,       16,       kMilter,
  "Answer when the milter fails internally on a message (store or key error, a bug): tempfail (451 4.3.0, the client retries), accept (the mail passes unchecked) or reject (554 5.3.0)."},
 {"milter_dry_run",                 Type::Bool,     "no",                            0,       0,        kMilter,
