@@ -1,14 +1,13 @@
 // accept_wrap.h - milter_max_connections: counting libmilter's connections
 //
 // libmilter's listener (listener.c, mi_listener) accept()s each connection
-// and hands it to a worker thread; the socket is closed with close() when
-// the session ends, or at once when no worker can be started. The program
+// and hands it to its pool of workers; the socket is closed with close()
+// when the session ends, or at once when the session cannot be started. The program
 // is linked with -Wl,--wrap=accept,--wrap=close (milter/CMakeLists.txt), so
 // those calls come here first:
 //   __wrap_accept  the real accept(); the new socket goes through the
 //                  active ConnectionLimit (connection_limit.h). Refused, it
-//                  is closed at once, before libmilter has a thread or any
-//                  state for it, and accept() fails with ECONNABORTED,
+//                  is closed at once, before libmilter has any state for it, and accept() fails with ECONNABORTED,
 //                  which libmilter's listener takes as "try the next one"
 //                  (no error count, no sleep). At most one warning a
 //                  minute names the limit (kRefusalLogInterval):

@@ -145,7 +145,8 @@ BOOST_AUTO_TEST_CASE(the_connection_past_the_limit_is_refused_at_once) {
 
 BOOST_AUTO_TEST_CASE(an_idle_connection_counts_until_it_is_closed) {
     // A client that connects and sends nothing holds its place (libmilter
-    // waits milter_timeout for its first command); closing it frees it.
+    // keeps it until it has been silent for milter_timeout); closing it
+    // frees it.
     harness::SendguardMilter m({.extra = "milter_max_connections = 2\n"});
     m.start();
     std::vector<MilterClient> idle;
