@@ -6,15 +6,18 @@
 // on 127.0.0.2. It has two smtpd listeners on 127.0.0.1 that differ in one
 // thing only: the second has smtpd_milters = sendguard-milter (sender
 // checks and signed VERP rewriting, as installed: user sendguard, socket
-// group postfix, send log with store_sync = yes). Postfix's smtp-source
-// feeds each listener in turn (messages, default 2000, over 10 sessions,
-// 512 bytes of body, recipients per message, default 1), rounds times
-// (default 5): A B A B ..., so load from other processes on the machine falls
-// on both. With one recipient the VERP address carries it; with two or
-// more the milter writes a send-log token per message (an LMDB commit).
-// SG_BENCH_MILTER_SETTINGS adds lines to the milter's sendguard.conf, to
-// see what a setting costs ("store_sync = no", "milter_verp = no": checks
-// only); SG_BENCH_KEEP=1 keeps the files (logs, configs) of the run.
+// group postfix, send log with the default store_sync and
+// milter_store_sync). Postfix's smtp-source feeds each listener in turn
+// (messages, default 2000, over 10 sessions, 512 bytes of body, recipients
+// per message, default 2), rounds times (default 5): A B A B ..., so load
+// from other processes on the machine falls on both. With two or more
+// recipients the milter writes a send-log entry per message (an LMDB
+// commit), as it does for every VERP message once the send log names each
+// message; with one the VERP address carries the recipient and nothing is
+// written. SG_BENCH_MILTER_SETTINGS adds lines to the milter's
+// sendguard.conf, to see what a setting costs ("milter_store_sync =
+// commit", "milter_verp = no": checks only); SG_BENCH_KEEP=1 keeps the
+// files (logs, configs) of the run.
 //
 // smtp-source has no SMTP AUTH, so the client is unauthenticated and its
 // sender is allowed by milter_network_tables (127.0.0.0/8 may send as
@@ -476,7 +479,7 @@ int main(int argc, char** argv) {
     }
     const int messages = argc > 2 ? std::atoi(argv[2]) : 2000;
     const int rounds = argc > 3 ? std::atoi(argv[3]) : 5;
-    const int recipients = argc > 4 ? std::atoi(argv[4]) : 1;
+    const int recipients = argc > 4 ? std::atoi(argv[4]) : 2;
     if (messages < 1 || rounds < 1 || recipients < 1) {
         std::fputs("bench_milter: messages, rounds and recipients must be at least 1\n", stderr);
         return 2;

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ struct Connection {
     Session session;
     bool no_reply_connect = false;  // SMFIP_NR_CONN negotiated
     bool no_reply_header = false;   // SMFIP_NR_HDR negotiated
+    bool no_reply_eoh = false;      // SMFIP_NR_EOH negotiated
+    std::optional<Reply> header_reply;  // the EOH answer, given at EOM (no_reply_eoh)
     std::string pending_error;      // an error where no reply could be given
 };
 
@@ -112,11 +115,12 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     return guard(ctx, "negotiate", false, [&](Connection& c) {
         *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_SETSYMLIST);
         const unsigned long want = SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
-                                   SMFIP_NR_CONN | SMFIP_NR_HDR;
+                                   SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH;
         *pf1 = f1 & want;
         *pf2 = *pf3 = 0;
         c.no_reply_connect = (*pf1 & SMFIP_NR_CONN) != 0;
         c.no_reply_header = (*pf1 & SMFIP_NR_HDR) != 0;
+        c.no_reply_eoh = (*pf1 & SMFIP_NR_EOH) != 0;
         if (*pf0 & SMFIF_SETSYMLIST) {
             smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("{daemon_name}"));
             smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>("i {auth_authen}"));
@@ -165,6 +169,7 @@ sfsistat on_connect(SMFICTX* ctx, char* hostname, _SOCK_ADDR* hostaddr) {
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
     return guard(ctx, "mail", false, [&](Connection& c) {
+        c.header_reply.reset();
         std::vector<std::string> args;
         for (char** a = argv + 1; argv[0] && *a; ++a) args.emplace_back(*a);
         return answer(ctx, c.session.mail(argv[0] ? argv[0] : "", args, macro(ctx, "{auth_authen}"),
@@ -188,13 +193,27 @@ sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
     });
 }
 
+// With SMFIP_NR_EOH the headers are judged here (and logged, stage=header)
+// but answered at EOM: the client sees a header-stage refusal at the end of
+// DATA either way, and the MTA saves a round trip per message.
 sfsistat on_eoh(SMFICTX* ctx) {
-    return guard(ctx, "header", false,
-                 [&](Connection& c) { return answer(ctx, c.session.end_of_headers(macro(ctx, "i")).reply); });
+    Connection* pre = connection(ctx);
+    const bool nr = pre && pre->no_reply_eoh;
+    return guard(ctx, "header", nr, [&](Connection& c) {
+        const Reply r = c.session.end_of_headers(macro(ctx, "i")).reply;
+        if (!c.no_reply_eoh) return answer(ctx, r);
+        if (r.kind != Reply::Kind::Continue) c.header_reply = r;
+        return SMFIS_NOREPLY;
+    });
 }
 
 sfsistat on_eom(SMFICTX* ctx) {
     return guard(ctx, "eom", false, [&](Connection& c) {
+        if (c.header_reply) {
+            const Reply r = *std::exchange(c.header_reply, std::nullopt);
+            c.session.abort();
+            return answer(ctx, r);
+        }
         const std::string qid = macro(ctx, "i");
         const Decision d = c.session.end_of_message(qid);
         if (d.change_from) {
@@ -213,6 +232,7 @@ sfsistat on_eom(SMFICTX* ctx) {
 
 sfsistat on_abort(SMFICTX* ctx) {
     return guard(ctx, "abort", false, [&](Connection& c) {
+        c.header_reply.reset();
         c.session.abort();
         return SMFIS_CONTINUE;
     });

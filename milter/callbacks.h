@@ -16,7 +16,10 @@
 // Negotiation (xxfi_negotiate): actions SMFIF_CHGFROM (and
 // SMFIF_SETSYMLIST to name our macros); steps skipped: HELO, DATA, body,
 // unknown commands; no reply expected to CONNECT and to each header (those
-// never refuse). Macros asked for, per stage:
+// never refuse) nor to EOH: the headers are judged there, and a refusal is
+// the answer to EOM (the MTA gives a header-stage refusal at the end of
+// DATA anyway), one round trip less per message. Macros asked for, per
+// stage:
 //   CONNECT  {daemon_name}
 //   MAIL     i {auth_authen}
 //   RCPT     {rcpt_mailer}

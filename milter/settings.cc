@@ -113,9 +113,14 @@ Settings Settings::from(const config::Config& cfg) {
     s.socket_group = cfg.str("milter_socket_group");
     if (auto g = daemons::socket_gid(cfg, "milter_socket_group")) s.socket_gid = *g;
     s.timeout = cfg.duration("milter_timeout");
+    s.limits.total = static_cast<std::size_t>(cfg.integer("milter_max_connections"));
+    s.limits.per_client = static_cast<std::size_t>(cfg.integer("milter_max_client_connections"));
     s.user = daemons::run_user(cfg, "milter_user");
     s.pid_file = cfg.str("milter_pid_file");
     s.state_directory = cfg.str("state_directory");
+    s.store_sync = keyword<StoreSync>(cfg, "milter_store_sync",
+                                      {{"commit", StoreSync::Commit}, {"data", StoreSync::Data},
+                                       {"interval", StoreSync::Interval}});
     s.policy = make_policy(cfg);
     s.config = std::make_shared<const config::Config>(cfg);
     return s;

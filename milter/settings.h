@@ -21,9 +21,13 @@
 
 #include "common/config/config.h"
 #include "common/net/endpoint.h"
+#include "milter/connection_limit.h"
 #include "milter/policy.h"
 
 namespace milter {
+
+// milter_store_sync: what each send-log commit flushes (service.h).
+enum class StoreSync { Commit, Data, Interval };
 
 struct Settings {
     net::Endpoint listen;
@@ -33,9 +37,11 @@ struct Settings {
     std::string socket_group;  // "" : keep the creator's
     gid_t socket_gid = static_cast<gid_t>(-1);
     std::chrono::seconds timeout{};
+    ConnectionLimits limits;   // milter_max_connections, milter_max_client_connections
     std::string user;      // milter_user (daemon.h, "Users")
     std::string pid_file;  // milter_pid_file: "" writes none
     std::string state_directory;
+    StoreSync store_sync = StoreSync::Commit;
     std::shared_ptr<const Policy> policy;
     std::shared_ptr<const config::Config> config;
 

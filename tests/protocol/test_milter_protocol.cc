@@ -88,7 +88,9 @@ BOOST_AUTO_TEST_CASE(allowed_login_gets_a_verp_sender) {
     t.esmtp_args.push_back("SIZE=1234");
     const harness::MilterTranscript r = c.transaction(t);
     BOOST_TEST(r.mail.status == MilterStatus::Continue, r.str());
-    BOOST_TEST(r.eoh.status == MilterStatus::Continue, r.str());
+    // No reply to EOH (SMFIP_NR_EOH): the headers' verdict is the answer to EOM.
+    BOOST_TEST(r.negotiated.has(harness::milter_bits::kNrEoh), r.str());
+    BOOST_TEST(r.eoh.status == MilterStatus::NoReply, r.str());
     BOOST_TEST(r.eom.status == MilterStatus::Continue, r.str());
     const auto cf = r.change_from();
     BOOST_REQUIRE_MESSAGE(cf.has_value(), r.str());
@@ -121,7 +123,7 @@ BOOST_AUTO_TEST_CASE(sender_table_grants_a_login) {
     harness::MilterClient c = milter.client();
     const auto r = c.transaction(as_login("carol", "x@mail.customer-c.example", "x@customer-c.example"));
     BOOST_TEST(r.mail.status == MilterStatus::Continue, r.str());
-    BOOST_TEST(r.eoh.status == MilterStatus::Continue, r.str());
+    BOOST_TEST(r.eoh.status == MilterStatus::NoReply, r.str());
     BOOST_TEST(r.change_from().has_value(), r.str());
 }
 
@@ -175,13 +177,14 @@ BOOST_AUTO_TEST_CASE(from_and_sender_are_refused_at_end_of_headers) {
         const auto r = c.transaction(t);
         BOOST_TEST(r.mail.status == MilterStatus::Continue, r.str());
         if (k.want.empty()) {
-            BOOST_TEST(r.eoh.status == MilterStatus::Continue, r.str());
+            BOOST_TEST(r.eoh.status == MilterStatus::NoReply, r.str());
             BOOST_TEST(r.change_from().has_value(), r.str());
             continue;
         }
-        BOOST_TEST(r.eoh.status == MilterStatus::ReplyCode, r.str());
-        BOOST_TEST(r.eoh.text == k.want, "got \"" << r.eoh.text << "\", want \"" << k.want << "\"\n" << r.str());
-        BOOST_TEST(r.eom.status == MilterStatus::NotSent, r.str());
+        BOOST_TEST(r.eoh.status == MilterStatus::NoReply, r.str());
+        BOOST_TEST(r.eom.status == MilterStatus::ReplyCode, r.str());
+        BOOST_TEST(r.eom.text == k.want, "got \"" << r.eom.text << "\", want \"" << k.want << "\"\n" << r.str());
+        BOOST_TEST(!r.change_from().has_value(), r.str());
     }
     BOOST_TEST(milter.logged("QHDR1: milter: action=refuse, stage=header", std::chrono::seconds(5)), milter.err());
 }
@@ -201,7 +204,7 @@ BOOST_AUTO_TEST_CASE(clients_without_login_need_a_network) {
         harness::MilterClient c = milter.client();
         const auto r = c.transaction(without_login("192.0.2.99", "x@customer-n.example"));
         BOOST_TEST(r.mail.status == MilterStatus::Continue, r.str());
-        BOOST_TEST(r.eoh.status == MilterStatus::Continue, r.str());
+        BOOST_TEST(r.eoh.status == MilterStatus::NoReply, r.str());
         BOOST_TEST(r.change_from().has_value(), r.str());
     }
     {
@@ -218,11 +221,12 @@ BOOST_AUTO_TEST_CASE(messages_on_one_connection_are_independent) {
                                          "boss@customer-b.example");
     refused.end = harness::MilterEnd::Keep;
     const auto r1 = c.transaction(refused);
-    BOOST_TEST(r1.eoh.status == MilterStatus::ReplyCode, r1.str());
+    BOOST_TEST(r1.eom.status == MilterStatus::ReplyCode, r1.str());
+    BOOST_TEST(!r1.change_from().has_value(), r1.str());
     MilterTransaction ok = harness::allowed_transaction("QSECOND1");
     ok.end = harness::MilterEnd::Keep;
     const auto r2 = c.transaction(ok);
-    BOOST_TEST(r2.eoh.status == MilterStatus::Continue, r2.str());
+    BOOST_TEST(r2.eoh.status == MilterStatus::NoReply, r2.str());
     BOOST_TEST(r2.change_from().has_value(), r2.str());
     const auto r3 = c.transaction(harness::allowed_transaction("QTHIRD1"));
     BOOST_TEST(r3.change_from().has_value(), r3.str());
