@@ -179,7 +179,7 @@ inline constexpr Param kParams[] = {
 {"milter_bounce_domain_maps",      Type::Path,     "",                              0,       kNoLimit, kMilter,
  "Table file of \"sender-domain bounce-domain\" lines choosing the bounce domain of a sender domain; each bounce domain must be accepted by bounce_domains. Empty: none."},
 {"milter_reply_check",             Type::Bool,     "yes",                           0,       0,        kMilter,
- "Refuse mail whose envelope sender or From: domain cannot receive replies (RFC 5321 section 5.1: no MX and no address record 550 5.1.8, no such domain 550 5.1.8, a null MX 550 5.7.27), and sign VERP only on a bounce domain that can receive mail."},
+ "Refuse mail whose envelope sender or From: domain cannot receive replies (no such domain, no MX, A or AAAA: 550 5.1.8; null MX: 550 5.7.27); VERP only onto a bounce domain that can."},
 {"milter_dns_error_action",        Type::String,   "tempfail",                      1,       16,       kMilter,
  "What a DNS failure (time-out, SERVFAIL) of milter_reply_check answers: tempfail (451 4.4.3, the client retries) or accept (the address passes unchecked, logged with why=dns_error)."},
 {"milter_no_bounce_domain_action", Type::String,   "pass",                          1,       16,       kMilter,
