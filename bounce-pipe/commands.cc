@@ -199,13 +199,45 @@ void open_delivery_log(const daemons::LogSettings& s) noexcept {
     daemons::open_log(s, false);
 }
 
+namespace {
+
+// Records the log did not take (no usable postlog, a relay that failed)
+// leave their gist in pipe(8)'s status text, which Postfix logs in its
+// own line for the delivery: "(sendguard-bounce: not logged: action=...,
+// rcpt=<...>, ... (cannot log to postlog:...))". pipe(8) keeps only about
+// the first 100 octets, so the line starts with the delivery's decision
+// (the last record, without the queue id Postfix's line already has).
+// On a terminal the log writer has said it already.
+int say_lost_records(int exit_code) noexcept {
+    try {
+        if (::isatty(2)) return exit_code;
+        const logging::LostRecords lost = logging::lost_records();
+        if (lost.records.empty()) return exit_code;
+        std::string_view last = lost.records.back();
+        if (const size_t colon = last.find(": "); colon != std::string_view::npos &&
+                                                  last.substr(0, colon).find(' ') == std::string_view::npos)
+            last.remove_prefix(colon + 2);
+        if (last.starts_with("bounce: ")) last.remove_prefix(8);
+        std::string line = "sendguard-bounce: not logged: " + std::string(last) + " (cannot log to " + lost.why;
+        if (lost.records.size() > 1) line += "; " + std::to_string(lost.records.size()) + " records lost";
+        line = logging::printable(line, 1000) + ")\n";
+        (void)!::write(1, line.data(), line.size());
+    } catch (...) {
+    }
+    return exit_code;
+}
+
+}  // namespace
+
 int defer_usage(const CommandLine& cmd) noexcept {
     const std::string qid = clean_queue_id(cmd.args.queue_id);
     open_delivery_log(daemons::LogSettings::defaults("bounce"));
-    return tempfail(qid, cmd.args.recipient, "4.3.5", "usage", "sendguard-bounce: " + cmd.error);
+    return say_lost_records(tempfail(qid, cmd.args.recipient, "4.3.5", "usage", "sendguard-bounce: " + cmd.error));
 }
 
-int run_transport(const TransportArgs& a) noexcept {
+namespace {
+
+int deliver_once(const TransportArgs& a) noexcept {
     const std::string qid = clean_queue_id(a.queue_id);
     std::unique_ptr<Transport> t;  // once made, it knows whom a defer is about
     auto named = [&] { return t ? t->named() : Transport::Named{}; };
@@ -258,6 +290,10 @@ int run_transport(const TransportArgs& a) noexcept {
         return tempfail(qid, a.recipient, "4.3.0", "internal", "unknown error", named());
     }
 }
+
+}  // namespace
+
+int run_transport(const TransportArgs& a) noexcept { return say_lost_records(deliver_once(a)); }
 
 namespace {
 

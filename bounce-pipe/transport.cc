@@ -145,6 +145,35 @@ std::vector<Transport::Target> choose_targets(const dsn::Report& report, const T
     return targets;
 }
 
+Transport::Names names_of(const Transport::Origin& origin, const dsn::Report* report) {
+    Transport::Names n;
+    const std::string returned = report ? report->original_message_id : std::string();
+    // A form-"r" entry is the newest message to its recipient: when the
+    // report returns a different Message-ID, it is about an older one.
+    const bool other_message = origin.sent && origin.recipient_form && !returned.empty() &&
+                               !origin.sent->message_id.empty() && origin.sent->message_id != returned;
+    if (origin.sent && !other_message) {
+        n.from = "sendlog";
+        n.message_id = origin.sent->message_id.empty() ? returned : origin.sent->message_id;
+        n.sender = origin.sent->sender;
+        n.queue_id = origin.sent->queue_id;
+        n.headers = origin.sent->headers;
+    } else if (!returned.empty()) {
+        n.from = "report";
+        n.message_id = returned;
+    }
+    return n;
+}
+
+void add_names(logging::JsonObject& event, const Transport::Names& n) {
+    if (n.from.empty()) return;
+    if (!n.message_id.empty()) event.add("message_id", n.message_id);
+    if (!n.sender.empty()) event.add("original_sender", n.sender);
+    if (!n.queue_id.empty()) event.add("original_queue_id", n.queue_id);
+    if (!n.headers.empty()) event.add_raw("headers", store::headers_json(n.headers));
+    event.add("names_from", n.from);
+}
+
 Transport::Transport(Settings settings, std::shared_ptr<store::Env> env,
                      std::vector<address::VerpCodec> codecs, address::BounceDomains patterns)
     : s_(std::move(settings)),
@@ -175,7 +204,11 @@ Verdict Transport::deliver(const Envelope& raw, std::string_view message, bool o
     try {
         d.origin = resolve_verp(d, event);
         named_ = Named{d.origin.recipient, d.signed_ok};
-        if (oversized) return quarantine(d, about_message(d, nullptr, "too-large"), message, event);
+        if (oversized) {
+            d.names = names_of(d.origin, nullptr);
+            add_names(event, d.names);
+            return quarantine(d, about_message(d, nullptr, "too-large"), message, event);
+        }
         return deliver_report(d, message, event);
     } catch (const store::Error& e) {
         // A stored value we cannot read (a newer format, damage) or a key
@@ -203,6 +236,8 @@ Verdict Transport::deliver_report(Delivery& d, std::string_view message, logging
     if (!report.reporting_mta.empty()) event.add("reporting_mta", report.reporting_mta);
     if (!report.feedback_type.empty()) event.add("feedback_type", report.feedback_type);
     event.add_raw("report", recipients_json(report, "dsn_action"));
+    d.names = names_of(d.origin, &report);
+    add_names(event, d.names);
 
     std::string_view trust = d.origin.trusted ? (d.origin.verp ? "signed" : "accept_unsigned") : "none";
     if (!d.origin.trusted && !d.origin.verp &&
@@ -245,7 +280,7 @@ Verdict Transport::deliver_report(Delivery& d, std::string_view message, logging
 // later, as a report of this host's Postfix). Logs nothing: the decision's
 // line says what came of it.
 Transport::Origin Transport::resolve_verp(Delivery& d, logging::JsonObject& event) const {
-    Origin o{std::nullopt, s_.accept_unsigned, {}, {}};
+    Origin o{std::nullopt, s_.accept_unsigned, {}, {}, false, std::nullopt};
     const auto today = std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds(std::chrono::seconds(d.now)));
     for (const auto& c : codecs_) {
         if (auto dec = c.decode(d.env.recipient, today); dec.status != address::VerpStatus::NotVerp) {
@@ -269,8 +304,13 @@ Transport::Origin Transport::resolve_verp(Delivery& d, logging::JsonObject& even
     if (!o.verp->is_token) {
         o.trusted = true;
         o.recipient = o.verp->recipient.normalised();
+        o.recipient_form = true;
+        // The tag stands alone; the entry only names the message.
+        if (const auto domain = address::domain_of(d.env.recipient))
+            o.sent = store::SendLog(env_).lookup(store::recipient_key(o.recipient, domain->str()), d.now);
     } else if (auto e = store::SendLog(env_).lookup(o.verp->token, d.now); e && !e->recipients.empty()) {
         o.trusted = true;  // the milter recorded what the token stands for
+        o.sent = e;
         if (e->recipients.size() == 1)
             o.recipient = e->recipients.front();
         else
@@ -340,6 +380,8 @@ Decision Transport::apply(const Delivery& d, const Target& t, dsn::Kind kind) {
         ev.diagnostic = r.diagnostic;
         ev.remote_mta = r.remote_mta;
         ev.evidence = d.evidence;
+        ev.message_id = d.names.message_id;
+        ev.headers = d.names.headers;
         ev.source = kind == dsn::Kind::Arf ? store::Source::Arf : store::Source::Dsn;
         ev.when = d.now;
         const auto out = list_.record(ev, s_.policy);

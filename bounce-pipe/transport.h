@@ -30,7 +30,10 @@
 //      auto-replies, delays and delivery reports change nothing.
 //   5. One LMDB write transaction per recipient; then one JSON event line.
 //      Every decision is one log line with the same keys (decision.h); the
-//      event line's "action" has the same values.
+//      event line's "action" has the same values. The event and the
+//      suppression record name the bounced message (names_of): Message-ID,
+//      original sender and queue id, and the milter_sendlog_headers values
+//      the send log kept for it.
 //      The record's evidence (evidence.h) is the queue id, else the report's
 //      Message-ID, else a digest: a retried report counts once (suppression,
 //      count and block alike), and its line says repeat=yes.
@@ -62,6 +65,7 @@
 #include "common/address/verp_setup.h"
 #include "common/dsn/dsn.h"
 #include "common/log/json.h"
+#include "common/store/sendlog.h"
 #include "common/store/suppression.h"
 #include "common/sys/fd.h"
 
@@ -136,6 +140,19 @@ public:
         // A token signed for a message with several recipients: those
         // recipients (normalised), the only ones the report may name.
         std::vector<std::string> message_recipients;
+        bool recipient_form = false;  // a signed tag of form "r"
+        // The send log's entry for the tag: its token's, or for form "r"
+        // the one under store::recipient_key (the newest message to that
+        // recipient at that bounce domain); nullopt when none.
+        std::optional<store::SendLogEntry> sent;
+    };
+    // The bounced message's names: from the send log, else (or when the
+    // entry of a form-"r" tag is of another message than the report's
+    // returned Message-ID) the report's returned Message-ID alone.
+    struct Names {
+        std::string from;  // "sendlog", "report", or "" when nothing is known
+        std::string message_id, sender, queue_id;
+        std::vector<std::pair<std::string, std::string>> headers;
     };
     // One recipient to act on: its key and what the report says about it.
     struct Target {
@@ -154,6 +171,7 @@ private:
         std::string signed_ok;  // "yes" or "no", for the log lines
         int rest_fd;            // the rest of an oversized message, else -1
         sys::Fd event_fd;       // bounce_event_log, opened before any change
+        Names names = {};       // the bounced message (names_of)
     };
     Verdict deliver_report(Delivery& d, std::string_view message, logging::JsonObject& event);
     Origin resolve_verp(Delivery& d, logging::JsonObject& event) const;
@@ -179,6 +197,13 @@ private:
 // report's recipients that are among them; else, when trusted, every
 // recipient the report names; else nobody.
 std::vector<Transport::Target> choose_targets(const dsn::Report& report, const Transport::Origin& origin);
+
+// What names the bounced message (Transport::Names): the origin's send-log
+// entry, the report's returned Message-ID (report may be null: not parsed).
+Transport::Names names_of(const Transport::Origin& origin, const dsn::Report* report);
+// Adds the names to an event: message_id, original_sender,
+// original_queue_id, headers (one object), names_from; only those known.
+void add_names(logging::JsonObject& event, const Transport::Names& names);
 
 // The JSON array of a report's recipients: address, status, class, reason,
 // the report's own action under action_key ("action" in the parse-only

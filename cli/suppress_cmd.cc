@@ -105,7 +105,9 @@ int check(const store::SuppressionList* list, const Opts& o) {
             else out(logging::JsonObject().add("address", key).add("suppressed", false).str());
         } else if (r) {
             out(key + ": suppressed, class=" + std::string(store::to_string(r->klass)) +
-                ", reason=" + r->reason + (r->status.empty() ? "" : ", status=" + r->status));
+                ", reason=" + r->reason + (r->status.empty() ? "" : ", status=" + r->status) +
+                (r->message_id.empty() ? "" : ", message_id=" + r->message_id) +
+                (r->headers.empty() ? "" : ", headers=" + store::headers_json(r->headers)));
         } else {
             out(key + ": not suppressed");
         }

@@ -43,6 +43,9 @@ struct Policy {
     std::vector<std::string> local_mailers;  // {rcpt_mailer} values delivered here
     std::size_t max_recipients = 0;
     std::chrono::seconds verp_max_age{};     // also the send-log entries' lifetime
+    // milter_sendlog_headers: header names (as configured) whose first
+    // value the send-log entry keeps; Message-ID is always kept.
+    std::vector<std::string> sendlog_headers;
     address::BounceDomains bounce_domains;
     // milter_bounce_domain_maps: sender domain (normalised) -> bounce domain.
     std::unordered_map<std::string, address::Domain> bounce_domain_map;

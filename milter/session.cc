@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/log/log.h"
+#include "common/store/record.h"
 #include "common/sys/ascii.h"
 #include "milter/return_path.h"
 
@@ -34,6 +35,23 @@ std::string join(const std::vector<std::string>& v) {
 std::string bracketed(std::string_view a) {
     if (a.size() >= 2 && a.front() == '<' && a.back() == '>') return std::string(a);
     return "<" + std::string(a) + ">";
+}
+
+// A header value as the send log keeps it: unfolded (RFC 5322 2.2.3: the
+// line breaks go, the white space after them stays), trimmed, and cut to
+// kSendLogMaxString bytes without splitting a UTF-8 character. Reads no
+// more of a long value than it keeps.
+std::string sendlog_value(std::string_view raw) {
+    std::string v;
+    for (char c : raw) {
+        if (c == '\r' || c == '\n') continue;
+        if (v.empty() && (c == ' ' || c == '\t')) continue;
+        v += c;
+        if (v.size() > store::kSendLogMaxString) break;
+    }
+    v.resize(store::cap_utf8(v, store::kSendLogMaxString).size());
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+    return v;
 }
 
 }  // namespace
@@ -161,6 +179,7 @@ Decision Session::rcpt(std::string_view recipient, std::string_view mailer) {
 }
 
 void Session::header(std::string_view name, std::string_view value) {
+    keep_for_sendlog(name, value);
     std::vector<std::string>* keep = nullptr;
     std::size_t* count = nullptr;
     if (iequals(name, "From")) {
@@ -179,6 +198,23 @@ void Session::header(std::string_view name, std::string_view value) {
         return;
     }
     keep->emplace_back(value);
+}
+
+// Message-ID and milter_sendlog_headers: the first value of each (a
+// second is ignored), at most kSendLogMaxString bytes.
+void Session::keep_for_sendlog(std::string_view name, std::string_view value) {
+    if (iequals(name, "Message-ID")) {
+        if (!message_id_seen_) message_id_ = sendlog_value(value);
+        message_id_seen_ = true;
+        return;
+    }
+    for (const std::string& want : policy_->sendlog_headers) {
+        if (!iequals(name, want)) continue;
+        for (const auto& kept : sendlog_headers_)
+            if (kept.first == want) return;
+        sendlog_headers_.emplace_back(want, sendlog_value(value));
+        return;
+    }
 }
 
 std::optional<Session::Refusal> Session::check_address_header(std::string_view name,
@@ -255,16 +291,41 @@ Decision Session::end_of_message(std::string_view queue_id) {
     const auto rp = make_return_path(*policy_, *bounce, recipients_, make_token,
                                      std::chrono::floor<std::chrono::days>(now));
     if (!rp) return pass("does_not_fit");
+    std::string detail;
     if (rp->encoded.is_token) {
-        store::SendLogEntry e;
-        e.expiry = now.time_since_epoch().count() + policy_->verp_max_age.count();
-        e.sender = sender_.str();
-        e.queue_id = std::string(queue_id);
-        for (const auto& r : recipients_) e.recipients.push_back(r.normalised());
-        services_.record(rp->encoded.token, e);
+        services_.record(rp->encoded.token, sendlog_entry(queue_id, now, recipients_));
+    } else {
+        // The tag names its recipient itself: the entry only adds the
+        // message's names, so a store that cannot take it costs those names,
+        // not the message (it is logged).
+        const address::Address& r = recipients_.front();
+        try {
+            services_.record(store::recipient_key(r.normalised(), bounce->str()), sendlog_entry(queue_id, now, {r}));
+        } catch (const std::exception& e) {
+            detail = std::string("send log not written: ") + e.what();
+        }
     }
-    log(queue_id, "verp", "eom", "", rp->encoded.is_token ? "token" : "recipient", bracketed(rp->encoded.address));
+    log(queue_id, "verp", "eom", "", rp->encoded.is_token ? "token" : "recipient", bracketed(rp->encoded.address),
+        detail);
     return {{}, ChangeFrom{rp->encoded.address, join(keep_args_)}};
+}
+
+// The entry lives as long as sendguard-bounce accepts the tag: the tag is
+// dated by its day and stays fresh through day + verp_max_age, and one more
+// day covers a bouncing host whose clock is a day behind (verp.h).
+store::SendLogEntry Session::sendlog_entry(std::string_view queue_id, std::chrono::sys_seconds now,
+                                           const std::vector<address::Address>& recipients) const {
+    store::SendLogEntry e;
+    const std::chrono::sys_seconds last_day_ends{std::chrono::floor<std::chrono::days>(now) + std::chrono::days(2)};
+    e.expiry = last_day_ends.time_since_epoch().count() + policy_->verp_max_age.count();
+    e.sender = sender_.str();
+    e.queue_id = std::string(queue_id);
+    for (const auto& r : recipients) e.recipients.push_back(r.normalised());
+    e.message_id = message_id_;
+    for (const std::string& name : policy_->sendlog_headers)  // in the configured order
+        for (const auto& kept : sendlog_headers_)
+            if (kept.first == name) e.headers.push_back(kept);
+    return e;
 }
 
 void Session::abort() noexcept {
@@ -281,6 +342,9 @@ void Session::abort() noexcept {
     from_count_ = sender_count_ = 0;
     header_too_long_ = false;
     dns_failed_ = false;
+    message_id_.clear();
+    message_id_seen_ = false;
+    sendlog_headers_.clear();
 }
 
 Decision Session::refuse(std::string_view stage, std::string_view queue_id, const Refusal& r) {

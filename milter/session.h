@@ -16,9 +16,13 @@
 //                       452 4.5.3); milter_verp_recipients = split answers
 //                       452 4.5.3 to the second and later RCPT of a
 //                       VERP-tracked sender (RFC 5321 4.5.3.1.10)
-//   header(name, value) keeps From: and Sender: only (kMaxAddressHeaders
+//   header(name, value) keeps From: and Sender: (kMaxAddressHeaders
 //                       values each, each at most address::kMaxHeaderInput
-//                       octets): per-message memory stays bounded
+//                       octets), and for the send log the first Message-ID
+//                       and the first value of each milter_sendlog_headers
+//                       field (unfolded, trimmed, cut to
+//                       store::kSendLogMaxString bytes): per-message memory
+//                       stays bounded
 //   end_of_headers(q)   every From: mailbox and the Sender: go through
 //                       authorise(), then every From: mailbox through the
 //                       reply-ability check; missing, repeated or unparseable From:
@@ -31,7 +35,12 @@
 //                       or (milter_reply_check) a bounce domain that cannot
 //                       receive mail, whatever the reason, failures included
 //                       (why=bounce_domain_unreachable: its bounces would be
-//                       lost)
+//                       lost). Every rewritten message gets a send-log entry
+//                       (Services::record): under its token, or for form
+//                       "r" under store::recipient_key(recipient, bounce
+//                       domain); a token's entry that cannot be written is
+//                       an error (error()), a form-"r" one is logged
+//                       (detail=) and the message goes on
 //   abort()             the message is over (RSET, refusal, QUIT): reset
 //   error(stage, what, q)  the answer milter_error_action gives an internal
 //                       error, logged
@@ -131,7 +140,8 @@ bool is_local_submission(const ConnectInfo& c);
 struct Services {
     std::function<std::chrono::sys_seconds()> now;
     address::VerpCodec::TokenSource make_token;
-    // Stores a token's send-log entry (store::SendLog::put); may throw.
+    // Stores a send-log entry under its key, a token or a
+    // store::recipient_key (store::SendLog::put); may throw.
     std::function<void(const std::string& token, const store::SendLogEntry& entry)> record;
 };
 
@@ -171,6 +181,9 @@ private:
     std::optional<Refusal> dns_error(std::string_view stage, std::string_view queue_id, std::string_view address,
                                      const std::string& text);
     bool verp_tracked() const;
+    void keep_for_sendlog(std::string_view name, std::string_view value);
+    store::SendLogEntry sendlog_entry(std::string_view queue_id, std::chrono::sys_seconds now,
+                                      const std::vector<address::Address>& recipients) const;
     void log(std::string_view queue_id, std::string_view action, std::string_view stage,
              std::string_view address, std::string_view why, std::string_view new_from = {},
              std::string_view detail = {}) const noexcept;
@@ -192,6 +205,9 @@ private:
     std::size_t from_count_ = 0, sender_count_ = 0;
     bool header_too_long_ = false;
     bool dns_failed_ = false;  // a DNS failure passed (accept): no more checks
+    std::string message_id_;  // the first Message-ID, "" none
+    bool message_id_seen_ = false;
+    std::vector<std::pair<std::string, std::string>> sendlog_headers_;  // milter_sendlog_headers
 };
 
 }  // namespace milter

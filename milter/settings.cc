@@ -1,11 +1,15 @@
 // settings.cc - see settings.h
 #include "milter/settings.h"
 
+#include <algorithm>
+
 #include "common/config/table_file.h"
 #include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
 #include "common/dns/setup.h"
 #include "common/senders/setup.h"
+#include "common/store/record.h"
+#include "common/sys/ascii.h"
 
 namespace milter {
 namespace {
@@ -47,6 +51,27 @@ std::unordered_map<std::string, address::Domain> bounce_domain_map(const config:
     return map;
 }
 
+// milter_sendlog_headers: RFC 5322 3.6.8 field names (printable ASCII but
+// ':'), each once; Message-ID is always kept, so naming it adds nothing.
+std::vector<std::string> sendlog_headers(const config::Config& cfg) {
+    std::vector<std::string> names;
+    for (const std::string& n : cfg.list("milter_sendlog_headers")) {
+        const bool ftext = !n.empty() && n.size() <= store::kMaxHeaderName &&
+                           std::all_of(n.begin(), n.end(), [](char c) { return c > ' ' && c < 0x7f && c != ':'; });
+        if (!ftext)
+            throw daemons::invalid(cfg, "milter_sendlog_headers", n,
+                                   "not a header field name (1 to " + std::to_string(store::kMaxHeaderName) +
+                                       " printable characters, no colon)");
+        const std::string lower = sys::to_lower_ascii(n);
+        if (lower == "message-id") continue;
+        for (const std::string& seen : names)
+            if (sys::to_lower_ascii(seen) == lower)
+                throw daemons::invalid(cfg, "milter_sendlog_headers", n, "given twice");
+        names.push_back(n);
+    }
+    return names;
+}
+
 std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
     auto p = std::make_shared<Policy>();
     p->dry_run = cfg.boolean("milter_dry_run");
@@ -62,6 +87,7 @@ std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
     p->local_mailers = cfg.list("milter_local_mailers");
     p->max_recipients = static_cast<std::size_t>(cfg.integer("milter_max_recipients"));
     p->verp_max_age = cfg.duration("verp_max_age");
+    p->sendlog_headers = sendlog_headers(cfg);
     p->bounce_domains = address::BounceDomains::from(cfg);
     p->bounce_domain_map = bounce_domain_map(cfg, p->bounce_domains);
     p->senders = senders::load_rules(cfg);

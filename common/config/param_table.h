@@ -190,6 +190,8 @@ inline constexpr Param kParams[] = {
  "Delivery transports ({rcpt_mailer}) that deliver on this host; a message whose recipients all use one of them keeps its envelope sender."},
 {"milter_max_recipients",          Type::Int,      "1000",                          1,       100000,   kMilter,
  "Most recipients the milter keeps for one message (the send log lists them); further RCPTs get 452 4.5.3 (Postfix smtpd_recipient_limit is 1000)."},
+{"milter_sendlog_headers",         Type::List,     "Feedback-ID, List-Id",          0,       16,       kMilter,
+ "Header fields whose first value the send log keeps for each VERP-rewritten message, beside its Message-ID, so bounce events and suppression records name the campaign or subscriber (e.g. X-Campaign)."},
 
 // --- the milter (sendguard-milter): who may send as whom
 {"milter_sender_tables",          Type::List,     "",                              0,       16,       kMilter,

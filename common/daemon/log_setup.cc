@@ -112,7 +112,7 @@ void open_log(const LogSettings& s, bool foreground, Announce announce) noexcept
             if (std::string why = logging::postlog_problem_for_others(t, s.postlog_command); !why.empty())
                 logging::warning("postlog_command " + s.postlog_command + ": " + why +
                                  "; until then sendguard-bounce, which pipe(8) runs as a user that " + t.path +
-                                 " refuses, loses its log lines");
+                                 " refuses, cannot log (it leaves the gist of its decision in pipe(8)'s status text)");
     } catch (...) {
     }
     errno = saved;

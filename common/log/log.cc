@@ -3,6 +3,7 @@
 
 #include "common/log/postlog_pipe.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -52,6 +53,15 @@ std::vector<std::unique_ptr<const std::string>> g_idents;
 std::string g_captured;
 detail::PostlogPipe g_postlog;
 std::string g_postlog_said;  // the postlog problem said on standard error
+// With the fallback off (lost_records()): records not delivered, and those
+// handed to postlog(1), which a failing relay loses.
+std::vector<std::string> g_lost, g_relayed;
+std::string g_lost_why;  // the first reason a record was lost
+
+void keep_record(std::vector<std::string>& to, std::string_view line) {
+    if (to.size() < kMaxLostRecords) to.emplace_back(line.substr(0, kMaxRecord));
+}
+
 bool g_exit_hook = false;
 
 std::string errno_text(int e) { return std::strerror(e); }
@@ -146,7 +156,15 @@ void emit_line(int prio, const std::string& line) noexcept {
             // Not delivered: standard error rather than nowhere.
             if (!deliver(g_state, *g_ident, prio, line)) {
                 if (g_state.via_postlog) say_postlog_problem(g_state);
-                if (g_fallback) write_stderr(*g_ident, line);
+                if (g_fallback) {
+                    write_stderr(*g_ident, line);
+                } else {
+                    if (g_lost_why.empty())
+                        g_lost_why = g_state.via_postlog ? g_postlog.problem() : g_state.problem;
+                    keep_record(g_lost, line);
+                }
+            } else if (!g_fallback && g_state.via_postlog) {
+                keep_record(g_relayed, line);
             }
             break;
         case Sink::Stderr:
@@ -348,6 +366,11 @@ void open(const char* ident, Target target, int facility, std::string_view postl
         next.postlog_command = std::string(postlog_command);
         open_target(next);
         if (same && next.fd < 0) return;
+        if (!(next.target == g_state.target) || next.postlog_command != g_state.postlog_command) {
+            g_lost.clear();  // lost_records() speaks of this target
+            g_relayed.clear();
+            g_lost_why.clear();
+        }
         if (g_state.fd >= 0) ::close(g_state.fd);
         g_state = std::move(next);
         // The same command and ident keep a running child (a reload).
@@ -411,6 +434,24 @@ std::string ident() noexcept {
 
 void set_verbose(bool on) noexcept { g_verbose = on; }
 void set_stderr_fallback(bool on) noexcept { g_fallback = on; }
+
+LostRecords lost_records() noexcept {
+    std::lock_guard lk(g_mu);
+    try {
+        LostRecords out{g_lost_why, g_lost};
+        if (g_state.via_postlog && !g_relayed.empty() && !g_postlog.finish(kPostlogExitWait).empty()) {
+            // The relay failed: nothing handed to it is known to have arrived.
+            if (out.why.empty()) out.why = g_postlog.problem();
+            out.records.insert(out.records.begin(), g_relayed.begin(), g_relayed.end());
+        }
+        if (out.records.empty()) return {};
+        if (out.why.empty()) out.why = "not delivered";
+        out.why = target_name(g_state.target) + ": " + out.why;
+        return out;
+    } catch (...) {
+        return {};
+    }
+}
 bool stderr_fallback() noexcept { return g_fallback; }
 bool verbose() noexcept { return g_verbose; }
 

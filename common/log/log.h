@@ -28,7 +28,8 @@
 // postlog cannot run or fails, the program says so once on standard error
 // ("warning: cannot log to postlog:PATH: ...", unless start-up did already),
 // where the records then go; without the stderr fallback (sendguard-bounce)
-// only when standard error is a terminal, and the records are lost.
+// only when standard error is a terminal, and lost_records() tells which
+// records did not get there.
 //
 // Two kinds of line:
 //   info(text)               a plain line: "text" (start-up, reload, lookups,
@@ -54,6 +55,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace logging {
@@ -96,6 +98,18 @@ inline void open(const char* ident, Sink sink, int facility = -1) noexcept {
 // output and error are the delivery status text.
 void set_stderr_fallback(bool on) noexcept;
 bool stderr_fallback() noexcept;
+// With the fallback off: the records that did not reach the log, and why
+// (empty when every record got there). A postlog(1) relay is finished
+// first (its input closed, a bounded wait): a relay that failed, e.g. a
+// set-gid postlog refusing MAIL_CONFIG, lost every record handed to it.
+// The first kMaxLostRecords records are kept. sendguard-bounce puts the
+// gist in pipe(8)'s status text, which Postfix logs.
+inline constexpr size_t kMaxLostRecords = 16;
+struct LostRecords {
+    std::string why;                   // "postlog:...: ...", as check() says it
+    std::vector<std::string> records;  // as they would have been logged
+};
+LostRecords lost_records() noexcept;
 // Why records of the current target cannot be delivered ("/dev/log: No
 // such file or directory"), or "" when a probe record would go through.
 std::string check() noexcept;

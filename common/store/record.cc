@@ -130,6 +130,15 @@ std::string encode(const Record& r) {
     put_le(out, r.window_count);
     put_texts(out, r);
     put_str(out, r.evidence, kMaxEvidence);
+    if (!r.message_id.empty() || !r.headers.empty()) {  // absent, the value is what older versions wrote
+        put_str(out, r.message_id, kMaxMessageId);
+        const size_t n = std::min(r.headers.size(), kMaxHeaders);
+        out += static_cast<char>(n);
+        for (size_t i = 0; i < n; ++i) {
+            put_str(out, r.headers[i].first, kMaxHeaderName);
+            put_str(out, r.headers[i].second, kMaxHeaderValue);
+        }
+    }
     return out;
 }
 
@@ -168,6 +177,16 @@ Decode decode(std::string_view in, Record& out) {
     if (!rd.ok())
         return Decode::Truncated;
     r.evidence = evidence;
+    if (rd.pos() < in.size() - kFixedSize) {  // message_id and headers, appended later
+        r.message_id = rd.str();
+        const uint64_t n = rd.uint(1);
+        for (uint64_t i = 0; i < n && rd.ok(); ++i) {
+            const std::string_view name = rd.str(), value = rd.str();
+            r.headers.emplace_back(name, value);
+        }
+        if (!rd.ok())
+            return Decode::Truncated;
+    }
     out = std::move(r);
     return Decode::Ok;
 }

@@ -21,6 +21,12 @@
 //    40    4 window_count    uint32, soft events in the window
 //    44      five strings, each a uint16 length then the bytes:
 //            reason, status, diagnostic, remote_mta, evidence
+//            then, optional (absent when both are empty, and in values
+//            written before they were added): message_id (uint16 length +
+//            bytes), a uint8 count and that many header fields, each a name
+//            and a value (uint16 length + bytes each): the message the last
+//            report that named one was about (the send log's entry, or the
+//            report's returned headers), e.g. Feedback-ID, List-Id
 // A version-1 reader ignores bytes after the last field, so fields may be
 // appended later without a new version; any other change bumps the version.
 //
@@ -46,6 +52,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace store {
 
@@ -58,6 +66,10 @@ inline constexpr size_t kMaxStatus = 32;
 inline constexpr size_t kMaxDiagnostic = 4096;
 inline constexpr size_t kMaxRemoteMta = 255;
 inline constexpr size_t kMaxEvidence = 255;
+inline constexpr size_t kMaxMessageId = 1024;
+inline constexpr size_t kMaxHeaders = 16;        // header fields kept (more are dropped)
+inline constexpr size_t kMaxHeaderName = 64;
+inline constexpr size_t kMaxHeaderValue = 1024;
 
 enum class Class : uint8_t { Hard = 0, Soft = 1, Complaint = 2, Manual = 3 };
 enum class Source : uint8_t { Dsn = 0, Arf = 1, Manual = 2, Import = 3 };
@@ -85,6 +97,9 @@ struct Record {
     std::string diagnostic;  // capped
     std::string remote_mta;
     std::string evidence;    // queue id / event id of the last event
+    std::string message_id;  // "<...>" of the bounced message, "" unknown
+    // Its campaign/subscriber header fields (name, value), "" none known.
+    std::vector<std::pair<std::string, std::string>> headers;
 
     bool expired(int64_t now) const noexcept { return expiry != 0 && expiry <= now; }
     // Suppresses mail at time now.

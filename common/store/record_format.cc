@@ -13,7 +13,7 @@ namespace {
 const char* const kColumns[] = {"address", "suppressed", "class", "reason", "status",
                                 "source", "first_seen", "last_seen", "count", "expiry",
                                 "remote_mta", "diagnostic", "evidence", "first_seen_iso",
-                                "last_seen_iso", "expiry_iso"};
+                                "last_seen_iso", "expiry_iso", "message_id", "headers"};
 
 // A CSV export is often opened in a spreadsheet, which reads a field that
 // starts with = + - @ (or tab, CR) as a formula. Every text field, the
@@ -106,6 +106,27 @@ std::optional<std::vector<std::pair<std::string, std::string>>> flat_json(std::s
         ws();
         if (i < s.size() && s[i] == '"') {
             if (!str(v)) return std::nullopt;
+        } else if (i < s.size() && s[i] == '{') {
+            // A nested object ("headers") is kept as its text, read by
+            // whoever takes the field.
+            const size_t from = i;
+            int depth = 0;
+            bool in_str = false;
+            for (; i < s.size(); ++i) {
+                if (in_str) {
+                    if (s[i] == '\\') ++i;
+                    else if (s[i] == '"') in_str = false;
+                } else if (s[i] == '"') {
+                    in_str = true;
+                } else if (s[i] == '{') {
+                    ++depth;
+                } else if (s[i] == '}' && --depth == 0) {
+                    ++i;
+                    break;
+                }
+            }
+            if (depth != 0) return std::nullopt;
+            v.assign(s.substr(from, i - from));
         } else {
             while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ' ') v += s[i++];
         }
@@ -145,6 +166,13 @@ bool apply(Record& r, std::string& address, bool& has_class, std::string_view k,
     else if (k == "remote_mta") r.remote_mta = clean_remote_text(v, kMaxDiagnostic);
     else if (k == "diagnostic") r.diagnostic = clean_remote_text(v, kMaxDiagnostic);
     else if (k == "evidence") r.evidence = clean_remote_text(v, kMaxDiagnostic);
+    else if (k == "message_id") r.message_id = clean_remote_text(v, kMaxMessageId);
+    else if (k == "headers") {
+        if (v.empty()) return true;
+        auto h = parse_headers_json(v);
+        if (!h) return false;
+        r.headers = std::move(*h);
+    }
     else if (k == "first_seen") return v.empty() || num(r.first_seen);
     else if (k == "last_seen") return v.empty() || num(r.last_seen);
     else if (k == "count") return v.empty() || num(r.count);
@@ -164,6 +192,23 @@ bool apply(Record& r, std::string& address, bool& has_class, std::string_view k,
 }
 
 }  // namespace
+
+std::string headers_json(const std::vector<std::pair<std::string, std::string>>& headers) {
+    logging::JsonObject o;
+    for (const auto& [name, value] : headers) o.add(name, value);
+    return o.str();
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_headers_json(std::string_view s) {
+    auto kv = flat_json(s);
+    if (!kv) return std::nullopt;
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& [name, value] : *kv) {
+        if (out.size() >= kMaxHeaders) break;
+        out.emplace_back(clean_remote_text(name, kMaxHeaderName), clean_remote_text(value, kMaxHeaderValue));
+    }
+    return out;
+}
 
 std::string iso_time(int64_t t) {
     using namespace std::chrono;
@@ -219,7 +264,9 @@ std::string record_json(std::string_view key, const Record& r, int64_t now) {
         .add("evidence", r.evidence)
         .add("first_seen_iso", r.first_seen ? iso_time(r.first_seen) : std::string())
         .add("last_seen_iso", r.last_seen ? iso_time(r.last_seen) : std::string())
-        .add("expiry_iso", r.expiry ? iso_time(r.expiry) : std::string());
+        .add("expiry_iso", r.expiry ? iso_time(r.expiry) : std::string())
+        .add("message_id", r.message_id)
+        .add_raw("headers", headers_json(r.headers));
     return o.str();
 }
 
@@ -255,6 +302,8 @@ std::string record_csv(std::string_view key, const Record& r, int64_t now) {
     f(r.first_seen ? iso_time(r.first_seen) : std::string());
     f(r.last_seen ? iso_time(r.last_seen) : std::string());
     f(r.expiry ? iso_time(r.expiry) : std::string());
+    f(r.message_id);
+    f(r.headers.empty() ? std::string() : headers_json(r.headers));
     return out;
 }
 

@@ -4,7 +4,11 @@
 // and the socketmap "record" map answers with. Columns / keys, in order:
 //   address, suppressed, class, reason, status, source, first_seen, last_seen,
 //   count, expiry, remote_mta, diagnostic, evidence,
-//   first_seen_iso, last_seen_iso, expiry_iso
+//   first_seen_iso, last_seen_iso, expiry_iso, message_id, headers
+// message_id is the Message-ID of the bounced message and headers its
+// campaign/subscriber header fields (milter_sendlog_headers) as one JSON
+// object, {"Feedback-ID":"42:news","List-Id":"<news.example.org>"}: nested
+// in a JSON line, its text in the CSV column ("" when none is known).
 // Times are unix seconds (0 = never for expiry); each *_iso field repeats
 // its time as RFC 3339 UTC, "2026-12-01T20:30:00Z" ("" for 0). Both formats
 // carry both. An import reads the epoch field and takes the *_iso one only
@@ -17,7 +21,7 @@
 // starts with "'" followed by one of those. The round trip is exact, and a
 // hand-written field like "'bob@example.com" is kept as written. JSON
 // values are never unquoted. On import, in either format, the text fields
-// (reason, status, remote_mta, diagnostic, evidence) lose their control
+// (reason, status, remote_mta, diagnostic, evidence, message_id, headers) lose their control
 // characters as remote text does (clean_remote_text in record.h), whether
 // written raw or as a JSON escape (\u001b).
 //
@@ -46,6 +50,12 @@ std::optional<int64_t> parse_iso_time(std::string_view s);
 std::string record_json(std::string_view key, const Record& r, int64_t now);
 std::string csv_header();
 std::string record_csv(std::string_view key, const Record& r, int64_t now);
+
+// Header fields as one JSON object of strings, in their order, and back
+// (nullopt for anything but a flat object; values cleaned and capped like
+// remote text, at most kMaxHeaders fields).
+std::string headers_json(const std::vector<std::pair<std::string, std::string>>& headers);
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_headers_json(std::string_view s);
 
 // Splits one RFC 4180 line into fields; nullopt for an unterminated quote.
 std::optional<std::vector<std::string>> split_csv(std::string_view line);

@@ -12,6 +12,12 @@ std::string encode_sendlog(const SendLogEntry& e) {
     put_le_str(v, e.queue_id);
     put_le(v, static_cast<uint32_t>(e.recipients.size()));
     for (const auto& r : e.recipients) put_le_str(v, r);
+    put_le_str(v, e.message_id);
+    put_le(v, static_cast<uint8_t>(e.headers.size()));
+    for (const auto& [name, value] : e.headers) {
+        put_le_str(v, name);
+        put_le_str(v, value);
+    }
     return v;
 }
 
@@ -24,13 +30,22 @@ std::optional<SendLogEntry> decode_sendlog(std::string_view v) {
         e.recipients.emplace_back(v.substr(9));
         return e;
     }
-    if (version != kSendLogVersion) return std::nullopt;
+    if (version != kSendLogVersion2 && version != kSendLogVersion) return std::nullopt;
     LeReader rd(v.substr(9));
     e.sender = rd.str();
     e.queue_id = rd.str();
     const uint64_t n = rd.uint(4);
     if (!rd.ok() || n > kSendLogMaxRecipients) return std::nullopt;
     for (uint64_t i = 0; i < n && rd.ok(); ++i) e.recipients.emplace_back(rd.str());
+    if (version == kSendLogVersion) {
+        e.message_id = rd.str();
+        const uint64_t h = rd.uint(1);
+        if (!rd.ok() || h > kSendLogMaxHeaders) return std::nullopt;
+        for (uint64_t i = 0; i < h && rd.ok(); ++i) {
+            const std::string_view name = rd.str(), value = rd.str();
+            e.headers.emplace_back(name, value);
+        }
+    }
     if (!rd.ok() || rd.pos() != v.size() - 9) return std::nullopt;
     return e;
 }
@@ -45,6 +60,9 @@ void SendLog::put(std::string_view token, const SendLogEntry& entry) {
     bool fits = entry.sender.size() <= kSendLogMaxString && entry.queue_id.size() <= kSendLogMaxString &&
                 entry.recipients.size() <= kSendLogMaxRecipients;
     for (const auto& r : entry.recipients) fits = fits && r.size() <= kSendLogMaxString;
+    fits = fits && entry.message_id.size() <= kSendLogMaxString && entry.headers.size() <= kSendLogMaxHeaders;
+    for (const auto& [name, value] : entry.headers)
+        fits = fits && name.size() <= kSendLogMaxString && value.size() <= kSendLogMaxString;
     if (!fits) throw Error(Error::Kind::Usage, 0, "sendlog put", env_->path(), "entry over the size limits");
     const std::string v = encode_sendlog(entry);
     env_->write([&](WriteTxn& w) { w.put(db_, token, v); });
@@ -83,7 +101,7 @@ size_t SendLog::purge_expired(int64_t now) {
             // Only the version byte and the expiry matter here.
             const std::string_view v = kv->value;
             const auto version = v.empty() ? 0 : static_cast<uint8_t>(v[0]);
-            const bool known = v.size() >= 9 && (version == kSendLogVersion1 || version == kSendLogVersion);
+            const bool known = v.size() >= 9 && version >= kSendLogVersion1 && version <= kSendLogVersion;
             const int64_t expiry = known ? get_le<int64_t>(v.data() + 1) : 0;
             if (known && expiry != 0 && expiry <= now) {
                 c.del();

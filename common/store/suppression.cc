@@ -42,6 +42,14 @@ void apply(Record& r, const Event& ev, const Policy& p) {
     r.first_seen = std::min(r.first_seen, when);
     r.last_seen = std::max(r.last_seen, when);
     r.evidence = ev.evidence;
+    if (!ev.message_id.empty() || !ev.headers.empty()) {
+        r.message_id = clean_remote_text(ev.message_id, kMaxMessageId);
+        r.headers.clear();
+        for (const auto& [name, value] : ev.headers) {
+            if (r.headers.size() >= kMaxHeaders) break;
+            r.headers.emplace_back(clean_remote_text(name, kMaxHeaderName), clean_remote_text(value, kMaxHeaderValue));
+        }
+    }
 
     bool suppress_now = true;
     std::chrono::seconds life{0};

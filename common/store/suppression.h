@@ -110,6 +110,11 @@ struct Event {
     std::string address;  // normalised key
     Class klass = Class::Hard;
     std::string reason, status, diagnostic, remote_mta, evidence;
+    // The message the report is about (the send log, or the returned
+    // headers): kept in the record when given, else the record keeps the
+    // ones an earlier report gave.
+    std::string message_id;
+    std::vector<std::pair<std::string, std::string>> headers;
     Source source = Source::Dsn;
     int64_t when = 0;  // unix seconds
 };

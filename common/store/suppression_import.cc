@@ -29,6 +29,10 @@ void take_texts(Record& out, const Record& in) {
     out.diagnostic = in.diagnostic;
     out.remote_mta = in.remote_mta;
     out.evidence = in.evidence;
+    if (!in.message_id.empty() || !in.headers.empty()) {
+        out.message_id = in.message_id;
+        out.headers = in.headers;
+    }
 }
 
 void merge_counts(Record& out, const Record& in) {

@@ -14,8 +14,10 @@
 // A real DSN (smtp-sink answers 550) goes through the pipe transport; its
 // decision line, ident sendguard/bounce, lands in the maillog beside
 // Postfix's own lines for the same queue id. Without a usable postlog
-// (Debian's 0755 one) the delivery still succeeds and says nothing in
-// pipe(8)'s status text; run by hand from a terminal it says why.
+// (Debian's 0755 one, or a set-gid one that refuses the instance's
+// MAIL_CONFIG) the delivery still succeeds, and the records that did not
+// get through are in pipe(8)'s status text, which Postfix logs; run by
+// hand from a terminal it says why.
 #include <boost/test/unit_test.hpp>
 
 #include <grp.h>
@@ -161,11 +163,13 @@ BOOST_AUTO_TEST_CASE(unusable_postlog_is_reported_and_the_delivery_succeeds) {
     pf.start();
 
     // Through Postfix: delivered (exit 0), suppressed, and pipe(8)'s status
-    // text holds nothing of ours.
+    // text, in Postfix's own log line, says why and holds the decision.
     const harness::Delivery d = bounce_one(pf, sg);
     BOOST_TEST(d.status == "sent", d.line);
     BOOST_TEST(d.dsn == "2.0.0", d.line);
-    BOOST_TEST(d.detail == "delivered via sendguard service", d.line);
+    BOOST_TEST(d.detail.starts_with("delivered via sendguard service (sendguard-bounce: not logged: "
+                                    "action=suppress, rcpt=<bob@example.net>, "),
+               d.line);
     auto c = sg.cli({"suppress", "check", "--json", "bob@example.net"});
     BOOST_TEST(c.out.find("\"class\":\"hard\"") != std::string::npos, c.describe());
     BOOST_TEST(!pf.wait_for_log(" sendguard/bounce[", 500ms), pf.log_tail());
@@ -184,6 +188,27 @@ BOOST_AUTO_TEST_CASE(unusable_postlog_is_reported_and_the_delivery_succeeds) {
     BOOST_TEST(r.out.find("dpkg-statoverride --update --add root postdrop 2755 " + std::string(kDebianPostlog)) != std::string::npos, r.out);
     BOOST_TEST(r.out.find("; log records are lost") != std::string::npos, r.out);
     BOOST_TEST(r.out.find("exit=0") != std::string::npos, r.out);
+}
+
+// A set-gid postlog that fails at run time: the instance's configuration
+// directory is not in the default main.cf's alternate_config_directories,
+// so postlog refuses MAIL_CONFIG after it has been handed the records.
+BOOST_AUTO_TEST_CASE(failing_postlog_relay_puts_the_records_in_the_status_text) {
+    harness::skip_if(harness::PostfixInstance::unavailable());
+    harness::SmtpSink sink({.mode = harness::SinkMode::HardFail});
+    harness::PostfixInstance pf({.relayhost = sink.nexthop(), .trust_config_directory = false});
+    Sendguard sg(pf);
+    sg.hook_into(pf);
+    pf.start();
+
+    const harness::Delivery d = bounce_one(pf, sg);
+    BOOST_TEST(d.status == "sent", d.line);
+    BOOST_TEST(d.detail.starts_with("delivered via sendguard service (sendguard-bounce: not logged: "
+                                    "action=suppress, rcpt=<bob@example.net>, "),
+               d.line);
+    BOOST_TEST(!pf.wait_for_log(" sendguard/bounce[", 500ms), pf.log_tail());
+    auto c = sg.cli({"suppress", "check", "--json", "bob@example.net"});
+    BOOST_TEST(c.out.find("\"class\":\"hard\"") != std::string::npos, c.describe());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(csv_export_protects_every_text_column_and_round_trips) {
     BOOST_TEST(has(e.out, "\n'=1+2@example.com,true,hard,"), e.out);
     BOOST_TEST(has(e.out, "\n'@example.org,true,hard,"), e.out);
     BOOST_TEST(has(e.out, "\n''bob@example.com,true,manual,"), e.out);
-    BOOST_TEST(has(e.out, ",'-mx.example,\"'+550 line one\nline two\",'@Q1,1970-01-01T00:01:40Z,1970-01-01T00:03:20Z,\n"),
+    BOOST_TEST(has(e.out, ",'-mx.example,\"'+550 line one\nline two\",'@Q1,1970-01-01T00:01:40Z,1970-01-01T00:03:20Z,,,\n"),
                e.out);
 
     // Into a fresh store and out again: the same bytes.
@@ -530,12 +530,12 @@ BOOST_AUTO_TEST_CASE(list_and_export_give_iso_times_and_import_reads_either) {
     BOOST_TEST(has(l.out, "\"address\":\"bob@example.net\""), l.out);
     BOOST_TEST(has(l.out, "\"first_seen\":1767323045,"), l.out);
     BOOST_TEST(has(l.out, "\"first_seen_iso\":\"2026-01-02T03:04:05Z\",\"last_seen_iso\":\"2026-01-03T00:00:00Z\","
-                          "\"expiry_iso\":\"\"}"),
+                          "\"expiry_iso\":\"\",\"message_id\":\"\",\"headers\":{}}"),
                l.out);
     BOOST_TEST(has(l.out, "\"expiry_iso\":\"2999-01-01T00:00:00Z\""), l.out);
     auto e = s.cli({"suppress", "export", "--format", "csv"});
-    BOOST_TEST(has(e.out, ",evidence,first_seen_iso,last_seen_iso,expiry_iso\n"), e.out);
-    BOOST_TEST(has(e.out, ",2026-01-02T03:04:05Z,2026-01-03T00:00:00Z,\n"), e.out);
+    BOOST_TEST(has(e.out, ",evidence,first_seen_iso,last_seen_iso,expiry_iso,message_id,headers\n"), e.out);
+    BOOST_TEST(has(e.out, ",2026-01-02T03:04:05Z,2026-01-03T00:00:00Z,,,\n"), e.out);
     // Both formats round-trip through a fresh store byte for byte.
     for (const char* fmt : {"csv", "json"}) {
         auto out = s.cli({"suppress", "export", "--format", fmt});

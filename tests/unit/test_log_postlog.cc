@@ -231,4 +231,35 @@ BOOST_AUTO_TEST_CASE(created_log_file_can_be_given_away) {
     BOOST_TEST(logging::give_created_file(n.uid, n.gid) == 0);  // not a file: nothing to do
 }
 
+// A relay that takes the records and then fails (a set-gid postlog that
+// refuses MAIL_CONFIG reads its input first): lost_records() has every
+// record handed to it, and why; a relay that works loses nothing.
+BOOST_AUTO_TEST_CASE(lost_records_names_what_a_failing_relay_took) {
+    auto run = [](Setup& s, const std::string& out) {
+        return as_nobody(s.dir.sub("err"), [&] {
+            logging::set_stderr_fallback(false);
+            logging::open("sendguard/bounce", s.target(), -1, s.fake);
+            logging::warning(logging::QueueId(std::string_view("4XkQ3b7Lq2z")), "bounce: problem=x");
+            logging::info(logging::QueueId(std::string_view("4XkQ3b7Lq2z")), "bounce: action=suppress, rcpt=<b@x>");
+            const logging::LostRecords lost = logging::lost_records();
+            std::string text = lost.why + "\n";
+            for (const auto& r : lost.records) text += r + "\n";
+            harness::write_file(out, text, 0666);
+            logging::open("test", logging::Sink::None);
+            return 0;
+        });
+    };
+    Setup failing(02755, "cat >/dev/null\nexit 1\n");
+    BOOST_TEST(run(failing, failing.dir.sub("lost")) == 0);
+    BOOST_TEST(harness::file_text(failing.dir.sub("lost")) ==
+               "postlog:" + failing.sock + ": " + failing.fake + " failed (exit status 1)\n"
+               "4XkQ3b7Lq2z: warning: bounce: problem=x\n"
+               "4XkQ3b7Lq2z: bounce: action=suppress, rcpt=<b@x>\n");
+    BOOST_TEST(harness::file_text(failing.dir.sub("err")) == "");
+
+    Setup working(02755);
+    BOOST_TEST(run(working, working.dir.sub("lost")) == 0);
+    BOOST_TEST(harness::file_text(working.dir.sub("lost")) == "\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <stdexcept>
+
 #include "common/address/verp_setup.h"
 #include "milter/return_path.h"
 #include "tests/unit/test_milter_support.h"
@@ -56,7 +58,9 @@ BOOST_AUTO_TEST_CASE(one_recipient_form_r_keeps_ret_and_envid) {
     const address::Decoded dec = decode(f, d.change_from->address);
     BOOST_TEST(address::to_string(dec.status) == "ok");
     BOOST_TEST(dec.recipient.str() == "bob@remote.example");
-    BOOST_TEST(f.recorded.empty());
+    BOOST_REQUIRE_EQUAL(f.recorded.size(), 1u);
+    BOOST_TEST(f.recorded[0].first == "r:bob@remote.example:bounces.customer-a.example");
+    BOOST_TEST(f.recorded[0].second.recipients == std::vector<std::string>{"bob@remote.example"});
     BOOST_TEST(logging::captured().find("Q1: milter: action=verp, stage=eom") != std::string::npos,
                logging::captured());
 }
@@ -92,7 +96,105 @@ BOOST_AUTO_TEST_CASE(several_recipients_one_token) {
                                                          "dave@here.example"}));
     BOOST_TEST(e.sender == "news@customer-a.example");
     BOOST_TEST(e.queue_id == "Q1");
-    BOOST_TEST(e.expiry == milter_test::kNow.time_since_epoch().count() + 60 * 86400);
+    // As long as the tag is accepted: through its day + verp_max_age, and a
+    // day more for a bouncing host whose clock is behind.
+    const auto today = std::chrono::floor<std::chrono::days>(milter_test::kNow);
+    BOOST_TEST(e.expiry == std::chrono::sys_seconds(today).time_since_epoch().count() + (60 + 2) * 86400);
+    BOOST_TEST(e.expiry > milter_test::kNow.time_since_epoch().count() + 61 * 86400);
+}
+
+// Every rewritten message is recorded; form "r" under
+// store::recipient_key(recipient, bounce domain), with the message's
+// Message-ID and milter_sendlog_headers values. A header value is unfolded,
+// trimmed and cut; the second occurrence and unlisted fields are not kept.
+BOOST_AUTO_TEST_CASE(send_log_keeps_message_id_and_listed_headers) {
+    const std::string at_limit(store::kSendLogMaxString, 'c');
+    using Headers = std::vector<std::pair<std::string, std::string>>;
+    struct Case {
+        std::string what;
+        Headers in;
+        std::string want_message_id;
+        Headers want;
+    };
+    const Case cases[] = {
+        {"both kept, in the configured order",
+         {{"List-Id", "News <news.customer-a.example>"}, {"Message-ID", "<m1@customer-a.example>"},
+          {"Feedback-ID", "42:news:esp"}},
+         "<m1@customer-a.example>",
+         {{"Feedback-ID", "42:news:esp"}, {"List-Id", "News <news.customer-a.example>"}}},
+        {"folded and padded", {{"feedback-id", " 42:\r\n\tnews \r\n"}, {"Message-Id", "\n <m2@x>  "}}, "<m2@x>",
+         {{"Feedback-ID", "42:\tnews"}}},
+        {"no Message-ID", {{"Feedback-ID", "1"}}, "", {{"Feedback-ID", "1"}}},
+        {"not configured", {{"X-Campaign", "spring"}, {"Subject", "hello"}}, "", {}},
+        {"second occurrence ignored",
+         {{"Feedback-ID", "first"}, {"Feedback-ID", "second"}, {"Message-ID", "<a@x>"}, {"Message-ID", "<b@x>"}},
+         "<a@x>", {{"Feedback-ID", "first"}}},
+        {"over-long value cut", {{"Feedback-ID", at_limit + "dddd"}}, "", {{"Feedback-ID", at_limit}}},
+        {"cut at a UTF-8 boundary", {{"Feedback-ID", std::string(store::kSendLogMaxString - 1, 'c') + "\xc3\xa9"}},
+         "", {{"Feedback-ID", std::string(store::kSendLogMaxString - 1, 'c')}}},
+    };
+    for (const Case& c : cases) {
+        for (const bool token : {false, true}) {
+            Fixture f;
+            milter::Session s = f.session();
+            s.connect(milter_test::smtp_client());
+            BOOST_REQUIRE_EQUAL(describe(s.mail("<news@customer-a.example>", {}, "alice@customer-a.example", "Q1").reply),
+                                "continue");
+            BOOST_REQUIRE_EQUAL(describe(s.rcpt("<Bob@Remote.example>", "smtp").reply), "continue");
+            if (token) BOOST_REQUIRE_EQUAL(describe(s.rcpt("<carol@remote.example>", "smtp").reply), "continue");
+            s.header("From", "news@customer-a.example");
+            for (const auto& [name, value] : c.in) s.header(name, value);
+            BOOST_REQUIRE_EQUAL(describe(s.end_of_headers("Q1").reply), "continue");
+            const milter::Decision d = s.end_of_message("Q1");
+            BOOST_REQUIRE(d.change_from);
+            BOOST_REQUIRE_EQUAL(f.recorded.size(), 1u);
+            const auto& [key, e] = f.recorded[0];
+            BOOST_TEST(key == (token ? "tok1" : "r:bob@remote.example:bounces.customer-a.example"), c.what);
+            BOOST_TEST(e.message_id == c.want_message_id, c.what << ": got " << e.message_id);
+            BOOST_TEST((e.headers == c.want), c.what);
+            BOOST_TEST(e.sender == "news@customer-a.example");
+            BOOST_TEST(e.queue_id == "Q1");
+            BOOST_TEST(e.recipients.size() == (token ? 2u : 1u));
+        }
+    }
+}
+
+// A form-"r" entry the store cannot take costs the message's names only:
+// the message is rewritten and the line says so. A token's entry cannot be
+// done without (the caller turns the exception into milter_error_action).
+BOOST_AUTO_TEST_CASE(send_log_failure_for_form_r_is_logged_not_fatal) {
+    Fixture f;
+    milter::Services svc = f.services();
+    svc.record = [](const std::string&, const store::SendLogEntry&) { throw std::runtime_error("map full"); };
+    milter::Session s(f.settings.policy, svc);
+    s.connect(milter_test::smtp_client());
+    BOOST_REQUIRE_EQUAL(describe(s.mail("<news@customer-a.example>", {}, "alice@customer-a.example", "Q1").reply),
+                        "continue");
+    BOOST_REQUIRE_EQUAL(describe(s.rcpt("<bob@remote.example>", "smtp").reply), "continue");
+    s.header("From", "news@customer-a.example");
+    BOOST_REQUIRE_EQUAL(describe(s.end_of_headers("Q1").reply), "continue");
+    const milter::Decision d = s.end_of_message("Q1");
+    BOOST_TEST(d.change_from.has_value());
+    BOOST_TEST(logging::captured().find("action=verp, stage=eom") != std::string::npos, logging::captured());
+    BOOST_TEST(logging::captured().find("detail=send log not written: map full") != std::string::npos,
+               logging::captured());
+    BOOST_TEST(describe(s.rcpt("<carol@remote.example>", "smtp").reply) == "continue");
+    BOOST_CHECK_THROW(s.end_of_message("Q1"), std::runtime_error);
+}
+
+// milter_sendlog_headers: header field names, each once.
+BOOST_AUTO_TEST_CASE(sendlog_headers_parameter) {
+    BOOST_TEST((Fixture().settings.policy->sendlog_headers == std::vector<std::string>{"Feedback-ID", "List-Id"}));
+    BOOST_TEST((Fixture("milter_sendlog_headers = X-Campaign, Message-ID\n").settings.policy->sendlog_headers ==
+                std::vector<std::string>{"X-Campaign"}));
+    for (const char* bad : {"X:Campaign", "feedback-id, Feedback-ID", "X-\xc3\xa9"}) {
+        try {
+            Fixture f(std::string("milter_sendlog_headers = ") + bad + "\n");
+            BOOST_ERROR("accepted: " << bad);
+        } catch (const config::Error& e) {
+            BOOST_TEST(std::string(e.what()).find("invalid milter_sendlog_headers") != std::string::npos, e.what());
+        }
+    }
 }
 
 // milter_verp_recipients = split: 452 4.5.3 for the second RCPT of a

@@ -80,22 +80,53 @@ BOOST_AUTO_TEST_CASE(sendlog_version_1_still_read) {
     BOOST_TEST(log.get("tok", 1).value_or("") == "bob@example.net");
 }
 
-BOOST_AUTO_TEST_CASE(sendlog_version_2_bytes) {
+// Version 2 (sender, queue id, recipients; written before Message-ID and
+// headers were kept) is still read, with neither.
+BOOST_AUTO_TEST_CASE(sendlog_version_2_still_read) {
+    store_test::TempDir td;
+    auto env = store::Env::open(td.env_dir(), store_test::test_opts());
+    store::SendLog log(env);
+    const MDB_dbi dbi = env->dbi("sendlog");
+    const auto len = [](char n) { return std::string(1, n) + std::string(1, '\0'); };
+    const std::string v2 = std::string("\x02" "\x08\x07\x06\x05\x04\x03\x02\x01", 9) + len(16) +
+                           "news@example.org" + len(4) + "4XkQ" + std::string("\x02\x00\x00\x00", 4) + len(15) +
+                           "bob@example.net" + len(11) + "c@x.example";
+    env->write([&](store::WriteTxn& w) { w.put(dbi, "tok", v2); });
+    const store::SendLogEntry want{.expiry = 0x0102030405060708LL,
+                                   .sender = "news@example.org",
+                                   .queue_id = "4XkQ",
+                                   .recipients = {"bob@example.net", "c@x.example"}};
+    const auto e = log.lookup("tok", 1);
+    BOOST_REQUIRE(e);
+    BOOST_TEST((*e == want));
+    BOOST_TEST(e->message_id.empty());
+    BOOST_TEST(e->headers.empty());
+    BOOST_TEST(!store::decode_sendlog(v2 + "x"), "padded");
+    BOOST_TEST(!store::decode_sendlog(v2.substr(0, v2.size() - 1)), "truncated");
+    // Purged like the others once expired.
+    BOOST_TEST(log.purge_expired(0x0102030405060708LL) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(sendlog_version_3_bytes) {
     store_test::TempDir td;
     auto env = store::Env::open(td.env_dir(), store_test::test_opts());
     store::SendLog log(env);
     const store::SendLogEntry e{.expiry = 0x0102030405060708LL,
                                 .sender = "news@example.org",
                                 .queue_id = "4XkQ",
-                                .recipients = {"bob@example.net", "c@x.example"}};
+                                .recipients = {"bob@example.net", "c@x.example"},
+                                .message_id = "<m1@x>",
+                                .headers = {{"Feedback-ID", "42:news"}, {"List-Id", ""}}};
     log.put("tok", e);
     const MDB_dbi dbi = env->dbi("sendlog");
     {
         store::ReadTxn txn = env->read();
         auto v = txn.get(dbi, "tok");
         BOOST_REQUIRE(v);
-        BOOST_TEST(hex(*v) == "02" "0807060504030201" "1000" + hex("news@example.org") + "0400" + hex("4XkQ") +
-                                  "02000000" "0f00" + hex("bob@example.net") + "0b00" + hex("c@x.example"));
+        BOOST_TEST(hex(*v) == "03" "0807060504030201" "1000" + hex("news@example.org") + "0400" + hex("4XkQ") +
+                                  "02000000" "0f00" + hex("bob@example.net") + "0b00" + hex("c@x.example") +
+                                  "0600" + hex("<m1@x>") + "02" "0b00" + hex("Feedback-ID") + "0700" +
+                                  hex("42:news") + "0700" + hex("List-Id") + "0000");
     }
     BOOST_TEST((log.lookup("tok", 1).value() == e));
     BOOST_TEST(!log.lookup("tok", 0x0102030405060708LL), "expired at its expiry");
@@ -103,7 +134,53 @@ BOOST_AUTO_TEST_CASE(sendlog_version_2_bytes) {
     std::string v = store::encode_sendlog(e);
     BOOST_TEST(!store::decode_sendlog(v.substr(0, v.size() - 1)));
     BOOST_TEST(!store::decode_sendlog(v + "x"));
-    BOOST_TEST(!store::decode_sendlog("\x03" + v.substr(1)));
+    BOOST_TEST(!store::decode_sendlog("\x04" + v.substr(1)), "an unknown version");
+    // A header count past kSendLogMaxHeaders is damage, not 200 headers.
+    std::string many = store::encode_sendlog(store::SendLogEntry{.expiry = 1});
+    many.back() = static_cast<char>(store::kSendLogMaxHeaders + 1);
+    BOOST_TEST(!store::decode_sendlog(many));
+    // An entry under a recipient key reads back the same way.
+    const std::string rk = store::recipient_key("bob@example.net", "bounces.example.org");
+    BOOST_TEST(rk == "r:bob@example.net:bounces.example.org");
+    log.put(rk, e);
+    BOOST_TEST((log.lookup(rk, 1).value() == e));
+}
+
+// put refuses what the layout or the limits cannot hold: each string at
+// most kSendLogMaxString bytes, at most kSendLogMaxHeaders header fields.
+BOOST_AUTO_TEST_CASE(sendlog_limits) {
+    store_test::TempDir td;
+    auto env = store::Env::open(td.env_dir(), store_test::test_opts());
+    store::SendLog log(env);
+    const std::string at_limit(store::kSendLogMaxString, 'v');
+    struct Case {
+        std::string what;
+        store::SendLogEntry e;
+        bool fits;
+    };
+    std::vector<std::pair<std::string, std::string>> sixteen, seventeen;
+    for (size_t i = 0; i < store::kSendLogMaxHeaders; ++i) sixteen.emplace_back("X-H" + std::to_string(i), "v");
+    seventeen = sixteen;
+    seventeen.emplace_back("X-More", "v");
+    const Case cases[] = {
+        {"values at the limit", {.expiry = 9, .message_id = at_limit, .headers = {{"X-Campaign", at_limit}}}, true},
+        {"Message-ID over", {.expiry = 9, .message_id = at_limit + "v"}, false},
+        {"header value over", {.expiry = 9, .headers = {{"X-Campaign", at_limit + "v"}}}, false},
+        {"header name over", {.expiry = 9, .headers = {{at_limit + "v", "x"}}}, false},
+        {"16 headers", {.expiry = 9, .headers = sixteen}, true},
+        {"17 headers", {.expiry = 9, .headers = seventeen}, false},
+    };
+    for (const Case& c : cases) {
+        bool stored = true;
+        try {
+            log.put("tok", c.e);
+        } catch (const store::Error& e) {
+            stored = false;
+            BOOST_TEST((e.kind() == store::Error::Kind::Usage), c.what);
+        }
+        BOOST_TEST(stored == c.fits, c.what << ": got stored=" << stored << ", want " << c.fits);
+        if (stored) BOOST_TEST((log.lookup("tok", 1).value() == c.e), c.what);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(le_helpers) {

@@ -91,6 +91,35 @@ BOOST_AUTO_TEST_CASE(every_text_column_is_protected_and_round_trips) {
     }
 }
 
+// message_id and headers: the last columns of CSV (headers as one JSON
+// object's text) and fields of a JSON line (headers nested); both read back.
+BOOST_AUTO_TEST_CASE(message_names_round_trip) {
+    store::Record r = hard_bounce();
+    r.message_id = "<m1@example.org>";
+    r.headers = {{"Feedback-ID", "42:news, \"q\""}, {"List-Id", "<news.example.org>"}};
+    const std::string csv = store::record_csv("bob@example.net", r, kNow);
+    BOOST_TEST(header().back() == "headers");
+    BOOST_TEST(header()[header().size() - 2] == "message_id");
+    auto fields = store::split_csv(csv);
+    BOOST_REQUIRE(fields);
+    BOOST_TEST(fields->back() == "{\"Feedback-ID\":\"42:news, \\\"q\\\"\",\"List-Id\":\"<news.example.org>\"}");
+    const std::string json = store::record_json("bob@example.net", r, kNow);
+    BOOST_TEST(json.find(",\"message_id\":\"<m1@example.org>\",\"headers\":{\"Feedback-ID\":") != std::string::npos,
+               json);
+    for (const auto& [fmt, line] : {std::pair{store::ImportFormat::Csv, csv}, std::pair{store::ImportFormat::Json, json}}) {
+        auto got = store::parse_import_line(fmt, line, header());
+        BOOST_REQUIRE_MESSAGE(got.record, got.error << ": " << line);
+        BOOST_TEST(got.record->message_id == r.message_id);
+        BOOST_TEST((got.record->headers == r.headers), line);
+    }
+    // None known: an empty column, an empty object.
+    const store::Record plain = hard_bounce();
+    BOOST_TEST(store::record_csv("bob@example.net", plain, kNow).ends_with(",,"));
+    BOOST_TEST(store::record_json("bob@example.net", plain, kNow).ends_with("\"message_id\":\"\",\"headers\":{}}"));
+    auto bad = store::parse_import_line(store::ImportFormat::Json, "{\"address\":\"a@b\",\"headers\":{\"x\":}", {});
+    BOOST_TEST(!bad.error.empty());
+}
+
 BOOST_AUTO_TEST_CASE(protection_as_the_defect_report_has_it) {
     store::Record r;
     r.suppressed = true;

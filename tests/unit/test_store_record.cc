@@ -53,10 +53,42 @@ BOOST_AUTO_TEST_CASE(record_round_trip_and_version_byte) {
     BOOST_TEST(store::to_string(store::decode_reason(bytes, reason)) == "ok");
     BOOST_TEST(reason == "mailboxfull");
 
-    // Fields appended by a later revision of version 1 are ignored.
+    // Fields appended by a later revision of version 1 (after the last
+    // field this one writes) are ignored.
+    store::Record named = in;
+    named.message_id = "<m1@example.org>";
     store::Record ext;
-    BOOST_TEST(store::to_string(store::decode(bytes + "future", ext)) == "ok");
-    BOOST_TEST((ext == in));
+    BOOST_TEST(store::to_string(store::decode(store::encode(named) + "future", ext)) == "ok");
+    BOOST_TEST((ext == named));
+}
+
+// The message a record is about: Message-ID and header fields, appended to
+// version 1. Without them the value is what older versions wrote; with them
+// an older reader (which stops after evidence) still reads the rest.
+BOOST_AUTO_TEST_CASE(record_message_names_are_appended) {
+    const store::Record plain = sample();
+    store::Record named = plain;
+    named.message_id = "<m1@example.org>";
+    named.headers = {{"Feedback-ID", "42:news:esp"}, {"List-Id", "<news.example.org>"}};
+    const std::string pb = store::encode(plain), nb = store::encode(named);
+    BOOST_TEST(nb.substr(0, pb.size()) == pb, "the named value does not start with the plain one");
+    BOOST_TEST(nb.size() > pb.size());
+    store::Record out;
+    BOOST_TEST(store::to_string(store::decode(nb, out)) == "ok");
+    BOOST_TEST((out == named));
+    BOOST_TEST(store::to_string(store::decode(pb, out)) == "ok");
+    BOOST_TEST(out.message_id.empty());
+    BOOST_TEST(out.headers.empty());
+    // Cut anywhere inside the appended fields: truncated, never half-read.
+    for (size_t n = pb.size() + 1; n < nb.size(); ++n)
+        BOOST_TEST(store::to_string(store::decode(nb.substr(0, n), out)) == "truncated value", "cut at " << n);
+    // Caps: at most kMaxHeaders fields, each value kMaxHeaderValue bytes.
+    store::Record big = plain;
+    for (size_t i = 0; i < store::kMaxHeaders + 3; ++i)
+        big.headers.emplace_back("X-H" + std::to_string(i), std::string(store::kMaxHeaderValue + 10, 'v'));
+    BOOST_TEST(store::to_string(store::decode(store::encode(big), out)) == "ok");
+    BOOST_TEST(out.headers.size() == store::kMaxHeaders);
+    BOOST_TEST(out.headers.front().second.size() == store::kMaxHeaderValue);
 }
 
 BOOST_AUTO_TEST_CASE(record_bad_input_is_a_value_not_a_crash) {
