@@ -175,8 +175,15 @@ int verp_command(const Global& g, const std::vector<std::string>& args) noexcept
             std::fprintf(stderr, "sendguard: verp_key_file %s\n", e.what());
             return kFailure;
         }
-        if (codecs.empty()) {
+        if (codecs.empty() && cfg.list("bounce_domains").empty()) {
             std::fprintf(stderr, "sendguard: verp %s: bounce_domains is empty (%s): set it and verp_key_file\n",
+                         args[0].c_str(), cfg.origin_of("bounce_domains").c_str());
+            return kFailure;
+        }
+        if (codecs.empty()) {  // the default bounces.*: no domain of its own to sign with
+            std::fprintf(stderr,
+                         "sendguard: verp %s: bounce_domains (%s) lists only LABEL.* patterns; add a bounce "
+                         "domain to sign with, such as bounces.example.com\n",
                          args[0].c_str(), cfg.origin_of("bounce_domains").c_str());
             return kFailure;
         }

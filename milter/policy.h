@@ -1,10 +1,11 @@
 // policy.h - the run-time rules of sendguard-milter: one immutable snapshot
 //
 // Settings::from() builds a Policy from the configuration (parameters,
-// VERP keys, milter_bounce_domain_maps); the service publishes it and each
+// VERP keys, milter_bounce_domain_maps, the DNS lookup of
+// milter_reply_check); the service publishes it and each
 // connection copies the pointer at CONNECT, so a reload (SIGHUP) applies to
 // the next connection and a connection in progress keeps the rules it
-// started with.
+// started with. A reload builds a new DNS lookup (and so an empty cache).
 //
 // Thread safety: immutable; shared by every session through
 // std::shared_ptr<const Policy>.
@@ -19,6 +20,7 @@
 
 #include "common/address/address.h"
 #include "common/address/verp_setup.h"
+#include "common/dns/lookup.h"
 #include "common/senders/rules.h"
 
 namespace milter {
@@ -27,6 +29,8 @@ namespace milter {
 enum class ErrorAction { Tempfail, Accept, Reject };
 // milter_no_bounce_domain_action.
 enum class NoBounceDomain { Pass, Refuse };
+// milter_dns_error_action.
+enum class DnsErrorAction { Tempfail, Accept };
 // milter_verp_recipients.
 enum class VerpRecipients { Token, Split };
 
@@ -48,6 +52,11 @@ struct Policy {
     // Who may send as whom (milter_sender_tables, milter_network_tables,
     // milter_login_owns_domain, milter_local_senders); never null.
     std::shared_ptr<const senders::Rules> senders;
+    // milter_reply_check: the lookup (its cache shared by every session,
+    // thread safe); null when the check is off. Tests give it a fake
+    // upstream Querier.
+    std::shared_ptr<const dns::Lookup> dns;
+    DnsErrorAction dns_error_action = DnsErrorAction::Tempfail;
 };
 
 }  // namespace milter

@@ -97,12 +97,56 @@ Decision Session::mail(std::string_view sender, const std::vector<std::string>& 
     if (sender_.is_null()) return {};  // judged by its From (end_of_headers)
     if (const Authorisation a = authorise(*policy_, who_, sender_); !a.allowed)
         return refuse("mail", queue_id, {"550", "5.7.1", a.text, a.reason, sender_.str()});
-    if (policy_->verp && !who_.local && policy_->no_bounce_domain == NoBounceDomain::Refuse &&
-        !bounce_domain_for(*policy_, sender_.domain()))
-        return refuse("mail", queue_id,
-                      {"550", "5.7.1", "sender domain " + sender_.domain().str() + " has no bounce domain",
-                       "no_bounce_domain", sender_.str()});
+    if (auto r = check_reply("mail", queue_id, "sender ", sender_)) return refuse("mail", queue_id, *r);
+    if (policy_->verp && !who_.local && policy_->no_bounce_domain == NoBounceDomain::Refuse) {
+        const std::optional<address::Domain> bounce = bounce_domain_for(*policy_, sender_.domain());
+        if (!bounce)
+            return refuse("mail", queue_id,
+                          {"550", "5.7.1", "sender domain " + sender_.domain().str() + " has no bounce domain",
+                           "no_bounce_domain", sender_.str()});
+        if (auto r = check_bounce_domain("mail", queue_id, *bounce)) return refuse("mail", queue_id, *r);
+    }
     return {};
+}
+
+// The DNS error of one check: 451, or (milter_dns_error_action = accept) a
+// logged pass. After a pass the message's remaining checks are skipped, so
+// a dead name server costs a message one dns_lookup_timeout, not one per
+// From: mailbox.
+std::optional<Session::Refusal> Session::dns_error(std::string_view stage, std::string_view queue_id,
+                                                   std::string_view address, const std::string& text) {
+    if (policy_->dns_error_action == DnsErrorAction::Accept) {
+        dns_failed_ = true;
+        log(queue_id, "pass", stage, address, "dns_error", {}, text);
+        return std::nullopt;
+    }
+    return Refusal{"451", "4.4.3", text + ", try again later", "dns_error", std::string(address), true};
+}
+
+std::optional<Session::Refusal> Session::check_reply(std::string_view stage, std::string_view queue_id,
+                                                     std::string_view role, const address::Address& a) {
+    if (!policy_->dns || dns_failed_) return std::nullopt;
+    const dns::Reachability r = policy_->dns->mail_reachability(a.domain());
+    if (r.outcome == dns::Reach::Reachable) return std::nullopt;
+    const std::string text = dns::describe(r, a.domain());
+    if (r.outcome == dns::Reach::TempFail) return dns_error(stage, queue_id, a.str(), text);
+    return Refusal{"550", std::string(dns::status_code(r)), std::string(role) + text,
+                   std::string(dns::to_string(r.outcome)), a.str()};
+}
+
+// milter_no_bounce_domain_action = refuse: a bounce domain that cannot
+// receive mail is as good as none (RFC 3463 5.1.8 is about the sender's
+// address; this is our configuration, hence 5.7.1).
+std::optional<Session::Refusal> Session::check_bounce_domain(std::string_view stage, std::string_view queue_id,
+                                                             const address::Domain& bounce) {
+    if (!policy_->dns || dns_failed_) return std::nullopt;
+    const dns::Reachability r = policy_->dns->mail_reachability(bounce);
+    if (r.outcome == dns::Reach::Reachable) return std::nullopt;
+    const std::string text = dns::describe(r, bounce);
+    if (r.outcome == dns::Reach::TempFail) return dns_error(stage, queue_id, sender_.str(), text);
+    return Refusal{"550", "5.7.1", "bounce " + text + "; bounces for sender domain " + sender_.domain().str() +
+                                       " would be lost",
+                   "bounce_domain_unreachable", sender_.str()};
 }
 
 bool Session::verp_tracked() const {
@@ -175,7 +219,7 @@ void Session::keep_for_sendlog(std::string_view name, std::string_view value) {
 
 std::optional<Session::Refusal> Session::check_address_header(std::string_view name,
                                                               const std::vector<std::string>& values,
-                                                              bool required) const {
+                                                              bool required, std::string_view queue_id) {
     const std::size_t count = name == "From" ? from_count_ : sender_count_;
     const std::string field = std::string(name) + ":";
     if (count == 0 && required)
@@ -204,14 +248,20 @@ std::optional<Session::Refusal> Session::check_address_header(std::string_view n
         if (const Authorisation au = authorise(*policy_, who_, a); !au.allowed)
             return Refusal{"550", "5.7.1", au.text, au.reason, a.str()};
     }
+    // A reader answers the From: (RFC 5322 3.6.2), so each must receive
+    // mail; authorised first, so forged mail costs no lookup.
+    if (name == "From")
+        for (const address::Address& a : *all)
+            if (auto r = check_reply("header", queue_id, field + " ", a)) return r;
     return std::nullopt;
 }
 
 Decision Session::end_of_headers(std::string_view queue_id) {
     if (header_too_long_ && from_.empty())
         return refuse("header", queue_id, {"550", "5.6.0", "From: header field is too long", "header_syntax", ""});
-    if (auto r = check_address_header("From", from_, true)) return refuse("header", queue_id, *r);
-    if (auto r = check_address_header("Sender", sender_header_, false)) return refuse("header", queue_id, *r);
+    if (auto r = check_address_header("From", from_, true, queue_id)) return refuse("header", queue_id, *r);
+    if (auto r = check_address_header("Sender", sender_header_, false, queue_id))
+        return refuse("header", queue_id, *r);
     return {};
 }
 
@@ -226,6 +276,15 @@ Decision Session::end_of_message(std::string_view queue_id) {
     if (recipients_overflow_) return pass("too_many_recipients");
     const std::optional<address::Domain> bounce = bounce_domain_for(*policy_, sender_.domain());
     if (!bounce) return pass("no_bounce_domain");
+    // A return path nobody receives mail for would lose every bounce
+    // (a customer who has not published bounces.<domain> yet).
+    if (policy_->dns) {
+        const dns::Reachability r = policy_->dns->mail_reachability(*bounce);
+        if (r.outcome != dns::Reach::Reachable) {
+            log(queue_id, "pass", "eom", "", "bounce_domain_unreachable", {}, dns::describe(r, *bounce));
+            return Decision{};
+        }
+    }
     std::string token;
     const auto make_token = [&] { return token = services_.make_token(); };
     const auto now = services_.now();
@@ -282,6 +341,7 @@ void Session::abort() noexcept {
     sender_header_.clear();
     from_count_ = sender_count_ = 0;
     header_too_long_ = false;
+    dns_failed_ = false;
     message_id_.clear();
     message_id_seen_ = false;
     sendlog_headers_.clear();
@@ -289,11 +349,11 @@ void Session::abort() noexcept {
 
 Decision Session::refuse(std::string_view stage, std::string_view queue_id, const Refusal& r) {
     if (policy_->dry_run) {
-        log(queue_id, "would_refuse", stage, r.address, r.why, {}, r.text);
+        log(queue_id, r.temporary ? "would_tempfail" : "would_refuse", stage, r.address, r.why, {}, r.text);
         return {};
     }
-    log(queue_id, "refuse", stage, r.address, r.why, {}, r.text);
-    return {{Reply::Kind::Reject, r.code, r.xcode, r.text}, std::nullopt};
+    log(queue_id, r.temporary ? "tempfail" : "refuse", stage, r.address, r.why, {}, r.text);
+    return {{r.temporary ? Reply::Kind::Tempfail : Reply::Kind::Reject, r.code, r.xcode, r.text}, std::nullopt};
 }
 
 Decision Session::error(std::string_view stage, std::string_view what, std::string_view queue_id) noexcept {

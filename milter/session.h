@@ -8,8 +8,10 @@
 //                       by is_local_submission() (see there)
 //   mail(...)           the envelope sender, checked at once: authorise()
 //                       (authorise.h, the sender rules of common/senders),
-//                       a refusal is 550 5.7.1 <text>; the
-//                       null sender passes here and is judged by its From
+//                       a refusal is 550 5.7.1 <text>; then, with
+//                       milter_reply_check, whether its domain can receive
+//                       mail (see "Reply-ability" below); the null sender
+//                       passes here and is judged by its From
 //   rcpt(addr, mailer)  kept for VERP (at most policy.max_recipients, then
 //                       452 4.5.3); milter_verp_recipients = split answers
 //                       452 4.5.3 to the second and later RCPT of a
@@ -22,14 +24,18 @@
 //                       store::kSendLogMaxString bytes): per-message memory
 //                       stays bounded
 //   end_of_headers(q)   every From: mailbox and the Sender: go through
-//                       authorise(); missing, repeated or unparseable From:
+//                       authorise(), then every From: mailbox through the
+//                       reply-ability check; missing, repeated or unparseable From:
 //                       (and Sender:) are refused with texts of their own
 //                       (550 5.6.0); the MTA sends a header-stage refusal at
 //                       the end of DATA
 //   end_of_message(q)   the new envelope sender (ChangeFrom), or none:
 //                       null sender, every recipient local
-//                       (milter_local_mailers), no bounce domain, VERP off.
-//                       Every rewritten message gets a send-log entry
+//                       (milter_local_mailers), no bounce domain, VERP off,
+//                       or (milter_reply_check) a bounce domain that cannot
+//                       receive mail, whatever the reason, failures included
+//                       (why=bounce_domain_unreachable: its bounces would be
+//                       lost). Every rewritten message gets a send-log entry
 //                       (Services::record): under its token, or for form
 //                       "r" under store::recipient_key(recipient, bounce
 //                       domain); a token's entry that cannot be written is
@@ -39,14 +45,35 @@
 //   error(stage, what, q)  the answer milter_error_action gives an internal
 //                       error, logged
 //
-// With policy.dry_run a refusal is logged as action=would_refuse and the
-// message goes on as if it had passed.
+// Reply-ability (policy.dns set, milter_reply_check; RFC 5321 5.1): the
+// domain of the envelope sender at MAIL and of every From: mailbox at the end
+// of headers must have an MX, or else an A or AAAA record (dns::Lookup, at
+// most dns_lookup_timeout per check). Address literals need no lookup; the
+// null sender is not looked up (its From: is). Local submissions are
+// checked the same way: a web form's From: is what a reader answers.
+//   null MX       550 5.7.27  why=null_mx        (text: dns::describe())
+//   NXDOMAIN      550 5.1.8   why=nxdomain
+//   no MX, A, AAAA 550 5.1.8  why=no_mail_host
+//   DNS failure   451 4.4.3 "cannot check domain D: ..., try again later"
+//                 why=dns_error; with policy.dns_error_action = Accept a
+//                 pass logged with why=dns_error, and the message's other
+//                 checks are skipped (one time-out per message at most)
+// The texts are "sender domain D ..." and "From: domain D ..." for 5xx.
+// With milter_no_bounce_domain_action = refuse, a sender whose bounce
+// domain cannot receive mail is refused at MAIL (550 5.7.1,
+// why=bounce_domain_unreachable; a DNS failure as above), since refuse says
+// that no mail may leave untracked; local submissions are not refused there
+// (as for no_bounce_domain) and pass unchanged at end_of_message.
+//
+// With policy.dry_run a refusal is logged as action=would_refuse (a 451 as
+// action=would_tempfail) and the message goes on as if it had passed.
 //
 // Logging: one line per decision (sendguard-milter(8) DIAGNOSTICS):
 //   QUEUEID: milter: action=ACTION, stage=STAGE, client=NAME[ADDR], login=LOGIN,
 //       from=<SENDER>, address=<CHECKED>, why=WHY[, new_from=<VERP>][, detail=TEXT]
 // action: refuse, would_refuse, defer (a 452 to one RCPT), pass, verp,
-// tempfail/accept/reject (an internal error, milter_error_action).
+// tempfail/accept/reject (an internal error, milter_error_action, why=error),
+// tempfail/would_tempfail (a DNS failure, why=dns_error).
 //
 // Errors: expected outcomes are Decisions; Services::record (the send log)
 // and make_token may throw, and the caller turns that into error().
@@ -142,10 +169,17 @@ public:
 private:
     struct Refusal {
         std::string code, xcode, text, why, address;
+        bool temporary = false;  // a 4xx (DNS failure), else a 5xx
     };
     Decision refuse(std::string_view stage, std::string_view queue_id, const Refusal& r);
     std::optional<Refusal> check_address_header(std::string_view name, const std::vector<std::string>& values,
-                                                bool required) const;
+                                                bool required, std::string_view queue_id);
+    std::optional<Refusal> check_reply(std::string_view stage, std::string_view queue_id, std::string_view role,
+                                       const address::Address& a);
+    std::optional<Refusal> check_bounce_domain(std::string_view stage, std::string_view queue_id,
+                                               const address::Domain& bounce);
+    std::optional<Refusal> dns_error(std::string_view stage, std::string_view queue_id, std::string_view address,
+                                     const std::string& text);
     bool verp_tracked() const;
     void keep_for_sendlog(std::string_view name, std::string_view value);
     store::SendLogEntry sendlog_entry(std::string_view queue_id, std::chrono::sys_seconds now,
@@ -170,6 +204,7 @@ private:
     std::vector<std::string> from_, sender_header_;
     std::size_t from_count_ = 0, sender_count_ = 0;
     bool header_too_long_ = false;
+    bool dns_failed_ = false;  // a DNS failure passed (accept): no more checks
     std::string message_id_;  // the first Message-ID, "" none
     bool message_id_seen_ = false;
     std::vector<std::pair<std::string, std::string>> sendlog_headers_;  // milter_sendlog_headers

@@ -6,6 +6,7 @@
 #include "common/config/table_file.h"
 #include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
+#include "common/dns/setup.h"
 #include "common/senders/setup.h"
 #include "common/store/record.h"
 #include "common/sys/ascii.h"
@@ -90,6 +91,11 @@ std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
     p->bounce_domains = address::BounceDomains::from(cfg);
     p->bounce_domain_map = bounce_domain_map(cfg, p->bounce_domains);
     p->senders = senders::load_rules(cfg);
+    p->dns_error_action = keyword<DnsErrorAction>(cfg, "milter_dns_error_action",
+                                                  {{"tempfail", DnsErrorAction::Tempfail},
+                                                   {"accept", DnsErrorAction::Accept}});
+    if (cfg.boolean("milter_reply_check")) p->dns = dns::lookup_from(cfg);
+    else dns::servers(cfg);  // checked all the same: turning the check on must not find a bad line
     return p;
 }
 

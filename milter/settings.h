@@ -3,7 +3,8 @@
 // milter::Settings::from(cfg) reads every parameter the milter uses, typed,
 // and checks what the table cannot: the listen endpoint parses, the socket
 // group and the user exist, the action keywords are known, the VERP key
-// file and milter_bounce_domain_maps load and agree with bounce_domains.
+// file and milter_bounce_domain_maps load and agree with bounce_domains,
+// dns_servers are addresses (the DNS lookup of milter_reply_check).
 // It builds the run-time Policy (policy.h) that sessions read; the service
 // swaps it on SIGHUP. Nothing else in milter/ reads the Config (the store is
 // opened from `config` by store::open_suppression_store).

@@ -19,6 +19,11 @@
 #             and records each envelope in sink-mail/envelopes.log
 #   sendguard-policyd, sendguard-milter: sockets and pid files in run/, store
 #             in lib/, log in log/sendguard.log (shared with sendguard-bounce)
+#   dnsmasq   on 127.0.0.1:$dns_port (config etc/dnsmasq.conf, log
+#             log/dnsmasq.log): the demo domains' MX records for the milter's
+#             reply-ability check (dns_servers); every other name is NXDOMAIN
+#             and nothing is forwarded, so the sandbox never asks the
+#             internet. Without dnsmasq: milter_reply_check = no.
 #
 # Both Postfix instances run Debian's binaries (postfix -c DIR) with every
 # service unchrooted (the paths are absolute; nothing is copied into a jail).
@@ -34,6 +39,7 @@ submission_port=${SENDGUARD_SANDBOX_SUBMISSION_PORT:-10587}
 inbound_port=${SENDGUARD_SANDBOX_INBOUND_PORT:-10025}
 sink_ip=127.0.0.2
 sink_port=${SENDGUARD_SANDBOX_SINK_PORT:-10026}
+dns_port=${SENDGUARD_SANDBOX_DNS_PORT:-10053}
 customer=customer.example
 login=demo@$customer
 bounce_domain=bounces.$customer
@@ -79,6 +85,7 @@ stop_all() {
     stop_postfix sink "$sb/sink" "$sb/sink-spool"
     stop_daemon sendguard-milter "$sb/run/milter.pid"
     stop_daemon sendguard-policyd "$sb/run/policyd.pid"
+    stop_daemon dnsmasq "$sb/run/dnsmasq.pid"
 }
 
 # --- configuration ---------------------------------------------------------
@@ -164,6 +171,7 @@ state_directory = $sb/lib
 run_directory = $sb/run
 # VERP return paths on bounces.<sender domain>: $bounce_domain for $customer
 bounce_domains = bounces.*
+$(dns_conf)
 # One file for all three programs: sendguard-bounce runs as $user under
 # pipe(8) and cannot reach Postfix's postlog socket.
 log_target = file:$sb/log/sendguard.log
@@ -172,6 +180,32 @@ policyd_pid_file = $sb/run/policyd.pid
 milter_user = $user
 milter_pid_file = $sb/run/milter.pid
 CONF
+}
+
+# The milter's name server: the sandbox's dnsmasq, or no check at all (the
+# demo domains are in no public DNS, and the sandbox never asks it).
+dns_conf() {
+    if [ "$dns" = yes ]; then
+        echo "# sendguard-milter checks senders can receive replies against the sandbox's"
+        echo "# own dnsmasq (its records: $sb/etc/dnsmasq.conf)"
+        echo "dns_servers = 127.0.0.1:$dns_port"
+    else
+        echo "# no dnsmasq: the demo domains are in no DNS, and the sandbox never asks"
+        echo "# the internet, so the milter does not check that senders receive replies"
+        echo "milter_reply_check = no"
+    fi
+}
+
+write_dns() {
+    cat >"$sb/etc/dnsmasq.conf" <<DNS
+# written by scripts/sandbox.sh: the demo domains receive mail (MX), any
+# other name is NXDOMAIN, answered here; nothing is forwarded
+mx-host=$customer,mx.$customer,10
+mx-host=$bounce_domain,mx.$customer,10
+host-record=mx.$customer,127.0.0.1
+local-ttl=60
+local=/#/
+DNS
 }
 
 write_keys_and_login() {
@@ -300,6 +334,17 @@ start_daemon() {  # name pid-file socket
     say "started $1 (pid $(tr -d ' \n' <"$2")) on unix:$3"
 }
 
+start_dns() {
+    setsid dnsmasq --keep-in-foreground --log-facility=- --log-queries --no-resolv --no-hosts --no-poll \
+        --listen-address=127.0.0.1 --bind-interfaces --port="$dns_port" --cache-size=0 \
+        --user=nobody --group="$(id -gn nobody)" \
+        --pid-file="$sb/run/dnsmasq.pid" --conf-file="$sb/etc/dnsmasq.conf" \
+        >>"$sb/log/dnsmasq.log" 2>&1 </dev/null &
+    wait_for "dnsmasq on 127.0.0.1:$dns_port" port_busy 127.0.0.1 "$dns_port"
+    wait_for "dnsmasq's pid file" test -s "$sb/run/dnsmasq.pid"
+    say "started dnsmasq (pid $(tr -d ' \n' <"$sb/run/dnsmasq.pid")) on 127.0.0.1:$dns_port"
+}
+
 start_postfix() {  # name config-dir ip port
     postfix -c "$2" check >/dev/null 2>"$sb/log/$1.check" ||
         die "postfix -c $2 check failed: $(cat "$sb/log/$1.check")"
@@ -318,13 +363,17 @@ start() {
     for c in postfix saslpasswd2 ss setsid; do
         command -v "$c" >/dev/null || die "no $c: run scripts/deps.sh"
     done
+    dns=no
+    if command -v dnsmasq >/dev/null; then dns=yes; else say "no dnsmasq: milter_reply_check = no"; fi
     # sendguard-bounce runs as this user under pipe(8), the daemons switch to it
     user=sendguard
     id -u "$user" >/dev/null 2>&1 || user=nobody
     group=$(id -gn "$user")
 
     stop_all
-    for ep in "127.0.0.1 $submission_port" "127.0.0.1 $inbound_port" "$sink_ip $sink_port"; do
+    dns_ep="127.0.0.1 $submission_port"  # checked twice when there is no dnsmasq
+    if [ "$dns" = yes ]; then dns_ep="127.0.0.1 $dns_port"; fi
+    for ep in "127.0.0.1 $submission_port" "127.0.0.1 $inbound_port" "$sink_ip $sink_port" "$dns_ep"; do
         # shellcheck disable=SC2086
         if port_busy $ep; then die "something else listens on ${ep% *}:${ep#* } (ss -ltnp)"; fi
     done
@@ -335,6 +384,7 @@ start() {
     # all three programs append to it; sendguard-bounce runs as $user
     touch "$sb/log/sendguard.log" && chown "$user:$group" "$sb/log/sendguard.log"
     write_sendguard_conf
+    if [ "$dns" = yes ]; then write_dns; fi
     write_keys_and_login
     write_relay
     write_sink
@@ -345,6 +395,7 @@ start() {
             suppress import --format plain </dev/null >/dev/null)
     fi
 
+    if [ "$dns" = yes ]; then start_dns; fi
     start_daemon sendguard-policyd "$sb/run/policyd.pid" "$sb/run/socketmap.sock"
     start_daemon sendguard-milter "$sb/run/milter.pid" "$sb/run/milter.sock"
     start_postfix sink "$sb/sink" "$sink_ip" "$sink_port"
@@ -378,6 +429,7 @@ The sandbox runs (state under $sb; a second run restarts it, keeping the store):
 Where to look:
   Postfix relay log     $sb/log/relay.log   (the sink's: $sb/log/sink.log)
   sendguard log         $sb/log/sendguard.log   (milter, policyd, bounce decisions)
+  DNS of the demo       $sb/etc/dnsmasq.conf, queries in $sb/log/dnsmasq.log
   envelopes at the sink $sb/sink-mail/envelopes.log   (from=<bounce+...@$bounce_domain>)
   suppressions          $cli suppress list
 Stop: scripts/run.sh stop

@@ -73,7 +73,8 @@ struct Milter {
                                 "\nrun_directory = " + dir.sub("run") +
                                 "\nbounce_domains = bounces.*, rt.mail-host.example\n"
                                 "milter_bounce_domain_maps = " + map +
-                                "\nmilter_local_senders = customer-a.example\n" + extra,
+                                "\nmilter_local_senders = customer-a.example\n"
+                                "milter_reply_check = no\n" + extra,
                             0644);
     }
     void start() {

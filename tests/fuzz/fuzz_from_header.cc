@@ -68,7 +68,7 @@ const milter::Settings& settings() {
         write("senders", "carol customer-c.example, *.customer-c.example, @bücher.example\n");
         write("networks", "192.0.2.0/24 customer-n.example\n");
         const std::string text = "config_directory = " + dir + "\nstate_directory = " + dir +
-                                 "/state\nmilter_user = root\nmilter_socket_group =\nbounce_domains = bounces.*\n"
+                                 "/state\nmilter_user = root\nmilter_socket_group =\nbounce_domains = bounces.*\nmilter_reply_check = no\n"
                                  "milter_local_senders = customer-a.example\nmilter_sender_tables = " + dir +
                                  "/senders\nmilter_network_tables = " + dir + "/networks\n";
         logging::open("fuzz", logging::Sink::None);

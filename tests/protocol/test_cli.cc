@@ -421,6 +421,11 @@ BOOST_AUTO_TEST_CASE(verp_errors_name_what_is_at_fault) {
     auto n = none.cli({"verp", "encode", "bob@example.net"});
     BOOST_TEST(n.status.code == 3, n.describe());
     BOOST_TEST(has(n.err, "bounce_domains is empty"), n.err);
+    // The default, bounces.*, names no domain to sign with.
+    Site patterns("bounce_domains = bounces.*\n");
+    auto p = patterns.cli({"verp", "encode", "bob@example.net"});
+    BOOST_TEST(p.status.code == 3, p.describe());
+    BOOST_TEST(has(p.err, "lists only LABEL.* patterns; add a bounce domain to sign with"), p.err);
 }
 
 BOOST_AUTO_TEST_CASE(help_exits_0) {

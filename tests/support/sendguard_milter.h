@@ -5,7 +5,10 @@
 //   sendguard.conf  config_directory, state_directory and run_directory
 //                   there; milter_user = root (tests run as root and need
 //                   no sendguard user), milter_socket_group empty;
-//                   bounce_domains = bounces.*; then the test's extra lines
+//                   bounce_domains = bounces.*; milter_reply_check = no
+//                   unless opts.dns (no test asks the internet; one that
+//                   asks for DNS names its server with dns_servers in
+//                   extra); then the test's extra lines
 //   senders         milter_sender_tables: kSenderTable below
 //   networks        milter_network_tables: kNetworkTable below
 //   verp.keys       verp_key_file: kVerpKey
@@ -55,6 +58,7 @@ struct SendguardMilterOptions {
     bool inet = false;     // inet:127.0.0.1:<free port> instead of a UNIX socket
     std::string extra{};   // more configuration lines; later lines win
     bool verbose = false;  // -v: a debug line per connection
+    bool dns = false;      // milter_reply_check as configured (default yes)
 };
 
 class SendguardMilter {

@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(mentions_every_parameter) {
     // A few entries in full: type with range, default, users.
     BOOST_TEST(page.find("Type: duration, from 1s to 15m.\nDefault:\n.Ql \"\\&60s\" .\n"
                          "Used by\n.Xr sendguard-bounce 8 .\n") != std::string::npos);
-    BOOST_TEST(page.find("Type: list, at most 100 elements.\nDefault: empty.\n"
+    BOOST_TEST(page.find("Type: list, at most 100 elements.\nDefault:\n.Ql \"\\&bounces.*\" .\n"
                          "Used by\n.Xr sendguard-milter 8 ,\n.Xr sendguard-bounce 8 ,\nand\n.Xr sendguard 1 .\n") !=
                std::string::npos);
     BOOST_TEST(page.find("Default:\n.Ql \"\\&/run/sendguard\" .\n"

@@ -8,14 +8,24 @@
 // bounce_domains = bounces.*, milter_user = root, milter_local_senders =
 // customer-a.example (what local submissions may use); extra lines come after
 // and win. recorded holds what the session put in the send log.
+//
+// DNS is a FakeDns (no cache in front): every domain has an MX unless the
+// test says otherwise, so milter_reply_check passes what it is not about.
+//   f.dns->set("nosuch.example", dns::Status::NxDomain);     // every type
+//   f.dns->set("a-only.example", dns::Type::A, dns::Status::Ok, {"192.0.2.1"});
+//   f.dns->queries   // names asked, "MX nosuch.example"
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/dns/lookup.h"
 #include "common/log/log.h"
 #include "milter/session.h"
 #include "milter/settings.h"
@@ -27,6 +37,45 @@ inline constexpr const char* kKey = "0123456789abcdef0123456789abcdef";
 // A fixed time (late 2026).
 inline const std::chrono::sys_seconds kNow{std::chrono::seconds(1796126400)};
 
+// Answers by (name, type); a name not set has an MX "mx.<name>" and no
+// address records.
+class FakeDns {
+public:
+    void set(const std::string& name, dns::Status st) {
+        for (dns::Type t : {dns::Type::MX, dns::Type::A, dns::Type::AAAA}) set(name, t, st);
+    }
+    void set(const std::string& name, dns::Type t, dns::Status st, std::vector<std::string> values = {}) {
+        dns::Answer a;
+        a.status = st;
+        for (auto& v : values) a.records.push_back({0, std::move(v)});
+        const std::lock_guard g(mu_);
+        answers_[{name, t}] = std::move(a);
+    }
+    dns::Answer answer(std::string_view name, dns::Type t) {
+        const std::lock_guard g(mu_);
+        queries.push_back(std::string(dns::to_string(t)) + " " + std::string(name));
+        if (auto it = answers_.find({std::string(name), t}); it != answers_.end()) return it->second;
+        if (t != dns::Type::MX) return {dns::Status::NoData};
+        return {dns::Status::Ok, {{10, "mx." + std::string(name)}}};
+    }
+    std::vector<std::string> queries;
+
+private:
+    std::mutex mu_;
+    std::map<std::pair<std::string, dns::Type>, dns::Answer> answers_;
+};
+
+class FakeQuerier final : public dns::Querier {
+public:
+    explicit FakeQuerier(std::shared_ptr<FakeDns> dns) : dns_(std::move(dns)) {}
+    dns::Answer query(std::string_view name, dns::Type type, std::chrono::seconds) const override {
+        return dns_->answer(name, type);
+    }
+
+private:
+    std::shared_ptr<FakeDns> dns_;
+};
+
 struct Fixture {
     explicit Fixture(const std::string& extra = "") : dir("sg-milter-") {
         harness::write_file(dir.sub("verp.keys"), std::string(kKey) + "\n", 0600);
@@ -36,6 +85,12 @@ struct Fixture {
                "\nmilter_user = root\nmilter_socket_group =\nbounce_domains = bounces.*\n"
                "milter_local_senders = customer-a.example\n" + extra;
         settings = milter::Settings::from(config::Config::parse(text, "test.conf"));
+        if (settings.policy->dns) {
+            auto p = std::make_shared<milter::Policy>(*settings.policy);
+            p->dns = std::make_shared<const dns::Lookup>(std::make_unique<FakeQuerier>(dns), dns::CacheLimits{},
+                                                         settings.policy->dns->budget());
+            settings.policy = std::move(p);
+        }
     }
     milter::Services services() {
         milter::Services s;
@@ -47,6 +102,7 @@ struct Fixture {
     milter::Session session() { return milter::Session(settings.policy, services()); }
 
     harness::TempDir dir;
+    std::shared_ptr<FakeDns> dns = std::make_shared<FakeDns>();
     std::string text;
     milter::Settings settings;
     int tokens = 0;
