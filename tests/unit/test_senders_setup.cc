@@ -75,7 +75,12 @@ BOOST_AUTO_TEST_CASE(bounce_domain_patterns) {
                "refused:bounce_address:x@verp.example.com is a bounce address");
     BOOST_TEST(decide(*folded, "login:a@bounces.example.com", "x@bounces.example.com") ==
                "allowed:login_domain");
-    const auto off = load("");
+    // The default (bounces.*) keeps customers off every bounces. subdomain;
+    // an empty list names none.
+    const auto dflt = load("");
+    BOOST_TEST(decide(*dflt, "login:a@bounces.example.com", "x@bounces.example.com") ==
+               "refused:bounce_address:x@bounces.example.com is a bounce address");
+    const auto off = load("bounce_domains =\n");
     BOOST_TEST(decide(*off, "login:a@bounces.example.com", "x@bounces.example.com") ==
                "allowed:login_domain");
 }
