@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "common/address/forward_seal.h"
 #include "common/log/log.h"
 #include "common/sys/ascii.h"
 #include "milter/return_path.h"
@@ -117,6 +118,10 @@ Decision Session::rcpt(std::string_view recipient, std::string_view mailer) {
 }
 
 void Session::header(std::string_view name, std::string_view value) {
+    if (iequals(name, address::kForwardSealHeader)) {
+        if (seal_count_++ == 0 && value.size() <= address::kForwardSealMaxValue) seal_ = std::string(value);
+        return;
+    }
     std::vector<std::string>* keep = nullptr;
     std::size_t* count = nullptr;
     if (iequals(name, "From")) {
@@ -171,7 +176,21 @@ std::optional<Session::Refusal> Session::check_address_header(std::string_view n
     return std::nullopt;
 }
 
+// sendguard-bounce's forward of a reply (sendmail -f ""): its From: is the
+// replier's, which no sender rule covers; the seal says who made it.
+bool Session::sealed_forward() const {
+    if (!who_.local || !sender_.is_null() || seal_count_ != 1 || seal_.empty()) return false;
+    if (from_count_ != 1 || from_.size() != 1 || recipients_.size() != 1 || recipients_overflow_) return false;
+    const address::VerpKeys* keys = policy_->bounce_domains.keys();
+    return keys && address::verify_forward_seal(*keys, seal_, recipients_.front().normalised(), from_.front(),
+                                                services_.now()) == address::SealStatus::Ok;
+}
+
 Decision Session::end_of_headers(std::string_view queue_id) {
+    if (sealed_forward()) {
+        log(queue_id, "pass", "header", recipients_.front().str(), "sealed_forward");
+        return {};
+    }
     if (header_too_long_ && from_.empty())
         return refuse("header", queue_id, {"550", "5.6.0", "From: header field is too long", "header_syntax", ""});
     if (auto r = check_address_header("From", from_, true)) return refuse("header", queue_id, *r);
@@ -221,6 +240,8 @@ void Session::abort() noexcept {
     sender_header_.clear();
     from_count_ = sender_count_ = 0;
     header_too_long_ = false;
+    seal_.clear();
+    seal_count_ = 0;
 }
 
 Decision Session::refuse(std::string_view stage, std::string_view queue_id, const Refusal& r) {

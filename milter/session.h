@@ -17,7 +17,13 @@
 //   header(name, value) keeps From: and Sender: only (kMaxAddressHeaders
 //                       values each, each at most address::kMaxHeaderInput
 //                       octets): per-message memory stays bounded
-//   end_of_headers(q)   every From: mailbox and the Sender: go through
+//   end_of_headers(q)   a local submission with the null sender, one
+//                       RCPT, one From: and an X-Sendguard-Forwarded seal
+//                       that verifies for them (common/address/
+//                       forward_seal.h: a reply sendguard-bounce forwards)
+//                       passes (why=sealed_forward); a seal that does not
+//                       verify changes nothing. Otherwise
+//                       every From: mailbox and the Sender: go through
 //                       authorise(); missing, repeated or unparseable From:
 //                       (and Sender:) are refused with texts of their own
 //                       (550 5.6.0); the MTA sends a header-stage refusal at
@@ -136,6 +142,7 @@ private:
     std::optional<Refusal> check_address_header(std::string_view name, const std::vector<std::string>& values,
                                                 bool required) const;
     bool verp_tracked() const;
+    bool sealed_forward() const;
     void log(std::string_view queue_id, std::string_view action, std::string_view stage,
              std::string_view address, std::string_view why, std::string_view new_from = {},
              std::string_view detail = {}) const noexcept;
@@ -156,6 +163,9 @@ private:
     std::vector<std::string> from_, sender_header_;
     std::size_t from_count_ = 0, sender_count_ = 0;
     bool header_too_long_ = false;
+    // X-Sendguard-Forwarded (forward_seal.h): the first value and the count.
+    std::string seal_;
+    std::size_t seal_count_ = 0;
 };
 
 }  // namespace milter

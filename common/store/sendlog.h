@@ -66,6 +66,10 @@ private:
     MDB_dbi db_;
 };
 
+// The key of the entry for a recipient-form VERP tag: the tag names the
+// recipient, the entry the message's original sender.
+inline std::string recipient_key(std::string_view recipient, std::string_view bounce_domain) { return "r:" + std::string(recipient) + ":" + std::string(bounce_domain); }
+
 // The value bytes of an entry (version 2), and back (versions 1 and 2);
 // nullopt for anything else.
 std::string encode_sendlog(const SendLogEntry& entry);
