@@ -128,7 +128,7 @@ inline constexpr Param kParams[] = {
  "Time limit for handling one report; well under Postfix command_time_limit (1000s), so the "
  "transport defers on its own terms."},
 {"bounce_forward_replies",        Type::Bool,     "yes",                           0,       0,        kBounce,
- "Forward a person's reply that reached a signed VERP address (neither a report nor automatic mail) to the message's original sender from the send log, sealed so that sendguard-milter passes it (sendguard-bounce(8) REPLIES); no: quarantine it as before."},
+ "Forward a person's reply to a signed VERP address (no report, no automatic mail) to the original sender the send log names, sealed for sendguard-milter (sendguard-bounce(8) REPLIES); no: kept."},
 {"bounce_forward_command",        Type::Path,     "/usr/sbin/sendmail",            1,       kNoLimit, kBounce,
  "The sendmail(1) command that submits a forwarded reply, run without a shell as: command -G -i -f \"\" -- original-sender."},
 {"bounce_forward_limit",          Type::Int,      "20",                            1,       100000,   kBounce,
