@@ -71,7 +71,8 @@ Decision Session::mail(std::string_view sender, const std::vector<std::string>& 
     who_.login = std::string(login);
     for (const auto& a : esmtp_args)
         if (kept_esmtp_arg(a)) keep_args_.push_back(a);
-    auto parsed = address::parse_path(sender);
+    // cleanup(8) gives non_smtpd_milters the null sender as "", not "<>".
+    auto parsed = address::parse_path(sender.empty() ? std::string_view("<>") : sender);
     if (!parsed)
         return refuse("mail", queue_id,
                       {"550", "5.7.1", "sender " + bracketed(sender) + " is not a valid address", "sender_syntax",

@@ -55,6 +55,17 @@ BOOST_AUTO_TEST_CASE(sealed_forward_passes) {
                logging::captured());
 }
 
+// cleanup(8) gives non_smtpd_milters the null sender as an empty string,
+// without the brackets smtpd(8) sends (seen with Postfix 3.7).
+BOOST_AUTO_TEST_CASE(null_sender_without_brackets_is_the_null_sender) {
+    Fixture f;
+    Message m;
+    m.sender = "";
+    m.headers = {{"From", kFrom}, {"X-Sendguard-Forwarded", seal()}};
+    BOOST_TEST(run(f, m) == "continue");
+    BOOST_TEST(contains(logging::captured(), "why=sealed_forward"), logging::captured());
+}
+
 BOOST_AUTO_TEST_CASE(seal_as_cleanup_passes_a_folded_from) {
     // cleanup(8) hands the milter a folded value with its line break.
     Fixture f;
