@@ -8,7 +8,9 @@
 // runs with trust_config_directory); Postfix relays the forward to the
 // sink. The send-log entry is written as the milter writes it, under
 // store::recipient_key. With bounce_forward_limit = 1 a second reply is
-// quarantined; an auto-reply is not forwarded.
+// quarantined; an auto-reply is not forwarded. With the real
+// sendguard-milter as non_smtpd_milters, the forward (a local submission
+// with the null sender and the replier's From:) passes by its seal.
 #include <boost/test/unit_test.hpp>
 
 #include <pwd.h>
@@ -25,6 +27,7 @@
 #include "tests/support/paths.h"
 #include "tests/support/postfix_harness.h"
 #include "tests/support/process.h"
+#include "tests/support/sendguard_milter.h"
 #include "tests/support/smtp_sink.h"
 #include "tests/support/temp_dir.h"
 
@@ -34,7 +37,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* const kBounceDomain = "bounces.sendguard.test";
-const char* const kKey = "e2e-key-0123456789abcdef0123456789";
+// The key of harness::SendguardMilter: the milter verifies the seals.
+const char* const kKey = harness::kVerpKey;
 const std::string kSender = "news@sender.sendguard.test";
 const std::string kReplier = "alice@replier.sendguard.test";
 
@@ -163,6 +167,34 @@ BOOST_AUTO_TEST_CASE(human_reply_reaches_the_original_sender) {
     BOOST_TEST(d3.status == "sent", d3.line);
     BOOST_TEST(contains(sg.log(), d3.queue_id + ": bounce: action=ignore"), sg.log());
     BOOST_TEST(!sink.wait_for_messages(2, 2s), "a second message reached the sink");
+}
+
+BOOST_AUTO_TEST_CASE(the_milter_passes_the_sealed_forward) {
+    harness::skip_if(harness::PostfixInstance::unavailable());
+    harness::SendguardMilter milter({.inet = true, .extra = std::string("bounce_domains = ") + kBounceDomain + "\n"});
+    milter.start();
+    harness::SmtpSink sink;
+    harness::PostfixInstance pf({.relayhost = sink.nexthop(), .trust_config_directory = true});
+    // "inet:PORT@IP" in libmilter's form; Postfix writes inet:IP:PORT.
+    const std::string& spec = milter.spec();
+    const auto at = spec.find('@');
+    pf.add_milter("inet:" + spec.substr(at + 1) + ":" + spec.substr(5, at - 5), false, true);
+    pf.set("milter_default_action", "tempfail");
+    Sendguard sg;
+    const std::string to = sg.tracked_verp("bob@example.net");
+    sg.hook_into(pf);
+    pf.start();
+
+    const harness::Delivery d = send_reply(pf, to, reply(to));
+    BOOST_TEST(d.status == "sent", d.line << "\n" << sg.log());
+    BOOST_REQUIRE_MESSAGE(sink.wait_for_messages(1, 60s), "no forward at the sink; log:\n"
+                                                             << pf.log_tail() << "\nmilter:\n" << milter.err()
+                                                             << "\n" << sg.log());
+    BOOST_TEST(sink.messages().front().rcpt_to() == std::vector<std::string>{kSender});
+    BOOST_TEST(milter.logged("milter: action=pass, stage=header, client=localhost[127.0.0.1], login=local, "
+                             "from=<>, address=<" + kSender + ">, why=sealed_forward", 10s),
+               milter.err());
+    BOOST_TEST(!contains(milter.err(), "action=refuse"), milter.err());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
