@@ -401,14 +401,18 @@ std::optional<Verdict> Transport::forward(Delivery& d, const dsn::Report& report
     f.automatic = report.automatic;
     f.sealed = h.sealed;
     f.from_count = h.from_count;
-    // The store is read only for a message that passed every other step.
-    if (forward_refusal(f) == "no-sender") f.original_sender = original_sender(d);
-    if (const std::string_view why = forward_refusal(f); !why.empty()) {
+    std::string_view why = forward_refusal(f);
+    if (why == "no-sender") {
+        // The send log is read only for a message that passed every other step.
+        f.original_sender = original_sender(d);
+        why = forward_refusal(f);
+    }
+    if (!why.empty()) {
         event.add("forward", why);
         return std::nullopt;
     }
     const std::string to = *f.original_sender;
-    Decision dec = about_message(d, &report, "");
+    Decision dec;  // about the forward: its recipient is the original sender
     dec.rcpt = to;
     dec.threshold = s_.forward_limit;
 
