@@ -13,6 +13,9 @@
 
 #include "bounce-pipe/decision.h"
 #include "bounce-pipe/evidence.h"
+#include "bounce-pipe/forward.h"
+#include "bounce-pipe/run_command.h"
+#include "common/address/forward_seal.h"
 #include "bounce-pipe/local_origin.h"
 #include "common/address/address.h"
 #include "common/config/config.h"
@@ -20,6 +23,7 @@
 #include "common/dsn/limits_setup.h"
 #include "common/log/log.h"
 #include "common/store/record_format.h"
+#include "common/store/forwards.h"
 #include "common/store/sendlog.h"
 #include "common/store/setup.h"
 #include "common/sys/fd.h"
@@ -101,6 +105,11 @@ Settings Settings::from(const config::Config& cfg) {
     s.quarantine.max_bytes = cfg.size("bounce_quarantine_limit");
     s.quarantine.max_files = cfg.integer("bounce_quarantine_max_files");
     s.event_log = cfg.str("bounce_event_log");
+    s.forward_replies = cfg.boolean("bounce_forward_replies");
+    s.forward_command = cfg.str("bounce_forward_command");
+    s.forward_limit = static_cast<uint32_t>(cfg.integer("bounce_forward_limit"));
+    s.forward_window = cfg.duration("bounce_forward_window");
+    s.forward_time_limit = cfg.duration("bounce_forward_time_limit");
     return s;
 }
 
@@ -251,10 +260,13 @@ Verdict Transport::deliver_report(Delivery& d, std::string_view message, logging
         // The machine-readable part was longer than the parser reads: its
         // cut record is lost, and the notice's wording is no substitute.
         return quarantine(d, about_message(d, &report, "status-cut"), message, event);
-    if (report.kind == dsn::Kind::None)
+    if (report.kind == dsn::Kind::None) {
+        // A person's reply to a signed return address goes to the sender.
+        if (auto v = forward(d, report, message, event)) return *v;
         // Neither a report nor an auto-reply: an NDR format we do not know,
-        // or a person's reply. Keep it for a human; count nothing.
+        // or a reply nobody can be found for. Keep it for a human; count nothing.
         return quarantine(d, about_message(d, &report, "not-a-report"), message, event);
+    }
     if (report.kind == dsn::Kind::AutoReply) return ignore(d, about_message(d, &report, "autoreply"), event);
 
     const std::vector<Target> targets = choose_targets(report, d.origin);
@@ -397,6 +409,100 @@ Decision Transport::apply(const Delivery& d, const Target& t, dsn::Kind kind) {
         dec.why = r.klass == dsn::Class::AutoReply ? "autoreply" : "not-a-failure";
     }
     return dec;
+}
+
+const address::VerpKeys* Transport::keys() const noexcept {
+    if (!codecs_.empty()) return &codecs_.front().keys();
+    return patterns_.keys();
+}
+
+std::optional<std::string> Transport::original_sender(const Delivery& d) const {
+    const auto& v = d.origin.verp;
+    if (!v || v->status != address::VerpStatus::Ok) return std::nullopt;
+    std::string key;
+    if (v->is_token) {
+        key = v->token;
+    } else {
+        const auto domain = address::domain_of(d.env.recipient);
+        if (!domain) return std::nullopt;
+        key = store::recipient_key(v->recipient.normalised(), domain->str());
+    }
+    auto e = store::SendLog(env_).lookup(key, d.now);
+    if (!e) return std::nullopt;
+    return e->sender;
+}
+
+std::optional<Verdict> Transport::forward(Delivery& d, const dsn::Report& report, std::string_view message,
+                                          logging::JsonObject& event) {
+    const ReplyHeaders h = read_reply_headers(message);
+    ForwardFacts f;
+    f.enabled = s_.forward_replies && keys() != nullptr;
+    f.signed_ok = d.signed_ok == "yes";
+    f.envelope_sender = d.env.sender;
+    f.kind = report.kind;
+    f.automatic = report.automatic;
+    f.sealed = h.sealed;
+    f.from_count = h.from_count;
+    std::string_view why = forward_refusal(f);
+    if (why == "no-sender") {
+        // The send log is read only for a message that passed every other step.
+        f.original_sender = original_sender(d);
+        why = forward_refusal(f);
+    }
+    if (!why.empty()) {
+        event.add("forward", why);
+        return std::nullopt;
+    }
+    const std::string to = *f.original_sender;
+    Decision dec;  // about the forward: its recipient is the original sender
+    dec.rcpt = to;
+    dec.threshold = s_.forward_limit;
+
+    store::Forwards counter(env_);
+    const store::Forwards::Take take =
+        counter.take(to, d.now, s_.forward_limit, static_cast<int64_t>(s_.forward_window.count()));
+    dec.count = take.count;
+    event.add("forward_to", to).add("forward_count", static_cast<long long>(take.count));
+    if (!take.allowed) {
+        dec.why = "forward-limit";
+        return quarantine(d, std::move(dec), message, event);
+    }
+
+    const auto now = std::chrono::sys_seconds(std::chrono::seconds(d.now));
+    const std::string seal = address::seal_forward(*keys(), to, h.from, now);
+    const CommandResult r = run_command(forward_argv(s_.forward_command, to),
+                                        forward_message(message, seal, d.env.recipient, to, now),
+                                        s_.forward_time_limit);
+    const std::string out = logging::printable(r.output, 200);
+    if (r.ran && r.exited && r.exit_status == EX_OK) {
+        dec.action = "forward";
+        logging::info(d.env.queue_id, decision_line(dec, d.env.recipient, d.signed_ok));
+        event.add("action", dec.action);
+        event.add_raw("decisions", "[" + decision_json(dec) + "]");
+        // A line that cannot be written defers: the retry forwards again
+        // (a duplicate, never a loss).
+        if (auto failed = write_event(d, event)) return *failed;
+        return Verdict{EX_OK, {}};
+    }
+    std::string what;
+    if (!r.ran)
+        what = "cannot run bounce_forward_command " + s_.forward_command + ": " + std::strerror(r.exec_errno);
+    else if (r.timed_out)
+        what = "bounce_forward_command " + s_.forward_command + " took longer than bounce_forward_time_limit (" +
+               std::to_string(s_.forward_time_limit.count()) + "s) and was killed";
+    else if (!r.exited)
+        what = "bounce_forward_command " + s_.forward_command + " was killed by signal " + std::to_string(r.signal);
+    else
+        what = "bounce_forward_command " + s_.forward_command + " exited with status " +
+               std::to_string(r.exit_status);
+    if (!out.empty()) what += ": " + out;
+    const bool transient = !r.ran || !r.exited || r.exit_status == EX_TEMPFAIL || r.exit_status == EX_OSERR;
+    counter.give_back(to, d.now);
+    if (transient) return Verdict{EX_TEMPFAIL, "sendguard-bounce: " + what, "4.3.0", "forward"};
+    dec.why = "forward-failed";
+    dec.detail = what;
+    dec.count = -1;
+    return quarantine(d, std::move(dec), message, event);
 }
 
 Verdict Transport::ignore(const Delivery& d, Decision dec, logging::JsonObject& event) {

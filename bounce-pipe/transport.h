@@ -28,6 +28,14 @@
 //      reputation and policy blocks (blocked, spamdetected, ratelimited)
 //      never suppress the recipient but are recorded against its domain;
 //      auto-replies, delays and delivery reports change nothing.
+//   2a. Mail that is neither a report nor automatic, sent by a person to
+//      a valid VERP address, is forwarded to the original sender the send
+//      log names (forward.h, at most bounce_forward_limit per sender per
+//      bounce_forward_window, else quarantined with why=forward-limit). A
+//      forward the command could not take for now (exit 75, 71, a signal,
+//      the time limit, no such command) defers the delivery, uncounted;
+//      one it refused for good (any other status) is quarantined with
+//      why=forward-failed.
 //   5. One LMDB write transaction per recipient; then one JSON event line.
 //      Every decision is one log line with the same keys (decision.h); the
 //      event line's "action" has the same values. The event and the
@@ -94,6 +102,12 @@ struct Settings {
     std::string quarantine_dir;
     QuarantineLimits quarantine;
     std::string event_log;
+    // Replies forwarded to the original sender (forward.h).
+    bool forward_replies;
+    std::string forward_command;
+    uint32_t forward_limit;
+    std::chrono::seconds forward_window;
+    std::chrono::seconds forward_time_limit;
 
     static Settings from(const config::Config& cfg);
 };
@@ -180,6 +194,13 @@ private:
     Verdict ignore(const Delivery& d, Decision dec, logging::JsonObject& event);
     Verdict quarantine(const Delivery& d, Decision dec, std::string_view message, logging::JsonObject& event);
     Verdict refused(const Delivery& d, Decision dec, const Kept& kept, logging::JsonObject& event);
+    // A person's reply forwarded to the original sender (forward.h);
+    // nullopt when it is not one, for the caller's quarantine.
+    std::optional<Verdict> forward(Delivery& d, const dsn::Report& report, std::string_view message,
+                                   logging::JsonObject& event);
+    // The send log's original sender for the envelope recipient's tag.
+    std::optional<std::string> original_sender(const Delivery& d) const;
+    const address::VerpKeys* keys() const noexcept;
     // The event line, or a defer when it cannot be written.
     std::optional<Verdict> write_event(const Delivery& d, logging::JsonObject& event);
 

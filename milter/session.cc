@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "common/address/forward_seal.h"
 #include "common/log/log.h"
 #include "common/store/record.h"
 #include "common/sys/ascii.h"
@@ -88,7 +89,8 @@ Decision Session::mail(std::string_view sender, const std::vector<std::string>& 
     who_.login = std::string(login);
     for (const auto& a : esmtp_args)
         if (kept_esmtp_arg(a)) keep_args_.push_back(a);
-    auto parsed = address::parse_path(sender);
+    // cleanup(8) gives non_smtpd_milters the null sender as "", not "<>".
+    auto parsed = address::parse_path(sender.empty() ? std::string_view("<>") : sender);
     if (!parsed)
         return refuse("mail", queue_id,
                       {"550", "5.7.1", "sender " + bracketed(sender) + " is not a valid address", "sender_syntax",
@@ -180,6 +182,10 @@ Decision Session::rcpt(std::string_view recipient, std::string_view mailer) {
 
 void Session::header(std::string_view name, std::string_view value) {
     keep_for_sendlog(name, value);
+    if (iequals(name, address::kForwardSealHeader)) {
+        if (seal_count_++ == 0 && value.size() <= address::kForwardSealMaxValue) seal_ = std::string(value);
+        return;
+    }
     std::vector<std::string>* keep = nullptr;
     std::size_t* count = nullptr;
     if (iequals(name, "From")) {
@@ -256,7 +262,21 @@ std::optional<Session::Refusal> Session::check_address_header(std::string_view n
     return std::nullopt;
 }
 
+// sendguard-bounce's forward of a reply (sendmail -f ""): its From: is the
+// replier's, which no sender rule covers; the seal says who made it.
+bool Session::sealed_forward() const {
+    if (!who_.local || !sender_.is_null() || seal_count_ != 1 || seal_.empty()) return false;
+    if (from_count_ != 1 || from_.size() != 1 || recipients_.size() != 1 || recipients_overflow_) return false;
+    const address::VerpKeys* keys = policy_->bounce_domains.keys();
+    return keys && address::verify_forward_seal(*keys, seal_, recipients_.front().normalised(), from_.front(),
+                                                services_.now()) == address::SealStatus::Ok;
+}
+
 Decision Session::end_of_headers(std::string_view queue_id) {
+    if (sealed_forward()) {
+        log(queue_id, "pass", "header", recipients_.front().str(), "sealed_forward");
+        return {};
+    }
     if (header_too_long_ && from_.empty())
         return refuse("header", queue_id, {"550", "5.6.0", "From: header field is too long", "header_syntax", ""});
     if (auto r = check_address_header("From", from_, true, queue_id)) return refuse("header", queue_id, *r);
@@ -345,6 +365,8 @@ void Session::abort() noexcept {
     message_id_.clear();
     message_id_seen_ = false;
     sendlog_headers_.clear();
+    seal_.clear();
+    seal_count_ = 0;
 }
 
 Decision Session::refuse(std::string_view stage, std::string_view queue_id, const Refusal& r) {

@@ -23,7 +23,13 @@
 //                       field (unfolded, trimmed, cut to
 //                       store::kSendLogMaxString bytes): per-message memory
 //                       stays bounded
-//   end_of_headers(q)   every From: mailbox and the Sender: go through
+//   end_of_headers(q)   a local submission with the null sender, one
+//                       RCPT, one From: and an X-Sendguard-Forwarded seal
+//                       that verifies for them (common/address/
+//                       forward_seal.h: a reply sendguard-bounce forwards)
+//                       passes (why=sealed_forward); a seal that does not
+//                       verify changes nothing. Otherwise
+//                       every From: mailbox and the Sender: go through
 //                       authorise(), then every From: mailbox through the
 //                       reply-ability check; missing, repeated or unparseable From:
 //                       (and Sender:) are refused with texts of their own
@@ -184,6 +190,7 @@ private:
     void keep_for_sendlog(std::string_view name, std::string_view value);
     store::SendLogEntry sendlog_entry(std::string_view queue_id, std::chrono::sys_seconds now,
                                       const std::vector<address::Address>& recipients) const;
+    bool sealed_forward() const;
     void log(std::string_view queue_id, std::string_view action, std::string_view stage,
              std::string_view address, std::string_view why, std::string_view new_from = {},
              std::string_view detail = {}) const noexcept;
@@ -208,6 +215,9 @@ private:
     std::string message_id_;  // the first Message-ID, "" none
     bool message_id_seen_ = false;
     std::vector<std::pair<std::string, std::string>> sendlog_headers_;  // milter_sendlog_headers
+    // X-Sendguard-Forwarded (forward_seal.h): the first value and the count.
+    std::string seal_;
+    std::size_t seal_count_ = 0;
 };
 
 }  // namespace milter

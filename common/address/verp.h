@@ -112,6 +112,10 @@ public:
     ~VerpKeys();
 
     std::size_t size() const noexcept { return keys_.size(); }
+    // HMAC-SHA256 of msg with key i (< size()), the raw 32 bytes: for other
+    // MACs under the same secrets (forward_seal.h) without handing the key
+    // out. Throws std::runtime_error when OpenSSL fails.
+    std::string hmac_sha256(std::size_t i, std::string_view msg) const;
 
 private:
     friend class VerpCodec;
@@ -181,6 +185,8 @@ public:
     Decoded decode(std::string_view address) const;
 
     const Domain& bounce_domain() const noexcept { return domain_; }
+    // The keys it signs and verifies with (for forward_seal.h).
+    const VerpKeys& keys() const noexcept { return keys_; }
 
 private:
     std::string mac(char form, std::string_view time, std::string_view f1,

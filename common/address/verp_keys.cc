@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <system_error>
 
 #include "common/address/chars.h"
@@ -37,6 +39,19 @@ void wipe(std::string& s) noexcept {
 
 VerpKeys::~VerpKeys() {
     for (auto& k : keys_) wipe(k);
+}
+
+std::string VerpKeys::hmac_sha256(std::size_t i, std::string_view msg) const {
+    const std::string& key = keys_.at(i);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), md, &len) ||
+        len != 32)
+        throw std::runtime_error("HMAC-SHA256 failed");
+    std::string out(reinterpret_cast<const char*>(md), len);
+    OPENSSL_cleanse(md, sizeof md);
+    return out;
 }
 
 VerpKeys VerpKeys::from_strings(std::vector<std::string> keys) {

@@ -55,6 +55,8 @@ public:
     // The codec of an accepted bounce domain; nullopt when !accepts(d) or the
     // codec refuses the domain (over 189 octets).
     std::optional<VerpCodec> codec(const Domain& d) const;
+    // The VERP keys (verp_key_file); nullptr when empty().
+    const VerpKeys* keys() const noexcept { return keys_ ? &*keys_ : nullptr; }
 
 private:
     VerpConfig base_;               // bounce_domain empty

@@ -129,6 +129,16 @@ inline constexpr Param kParams[] = {
 {"bounce_time_limit",             Type::Duration, "60s",                           1,       900,      kBounce,
  "Time limit for handling one report; well under Postfix command_time_limit (1000s), so the "
  "transport defers on its own terms."},
+{"bounce_forward_replies",        Type::Bool,     "yes",                           0,       0,        kBounce,
+ "Forward a person's reply to a signed VERP address (no report, no automatic mail) to the original sender the send log names, sealed for sendguard-milter (sendguard-bounce(8) REPLIES); no: kept."},
+{"bounce_forward_command",        Type::Path,     "/usr/sbin/sendmail",            1,       kNoLimit, kBounce,
+ "The sendmail(1) command that submits a forwarded reply, run without a shell as: command -G -i -f \"\" -- original-sender."},
+{"bounce_forward_limit",          Type::Int,      "20",                            1,       100000,   kBounce,
+ "Most replies forwarded to one original sender within bounce_forward_window; further ones are quarantined (why=forward-limit)."},
+{"bounce_forward_window",         Type::Duration, "1h",                            60,      30*kDay,  kBounce,
+ "Period over which forwards to one original sender are counted toward bounce_forward_limit."},
+{"bounce_forward_time_limit",     Type::Duration, "30s",                           1,       600,      kBounce,
+ "Longest time bounce_forward_command may take; then it is killed and the delivery defers. Keep it under bounce_time_limit."},
 
 // --- the lookup daemon (sendguard-policyd): socketmap service
 {"policyd_socketmap_listen",       Type::List,     "unix:$run_directory/socketmap.sock", 1,       16,       kPolicyd,

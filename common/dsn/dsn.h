@@ -83,6 +83,14 @@ struct Report {
     // record it cut was dropped, and nothing was read from the notice's
     // text in its place (the report is Kind::Dsn, maybe naming nobody).
     bool status_cut = false;
+    // What says a program, not a person, sent the message ("" when
+    // nothing): "auto-submitted" (RFC 3834 Auto-Submitted other than "no"),
+    // "precedence" (bulk, junk, list, auto_reply), "autoreply" (X-Autoreply
+    // and the other auto-reply headers or subjects of is_auto_reply),
+    // "list" (RFC 2369/2919 List-Id, List-Post, List-Unsubscribe),
+    // "daemon" (From: a mailer daemon or postmaster). A message with none
+    // may be answered by a person (sendguard-bounce forwards such replies).
+    std::string automatic;
 };
 
 // Every input is bounded by these: bounce_max_recipients and

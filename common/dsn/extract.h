@@ -110,6 +110,8 @@ bool is_auto_reply(const Mail& mail);
 // An auto-reply by its own headers or subject (X-Autoreply, "Out of
 // office"), not only by RFC 3834 Auto-Submitted, which bounces carry too.
 bool is_named_auto_reply(const Mail& mail);
+// What says a program sent the message (Report::automatic), "" for none.
+std::string_view automatic_signal(const Mail& mail);
 bool is_delay_notice(const Mail& mail, std::string_view notice);
 
 // --- ndr.cc ---

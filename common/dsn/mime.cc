@@ -20,7 +20,7 @@ constexpr std::string_view kWanted[] = {
     "Subject", "From", "To", "Cc", "Sender", "Return-Path", "Message-ID", "X-Failed-Recipients",
     "Auto-Submitted", "Precedence", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
     "X-Mail-Autoreply", "X-Vacation", "X-Autoreply-From", "X-HmXmrOriginalRecipient", "List-Id",
-    "List-Post",
+    "List-Post", "List-Unsubscribe",
 };
 
 bool wanted_header(std::string_view name) {

@@ -309,6 +309,7 @@ Report parse_at(std::string_view message, const Limits& limits, int depth) {
     // it for a human rather than ignoring it.
     if (kind == Kind::None && (status_report || cut)) kind = Kind::Dsn;
     r.report.kind = kind;
+    r.report.automatic = std::string(automatic_signal(r.mail));
     if (kind == Kind::AutoReply) read_auto_reply(r);
     else classify_drafts(r);
     return std::move(r.report);

@@ -319,6 +319,20 @@ bool is_named_auto_reply(const Mail& mail) {
     return first_of(header_value(mail.headers, "Subject"), kAutoReplySubjects) != std::string_view::npos;
 }
 
+std::string_view automatic_signal(const Mail& mail) {
+    // RFC 3834 3.1.7: "no" is the one value a person's mail carries.
+    const std::string_view as = text::trim(header_value(mail.headers, "Auto-Submitted"));
+    if (!as.empty() && !text::istarts_with(as, "no")) return "auto-submitted";
+    const std::string_view prec = text::trim(header_value(mail.headers, "Precedence"));
+    for (std::string_view p : {"bulk", "junk", "list", "auto_reply"})
+        if (text::iequals(prec, p)) return "precedence";
+    if (is_named_auto_reply(mail)) return "autoreply";
+    for (std::string_view h : {"List-Id", "List-Post", "List-Unsubscribe"})
+        if (!header_value(mail.headers, h).empty()) return "list";
+    if (is_from_daemon(mail)) return "daemon";
+    return {};
+}
+
 bool is_delay_notice(const Mail& mail, std::string_view notice) {
     std::string_view subject = header_value(mail.headers, "Subject");
     constexpr std::string_view kSubject[] = {"delayed", "delay", "warning:", "verzögert",
