@@ -42,6 +42,10 @@ std::string_view forward_refusal(const ForwardFacts& f) {
     if (!f.automatic.empty()) return "automatic";
     if (f.sealed) return "sealed";
     if (f.from_count != 1) return "no-from";
+    // sendguard-milter reads a From: value up to address::kMaxHeaderInput
+    // octets and refuses a longer one: such a forward would be refused
+    // after sendmail(1) had taken it, with nobody to tell.
+    if (f.from_size > address::kMaxHeaderInput) return "long-from";
     if (!f.original_sender || f.original_sender->empty()) return "no-sender";
     return {};
 }
@@ -58,7 +62,10 @@ ReplyHeaders read_reply_headers(std::string_view m) {
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.empty()) break;  // end of the header block
         if (line.front() == ' ' || line.front() == '\t') {
-            if (in_from) h.from.append(" ").append(line);  // a folded From: (RFC 5322 2.2.3)
+            if (in_from) {  // a folded From: (RFC 5322 2.2.3)
+                h.from.append(" ").append(line);
+                h.from_size += 2 + line.size();
+            }
             continue;
         }
         in_from = false;
@@ -69,6 +76,7 @@ ReplyHeaders read_reply_headers(std::string_view m) {
         if (iequals(name, "From")) {
             if (++h.from_count == 1) {
                 h.from = std::string(line.substr(colon + 1));
+                h.from_size = h.from.size();
                 in_from = true;
             }
         } else if (iequals(name, address::kForwardSealHeader)) {

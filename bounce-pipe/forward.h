@@ -57,6 +57,7 @@ struct ForwardFacts {
     std::string automatic;              // dsn::Report::automatic
     bool sealed = false;                // an X-Sendguard-Forwarded field
     int from_count = 0;                 // From: fields
+    std::size_t from_size = 0;          // its value's octets, as sent
     std::optional<std::string> original_sender;  // the send log's; nullopt: no entry
 };
 
@@ -69,6 +70,7 @@ bool is_null_sender(std::string_view sender) noexcept;
 // first) and whether the seal is there. Reads the header block only.
 struct ReplyHeaders {
     std::string from;
+    std::size_t from_size = 0;  // the first From: value's octets, folds included
     int from_count = 0;
     bool sealed = false;
 };

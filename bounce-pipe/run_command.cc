@@ -2,6 +2,7 @@
 #include "bounce-pipe/run_command.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -74,7 +75,8 @@ CommandResult run_command(const std::vector<std::string>& argv, std::string_view
     }
     if (pid == 0) exec_child(args, in_r.get(), out_w.get(), rep_w.get());
     ::setpgid(pid, pid);  // also here: no window in which a kill misses it
-    in_r.reset();
+    // Our copy of the read end stays open: after the child has exited,
+    // what is still in the pipe (FIONREAD) is what it did not read.
     out_w.reset();
     rep_w.reset();
 
@@ -136,6 +138,9 @@ CommandResult run_command(const std::vector<std::string>& argv, std::string_view
         }
     }
     ::sigaction(SIGPIPE, &old_pipe, nullptr);
+    int unread = 0;
+    res.input_taken = written == input.size() && ::ioctl(in_r.get(), FIONREAD, &unread) == 0 && unread == 0;
+    in_r.reset();
     if (WIFEXITED(status)) {
         res.exited = true;
         res.exit_status = WEXITSTATUS(status);

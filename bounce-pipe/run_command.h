@@ -32,6 +32,7 @@ struct CommandResult {
     int exit_status = -1;
     int signal = 0;           // killed by this signal (SIGKILL after timed_out)
     bool timed_out = false;
+    bool input_taken = false; // the child read all of input (the pipe took it)
     std::string output;       // stdout and stderr, at most kMaxOutput bytes
 };
 

@@ -205,7 +205,7 @@ Verdict Transport::deliver(const Envelope& raw, std::string_view message, bool o
     // defers the delivery with nothing done. O_APPEND with one write(2)
     // keeps lines whole between concurrent transports.
     if (!s_.event_log.empty()) {
-        d.event_fd.reset(::open(s_.event_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+        d.event_fd.reset(sys::open_append(s_.event_log, 0640));
         if (!d.event_fd)
             return {EX_TEMPFAIL, "cannot open bounce_event_log " + s_.event_log + ": " + std::strerror(errno),
                     "4.3.0", "event-log"};
@@ -443,6 +443,7 @@ std::optional<Verdict> Transport::forward(Delivery& d, const dsn::Report& report
     f.automatic = report.automatic;
     f.sealed = h.sealed;
     f.from_count = h.from_count;
+    f.from_size = h.from_size;
     std::string_view why = forward_refusal(f);
     if (why == "no-sender") {
         // The send log is read only for a message that passed every other step.
@@ -474,7 +475,7 @@ std::optional<Verdict> Transport::forward(Delivery& d, const dsn::Report& report
                                         forward_message(message, seal, d.env.recipient, to, now),
                                         s_.forward_time_limit);
     const std::string out = logging::printable(r.output, 200);
-    if (r.ran && r.exited && r.exit_status == EX_OK) {
+    if (r.ran && r.exited && r.exit_status == EX_OK && r.input_taken) {
         dec.action = "forward";
         logging::info(d.env.queue_id, decision_line(dec, d.env.recipient, d.signed_ok));
         event.add("action", dec.action);
@@ -492,11 +493,19 @@ std::optional<Verdict> Transport::forward(Delivery& d, const dsn::Report& report
                std::to_string(s_.forward_time_limit.count()) + "s) and was killed";
     else if (!r.exited)
         what = "bounce_forward_command " + s_.forward_command + " was killed by signal " + std::to_string(r.signal);
+    else if (r.exit_status == EX_OK)
+        what = "bounce_forward_command " + s_.forward_command + " exited with status 0 before it read the whole message";
     else
         what = "bounce_forward_command " + s_.forward_command + " exited with status " +
                std::to_string(r.exit_status);
     if (!out.empty()) what += ": " + out;
-    const bool transient = !r.ran || !r.exited || r.exit_status == EX_TEMPFAIL || r.exit_status == EX_OSERR;
+    // Permanent: the command says the message or its recipient is at fault
+    // (sysexits 64-68, 77). Anything else may pass (Postfix's sendmail
+    // exits 1 on a fatal error such as an unreadable main.cf, 75 when the
+    // queue is not reachable): defer, and Postfix tries again.
+    const bool permanent = r.ran && r.exited && r.exit_status != EX_OK &&
+                           ((r.exit_status >= EX_USAGE && r.exit_status <= EX_NOHOST) || r.exit_status == EX_NOPERM);
+    const bool transient = !permanent;
     counter.give_back(to, d.now);
     if (transient) return Verdict{EX_TEMPFAIL, "sendguard-bounce: " + what, "4.3.0", "forward"};
     dec.why = "forward-failed";

@@ -175,6 +175,7 @@ Decision Session::rcpt(std::string_view recipient, std::string_view mailer) {
         log(queue_id_, "defer", "rcpt", recipient, "too_many_recipients");
         return {{Reply::Kind::Tempfail, "452", "4.5.3", "too many recipients"}, std::nullopt};
     }
+    ++rcpt_count_;  // every RCPT the MTA took, also one this parser cannot read
     if (auto a = address::parse_path(recipient); a && !a->is_null()) recipients_.push_back(*a);
     if (!local_mailer) ++remote_recipients_;
     return {};
@@ -266,7 +267,9 @@ std::optional<Session::Refusal> Session::check_address_header(std::string_view n
 // replier's, which no sender rule covers; the seal says who made it.
 bool Session::sealed_forward() const {
     if (!who_.local || !sender_.is_null() || seal_count_ != 1 || seal_.empty()) return false;
-    if (from_count_ != 1 || from_.size() != 1 || recipients_.size() != 1 || recipients_overflow_) return false;
+    if (from_count_ != 1 || from_.size() != 1 || rcpt_count_ != 1 || recipients_.size() != 1 ||
+        recipients_overflow_)
+        return false;
     const address::VerpKeys* keys = policy_->bounce_domains.keys();
     return keys && address::verify_forward_seal(*keys, seal_, recipients_.front().normalised(), from_.front(),
                                                 services_.now()) == address::SealStatus::Ok;
@@ -298,6 +301,9 @@ Decision Session::end_of_message(std::string_view queue_id) {
     if (!bounce) return pass("no_bounce_domain");
     // A return path nobody receives mail for would lose every bounce
     // (a customer who has not published bounces.<domain> yet).
+    // After a DNS failure that passed (milter_dns_error_action = accept) the
+    // message is not looked up again: it goes out unchanged.
+    if (dns_failed_) return pass("dns_error");
     if (policy_->dns) {
         const dns::Reachability r = policy_->dns->mail_reachability(*bounce);
         if (r.outcome != dns::Reach::Reachable) {
@@ -367,6 +373,7 @@ void Session::abort() noexcept {
     sendlog_headers_.clear();
     seal_.clear();
     seal_count_ = 0;
+    rcpt_count_ = 0;
 }
 
 Decision Session::refuse(std::string_view stage, std::string_view queue_id, const Refusal& r) {

@@ -218,6 +218,7 @@ private:
     // X-Sendguard-Forwarded (forward_seal.h): the first value and the count.
     std::string seal_;
     std::size_t seal_count_ = 0;
+    std::size_t rcpt_count_ = 0;  // RCPTs of the message, read or not
 };
 
 }  // namespace milter

@@ -2,6 +2,7 @@
 #include "common/log/log.h"
 
 #include "common/log/postlog_pipe.h"
+#include "common/sys/fd.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -247,21 +248,8 @@ void open_target(State& st) {
     }
     case Sink::File: {
         // Whether this open creates the file decides whether it may be
-        // given away (give_created_file): O_EXCL first, then the existing
-        // file (twice: log rotation may remove it in between).
-        constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY;
-        st.created = false;
-        for (int attempt = 0; attempt < 2 && st.fd < 0; ++attempt) {
-            st.fd = ::open(st.target.path.c_str(), kFlags | O_CREAT | O_EXCL, 0640);
-            if (st.fd >= 0) {
-                st.created = true;
-            } else if (errno == EEXIST) {
-                st.fd = ::open(st.target.path.c_str(), kFlags);
-                if (st.fd < 0 && errno != ENOENT) break;
-            } else {
-                break;
-            }
-        }
+        // given away (give_created_file).
+        st.fd = sys::open_append(st.target.path, 0640, &st.created);
         if (st.fd < 0) st.problem = st.target.path + ": " + errno_text(errno);
         break;
     }

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -56,5 +57,27 @@ std::string read_file(const std::string& path, size_t max) {
     }
 }
 
+
+int open_append(const std::string& path, unsigned mode, bool* created) noexcept {
+    constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY;
+    if (created) *created = false;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        int fd = ::open(path.c_str(), kFlags | O_CREAT | O_EXCL, static_cast<mode_t>(mode));
+        if (fd >= 0) {
+            if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+                const int e = errno;
+                ::close(fd);
+                errno = e;
+                return -1;
+            }
+            if (created) *created = true;
+            return fd;
+        }
+        if (errno != EEXIST) return -1;
+        fd = ::open(path.c_str(), kFlags);
+        if (fd >= 0 || errno != ENOENT) return fd;
+    }
+    return -1;
+}
 
 }  // namespace sys

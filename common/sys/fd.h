@@ -38,6 +38,12 @@ private:
 std::string read_all(int fd, size_t max, bool* truncated = nullptr);
 // Writes all of data; throws std::system_error on failure.
 void write_all(int fd, std::string_view data);
+// Opens path for appending (O_WRONLY|O_APPEND|O_CLOEXEC|O_NOCTTY), creating
+// it when missing with exactly mode, whatever the umask (fchmod after the
+// create: pipe(8) runs commands under umask 077). *created says whether
+// this call made it. -1 with errno on failure; an existing file keeps its
+// mode. Log rotation removing the file in between is retried once.
+int open_append(const std::string& path, unsigned mode, bool* created = nullptr) noexcept;
 // Reads a whole file; throws std::system_error naming the path.
 std::string read_file(const std::string& path, size_t max = 64u << 20);
 

@@ -600,6 +600,19 @@ BOOST_AUTO_TEST_CASE(quarantine_and_event_log_modes_ignore_the_umask) {
     BOOST_TEST((st.st_mode & 07777) == 0640u, "event log mode " << std::oct << (st.st_mode & 07777));
 }
 
+// pipe(8) runs the transport under umask 077: the event log it creates is
+// still 0640, so the reader group can read it.
+BOOST_AUTO_TEST_CASE(event_log_created_under_umask_077_is_0640) {
+    Fixture f(true);
+    mode_t old = ::umask(077);
+    auto v = f.deliver("postmaster@bounces.example.org", std::string(1000, 'x'), true);
+    ::umask(old);
+    BOOST_TEST(v.exit_code == EX_OK);
+    struct stat st {};
+    BOOST_REQUIRE(::stat(f.settings.event_log.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 07777) == 0640u, "event log mode " << std::oct << (st.st_mode & 07777));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(bounce_classes)

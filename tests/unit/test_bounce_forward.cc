@@ -141,6 +141,9 @@ BOOST_AUTO_TEST_CASE(forward_or_not_table) {
         {"carries our seal", [](auto& f) { f.sealed = true; }, "sealed"},
         {"no From:", [](auto& f) { f.from_count = 0; }, "no-from"},
         {"two From:", [](auto& f) { f.from_count = 2; }, "no-from"},
+        {"a From: the milter would refuse as too long",
+         [](auto& f) { f.from_size = address::kMaxHeaderInput + 1; }, "long-from"},
+        {"the longest From: the milter reads", [](auto& f) { f.from_size = address::kMaxHeaderInput; }, ""},
         {"no send-log entry", [](auto& f) { f.original_sender.reset(); }, "no-sender"},
         {"entry without sender", [](auto& f) { f.original_sender = ""; }, "no-sender"},
     };
@@ -318,6 +321,8 @@ BOOST_AUTO_TEST_CASE(command_failures) {
     } cases[] = {
         {"EX_TEMPFAIL defers", EX_TEMPFAIL, EX_TEMPFAIL, 0, "exited with status 75: fake sendmail says hello"},
         {"EX_OSERR defers", EX_OSERR, EX_TEMPFAIL, 0, "exited with status 71"},
+        {"status 1 (Postfix's sendmail on a fatal error) defers", 1, EX_TEMPFAIL, 0, "exited with status 1"},
+        {"EX_CONFIG defers", EX_CONFIG, EX_TEMPFAIL, 0, "exited with status 78"},
         {"no such command defers", -1, EX_TEMPFAIL, 0, "cannot run bounce_forward_command"},
         {"a permanent refusal is quarantined", EX_NOUSER, EX_OK, 1, ""},
     };
@@ -336,6 +341,19 @@ BOOST_AUTO_TEST_CASE(command_failures) {
         if (c.quarantined)
             BOOST_TEST(contains(logging::captured(), "why=forward-failed, file="), c.what << ": " << logging::captured());
     }
+}
+
+// A command that exits 0 without reading the whole message did not take
+// it: the delivery defers and nothing is counted.
+BOOST_AUTO_TEST_CASE(a_command_that_reads_part_of_the_message_defers) {
+    Fixture f;
+    harness::write_file(f.dir.sub("part"), "#!/bin/sh\nhead -c 50 >/dev/null\nexit 0\n", 0755);
+    f.settings.forward_command = f.dir.sub("part");
+    const std::string to = f.verp("bob@example.net");
+    const bounce::Verdict v = f.deliver(to, reply(to));
+    BOOST_TEST(v.exit_code == EX_TEMPFAIL, v.reply);
+    BOOST_TEST(contains(v.reply, "exited with status 0 before it read the whole message"), v.reply);
+    BOOST_TEST(store::Forwards(f.env).count(kSender, kNow) == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_command_that_hangs_is_killed) {
