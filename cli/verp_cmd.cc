@@ -3,7 +3,9 @@
 // encode signs with the first bounce domain, as the milter will; a recipient
 // too long for a VERP local part gets a token, recorded in the send log (a
 // write to the store) so that sendguard-bounce can resolve the bounce.
-// decode tries every bounce domain and reads the send log read-only.
+// decode checks an address with the codec of its own domain, when that is
+// one of bounce_domains (listed or matching a pattern), and reads the send
+// log read-only.
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -79,22 +81,27 @@ int encode(const config::Config& cfg, const std::vector<address::VerpCodec>& cod
     return status;
 }
 
-int decode(const config::Config& cfg, const std::vector<address::VerpCodec>& codecs,
-           const std::vector<std::string>& words, bool json) {
+// The codec of the address's domain when it is one of bounce_domains
+// (listed, or matching a LABEL.* pattern).
+std::optional<address::VerpCodec> codec_for(const address::BounceDomains& domains, std::string_view word) {
+    if (word.size() >= 2 && word.front() == '<' && word.back() == '>') word = word.substr(1, word.size() - 2);
+    const size_t at = word.rfind('@');
+    if (at == std::string_view::npos) return std::nullopt;
+    const auto domain = address::normalise_domain(word.substr(at + 1));
+    if (!domain) return std::nullopt;
+    return domains.codec(*domain);
+}
+
+int decode(const config::Config& cfg, const address::BounceDomains& domains, const std::vector<std::string>& words,
+           bool json) {
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
     std::shared_ptr<store::Env> env;
     bool env_tried = false;
     int status = 0;
     for (const auto& w : words) {
         address::Decoded d;
-        const address::VerpCodec* by = nullptr;
-        for (const auto& c : codecs) {
-            d = c.decode(w);
-            if (d.status != address::VerpStatus::NotVerp) {
-                by = &c;
-                break;
-            }
-        }
+        const std::optional<address::VerpCodec> by = codec_for(domains, w);
+        if (by) d = by->decode(w);
         const bool authentic = d.status == address::VerpStatus::Ok || d.status == address::VerpStatus::Expired;
         std::string rcpt;
         bool in_log = false;
@@ -180,6 +187,7 @@ int verp_command(const Global& g, const std::vector<std::string>& args) noexcept
                          args[0].c_str(), cfg.origin_of("bounce_domains").c_str());
             return kFailure;
         }
+        if (args[0] == "decode") return decode(cfg, address::BounceDomains::from(cfg), words, json);
         if (codecs.empty()) {  // the default bounces.*: no domain of its own to sign with
             std::fprintf(stderr,
                          "sendguard: verp %s: bounce_domains (%s) lists only LABEL.* patterns; add a bounce "
@@ -187,7 +195,7 @@ int verp_command(const Global& g, const std::vector<std::string>& args) noexcept
                          args[0].c_str(), cfg.origin_of("bounce_domains").c_str());
             return kFailure;
         }
-        return args[0] == "encode" ? encode(cfg, codecs, words, json) : decode(cfg, codecs, words, json);
+        return encode(cfg, codecs, words, json);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "sendguard: verp %s: %s\n", args[0].c_str(), e.what());
         return kFailure;

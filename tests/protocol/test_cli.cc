@@ -426,6 +426,17 @@ BOOST_AUTO_TEST_CASE(verp_errors_name_what_is_at_fault) {
     auto p = patterns.cli({"verp", "encode", "bob@example.net"});
     BOOST_TEST(p.status.code == 3, p.describe());
     BOOST_TEST(has(p.err, "lists only LABEL.* patterns; add a bounce domain to sign with"), p.err);
+    // Decoding needs no domain of its own: an address on any domain the
+    // patterns match is decoded with that domain's codec.
+    const address::VerpConfig vc = address::verp_config(config::Config::defaults(), "bounces.customer.example");
+    address::VerpCodec c(vc, address::VerpKeys::load_file(patterns.keys));
+    const std::string made = c.encode(*address::parse_mailbox("gone@example.net"), {})->address;
+    auto d = patterns.cli({"verp", "decode", made});
+    BOOST_TEST(d.ok(), d.describe());
+    BOOST_TEST(has(d.out, made + ": valid, recipient=gone@example.net"), d.out);
+    auto other = patterns.cli({"verp", "decode", "bounce+x@elsewhere.example"});
+    BOOST_TEST(other.status.code == 1, other.describe());
+    BOOST_TEST(has(other.out, ": not-verp"), other.out);
 }
 
 BOOST_AUTO_TEST_CASE(help_exits_0) {
