@@ -128,8 +128,25 @@ std::optional<Session::Refusal> Session::dns_error(std::string_view stage, std::
 std::optional<Session::Refusal> Session::check_reply(std::string_view stage, std::string_view queue_id,
                                                      std::string_view role, const address::Address& a) {
     if (!policy_->dns || dns_failed_) return std::nullopt;
+    // Each domain once per message: a From: listing many mailboxes of one
+    // domain costs one lookup.
+    const std::string& domain = a.domain().str();
+    if (std::find(reply_checked_.begin(), reply_checked_.end(), domain) != reply_checked_.end()) return std::nullopt;
+    // All of a message's reply checks together get kReplyCheckBudgets
+    // times dns_lookup_timeout: a customer whose name servers answer just
+    // in time, for many From: domains, cannot hold a milter worker (and
+    // the SMTP session) for minutes.
+    if (reply_time_ >= kReplyCheckBudgets * policy_->dns->budget())
+        return dns_error(stage, queue_id, a.str(),
+                         "cannot check domain " + domain + ": the message's DNS lookups took longer than " +
+                             std::to_string((kReplyCheckBudgets * policy_->dns->budget()).count()) + "s");
+    const auto started = std::chrono::steady_clock::now();
     const dns::Reachability r = policy_->dns->mail_reachability(a.domain());
-    if (r.outcome == dns::Reach::Reachable) return std::nullopt;
+    reply_time_ += std::chrono::steady_clock::now() - started;
+    if (r.outcome == dns::Reach::Reachable) {
+        reply_checked_.push_back(domain);
+        return std::nullopt;
+    }
     const std::string text = dns::describe(r, a.domain());
     if (r.outcome == dns::Reach::TempFail) return dns_error(stage, queue_id, a.str(), text);
     return Refusal{"550", std::string(dns::status_code(r)), std::string(role) + text,
@@ -374,6 +391,8 @@ void Session::abort() noexcept {
     seal_.clear();
     seal_count_ = 0;
     rcpt_count_ = 0;
+    reply_checked_.clear();
+    reply_time_ = {};
 }
 
 Decision Session::refuse(std::string_view stage, std::string_view queue_id, const Refusal& r) {

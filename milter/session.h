@@ -109,6 +109,9 @@ namespace milter {
 inline constexpr std::size_t kMaxAddressHeaders = 2;
 // Mailboxes taken from one From: value.
 inline constexpr std::size_t kMaxFromMailboxes = 100;
+// A message's reply-ability checks together: at most this many times
+// dns_lookup_timeout, then the rest is a DNS failure (milter_dns_error_action).
+inline constexpr int kReplyCheckBudgets = 2;
 
 struct Reply {
     enum class Kind { Continue, Reject, Tempfail, Accept };
@@ -219,6 +222,8 @@ private:
     std::string seal_;
     std::size_t seal_count_ = 0;
     std::size_t rcpt_count_ = 0;  // RCPTs of the message, read or not
+    std::vector<std::string> reply_checked_;         // domains found reachable
+    std::chrono::steady_clock::duration reply_time_{};  // spent on reply checks
 };
 
 }  // namespace milter

@@ -5,6 +5,8 @@
 // at the end of headers, the bounce domain at the end of message.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,7 +30,7 @@ struct Senders {
     std::string config;
     Senders() {
         harness::write_file(dir.sub("senders"),
-                            "alice@customer-a.example customer-a.example, customer-b.example\n",
+                            "alice@customer-a.example customer-a.example, customer-b.example, customer-c.example\n",
                             0644);
         config = "milter_sender_tables = " + dir.sub("senders") + "\n";
     }
@@ -202,8 +204,9 @@ BOOST_AUTO_TEST_CASE(what_is_looked_up) {
     {
         Fixture f(senders.config);
         BOOST_TEST(run(f, {.from = "news@customer-a.example, boss@customer-b.example"}) == "eom: verp");
-        const std::vector<std::string> want = {"MX customer-a.example", "MX customer-a.example",
-                                               "MX customer-b.example", "MX bounces.customer-a.example"};
+        // customer-a.example once: the From: domain was the sender's.
+        const std::vector<std::string> want = {"MX customer-a.example", "MX customer-b.example",
+                                               "MX bounces.customer-a.example"};
         BOOST_TEST(f.dns->queries == want, boost::test_tools::per_element());
     }
 }
@@ -223,6 +226,24 @@ BOOST_AUTO_TEST_CASE(one_dns_failure_per_message) {
                logging::captured());
     const std::vector<std::string> want = {"MX customer-a.example"};
     BOOST_TEST(f.dns->queries == want, boost::test_tools::per_element());
+}
+
+// A From: with many mailboxes: each domain is asked once, and all the
+// message's reply checks together stop after kReplyCheckBudgets times
+// dns_lookup_timeout (1s here), as a DNS failure.
+BOOST_AUTO_TEST_CASE(reply_checks_of_a_message_are_bounded) {
+    Senders senders;
+    Fixture f(senders.config + "dns_lookup_timeout = 1s\nmilter_dns_error_action = tempfail\n");
+    BOOST_TEST(run(f, {.from = "a@customer-a.example, b@customer-a.example, c@customer-a.example"}) == "eom: verp");
+    BOOST_TEST(std::count(f.dns->queries.begin(), f.dns->queries.end(), "MX customer-a.example") == 1);
+
+    f.dns->queries.clear();
+    f.dns->delay = std::chrono::milliseconds(1100);
+    const std::string got = run(f, {.from = "news@customer-a.example, boss@customer-b.example, x@customer-c.example"});
+    BOOST_TEST(got == "header: tempfail 451 4.4.3 cannot check domain customer-c.example: the message's DNS lookups "
+                      "took longer than 2s, try again later",
+               got);
+    BOOST_TEST(std::count(f.dns->queries.begin(), f.dns->queries.end(), "MX customer-c.example") == 0);
 }
 
 // dns_servers: up to three IPv4 name servers, a port optional; a bad one

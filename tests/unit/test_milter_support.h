@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -52,6 +53,7 @@ public:
         answers_[{name, t}] = std::move(a);
     }
     dns::Answer answer(std::string_view name, dns::Type t) {
+        if (delay.count() > 0) std::this_thread::sleep_for(delay);  // a slow name server
         const std::lock_guard g(mu_);
         queries.push_back(std::string(dns::to_string(t)) + " " + std::string(name));
         if (auto it = answers_.find({std::string(name), t}); it != answers_.end()) return it->second;
@@ -59,6 +61,7 @@ public:
         return {dns::Status::Ok, {{10, "mx." + std::string(name)}}};
     }
     std::vector<std::string> queries;
+    std::chrono::milliseconds delay{0};
 
 private:
     std::mutex mu_;
