@@ -171,6 +171,9 @@ state_directory = $sb/lib
 run_directory = $sb/run
 # VERP return paths on bounces.<sender domain>: $bounce_domain for $customer
 bounce_domains = bounces.*
+# The demo login owns $customer (milter_login_owns_domain); the table
+# adds its subdomains
+milter_sender_tables = $sb/etc/senders
 $(dns_conf)
 # One file for all three programs: sendguard-bounce runs as $user under
 # pipe(8) and cannot reach Postfix's postlog socket.
@@ -218,6 +221,9 @@ write_keys_and_login() {
         (umask 077; od -An -N6 -tx1 /dev/urandom | tr -d ' \n' >"$sb/etc/demo.password")
     fi
     password=$(cat "$sb/etc/demo.password")
+    printf '# login  sender domains it may use (sendguard-milter(8))\n%s  *.%s\n' "$login" "$customer" \
+        >"$sb/etc/senders"
+    chmod 0644 "$sb/etc/senders"
     mkdir -p "$sb/sasldb"
     # smtpd looks the login up as user@realm with the realm from the login
     printf '%s' "$password" | saslpasswd2 -f "$sb/sasldb/sasldb2" -c -p -u "$customer" demo
@@ -404,6 +410,18 @@ start() {
     print_guide
 }
 
+# Case 4 needs the sandbox's DNS: gone.$customer is in no record there.
+dns_guide() {
+    [ "$dns" = yes ] || return 0
+    cat <<CASE
+
+4. Refused by sendguard-milter: the From: domain cannot receive replies
+   (the login may use *.$customer, but gone.$customer does not exist)
+   $swaks -f news@$customer -t $accepted_rcpt --header 'From: <noreply@gone.$customer>'
+   It ends with 550 5.1.8 From: domain gone.$customer does not exist (NXDOMAIN).
+CASE
+}
+
 print_guide() {
     swaks="swaks -s 127.0.0.1 -p $submission_port -au $login -ap $password"
     cli="$bin/sendguard -c $sb/etc/sendguard.conf"
@@ -425,7 +443,7 @@ The sandbox runs (state under $sb; a second run restarts it, keeping the store):
    $swaks -f news@$customer -t $refused_rcpt
    Then send it again: sendguard-policyd refuses it at RCPT (550 5.1.1 ... suppression list).
    To send case 3 once more: $cli suppress remove $refused_rcpt
-
+$(dns_guide)
 Where to look:
   Postfix relay log     $sb/log/relay.log   (the sink's: $sb/log/sink.log)
   sendguard log         $sb/log/sendguard.log   (milter, policyd, bounce decisions)
