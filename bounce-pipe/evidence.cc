@@ -6,6 +6,7 @@
 #include <array>
 
 #include "common/log/log.h"
+#include "common/sys/ascii.h"
 
 namespace bounce {
 namespace {
@@ -16,17 +17,6 @@ constexpr size_t kMaxHeaderScan = 64 * 1024;
 
 bool is_alnum(char c) {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-        if (x != y) return false;
-    }
-    return true;
 }
 
 std::string_view trim(std::string_view s) {
@@ -52,7 +42,7 @@ std::string first_header(std::string_view message, std::string_view name) {
         pos = eol == std::string_view::npos ? head.size() : eol + 1;
         size_t colon = line.find(':');
         if (mbox_from || line.front() == ' ' || line.front() == '\t' || colon == std::string_view::npos ||
-            !iequals(trim(line.substr(0, colon)), name))
+            !sys::iequals(trim(line.substr(0, colon)), name))
             continue;
         std::string value(line.substr(colon + 1));
         while (pos < head.size() && (head[pos] == ' ' || head[pos] == '\t')) {  // continuation lines

@@ -10,10 +10,6 @@
 namespace bounce {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && sys::to_lower_ascii(a) == sys::to_lower_ascii(b);
-}
-
 // RFC 5322 3.3 date-time in UTC, with English names whatever the locale.
 std::string rfc5322_date(std::chrono::sys_seconds now) {
     static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -73,13 +69,13 @@ ReplyHeaders read_reply_headers(std::string_view m) {
         if (colon == std::string_view::npos) continue;
         std::string_view name = line.substr(0, colon);
         while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-        if (iequals(name, "From")) {
+        if (sys::iequals(name, "From")) {
             if (++h.from_count == 1) {
                 h.from = std::string(line.substr(colon + 1));
                 h.from_size = h.from.size();
                 in_from = true;
             }
-        } else if (iequals(name, address::kForwardSealHeader)) {
+        } else if (sys::iequals(name, address::kForwardSealHeader)) {
             h.sealed = true;
         }
     }

@@ -4,21 +4,14 @@
 #include <algorithm>
 
 #include "bounce-pipe/evidence.h"
+#include "common/sys/ascii.h"
 
 namespace bounce {
 namespace {
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return lower(x) == lower(y);
-           });
-}
-
 bool is_named(std::string_view host, const std::vector<std::string>& names) {
     if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return iequals(host, n); });
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return sys::iequals(host, n); });
 }
 
 // The next word of s (split on blanks), removed from s.
@@ -45,9 +38,9 @@ bool is_local_report(std::string_view message, std::string_view reporting_mta,
     if (queue_id.empty() || names.empty() || !is_named(reporting_mta, names)) return false;
     const std::string received = first_header(message, "received");
     std::string_view s = received;
-    if (!iequals(word(s), "by") || !is_named(word(s), names)) return false;
+    if (!sys::iequals(word(s), "by") || !is_named(word(s), names)) return false;
     if (word(s) != "(Postfix)") return false;
-    if (!iequals(word(s), "id")) return false;
+    if (!sys::iequals(word(s), "id")) return false;
     std::string_view id = word(s);
     if (id != queue_id) return false;
     size_t b = s.find_first_not_of(" \t\r\n");

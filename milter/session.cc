@@ -15,10 +15,6 @@ namespace {
 
 constexpr std::string_view kComponent = "milter";
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && sys::to_lower_ascii(a) == sys::to_lower_ascii(b);
-}
-
 // RET and ENVID are the only MAIL FROM parameters Postfix takes with a
 // changed sender (smfi_chgfrom); the rest belong to the original command.
 bool kept_esmtp_arg(std::string_view arg) {
@@ -200,16 +196,16 @@ Decision Session::rcpt(std::string_view recipient, std::string_view mailer) {
 
 void Session::header(std::string_view name, std::string_view value) {
     keep_for_sendlog(name, value);
-    if (iequals(name, address::kForwardSealHeader)) {
+    if (sys::iequals(name, address::kForwardSealHeader)) {
         if (seal_count_++ == 0 && value.size() <= address::kForwardSealMaxValue) seal_ = std::string(value);
         return;
     }
     std::vector<std::string>* keep = nullptr;
     std::size_t* count = nullptr;
-    if (iequals(name, "From")) {
+    if (sys::iequals(name, "From")) {
         keep = &from_;
         count = &from_count_;
-    } else if (iequals(name, "Sender")) {
+    } else if (sys::iequals(name, "Sender")) {
         keep = &sender_header_;
         count = &sender_count_;
     } else {
@@ -227,13 +223,13 @@ void Session::header(std::string_view name, std::string_view value) {
 // Message-ID and milter_sendlog_headers: the first value of each (a
 // second is ignored), at most kSendLogMaxString bytes.
 void Session::keep_for_sendlog(std::string_view name, std::string_view value) {
-    if (iequals(name, "Message-ID")) {
+    if (sys::iequals(name, "Message-ID")) {
         if (!message_id_seen_) message_id_ = sendlog_value(value);
         message_id_seen_ = true;
         return;
     }
     for (const std::string& want : policy_->sendlog_headers) {
-        if (!iequals(name, want)) continue;
+        if (!sys::iequals(name, want)) continue;
         for (const auto& kept : sendlog_headers_)
             if (kept.first == want) return;
         sendlog_headers_.emplace_back(want, sendlog_value(value));
