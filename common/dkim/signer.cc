@@ -15,6 +15,8 @@ namespace odk {
 }  // namespace odk
 #undef _Bool
 
+#include <strings.h>
+
 #include <cstring>
 #include <stdexcept>
 
@@ -62,6 +64,9 @@ Library::Library(const LibraryOptions& o) : impl_(std::make_unique<Impl>()) {
     DKIM_LIB* lib = impl_->lib.get();
     unsigned flags = DKIM_LIBFLAGS_FIXCRLF;
     set(lib, DKIM_OPTS_FLAGS, &flags, sizeof flags, "its flags");
+    bool from = false;
+    for (const auto& h : o.sign_headers) from = from || strcasecmp(h.c_str(), "From") == 0;
+    if (!from) throw std::runtime_error("the signed header fields must include From (RFC 6376 5.4)");
     CList sign(o.sign_headers), over(o.oversign_headers);
     set(lib, DKIM_OPTS_SIGNHDRS, sign.ptrs.data(), sizeof(char**), "the header list (it must name From)");
     set(lib, DKIM_OPTS_OVERSIGNHDRS, over.ptrs.data(), sizeof(char**), "the oversigned header list");
