@@ -72,6 +72,16 @@ std::optional<Record> record_of(const ns_msg& msg, const ns_rr& rr, Type type) {
         if (!host) return std::nullopt;
         return Record{static_cast<uint16_t>((rd[0] << 8) | rd[1]), canonical(*host)};
     }
+    case Type::TXT: {  // RFC 1035 §3.3.14: character-strings, concatenated (RFC 6376 §3.6.2.2)
+        std::string v;
+        for (size_t i = 0; i < len;) {
+            const size_t n = rd[i++];
+            if (i + n > len) return std::nullopt;
+            v.append(reinterpret_cast<const char*>(rd + i), n);
+            i += n;
+        }
+        return Record{0, v};
+    }
     }
     return std::nullopt;
 }
@@ -95,6 +105,7 @@ std::string_view to_string(Type t) noexcept {
     case Type::A: return "A";
     case Type::MX: return "MX";
     case Type::AAAA: return "AAAA";
+    case Type::TXT: return "TXT";
     }
     return "?";
 }
