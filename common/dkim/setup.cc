@@ -59,6 +59,7 @@ std::shared_ptr<const Signing> signing_from(const config::Config& cfg, SetupOpti
     const std::string& signing_path = cfg.str("dkim_signing_table");
     const std::string& key_path = cfg.str("dkim_key_table");
     const std::string& provider = cfg.str("dkim_provider_domain");
+    const std::chrono::seconds interval = cfg.duration("dkim_key_check_interval");
     if (signing_path.empty()) {
         // Checked all the same, so that turning signing on finds no bad line.
         if (!key_path.empty()) (void)KeyTable::load(key_path);
@@ -83,7 +84,7 @@ std::shared_ptr<const Signing> signing_from(const config::Config& cfg, SetupOpti
     s->library = std::make_shared<const Library>(lo);
     s->dns = options.dns ? options.dns : std::shared_ptr<const dns::Querier>(dns::lookup_from(cfg));
     s->dns_budget = cfg.duration("dns_lookup_timeout");
-    s->status = std::make_shared<KeyStatus>(cfg.duration("dkim_key_check_interval"), options.clock);
+    s->status = std::make_shared<KeyStatus>(interval, options.clock);
     return s;
 }
 
