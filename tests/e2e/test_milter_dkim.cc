@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cctype>
 #include <chrono>
 #include <map>
@@ -253,15 +254,34 @@ struct DkimSite {
                             "customer-a.example         customer-a.example:s1,ed1\n"
                             "rotate@customer-a.example  customer-a.example:s1,s2,s3\n",
                             0644);
-        // bounce_domains: the default, bounces.*
+        write_config("");
+    }
+
+    // bounce_domains: the default, bounces.*
+    void write_config(const std::string& extra) const {
         harness::write_file(conf,
                             "config_directory = " + dir.path() + "\nstate_directory = " + dir.sub("lib") +
                                 "\nrun_directory = " + dir.sub("run") +
                                 "\ndns_servers = 127.0.0.1:53\n"
                                 "milter_local_senders = customer-a.example\n"
                                 "dkim_key_table = " + dir.sub("dkim-keys") +
-                                "\ndkim_signing_table = " + dir.sub("dkim-signing") + "\n",
+                                "\ndkim_signing_table = " + dir.sub("dkim-signing") + "\n" + extra,
                             0644);
+    }
+
+    // The configuration with extra lines, applied by SIGHUP: the milter
+    // reads it, the tables and the key files again as the sendguard user.
+    void reload(const std::string& extra) {
+        const auto count = [&] {
+            const std::string l = log();
+            size_t n = 0;
+            for (size_t at = l.find("reload=ok"); at != std::string::npos; at = l.find("reload=ok", at + 1)) ++n;
+            return n;
+        };
+        const size_t before = count();
+        write_config(extra);
+        BOOST_REQUIRE(::kill(milter->pid(), SIGHUP) == 0);
+        BOOST_REQUIRE_MESSAGE(harness::wait_until([&] { return count() > before; }, 10000ms), log());
     }
 
     void serve_zone() {
@@ -483,6 +503,40 @@ BOOST_AUTO_TEST_CASE(local_submission_is_signed_a_sealed_forward_is_not) {
     BOOST_REQUIRE_MESSAGE(fwd, s.pf->log_tail() << "\nmilter: " << s.log());
     BOOST_TEST(dkim_signatures(fwd->content).empty(), fwd->content);
     BOOST_TEST(!log_line(s.log(), {"action=unsigned", "why=sealed_forward"}).empty(), s.log());
+}
+
+// Mail from a client that may not use the From: domain is never signed:
+// with milter_dry_run its refusal is only logged and the message leaves,
+// unsigned (why=dry_run_refused), although customer-a.example has keys.
+BOOST_AUTO_TEST_CASE(mail_from_outside_with_a_signed_from_domain_is_never_signed) {
+    DkimSite& s = site();
+    const auto refused = s.pf->send({.mail_from = "someone@elsewhere.example",
+                                     .rcpt_to = {"dest@remote.example"},
+                                     .data = DkimSite::message("news@customer-a.example", "outside1")});
+    BOOST_TEST(!refused.accepted(), s.why(refused));
+
+    s.reload("milter_dry_run = yes\n");
+    struct Restore {
+        DkimSite& s;
+        ~Restore() { s.reload(""); }
+    } restore{s};
+    const auto t = s.pf->send({.mail_from = "someone@elsewhere.example",
+                               .rcpt_to = {"dest@remote.example"},
+                               .data = DkimSite::message("news@customer-a.example", "outside2")});
+    BOOST_REQUIRE_MESSAGE(t.accepted(), s.why(t));
+    const auto m = s.received("outside2");
+    BOOST_REQUIRE_MESSAGE(m, s.why(t));
+    BOOST_TEST(dkim_signatures(m->content).empty(), m->content);
+    // At MAIL smtpd has no queue id yet: NOQUEUE.
+    BOOST_TEST(!log_line(s.log(), {"action=would_refuse, stage=mail", "from=<someone@elsewhere.example>"}).empty(),
+               s.log());
+    BOOST_TEST(!log_line(s.log(), {t.queue_id() + ": milter: action=would_refuse, stage=header",
+                                   "address=<news@customer-a.example>"})
+                    .empty(),
+               s.log());
+    const std::string line = log_line(s.log(), {t.queue_id() + ": milter: action=unsigned"});
+    BOOST_TEST(contains(line, "login=-"), s.log());
+    BOOST_TEST(contains(line, "why=dry_run_refused"), line);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
