@@ -36,9 +36,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cctype>
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,7 +64,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool contains(std::string_view s, std::string_view sub) { return s.find(sub) != std::string_view::npos; }
+bool contains(std::string_view s, std::string_view sub) {
+    return s.find(sub) != std::string_view::npos;
+}
 
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -85,8 +87,9 @@ struct KeyFile {
 
 KeyFile make_key(const harness::TempDir& dir, const std::string& name, bool ed25519) {
     KeyFile k{dir.sub("keys/" + name + ".pem"), {}};
-    const std::string gen = ed25519 ? "openssl genpkey -algorithm ed25519"
-                                    : "openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048";
+    const std::string gen = ed25519
+                                ? "openssl genpkey -algorithm ed25519"
+                                : "openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:2048";
     sh("umask 077 && " + gen + " -out '" + k.path + "' 2>/dev/null");
     const std::string der = "openssl pkey -in '" + k.path + "' -pubout -outform DER";
     const std::string p = sh(der + (ed25519 ? " | tail -c 32" : "") + " | base64 -w0").out;
@@ -126,7 +129,8 @@ Parsed split(const std::string& content) {
 }
 
 bool named(const std::string& field, std::string_view name) {
-    return field.size() > name.size() && field[name.size()] == ':' && lower(field.substr(0, name.size())) == lower(std::string(name));
+    return field.size() > name.size() && field[name.size()] == ':' &&
+           lower(field.substr(0, name.size())) == lower(std::string(name));
 }
 
 std::vector<std::string> dkim_signatures(const std::string& content) {
@@ -182,7 +186,8 @@ std::string log_line(const std::string& log, const std::vector<std::string>& par
         size_t eol = log.find('\n', pos);
         if (eol == std::string::npos) eol = log.size();
         const std::string line = log.substr(pos, eol - pos);
-        if (std::all_of(parts.begin(), parts.end(), [&](const std::string& p) { return contains(line, p); }))
+        if (std::all_of(parts.begin(), parts.end(),
+                        [&](const std::string& p) { return contains(line, p); }))
             return line;
         pos = eol + 1;
     }
@@ -211,7 +216,8 @@ struct DkimSite {
     DkimSite() {
         harness::skip_if(harness::PostfixInstance::unavailable());
         harness::skip_if(harness::DnsServer::unavailable());
-        harness::require(harness::have_program("opendkim-testmsg"), "opendkim-testmsg (apt-get install opendkim-tools)");
+        harness::require(harness::have_program("opendkim-testmsg"),
+                         "opendkim-testmsg (apt-get install opendkim-tools)");
         harness::require(harness::have_program("openssl"), "openssl (apt-get install openssl)");
         ns = harness::make_netns_or_skip();
         make_files();
@@ -234,7 +240,8 @@ struct DkimSite {
         dir.mkdir("run", 0755);
         dir.mkdir("lib", 0750);
         dir.mkdir("keys", 0750);
-        for (const char* d : {"run", "lib", "keys"}) harness::chown_to(dir.sub(d), "sendguard", true);
+        for (const char* d : {"run", "lib", "keys"})
+            harness::chown_to(dir.sub(d), "sendguard", true);
         s1 = make_key(dir, "s1", false);
         ed1 = make_key(dir, "ed1", true);
         s2 = make_key(dir, "s2", false);
@@ -244,10 +251,17 @@ struct DkimSite {
             throw std::runtime_error("chown verp.keys");
         harness::write_file(dir.sub("dkim-keys"),
                             "# DOMAIN  SELECTOR  KEYFILE\n"
-                            "customer-a.example  s1   " + s1.path + "\n"
-                            "customer-a.example  ed1  " + ed1.path + "\n"
-                            "customer-a.example  s2   " + s2.path + "\n"
-                            "customer-a.example  s3   " + s3.path + "\n",
+                            "customer-a.example  s1   " +
+                                s1.path +
+                                "\n"
+                                "customer-a.example  ed1  " +
+                                ed1.path +
+                                "\n"
+                                "customer-a.example  s2   " +
+                                s2.path +
+                                "\n"
+                                "customer-a.example  s3   " +
+                                s3.path + "\n",
                             0644);
         harness::write_file(dir.sub("dkim-signing"),
                             "# FROM  KEYDOMAIN:SELECTORS\n"
@@ -260,11 +274,12 @@ struct DkimSite {
     // bounce_domains: the default, bounces.*
     void write_config(const std::string& extra) const {
         harness::write_file(conf,
-                            "config_directory = " + dir.path() + "\nstate_directory = " + dir.sub("lib") +
-                                "\nrun_directory = " + dir.sub("run") +
+                            "config_directory = " + dir.path() + "\nstate_directory = " +
+                                dir.sub("lib") + "\nrun_directory = " + dir.sub("run") +
                                 "\ndns_servers = 127.0.0.1:53\n"
                                 "milter_local_senders = customer-a.example\n"
-                                "dkim_key_table = " + dir.sub("dkim-keys") +
+                                "dkim_key_table = " +
+                                dir.sub("dkim-keys") +
                                 "\ndkim_signing_table = " + dir.sub("dkim-signing") + "\n" + extra,
                             0644);
     }
@@ -275,13 +290,16 @@ struct DkimSite {
         const auto count = [&] {
             const std::string l = log();
             size_t n = 0;
-            for (size_t at = l.find("reload=ok"); at != std::string::npos; at = l.find("reload=ok", at + 1)) ++n;
+            for (size_t at = l.find("reload=ok"); at != std::string::npos;
+                 at = l.find("reload=ok", at + 1))
+                ++n;
             return n;
         };
         const size_t before = count();
         write_config(extra);
         BOOST_REQUIRE(::kill(milter->pid(), SIGHUP) == 0);
-        BOOST_REQUIRE_MESSAGE(harness::wait_until([&] { return count() > before; }, 10000ms), log());
+        BOOST_REQUIRE_MESSAGE(harness::wait_until([&] { return count() > before; }, 10000ms),
+                              log());
     }
 
     void serve_zone() {
@@ -307,7 +325,8 @@ struct DkimSite {
     void start_milter() {
         milter.emplace(harness::SpawnSpec{
             .argv = ns->wrap({harness::sendguard_bin("sendguard-milter"), "-f", "-c", conf})});
-        BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sock, 10s), "milter did not listen: " << milter->err());
+        BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(sock, 10s),
+                              "milter did not listen: " << milter->err());
     }
 
     std::string log() const { return milter->err(); }
@@ -317,7 +336,8 @@ struct DkimSite {
 
     // A message from login (alice or bob) as from, with header From: from
     // and a Message-ID naming id.
-    harness::SmtpTranscript send(const std::string& login, const std::string& from, const std::string& id) const {
+    harness::SmtpTranscript send(const std::string& login, const std::string& from,
+                                 const std::string& id) const {
         const std::string pw = login.substr(0, login.find('@')) + "-pw";
         return pf->send({.auth_plain = std::make_pair(login, pw),
                          .mail_from = from,
@@ -327,7 +347,8 @@ struct DkimSite {
     static std::string message(const std::string& from, const std::string& id) {
         return "From: Sender <" + from + ">\nTo: <dest@remote.example>\nSubject: dkim " + id +
                "\nDate: Wed, 02 Dec 2026 06:00:00 +0000\nMessage-ID: <" + id +
-               "@customer.example>\n\nfirst line of the body\n  two spaces  and a tab\there\nend of body\n";
+               "@customer.example>\n\nfirst line of the body\n  two spaces  and a tab\there\nend "
+               "of body\n";
     }
 
     // The message the sink received with Message-ID <id@...>, once its dump
@@ -337,7 +358,8 @@ struct DkimSite {
         harness::wait_until(
             [&] {
                 for (const harness::SinkMessage& m : sink->messages())
-                    if (contains(m.header("Message-ID"), "<" + id + "@") && contains(m.content, "end of body")) {
+                    if (contains(m.header("Message-ID"), "<" + id + "@") &&
+                        contains(m.content, "end of body")) {
                         found = m;
                         return true;
                     }
@@ -349,7 +371,8 @@ struct DkimSite {
 
     // opendkim-testmsg on a message, inside the namespace (its DNS).
     Verdict verify(const std::string& content) const {
-        const harness::RunResult r = harness::run({.argv = ns->wrap({"opendkim-testmsg"}), .stdin_data = content}, 30s);
+        const harness::RunResult r =
+            harness::run({.argv = ns->wrap({"opendkim-testmsg"}), .stdin_data = content}, 30s);
         return {r.ok(), r.status.str() + " " + r.err + r.out};
     }
 };
@@ -362,7 +385,8 @@ DkimSite& site() {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(e2e_milter_dkim, *boost::unit_test::label("dnsmasq") * boost::unit_test::fixture<DkimSite>())
+BOOST_AUTO_TEST_SUITE(e2e_milter_dkim,
+                      *boost::unit_test::label("dnsmasq") * boost::unit_test::fixture<DkimSite>())
 
 // An allowed sender's mail leaves with an RSA and an Ed25519 signature of
 // its own domain (c=relaxed/relaxed, From oversigned), each verified on its
@@ -377,7 +401,9 @@ BOOST_AUTO_TEST_CASE(allowed_mail_is_signed_rsa_and_ed25519_and_verifies) {
     BOOST_TEST(m->mail_from().ends_with("@bounces.customer-a.example"), m->mail_args);
 
     const std::vector<std::string> sigs = dkim_signatures(m->content);
-    BOOST_REQUIRE_MESSAGE(sigs.size() == 2u, "got " << sigs.size() << " DKIM-Signature fields, want 2:\n" << m->content);
+    BOOST_REQUIRE_MESSAGE(sigs.size() == 2u, "got " << sigs.size()
+                                                    << " DKIM-Signature fields, want 2:\n"
+                                                    << m->content);
     std::vector<std::string> algorithms;
     for (const std::string& sig : sigs) {
         const auto tg = tags(sig);
@@ -394,7 +420,8 @@ BOOST_AUTO_TEST_CASE(allowed_mail_is_signed_rsa_and_ed25519_and_verifies) {
     // Both at once, as a receiver gets them.
     BOOST_TEST(s.verify(m->content).pass, s.verify(m->content).text);
 
-    const std::string line = log_line(s.log(), {t.queue_id() + ": milter: action=signed", "why=signing_table"});
+    const std::string line =
+        log_line(s.log(), {t.queue_id() + ": milter: action=signed", "why=signing_table"});
     BOOST_TEST(contains(line, "d=customer-a.example s=s1 a=rsa-sha256"), s.log());
     BOOST_TEST(contains(line, "d=customer-a.example s=ed1 a=ed25519-sha256"), s.log());
     BOOST_TEST(contains(s.log(), t.queue_id() + ": milter: action=verp, stage=eom"), s.log());
@@ -416,7 +443,8 @@ BOOST_AUTO_TEST_CASE(a_message_changed_after_signing_fails_verification) {
     BOOST_REQUIRE(at != std::string::npos);
     changed.replace(at, 5, "FIRST");
     for (const std::string& sig : sigs) {
-        BOOST_TEST(s.verify(with_only(m->content, sig)).pass, "unchanged: " << s.verify(with_only(m->content, sig)).text);
+        BOOST_TEST(s.verify(with_only(m->content, sig)).pass,
+                   "unchanged: " << s.verify(with_only(m->content, sig)).text);
         const Verdict v = s.verify(with_only(changed, sig));
         BOOST_TEST(!v.pass, "a changed body verified: " << sig);
         BOOST_TEST(contains(v.text, "Bad signature"), v.text);
@@ -438,7 +466,9 @@ BOOST_AUTO_TEST_CASE(an_unpublished_or_mismatched_selector_never_signs) {
     const auto m = s.received("rotate");
     BOOST_REQUIRE_MESSAGE(m, s.why(t));
     const std::vector<std::string> sigs = dkim_signatures(m->content);
-    BOOST_REQUIRE_MESSAGE(sigs.size() == 1u, "got " << sigs.size() << " signatures, want s1's only:\n" << m->content);
+    BOOST_REQUIRE_MESSAGE(sigs.size() == 1u, "got " << sigs.size()
+                                                    << " signatures, want s1's only:\n"
+                                                    << m->content);
     BOOST_TEST(tags(sigs.front()).at("s") == "s1", sigs.front());
     BOOST_TEST(tags(sigs.front()).at("a") == "rsa-sha256", sigs.front());
     BOOST_TEST(s.verify(m->content).pass, s.verify(m->content).text);
@@ -485,19 +515,20 @@ BOOST_AUTO_TEST_CASE(local_submission_is_signed_a_sealed_forward_is_not) {
     const std::vector<std::string> sigs = dkim_signatures(m->content);
     BOOST_TEST(sigs.size() == 2u, m->content);
     for (const std::string& sig : sigs) BOOST_TEST(s.verify(with_only(m->content, sig)).pass, sig);
-    BOOST_TEST(contains(log_line(s.log(), {"action=signed", "login=local", "address=<www-data@customer-a.example>"}),
+    BOOST_TEST(contains(log_line(s.log(), {"action=signed", "login=local",
+                                           "address=<www-data@customer-a.example>"}),
                         "why=signing_table"),
                s.log());
 
     const std::string replier = "Replier <someone@elsewhere.example>";
-    const std::string seal = address::seal_forward(address::VerpKeys::load_file(s.dir.sub("verp.keys")),
-                                                   "news@customer-a.example", replier,
-                                                   std::chrono::time_point_cast<std::chrono::seconds>(
-                                                       std::chrono::system_clock::now()));
-    const auto f = s.pf->sendmail("<>", {"news@customer-a.example"},
-                                  "From: " + replier + "\nTo: news@customer-a.example\nSubject: Re: news\n" +
-                                      std::string(address::kForwardSealHeader) + ": " + seal +
-                                      "\nMessage-ID: <forward@elsewhere.example>\n\nthanks\nend of body\n");
+    const std::string seal = address::seal_forward(
+        address::VerpKeys::load_file(s.dir.sub("verp.keys")), "news@customer-a.example", replier,
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+    const auto f =
+        s.pf->sendmail("<>", {"news@customer-a.example"},
+                       "From: " + replier + "\nTo: news@customer-a.example\nSubject: Re: news\n" +
+                           std::string(address::kForwardSealHeader) + ": " + seal +
+                           "\nMessage-ID: <forward@elsewhere.example>\n\nthanks\nend of body\n");
     BOOST_REQUIRE_MESSAGE(f.ok(), f.describe());
     const auto fwd = s.received("forward");
     BOOST_REQUIRE_MESSAGE(fwd, s.pf->log_tail() << "\nmilter: " << s.log());
@@ -510,9 +541,10 @@ BOOST_AUTO_TEST_CASE(local_submission_is_signed_a_sealed_forward_is_not) {
 // unsigned (why=dry_run_refused), although customer-a.example has keys.
 BOOST_AUTO_TEST_CASE(mail_from_outside_with_a_signed_from_domain_is_never_signed) {
     DkimSite& s = site();
-    const auto refused = s.pf->send({.mail_from = "someone@elsewhere.example",
-                                     .rcpt_to = {"dest@remote.example"},
-                                     .data = DkimSite::message("news@customer-a.example", "outside1")});
+    const auto refused =
+        s.pf->send({.mail_from = "someone@elsewhere.example",
+                    .rcpt_to = {"dest@remote.example"},
+                    .data = DkimSite::message("news@customer-a.example", "outside1")});
     BOOST_TEST(!refused.accepted(), s.why(refused));
 
     s.reload("milter_dry_run = yes\n");
@@ -528,8 +560,10 @@ BOOST_AUTO_TEST_CASE(mail_from_outside_with_a_signed_from_domain_is_never_signed
     BOOST_REQUIRE_MESSAGE(m, s.why(t));
     BOOST_TEST(dkim_signatures(m->content).empty(), m->content);
     // At MAIL smtpd has no queue id yet: NOQUEUE.
-    BOOST_TEST(!log_line(s.log(), {"action=would_refuse, stage=mail", "from=<someone@elsewhere.example>"}).empty(),
-               s.log());
+    BOOST_TEST(
+        !log_line(s.log(), {"action=would_refuse, stage=mail", "from=<someone@elsewhere.example>"})
+             .empty(),
+        s.log());
     BOOST_TEST(!log_line(s.log(), {t.queue_id() + ": milter: action=would_refuse, stage=header",
                                    "address=<news@customer-a.example>"})
                     .empty(),
