@@ -304,7 +304,14 @@ struct DkimSite {
 
     void serve_zone() {
         dns.emplace(*ns);
+        publish(false);
+    }
+
+    // The zone, with s2's record when s2 is published (a rotation's next
+    // step); dnsmasq is (re)started with it.
+    void publish(bool s2_published) {
         harness::DnsRecords& r = dns->records();
+        r.clear();
         for (const char* d : {"customer-a.example", "customer-b.example"}) {
             const std::string domain = d;
             r.mx(domain, "mx." + domain, 10)
@@ -319,7 +326,11 @@ struct DkimSite {
             .txt("ed1._domainkey.customer-a.example", ed1.record)
             .txt("s3._domainkey.customer-a.example", s1.record)  // another key than s3's
             .ttl(60);
-        dns->start();
+        if (s2_published) r.txt("s2._domainkey.customer-a.example", s2.record);
+        if (dns->running())
+            dns->restart();
+        else
+            dns->start();
     }
 
     void start_milter() {
@@ -517,6 +528,39 @@ BOOST_AUTO_TEST_CASE(an_unpublished_or_mismatched_selector_never_signs) {
     // And each is warned about once, with the record to publish.
     BOOST_TEST(contains(s.log(), "s2._domainkey.customer-a.example"), s.log());
     BOOST_TEST(contains(s.log(), s.s2.record), "the warning names the record to publish for s2");
+}
+
+// The rotation's next step: once s2 is published (and the milter told by
+// SIGHUP, or after dkim_key_check_interval), s1 and s2 both sign and both
+// verify; s3 still does not.
+BOOST_AUTO_TEST_CASE(a_selector_signs_once_it_is_published) {
+    DkimSite& s = site();
+    s.publish(true);
+    s.reload("");
+    struct Restore {
+        DkimSite& s;
+        ~Restore() {
+            s.publish(false);
+            s.reload("");
+        }
+    } restore{s};
+    const auto t = s.send("alice@customer-a.example", "rotate@customer-a.example", "rotate2");
+    BOOST_REQUIRE_MESSAGE(t.accepted(), s.why(t));
+    const auto m = s.received("rotate2");
+    BOOST_REQUIRE_MESSAGE(m, s.why(t));
+    const std::vector<std::string> sigs = dkim_signatures(m->content);
+    BOOST_REQUIRE_MESSAGE(sigs.size() == 2u, "got " << sigs.size() << ", want s1 and s2:\n"
+                                                    << m->content);
+    std::vector<std::string> selectors;
+    for (const std::string& sig : sigs) {
+        selectors.push_back(tags(sig).at("s"));
+        const Verdict v = s.verify(with_only(m->content, sig));
+        BOOST_TEST(v.pass, v.text << "\n" << sig);
+    }
+    std::sort(selectors.begin(), selectors.end());
+    BOOST_TEST((selectors == std::vector<std::string>{"s1", "s2"}));
+    const std::string line = log_line(s.log(), {t.queue_id() + ": milter: action=signed"});
+    BOOST_TEST(contains(line, "not used: s3._domainkey.customer-a.example=mismatch"), line);
 }
 
 // A customer allowed to send but without a signing row: relayed unsigned,
