@@ -20,7 +20,7 @@
 //   key table (customer-a.example)   published at SELECTOR._domainkey
 //     s1   RSA-2048                  its own key
 //     ed1  Ed25519                   its own key
-//     s2   RSA-2048                  nothing (NXDOMAIN)
+//     s2   RSA-2048                  nothing (NXDOMAIN); one case publishes it
 //     s3   RSA-2048                  s1's key: a mismatch
 //   signing table
 //     customer-a.example             customer-a.example:s1,ed1
@@ -563,9 +563,10 @@ BOOST_AUTO_TEST_CASE(a_selector_signs_once_it_is_published) {
     BOOST_TEST(contains(line, "not used: s3._domainkey.customer-a.example=mismatch"), line);
 }
 
-// A customer allowed to send but without a signing row: relayed unsigned,
-// and the log says why.
-BOOST_AUTO_TEST_CASE(mail_without_a_signing_row_is_relayed_unsigned_with_a_why) {
+// A customer allowed to send but without a signing row, and a message with
+// two From: mailboxes: relayed unsigned, and the log says why.
+BOOST_AUTO_TEST_CASE(
+    mail_without_a_signing_row_or_with_two_authors_is_relayed_unsigned_with_a_why) {
     DkimSite& s = site();
     const auto t = s.send("bob@customer-b.example", "bob@customer-b.example", "nokeys");
     BOOST_REQUIRE_MESSAGE(t.accepted(), s.why(t));
@@ -578,6 +579,23 @@ BOOST_AUTO_TEST_CASE(mail_without_a_signing_row_is_relayed_unsigned_with_a_why) 
     BOOST_TEST(contains(line, "login=bob@customer-b.example"), line);
     BOOST_TEST(contains(line, "address=<bob@customer-b.example>"), line);
     BOOST_TEST(contains(line, "why=no_signing_rule"), line);
+
+    // Two author mailboxes, both alice's to use: relayed, but a DKIM
+    // signature speaks for one author domain, so none is made.
+    const auto two =
+        s.pf->send({.auth_plain = std::make_pair("alice@customer-a.example", "alice-pw"),
+                    .mail_from = "news@customer-a.example",
+                    .rcpt_to = {"dest@remote.example"},
+                    .data = "From: news@customer-a.example, info@customer-a.example\n"
+                            "Sender: news@customer-a.example\nSubject: two authors\n"
+                            "Message-ID: <two@customer.example>\n\nend of body\n"});
+    BOOST_REQUIRE_MESSAGE(two.accepted(), s.why(two));
+    const auto m2 = s.received("two");
+    BOOST_REQUIRE_MESSAGE(m2, s.why(two));
+    BOOST_TEST(dkim_signatures(m2->content).empty(), m2->content);
+    BOOST_TEST(contains(log_line(s.log(), {two.queue_id() + ": milter: action=unsigned"}),
+                        "why=several_from"),
+               s.log());
 }
 
 // sendmail(1) through non_smtpd_milters: a local sender of
