@@ -27,9 +27,9 @@
 //     rotate@customer-a.example      customer-a.example:s1,s2,s3
 //   customer-b.example: allowed to send (login bob), no signing row.
 //
-// The zone also has what a sending domain publishes beside DKIM (MX, SPF,
-// DMARC) and the relay's address with its PTR, so the milter's other DNS
-// checks (milter_reply_check) run against real answers.
+// The zone also has what a sending domain publishes beside DKIM: MX (the
+// milter's reply-ability check, milter_reply_check, asks for it), SPF and
+// DMARC, and the relay's address 192.0.2.10 with its PTR.
 #include <boost/test/unit_test.hpp>
 
 #include <sys/stat.h>
