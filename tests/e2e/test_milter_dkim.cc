@@ -39,6 +39,7 @@
 #include <cctype>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -365,12 +366,18 @@ struct DkimSite {
     // The message the sink received with Message-ID <id@...>, once its dump
     // is complete.
     std::optional<harness::SinkMessage> received(const std::string& id) const {
+        return received_where([&](const harness::SinkMessage& m) {
+            return contains(m.header("Message-ID"), "<" + id + "@") &&
+                   contains(m.content, "end of body");
+        });
+    }
+    std::optional<harness::SinkMessage> received_where(
+        const std::function<bool(const harness::SinkMessage&)>& want) const {
         std::optional<harness::SinkMessage> found;
         harness::wait_until(
             [&] {
                 for (const harness::SinkMessage& m : sink->messages())
-                    if (contains(m.header("Message-ID"), "<" + id + "@") &&
-                        contains(m.content, "end of body")) {
+                    if (want(m)) {
                         found = m;
                         return true;
                     }
@@ -469,6 +476,50 @@ BOOST_AUTO_TEST_CASE(a_large_message_with_folded_fields_verifies) {
         BOOST_TEST(v.pass, v.text << "\n" << sig);
         BOOST_TEST(count_in_list(tags(sig).at("h"), "mime-version") == 1u, sig);
         BOOST_TEST(count_in_list(tags(sig).at("h"), "content-type") == 1u, sig);
+    }
+}
+
+// What Postfix adds or leaves out: a sendmail(1) message without Date: and
+// Message-ID: (cleanup(8) adds them before non_smtpd_milters see the
+// header, so they are signed), and a message with an empty body.
+BOOST_AUTO_TEST_CASE(added_fields_and_an_empty_body_still_verify) {
+    DkimSite& s = site();
+    const auto r =
+        s.pf->sendmail("www-data@customer-a.example", {"dest@remote.example"},
+                       "From: www-data@customer-a.example\nSubject: no date\n\nend of body\n");
+    BOOST_REQUIRE_MESSAGE(r.ok(), r.describe());
+    const auto local = s.received_where([](const harness::SinkMessage& m) {
+        return m.header("Subject") == "no date" && contains(m.content, "end of body");
+    });
+    BOOST_REQUIRE_MESSAGE(local, s.pf->log_tail() << "\nmilter: " << s.log());
+    BOOST_TEST(!local->header("Date").empty(), local->content);
+    BOOST_TEST(!local->header("Message-ID").empty(), local->content);
+    const std::vector<std::string> sigs = dkim_signatures(local->content);
+    BOOST_TEST(sigs.size() == 2u, local->content);
+    for (const std::string& sig : sigs) {
+        const Verdict v = s.verify(with_only(local->content, sig));
+        BOOST_TEST(v.pass, v.text << "\n" << local->content);
+        BOOST_TEST(count_in_list(tags(sig).at("h"), "date") == 1u, sig);
+        BOOST_TEST(count_in_list(tags(sig).at("h"), "message-id") == 1u, sig);
+    }
+
+    const auto t = s.pf->send(
+        {.auth_plain = std::make_pair("alice@customer-a.example", "alice-pw"),
+         .mail_from = "news@customer-a.example",
+         .rcpt_to = {"dest@remote.example"},
+         .data = "From: news@customer-a.example\nSubject: empty body\n"
+                 "Date: Wed, 02 Dec 2026 06:00:00 +0000\nMessage-ID: <empty@customer.example>\n"});
+    BOOST_REQUIRE_MESSAGE(t.accepted(), s.why(t));
+    const auto d = s.pf->wait_for_delivery(t.queue_id(), 15s);
+    BOOST_REQUIRE_MESSAGE(d && d->status == "sent", s.why(t));
+    const auto empty = s.received_where(
+        [](const harness::SinkMessage& m) { return m.header("Subject") == "empty body"; });
+    BOOST_REQUIRE_MESSAGE(empty, s.why(t));
+    const std::vector<std::string> esigs = dkim_signatures(empty->content);
+    BOOST_TEST(esigs.size() == 2u, empty->content);
+    for (const std::string& sig : esigs) {
+        const Verdict v = s.verify(with_only(empty->content, sig));
+        BOOST_TEST(v.pass, v.text << "\n" << empty->content);
     }
 }
 
