@@ -211,3 +211,26 @@ BOOST_AUTO_TEST_CASE(signing_table_cases) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// conf-examples/dkim-keys and dkim-signing load, with a generated key of
+// the type each file name says in place of each key file.
+BOOST_AUTO_TEST_CASE(conf_examples_load) {
+    dkim_test::Keys k;
+    std::string keys = harness::file_text(std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/dkim-keys");
+    BOOST_REQUIRE(!keys.empty());
+    int n = 0;
+    for (std::size_t at; (at = keys.find("/etc/sendguard/dkim/")) != std::string::npos;) {
+        const std::size_t end = keys.find_first_of(" \n", at);
+        const std::string path = keys.substr(at, end - at);
+        const bool ed = path.find("ed25519") != std::string::npos;
+        ++n;
+        keys.replace(at, path.size(), k.file("k" + std::to_string(n), ed ? KeyKind::Ed25519 : KeyKind::Rsa2048, n));
+    }
+    BOOST_TEST(n == 5);
+    const dkim::KeyTable table = dkim::KeyTable::parse(keys, "dkim-keys");
+    BOOST_TEST(table.keys().size() == 5u);
+    const std::string signing = harness::file_text(std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/dkim-signing");
+    const dkim::SigningTable rules = dkim::SigningTable::parse(signing, "dkim-signing", table);
+    BOOST_TEST(rules.size() == 3u);
+    BOOST_TEST(rules.find(*address::parse_mailbox("x@news.customer-a.example"))->keys.front()->selector == "s2026e");
+}
