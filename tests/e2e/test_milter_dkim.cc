@@ -163,8 +163,8 @@ std::map<std::string, std::string> tags(const std::string& field) {
     return t;
 }
 
-// The message with only the DKIM-Signature field keep (none when empty):
-// what a verifier sees of one signature alone. No h= lists DKIM-Signature.
+// The message without its DKIM-Signature fields other than keep: what a
+// verifier sees of one signature alone. No h= lists DKIM-Signature.
 std::string with_only(const std::string& content, const std::string& keep) {
     const Parsed m = split(content);
     std::string out;
@@ -415,6 +415,19 @@ struct DkimSite {
 };
 DkimSite* DkimSite::current = nullptr;
 
+// Puts back what a case changed on the shared site, also when it failed
+// (a failed REQUIRE inside is recorded, and ends nothing else).
+struct Restore {
+    std::function<void()> undo;
+    ~Restore() {
+        try {
+            undo();
+        } catch (...) {
+            BOOST_ERROR("the site could not be restored for the next cases");
+        }
+    }
+};
+
 DkimSite& site() {
     BOOST_TEST_REQUIRE(DkimSite::current != nullptr);
     return *DkimSite::current;
@@ -607,13 +620,10 @@ BOOST_AUTO_TEST_CASE(a_selector_signs_once_it_is_published) {
     DkimSite& s = site();
     s.publish(true);
     s.reload("");
-    struct Restore {
-        DkimSite& s;
-        ~Restore() {
-            s.publish(false);
-            s.reload("");
-        }
-    } restore{s};
+    const Restore restore{[&] {
+        s.publish(false);
+        s.reload("");
+    }};
     const auto t = s.send("alice@customer-a.example", "rotate@customer-a.example", "rotate2");
     BOOST_REQUIRE_MESSAGE(t.accepted(), s.why(t));
     const auto m = s.received("rotate2");
@@ -714,10 +724,7 @@ BOOST_AUTO_TEST_CASE(mail_from_outside_with_a_signed_from_domain_is_never_signed
     BOOST_TEST(!refused.accepted(), s.why(refused));
 
     s.reload("milter_dry_run = yes\n");
-    struct Restore {
-        DkimSite& s;
-        ~Restore() { s.reload(""); }
-    } restore{s};
+    const Restore restore{[&] { s.reload(""); }};
     const auto t = s.pf->send({.mail_from = "someone@elsewhere.example",
                                .rcpt_to = {"dest@remote.example"},
                                .data = DkimSite::message("news@customer-a.example", "outside2")});
