@@ -19,8 +19,12 @@
 // send log names each message; with one the VERP address carries the
 // recipient and nothing is written. SG_BENCH_MILTER_SETTINGS adds lines to
 // the milter's sendguard.conf, to see what a setting costs
-// ("milter_store_sync = commit", "milter_verp = no": checks only);
-// SG_BENCH_KEEP=1 keeps the files (logs, configs) of the run.
+// ("milter_store_sync = commit", "milter_verp = no": checks only).
+// SG_BENCH_MILTER_BEFORE=PATH adds a fourth listener, "sendguard-milter
+// before": another build of the milter (say, of the main branch) with the
+// same settings, its own socket and store, so a change is measured
+// against what it changes in one run. SG_BENCH_KEEP=1 keeps the files
+// (logs, configs) of the run.
 //
 // smtp-source has no SMTP AUTH, so the client is unauthenticated and its
 // sender is allowed by milter_network_tables (127.0.0.0/8 may send as
@@ -87,6 +91,20 @@ std::string write_milter_config(const std::string& dir, const bench::Users& u, c
     return conf;
 }
 
+// Another build of sendguard-milter with conf's settings in its own
+// run and state directories (SG_BENCH_MILTER_BEFORE).
+pid_t start_before(const std::string& path, const std::string& dir, const bench::Users& u, const std::string& conf) {
+    bench::make_dir(dir + "/before", 0755, u.sendguard_uid, u.sendguard_gid);
+    bench::make_dir(dir + "/before/lib", 0750, u.sendguard_uid, u.sendguard_gid);
+    bench::write_file(dir + "/before/sendguard.conf",
+                      bench::read_file(conf) + lines({"state_directory = " + dir + "/before/lib",
+                                                      "run_directory = " + dir + "/before"}));
+    const pid_t pid = bench::spawn({path, "-f", "-c", dir + "/before/sendguard.conf"}, dir + "/before/milter.err");
+    if (!bench::wait_for_file(dir + "/before/milter.sock", 10))
+        bench::fail(path + " did not listen: " + bench::read_file(dir + "/before/milter.err"));
+    return pid;
+}
+
 // The no-op milter runs as root; its socket is opened to Postfix's smtpd.
 pid_t start_noop(const std::string& dir) {
     const std::string sock = dir + "/noop/milter.sock";
@@ -102,17 +120,22 @@ int bench_milter(const std::string& bin, const std::string& dir, const bench::Op
     const char* extra = std::getenv("SG_BENCH_MILTER_SETTINGS");
     const std::string conf = write_milter_config(dir, u, extra ? std::string(extra) + "\n" : "");
     const pid_t milter = bench::spawn({bin + "/sendguard-milter", "-f", "-c", conf}, dir + "/milter.err");
-    pid_t noop = -1;
+    pid_t noop = -1, before = -1;
+    const char* before_path = std::getenv("SG_BENCH_MILTER_BEFORE");
     int status = 1;
     try {
         if (!bench::wait_for_file(dir + "/run/milter.sock", 10))
             bench::fail("sendguard-milter did not listen: " + bench::read_file(dir + "/milter.err"));
         noop = start_noop(dir);
-        const std::vector<bench::Variant> variants = {
+        std::vector<bench::Variant> variants = {
             {"no milter", "", -1},
             {"libmilter no-op", "unix:" + dir + "/noop/milter.sock", noop},
             {"sendguard-milter", "unix:" + dir + "/run/milter.sock", milter},
         };
+        if (before_path && *before_path) {
+            before = start_before(before_path, dir, u, conf);
+            variants.push_back({"sendguard-milter before", "unix:" + dir + "/before/milter.sock", before});
+        }
         bench::Relay relay(dir, u, variants, opt);
         size_t verp_before = 0, eom_before = 0;
         relay.after_warm_up = [&] {
@@ -126,6 +149,11 @@ int bench_milter(const std::string& bin, const std::string& dir, const bench::Op
         bench::summary(variants, o, 0, 2, 0.90, opt);
         bench::cpu_summary(variants, o, 2, opt);
         bench::summary(variants, o, 1, 2, 0, opt);
+        if (variants.size() > 3) {
+            bench::summary(variants, o, 0, 3, 0.90, opt);
+            bench::cpu_summary(variants, o, 3, opt);
+            bench::summary(variants, o, 3, 2, 0, opt);
+        }
         const std::string log = bench::read_file(dir + "/milter.err");
         const size_t decided = bench::count_of(log, "stage=eom") - eom_before;
         const size_t verp = bench::count_of(log, "action=verp") - verp_before;
@@ -140,6 +168,7 @@ int bench_milter(const std::string& bin, const std::string& dir, const bench::Op
     } catch (const std::exception& e) {
         std::fprintf(stderr, "milter: %s\n", e.what());
     }
+    bench::stop(before);
     bench::stop(noop);
     bench::stop(milter);
     return status;
