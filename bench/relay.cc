@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -37,6 +38,7 @@ constexpr int kSessions = 10;
 constexpr int kBodyBytes = 512;
 constexpr const char* kSender = "news@customer-a.example";
 constexpr const char* kRecipient = "rcpt@remote.example";
+constexpr const char* kSampleRecipient = "sample@verify.example";
 
 // Postfix programs re-read a config file younger than ~2 s in naps; an
 // older mtime saves seconds at start.
@@ -100,7 +102,8 @@ postlog   unix-dgram n - n -   1  postlogd
 // milter macro lists are Postfix's defaults: a milter that asks for its
 // own (SMFIF_SETSYMLIST, as sendguard-milter does) gets only those.
 void write_postfix_config(const std::string& dir, const Users& u, const std::vector<Variant>& variants,
-                          const std::vector<uint16_t>& ports, const std::string& nexthop) {
+                          const std::vector<uint16_t>& ports, const std::string& nexthop,
+                          const std::string& sample_nexthop) {
     const std::string cf = dir + "/postfix";
     make_dir(cf, 0755);
     make_dir(dir + "/queue", 0755);  // root's: postfix start makes the rest
@@ -113,6 +116,8 @@ void write_postfix_config(const std::string& dir, const Users& u, const std::vec
                                        "alias_database =", "mynetworks = 127.0.0.0/8", "relayhost = " + nexthop,
                                        "biff = no", "delay_warning_time = 0h", "maillog_file = " + dir + "/maillog",
                                        "maillog_file_prefixes = " + dir, "milter_protocol = 6",
+                                       "transport_maps = inline:{" + std::string(kSampleRecipient) +
+                                           "=smtp:" + sample_nexthop + "}",
                                        "milter_default_action = tempfail"}));
     std::string master;
     for (size_t i = 0; i < variants.size(); ++i) {
@@ -261,8 +266,8 @@ bool can_run(const char* tag) {
     return false;
 }
 
-std::string make_run_dir(const char* name) {
-    std::string tmpl = std::string("/tmp/sg-bench-") + name + "-XXXXXX";
+std::string make_run_dir(const char* name, const char* parent) {
+    std::string tmpl = std::string(parent) + "/sg-bench-" + name + "-XXXXXX";
     if (!::mkdtemp(tmpl.data())) fail("mkdtemp " + tmpl + ": " + std::strerror(errno));
     ::chmod(tmpl.c_str(), 0755);
     return tmpl;
@@ -282,10 +287,19 @@ Relay::Relay(std::string dir, const Users& u, std::vector<Variant> variants, Opt
         const uint16_t p = free_port("127.0.0.1");
         if (std::find(ports_.begin(), ports_.end(), p) == ports_.end()) ports_.push_back(p);
     }
+    uint16_t sample_port = free_port("127.0.0.2");
+    while (sample_port == sink_port) sample_port = free_port("127.0.0.2");
     sink_ = spawn({kSink, "-c", "-u", "nobody", "127.0.0.2:" + std::to_string(sink_port), "256"}, dir_ + "/sink.out");
-    write_postfix_config(dir_, u, variants_, ports_, "[127.0.0.2]:" + std::to_string(sink_port));
+    const passwd* nobody = ::getpwnam("nobody");
+    make_dir(dir_ + "/samples", 0755, nobody ? nobody->pw_uid : 0);
+    sample_sink_ = spawn({kSink, "-u", "nobody", "-d", dir_ + "/samples/%H%M%S.",
+                          "127.0.0.2:" + std::to_string(sample_port), "16"},
+                         dir_ + "/sample-sink.out");
+    write_postfix_config(dir_, u, variants_, ports_, "[127.0.0.2]:" + std::to_string(sink_port),
+                         "[127.0.0.2]:" + std::to_string(sample_port));
     if (bench::run({kPostfix, "-c", dir_ + "/postfix", "start"}, dir_ + "/postfix.out") != 0) {
         stop(sink_);
+        stop(sample_sink_);
         fail("postfix start: " + read_file(dir_ + "/postfix.out"));
     }
     started_ = true;
@@ -294,6 +308,31 @@ Relay::Relay(std::string dir, const Users& u, std::vector<Variant> variants, Opt
 Relay::~Relay() {
     if (started_) bench::run({kPostfix, "-c", dir_ + "/postfix", "stop"}, dir_ + "/postfix.out");
     stop(sink_);
+    stop(sample_sink_);
+}
+
+std::string Relay::sample(size_t variant) {
+    namespace fs = std::filesystem;
+    const auto files = [this] {
+        std::vector<std::string> f;
+        for (const auto& e : fs::directory_iterator(dir_ + "/samples"))
+            if (e.is_regular_file()) f.push_back(e.path().string());
+        std::sort(f.begin(), f.end());
+        return f;
+    };
+    const std::vector<std::string> before = files();
+    if (bench::run({kSource, "-m", "1", "-s", "1", "-l", std::to_string(kBodyBytes), "-f", kSender, "-t",
+                    kSampleRecipient, "-M", "load.sendguard.test", "127.0.0.1:" + std::to_string(ports_[variant])},
+                   dir_ + "/source.out") != 0)
+        return "";
+    for (auto end = Clock::now() + 30s; Clock::now() < end; std::this_thread::sleep_for(50ms)) {
+        std::vector<std::string> now = files(), added;
+        std::set_difference(now.begin(), now.end(), before.begin(), before.end(), std::back_inserter(added));
+        if (added.empty()) continue;
+        std::this_thread::sleep_for(200ms);  // the sink writes the file until the transaction ends
+        return read_file(added.front());
+    }
+    return "";
 }
 
 // One run: smtp-source into the variant's port, timed until the sink has

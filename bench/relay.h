@@ -68,6 +68,10 @@ public:
 
     std::function<void()> after_warm_up;  // e.g. counting the milter's log lines
     Outcome run();
+    // One message through the variant's listener to a second sink that
+    // keeps it (smtp-sink -d; recipient kSampleRecipient, routed there by
+    // transport_maps): the message as relayed, "" when none came in 30 s.
+    std::string sample(size_t variant);
 
 private:
     double measure(size_t variant, int messages, int recipients, bool& complete);
@@ -76,6 +80,7 @@ private:
     Options o_;
     std::vector<uint16_t> ports_;
     pid_t sink_ = -1;
+    pid_t sample_sink_ = -1;
     bool started_ = false;
     long sunk_ = 0;
 };
@@ -104,7 +109,7 @@ size_t count_of(const std::string& text, const std::string& what);
 std::string lines(std::initializer_list<std::string> l);
 // Preconditions of every relay bench: root and Debian's postfix package.
 bool can_run(const char* tag);  // false: printed why (the caller exits 77)
-std::string make_run_dir(const char* name);  // /tmp/sg-bench-NAME-XXXXXX, mode 0755
+std::string make_run_dir(const char* name, const char* parent = "/tmp");  // PARENT/sg-bench-NAME-XXXXXX, 0755
 void finish_run_dir(const char* tag, const std::string& dir, int status);  // removes it unless kept
 
 }  // namespace bench
