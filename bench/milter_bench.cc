@@ -10,6 +10,9 @@
 //                     protocol steps and one SMFIR_CHGFROM per message,
 //                     no work: what libmilter costs by itself, the bound
 //                     for any milter on it
+//   libmilter no-op, 20 ms wait  the same with sendguard-milter's wait
+//                     for the next command (milter/poll_wrap.h): the
+//                     bound for sendguard-milter
 //   sendguard-milter  sender checks and signed VERP rewriting, as
 //                     installed: user sendguard, socket group postfix,
 //                     send log with the default store_sync and
@@ -20,7 +23,7 @@
 // recipient and nothing is written. SG_BENCH_MILTER_SETTINGS adds lines to
 // the milter's sendguard.conf, to see what a setting costs
 // ("milter_store_sync = commit", "milter_verp = no": checks only).
-// SG_BENCH_MILTER_BEFORE=PATH adds a fourth listener, "sendguard-milter
+// SG_BENCH_MILTER_BEFORE=PATH adds a fifth listener, "sendguard-milter
 // before": another build of the milter (say, of the main branch) with the
 // same settings, its own socket and store, so a change is measured
 // against what it changes in one run. SG_BENCH_KEEP=1 keeps the files
@@ -34,21 +37,25 @@
 // A round's runs follow each other and share most of the load from other
 // processes: for each milter the median of the rounds' ratios (its rate
 // over the no-milter rate of the same round) is the figure; sendguard-
-// milter's is held against the target (>= 0.90), and against the no-op's
-// (what is left for the milter's own work). Each milter's CPU time per
+// milter's is held against the target (>= 0.90), and against the
+// no-op's with the same wait (what is left for the milter's own work). Each milter's CPU time per
 // message is printed beside it: the load changes it little.
 //
 // Output, one line per run and a summary:
 //   milter: run 1 no milter: 2000 msgs in 3.41 s, 586.5 msgs/s
 //   milter: run 2 libmilter no-op: 2000 msgs in 3.72 s, 537.6 msgs/s
-//   milter: run 3 sendguard-milter: 2000 msgs in 3.77 s, 530.5 msgs/s
+//   milter: run 3 libmilter no-op, 20 ms wait: 2000 msgs in 3.70 s, 540.5 msgs/s
+//   milter: run 4 sendguard-milter: 2000 msgs in 3.77 s, 530.5 msgs/s
 //   ...
 //   milter: libmilter no-op: 540.1 msgs/s, ratio 0.92 to no milter (medians of 5 rounds); per round ...
 //   milter: libmilter no-op: CPU 0.300 ms per message (user + system, 10000 messages)
+//   milter: libmilter no-op, 20 ms wait: ... (the same two lines)
 //   milter: sendguard-milter: 530.2 msgs/s, ratio 0.90 to no milter (medians of 5 rounds; target
 //           >= 0.90: met); per round ...
 //   milter: sendguard-milter: CPU 0.400 ms per message (user + system, 10000 messages)
-//   milter: sendguard-milter: 530.2 msgs/s, ratio 0.98 to libmilter no-op (medians of 5 rounds); ...
+//   milter: sendguard-milter: 530.2 msgs/s, ratio 0.98 to libmilter no-op, 20 ms wait (...); ...
+//   (with SG_BENCH_MILTER_BEFORE: "sendguard-milter before" against no
+//   milter, its CPU, and sendguard-milter against it)
 //   milter: sendguard-milter RSS 9.8 MB after the runs (peak 10.1 MB); 10000 of 10000 messages
 //           decided at end of message, 10000 rewritten to VERP
 // (counted in the milter's log: its stage=eom and action=verp lines).
@@ -105,12 +112,15 @@ pid_t start_before(const std::string& path, const std::string& dir, const bench:
     return pid;
 }
 
-// The no-op milter runs as root; its socket is opened to Postfix's smtpd.
-pid_t start_noop(const std::string& dir) {
-    const std::string sock = dir + "/noop/milter.sock";
-    bench::make_dir(dir + "/noop", 0755);
-    const pid_t pid = bench::spawn({SG_BENCH_NOOP_MILTER, "unix:" + sock}, dir + "/noop.err");
-    if (!bench::wait_for_file(sock, 10)) bench::fail("bench_noop_milter did not listen: " + bench::read_file(dir + "/noop.err"));
+// The no-op milter (in DIR/NAME) runs as root; its socket is opened to
+// Postfix's smtpd.
+pid_t start_noop(const std::string& dir, const std::string& name, const char* wait_ms) {
+    const std::string sock = dir + "/" + name + "/milter.sock";
+    bench::make_dir(dir + "/" + name, 0755);
+    const pid_t pid =
+        bench::spawn({SG_BENCH_NOOP_MILTER, "unix:" + sock, wait_ms}, dir + "/" + name + "/milter.err");
+    if (!bench::wait_for_file(sock, 10))
+        bench::fail("bench_noop_milter did not listen: " + bench::read_file(dir + "/" + name + "/milter.err"));
     ::chmod(sock.c_str(), 0666);
     return pid;
 }
@@ -120,16 +130,18 @@ int bench_milter(const std::string& bin, const std::string& dir, const bench::Op
     const char* extra = std::getenv("SG_BENCH_MILTER_SETTINGS");
     const std::string conf = write_milter_config(dir, u, extra ? std::string(extra) + "\n" : "");
     const pid_t milter = bench::spawn({bin + "/sendguard-milter", "-f", "-c", conf}, dir + "/milter.err");
-    pid_t noop = -1, before = -1;
+    pid_t noop = -1, noop_wait = -1, before = -1;
     const char* before_path = std::getenv("SG_BENCH_MILTER_BEFORE");
     int status = 1;
     try {
         if (!bench::wait_for_file(dir + "/run/milter.sock", 10))
             bench::fail("sendguard-milter did not listen: " + bench::read_file(dir + "/milter.err"));
-        noop = start_noop(dir);
+        noop = start_noop(dir, "noop", "1");
+        noop_wait = start_noop(dir, "noop-wait", "20");
         std::vector<bench::Variant> variants = {
             {"no milter", "", -1},
             {"libmilter no-op", "unix:" + dir + "/noop/milter.sock", noop},
+            {"libmilter no-op, 20 ms wait", "unix:" + dir + "/noop-wait/milter.sock", noop_wait},
             {"sendguard-milter", "unix:" + dir + "/run/milter.sock", milter},
         };
         if (before_path && *before_path) {
@@ -144,15 +156,18 @@ int bench_milter(const std::string& bin, const std::string& dir, const bench::Op
             eom_before = bench::count_of(log, "stage=eom");
         };
         const bench::Outcome o = relay.run();
-        bench::summary(variants, o, 0, 1, 0, opt);
-        bench::cpu_summary(variants, o, 1, opt);
-        bench::summary(variants, o, 0, 2, 0.90, opt);
-        bench::cpu_summary(variants, o, 2, opt);
-        bench::summary(variants, o, 1, 2, 0, opt);
-        if (variants.size() > 3) {
-            bench::summary(variants, o, 0, 3, 0.90, opt);
-            bench::cpu_summary(variants, o, 3, opt);
-            bench::summary(variants, o, 3, 2, 0, opt);
+        constexpr size_t kNoop = 1, kNoopWait = 2, kMilter = 3, kBefore = 4;
+        for (size_t v : {kNoop, kNoopWait}) {
+            bench::summary(variants, o, 0, v, 0, opt);
+            bench::cpu_summary(variants, o, v, opt);
+        }
+        bench::summary(variants, o, 0, kMilter, 0.90, opt);
+        bench::cpu_summary(variants, o, kMilter, opt);
+        bench::summary(variants, o, kNoopWait, kMilter, 0, opt);
+        if (variants.size() > kBefore) {
+            bench::summary(variants, o, 0, kBefore, 0.90, opt);
+            bench::cpu_summary(variants, o, kBefore, opt);
+            bench::summary(variants, o, kBefore, kMilter, 0, opt);
         }
         const std::string log = bench::read_file(dir + "/milter.err");
         const size_t decided = bench::count_of(log, "stage=eom") - eom_before;
@@ -169,6 +184,7 @@ int bench_milter(const std::string& bin, const std::string& dir, const bench::Op
         std::fprintf(stderr, "milter: %s\n", e.what());
     }
     bench::stop(before);
+    bench::stop(noop_wait);
     bench::stop(noop);
     bench::stop(milter);
     return status;

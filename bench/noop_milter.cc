@@ -1,6 +1,6 @@
 // bench_noop_milter - a libmilter milter that decides nothing
 //
-// usage: bench_noop_milter SOCKET
+// usage: bench_noop_milter SOCKET [WAIT_MS]
 // What libmilter (Debian's, with its pool of workers) and the milter
 // protocol cost by themselves: it negotiates the protocol steps and
 // macros sendguard-milter negotiates (milter/callbacks.cc: no HELO, DATA,
@@ -10,12 +10,19 @@
 // envelope sender as sendguard-milter's VERP does (one SMFIR_CHGFROM), to
 // a fixed address. bench_milter runs it beside sendguard-milter: its rate
 // bounds what any milter on this libmilter reaches on the machine.
-// Stops on SIGTERM (libmilter's own handling).
+// With WAIT_MS its workers wait that long for a connection's next command
+// instead of libmilter's 1 ms, as sendguard-milter's do
+// (milter/poll_wrap.h; here every one-descriptor 1 ms POLLIN poll, as
+// this program has no other). Stops on SIGTERM (libmilter's own handling).
 #include <libmilter/mfapi.h>
+#include <poll.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace {
+
+int g_wait_ms = 1;
 
 sfsistat negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
                    unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
@@ -47,11 +54,18 @@ sfsistat eom(SMFICTX* ctx) {
 
 }  // namespace
 
+extern "C" int __real_poll(pollfd* fds, nfds_t n, int timeout);
+extern "C" int __wrap_poll(pollfd* fds, nfds_t n, int timeout) {
+    if (n == 1 && timeout == 1 && fds[0].events == POLLIN) timeout = g_wait_ms;
+    return __real_poll(fds, n, timeout);
+}
+
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fputs("usage: bench_noop_milter SOCKET\n", stderr);
+    if (argc != 2 && argc != 3) {
+        std::fputs("usage: bench_noop_milter SOCKET [WAIT_MS]\n", stderr);
         return 2;
     }
+    if (argc == 3) g_wait_ms = std::atoi(argv[2]);
     smfiDesc desc = {};
     desc.xxfi_name = const_cast<char*>("bench-noop");
     desc.xxfi_version = SMFI_VERSION;
