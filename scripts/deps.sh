@@ -11,7 +11,7 @@ PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
  libssl-dev libidn2-dev libpsl-dev libffi-dev libpcre2-dev zlib1g-dev
  postfix postfix-lmdb sasl2-bin libsasl2-modules dnsmasq-base iproute2 mandoc
  publicsuffix opendkim opendkim-tools
- procps psmisc python3 swaks ca-certificates systemd adduser"
+ procps psmisc python3 swaks ca-certificates openssl systemd adduser"
 
 missing=""
 for p in $PKGS; do
