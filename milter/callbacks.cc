@@ -113,7 +113,7 @@ sfsistat guard(SMFICTX* ctx, const char* stage, bool no_reply, Fn&& fn) noexcept
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
                       unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
     return guard(ctx, "negotiate", false, [&](Connection& c) {
-        *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_SETSYMLIST);
+        *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_ADDHDRS | SMFIF_SETSYMLIST);
         const unsigned long want = SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
                                    SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH;
         *pf1 = f1 & want;
@@ -225,6 +225,9 @@ sfsistat on_eom(SMFICTX* ctx) {
                              args.empty() ? nullptr : args.data()) != MI_SUCCESS)
                 throw std::runtime_error("smfi_chgfrom <" + d.change_from->address + "> failed");
         }
+        for (const auto& [name, value] : d.add_headers)
+            if (smfi_addheader(ctx, const_cast<char*>(name.c_str()), const_cast<char*>(value.c_str())) != MI_SUCCESS)
+                throw std::runtime_error("smfi_addheader " + name + " failed");
         c.session.abort();
         return answer(ctx, d.reply);
     });
@@ -251,7 +254,7 @@ void register_callbacks(State& state) {
     static smfiDesc desc = {};
     desc.xxfi_name = const_cast<char*>("sendguard-milter");
     desc.xxfi_version = SMFI_VERSION;
-    desc.xxfi_flags = SMFIF_CHGFROM | SMFIF_SETSYMLIST;
+    desc.xxfi_flags = SMFIF_CHGFROM | SMFIF_ADDHDRS | SMFIF_SETSYMLIST;
     desc.xxfi_connect = on_connect;
     desc.xxfi_envfrom = on_envfrom;
     desc.xxfi_envrcpt = on_envrcpt;

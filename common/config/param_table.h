@@ -209,6 +209,18 @@ inline constexpr Param kParams[] = {
 {"milter_sendlog_headers",         Type::List,     "Feedback-ID, List-Id",          0,       16,       kMilter,
  "Header fields whose first value the send log keeps for each VERP-rewritten message, beside its Message-ID, so bounce events and suppression records name the campaign or subscriber (e.g. X-Campaign)."},
 
+// --- the relay's identity towards receivers, and the milter's DMARC preflight (common/mailauth)
+{"relay_public_addresses",         Type::List,     "",                              0,       16,       kMilter,
+ "Public IPv4 and IPv6 addresses this relay's mail leaves from, as receivers see them; SPF is evaluated for each (all must pass), never for loopback; empty: no preflight (milter_preflight)."},
+{"relay_helo_name",                Type::String,   "",                              0,       253,      kMilter,
+ "Host name the relay greets receivers with (Postfix smtp_helo_name), for SPF's %{h} macro; empty: none."},
+{"relay_spf_include",              Type::String,   "",                              0,       255,      kMilter,
+ "SPF mechanism customers add to authorise the relay, such as include:spf.relay.example, named in fix-it texts; empty: ip4: and ip6: mechanisms of relay_public_addresses."},
+{"milter_preflight",               Type::Bool,     "yes",                           0,       0,        kMilter,
+ "At the end of headers, predict whether the message will pass DMARC at the receiver (SPF of the envelope domain after VERP for relay_public_addresses, DKIM, alignment) and act on a failure by milter_dmarc_action; needs relay_public_addresses."},
+{"milter_dmarc_action",            Type::String,   "reject",                        1,       16,       kMilter,
+ "What a message that will fail DMARC under a quarantine or reject policy gets: reject (550 5.7.26 with what to publish), tempfail (451 4.7.26), tag (an X-Sendguard-Preflight header) or accept (logged only)."},
+
 // --- the milter (sendguard-milter): who may send as whom
 {"milter_sender_tables",          Type::List,     "",                              0,       16,       kMilter,
  "Files of \"login pattern, ...\" lines (domain or @domain, *.domain for its subdomains, an address): the senders a SASL login may use; the files are merged, a login in two gets both."},
