@@ -20,6 +20,7 @@
 
 #include "common/address/address.h"
 #include "common/address/verp_setup.h"
+#include "common/dkim/signing.h"
 #include "common/dns/lookup.h"
 #include "common/mailauth/fixit.h"
 #include "common/mailauth/psl.h"
@@ -70,6 +71,10 @@ struct Policy {
         DmarcAction action = DmarcAction::Reject;
     };
     std::shared_ptr<const Preflight> preflight;
+    // DKIM signing (dkim_signing_table and the other dkim_* parameters);
+    // null when signing is off. Its published-key status is shared by
+    // every session and refreshed in the background (service.cc).
+    std::shared_ptr<const dkim::Signing> dkim;
 };
 
 }  // namespace milter

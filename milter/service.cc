@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "common/daemon/log_setup.h"
+#include "common/dkim/background.h"
 #include "common/log/log.h"
 #include "common/store/lmdb.h"
 #include "common/store/sendlog.h"
@@ -199,6 +200,7 @@ public:
                                  .kv("why", "relay_public_addresses is empty: SPF cannot be judged")
                                  .kv("fix", "set relay_public_addresses to the addresses receivers see")
                                  .str());
+        check_keys(s.policy);
         logging::info(logging::Line("milter").kv("listen", s.listen_text));
     }
 
@@ -228,6 +230,7 @@ public:
         changes.store_restart_only(*run.config, *next.config);
         fit_file_limit(next.limits);
         limit_.set_limits(next.limits);  // from the next connection on
+        check_keys(next.policy);         // the new key table's keys, from scratch
         state_.publish(next.policy);     // the next connection's rules
     }
 
@@ -240,6 +243,13 @@ private:
             throw std::system_error(errno, std::generic_category(), "chown " + s.listen.path);
     }
 
+    // DKIM: the published-key checks of the current Policy's keys.
+    void check_keys(const std::shared_ptr<const Policy>& p) {
+        key_checks_.reset();
+        if (p->dkim) key_checks_ = std::make_unique<dkim::BackgroundCheck>(p->dkim);
+    }
+
+    std::unique_ptr<dkim::BackgroundCheck> key_checks_;
     Settings settings_;
     std::shared_ptr<store::Env> env_;
     State state_;

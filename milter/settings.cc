@@ -6,6 +6,7 @@
 #include "common/config/table_file.h"
 #include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
+#include "common/dkim/setup.h"
 #include "common/dns/setup.h"
 #include "common/mailauth/setup.h"
 #include "common/senders/setup.h"
@@ -112,6 +113,7 @@ std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
         pf->action = dmarc_action;
         p->preflight = std::move(pf);
     }
+    p->dkim = dkim::signing_from(cfg);
     return p;
 }
 
