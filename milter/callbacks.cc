@@ -117,7 +117,10 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         // DKIM signing needs the body and the right to add header fields;
         // without it the MTA need not send the body at all.
         const bool signs = c.session.signs();
-        *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_SETSYMLIST | (signs ? SMFIF_ADDHDRS : 0));
+        // milter_dmarc_action = tag adds X-Sendguard-Preflight.
+        const auto* pf = c.session.policy().preflight.get();
+        const bool tags = pf && pf->action == DmarcAction::Tag;
+        *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_SETSYMLIST | (signs || tags ? SMFIF_ADDHDRS : 0));
         const unsigned long want = SMFIP_NOHELO | SMFIP_NODATA | (signs ? SMFIP_NR_BODY : SMFIP_NOBODY) |
                                    SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH;
         *pf1 = f1 & want;
@@ -246,6 +249,9 @@ sfsistat on_eom(SMFICTX* ctx) {
                              args.empty() ? nullptr : args.data()) != MI_SUCCESS)
                 throw std::runtime_error("smfi_chgfrom <" + d.change_from->address + "> failed");
         }
+        for (const auto& [name, value] : d.add_headers)
+            if (smfi_addheader(ctx, const_cast<char*>(name.c_str()), const_cast<char*>(value.c_str())) != MI_SUCCESS)
+                throw std::runtime_error("smfi_addheader " + name + " failed");
         // Each at the top, above the trace fields (RFC 6376 5.6). An MTA
         // that refuses (no SMFIF_ADDHDRS) gets the message unsigned.
         for (const std::string& sig : d.insert_headers)

@@ -22,6 +22,8 @@
 #include "common/address/verp_setup.h"
 #include "common/dkim/signing.h"
 #include "common/dns/lookup.h"
+#include "common/mailauth/fixit.h"
+#include "common/mailauth/psl.h"
 #include "common/senders/rules.h"
 
 namespace milter {
@@ -32,6 +34,8 @@ enum class ErrorAction { Tempfail, Accept, Reject };
 enum class NoBounceDomain { Pass, Refuse };
 // milter_dns_error_action.
 enum class DnsErrorAction { Tempfail, Accept };
+// milter_dmarc_action: a message that will fail DMARC (quarantine/reject).
+enum class DmarcAction { Reject, Tempfail, Tag, Accept };
 // milter_verp_recipients.
 enum class VerpRecipients { Token, Split };
 
@@ -58,6 +62,15 @@ struct Policy {
     // upstream Querier.
     std::shared_ptr<const dns::Lookup> dns;
     DnsErrorAction dns_error_action = DnsErrorAction::Tempfail;
+    // milter_preflight (common/mailauth/preflight.h): null when off, or
+    // when relay_public_addresses is empty (nothing to judge SPF for).
+    struct Preflight {
+        mailauth::Relay relay;
+        std::shared_ptr<const mailauth::Psl> psl;
+        std::shared_ptr<const dns::Lookup> dns;  // policy.dns when that is set
+        DmarcAction action = DmarcAction::Reject;
+    };
+    std::shared_ptr<const Preflight> preflight;
     // DKIM signing (dkim_signing_table and the other dkim_* parameters);
     // null when signing is off. Its published-key status is shared by
     // every session and refreshed in the background (service.cc).

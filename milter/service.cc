@@ -194,6 +194,12 @@ public:
                                    "cannot listen there (in use, or the directory is missing or not "
                                    "writable); name a free endpoint");
         if (s.listen.kind == net::Endpoint::Kind::Unix) set_socket_access(s);
+        if (s.config->boolean("milter_preflight") && !s.policy->preflight)
+            logging::warning(logging::Line("milter")
+                                 .kv("milter_preflight", "off")
+                                 .kv("why", "relay_public_addresses is empty: SPF cannot be judged")
+                                 .kv("fix", "set relay_public_addresses to the addresses receivers see")
+                                 .str());
         check_keys(s.policy);
         logging::info(logging::Line("milter").kv("listen", s.listen_text));
     }

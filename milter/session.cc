@@ -6,6 +6,7 @@
 
 #include "common/address/forward_seal.h"
 #include "common/log/log.h"
+#include "common/mailauth/preflight.h"
 #include "common/store/record.h"
 #include "common/sys/ascii.h"
 #include "milter/return_path.h"
@@ -50,6 +51,12 @@ std::string sendlog_value(std::string_view raw) {
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
     return v;
 }
+
+// What DKIM signing will give a message from this From: domain. No signer
+// yet: no signature, no selector (common/dkim's signing plan goes here).
+mailauth::DkimOutlook dkim_outlook(const Policy&, const address::Domain&) { return {}; }
+
+constexpr std::string_view kPreflightHeader = "X-Sendguard-Preflight";
 
 }  // namespace
 
@@ -306,7 +313,58 @@ Decision Session::check_headers(std::string_view queue_id) {
     if (auto r = check_address_header("From", from_, true, queue_id)) return refuse("header", queue_id, *r);
     if (auto r = check_address_header("Sender", sender_header_, false, queue_id))
         return refuse("header", queue_id, *r);
+    if (auto r = check_preflight(queue_id)) return refuse("header", queue_id, *r);
     return {};
+}
+
+// Will the receivers' DMARC check pass? See "Preflight" in session.h.
+std::optional<Session::Refusal> Session::check_preflight(std::string_view queue_id) {
+    const Policy::Preflight* pf = policy_->preflight.get();
+    if (!pf || dns_failed_ || sender_.is_null() || remote_recipients_ == 0 || from_.empty()) return std::nullopt;
+    const std::optional<address::Domain> bounce =
+        verp_tracked() ? bounce_domain_for(*policy_, sender_.domain()) : std::nullopt;
+    const std::string envelope = bounce ? bounce->str() : sender_.domain().str();
+    auto all = address::extract_every_from_header(from_.front(), kMaxFromMailboxes);
+    if (!all) return std::nullopt;  // refused above already
+    const mailauth::Deadline deadline(pf->dns->budget());
+    std::vector<std::string> done;
+    for (const address::Address& a : *all) {
+        const address::Domain& d = a.domain();
+        if (d.is_literal() || std::find(done.begin(), done.end(), d.str()) != done.end()) continue;
+        done.push_back(d.str());
+        const mailauth::PreflightResult r =
+            mailauth::preflight(*pf->dns, *pf->psl, pf->relay, {d.str(), envelope, dkim_outlook(*policy_, d)},
+                                deadline);
+        switch (r.verdict) {
+        case mailauth::Verdict::WillPass:
+            log(queue_id, "pass", "header", a.str(), "dmarc_pass", {}, r.detail);
+            continue;
+        case mailauth::Verdict::NoPolicy:
+            log(queue_id, "pass", "header", a.str(), "dmarc_no_policy", {}, r.detail);
+            continue;
+        case mailauth::Verdict::Unknown:
+            if (auto refusal = dns_error("header", queue_id, a.str(), r.detail)) return refusal;
+            return std::nullopt;
+        case mailauth::Verdict::WillFail: break;
+        }
+        switch (pf->action) {
+        case DmarcAction::Reject:
+            return Refusal{"550", "5.7.26", r.fix_it, "dmarc_will_fail", a.str()};
+        case DmarcAction::Tempfail:
+            return Refusal{"451", "4.7.26", r.fix_it + "; try again later", "dmarc_will_fail", a.str(), true};
+        case DmarcAction::Tag:
+            log(queue_id, policy_->dry_run ? "would_tag" : "tag", "header", a.str(), "dmarc_will_fail", {}, r.fix_it);
+            if (!policy_->dry_run)
+                preflight_headers_.emplace_back(std::string(kPreflightHeader),
+                                                "dmarc=fail from=" + d.str() + " envelope=" + envelope + "; " +
+                                                    r.fix_it);
+            continue;
+        case DmarcAction::Accept:
+            log(queue_id, "pass", "header", a.str(), "dmarc_will_fail", {}, r.fix_it);
+            continue;
+        }
+    }
+    return std::nullopt;
 }
 
 // A message is signed only when it leaves for a customer whose sender
@@ -385,6 +443,8 @@ Decision Session::end_of_message(std::string_view queue_id) {
     std::vector<std::string> signatures = finish_signing(queue_id);
     Decision d = envelope(queue_id);
     d.insert_headers = std::move(signatures);
+    d.add_headers = std::move(preflight_headers_);
+    preflight_headers_.clear();
     return d;
 }
 
@@ -476,6 +536,7 @@ void Session::abort() noexcept {
     rcpt_count_ = 0;
     reply_checked_.clear();
     reply_time_ = {};
+    preflight_headers_.clear();
     sealed_ = false;
     dry_run_refused_ = false;
     signed_headers_.clear();

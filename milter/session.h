@@ -71,6 +71,21 @@
 // that no mail may leave untracked; local submissions are not refused there
 // (as for no_bounce_domain) and pass unchanged at end_of_message.
 //
+// Preflight (policy.preflight: milter_preflight with relay_public_addresses;
+// common/mailauth/preflight.h): at end_of_headers, after the checks above
+// passed, each distinct From: domain of a message with a non-null sender
+// and a remote recipient is judged for the envelope domain the message
+// will leave with (the bounce domain when VERP applies, else the sender
+// domain) and the DKIM outlook (dkim_outlook() in session.cc). All of a
+// message's preflights share one dns_lookup_timeout.
+//   will fail, quarantine/reject   milter_dmarc_action: reject 550 5.7.26
+//                 <fix-it text>; tempfail 451 4.7.26; tag: the header
+//                 X-Sendguard-Preflight at end_of_message (action=tag);
+//                 accept: logged (action=pass); why=dmarc_will_fail
+//   will pass     action=pass, why=dmarc_pass
+//   no policy     action=pass, why=dmarc_no_policy (none, p=none, broken)
+//   DNS failure   as Reply-ability (milter_dns_error_action, why=dns_error)
+//
 // With policy.dry_run a refusal is logged as action=would_refuse (a 451 as
 // action=would_tempfail) and the message goes on as if it had passed.
 //
@@ -130,6 +145,9 @@ struct ChangeFrom {
 struct Decision {
     Reply reply;
     std::optional<ChangeFrom> change_from;  // end_of_message only
+    // end_of_message only: header fields to add (name, value), such as
+    // the preflight's X-Sendguard-Preflight (milter_dmarc_action = tag).
+    std::vector<std::pair<std::string, std::string>> add_headers{};
     // end_of_message only: DKIM-Signature values (folded with "\n\t"),
     // each to be inserted at the top of the header.
     std::vector<std::string> insert_headers{};
@@ -196,6 +214,7 @@ private:
                                                 bool required, std::string_view queue_id);
     std::optional<Refusal> check_reply(std::string_view stage, std::string_view queue_id, std::string_view role,
                                        const address::Address& a);
+    std::optional<Refusal> check_preflight(std::string_view queue_id);
     std::optional<Refusal> check_bounce_domain(std::string_view stage, std::string_view queue_id,
                                                const address::Domain& bounce);
     std::optional<Refusal> dns_error(std::string_view stage, std::string_view queue_id, std::string_view address,
@@ -240,6 +259,7 @@ private:
     std::size_t rcpt_count_ = 0;  // RCPTs of the message, read or not
     std::vector<std::string> reply_checked_;         // domains found reachable
     std::chrono::steady_clock::duration reply_time_{};  // spent on reply checks
+    std::vector<std::pair<std::string, std::string>> preflight_headers_;  // for end_of_message
     // DKIM (policy.dkim): headers kept until end_of_headers, then the signer.
     bool sealed_ = false;            // passed as a sealed forward
     bool dry_run_refused_ = false;   // a refusal let through by milter_dry_run

@@ -8,6 +8,7 @@
 #include "common/daemon/users.h"
 #include "common/dkim/setup.h"
 #include "common/dns/setup.h"
+#include "common/mailauth/setup.h"
 #include "common/senders/setup.h"
 #include "common/store/record.h"
 #include "common/sys/ascii.h"
@@ -97,6 +98,21 @@ std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
                                                    {"accept", DnsErrorAction::Accept}});
     if (cfg.boolean("milter_reply_check")) p->dns = dns::lookup_from(cfg);
     else dns::servers(cfg);  // checked all the same: turning the check on must not find a bad line
+    // Read whether on or off: turning the preflight on must not find a bad line.
+    mailauth::Relay relay = mailauth::relay_from(cfg);
+    const DmarcAction dmarc_action = keyword<DmarcAction>(cfg, "milter_dmarc_action",
+                                                          {{"reject", DmarcAction::Reject},
+                                                           {"tempfail", DmarcAction::Tempfail},
+                                                           {"tag", DmarcAction::Tag},
+                                                           {"accept", DmarcAction::Accept}});
+    if (cfg.boolean("milter_preflight") && !relay.addresses.empty()) {
+        auto pf = std::make_shared<Policy::Preflight>();
+        pf->relay = std::move(relay);
+        pf->psl = mailauth::Psl::load();
+        pf->dns = p->dns ? p->dns : std::shared_ptr<const dns::Lookup>(dns::lookup_from(cfg));
+        pf->action = dmarc_action;
+        p->preflight = std::move(pf);
+    }
     p->dkim = dkim::signing_from(cfg);
     return p;
 }

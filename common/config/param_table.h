@@ -4,7 +4,7 @@
 // unit tests, then refresh the man page with
 //     SENDGUARD_UPDATE_MAN=1 ctest -R unit.config
 // Names are lower snake case with the component prefix (store_, verp_, dns_,
-// bounce_, policyd_, milter_) unless shared by all.
+// relay_, bounce_, policyd_, milter_) unless shared by all.
 //
 // The table lives in a header so that parameter names used in the code are
 // checked by the compiler (config::Key in params.h). Include params.h, not
@@ -197,7 +197,7 @@ inline constexpr Param kParams[] = {
 {"milter_reply_check",             Type::Bool,     "yes",                           0,       0,        kMilter,
  "Refuse mail whose envelope sender or From: domain cannot receive replies (no such domain, no MX, A or AAAA: 550 5.1.8; null MX: 550 5.7.27); VERP only onto a bounce domain that can."},
 {"milter_dns_error_action",        Type::String,   "tempfail",                      1,       16,       kMilter,
- "What a DNS failure (time-out, SERVFAIL) of milter_reply_check answers: tempfail (451 4.4.3, the client retries) or accept (the address passes unchecked, logged with why=dns_error)."},
+ "What a DNS failure (time-out, SERVFAIL) of milter_reply_check or milter_preflight gives: tempfail (451 4.4.3, the client retries) or accept (the address passes unchecked, logged with why=dns_error)."},
 {"milter_no_bounce_domain_action", Type::String,   "pass",                          1,       16,       kMilter,
  "What happens to mail whose sender domain has no bounce domain: pass (relayed with its sender unchanged) or refuse (550 5.7.1 at MAIL FROM)."},
 {"milter_verp_recipients",         Type::String,   "token",                         1,       16,       kMilter,
@@ -208,6 +208,18 @@ inline constexpr Param kParams[] = {
  "Most recipients the milter keeps for one message (the send log lists them); further RCPTs get 452 4.5.3 (Postfix smtpd_recipient_limit is 1000)."},
 {"milter_sendlog_headers",         Type::List,     "Feedback-ID, List-Id",          0,       16,       kMilter,
  "Header fields whose first value the send log keeps for each VERP-rewritten message, beside its Message-ID, so bounce events and suppression records name the campaign or subscriber (e.g. X-Campaign)."},
+
+// --- the relay's identity towards receivers, and the milter's DMARC preflight (common/mailauth)
+{"relay_public_addresses",         Type::List,     "",                              0,       16,       kMilter,
+ "Public IPv4 and IPv6 addresses the relay's mail leaves from, as receivers see them; the preflight's SPF check must pass for each; empty: no preflight."},
+{"relay_helo_name",                Type::String,   "",                              0,       253,      kMilter,
+ "Host name the relay greets receivers with (Postfix smtp_helo_name), for SPF's %{h} macro; empty: none."},
+{"relay_spf_include",              Type::String,   "",                              0,       255,      kMilter,
+ "SPF mechanism customers add to authorise the relay, such as include:spf.relay.example, named in fix-it texts; empty: ip4: and ip6: mechanisms of relay_public_addresses."},
+{"milter_preflight",               Type::Bool,     "yes",                           0,       0,        kMilter,
+ "Predict at the end of headers whether DMARC will pass at the receiver (SPF of the envelope domain after VERP, DKIM, alignment); act by milter_dmarc_action; needs relay_public_addresses."},
+{"milter_dmarc_action",            Type::String,   "reject",                        1,       16,       kMilter,
+ "A message that will fail DMARC with p=quarantine or reject: reject (550 5.7.26 naming what to publish), tempfail (451 4.7.26), tag (X-Sendguard-Preflight header) or accept (logged)."},
 
 // --- the milter (sendguard-milter): who may send as whom
 {"milter_sender_tables",          Type::List,     "",                              0,       16,       kMilter,

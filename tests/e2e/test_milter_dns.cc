@@ -13,6 +13,8 @@
 //   bounces.customer-a.example   MX mx.customer-a.example
 //   customer-b.example           none: NXDOMAIN             (bob's)
 //   customer-c.example           null MX                    (carol's)
+// The preflight case adds TXT records: _dmarc.customer-a.example,
+// bounces.customer-a.example (SPF) and spf.relay.example.
 #include <boost/test/unit_test.hpp>
 
 #include <sys/stat.h>
@@ -184,6 +186,47 @@ BOOST_AUTO_TEST_CASE(domains_that_cannot_receive_replies_are_refused, *boost::un
     BOOST_TEST(contains(log, "action=refuse, stage=header"), log);
     BOOST_TEST(contains(log, "why=null_mx"), log);
     BOOST_TEST(site.sink.messages().size() == 1u);
+}
+
+// milter_preflight (sendguard-milter(8) PREFLIGHT): customer-a.example
+// publishes p=reject; its bounce domain's SPF does not authorise the relay
+// (192.0.2.1, relay_spf_include): refused at the end of DATA with the
+// fix-it text; once the bounce domain includes the relay: relayed.
+BOOST_AUTO_TEST_CASE(preflight_refuses_mail_that_will_fail_dmarc, *boost::unit_test::label("dnsmasq")) {
+    harness::skip_if(harness::PostfixInstance::unavailable());
+    harness::skip_if(harness::DnsServer::unavailable());
+    const std::string relay = "relay_public_addresses = 192.0.2.1\nrelay_spf_include = include:spf.relay.example\n";
+    const auto customer = [](const std::string& bounce_spf) {
+        harness::DnsRecords r = zone();
+        r.txt("_dmarc.customer-a.example", "v=DMARC1; p=reject")
+            .txt("spf.relay.example", "v=spf1 ip4:192.0.2.1 -all")
+            .txt("bounces.customer-a.example", bounce_spf);
+        return r;
+    };
+    {
+        LoopbackDns dns(customer("v=spf1 -all"));
+        Site site("dns_servers = " + dns.server() + "\n" + relay);
+        auto t = site.send("alice@customer-a.example", "news@customer-a.example", "news@customer-a.example");
+        BOOST_TEST(t.mail.positive(), site.why(t));
+        BOOST_REQUIRE_MESSAGE(t.data_end, site.why(t));
+        BOOST_TEST(t.data_end->str() ==
+                       "550 5.7.26 DMARC for customer-a.example will fail: add include:spf.relay.example to the SPF "
+                       "record of bounces.customer-a.example, or set up DKIM signing for customer-a.example",
+                   site.why(t));
+        BOOST_TEST(contains(site.milter.err(), "action=refuse, stage=header"), site.milter.err());
+        BOOST_TEST(contains(site.milter.err(), "why=dmarc_will_fail"), site.milter.err());
+        BOOST_TEST(site.sink.messages().empty());
+    }
+    {
+        LoopbackDns dns(customer("v=spf1 include:spf.relay.example -all"));
+        Site site("dns_servers = " + dns.server() + "\n" + relay);
+        auto t = site.send("alice@customer-a.example", "news@customer-a.example", "news@customer-a.example");
+        BOOST_REQUIRE_MESSAGE(t.accepted(), site.why(t));
+        BOOST_REQUIRE_MESSAGE(site.sink.wait_for_messages(1, 15s), site.pf.log_tail());
+        BOOST_TEST(site.sink.messages().front().mail_from().ends_with("@bounces.customer-a.example"));
+        BOOST_TEST(contains(site.milter.err(), "why=dmarc_pass, detail=dmarc=pass by spf bounces.customer-a.example"),
+                   site.milter.err());
+    }
 }
 
 // A name server that never answers: 451 4.4.3 to MAIL within

@@ -45,7 +45,7 @@ SendguardMilter::SendguardMilter(SendguardMilterOptions opts) : opts_(std::move(
     config_ = "config_directory = " + dir_.path() + "\nstate_directory = " + dir_.sub("lib") +
               "\nrun_directory = " + dir_.sub("run") + "\n" + listen +
               "milter_user = root\nmilter_socket_group =\n"
-              "bounce_domains = bounces.*\n" + std::string(opts_.dns ? "" : "milter_reply_check = no\n") +
+              "bounce_domains = bounces.*\n" + std::string(opts_.dns ? "" : "milter_reply_check = no\nmilter_preflight = no\n") +
               "milter_sender_tables = " + dir_.sub("senders") +
               "\nmilter_network_tables = " + dir_.sub("networks") + "\n" + opts_.extra;
     write_file(config_path(), config_, 0644);

@@ -5,7 +5,7 @@
 //   sendguard.conf  config_directory, state_directory and run_directory
 //                   there; milter_user = root (tests run as root and need
 //                   no sendguard user), milter_socket_group empty;
-//                   bounce_domains = bounces.*; milter_reply_check = no
+//                   bounce_domains = bounces.*; milter_reply_check = no, milter_preflight = no
 //                   unless opts.dns (no test asks the internet; one that
 //                   asks for DNS names its server with dns_servers in
 //                   extra); then the test's extra lines

@@ -43,7 +43,7 @@ inline const std::chrono::sys_seconds kNow{std::chrono::seconds(1796126400)};
 class FakeDns {
 public:
     void set(const std::string& name, dns::Status st) {
-        for (dns::Type t : {dns::Type::MX, dns::Type::A, dns::Type::AAAA}) set(name, t, st);
+        for (dns::Type t : {dns::Type::MX, dns::Type::A, dns::Type::AAAA, dns::Type::TXT}) set(name, t, st);
     }
     void set(const std::string& name, dns::Type t, dns::Status st, std::vector<std::string> values = {}) {
         dns::Answer a;
@@ -92,6 +92,15 @@ struct Fixture {
             auto p = std::make_shared<milter::Policy>(*settings.policy);
             p->dns = std::make_shared<const dns::Lookup>(std::make_unique<FakeQuerier>(dns), dns::CacheLimits{},
                                                          settings.policy->dns->budget());
+            settings.policy = std::move(p);
+        }
+        if (settings.policy->preflight) {  // the same fake DNS
+            auto p = std::make_shared<milter::Policy>(*settings.policy);
+            auto pf = std::make_shared<milter::Policy::Preflight>(*p->preflight);
+            pf->dns = p->dns ? p->dns
+                             : std::make_shared<const dns::Lookup>(std::make_unique<FakeQuerier>(dns), dns::CacheLimits{},
+                                                                   pf->dns->budget());
+            p->preflight = std::move(pf);
             settings.policy = std::move(p);
         }
     }
