@@ -78,18 +78,26 @@ inline constexpr Param kParams[] = {
  "How long a VERP return address stays valid; reports sent to an older address suppress nothing (at most 1000d: the tag's day counter wraps after 1024 days)."},
 
 // --- DNS lookups (common/dns): can a sender domain receive mail
-{"dns_servers",                   Type::List,     "",                              0,       3,        kMilter,
+{"dns_servers",                   Type::List,     "",                              0,       3,        kMilter | kCli,
  "Name servers the DNS checks ask, as IPv4 or IPv4:port (at most 3, glibc's limit), such as a local caching resolver on 127.0.0.1; empty: those of /etc/resolv.conf."},
-{"dns_lookup_timeout",            Type::Duration, "5s",                            1,       60,       kMilter,
+{"dns_lookup_timeout",            Type::Duration, "5s",                            1,       60,       kMilter | kCli,
  "Time one check of a domain (MX, then A and AAAA) may take in all, retries included; running out is a temporary failure (the milter then answers 4xx or accepts, by its own parameter)."},
-{"dns_cache_size",                Type::Int,      "10000",                         0,       10000000, kMilter,
+{"dns_cache_size",                Type::Int,      "10000",                         0,       10000000, kMilter | kCli,
  "Most DNS answers (name and type) kept in memory; the one used least recently goes first; 0 caches nothing."},
-{"dns_cache_min_ttl",             Type::Duration, "30s",                           0,       kDay,     kMilter,
+{"dns_cache_min_ttl",             Type::Duration, "30s",                           0,       kDay,     kMilter | kCli,
  "Shortest time a DNS answer is kept, whatever its TTL (also for a negative answer without SOA record)."},
-{"dns_cache_max_ttl",             Type::Duration, "1h",                            0,       7*kDay,   kMilter,
+{"dns_cache_max_ttl",             Type::Duration, "1h",                            0,       7*kDay,   kMilter | kCli,
  "Longest time a DNS answer is kept, whatever its TTL (RFC 2308 negative answers included)."},
-{"dns_cache_failure_ttl",         Type::Duration, "5s",                            0,       300,      kMilter,
+{"dns_cache_failure_ttl",         Type::Duration, "5s",                            0,       300,      kMilter | kCli,
  "How long a DNS failure (time-out, SERVFAIL) is remembered, so a dead server does not cost every message dns_lookup_timeout; 0 remembers none (at most 5m: RFC 2308 section 7)."},
+
+// --- the relay's identity: what receivers see of it (sendguard doctor)
+{"relay_public_addresses",        Type::List,     "",                              0,       16,       kCli,
+ "Public IPv4 and IPv6 addresses the relay's Postfix sends from; their PTR, the SPF records and the bounce domains' MX must name them (see sendguard doctor)."},
+{"relay_helo_name",               Type::String,   "",                              0,       253,      kCli,
+ "The name the relay's Postfix gives in HELO/EHLO (smtp_helo_name, by default myhostname); the PTR of each relay_public_addresses address should be it."},
+{"relay_spf_include",             Type::String,   "",                              0,       253,      kCli,
+ "The domain customers include in their SPF records to authorise the relay (v=spf1 include:spf.relay.example -all); empty: ip4:/ip6: mechanisms of relay_public_addresses."},
 
 // --- the bounce transport (pipe(8) command sendguard-bounce)
 {"bounce_accept_unsigned",        Type::Bool,     "no",                            0,       0,        kBounce,
@@ -192,7 +200,7 @@ inline constexpr Param kParams[] = {
  "Log each refusal as action=would_refuse and let the mail through, to switch a live smarthost over safely."},
 {"milter_verp",                    Type::Bool,     "yes",                           0,       0,        kMilter,
  "Rewrite the envelope sender of relayed mail to a signed VERP address on the sender's bounce domain (bounce_domains, milter_bounce_domain_maps)."},
-{"milter_bounce_domain_maps",      Type::Path,     "",                              0,       kNoLimit, kMilter,
+{"milter_bounce_domain_maps",      Type::Path,     "",                              0,       kNoLimit, kMilter | kCli,
  "Table file of \"sender-domain bounce-domain\" lines choosing the bounce domain of a sender domain; each bounce domain must be accepted by bounce_domains. Empty: none."},
 {"milter_reply_check",             Type::Bool,     "yes",                           0,       0,        kMilter,
  "Refuse mail whose envelope sender or From: domain cannot receive replies (no such domain, no MX, A or AAAA: 550 5.1.8; null MX: 550 5.7.27); VERP only onto a bounce domain that can."},

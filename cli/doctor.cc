@@ -1,0 +1,53 @@
+// doctor.cc - see doctor.h
+#include "cli/doctor.h"
+
+#include "common/daemon/log_setup.h"
+#include "common/dns/reverse.h"
+#include "common/dns/setup.h"
+#include "common/sys/ascii.h"
+
+namespace cli::doctor {
+namespace {
+
+Relay relay_from(const config::Config& cfg) {
+    Relay r;
+    for (const std::string& a : cfg.list("relay_public_addresses")) {
+        const auto c = dns::canonical_address(a);
+        if (!c) throw daemons::invalid(cfg, "relay_public_addresses", a, "not an IPv4 or IPv6 address");
+        r.addresses.push_back(*c);
+    }
+    std::string helo = sys::to_lower_ascii(cfg.str("relay_helo_name"));
+    if (helo.size() > 1 && helo.back() == '.') helo.pop_back();
+    if (!helo.empty() && !address::normalise_domain(helo))
+        throw daemons::invalid(cfg, "relay_helo_name", helo, "not a domain name");
+    r.helo_name = std::move(helo);
+    r.spf_include = cfg.str("relay_spf_include");
+    return r;
+}
+
+}  // namespace
+
+Settings Settings::from(const config::Config& cfg) {
+    Settings s;
+    s.relay = relay_from(cfg);
+    s.bounce_domains = address::BounceDomains::from(cfg);
+    s.bounce_map = address::bounce_domain_map(cfg, s.bounce_domains);
+    std::unique_ptr<dns::Lookup> lookup = dns::lookup_from(cfg);
+    s.budget.per_check = lookup->budget();
+    s.dns = std::move(lookup);
+    return s;
+}
+
+Report diagnose(const Settings& s, const address::Domain& domain) {
+    Report r;
+    r.domain = domain.str();
+    const std::optional<address::Domain> bounce = address::bounce_domain_for(s.bounce_domains, s.bounce_map, domain);
+    if (bounce) r.bounce_domain = bounce->str();
+    r.checks = check_relay(s.relay);
+    for (const std::string& a : s.relay.addresses) r.checks.push_back(check_ptr(*s.dns, s.relay, a, s.budget));
+    r.checks.push_back(check_bounce_mx(*s.dns, s.relay, bounce, s.budget));
+    r.checks.push_back(check_reply(*s.dns, domain, s.budget));
+    return r;
+}
+
+}  // namespace cli::doctor

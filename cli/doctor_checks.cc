@@ -1,0 +1,196 @@
+// doctor_checks.cc - see doctor_checks.h
+#include "cli/doctor_checks.h"
+
+#include <algorithm>
+
+#include "common/dns/reverse.h"
+#include "common/sys/ascii.h"
+
+namespace cli::doctor {
+namespace {
+
+bool is_failure(dns::Status s) {
+    return s != dns::Status::Ok && s != dns::Status::NxDomain && s != dns::Status::NoData;
+}
+
+// "the DNS lookup timed out", as dns::describe() says it.
+std::string failure_text(dns::Status s) {
+    switch (s) {
+    case dns::Status::Timeout: return "the DNS lookup timed out";
+    case dns::Status::ServFail: return "DNS server failure (SERVFAIL)";
+    default: return "the DNS lookup failed";
+    }
+}
+
+std::string joined(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+std::string helo_or_placeholder(const Relay& relay) {
+    return relay.helo_name.empty() ? "RELAY-HOST-NAME" : relay.helo_name;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::string without_dot(std::string name) {
+    if (name.size() > 1 && name.back() == '.') name.pop_back();
+    return sys::to_lower_ascii(name);
+}
+
+}  // namespace
+
+std::vector<Check> check_relay(const Relay& relay) {
+    std::vector<Check> out;
+    if (relay.addresses.empty())
+        out.push_back({"relay", "relay_public_addresses", Status::Fail, "not set: the relay's public addresses are unknown",
+                       "set relay_public_addresses in sendguard.conf to the addresses the relay sends from"});
+    if (relay.helo_name.empty())
+        out.push_back({"relay", "relay_helo_name", Status::Fail, "not set: the relay's HELO name is unknown",
+                       "set relay_helo_name in sendguard.conf to Postfix's smtp_helo_name (default $myhostname)"});
+    return out;
+}
+
+Check check_ptr(const dns::Querier& q, const Relay& relay, const std::string& address, const Budget& b) {
+    Check c{"ptr", address, Status::Fail, "", ""};
+    const std::string helo = helo_or_placeholder(relay);
+    const std::string fix = "set the PTR of " + address + " to " + helo +
+                            " (your hosting provider's reverse DNS panel), and publish " + helo + ". " +
+                            (address.find(':') == std::string::npos ? "A " : "AAAA ") + address;
+    const auto deadline = b.clock() + b.per_check;
+    const dns::ForwardConfirmed fc = dns::forward_confirmed(q, address, b.per_check, b.clock);
+    if (is_failure(fc.status)) {
+        c.status = Status::Temp;
+        c.found = "cannot check the PTR of " + address + ": " + failure_text(fc.status);
+        return c;
+    }
+    if (fc.names.empty()) {
+        c.found = "no PTR record";
+        c.fix = fix;
+        return c;
+    }
+    if (fc.confirmed.empty()) {
+        c.found = "PTR " + joined(fc.names) + " does not resolve back to " + address + " (no FCrDNS)";
+        c.fix = fix;
+        return c;
+    }
+    if (contains(fc.confirmed, relay.helo_name)) {
+        c.status = Status::Pass;
+        c.found = "PTR " + relay.helo_name + ", resolves back (FCrDNS), is relay_helo_name";
+        return c;
+    }
+    // The HELO name need not be the PTR name as long as it is the address's.
+    const auto left = std::chrono::floor<std::chrono::seconds>(deadline - b.clock());
+    if (!relay.helo_name.empty() && left >= std::chrono::seconds(1)) {
+        const dns::HostAddresses h = dns::host_addresses(q, relay.helo_name, left, b.clock);
+        if (contains(h.addresses, address)) {
+            c.status = Status::Pass;
+            c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS); relay_helo_name " + relay.helo_name +
+                      " resolves to " + address;
+            return c;
+        }
+        if (is_failure(h.status)) {
+            c.status = Status::Temp;
+            c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS); cannot check relay_helo_name " + relay.helo_name +
+                      ": " + failure_text(h.status);
+            return c;
+        }
+    } else if (!relay.helo_name.empty()) {
+        c.status = Status::Temp;
+        c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS); cannot check relay_helo_name " + relay.helo_name +
+                  ": " + failure_text(dns::Status::Timeout);
+        return c;
+    }
+    c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS) is not relay_helo_name " + helo + ", which does not resolve to " +
+              address;
+    c.fix = fix;
+    return c;
+}
+
+Check check_bounce_mx(const dns::Querier& q, const Relay& relay, const std::optional<address::Domain>& bounce_domain,
+                      const Budget& b) {
+    if (!bounce_domain)
+        return {"mx", "bounce domain", Status::Fail,
+                "the domain has no bounce domain (bounce_domains, milter_bounce_domain_maps): its mail keeps "
+                "the customer's envelope sender and bounces do not come here",
+                "add bounces.* to bounce_domains, or a line to milter_bounce_domain_maps"};
+    const std::string& bd = bounce_domain->str();
+    const std::string helo = helo_or_placeholder(relay);
+    Check c{"mx", bd, Status::Fail, "", bd + ". MX 10 " + helo + "."};
+    const auto deadline = b.clock() + b.per_check;
+    const dns::Answer mx = q.query(bd, dns::Type::MX, b.per_check);
+    if (is_failure(mx.status)) {
+        c.status = Status::Temp;
+        c.found = "cannot check the MX of " + bd + ": " + failure_text(mx.status);
+        c.fix.clear();
+        return c;
+    }
+    std::vector<std::string> hosts;
+    for (const dns::Record& r : mx.records)
+        if (r.value != ".") hosts.push_back(without_dot(r.value));
+    if (hosts.empty()) {
+        c.found = mx.status == dns::Status::Ok ? "a null MX: the bounce domain accepts no mail"
+                  : mx.status == dns::Status::NxDomain ? "the bounce domain does not exist (NXDOMAIN)"
+                                                        : "no MX record";
+        return c;
+    }
+    if (!relay.helo_name.empty() && contains(hosts, relay.helo_name)) {
+        c.status = Status::Pass;
+        c.found = "MX " + relay.helo_name + " is relay_helo_name";
+        c.fix.clear();
+        return c;
+    }
+    std::vector<std::string> seen;
+    dns::Status failure = dns::Status::Ok;
+    for (const std::string& h : hosts) {
+        const auto left = std::chrono::floor<std::chrono::seconds>(deadline - b.clock());
+        if (left < std::chrono::seconds(1)) {
+            failure = dns::Status::Timeout;
+            break;
+        }
+        const dns::HostAddresses a = dns::host_addresses(q, h, left, b.clock);
+        for (const std::string& addr : a.addresses) {
+            if (contains(relay.addresses, addr)) {
+                c.status = Status::Pass;
+                c.found = "MX " + h + " resolves to " + addr + ", a relay_public_addresses address";
+                c.fix.clear();
+                return c;
+            }
+        }
+        if (is_failure(a.status)) failure = a.status;
+        seen.push_back(h + (a.addresses.empty() ? " (no address)" : " (" + joined(a.addresses) + ")"));
+    }
+    if (failure != dns::Status::Ok) {
+        c.status = Status::Temp;
+        c.found = "MX " + joined(seen) + "; cannot check the rest: " + failure_text(failure);
+        c.fix.clear();
+        return c;
+    }
+    c.found = "MX " + joined(seen) + " is not this relay: bounces go elsewhere";
+    return c;
+}
+
+Check check_reply(const dns::Querier& q, const address::Domain& domain, const Budget& b) {
+    const dns::Reachability r = dns::mail_reachability(q, domain, b.per_check, b.clock);
+    Check c{"reply", domain.str(), Status::Pass, dns::describe(r, domain), ""};
+    switch (r.outcome) {
+    case dns::Reach::Reachable: break;
+    case dns::Reach::TempFail: c.status = Status::Temp; break;
+    case dns::Reach::NullMx:
+        c.status = Status::Fail;
+        c.fix = "replace the null MX of " + domain.str() + " with the MX of the mail server that receives its mail, "
+                "e.g. " + domain.str() + ". MX 10 MAIL-SERVER.";
+        break;
+    default:
+        c.status = Status::Fail;
+        c.fix = "publish the MX of the mail server that receives mail for " + domain.str() + ", e.g. " +
+                domain.str() + ". MX 10 MAIL-SERVER.";
+        break;
+    }
+    return c;
+}
+
+}  // namespace cli::doctor

@@ -1,0 +1,53 @@
+// doctor_checks.h - the checks of `sendguard doctor`, one Check each
+//
+// Each function asks DNS through a Querier (the cached dns::Lookup of
+// dns_servers; a fake in tests) within budget and turns what the shared
+// libraries say into a Check (doctor_report.h): status, what was found,
+// and the record to publish.
+//
+//   check_relay(relay)            the relay's identity is configured
+//   check_ptr(q, relay, address)  the PTR of one public address resolves
+//                                 back to it (FCrDNS) and is the HELO name,
+//                                 or the HELO name resolves to the address
+//   check_bounce_mx(q, relay, bounce_domain)  an MX of the bounce domain
+//                                 is this relay (bounces come back here)
+//   check_reply(q, domain)        the domain receives mail (replies), as
+//                                 the milter's reply check says it
+//
+// A DNS failure (time-out, SERVFAIL) is Status::Temp, never Fail.
+// Errors: values; only std::bad_alloc escapes. Thread safety: pure
+// functions over a thread-safe Querier.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/doctor_report.h"
+#include "common/address/address.h"
+#include "common/dns/reachability.h"
+#include "common/dns/resolver.h"
+
+namespace cli::doctor {
+
+// relay_public_addresses (canonical), relay_helo_name, relay_spf_include.
+struct Relay {
+    std::vector<std::string> addresses;
+    std::string helo_name;    // lower case, no trailing dot; "" not set
+    std::string spf_include;  // "" not set
+};
+
+struct Budget {
+    std::chrono::seconds per_check{5};
+    dns::Clock clock = std::chrono::steady_clock::now;
+};
+
+// Empty when the identity is complete; else one Fail naming the parameter.
+std::vector<Check> check_relay(const Relay& relay);
+Check check_ptr(const dns::Querier& q, const Relay& relay, const std::string& address, const Budget& b);
+Check check_bounce_mx(const dns::Querier& q, const Relay& relay, const std::optional<address::Domain>& bounce_domain,
+                      const Budget& b);
+Check check_reply(const dns::Querier& q, const address::Domain& domain, const Budget& b);
+
+}  // namespace cli::doctor
