@@ -72,6 +72,9 @@ std::optional<Record> record_of(const ns_msg& msg, const ns_rr& rr, Type type) {
         if (!host) return std::nullopt;
         return Record{static_cast<uint16_t>((rd[0] << 8) | rd[1]), canonical(*host)};
     }
+    case Type::PTR:
+    case Type::TXT:
+        return std::nullopt;
     }
     return std::nullopt;
 }
@@ -95,6 +98,8 @@ std::string_view to_string(Type t) noexcept {
     case Type::A: return "A";
     case Type::MX: return "MX";
     case Type::AAAA: return "AAAA";
+    case Type::PTR: return "PTR";
+    case Type::TXT: return "TXT";
     }
     return "?";
 }

@@ -45,7 +45,7 @@
 namespace dns {
 
 // The record types asked for (RFC 1035 §3.2.2, RFC 3596 §2.1).
-enum class Type : uint16_t { A = 1, MX = 15, AAAA = 28 };
+enum class Type : uint16_t { A = 1, PTR = 12, MX = 15, TXT = 16, AAAA = 28 };
 
 enum class Status { Ok, NxDomain, NoData, ServFail, Timeout, Error };
 
