@@ -3,7 +3,7 @@
 // To add a parameter: add one row below (keep the component groups), run the
 // unit tests, then refresh the man page with
 //     SENDGUARD_UPDATE_MAN=1 ctest -R unit.config
-// Names are lower snake case with the component prefix (store_, verp_, dns_,
+// Names are lower snake case with the component prefix (store_, verp_, dns_, relay_,
 // bounce_, policyd_, milter_) unless shared by all.
 //
 // The table lives in a header so that parameter names used in the code are
