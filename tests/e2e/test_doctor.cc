@@ -1,0 +1,169 @@
+// test_doctor.cc - `sendguard doctor` against real name servers
+//
+// Label dnsmasq: dnsmasq in a network namespace (dns_harness.h) on
+// 127.0.0.1:53 answers only the zone below; the real sendguard runs inside
+// the namespace (ip netns exec) with dns_servers = 127.0.0.1, so nothing
+// reaches a real server. Without a namespace: a name server on the host's
+// loopback that never answers (dns_stub.h).
+//
+// The zone:
+//   relay.sendguard.test      A 192.0.2.10 (and its PTR): the relay
+//   host66.provider.example   A 192.0.2.66 (and its PTR): an address of the
+//                             relay whose PTR is not the HELO name
+//   good.example              MX mx.good.example; SPF includes the relay
+//   bounces.good.example      MX relay.sendguard.test; SPF includes the relay
+//   broken.example            MX mx.broken.example; two SPF records
+//   bounces.broken.example    MX mx.broken.example (not the relay)
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/dns_harness.h"
+#include "tests/support/dns_stub.h"
+#include "tests/support/netns.h"
+#include "tests/support/paths.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+namespace pt = boost::property_tree;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+harness::DnsRecords zone() {
+    harness::DnsRecords r;
+    r.a("relay.sendguard.test", "192.0.2.10")
+        .a("host66.provider.example", "192.0.2.66")
+        .mx("good.example", "mx.good.example", 10)
+        .a("mx.good.example", "192.0.2.25")
+        .txt("good.example", "v=spf1 include:spf.relay.sendguard.test -all")
+        .mx("bounces.good.example", "relay.sendguard.test", 10)
+        .txt("bounces.good.example", "v=spf1 include:spf.relay.sendguard.test -all")
+        .txt("spf.relay.sendguard.test", "v=spf1 ip4:192.0.2.10 ip4:192.0.2.66 -all")
+        .mx("broken.example", "mx.broken.example", 10)
+        .a("mx.broken.example", "198.51.100.25")
+        .txt("broken.example", "v=spf1 mx -all")
+        .txt("broken.example", "v=spf1 include:spf.relay.sendguard.test -all")
+        .mx("bounces.broken.example", "mx.broken.example", 10)
+        .ttl(60);
+    return r;
+}
+
+// A configuration directory with a VERP key (bounce_domains: the default
+// bounces.*) and the relay's identity.
+struct Conf {
+    harness::TempDir dir{"sg-e2e-doctor-"};
+    std::string path = dir.sub("sendguard.conf");
+
+    Conf(const std::string& addresses, const std::string& dns) {
+        dir.mkdir("lib", 0755);
+        harness::write_file(dir.sub("verp.keys"), "0123456789abcdef0123456789abcdef\n", 0600);
+        harness::write_file(path,
+                            "config_directory = " + dir.path() + "\nstate_directory = " + dir.sub("lib") +
+                                "\nrelay_public_addresses = " + addresses +
+                                "\nrelay_helo_name = relay.sendguard.test\n"
+                                "relay_spf_include = spf.relay.sendguard.test\n" + dns);
+    }
+    std::vector<std::string> argv(std::vector<std::string> args) const {
+        std::vector<std::string> a{harness::sendguard_bin("sendguard"), "-c", path, "doctor"};
+        a.insert(a.end(), args.begin(), args.end());
+        return a;
+    }
+};
+
+struct Row {
+    std::string status, found, fix;
+};
+
+// The JSON report's checks by "check subject".
+std::map<std::string, Row> checks_of(const std::string& json, pt::ptree& root) {
+    std::istringstream in(json);
+    pt::read_json(in, root);
+    std::map<std::string, Row> out;
+    for (const auto& [_, c] : root.get_child("checks"))
+        out[c.get<std::string>("check") + " " + c.get<std::string>("subject")] = {
+            c.get<std::string>("status"), c.get<std::string>("found"), c.get<std::string>("fix")};
+    return out;
+}
+
+std::string dump(const std::map<std::string, Row>& m) {
+    std::string s;
+    for (const auto& [k, r] : m) s += k + ": " + r.status + " " + r.found + " -> " + r.fix + "\n";
+    return s;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(e2e_doctor)
+
+BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsmasq")) {
+    harness::skip_if(harness::DnsServer::unavailable());
+    auto ns = harness::make_netns_or_skip();
+    harness::DnsServer dns(*ns);
+    dns.records() = zone();
+    dns.start();
+
+    {
+        const Conf good("192.0.2.10", "dns_servers = 127.0.0.1\n");
+        const harness::RunResult r = harness::run(ns->wrap(good.argv({"--json", "good.example"})));
+        BOOST_TEST(r.status.code == 0, r.describe() << "\n" << r.out << dns.log());
+        pt::ptree root;
+        const auto checks = checks_of(r.out, root);
+        BOOST_TEST(root.get<std::string>("domain") == "good.example");
+        BOOST_TEST(root.get<std::string>("bounce_domain") == "bounces.good.example");
+        BOOST_TEST(root.get<int>("exit_status") == 0);
+        for (const char* want : {"ptr 192.0.2.10", "mx bounces.good.example", "reply good.example"}) {
+            BOOST_TEST_CONTEXT(want) {
+                BOOST_REQUIRE_MESSAGE(checks.count(want) == 1, dump(checks));
+                BOOST_TEST(checks.at(want).status == "pass", dump(checks));
+                BOOST_TEST(checks.at(want).fix == "null", dump(checks));
+            }
+        }
+        BOOST_TEST(checks.at("ptr 192.0.2.10").found ==
+                   "PTR relay.sendguard.test, resolves back (FCrDNS), is relay_helo_name");
+    }
+    {
+        const Conf broken("192.0.2.10, 192.0.2.66", "dns_servers = 127.0.0.1\n");
+        const harness::RunResult r = harness::run(ns->wrap(broken.argv({"broken.example"})));
+        BOOST_TEST(r.status.code == 1, r.describe() << "\n" << r.out);
+        const std::string& out = r.out;
+        const std::vector<std::string> want = {
+            "PASS  ptr 192.0.2.10: PTR relay.sendguard.test, resolves back (FCrDNS), is relay_helo_name",
+            "FAIL  ptr 192.0.2.66: PTR host66.provider.example (FCrDNS) is not relay_helo_name relay.sendguard.test, "
+            "which does not resolve to 192.0.2.66  ->  set the PTR of 192.0.2.66 to relay.sendguard.test (your "
+            "hosting provider's reverse DNS panel), and publish relay.sendguard.test. A 192.0.2.66",
+            "FAIL  mx bounces.broken.example: MX mx.broken.example (198.51.100.25) is not this relay: bounces go "
+            "elsewhere  ->  bounces.broken.example. MX 10 relay.sendguard.test.",
+            "PASS  reply broken.example: domain broken.example receives mail (MX)",
+        };
+        for (const std::string& line : want) BOOST_TEST(out.find(line + "\n") != std::string::npos, line << "\nin:\n" << out);
+    }
+}
+
+// A name server that never answers: every check is TEMP, exit 75, and each
+// check took at most dns_lookup_timeout (plus a margin).
+BOOST_AUTO_TEST_CASE(a_silent_name_server_is_temp_and_75) {
+    harness::DnsStub silent(harness::DnsStub::Mode::Silent);
+    const Conf c("192.0.2.10", "dns_servers = 127.0.0.1:" + std::to_string(silent.port()) +
+                                   "\ndns_lookup_timeout = 1s\n");
+    const auto start = Clock::now();
+    const harness::RunResult r = harness::run(c.argv({"--json", "good.example"}));
+    const auto took = Clock::now() - start;
+    BOOST_TEST(r.status.code == 75, r.describe() << "\n" << r.out);
+    pt::ptree root;
+    const auto checks = checks_of(r.out, root);
+    BOOST_TEST(checks.size() >= 3u, dump(checks));
+    for (const auto& [name, row] : checks) BOOST_TEST(row.status == "temp", name << ": " << row.status << " " << row.found);
+    BOOST_TEST(took < std::chrono::seconds(checks.size()) + 2s,
+               std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms for " << checks.size()
+                                                                                   << " checks");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
