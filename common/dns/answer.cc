@@ -72,9 +72,22 @@ std::optional<Record> record_of(const ns_msg& msg, const ns_rr& rr, Type type) {
         if (!host) return std::nullopt;
         return Record{static_cast<uint16_t>((rd[0] << 8) | rd[1]), canonical(*host)};
     }
-    case Type::PTR:
-    case Type::TXT:
-        return std::nullopt;
+    case Type::PTR: {  // RFC 1035 §3.3.12: PTRDNAME
+        auto host = rdata_name(msg, rd, rd + len);
+        if (!host) return std::nullopt;
+        return Record{0, canonical(*host)};
+    }
+    case Type::TXT: {  // RFC 1035 §3.3.14: one or more <character-string>s
+        std::string joined;
+        for (size_t at = 0; at < len;) {
+            const size_t n = rd[at];
+            if (at + 1 + n > len) return std::nullopt;
+            joined.append(reinterpret_cast<const char*>(rd + at + 1), n);
+            at += 1 + n;
+        }
+        if (len == 0) return std::nullopt;
+        return Record{0, std::move(joined)};
+    }
     }
     return std::nullopt;
 }
@@ -96,10 +109,10 @@ std::string_view to_string(Status s) noexcept {
 std::string_view to_string(Type t) noexcept {
     switch (t) {
     case Type::A: return "A";
-    case Type::MX: return "MX";
-    case Type::AAAA: return "AAAA";
     case Type::PTR: return "PTR";
+    case Type::MX: return "MX";
     case Type::TXT: return "TXT";
+    case Type::AAAA: return "AAAA";
     }
     return "?";
 }
@@ -144,6 +157,8 @@ Answer parse_answer(std::span<const unsigned char> packet, std::string_view qnam
         }
     }
 
+    const bool whole_set_needed = type == Type::TXT || type == Type::PTR;
+    if (ns_msg_getflag(msg, ns_f_tc) && whole_set_needed) return {Status::Error};
     if (!out.records.empty()) {
         out.status = Status::Ok;
         out.ttl = std::chrono::seconds(ttl);

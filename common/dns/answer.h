@@ -1,4 +1,4 @@
-// answer.h - DNS answers for mail routing: MX, A and AAAA, parsed
+// answer.h - DNS answers for mail: MX, A, AAAA, TXT and PTR, parsed
 //
 // DESCRIPTION
 //   parse_answer(packet, qname, type) reads one DNS response (RFC 1035 §4.1)
@@ -6,14 +6,19 @@
 //   needs to know about qname:
 //
 //     Ok        records of the asked type (MX: preference and exchange;
-//               A/AAAA: the address as text), ttl = the smallest TTL of the
-//               records used, CNAMEs included
+//               A/AAAA: the address as text; TXT: the record's
+//               character-strings joined with nothing between them, as
+//               SPF (RFC 7208 §3.3) and DKIM (RFC 6376 §3.6.2.2) read them,
+//               one Record per TXT record; PTR: the name), ttl = the
+//               smallest TTL of the records used, CNAMEs included
 //     NxDomain  RCODE 3: the name does not exist
 //     NoData    RCODE 0 without records of the type (RFC 2308 §2.2)
 //     ServFail  RCODE 2
 //     Error     any other RCODE (REFUSED, NOTIMP, ...), a packet that is not
 //               a response, or one that does not parse; also a truncated
-//               answer (TC) that holds no usable record
+//               answer (TC) that holds no usable record, and any truncated
+//               TXT or PTR answer (a record set cut short would read as
+//               another policy: one SPF record of two, a DKIM key missing)
 //
 //   CNAMEs are followed as the resolver returns them (RFC 1034 §3.6.2): from
 //   qname along the CNAME records of the answer section, at most kMaxCnames
@@ -56,7 +61,8 @@ inline constexpr std::size_t kMaxRecords = 64;
 
 struct Record {
     uint16_t preference = 0;  // MX only
-    std::string value;        // MX: exchange ("." for the root); A/AAAA: address
+    std::string value;        // MX, PTR: a name ("." for the root); A/AAAA:
+                              // address; TXT: the strings joined
     bool operator==(const Record&) const = default;
 };
 
@@ -72,7 +78,7 @@ struct Answer {
 
 // "ok", "nxdomain", "nodata", "servfail", "timeout", "error".
 std::string_view to_string(Status s) noexcept;
-// "A", "MX", "AAAA".
+// "A", "PTR", "MX", "TXT", "AAAA".
 std::string_view to_string(Type t) noexcept;
 
 // See DESCRIPTION. qname is compared without regard to ASCII case and a

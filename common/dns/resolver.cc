@@ -50,6 +50,29 @@ private:
     bool ok_ = false;
 };
 
+// EDNS0 (RFC 6891 §6.1.2): an OPT record in the additional section offers
+// kEdnsPayload octets of UDP answer, so TXT answers (a 2048-bit DKIM key,
+// a long SPF record) come whole over UDP; 1232 is the size DNS operators
+// agreed on to avoid IP fragmentation.
+constexpr int kOptSize = 11;
+constexpr unsigned kEdnsPayload = 1232;
+
+// Appends the OPT record to a query of len octets; returns the new length.
+int add_edns0(unsigned char* query, int len) {
+    unsigned char* p = query + len;
+    const unsigned char opt[kOptSize] = {
+        0,                                            // owner: the root
+        0, 41,                                        // TYPE OPT
+        kEdnsPayload >> 8, kEdnsPayload & 0xFF,       // CLASS: UDP payload size
+        0, 0, 0, 0,                                   // extended RCODE, version 0, flags
+        0, 0};                                        // RDLEN
+    std::memcpy(p, opt, sizeof opt);
+    query[11] = 1;  // ARCOUNT (res_nmkquery leaves it 0)
+    return len + kOptSize;
+}
+
+void drop_edns0(unsigned char* query) { query[11] = 0; }
+
 }  // namespace
 
 RetryPlan plan_retries(std::chrono::seconds budget, int servers) {
@@ -103,13 +126,21 @@ Answer Resolver::query(std::string_view name, Type type, std::chrono::seconds bu
     st->pfcode = RES_PRF_HEAD1;
 
     const std::string qname(name);
-    unsigned char query[NS_PACKETSZ];
-    const int qlen = ::res_nmkquery(st, ns_o_query, qname.c_str(), ns_c_in, static_cast<int>(type), nullptr, 0,
-                                    nullptr, query, sizeof query);
-    if (qlen < 0) return {Status::Error};
+    unsigned char query[NS_PACKETSZ + kOptSize];
+    const int plain = ::res_nmkquery(st, ns_o_query, qname.c_str(), ns_c_in, static_cast<int>(type), nullptr, 0,
+                                     nullptr, query, NS_PACKETSZ);
+    if (plain < 0) return {Status::Error};
+    const int with_edns = add_edns0(query, plain);
     unsigned char answer[8192];
     errno = 0;
-    const int n = ::res_nsend(st, query, qlen, answer, sizeof answer);
+    int n = ::res_nsend(st, query, with_edns, answer, sizeof answer);
+    if (n >= NS_HFIXEDSZ && (answer[3] & 0x0F) == ns_r_formerr) {
+        // A server that does not know EDNS0 (RFC 6891 §7): ask it again
+        // without, as glibc's own res_nquery does.
+        drop_edns0(query);
+        errno = 0;
+        n = ::res_nsend(st, query, plain, answer, sizeof answer);
+    }
     if (n < 0) return {errno == ETIMEDOUT ? Status::Timeout : Status::Error};
     return parse_answer(std::span<const unsigned char>(answer, std::min<size_t>(n, sizeof answer)), name, type);
 }

@@ -17,7 +17,10 @@
 //       servers, only the first ones are asked;
 //     - RES_ROTATE is cleared (the schedule depends on the order);
 //     - RES_IGNTC is set: a truncated UDP answer is used as it is instead of
-//       a retry over TCP, where glibc waits without a time limit.
+//       a retry over TCP, where glibc waits without a time limit;
+//     - the query carries EDNS0 (RFC 6891) offering 1232 octets of UDP
+//       answer, so TXT records (DKIM keys, SPF) rarely need TCP; a server
+//       that answers FORMERR to it is asked again without.
 //   Search lists and ndots play no part: names are asked as given (FQDN).
 //
 // ERRORS

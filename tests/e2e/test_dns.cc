@@ -126,6 +126,16 @@ BOOST_AUTO_TEST_CASE(servfail_is_a_prompt_temporary_failure) {
     BOOST_TEST(outcome(timed_check(r2, "example.com", 2s).result) == "tempfail/error");
 }
 
+// A server that does not know EDNS0 answers FORMERR: it is asked once more
+// without the OPT record (its second FORMERR is then an error).
+BOOST_AUTO_TEST_CASE(formerr_is_asked_again_without_edns0) {
+    h::DnsStub old_server(h::DnsStub::Mode::Rcode, 1);
+    const dns::Resolver resolver(servers({old_server.port()}));
+    const dns::Answer a = resolver.query("example.com", dns::Type::TXT, 2s);
+    BOOST_TEST(dns::to_string(a.status) == "error");
+    BOOST_TEST(old_server.queries() == 2);
+}
+
 // Nothing listens: no time-out to wait for either.
 BOOST_AUTO_TEST_CASE(no_server_listening_fails_fast) {
     uint16_t port;
@@ -163,7 +173,11 @@ BOOST_AUTO_TEST_CASE(reachability_against_a_real_server, *boost::unit_test::labe
         .aaaa("aaaaonly.test", "fd00::4")
         .null_mx("null.test")
         .txt("nodata.test", "v=spf1 -all")
-        .cname("alias.test", "aonly.test");  // dnsmasq: the target needs an address
+        .cname("alias.test", "aonly.test")  // dnsmasq: the target needs an address
+        .txt("s1._domainkey.mx.test", "v=DKIM1; k=rsa; p=" + std::string(682, 'A'))
+        .txt("twospf.test", "v=spf1 -all")
+        .txt("twospf.test", "v=spf1 +all")
+        .ptr("7.0.0.127.in-addr.arpa", "relay.mx.test");
     server.start();
     const dns::Resolver resolver(servers({53}));
 
@@ -204,6 +218,20 @@ BOOST_AUTO_TEST_CASE(reachability_against_a_real_server, *boost::unit_test::labe
     const dns::Answer aaaa = ns->run_in([&] { return resolver.query("aaaaonly.test", dns::Type::AAAA, 5s); });
     BOOST_REQUIRE(aaaa.records.size() == 1u);
     BOOST_TEST(aaaa.records[0].value == "fd00::4");
+
+    // TXT and PTR, as SPF, DKIM and FCrDNS checks ask them. The long record
+    // (a 2048-bit DKIM key is about 400 octets; this one is 700) only fits
+    // a UDP answer with EDNS0: without it the answer is truncated, an error.
+    const std::string long_txt = "v=DKIM1; k=rsa; p=" + std::string(682, 'A');
+    const dns::Answer txt = ns->run_in([&] { return resolver.query("s1._domainkey.mx.test", dns::Type::TXT, 5s); });
+    BOOST_TEST(dns::to_string(txt.status) == "ok", server.log());
+    BOOST_REQUIRE(txt.records.size() == 1u);
+    BOOST_TEST(txt.records[0].value == long_txt);
+    const dns::Answer two = ns->run_in([&] { return resolver.query("twospf.test", dns::Type::TXT, 5s); });
+    BOOST_TEST(two.records.size() == 2u);
+    const dns::Answer ptr = ns->run_in([&] { return resolver.query("7.0.0.127.in-addr.arpa", dns::Type::PTR, 5s); });
+    BOOST_REQUIRE(ptr.records.size() == 1u);
+    BOOST_TEST(ptr.records[0].value == "relay.mx.test");
 
     // Many threads at once, as libmilter runs its callbacks.
     std::atomic<int> wrong{0};

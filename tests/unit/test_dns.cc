@@ -135,6 +135,32 @@ Bytes soa_short() {
     return Packet(NxDomain).question("nosuch.example", dns::Type::MX).authority("example", kSoa, 3600, Bytes{0, 0, 1, 2}).bytes();
 }
 
+Bytes txt_records() {
+    return Packet(NoError)
+        .question("example.com", dns::Type::TXT)
+        .answer("example.com", kTxt, 300, txt_rdata({"v=spf1 ip4:192.0.2.0/24 ", "include:spf.example.net -all"}))
+        .answer("example.com", kTxt, 200, txt_rdata({"google-site-verification=abc"}))
+        .answer("example.com", kTxt, 60, Bytes{9, 'x'})  // string runs past the record: skipped
+        .answer("example.com", kTxt, 60, Bytes{})        // no string at all: skipped
+        .bytes();
+}
+Bytes txt_empty_string() {
+    return Packet(NoError).question("example.com", dns::Type::TXT).answer("example.com", kTxt, 60, txt_rdata({""})).bytes();
+}
+Bytes txt_truncated() {
+    return Packet(NoError, true).question("example.com", dns::Type::TXT).answer("example.com", kTxt, 60, txt_rdata({"v=spf1 -all"})).bytes();
+}
+Bytes ptr_record() {
+    return Packet(NoError)
+        .question("10.2.0.192.in-addr.arpa", dns::Type::PTR)
+        .answer("10.2.0.192.in-addr.arpa", kPtr, 3600, name_bytes("Relay.Example.NET"))
+        .bytes();
+}
+Bytes ptr_truncated() {
+    return Packet(NoError, true).question("10.2.0.192.in-addr.arpa", dns::Type::PTR)
+        .answer("10.2.0.192.in-addr.arpa", kPtr, 3600, name_bytes("relay.example.net")).bytes();
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(dns_answer)
@@ -173,6 +199,15 @@ BOOST_AUTO_TEST_CASE(parse_table) {
         {"compression pointer loop", pointer_loop(), "example.com", dns::Type::MX, dns::Status::NoData, "", 0},
         {"SOA too short for MINIMUM", soa_short(), "nosuch.example", dns::Type::MX, dns::Status::NxDomain, "", 0},
         {"empty packet", Bytes{}, "example.com", dns::Type::MX, dns::Status::Error, "", 0},
+        {"TXT: strings joined, one record per RR, broken rdata skipped", txt_records(), "example.com",
+         dns::Type::TXT, dns::Status::Ok,
+         "v=spf1 ip4:192.0.2.0/24 include:spf.example.net -all, google-site-verification=abc", 200},
+        {"TXT: one empty string", txt_empty_string(), "example.com", dns::Type::TXT, dns::Status::Ok, "", 60},
+        {"TXT truncated: the set may be incomplete", txt_truncated(), "example.com", dns::Type::TXT,
+         dns::Status::Error, "", 0},
+        {"PTR: lower case, no trailing dot", ptr_record(), "10.2.0.192.in-addr.arpa", dns::Type::PTR,
+         dns::Status::Ok, "relay.example.net", 3600},
+        {"PTR truncated", ptr_truncated(), "10.2.0.192.in-addr.arpa", dns::Type::PTR, dns::Status::Error, "", 0},
     };
     for (const Case& c : cases) {
         BOOST_TEST_CONTEXT(c.what) {

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +73,15 @@ inline Bytes aaaa_rdata(const char* ipv6) {
     return b;
 }
 inline Bytes cname_rdata(std::string_view target) { return name_bytes(target); }
+// RFC 1035 §3.3.14: each string length-prefixed.
+inline Bytes txt_rdata(std::initializer_list<std::string_view> strings) {
+    Bytes b;
+    for (std::string_view s : strings) {
+        b.push_back(static_cast<unsigned char>(s.size()));
+        b.insert(b.end(), s.begin(), s.end());
+    }
+    return b;
+}
 // RFC 1035 §3.3.13; only MINIMUM matters here.
 inline Bytes soa_rdata(uint32_t minimum) {
     Bytes b = name_bytes("ns.example.com");
@@ -147,6 +157,6 @@ private:
     std::optional<Counts> forced_;
 };
 
-inline constexpr uint16_t kA = 1, kCname = 5, kSoa = 6, kMx = 15, kAaaa = 28;
+inline constexpr uint16_t kA = 1, kCname = 5, kSoa = 6, kPtr = 12, kMx = 15, kTxt = 16, kAaaa = 28;
 
 }  // namespace dns_test
