@@ -33,6 +33,7 @@ struct Connection {
     bool no_reply_connect = false;  // SMFIP_NR_CONN negotiated
     bool no_reply_header = false;   // SMFIP_NR_HDR negotiated
     bool no_reply_eoh = false;      // SMFIP_NR_EOH negotiated
+    bool no_reply_body = false;     // SMFIP_NR_BODY negotiated
     std::optional<Reply> header_reply;  // the EOH answer, given at EOM (no_reply_eoh)
     std::string pending_error;      // an error where no reply could be given
 };
@@ -113,14 +114,18 @@ sfsistat guard(SMFICTX* ctx, const char* stage, bool no_reply, Fn&& fn) noexcept
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
                       unsigned long* pf0, unsigned long* pf1, unsigned long* pf2, unsigned long* pf3) {
     return guard(ctx, "negotiate", false, [&](Connection& c) {
-        *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_SETSYMLIST);
-        const unsigned long want = SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
-                                   SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH;
+        // DKIM signing needs the body and the right to add header fields;
+        // without it the MTA need not send the body at all.
+        const bool signs = c.session.signs();
+        *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_SETSYMLIST | (signs ? SMFIF_ADDHDRS : 0));
+        const unsigned long want = SMFIP_NOHELO | SMFIP_NODATA | (signs ? SMFIP_NR_BODY : SMFIP_NOBODY) |
+                                   SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH;
         *pf1 = f1 & want;
         *pf2 = *pf3 = 0;
         c.no_reply_connect = (*pf1 & SMFIP_NR_CONN) != 0;
         c.no_reply_header = (*pf1 & SMFIP_NR_HDR) != 0;
         c.no_reply_eoh = (*pf1 & SMFIP_NR_EOH) != 0;
+        c.no_reply_body = (*pf1 & SMFIP_NR_BODY) != 0;
         if (*pf0 & SMFIF_SETSYMLIST) {
             smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("{daemon_name}"));
             smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>("i {auth_authen}"));
@@ -132,6 +137,11 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
             logging::warning(logging::Line("milter")
                                  .kv("negotiate", "no SMFIF_CHGFROM")
                                  .kv("effect", "envelope senders are not rewritten on this connection")
+                                 .str());
+        if (!(f0 & SMFIF_ADDHDRS) && signs)
+            logging::warning(logging::Line("milter")
+                                 .kv("negotiate", "no SMFIF_ADDHDRS")
+                                 .kv("effect", "messages are not DKIM-signed on this connection")
                                  .str());
         return SMFIS_CONTINUE;
     });
@@ -207,6 +217,17 @@ sfsistat on_eoh(SMFICTX* ctx) {
     });
 }
 
+// Only when signing (negotiated above): each chunk goes to the signers
+// and is not kept.
+sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t len) {
+    Connection* pre = connection(ctx);
+    const bool nr = pre && pre->no_reply_body;
+    return guard(ctx, "body", nr, [&](Connection& c) {
+        if (!c.header_reply) c.session.body(std::string_view(reinterpret_cast<const char*>(chunk), len));
+        return c.no_reply_body ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+    });
+}
+
 sfsistat on_eom(SMFICTX* ctx) {
     return guard(ctx, "eom", false, [&](Connection& c) {
         if (c.header_reply) {
@@ -225,6 +246,16 @@ sfsistat on_eom(SMFICTX* ctx) {
                              args.empty() ? nullptr : args.data()) != MI_SUCCESS)
                 throw std::runtime_error("smfi_chgfrom <" + d.change_from->address + "> failed");
         }
+        // Each at the top, above the trace fields (RFC 6376 5.6). An MTA
+        // that refuses (no SMFIF_ADDHDRS) gets the message unsigned.
+        for (const std::string& sig : d.insert_headers)
+            if (smfi_insheader(ctx, 0, const_cast<char*>("DKIM-Signature"), const_cast<char*>(sig.c_str())) !=
+                MI_SUCCESS)
+                logging::warning(logging::QueueId(qid), logging::Line("milter")
+                                                            .kv("action", "unsigned")
+                                                            .kv("why", "insheader_failed")
+                                                            .kv("detail", "the MTA refused smfi_insheader")
+                                                            .str());
         c.session.abort();
         return answer(ctx, d.reply);
     });
@@ -251,12 +282,13 @@ void register_callbacks(State& state) {
     static smfiDesc desc = {};
     desc.xxfi_name = const_cast<char*>("sendguard-milter");
     desc.xxfi_version = SMFI_VERSION;
-    desc.xxfi_flags = SMFIF_CHGFROM | SMFIF_SETSYMLIST;
+    desc.xxfi_flags = SMFIF_CHGFROM | SMFIF_SETSYMLIST | SMFIF_ADDHDRS;
     desc.xxfi_connect = on_connect;
     desc.xxfi_envfrom = on_envfrom;
     desc.xxfi_envrcpt = on_envrcpt;
     desc.xxfi_header = on_header;
     desc.xxfi_eoh = on_eoh;
+    desc.xxfi_body = on_body;
     desc.xxfi_eom = on_eom;
     desc.xxfi_abort = on_abort;
     desc.xxfi_close = on_close;

@@ -20,6 +20,7 @@
 
 #include "common/address/address.h"
 #include "common/address/verp_setup.h"
+#include "common/dkim/signing.h"
 #include "common/dns/lookup.h"
 #include "common/senders/rules.h"
 
@@ -57,6 +58,10 @@ struct Policy {
     // upstream Querier.
     std::shared_ptr<const dns::Lookup> dns;
     DnsErrorAction dns_error_action = DnsErrorAction::Tempfail;
+    // DKIM signing (dkim_signing_table and the other dkim_* parameters);
+    // null when signing is off. Its published-key status is shared by
+    // every session and refreshed in the background (service.cc).
+    std::shared_ptr<const dkim::Signing> dkim;
 };
 
 }  // namespace milter

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "common/daemon/log_setup.h"
+#include "common/dkim/background.h"
 #include "common/log/log.h"
 #include "common/store/lmdb.h"
 #include "common/store/sendlog.h"
@@ -193,6 +194,7 @@ public:
                                    "cannot listen there (in use, or the directory is missing or not "
                                    "writable); name a free endpoint");
         if (s.listen.kind == net::Endpoint::Kind::Unix) set_socket_access(s);
+        check_keys(s.policy);
         logging::info(logging::Line("milter").kv("listen", s.listen_text));
     }
 
@@ -222,6 +224,7 @@ public:
         changes.store_restart_only(*run.config, *next.config);
         fit_file_limit(next.limits);
         limit_.set_limits(next.limits);  // from the next connection on
+        check_keys(next.policy);         // the new key table's keys, from scratch
         state_.publish(next.policy);     // the next connection's rules
     }
 
@@ -234,6 +237,13 @@ private:
             throw std::system_error(errno, std::generic_category(), "chown " + s.listen.path);
     }
 
+    // DKIM: the published-key checks of the current Policy's keys.
+    void check_keys(const std::shared_ptr<const Policy>& p) {
+        key_checks_.reset();
+        if (p->dkim) key_checks_ = std::make_unique<dkim::BackgroundCheck>(p->dkim);
+    }
+
+    std::unique_ptr<dkim::BackgroundCheck> key_checks_;
     Settings settings_;
     std::shared_ptr<store::Env> env_;
     State state_;

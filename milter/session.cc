@@ -195,6 +195,7 @@ Decision Session::rcpt(std::string_view recipient, std::string_view mailer) {
 }
 
 void Session::header(std::string_view name, std::string_view value) {
+    if (policy_->dkim) keep_for_signing(name, value);
     keep_for_sendlog(name, value);
     if (sys::iequals(name, address::kForwardSealHeader)) {
         if (seal_count_++ == 0 && value.size() <= address::kForwardSealMaxValue) seal_ = std::string(value);
@@ -289,7 +290,14 @@ bool Session::sealed_forward() const {
 }
 
 Decision Session::end_of_headers(std::string_view queue_id) {
+    Decision d = check_headers(queue_id);
+    start_signing(queue_id, d);
+    return d;
+}
+
+Decision Session::check_headers(std::string_view queue_id) {
     if (sealed_forward()) {
+        sealed_ = true;
         log(queue_id, "pass", "header", recipients_.front().str(), "sealed_forward");
         return {};
     }
@@ -301,7 +309,86 @@ Decision Session::end_of_headers(std::string_view queue_id) {
     return {};
 }
 
+// A message is signed only when it leaves for a customer whose sender
+// checks passed: never a sealed forward (its From: is the replier's), never
+// one milter_dry_run let through although it would have been refused.
+void Session::start_signing(std::string_view queue_id, const Decision& headers) {
+    if (!policy_->dkim || headers.reply.kind != Reply::Kind::Continue) return;  // refused: nothing leaves
+    const auto keep_why = [&](std::string_view why, std::string detail = {}) {
+        unsigned_why_ = std::string(why);
+        unsigned_detail_ = std::move(detail);
+        signed_headers_.clear();
+    };
+    if (sealed_) return keep_why("sealed_forward");
+    if (dry_run_refused_) return keep_why("dry_run_refused");
+    if (signed_headers_overflow_)
+        return keep_why("headers_too_large", "more than " + std::to_string(kMaxSignedHeaders) + " fields or " +
+                                                 std::to_string(kMaxSignedHeaderBytes) + " bytes");
+    if (from_count_ != 1 || from_.size() != 1) return keep_why("several_from");
+    // RFC 6376 and DMARC (RFC 7489 6.6.1) speak of one author domain.
+    auto all = address::extract_every_from_header(from_.front(), kMaxFromMailboxes);
+    if (!all || all->size() != 1) return keep_why("several_from", all ? std::to_string(all->size()) + " mailboxes" : "");
+    const address::Address& from = all->front();
+    signing_from_ = from.str();
+    dkim::Plan plan = policy_->dkim->plan(from, policy_->dkim->dns_budget);
+    if (plan.keys.empty()) return keep_why(plan.why, std::move(plan.detail));
+    unsigned_detail_ = std::move(plan.detail);  // keys skipped beside those used
+    signer_ = std::make_unique<dkim::MessageSigner>(*policy_->dkim->library, plan.keys, queue_id);
+    for (const auto& [n, v] : signed_headers_) signer_->header(n, v);
+    signer_->eoh();
+    signed_headers_.clear();
+    signed_headers_.shrink_to_fit();
+}
+
+void Session::keep_for_signing(std::string_view name, std::string_view value) {
+    if (signed_headers_overflow_) return;
+    signed_header_bytes_ += name.size() + value.size() + 2;
+    if (signed_headers_.size() >= kMaxSignedHeaders || signed_header_bytes_ > kMaxSignedHeaderBytes) {
+        signed_headers_overflow_ = true;
+        signed_headers_.clear();
+        return;
+    }
+    signed_headers_.emplace_back(name, value);
+}
+
+void Session::body(std::string_view chunk) {
+    if (signer_) signer_->body(chunk);
+}
+
+// One line per message when signing is on: action=signed with each
+// signature's d=, s= and a=, or action=unsigned with why.
+std::vector<std::string> Session::finish_signing(std::string_view queue_id) {
+    std::vector<std::string> out;
+    if (!policy_->dkim) return out;
+    if (!signer_) {
+        log(queue_id, "unsigned", "eom", signing_from_, unsigned_why_.empty() ? "not_checked" : unsigned_why_, {},
+            unsigned_detail_);
+        return out;
+    }
+    const std::vector<dkim::Signature> sigs = signer_->finish();
+    if (!signer_->ok() || sigs.empty()) {
+        log(queue_id, "unsigned", "eom", signing_from_, "signer_error", {}, signer_->error());
+        return out;
+    }
+    std::string detail;
+    for (const dkim::Signature& sig : sigs) {
+        detail += (detail.empty() ? "" : ",") + std::string("d=") + sig.domain + " s=" + sig.selector +
+                  " a=" + std::string(dkim::to_string(sig.algorithm));
+        out.push_back(sig.value);
+    }
+    if (!unsigned_detail_.empty()) detail += "; not used: " + unsigned_detail_;
+    log(queue_id, "signed", "eom", signing_from_, "signing_table", {}, detail);
+    return out;
+}
+
 Decision Session::end_of_message(std::string_view queue_id) {
+    std::vector<std::string> signatures = finish_signing(queue_id);
+    Decision d = envelope(queue_id);
+    d.insert_headers = std::move(signatures);
+    return d;
+}
+
+Decision Session::envelope(std::string_view queue_id) {
     const auto pass = [&](std::string_view why) {
         log(queue_id, "pass", "eom", "", why);
         return Decision{};
@@ -389,10 +476,20 @@ void Session::abort() noexcept {
     rcpt_count_ = 0;
     reply_checked_.clear();
     reply_time_ = {};
+    sealed_ = false;
+    dry_run_refused_ = false;
+    signed_headers_.clear();
+    signed_header_bytes_ = 0;
+    signed_headers_overflow_ = false;
+    signer_.reset();
+    signing_from_.clear();
+    unsigned_why_.clear();
+    unsigned_detail_.clear();
 }
 
 Decision Session::refuse(std::string_view stage, std::string_view queue_id, const Refusal& r) {
     if (policy_->dry_run) {
+        dry_run_refused_ = true;
         log(queue_id, r.temporary ? "would_tempfail" : "would_refuse", stage, r.address, r.why, {}, r.text);
         return {};
     }

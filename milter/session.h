@@ -130,7 +130,15 @@ struct ChangeFrom {
 struct Decision {
     Reply reply;
     std::optional<ChangeFrom> change_from;  // end_of_message only
+    // end_of_message only: DKIM-Signature values (folded with "\n\t"),
+    // each to be inserted at the top of the header.
+    std::vector<std::string> insert_headers{};
 };
+
+// DKIM: the header fields kept for the signer until the end of headers
+// (the From: picks the keys); more is not signed (why=headers_too_large).
+inline constexpr std::size_t kMaxSignedHeaderBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxSignedHeaders = 1000;
 
 // What the MTA says about the client at CONNECT.
 struct ConnectInfo {
@@ -168,7 +176,10 @@ public:
     Decision rcpt(std::string_view recipient, std::string_view mailer);
     void header(std::string_view name, std::string_view value);
     Decision end_of_headers(std::string_view queue_id);
+    void body(std::string_view chunk);
     Decision end_of_message(std::string_view queue_id);
+    // Whether this session signs (policy.dkim set): the MTA must send the body.
+    bool signs() const noexcept { return policy_->dkim != nullptr; }
     void abort() noexcept;
     Decision error(std::string_view stage, std::string_view what, std::string_view queue_id) noexcept;
 
@@ -194,6 +205,11 @@ private:
     store::SendLogEntry sendlog_entry(std::string_view queue_id, std::chrono::sys_seconds now,
                                       const std::vector<address::Address>& recipients) const;
     bool sealed_forward() const;
+    Decision check_headers(std::string_view queue_id);
+    Decision envelope(std::string_view queue_id);
+    void keep_for_signing(std::string_view name, std::string_view value);
+    void start_signing(std::string_view queue_id, const Decision& headers);
+    std::vector<std::string> finish_signing(std::string_view queue_id);
     void log(std::string_view queue_id, std::string_view action, std::string_view stage,
              std::string_view address, std::string_view why, std::string_view new_from = {},
              std::string_view detail = {}) const noexcept;
@@ -224,6 +240,15 @@ private:
     std::size_t rcpt_count_ = 0;  // RCPTs of the message, read or not
     std::vector<std::string> reply_checked_;         // domains found reachable
     std::chrono::steady_clock::duration reply_time_{};  // spent on reply checks
+    // DKIM (policy.dkim): headers kept until end_of_headers, then the signer.
+    bool sealed_ = false;            // passed as a sealed forward
+    bool dry_run_refused_ = false;   // a refusal let through by milter_dry_run
+    std::vector<std::pair<std::string, std::string>> signed_headers_;
+    std::size_t signed_header_bytes_ = 0;
+    bool signed_headers_overflow_ = false;
+    std::unique_ptr<dkim::MessageSigner> signer_;
+    std::string signing_from_;       // the From: mailbox signed for
+    std::string unsigned_why_, unsigned_detail_;
 };
 
 }  // namespace milter

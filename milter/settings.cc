@@ -5,6 +5,7 @@
 
 #include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
+#include "common/dkim/setup.h"
 #include "common/dns/setup.h"
 #include "common/senders/setup.h"
 #include "common/store/record.h"
@@ -70,6 +71,7 @@ std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
                                                    {"accept", DnsErrorAction::Accept}});
     if (cfg.boolean("milter_reply_check")) p->dns = dns::lookup_from(cfg);
     else dns::servers(cfg);  // checked all the same: turning the check on must not find a bad line
+    p->dkim = dkim::signing_from(cfg);
     return p;
 }
 

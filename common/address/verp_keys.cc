@@ -14,7 +14,7 @@
 
 #include "common/address/chars.h"
 #include "common/address/verp.h"
-#include "common/sys/fd.h"
+#include "common/sys/secret_file.h"
 
 namespace address {
 namespace {
@@ -68,31 +68,16 @@ VerpKeys VerpKeys::from_strings(std::vector<std::string> keys) {
 }
 
 VerpKeys VerpKeys::load_file(const std::string& path) {
-    sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd) throw KeyFileError(path + ": cannot open: " + std::strerror(errno));
-    // fstat the descriptor we read, so the check is about this very file.
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw KeyFileError(path + ": cannot stat: " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) throw KeyFileError(path + ": not a regular file");
-    if (st.st_mode & (S_IROTH | S_IWOTH)) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        throw KeyFileError(path + ": refusing a key file that others can read or write (mode " +
-                           mode + "); run: chmod o-rwx " + path);
-    }
     std::string data;
-    bool truncated = false;
     try {
-        data = sys::read_all(fd.get(), kVerpMaxKeyFile, &truncated);
-    } catch (const std::system_error& e) {
-        throw KeyFileError(path + ": cannot read: " + e.code().message());
+        data = sys::read_secret_file(path, kVerpMaxKeyFile);
+    } catch (const sys::SecretFileError& e) {
+        throw KeyFileError(e.what());
     }
     struct Wipe {
         std::string& s;
         ~Wipe() { wipe(s); }
     } wipe_data{data};
-    if (truncated)
-        throw KeyFileError(path + ": larger than " + std::to_string(kVerpMaxKeyFile) + " bytes");
 
     VerpKeys v;
     std::size_t line_no = 0;

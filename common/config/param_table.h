@@ -232,6 +232,23 @@ inline constexpr Param kParams[] = {
  "Longest line of a sender or network table, continuation lines included; 1m holds a login with 10,000 domains of up to 100 characters."},
 {"milter_table_max_entries",      Type::Int,      "1000000",                       1,       10000000, kMilter,
  "Most lines (logins or networks) in one sender or network table."},
+
+// --- DKIM signing (common/dkim, sendguard-milter)
+{"dkim_key_table",                Type::Path,     "",                              0,       kNoLimit, kMilter,
+ "File of \"DOMAIN SELECTOR KEYFILE\" lines: the DKIM keys (PEM, RSA of 1024 bits or more, or Ed25519; unreadable by others); a domain may have several. Empty: none."},
+{"dkim_signing_table",            Type::Path,     "",                              0,       kNoLimit, kMilter,
+ "File of \"FROM KEYDOMAIN[:SELECTOR,...]\" lines (FROM a domain, @domain or an address, no wildcards; KEYDOMAIN the From: domain or a parent): which keys sign whose mail. Empty: no signing."},
+{"dkim_provider_domain",          Type::String,   "",                              0,       255,      kMilter,
+ "A key-table domain whose keys add a second, non-aligned signature to every signed message (the relay provider's own). Empty: none."},
+{"dkim_sign_headers",             Type::List,
+ "From, Reply-To, Subject, Date, To, Cc, Resent-Date, Resent-From, Resent-To, Resent-Cc, In-Reply-To, References, "
+ "List-Id, List-Help, List-Unsubscribe, List-Unsubscribe-Post, List-Subscribe, List-Post, List-Owner, List-Archive, "
+ "Message-ID, Content-Type, Content-Transfer-Encoding, MIME-Version, Feedback-ID",  1,       64,       kMilter,
+ "Header fields signed when present (relaxed/relaxed); From must be among them (RFC 6376 5.4)."},
+{"dkim_oversign_headers",         Type::List,     "From",                          0,       64,       kMilter,
+ "Signed header fields listed once more in h= than the message has them, so a copy added on the way breaks the signature (RFC 6376 8.15); each must be in dkim_sign_headers."},
+{"dkim_key_check_interval",       Type::Duration, "1h",                            60,      7*kDay,   kMilter,
+ "How long a check that a key's public half is published (the TXT record at SELECTOR._domainkey.DOMAIN equals the key file's) holds; only a key that matches signs."},
 };
 // clang-format on
 

@@ -31,7 +31,8 @@ BOOST_AUTO_TEST_CASE(names_are_unique_prefixed_and_found) {
     static const std::set<std::string_view> kShared = {"config_directory", "state_directory", "run_directory",
                                                        "syslog_name",      "syslog_facility", "log_target",
                                                        "log_to_stderr",    "postlog_command"};
-    static const std::string_view kPrefixes[] = {"store_", "verp_", "bounce_", "policyd_", "milter_", "dns_", "relay_"};
+    static const std::string_view kPrefixes[] = {"store_", "verp_", "bounce_", "policyd_", "milter_",
+                                                 "dns_",   "dkim_", "relay_"};
     std::set<std::string_view> seen;
     BOOST_TEST(config::params().size() >= 30u);
     for (const auto& p : config::params()) {
