@@ -2,6 +2,7 @@
 #include "cli/doctor.h"
 
 #include "common/daemon/log_setup.h"
+#include "common/dkim/setup.h"
 #include "common/dns/reverse.h"
 #include "common/dns/setup.h"
 #include "common/sys/ascii.h"
@@ -35,6 +36,9 @@ Settings Settings::from(const config::Config& cfg) {
     std::unique_ptr<dns::Lookup> lookup = dns::lookup_from(cfg);
     s.budget.per_check = lookup->budget();
     s.dns = std::move(lookup);
+    dkim::SetupOptions dkim_options;
+    dkim_options.dns = s.dns;
+    s.signing = dkim::signing_from(cfg, std::move(dkim_options));
     return s;
 }
 
@@ -46,6 +50,7 @@ Report diagnose(const Settings& s, const address::Domain& domain) {
     r.checks = check_relay(s.relay);
     for (const std::string& a : s.relay.addresses) r.checks.push_back(check_ptr(*s.dns, s.relay, a, s.budget));
     r.checks.push_back(check_bounce_mx(*s.dns, s.relay, bounce, s.budget));
+    for (Check& c : check_dkim(*s.dns, s.signing.get(), domain, s.budget)) r.checks.push_back(std::move(c));
     r.checks.push_back(check_reply(*s.dns, domain, s.budget));
     return r;
 }

@@ -193,4 +193,61 @@ Check check_reply(const dns::Querier& q, const address::Domain& domain, const Bu
     return c;
 }
 
+std::string txt_record(const std::string& name, const std::string& text) {
+    std::string out = name + ". TXT";
+    for (size_t at = 0; at < text.size() || at == 0; at += 255) {
+        out += " \"" + text.substr(at, 255) + "\"";
+        if (text.empty()) break;
+    }
+    return out;
+}
+
+namespace {
+
+Check key_check(const dns::Querier& q, const dkim::Key& key, const Budget& b) {
+    const dkim::KeyCheck kc = dkim::check_published(q, key, b.per_check);
+    Check c{"dkim", key.dns_name(), Status::Fail, "", ""};
+    switch (kc.outcome) {
+    case dkim::Outcome::Match:
+        c.status = Status::Pass;
+        c.found = kc.detail + ", matches " + key.file;
+        return c;
+    case dkim::Outcome::TempFail:
+        c.status = Status::Temp;
+        c.found = "cannot check the public key of " + key.file + ": " + kc.detail;
+        return c;
+    default:
+        c.found = kc.detail + (kc.found_text.empty() ? "" : ": \"" + kc.found_text + "\"") + "; the key file is " +
+                  key.file + " (not signing with it)";
+        c.fix = txt_record(key.dns_name(), kc.expected_record);
+        return c;
+    }
+}
+
+}  // namespace
+
+std::vector<Check> check_dkim(const dns::Querier& q, const dkim::Signing* signing, const address::Domain& domain,
+                              const Budget& b) {
+    const std::string& d = domain.str();
+    if (!signing)
+        return {{"dkim", d, Status::Fail, "DKIM signing is off (dkim_signing_table is empty)",
+                 "set dkim_key_table and dkim_signing_table, and add the line \"" + d + " " + d +
+                     "\" to the signing table"}};
+    // The row a message From: someone at the domain would use.
+    const auto probe = address::parse_mailbox("postmaster@" + d);
+    const dkim::Rule* rule = probe ? signing->rules.find(*probe) : nullptr;
+    if (!rule) {
+        const bool has_keys = !signing->keys.of(d).empty();
+        return {{"dkim", d, Status::Fail, "no signing table row: mail from " + d + " is not signed",
+                 has_keys ? "add the line \"" + d + " " + d + "\" to dkim_signing_table"
+                          : "add a key for " + d + " to dkim_key_table (\"" + d +
+                                " SELECTOR /path/key.pem\") and the line \"" + d + " " + d +
+                                "\" to dkim_signing_table"}};
+    }
+    std::vector<Check> out;
+    for (const auto& key : rule->keys) out.push_back(key_check(q, *key, b));
+    for (const auto& key : signing->provider) out.push_back(key_check(q, *key, b));
+    return out;
+}
+
 }  // namespace cli::doctor

@@ -13,6 +13,12 @@
 //                                 is this relay (bounces come back here)
 //   check_reply(q, domain)        the domain receives mail (replies), as
 //                                 the milter's reply check says it
+//   check_dkim(q, signing, domain) one Check per key the signing table
+//                                 signs the domain's mail with (and per
+//                                 provider key): published and matching the
+//                                 key file (dkim::check_published), else the
+//                                 record to publish; a domain without a
+//                                 signing table row fails with the row to add
 //
 // A DNS failure (time-out, SERVFAIL) is Status::Temp, never Fail.
 // Errors: values; only std::bad_alloc escapes. Thread safety: pure
@@ -26,6 +32,7 @@
 
 #include "cli/doctor_report.h"
 #include "common/address/address.h"
+#include "common/dkim/signing.h"
 #include "common/dns/reachability.h"
 #include "common/dns/resolver.h"
 
@@ -49,5 +56,12 @@ Check check_ptr(const dns::Querier& q, const Relay& relay, const std::string& ad
 Check check_bounce_mx(const dns::Querier& q, const Relay& relay, const std::optional<address::Domain>& bounce_domain,
                       const Budget& b);
 Check check_reply(const dns::Querier& q, const address::Domain& domain, const Budget& b);
+// signing: null when DKIM signing is off (dkim_signing_table empty).
+std::vector<Check> check_dkim(const dns::Querier& q, const dkim::Signing* signing, const address::Domain& domain,
+                              const Budget& b);
+
+// A TXT record in zone-file form: NAME. TXT "..." with the text cut into
+// quoted strings of at most 255 octets (RFC 1035 3.3.14).
+std::string txt_record(const std::string& name, const std::string& text);
 
 }  // namespace cli::doctor

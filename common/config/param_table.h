@@ -234,20 +234,20 @@ inline constexpr Param kParams[] = {
  "Most lines (logins or networks) in one sender or network table."},
 
 // --- DKIM signing (common/dkim, sendguard-milter)
-{"dkim_key_table",                Type::Path,     "",                              0,       kNoLimit, kMilter,
+{"dkim_key_table",                Type::Path,     "",                              0,       kNoLimit, kMilter | kCli,
  "File of \"DOMAIN SELECTOR KEYFILE\" lines: the DKIM keys (PEM, RSA of 1024 bits or more, or Ed25519; unreadable by others); a domain may have several. Empty: none."},
-{"dkim_signing_table",            Type::Path,     "",                              0,       kNoLimit, kMilter,
+{"dkim_signing_table",            Type::Path,     "",                              0,       kNoLimit, kMilter | kCli,
  "File of \"FROM KEYDOMAIN[:SELECTOR,...]\" lines (FROM a domain, @domain or an address, no wildcards; KEYDOMAIN the From: domain or a parent): which keys sign whose mail. Empty: no signing."},
-{"dkim_provider_domain",          Type::String,   "",                              0,       255,      kMilter,
+{"dkim_provider_domain",          Type::String,   "",                              0,       255,      kMilter | kCli,
  "A key-table domain whose keys add a second, non-aligned signature to every signed message (the relay provider's own). Empty: none."},
 {"dkim_sign_headers",             Type::List,
  "From, Reply-To, Subject, Date, To, Cc, Resent-Date, Resent-From, Resent-To, Resent-Cc, In-Reply-To, References, "
  "List-Id, List-Help, List-Unsubscribe, List-Unsubscribe-Post, List-Subscribe, List-Post, List-Owner, List-Archive, "
- "Message-ID, Content-Type, Content-Transfer-Encoding, MIME-Version, Feedback-ID",  1,       64,       kMilter,
+ "Message-ID, Content-Type, Content-Transfer-Encoding, MIME-Version, Feedback-ID",  1,       64,       kMilter | kCli,
  "Header fields signed when present (relaxed/relaxed); From must be among them (RFC 6376 5.4)."},
-{"dkim_oversign_headers",         Type::List,     "From",                          0,       64,       kMilter,
+{"dkim_oversign_headers",         Type::List,     "From",                          0,       64,       kMilter | kCli,
  "Signed header fields listed once more in h= than the message has them, so a copy added on the way breaks the signature (RFC 6376 8.15); each must be in dkim_sign_headers."},
-{"dkim_key_check_interval",       Type::Duration, "1h",                            60,      7*kDay,   kMilter,
+{"dkim_key_check_interval",       Type::Duration, "1h",                            60,      7*kDay,   kMilter | kCli,
  "How long a check that a key's public half is published (the TXT record at SELECTOR._domainkey.DOMAIN equals the key file's) holds; only a key that matches signs."},
 };
 // clang-format on

@@ -14,6 +14,9 @@
 //   bounces.good.example      MX relay.sendguard.test; SPF includes the relay
 //   broken.example            MX mx.broken.example; two SPF records
 //   bounces.broken.example    MX mx.broken.example (not the relay)
+//   s1._domainkey.good.example     the public half of an RSA-2048 key made
+//                                  by openssl genpkey for the test
+//   (s1._domainkey.broken.example  nothing: its Ed25519 key is unpublished)
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
@@ -37,7 +40,23 @@ namespace pt = boost::property_tree;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-harness::DnsRecords zone() {
+// A private key made by openssl genpkey, mode 0600, and the p= of its
+// DKIM key record (RFC 6376 3.6.1 for RSA, RFC 8463 4 for Ed25519).
+std::string make_key(const harness::TempDir& dir, const std::string& name, bool rsa) {
+    const std::string pem = dir.sub(name + ".pem");
+    std::vector<std::string> gen{"openssl", "genpkey", "-out", pem};
+    if (rsa) gen.insert(gen.end(), {"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"});
+    else gen.insert(gen.end(), {"-algorithm", "ed25519"});
+    const harness::RunResult g = harness::run(gen);
+    BOOST_REQUIRE_MESSAGE(g.ok(), g.describe());
+    const std::string der = rsa ? "" : " | tail -c 32";
+    const harness::RunResult p =
+        harness::run({"sh", "-c", "openssl pkey -in " + pem + " -pubout -outform DER" + der + " | base64 -w0"});
+    BOOST_REQUIRE_MESSAGE(p.ok() && !p.out.empty(), p.describe());
+    return p.out;
+}
+
+harness::DnsRecords zone(const std::string& good_key) {
     harness::DnsRecords r;
     r.a("relay.sendguard.test", "192.0.2.10")
         .a("host66.provider.example", "192.0.2.66")
@@ -52,6 +71,7 @@ harness::DnsRecords zone() {
         .txt("broken.example", "v=spf1 mx -all")
         .txt("broken.example", "v=spf1 include:spf.relay.sendguard.test -all")
         .mx("bounces.broken.example", "mx.broken.example", 10)
+        .txt("s1._domainkey.good.example", "v=DKIM1; k=rsa; p=" + good_key)
         .ttl(60);
     return r;
 }
@@ -62,14 +82,20 @@ struct Conf {
     harness::TempDir dir{"sg-e2e-doctor-"};
     std::string path = dir.sub("sendguard.conf");
 
-    Conf(const std::string& addresses, const std::string& dns) {
+    // keys: the directory holding good.pem (RSA) and broken.pem (Ed25519).
+    Conf(const std::string& addresses, const std::string& dns, const harness::TempDir& keys) {
         dir.mkdir("lib", 0755);
         harness::write_file(dir.sub("verp.keys"), "0123456789abcdef0123456789abcdef\n", 0600);
+        harness::write_file(dir.sub("dkim-keys"), "good.example s1 " + keys.sub("good.pem") + "\nbroken.example s1 " +
+                                                      keys.sub("broken.pem") + "\n");
+        harness::write_file(dir.sub("dkim-signing"), "good.example good.example\nbroken.example broken.example\n");
         harness::write_file(path,
                             "config_directory = " + dir.path() + "\nstate_directory = " + dir.sub("lib") +
                                 "\nrelay_public_addresses = " + addresses +
                                 "\nrelay_helo_name = relay.sendguard.test\n"
-                                "relay_spf_include = spf.relay.sendguard.test\n" + dns);
+                                "relay_spf_include = spf.relay.sendguard.test\n"
+                                "dkim_key_table = " + dir.sub("dkim-keys") + "\ndkim_signing_table = " +
+                                dir.sub("dkim-signing") + "\n" + dns);
     }
     std::vector<std::string> argv(std::vector<std::string> args) const {
         std::vector<std::string> a{harness::sendguard_bin("sendguard"), "-c", path, "doctor"};
@@ -106,12 +132,15 @@ BOOST_AUTO_TEST_SUITE(e2e_doctor)
 BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsmasq")) {
     harness::skip_if(harness::DnsServer::unavailable());
     auto ns = harness::make_netns_or_skip();
+    harness::TempDir keys("sg-e2e-doctor-keys-");
+    const std::string good_key = make_key(keys, "good", true);
+    (void)make_key(keys, "broken", false);
     harness::DnsServer dns(*ns);
-    dns.records() = zone();
+    dns.records() = zone(good_key);
     dns.start();
 
     {
-        const Conf good("192.0.2.10", "dns_servers = 127.0.0.1\n");
+        const Conf good("192.0.2.10", "dns_servers = 127.0.0.1\n", keys);
         const harness::RunResult r = harness::run(ns->wrap(good.argv({"--json", "good.example"})));
         BOOST_TEST(r.status.code == 0, r.describe() << "\n" << r.out << dns.log());
         pt::ptree root;
@@ -119,7 +148,8 @@ BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsma
         BOOST_TEST(root.get<std::string>("domain") == "good.example");
         BOOST_TEST(root.get<std::string>("bounce_domain") == "bounces.good.example");
         BOOST_TEST(root.get<int>("exit_status") == 0);
-        for (const char* want : {"ptr 192.0.2.10", "mx bounces.good.example", "reply good.example"}) {
+        for (const char* want :
+             {"ptr 192.0.2.10", "mx bounces.good.example", "dkim s1._domainkey.good.example", "reply good.example"}) {
             BOOST_TEST_CONTEXT(want) {
                 BOOST_REQUIRE_MESSAGE(checks.count(want) == 1, dump(checks));
                 BOOST_TEST(checks.at(want).status == "pass", dump(checks));
@@ -130,9 +160,10 @@ BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsma
                    "PTR relay.sendguard.test, resolves back (FCrDNS), is relay_helo_name");
     }
     {
-        const Conf broken("192.0.2.10, 192.0.2.66", "dns_servers = 127.0.0.1\n");
+        const Conf broken("192.0.2.10, 192.0.2.66", "dns_servers = 127.0.0.1\n", keys);
         const harness::RunResult r = harness::run(ns->wrap(broken.argv({"broken.example"})));
         BOOST_TEST(r.status.code == 1, r.describe() << "\n" << r.out);
+        BOOST_TEST_MESSAGE(r.out);
         const std::string& out = r.out;
         const std::vector<std::string> want = {
             "PASS  ptr 192.0.2.10: PTR relay.sendguard.test, resolves back (FCrDNS), is relay_helo_name",
@@ -141,9 +172,15 @@ BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsma
             "hosting provider's reverse DNS panel), and publish relay.sendguard.test. A 192.0.2.66",
             "FAIL  mx bounces.broken.example: MX mx.broken.example (198.51.100.25) is not this relay: bounces go "
             "elsewhere  ->  bounces.broken.example. MX 10 relay.sendguard.test.",
+            "FAIL  dkim s1._domainkey.broken.example: no DKIM key record (nxdomain); the key file is " +
+                keys.sub("broken.pem") + " (not signing with it)  ->  s1._domainkey.broken.example. TXT \"v=DKIM1; "
+                "k=ed25519; p=",
             "PASS  reply broken.example: domain broken.example receives mail (MX)",
         };
-        for (const std::string& line : want) BOOST_TEST(out.find(line + "\n") != std::string::npos, line << "\nin:\n" << out);
+        for (const std::string& line : want) {
+            const bool whole = line.back() != '=';  // else the start of a line
+            BOOST_TEST(out.find(whole ? line + "\n" : line) != std::string::npos, line << "\nin:\n" << out);
+        }
     }
 }
 
@@ -151,8 +188,11 @@ BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsma
 // check took at most dns_lookup_timeout (plus a margin).
 BOOST_AUTO_TEST_CASE(a_silent_name_server_is_temp_and_75) {
     harness::DnsStub silent(harness::DnsStub::Mode::Silent);
-    const Conf c("192.0.2.10", "dns_servers = 127.0.0.1:" + std::to_string(silent.port()) +
-                                   "\ndns_lookup_timeout = 1s\n");
+    harness::TempDir keys("sg-e2e-doctor-keys-");
+    (void)make_key(keys, "good", true);
+    (void)make_key(keys, "broken", false);
+    const Conf c("192.0.2.10", "dns_servers = 127.0.0.1:" + std::to_string(silent.port()) + "\ndns_lookup_timeout = 1s\n",
+                 keys);
     const auto start = Clock::now();
     const harness::RunResult r = harness::run(c.argv({"--json", "good.example"}));
     const auto took = Clock::now() - start;
