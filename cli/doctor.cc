@@ -49,6 +49,8 @@ Report diagnose(const Settings& s, const address::Domain& domain) {
     if (bounce) r.bounce_domain = bounce->str();
     r.checks = check_relay(s.relay);
     for (const std::string& a : s.relay.addresses) r.checks.push_back(check_ptr(*s.dns, s.relay, a, s.budget));
+    r.checks.push_back(check_spf_records(*s.dns, s.relay, domain.str(), s.budget));
+    if (bounce) r.checks.push_back(check_spf_records(*s.dns, s.relay, bounce->str(), s.budget));
     r.checks.push_back(check_bounce_mx(*s.dns, s.relay, bounce, s.budget));
     for (Check& c : check_dkim(*s.dns, s.signing.get(), domain, s.budget)) r.checks.push_back(std::move(c));
     r.checks.push_back(check_reply(*s.dns, domain, s.budget));

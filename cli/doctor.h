@@ -11,6 +11,7 @@
 //
 //   relay     the identity parameters are set
 //   ptr       each relay address: PTR, FCrDNS, HELO name
+//   spf       one SPF record at the domain and at its bounce domain
 //   mx        the bounce domain's MX is this relay
 //   dkim      each key the domain's mail is signed with is published
 //   reply     the domain itself receives mail

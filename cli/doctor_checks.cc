@@ -250,4 +250,53 @@ std::vector<Check> check_dkim(const dns::Querier& q, const dkim::Signing* signin
     return out;
 }
 
+std::string relay_spf_record(const Relay& relay) {
+    std::string r = "v=spf1";
+    if (!relay.spf_include.empty()) {
+        r += " include:" + relay.spf_include;
+    } else {
+        for (const std::string& a : relay.addresses) r += (a.find(':') == std::string::npos ? " ip4:" : " ip6:") + a;
+    }
+    return r + " -all";
+}
+
+namespace {
+
+// RFC 7208 4.5: "v=spf1" alone or followed by a space, in any case.
+bool is_spf_record(const std::string& txt) {
+    return txt.size() >= 6 && sys::to_lower_ascii(txt.substr(0, 6)) == "v=spf1" && (txt.size() == 6 || txt[6] == ' ');
+}
+
+}  // namespace
+
+Check check_spf_records(const dns::Querier& q, const Relay& relay, const std::string& name, const Budget& b) {
+    Check c{"spf", name, Status::Fail, "", ""};
+    const dns::Answer a = q.query(name, dns::Type::TXT, b.per_check);
+    if (is_failure(a.status)) {
+        c.status = Status::Temp;
+        c.found = "cannot check the SPF record of " + name + ": " + failure_text(a.status);
+        return c;
+    }
+    std::vector<std::string> spf;
+    for (const dns::Record& r : a.records)
+        if (is_spf_record(r.value)) spf.push_back("\"" + r.value + "\"");
+    if (spf.empty()) {
+        c.found = a.status == dns::Status::NxDomain ? "the name does not exist (NXDOMAIN): no SPF record"
+                                                    : "no SPF record (v=spf1)";
+        c.fix = txt_record(name, relay_spf_record(relay));
+        return c;
+    }
+    if (spf.size() > 1) {
+        std::sort(spf.begin(), spf.end());  // the same report whatever order the server answers in
+        std::string list;
+        for (const auto& s : spf) list += (list.empty() ? "" : " and ") + s;
+        c.found = std::to_string(spf.size()) + " SPF records, a permerror (RFC 7208 4.5): " + list;
+        c.fix = "publish one: " + txt_record(name, relay_spf_record(relay)) + " (merge the others into it)";
+        return c;
+    }
+    c.status = Status::Pass;
+    c.found = "one SPF record: " + spf.front();
+    return c;
+}
+
 }  // namespace cli::doctor

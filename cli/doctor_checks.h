@@ -13,6 +13,9 @@
 //                                 is this relay (bounces come back here)
 //   check_reply(q, domain)        the domain receives mail (replies), as
 //                                 the milter's reply check says it
+//   check_spf_records(q, relay, name)  exactly one SPF record at name
+//                                 (RFC 7208 4.5: none is "none", two or
+//                                 more a permerror), else the one to publish
 //   check_dkim(q, signing, domain) one Check per key the signing table
 //                                 signs the domain's mail with (and per
 //                                 provider key): published and matching the
@@ -56,6 +59,10 @@ Check check_ptr(const dns::Querier& q, const Relay& relay, const std::string& ad
 Check check_bounce_mx(const dns::Querier& q, const Relay& relay, const std::optional<address::Domain>& bounce_domain,
                       const Budget& b);
 Check check_reply(const dns::Querier& q, const address::Domain& domain, const Budget& b);
+Check check_spf_records(const dns::Querier& q, const Relay& relay, const std::string& name, const Budget& b);
+// The SPF record authorising the relay: include:relay_spf_include, else
+// ip4:/ip6: mechanisms of relay_public_addresses.
+std::string relay_spf_record(const Relay& relay);
 // signing: null when DKIM signing is off (dkim_signing_table empty).
 std::vector<Check> check_dkim(const dns::Querier& q, const dkim::Signing* signing, const address::Domain& domain,
                               const Budget& b);

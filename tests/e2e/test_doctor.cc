@@ -148,8 +148,8 @@ BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsma
         BOOST_TEST(root.get<std::string>("domain") == "good.example");
         BOOST_TEST(root.get<std::string>("bounce_domain") == "bounces.good.example");
         BOOST_TEST(root.get<int>("exit_status") == 0);
-        for (const char* want :
-             {"ptr 192.0.2.10", "mx bounces.good.example", "dkim s1._domainkey.good.example", "reply good.example"}) {
+        for (const char* want : {"ptr 192.0.2.10", "spf good.example", "spf bounces.good.example",
+                                 "mx bounces.good.example", "dkim s1._domainkey.good.example", "reply good.example"}) {
             BOOST_TEST_CONTEXT(want) {
                 BOOST_REQUIRE_MESSAGE(checks.count(want) == 1, dump(checks));
                 BOOST_TEST(checks.at(want).status == "pass", dump(checks));
@@ -170,6 +170,11 @@ BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsma
             "FAIL  ptr 192.0.2.66: PTR host66.provider.example (FCrDNS) is not relay_helo_name relay.sendguard.test, "
             "which does not resolve to 192.0.2.66  ->  set the PTR of 192.0.2.66 to relay.sendguard.test (your "
             "hosting provider's reverse DNS panel), and publish relay.sendguard.test. A 192.0.2.66",
+            "FAIL  spf broken.example: 2 SPF records, a permerror (RFC 7208 4.5): \"v=spf1 "
+            "include:spf.relay.sendguard.test -all\" and \"v=spf1 mx -all\"  ->  publish one: broken.example. TXT \"v=spf1 "
+            "include:spf.relay.sendguard.test -all\" (merge the others into it)",
+            "FAIL  spf bounces.broken.example: no SPF record (v=spf1)  ->  "
+            "bounces.broken.example. TXT \"v=spf1 include:spf.relay.sendguard.test -all\"",
             "FAIL  mx bounces.broken.example: MX mx.broken.example (198.51.100.25) is not this relay: bounces go "
             "elsewhere  ->  bounces.broken.example. MX 10 relay.sendguard.test.",
             "FAIL  dkim s1._domainkey.broken.example: no DKIM key record (nxdomain); the key file is " +

@@ -224,3 +224,42 @@ BOOST_AUTO_TEST_CASE(json_report_and_untrusted_text) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(doctor_spf)
+
+BOOST_AUTO_TEST_CASE(exactly_one_spf_record) {
+    const std::string n = "bounces.customer-c.example";
+    const auto txt = [](std::vector<std::string> v) { return names(std::move(v)); };
+    struct Case {
+        const char* what;
+        TableQuerier q;
+        std::string want;
+    };
+    std::vector<Case> cases;
+    cases.push_back({"one", TableQuerier().set(n, dns::Type::TXT, txt({"google-site-verification=x", "v=spf1 -all"})),
+                     "PASS  spf bounces.customer-c.example: one SPF record: \"v=spf1 -all\""});
+    cases.push_back({"two", TableQuerier().set(n, dns::Type::TXT, txt({"v=spf1 mx -all", "V=SPF1 a -all"})),
+                     "FAIL  spf bounces.customer-c.example: 2 SPF records, a permerror (RFC 7208 4.5): \"V=SPF1 a "
+                     "-all\" and \"v=spf1 mx -all\"  ->  publish one: bounces.customer-c.example. TXT \"v=spf1 "
+                     "include:spf.relay.example -all\" (merge the others into it)"});
+    cases.push_back({"none", TableQuerier().set(n, dns::Type::TXT, txt({"v=spf10 nonsense"})),
+                     "FAIL  spf bounces.customer-c.example: no SPF record (v=spf1)  ->  bounces.customer-c.example. "
+                     "TXT \"v=spf1 include:spf.relay.example -all\""});
+    cases.push_back({"servfail", TableQuerier().set(n, dns::Type::TXT, status(dns::Status::ServFail)),
+                     "TEMP  spf bounces.customer-c.example: cannot check the SPF record of bounces.customer-c.example: "
+                     "DNS server failure (SERVFAIL)"});
+    for (const Case& c : cases)
+        BOOST_TEST(show(cli::doctor::check_spf_records(c.q, kRelay, n, {})) == c.want, c.what);
+    cli::doctor::Relay no_include = kRelay;
+    no_include.spf_include.clear();
+    BOOST_TEST(cli::doctor::relay_spf_record(no_include) == "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all");
+}
+
+BOOST_AUTO_TEST_CASE(txt_records_are_cut_into_255_octet_strings) {
+    BOOST_TEST(cli::doctor::txt_record("a.example", "v=spf1 -all") == "a.example. TXT \"v=spf1 -all\"");
+    const std::string p(300, 'A');
+    BOOST_TEST(cli::doctor::txt_record("s._domainkey.a.example", p) ==
+               "s._domainkey.a.example. TXT \"" + std::string(255, 'A') + "\" \"" + std::string(45, 'A') + "\"");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
