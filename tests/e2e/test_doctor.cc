@@ -211,4 +211,27 @@ BOOST_AUTO_TEST_CASE(a_silent_name_server_is_temp_and_75) {
                                                                                    << " checks");
 }
 
+// Usage errors exit 2 before any lookup; a relay address that is none is a
+// configuration error (3) naming the parameter's file and line.
+BOOST_AUTO_TEST_CASE(usage_and_configuration_errors) {
+    harness::TempDir keys("sg-e2e-doctor-keys-");
+    (void)make_key(keys, "good", true);
+    (void)make_key(keys, "broken", false);
+    const Conf c("192.0.2.10", "dns_servers = 127.0.0.1:9\n", keys);
+    const std::pair<std::vector<std::string>, int> cases[] = {
+        {{}, 2}, {{"a.example", "b.example"}, 2}, {{"[192.0.2.1]"}, 2}, {{"--yaml", "a.example"}, 2}};
+    for (const auto& [args, want] : cases) {
+        const harness::RunResult r = harness::run(c.argv(args));
+        BOOST_TEST(r.status.code == want, r.describe());
+        BOOST_TEST(r.out.empty(), r.out);
+    }
+    std::vector<std::string> bad = c.argv({"good.example"});
+    bad.insert(bad.begin() + 3, {"-o", "relay_public_addresses=relay.example"});
+    const harness::RunResult r = harness::run(bad);
+    BOOST_TEST(r.status.code == 3, r.describe());
+    BOOST_TEST(r.err.find("invalid relay_public_addresses: relay.example (not an IPv4 or IPv6 address)") !=
+                   std::string::npos,
+               r.err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
