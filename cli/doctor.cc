@@ -21,8 +21,11 @@ Relay relay_from(const config::Config& cfg) {
     if (helo.size() > 1 && helo.back() == '.') helo.pop_back();
     if (!helo.empty() && !address::normalise_domain(helo))
         throw daemons::invalid(cfg, "relay_helo_name", helo, "not a domain name");
-    r.helo_name = std::move(helo);
-    r.spf_include = cfg.str("relay_spf_include");
+    r.helo = std::move(helo);
+    // The mechanism customers add: "include:DOMAIN" (the domain alone is
+    // taken as well).
+    const std::string& inc = cfg.str("relay_spf_include");
+    r.spf_include = inc.empty() || inc.starts_with("include:") ? inc : "include:" + inc;
     return r;
 }
 
@@ -39,6 +42,7 @@ Settings Settings::from(const config::Config& cfg) {
     dkim::SetupOptions dkim_options;
     dkim_options.dns = s.dns;
     s.signing = dkim::signing_from(cfg, std::move(dkim_options));
+    s.psl = mailauth::Psl::load();
     return s;
 }
 
@@ -49,10 +53,17 @@ Report diagnose(const Settings& s, const address::Domain& domain) {
     if (bounce) r.bounce_domain = bounce->str();
     r.checks = check_relay(s.relay);
     for (const std::string& a : s.relay.addresses) r.checks.push_back(check_ptr(*s.dns, s.relay, a, s.budget));
-    r.checks.push_back(check_spf_records(*s.dns, s.relay, domain.str(), s.budget));
-    if (bounce) r.checks.push_back(check_spf_records(*s.dns, s.relay, bounce->str(), s.budget));
+    r.checks.push_back(check_spf(*s.dns, s.relay, domain.str(), s.budget));
+    bool envelope_spf = r.checks.back().status == Status::Pass;
+    if (bounce) {
+        r.checks.push_back(check_spf(*s.dns, s.relay, bounce->str(), s.budget));
+        envelope_spf = r.checks.back().status == Status::Pass;
+    }
     r.checks.push_back(check_bounce_mx(*s.dns, s.relay, bounce, s.budget));
-    for (Check& c : check_dkim(*s.dns, s.signing.get(), domain, s.budget)) r.checks.push_back(std::move(c));
+    DkimChecks dkim = check_dkim(*s.dns, s.signing.get(), domain, s.budget);
+    for (Check& c : dkim.checks) r.checks.push_back(std::move(c));
+    const std::string envelope = bounce ? bounce->str() : domain.str();
+    r.checks.push_back(check_dmarc(*s.dns, *s.psl, s.relay, domain, envelope, envelope_spf, dkim.outlook, s.budget));
     r.checks.push_back(check_reply(*s.dns, domain, s.budget));
     return r;
 }

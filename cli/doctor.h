@@ -11,9 +11,11 @@
 //
 //   relay     the identity parameters are set
 //   ptr       each relay address: PTR, FCrDNS, HELO name
-//   spf       one SPF record at the domain and at its bounce domain
+//   spf       one SPF record at the domain and at its bounce domain,
+//             authorising the relay
 //   mx        the bounce domain's MX is this relay
 //   dkim      each key the domain's mail is signed with is published
+//   dmarc     the DMARC record and the alignment the relay achieves
 //   reply     the domain itself receives mail
 //
 // Errors: from() throws config::Error naming the parameter's file and line
@@ -40,6 +42,7 @@ struct Settings {
     address::BounceDomainMap bounce_map;
     std::shared_ptr<const dns::Querier> dns;
     std::shared_ptr<const dkim::Signing> signing;  // null: signing is off
+    std::shared_ptr<const mailauth::Psl> psl;      // the public suffix list
     Budget budget;
 
     static Settings from(const config::Config& cfg);

@@ -29,7 +29,7 @@ std::string joined(const std::vector<std::string>& v) {
 }
 
 std::string helo_or_placeholder(const Relay& relay) {
-    return relay.helo_name.empty() ? "RELAY-HOST-NAME" : relay.helo_name;
+    return relay.helo.empty() ? "RELAY-HOST-NAME" : relay.helo;
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
@@ -48,7 +48,7 @@ std::vector<Check> check_relay(const Relay& relay) {
     if (relay.addresses.empty())
         out.push_back({"relay", "relay_public_addresses", Status::Fail, "not set: the relay's public addresses are unknown",
                        "set relay_public_addresses in sendguard.conf to the addresses the relay sends from"});
-    if (relay.helo_name.empty())
+    if (relay.helo.empty())
         out.push_back({"relay", "relay_helo_name", Status::Fail, "not set: the relay's HELO name is unknown",
                        "set relay_helo_name in sendguard.conf to Postfix's smtp_helo_name (default $myhostname)"});
     return out;
@@ -77,30 +77,30 @@ Check check_ptr(const dns::Querier& q, const Relay& relay, const std::string& ad
         c.fix = fix;
         return c;
     }
-    if (contains(fc.confirmed, relay.helo_name)) {
+    if (contains(fc.confirmed, relay.helo)) {
         c.status = Status::Pass;
-        c.found = "PTR " + relay.helo_name + ", resolves back (FCrDNS), is relay_helo_name";
+        c.found = "PTR " + relay.helo + ", resolves back (FCrDNS), is relay_helo_name";
         return c;
     }
     // The HELO name need not be the PTR name as long as it is the address's.
     const auto left = std::chrono::floor<std::chrono::seconds>(deadline - b.clock());
-    if (!relay.helo_name.empty() && left >= std::chrono::seconds(1)) {
-        const dns::HostAddresses h = dns::host_addresses(q, relay.helo_name, left, b.clock);
+    if (!relay.helo.empty() && left >= std::chrono::seconds(1)) {
+        const dns::HostAddresses h = dns::host_addresses(q, relay.helo, left, b.clock);
         if (contains(h.addresses, address)) {
             c.status = Status::Pass;
-            c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS); relay_helo_name " + relay.helo_name +
+            c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS); relay_helo_name " + relay.helo +
                       " resolves to " + address;
             return c;
         }
         if (is_failure(h.status)) {
             c.status = Status::Temp;
-            c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS); cannot check relay_helo_name " + relay.helo_name +
+            c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS); cannot check relay_helo_name " + relay.helo +
                       ": " + failure_text(h.status);
             return c;
         }
-    } else if (!relay.helo_name.empty()) {
+    } else if (!relay.helo.empty()) {
         c.status = Status::Temp;
-        c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS); cannot check relay_helo_name " + relay.helo_name +
+        c.found = "PTR " + joined(fc.confirmed) + " (FCrDNS); cannot check relay_helo_name " + relay.helo +
                   ": " + failure_text(dns::Status::Timeout);
         return c;
     }
@@ -137,9 +137,9 @@ Check check_bounce_mx(const dns::Querier& q, const Relay& relay, const std::opti
                                                         : "no MX record";
         return c;
     }
-    if (!relay.helo_name.empty() && contains(hosts, relay.helo_name)) {
+    if (!relay.helo.empty() && contains(hosts, relay.helo)) {
         c.status = Status::Pass;
-        c.found = "MX " + relay.helo_name + " is relay_helo_name";
+        c.found = "MX " + relay.helo + " is relay_helo_name";
         c.fix.clear();
         return c;
     }
@@ -226,39 +226,41 @@ Check key_check(const dns::Querier& q, const dkim::Key& key, const Budget& b) {
 
 }  // namespace
 
-std::vector<Check> check_dkim(const dns::Querier& q, const dkim::Signing* signing, const address::Domain& domain,
-                              const Budget& b) {
+DkimChecks check_dkim(const dns::Querier& q, const dkim::Signing* signing, const address::Domain& domain,
+                      const Budget& b) {
     const std::string& d = domain.str();
-    if (!signing)
-        return {{"dkim", d, Status::Fail, "DKIM signing is off (dkim_signing_table is empty)",
+    DkimChecks out;
+    if (!signing) {
+        out.checks = {{"dkim", d, Status::Fail, "DKIM signing is off (dkim_signing_table is empty)",
                  "set dkim_key_table and dkim_signing_table, and add the line \"" + d + " " + d +
                      "\" to the signing table"}};
+        return out;
+    }
     // The row a message From: someone at the domain would use.
     const auto probe = address::parse_mailbox("postmaster@" + d);
     const dkim::Rule* rule = probe ? signing->rules.find(*probe) : nullptr;
     if (!rule) {
         const bool has_keys = !signing->keys.of(d).empty();
-        return {{"dkim", d, Status::Fail, "no signing table row: mail from " + d + " is not signed",
+        out.checks = {{"dkim", d, Status::Fail, "no signing table row: mail from " + d + " is not signed",
                  has_keys ? "add the line \"" + d + " " + d + "\" to dkim_signing_table"
                           : "add a key for " + d + " to dkim_key_table (\"" + d +
                                 " SELECTOR /path/key.pem\") and the line \"" + d + " " + d +
                                 "\" to dkim_signing_table"}};
+        return out;
     }
-    std::vector<Check> out;
-    for (const auto& key : rule->keys) out.push_back(key_check(q, *key, b));
-    for (const auto& key : signing->provider) out.push_back(key_check(q, *key, b));
+    for (const auto& key : rule->keys) {
+        out.checks.push_back(key_check(q, *key, b));
+        if (out.checks.back().status == Status::Pass) {
+            if (out.outlook.signing_domain.empty()) out.outlook.signing_domain = key->domain;
+        } else if (out.checks.back().status == Status::Fail) {
+            out.outlook.unpublished.push_back({key->selector, key->domain});
+        }
+    }
+    for (const auto& key : signing->provider) out.checks.push_back(key_check(q, *key, b));
     return out;
 }
 
-std::string relay_spf_record(const Relay& relay) {
-    std::string r = "v=spf1";
-    if (!relay.spf_include.empty()) {
-        r += " include:" + relay.spf_include;
-    } else {
-        for (const std::string& a : relay.addresses) r += (a.find(':') == std::string::npos ? " ip4:" : " ip6:") + a;
-    }
-    return r + " -all";
-}
+std::string relay_spf_record(const Relay& relay) { return "v=spf1 " + mailauth::relay_mechanisms(relay) + " -all"; }
 
 namespace {
 
@@ -269,7 +271,23 @@ bool is_spf_record(const std::string& txt) {
 
 }  // namespace
 
-Check check_spf_records(const dns::Querier& q, const Relay& relay, const std::string& name, const Budget& b) {
+namespace {
+
+// libspf2's words for its limit of 10 DNS-querying mechanisms (RFC 7208 4.6.4).
+bool is_lookup_limit(const std::string& why) {
+    const std::string w = sys::to_lower_ascii(why);
+    return w.find("too many") != std::string::npos || w.find("dns mechanism") != std::string::npos ||
+           w.find("max dns") != std::string::npos;
+}
+
+// The record with the relay's mechanisms put in front of its terms.
+std::string with_relay(const std::string& record, const Relay& relay) {
+    return "v=spf1 " + mailauth::relay_mechanisms(relay) + record.substr(6);
+}
+
+}  // namespace
+
+Check check_spf(const dns::Querier& q, const Relay& relay, const std::string& name, const Budget& b) {
     Check c{"spf", name, Status::Fail, "", ""};
     const dns::Answer a = q.query(name, dns::Type::TXT, b.per_check);
     if (is_failure(a.status)) {
@@ -294,8 +312,104 @@ Check check_spf_records(const dns::Querier& q, const Relay& relay, const std::st
         c.fix = "publish one: " + txt_record(name, relay_spf_record(relay)) + " (merge the others into it)";
         return c;
     }
+    const std::string record = spf.front().substr(1, spf.front().size() - 2);
+    if (relay.addresses.empty()) {
+        c.status = Status::Warn;
+        c.found = "one SPF record: " + spf.front() + "; not evaluated: relay_public_addresses is empty";
+        return c;
+    }
+    const mailauth::Deadline deadline(b.per_check, b.clock);
+    for (const std::string& a : relay.addresses) {
+        const mailauth::SpfResult r = mailauth::evaluate(q, a, name, relay.helo, deadline);
+        switch (r.result) {
+        case mailauth::Spf::Pass: continue;
+        case mailauth::Spf::TempError:
+            c.status = Status::Temp;
+            c.found = "cannot evaluate " + spf.front() + ": " + r.explanation;
+            return c;
+        case mailauth::Spf::PermError:
+            c.found = spf.front() + (is_lookup_limit(r.explanation)
+                                         ? " needs more than 10 DNS lookups, a permerror (RFC 7208 4.6.4)"
+                                         : " is broken, a permerror: " + r.explanation);
+            c.fix = "repair it and authorise the relay: " + txt_record(name, with_relay(record, relay));
+            return c;
+        default:
+            c.found = spf.front() + " does not authorise the relay's " + a + " (" +
+                      std::string(mailauth::to_string(r.result)) + ")";
+            c.fix = txt_record(name, with_relay(record, relay));
+            return c;
+        }
+    }
     c.status = Status::Pass;
-    c.found = "one SPF record: " + spf.front();
+    c.found = spf.front() + " authorises " + joined(relay.addresses);
+    return c;
+}
+
+namespace {
+
+std::string where_found(const mailauth::DmarcRecord& r, const std::string& domain) {
+    return r.domain == domain ? "at _dmarc." + r.domain : "at _dmarc." + r.domain + " (the organisational domain)";
+}
+
+// "DKIM aligns (adkim=r, d=customer-c.example); SPF does not (aspf=s, ...)"
+std::string alignment(const mailauth::DmarcRecord& r, const mailauth::Psl& psl, const std::string& domain,
+                      const std::string& envelope, bool spf_passes, const mailauth::DkimOutlook& dkim) {
+    std::string s;
+    const std::string ad = "adkim=" + std::string(mailauth::to_string(r.adkim));
+    if (dkim.signing_domain.empty()) s = "DKIM does not align (" + ad + ": no published key signs)";
+    else if (mailauth::aligned(r.adkim, dkim.signing_domain, domain, psl))
+        s = "DKIM aligns (" + ad + ", d=" + dkim.signing_domain + ")";
+    else s = "DKIM does not align (" + ad + ", d=" + dkim.signing_domain + ")";
+    const std::string as = "aspf=" + std::string(mailauth::to_string(r.aspf));
+    if (!mailauth::aligned(r.aspf, envelope, domain, psl))
+        s += "; SPF does not align (" + as + ", envelope " + envelope + ")";
+    else if (!spf_passes) s += "; SPF would align (" + as + ", envelope " + envelope + ") but does not pass";
+    else s += "; SPF aligns (" + as + ", envelope " + envelope + ")";
+    return s;
+}
+
+}  // namespace
+
+Check check_dmarc(const dns::Querier& q, const mailauth::Psl& psl, const Relay& relay, const address::Domain& domain,
+                  const std::string& envelope, bool spf_passes, const mailauth::DkimOutlook& dkim, const Budget& b) {
+    const std::string& d = domain.str();
+    Check c{"dmarc", d, Status::Fail, "", ""};
+    const mailauth::Deadline deadline(b.per_check, b.clock);
+    const mailauth::PreflightResult pf = mailauth::preflight(q, psl, relay, {d, envelope, dkim}, deadline);
+    const std::string publish = txt_record("_dmarc." + d, "v=DMARC1; p=none");
+    if (pf.verdict == mailauth::Verdict::Unknown) {
+        c.status = Status::Temp;
+        c.found = "cannot check DMARC for " + d + ": " + (pf.dmarc.detail.empty() ? pf.detail : pf.dmarc.detail);
+        return c;
+    }
+    switch (pf.dmarc.status) {
+    case mailauth::DmarcStatus::None:
+        c.status = Status::Warn;
+        c.found = "no DMARC record: receivers apply no policy to mail from " + d;
+        c.fix = publish + " (then p=quarantine once its reports show mail aligns)";
+        return c;
+    case mailauth::DmarcStatus::Broken:
+        c.found = "a DMARC record receivers ignore: " + pf.dmarc.detail;
+        c.fix = "replace it with a valid one, e.g. " + publish;
+        return c;
+    case mailauth::DmarcStatus::TempError:  // Unknown above
+    case mailauth::DmarcStatus::Found: break;
+    }
+    const mailauth::DmarcRecord& r = *pf.dmarc.record;
+    const mailauth::DmarcPolicy policy = mailauth::effective_policy(r, d);
+    c.found = "p=" + std::string(mailauth::to_string(policy)) + " " + where_found(r, d) + "; " +
+              alignment(r, psl, d, envelope, spf_passes, dkim);
+    switch (pf.verdict) {
+    case mailauth::Verdict::WillPass: c.status = Status::Pass; break;
+    case mailauth::Verdict::WillFail:
+        c.status = Status::Fail;
+        c.fix = pf.fix_it;
+        break;
+    default:  // NoPolicy: p=none
+        c.status = Status::Warn;
+        c.found += "; p=none: receivers act on nothing";
+        break;
+    }
     return c;
 }
 

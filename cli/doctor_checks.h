@@ -13,15 +13,28 @@
 //                                 is this relay (bounces come back here)
 //   check_reply(q, domain)        the domain receives mail (replies), as
 //                                 the milter's reply check says it
-//   check_spf_records(q, relay, name)  exactly one SPF record at name
-//                                 (RFC 7208 4.5: none is "none", two or
-//                                 more a permerror), else the one to publish
+//   check_spf(q, relay, name)     exactly one SPF record at name (RFC 7208
+//                                 4.5: two or more are a permerror), and it
+//                                 authorises every relay address
+//                                 (mailauth::evaluate, libspf2: within 10
+//                                 DNS-querying mechanisms), else the record
+//                                 to publish
 //   check_dkim(q, signing, domain) one Check per key the signing table
 //                                 signs the domain's mail with (and per
 //                                 provider key): published and matching the
 //                                 key file (dkim::check_published), else the
 //                                 record to publish; a domain without a
 //                                 signing table row fails with the row to add
+//   check_dmarc(q, psl, relay, domain, envelope, dkim)  the DMARC record
+//                                 (the domain's or its organisational
+//                                 domain's) and what alignment the relay
+//                                 achieves: the verdict of the milter's
+//                                 preflight (mailauth::preflight) with its
+//                                 fix-it text. Pass: DKIM or SPF aligns and
+//                                 passes; Fail: neither does under p=
+//                                 quarantine or reject, or the record is
+//                                 broken; Warn: no record, or p=none
+//                                 (receivers act on nothing)
 //
 // A DNS failure (time-out, SERVFAIL) is Status::Temp, never Fail.
 // Errors: values; only std::bad_alloc escapes. Thread safety: pure
@@ -36,17 +49,18 @@
 #include "cli/doctor_report.h"
 #include "common/address/address.h"
 #include "common/dkim/signing.h"
+#include "common/mailauth/fixit.h"
+#include "common/mailauth/preflight.h"
+#include "common/mailauth/psl.h"
 #include "common/dns/reachability.h"
 #include "common/dns/resolver.h"
 
 namespace cli::doctor {
 
-// relay_public_addresses (canonical), relay_helo_name, relay_spf_include.
-struct Relay {
-    std::vector<std::string> addresses;
-    std::string helo_name;    // lower case, no trailing dot; "" not set
-    std::string spf_include;  // "" not set
-};
+// relay_public_addresses (canonical), relay_helo_name (lower case, no
+// trailing dot), relay_spf_include as a mechanism ("include:spf.relay.example");
+// "" not set.
+using Relay = mailauth::Relay;
 
 struct Budget {
     std::chrono::seconds per_check{5};
@@ -59,13 +73,22 @@ Check check_ptr(const dns::Querier& q, const Relay& relay, const std::string& ad
 Check check_bounce_mx(const dns::Querier& q, const Relay& relay, const std::optional<address::Domain>& bounce_domain,
                       const Budget& b);
 Check check_reply(const dns::Querier& q, const address::Domain& domain, const Budget& b);
-Check check_spf_records(const dns::Querier& q, const Relay& relay, const std::string& name, const Budget& b);
-// The SPF record authorising the relay: include:relay_spf_include, else
-// ip4:/ip6: mechanisms of relay_public_addresses.
+Check check_spf(const dns::Querier& q, const Relay& relay, const std::string& name, const Budget& b);
+// The SPF record authorising the relay (mechanisms: mailauth::relay_mechanisms).
 std::string relay_spf_record(const Relay& relay);
+
+struct DkimChecks {
+    std::vector<Check> checks;
+    mailauth::DkimOutlook outlook;  // for the DMARC check
+};
 // signing: null when DKIM signing is off (dkim_signing_table empty).
-std::vector<Check> check_dkim(const dns::Querier& q, const dkim::Signing* signing, const address::Domain& domain,
-                              const Budget& b);
+DkimChecks check_dkim(const dns::Querier& q, const dkim::Signing* signing, const address::Domain& domain,
+                      const Budget& b);
+
+// envelope: the bounce domain (VERP), else the domain; spf_passes: the
+// envelope domain's spf check passed (for the words on alignment).
+Check check_dmarc(const dns::Querier& q, const mailauth::Psl& psl, const Relay& relay, const address::Domain& domain,
+                  const std::string& envelope, bool spf_passes, const mailauth::DkimOutlook& dkim, const Budget& b);
 
 // A TXT record in zone-file form: NAME. TXT "..." with the text cut into
 // quoted strings of at most 255 octets (RFC 1035 3.3.14).

@@ -14,6 +14,7 @@
 //   bounces.good.example      MX relay.sendguard.test; SPF includes the relay
 //   broken.example            MX mx.broken.example; two SPF records
 //   bounces.broken.example    MX mx.broken.example (not the relay)
+//   _dmarc.good.example       p=reject; _dmarc.broken.example p=quarantine
 //   s1._domainkey.good.example     the public half of an RSA-2048 key made
 //                                  by openssl genpkey for the test
 //   (s1._domainkey.broken.example  nothing: its Ed25519 key is unpublished)
@@ -72,6 +73,8 @@ harness::DnsRecords zone(const std::string& good_key) {
         .txt("broken.example", "v=spf1 include:spf.relay.sendguard.test -all")
         .mx("bounces.broken.example", "mx.broken.example", 10)
         .txt("s1._domainkey.good.example", "v=DKIM1; k=rsa; p=" + good_key)
+        .txt("_dmarc.good.example", "v=DMARC1; p=reject")
+        .txt("_dmarc.broken.example", "v=DMARC1; p=quarantine")
         .ttl(60);
     return r;
 }
@@ -149,7 +152,8 @@ BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsma
         BOOST_TEST(root.get<std::string>("bounce_domain") == "bounces.good.example");
         BOOST_TEST(root.get<int>("exit_status") == 0);
         for (const char* want : {"ptr 192.0.2.10", "spf good.example", "spf bounces.good.example",
-                                 "mx bounces.good.example", "dkim s1._domainkey.good.example", "reply good.example"}) {
+                                 "mx bounces.good.example", "dkim s1._domainkey.good.example", "dmarc good.example",
+                                 "reply good.example"}) {
             BOOST_TEST_CONTEXT(want) {
                 BOOST_REQUIRE_MESSAGE(checks.count(want) == 1, dump(checks));
                 BOOST_TEST(checks.at(want).status == "pass", dump(checks));
@@ -158,6 +162,10 @@ BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsma
         }
         BOOST_TEST(checks.at("ptr 192.0.2.10").found ==
                    "PTR relay.sendguard.test, resolves back (FCrDNS), is relay_helo_name");
+        BOOST_TEST(checks.at("dmarc good.example").found ==
+                   "p=reject at _dmarc.good.example; DKIM aligns (adkim=r, d=good.example); SPF aligns (aspf=r, "
+                   "envelope bounces.good.example)");
+        BOOST_TEST(checks.size() == 7u, dump(checks));
     }
     {
         const Conf broken("192.0.2.10, 192.0.2.66", "dns_servers = 127.0.0.1\n", keys);
@@ -180,6 +188,10 @@ BOOST_AUTO_TEST_CASE(a_good_and_a_broken_domain, *boost::unit_test::label("dnsma
             "FAIL  dkim s1._domainkey.broken.example: no DKIM key record (nxdomain); the key file is " +
                 keys.sub("broken.pem") + " (not signing with it)  ->  s1._domainkey.broken.example. TXT \"v=DKIM1; "
                 "k=ed25519; p=",
+            "FAIL  dmarc broken.example: p=quarantine at _dmarc.broken.example; DKIM does not align (adkim=r: no "
+            "published key signs); SPF would align (aspf=r, envelope bounces.broken.example) but does not pass  ->  "
+            "DMARC for broken.example will fail: publish \"v=spf1 include:spf.relay.sendguard.test -all\" at "
+            "bounces.broken.example, or publish DKIM selector s1 for broken.example",
             "PASS  reply broken.example: domain broken.example receives mail (MX)",
         };
         for (const std::string& line : want) {

@@ -50,7 +50,7 @@ address::Domain domain(const char* text) {
     return *d;
 }
 
-const cli::doctor::Relay kRelay{{"192.0.2.10", "2001:db8::10"}, "relay.example", "spf.relay.example"};
+const cli::doctor::Relay kRelay{{"192.0.2.10", "2001:db8::10"}, "relay.example", "include:spf.relay.example"};
 const char kPtr4[] = "10.2.0.192.in-addr.arpa";
 
 std::string show(const Check& c) { return cli::doctor::text_line(c); }
@@ -236,8 +236,31 @@ BOOST_AUTO_TEST_CASE(exactly_one_spf_record) {
         std::string want;
     };
     std::vector<Case> cases;
-    cases.push_back({"one", TableQuerier().set(n, dns::Type::TXT, txt({"google-site-verification=x", "v=spf1 -all"})),
-                     "PASS  spf bounces.customer-c.example: one SPF record: \"v=spf1 -all\""});
+    cases.push_back({"one, not authorising the relay",
+                     TableQuerier().set(n, dns::Type::TXT, txt({"google-site-verification=x", "v=spf1 mx -all"})),
+                     "FAIL  spf bounces.customer-c.example: \"v=spf1 mx -all\" does not authorise the relay's "
+                     "192.0.2.10 (fail)  ->  bounces.customer-c.example. TXT \"v=spf1 include:spf.relay.example mx "
+                     "-all\""});
+    cases.push_back({"one, authorising both addresses",
+                     TableQuerier().set(n, dns::Type::TXT,
+                                        txt({"v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"})),
+                     "PASS  spf bounces.customer-c.example: \"v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all\" "
+                     "authorises 192.0.2.10, 2001:db8::10"});
+    {
+        // RFC 7208 4.6.4: 11 DNS-querying mechanisms.
+        TableQuerier q;
+        std::string rec = "v=spf1";
+        for (int i = 0; i < 11; ++i) {
+            const std::string inc = "i" + std::to_string(i) + ".example";
+            rec += " include:" + inc;
+            q.set(inc, dns::Type::TXT, txt({"v=spf1 -all"}));
+        }
+        q.set(n, dns::Type::TXT, txt({rec + " -all"}));
+        const Check got = cli::doctor::check_spf(q, kRelay, n, {});
+        BOOST_TEST(got.found.find("needs more than 10 DNS lookups, a permerror (RFC 7208 4.6.4)") != std::string::npos,
+                   show(got));
+        BOOST_TEST(cli::doctor::to_string(got.status) == "FAIL");
+    }
     cases.push_back({"two", TableQuerier().set(n, dns::Type::TXT, txt({"v=spf1 mx -all", "V=SPF1 a -all"})),
                      "FAIL  spf bounces.customer-c.example: 2 SPF records, a permerror (RFC 7208 4.5): \"V=SPF1 a "
                      "-all\" and \"v=spf1 mx -all\"  ->  publish one: bounces.customer-c.example. TXT \"v=spf1 "
@@ -249,7 +272,7 @@ BOOST_AUTO_TEST_CASE(exactly_one_spf_record) {
                      "TEMP  spf bounces.customer-c.example: cannot check the SPF record of bounces.customer-c.example: "
                      "DNS server failure (SERVFAIL)"});
     for (const Case& c : cases)
-        BOOST_TEST(show(cli::doctor::check_spf_records(c.q, kRelay, n, {})) == c.want, c.what);
+        BOOST_TEST(show(cli::doctor::check_spf(c.q, kRelay, n, {})) == c.want, c.what);
     cli::doctor::Relay no_include = kRelay;
     no_include.spf_include.clear();
     BOOST_TEST(cli::doctor::relay_spf_record(no_include) == "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all");
