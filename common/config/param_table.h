@@ -97,7 +97,7 @@ inline constexpr Param kParams[] = {
 {"relay_helo_name",               Type::String,   "",                              0,       253,      kCli,
  "The name the relay's Postfix gives in HELO/EHLO (smtp_helo_name, by default myhostname); the PTR of each relay_public_addresses address should be it."},
 {"relay_spf_include",             Type::String,   "",                              0,       253,      kCli,
- "The domain customers include in their SPF records to authorise the relay (v=spf1 include:spf.relay.example -all); empty: ip4:/ip6: mechanisms of relay_public_addresses."},
+ "What customers add to their SPF records to authorise the relay, include:spf.relay.example (a domain alone means include:DOMAIN); empty: ip4:/ip6: mechanisms of relay_public_addresses."},
 
 // --- the bounce transport (pipe(8) command sendguard-bounce)
 {"bounce_accept_unsigned",        Type::Bool,     "no",                            0,       0,        kBounce,
