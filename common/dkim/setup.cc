@@ -66,7 +66,7 @@ std::shared_ptr<const Signing> signing_from(const config::Config& cfg, SetupOpti
         return nullptr;
     }
     if (key_path.empty())
-        throw invalid(cfg, "dkim_key_table", "\"\"", "dkim_signing_table is set: name the key table too");
+        throw invalid(cfg, "dkim_signing_table", signing_path, "dkim_key_table is empty: name the key table too");
     auto s = std::make_shared<Signing>();
     s->keys = KeyTable::load(key_path);
     s->rules = SigningTable::load(signing_path, s->keys);

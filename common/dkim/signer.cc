@@ -25,10 +25,6 @@ namespace odk {
 namespace dkim {
 using namespace ::odk;
 
-struct Library::Impl {
-    sys::CHandle<DKIM_LIB, odk::dkim_close> lib;
-};
-
 namespace {
 
 using Handle = sys::CHandle<DKIM, odk::dkim_free>;
@@ -58,6 +54,14 @@ void append_crlf(std::string& out, std::string_view text) {
 
 }  // namespace
 
+// The header lists stay alive as long as the library: libopendkim may keep
+// pointers into them.
+struct Library::Impl {
+    std::vector<std::string> sign_names, over_names;
+    std::unique_ptr<CList> sign, over;
+    sys::CHandle<DKIM_LIB, odk::dkim_close> lib;
+};
+
 Library::Library(const LibraryOptions& o) : impl_(std::make_unique<Impl>()) {
     impl_->lib.reset(dkim_init(nullptr, nullptr));
     if (!impl_->lib) throw std::runtime_error("dkim_init failed");
@@ -67,9 +71,12 @@ Library::Library(const LibraryOptions& o) : impl_(std::make_unique<Impl>()) {
     bool from = false;
     for (const auto& h : o.sign_headers) from = from || strcasecmp(h.c_str(), "From") == 0;
     if (!from) throw std::runtime_error("the signed header fields must include From (RFC 6376 5.4)");
-    CList sign(o.sign_headers), over(o.oversign_headers);
-    set(lib, DKIM_OPTS_SIGNHDRS, sign.ptrs.data(), sizeof(char**), "the header list (it must name From)");
-    set(lib, DKIM_OPTS_OVERSIGNHDRS, over.ptrs.data(), sizeof(char**), "the oversigned header list");
+    impl_->sign_names = o.sign_headers;
+    impl_->over_names = o.oversign_headers;
+    impl_->sign = std::make_unique<CList>(impl_->sign_names);
+    impl_->over = std::make_unique<CList>(impl_->over_names);
+    set(lib, DKIM_OPTS_SIGNHDRS, impl_->sign->ptrs.data(), sizeof(char**), "the header list (it must name From)");
+    set(lib, DKIM_OPTS_OVERSIGNHDRS, impl_->over->ptrs.data(), sizeof(char**), "the oversigned header list");
     if (o.fixed_time) {
         std::uint64_t t = *o.fixed_time;
         set(lib, DKIM_OPTS_FIXEDTIME, &t, sizeof t, "a fixed time");
@@ -89,8 +96,11 @@ struct MessageSigner::Handle {
 };
 
 MessageSigner::MessageSigner(const Library& lib, const std::vector<std::shared_ptr<const Key>>& keys,
-                             std::string_view id) {
-    const std::string qid = id.empty() ? std::string("NOQUEUE") : std::string(id);
+                             std::string_view id)
+    : id_(id.empty() ? std::string("NOQUEUE") : std::string(id)) {
+    // libopendkim keeps the id, selector, domain and key pointers: id_ and
+    // the Keys (owned by the key table) outlive the handles.
+    const std::string& qid = id_;
     for (const auto& k : keys) {
         DKIM_STAT st = DKIM_STAT_OK;
         auto h = std::make_unique<Handle>();
@@ -162,8 +172,13 @@ std::vector<Signature> MessageSigner::finish() {
             fail("dkim_getsighdr_d", st, h.get());
             return {};
         }
-        out.push_back(Signature{std::string(reinterpret_cast<const char*>(buf), len), h->key->domain,
-                                h->key->selector, h->key->key.algorithm()});
+        // With DKIM_LIBFLAGS_FIXCRLF libopendkim folds with "\r\n\t"; a
+        // milter's header value has bare LF line breaks (the MTA writes its
+        // own line ends).
+        std::string value;
+        for (size_t i = 0; i < len; ++i)
+            if (buf[i] != '\r') value += static_cast<char>(buf[i]);
+        out.push_back(Signature{std::move(value), h->key->domain, h->key->selector, h->key->key.algorithm()});
     }
     return out;
 }

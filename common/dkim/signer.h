@@ -89,6 +89,7 @@ public:
 private:
     struct Handle;
     void fail(const std::string& what, int status, const Handle* h);
+    std::string id_;
     std::vector<std::unique_ptr<Handle>> handles_;
     std::string error_;
     std::string scratch_;

@@ -7,6 +7,9 @@
 //              firewall that drops): the client's time-outs are tested
 //   Rcode      answers every query with the question echoed and the RCODE
 //              given (2 = SERVFAIL, 5 = REFUSED), no records
+//   Txt        (the map constructor) answers a TXT query for a name of the
+//              map with its one TXT record (DKIM key records), any other
+//              query with NXDOMAIN
 //
 //   harness::DnsStub dead(harness::DnsStub::Mode::Silent);
 //   dns::Resolver r({.servers = {{"127.0.0.1", dead.port()}}});
@@ -16,16 +19,22 @@
 // Thread safety: port() and queries() may be called from any thread.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <thread>
 
 namespace harness {
 
 class DnsStub {
 public:
-    enum class Mode { Silent, Rcode };
+    enum class Mode { Silent, Rcode, Txt };
     explicit DnsStub(Mode mode, int rcode = 2);
+    explicit DnsStub(std::map<std::string, std::string> txt);
     ~DnsStub();
     DnsStub(const DnsStub&) = delete;
     DnsStub& operator=(const DnsStub&) = delete;
@@ -34,10 +43,13 @@ public:
     int queries() const noexcept { return queries_.load(); }
 
 private:
+    void open();
     void serve();
+    void answer_txt(const unsigned char* q, size_t n, const sockaddr_in& from, socklen_t flen);
 
     Mode mode_;
     int rcode_;
+    std::map<std::string, std::string> txt_;
     int fd_ = -1;
     int stop_[2] = {-1, -1};  // a pipe: closing the write end stops serve()
     uint16_t port_ = 0;
