@@ -2,8 +2,9 @@
 //
 // Each takes the global options and the words after the subcommand name and
 // returns the exit status (see sendguard(1)): 0 success, 1 "check" found an
-// address not suppressed (or "verp decode" a tag that is not valid), 2 usage
-// error, 3 configuration, key file or store error. -h / --help anywhere
+// address not suppressed (or "verp decode" a tag that is not valid, or
+// "doctor" a check that failed), 2 usage error, 3 configuration, key file
+// or store error; "doctor" also 75 when a check could not be made (DNS). -h / --help anywhere
 // after the subcommand prints its usage on stdout and returns 0.
 // They print results on stdout and errors on stderr; they never throw.
 #pragma once
@@ -29,6 +30,7 @@ inline constexpr int kFailure = 3;
 int config_command(const Global& g, const std::vector<std::string>& args) noexcept;
 int suppress_command(const Global& g, const std::vector<std::string>& args) noexcept;
 int verp_command(const Global& g, const std::vector<std::string>& args) noexcept;
+int doctor_command(const Global& g, const std::vector<std::string>& args) noexcept;
 
 // True when args hold -h or --help.
 bool wants_help(const std::vector<std::string>& args);

@@ -1,4 +1,4 @@
-// sendguard - suppression list, VERP and configuration tool; see sendguard(1)
+// sendguard - suppression list, VERP, configuration and domain checks; see sendguard(1)
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -11,6 +11,7 @@ static const char kUsageText[] =
     "       sendguard [-c config] [-o name=value] suppress "
     "check|list|add|remove|export|import|stats ...\n"
     "       sendguard [-c config] [-o name=value] verp encode|decode [--json] address ...\n"
+    "       sendguard [-c config] [-o name=value] doctor [--json] domain\n"
     "       sendguard COMMAND --help\n";
 
 static int usage(FILE* to, int status) {
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     if (cmd == "config") return cli::config_command(g, rest);
     if (cmd == "suppress") return cli::suppress_command(g, rest);
     if (cmd == "verp") return cli::verp_command(g, rest);
+    if (cmd == "doctor") return cli::doctor_command(g, rest);
     if (cmd == "help") return usage(stdout, 0);
     return usage(stderr, cli::kUsage);
 }

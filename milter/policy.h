@@ -53,7 +53,7 @@ struct Policy {
     std::vector<std::string> sendlog_headers;
     address::BounceDomains bounce_domains;
     // milter_bounce_domain_maps: sender domain (normalised) -> bounce domain.
-    std::unordered_map<std::string, address::Domain> bounce_domain_map;
+    address::BounceDomainMap bounce_domain_map;
     // Who may send as whom (milter_sender_tables, milter_network_tables,
     // milter_login_owns_domain, milter_local_senders); never null.
     std::shared_ptr<const senders::Rules> senders;

@@ -4,9 +4,7 @@
 namespace milter {
 
 std::optional<address::Domain> bounce_domain_for(const Policy& policy, const address::Domain& sender) {
-    if (auto it = policy.bounce_domain_map.find(sender.str()); it != policy.bounce_domain_map.end())
-        return it->second;
-    return policy.bounce_domains.for_sender(sender);
+    return address::bounce_domain_for(policy.bounce_domains, policy.bounce_domain_map, sender);
 }
 
 bool is_bounce_domain(const Policy& policy, const address::Domain& domain) {

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 
-#include "common/config/table_file.h"
 #include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
 #include "common/dkim/setup.h"
@@ -16,10 +15,6 @@
 namespace milter {
 namespace {
 
-// milter_bounce_domain_maps: "sender-domain bounce-domain" lines.
-constexpr config::TableLimits kBounceMapLimits{
-    .max_line = 1024, .max_key = 255, .max_entries = 1000000, .max_bytes = 256u << 20};
-
 template <class E>
 E keyword(const config::Config& cfg, config::TextKey key,
           std::initializer_list<std::pair<std::string_view, E>> words) {
@@ -30,27 +25,6 @@ E keyword(const config::Config& cfg, config::TextKey key,
         expected += (expected.empty() ? "" : ", ") + std::string(w);
     }
     throw daemons::invalid(cfg, key, v, "expected one of " + expected);
-}
-
-std::unordered_map<std::string, address::Domain> bounce_domain_map(const config::Config& cfg,
-                                                                   const address::BounceDomains& accepted) {
-    std::unordered_map<std::string, address::Domain> map;
-    const std::string& path = cfg.str("milter_bounce_domain_maps");
-    if (path.empty()) return map;
-    const config::TableFile t = config::TableFile::load(path, kBounceMapLimits);
-    for (const auto& e : t.entries()) {
-        auto sender = address::normalise_domain(e.key);
-        auto bounce = address::normalise_domain(e.value);
-        if (!sender) throw config::Error(t.where(e) + ": invalid sender domain: " + e.key);
-        if (!bounce) throw config::Error(t.where(e) + ": invalid bounce domain: " + e.value);
-        if (!accepted.accepts(*bounce))
-            throw config::Error(t.where(e) + ": bounce domain " + bounce->str() +
-                                " is not accepted by bounce_domains, so sendguard-bounce would not trust its "
-                                "reports; add it (or a LABEL.* pattern) to bounce_domains");
-        if (!map.emplace(sender->str(), *bounce).second)
-            throw config::Error(t.where(e) + ": sender domain " + sender->str() + " given twice");
-    }
-    return map;
 }
 
 // milter_sendlog_headers: RFC 5322 3.6.8 field names (printable ASCII but
@@ -91,7 +65,7 @@ std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
     p->verp_max_age = cfg.duration("verp_max_age");
     p->sendlog_headers = sendlog_headers(cfg);
     p->bounce_domains = address::BounceDomains::from(cfg);
-    p->bounce_domain_map = bounce_domain_map(cfg, p->bounce_domains);
+    p->bounce_domain_map = address::bounce_domain_map(cfg, p->bounce_domains);
     p->senders = senders::load_rules(cfg);
     p->dns_error_action = keyword<DnsErrorAction>(cfg, "milter_dns_error_action",
                                                   {{"tempfail", DnsErrorAction::Tempfail},

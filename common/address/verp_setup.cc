@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "common/config/table_file.h"
 #include "common/sys/ascii.h"
 
 namespace address {
@@ -117,6 +118,40 @@ std::optional<VerpCodec> BounceDomains::codec(const Domain& d) const {
     } catch (const std::invalid_argument&) {
         return std::nullopt;  // a pattern's domain too long for a return address
     }
+}
+
+namespace {
+
+// milter_bounce_domain_maps: "sender-domain bounce-domain" lines.
+constexpr config::TableLimits kBounceMapLimits{
+    .max_line = 1024, .max_key = 255, .max_entries = 1000000, .max_bytes = 256u << 20};
+
+}  // namespace
+
+BounceDomainMap bounce_domain_map(const config::Config& cfg, const BounceDomains& accepted) {
+    BounceDomainMap map;
+    const std::string& path = cfg.str("milter_bounce_domain_maps");
+    if (path.empty()) return map;
+    const config::TableFile t = config::TableFile::load(path, kBounceMapLimits);
+    for (const auto& e : t.entries()) {
+        auto sender = normalise_domain(e.key);
+        auto bounce = normalise_domain(e.value);
+        if (!sender) throw config::Error(t.where(e) + ": invalid sender domain: " + e.key);
+        if (!bounce) throw config::Error(t.where(e) + ": invalid bounce domain: " + e.value);
+        if (!accepted.accepts(*bounce))
+            throw config::Error(t.where(e) + ": bounce domain " + bounce->str() +
+                                " is not accepted by bounce_domains, so sendguard-bounce would not trust its "
+                                "reports; add it (or a LABEL.* pattern) to bounce_domains");
+        if (!map.emplace(sender->str(), *bounce).second)
+            throw config::Error(t.where(e) + ": sender domain " + sender->str() + " given twice");
+    }
+    return map;
+}
+
+std::optional<Domain> bounce_domain_for(const BounceDomains& accepted, const BounceDomainMap& map,
+                                        const Domain& sender) {
+    if (auto it = map.find(sender.str()); it != map.end()) return it->second;
+    return accepted.for_sender(sender);
 }
 
 }  // namespace address

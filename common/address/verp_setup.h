@@ -9,12 +9,17 @@
 //                      the key file, and config::Error naming the
 //                      parameter's file and line for a setting the codec
 //                      refuses (verp_delimiter = a)
+//   bounce_domain_map(cfg, accepted)  milter_bounce_domain_maps, loaded
+//   bounce_domain_for(accepted, map, sender)  the bounce domain of a sender
+//                      domain, as the milter signs on and `sendguard doctor`
+//                      checks it
 // Thread safety: none needed (start-up and reload code).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/address/verp.h"
@@ -67,5 +72,20 @@ private:
 
 // True for a bounce_domains entry "LABEL.*".
 bool is_bounce_domain_pattern(std::string_view entry) noexcept;
+
+// milter_bounce_domain_maps: sender domain (normalised) -> bounce domain.
+using BounceDomainMap = std::unordered_map<std::string, Domain>;
+
+// Reads the "sender-domain bounce-domain" lines of milter_bounce_domain_maps
+// (empty: none). Throws config::Error naming the file and line for a line
+// that is no pair of domains, a sender domain given twice, or a bounce
+// domain that accepted does not accept (sendguard-bounce would not trust
+// its reports).
+BounceDomainMap bounce_domain_map(const config::Config& cfg, const BounceDomains& accepted);
+
+// The bounce domain of new return addresses for a sender domain: its map
+// entry, else accepted.for_sender(sender); nullopt: none.
+std::optional<Domain> bounce_domain_for(const BounceDomains& accepted, const BounceDomainMap& map,
+                                        const Domain& sender);
 
 }  // namespace address

@@ -78,18 +78,26 @@ inline constexpr Param kParams[] = {
  "How long a VERP return address stays valid; reports sent to an older address suppress nothing (at most 1000d: the tag's day counter wraps after 1024 days)."},
 
 // --- DNS lookups (common/dns): can a sender domain receive mail
-{"dns_servers",                   Type::List,     "",                              0,       3,        kMilter,
+{"dns_servers",                   Type::List,     "",                              0,       3,        kMilter | kCli,
  "Name servers the DNS checks ask, as IPv4 or IPv4:port (at most 3, glibc's limit), such as a local caching resolver on 127.0.0.1; empty: those of /etc/resolv.conf."},
-{"dns_lookup_timeout",            Type::Duration, "5s",                            1,       60,       kMilter,
+{"dns_lookup_timeout",            Type::Duration, "5s",                            1,       60,       kMilter | kCli,
  "Time one check of a domain (MX, then A and AAAA) may take in all, retries included; running out is a temporary failure (the milter then answers 4xx or accepts, by its own parameter)."},
-{"dns_cache_size",                Type::Int,      "10000",                         0,       10000000, kMilter,
+{"dns_cache_size",                Type::Int,      "10000",                         0,       10000000, kMilter | kCli,
  "Most DNS answers (name and type) kept in memory; the one used least recently goes first; 0 caches nothing."},
-{"dns_cache_min_ttl",             Type::Duration, "30s",                           0,       kDay,     kMilter,
+{"dns_cache_min_ttl",             Type::Duration, "30s",                           0,       kDay,     kMilter | kCli,
  "Shortest time a DNS answer is kept, whatever its TTL (also for a negative answer without SOA record)."},
-{"dns_cache_max_ttl",             Type::Duration, "1h",                            0,       7*kDay,   kMilter,
+{"dns_cache_max_ttl",             Type::Duration, "1h",                            0,       7*kDay,   kMilter | kCli,
  "Longest time a DNS answer is kept, whatever its TTL (RFC 2308 negative answers included)."},
-{"dns_cache_failure_ttl",         Type::Duration, "5s",                            0,       300,      kMilter,
+{"dns_cache_failure_ttl",         Type::Duration, "5s",                            0,       300,      kMilter | kCli,
  "How long a DNS failure (time-out, SERVFAIL) is remembered, so a dead server does not cost every message dns_lookup_timeout; 0 remembers none (at most 5m: RFC 2308 section 7)."},
+
+// --- the relay's identity: what receivers see of it (milter preflight, sendguard doctor)
+{"relay_public_addresses",        Type::List,     "",                              0,       16,       kMilter | kCli,
+ "Public IPv4 and IPv6 addresses the relay sends from, as receivers see them: the preflight's SPF is evaluated for each (empty: no preflight); PTR, SPF and bounce MX must name them (sendguard doctor)."},
+{"relay_helo_name",               Type::String,   "",                              0,       253,      kMilter | kCli,
+ "The relay's HELO/EHLO name (Postfix smtp_helo_name): SPF's %{h} macro, and what the PTR of each relay_public_addresses address should be; empty: none."},
+{"relay_spf_include",             Type::String,   "",                              0,       255,      kMilter | kCli,
+ "What customers add to their SPF records to authorise the relay, such as include:spf.relay.example, named in fix-it texts; empty: ip4:/ip6: mechanisms of relay_public_addresses."},
 
 // --- the bounce transport (pipe(8) command sendguard-bounce)
 {"bounce_accept_unsigned",        Type::Bool,     "no",                            0,       0,        kBounce,
@@ -192,7 +200,7 @@ inline constexpr Param kParams[] = {
  "Log each refusal as action=would_refuse and let the mail through, to switch a live smarthost over safely."},
 {"milter_verp",                    Type::Bool,     "yes",                           0,       0,        kMilter,
  "Rewrite the envelope sender of relayed mail to a signed VERP address on the sender's bounce domain (bounce_domains, milter_bounce_domain_maps)."},
-{"milter_bounce_domain_maps",      Type::Path,     "",                              0,       kNoLimit, kMilter,
+{"milter_bounce_domain_maps",      Type::Path,     "",                              0,       kNoLimit, kMilter | kCli,
  "Table file of \"sender-domain bounce-domain\" lines choosing the bounce domain of a sender domain; each bounce domain must be accepted by bounce_domains. Empty: none."},
 {"milter_reply_check",             Type::Bool,     "yes",                           0,       0,        kMilter,
  "Refuse mail whose envelope sender or From: domain cannot receive replies (no such domain, no MX, A or AAAA: 550 5.1.8; null MX: 550 5.7.27); VERP only onto a bounce domain that can."},
@@ -209,13 +217,7 @@ inline constexpr Param kParams[] = {
 {"milter_sendlog_headers",         Type::List,     "Feedback-ID, List-Id",          0,       16,       kMilter,
  "Header fields whose first value the send log keeps for each VERP-rewritten message, beside its Message-ID, so bounce events and suppression records name the campaign or subscriber (e.g. X-Campaign)."},
 
-// --- the relay's identity towards receivers, and the milter's DMARC preflight (common/mailauth)
-{"relay_public_addresses",         Type::List,     "",                              0,       16,       kMilter,
- "Public IPv4 and IPv6 addresses the relay's mail leaves from, as receivers see them; the preflight's SPF check must pass for each; empty: no preflight."},
-{"relay_helo_name",                Type::String,   "",                              0,       253,      kMilter,
- "Host name the relay greets receivers with (Postfix smtp_helo_name), for SPF's %{h} macro; empty: none."},
-{"relay_spf_include",              Type::String,   "",                              0,       255,      kMilter,
- "SPF mechanism customers add to authorise the relay, such as include:spf.relay.example, named in fix-it texts; empty: ip4: and ip6: mechanisms of relay_public_addresses."},
+// --- the milter's DMARC preflight (common/mailauth)
 {"milter_preflight",               Type::Bool,     "yes",                           0,       0,        kMilter,
  "Predict at the end of headers whether DMARC will pass at the receiver (SPF of the envelope domain after VERP, DKIM, alignment); act by milter_dmarc_action; needs relay_public_addresses."},
 {"milter_dmarc_action",            Type::String,   "reject",                        1,       16,       kMilter,
@@ -238,20 +240,20 @@ inline constexpr Param kParams[] = {
  "Most lines (logins or networks) in one sender or network table."},
 
 // --- DKIM signing (common/dkim, sendguard-milter)
-{"dkim_key_table",                Type::Path,     "",                              0,       kNoLimit, kMilter,
+{"dkim_key_table",                Type::Path,     "",                              0,       kNoLimit, kMilter | kCli,
  "File of \"DOMAIN SELECTOR KEYFILE\" lines: the DKIM keys (PEM, RSA of 1024 bits or more, or Ed25519; unreadable by others); a domain may have several. Empty: none."},
-{"dkim_signing_table",            Type::Path,     "",                              0,       kNoLimit, kMilter,
+{"dkim_signing_table",            Type::Path,     "",                              0,       kNoLimit, kMilter | kCli,
  "File of \"FROM KEYDOMAIN[:SELECTOR,...]\" lines (FROM a domain, @domain or an address, no wildcards; KEYDOMAIN the From: domain or a parent): which keys sign whose mail. Empty: no signing."},
-{"dkim_provider_domain",          Type::String,   "",                              0,       255,      kMilter,
+{"dkim_provider_domain",          Type::String,   "",                              0,       255,      kMilter | kCli,
  "A key-table domain whose keys add a second, non-aligned signature to every signed message (the relay provider's own). Empty: none."},
 {"dkim_sign_headers",             Type::List,
  "From, Reply-To, Subject, Date, To, Cc, Resent-Date, Resent-From, Resent-To, Resent-Cc, In-Reply-To, References, "
  "List-Id, List-Help, List-Unsubscribe, List-Unsubscribe-Post, List-Subscribe, List-Post, List-Owner, List-Archive, "
- "Message-ID, Content-Type, Content-Transfer-Encoding, MIME-Version, Feedback-ID",  1,       64,       kMilter,
+ "Message-ID, Content-Type, Content-Transfer-Encoding, MIME-Version, Feedback-ID",  1,       64,       kMilter | kCli,
  "Header fields signed when present (relaxed/relaxed); From must be among them (RFC 6376 5.4)."},
-{"dkim_oversign_headers",         Type::List,     "From",                          0,       64,       kMilter,
+{"dkim_oversign_headers",         Type::List,     "From",                          0,       64,       kMilter | kCli,
  "Signed header fields listed once more in h= than the message has them, so a copy added on the way breaks the signature (RFC 6376 8.15); each must be in dkim_sign_headers."},
-{"dkim_key_check_interval",       Type::Duration, "1h",                            60,      7*kDay,   kMilter,
+{"dkim_key_check_interval",       Type::Duration, "1h",                            60,      7*kDay,   kMilter | kCli,
  "How long a check that a key's public half is published (the TXT record at SELECTOR._domainkey.DOMAIN equals the key file's) holds; only a key that matches signs."},
 };
 // clang-format on

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 
+#include "common/address/address.h"
 #include "common/config/error.h"
+#include "common/sys/ascii.h"
 
 namespace mailauth {
 namespace {
@@ -45,16 +47,18 @@ Relay relay_from(const config::Config& cfg) {
         if (std::find(r.addresses.begin(), r.addresses.end(), canonical) == r.addresses.end())
             r.addresses.push_back(canonical);
     }
-    r.helo = cfg.str("relay_helo_name");
-    r.spf_include = cfg.str("relay_spf_include");
-    const auto printable = [](const std::string& s) {
-        return std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7f; });
-    };
-    if (!printable(r.helo))
-        throw config::Error(cfg.origin_of("relay_helo_name") + ": invalid relay_helo_name: " + r.helo +
+    std::string helo = sys::to_lower_ascii(cfg.str("relay_helo_name"));
+    if (helo.size() > 1 && helo.back() == '.') helo.pop_back();
+    if (!helo.empty() && !address::normalise_domain(helo))
+        throw config::Error(cfg.origin_of("relay_helo_name") + ": invalid relay_helo_name: " + helo +
                             " (not a host name)");
-    if (!std::all_of(r.spf_include.begin(), r.spf_include.end(), [](char c) { return c >= ' ' && c < 0x7f; }))
+    r.helo = std::move(helo);
+    // The mechanism customers add: "include:DOMAIN"; the domain alone is
+    // taken as well.
+    const std::string& inc = cfg.str("relay_spf_include");
+    if (!std::all_of(inc.begin(), inc.end(), [](char c) { return c > ' ' && c < 0x7f; }))
         throw config::Error(cfg.origin_of("relay_spf_include") + ": invalid relay_spf_include: not printable ASCII");
+    r.spf_include = inc.empty() || inc.find(':') != std::string::npos ? inc : "include:" + inc;
     return r;
 }
 

@@ -4,8 +4,10 @@
 //                     IPv6, each in its canonical text; loopback, the
 //                     unspecified address and link-local ones are refused:
 //                     receivers never see them, and libspf2 passes any
-//                     127.0.0.0/8 client), relay_helo_name and
-//                     relay_spf_include (printable ASCII)
+//                     127.0.0.0/8 client), relay_helo_name (a host
+//                     name, lower case, no trailing dot) and
+//                     relay_spf_include (printable ASCII; a domain alone
+//                     is taken as include:DOMAIN)
 //
 // Errors: config::Error naming the parameter's file and line.
 // Thread safety: none needed (start-up code).

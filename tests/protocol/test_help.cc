@@ -81,6 +81,8 @@ BOOST_AUTO_TEST_CASE(every_program_and_subcommand_answers_help) {
         {{"verp", "decode", "-h"},
          "sendguard",
          "usage: sendguard [-c config] [-o name=value] verp"},
+        {{"doctor", "--help"}, "sendguard", "usage: sendguard [-c config] [-o name=value] doctor"},
+        {{"doctor", "customer.example", "-h"}, "sendguard", "usage: sendguard [-c config] [-o name=value] doctor"},
         {{"--help"}, "sendguard-bounce", "usage: sendguard-bounce "},
         {{"-h"}, "sendguard-bounce", "usage: sendguard-bounce "},
         {{"--parse-only", "--help"}, "sendguard-bounce", "usage: sendguard-bounce "},

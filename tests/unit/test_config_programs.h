@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bounce-pipe/transport.h"
+#include "cli/doctor.h"
 #include "common/address/verp_setup.h"
 #include "common/config/config.h"
 #include "common/daemon/log_setup.h"
@@ -45,11 +46,12 @@ inline void bounce_settings(const config::Config& cfg) {
 
 // sendguard: the union of its commands. "config" reads no parameter (it
 // dumps them); "suppress" opens the store and, to change it, the audit
-// log; "verp" builds the codecs.
+// log; "verp" builds the codecs; "doctor" its settings.
 inline void cli_settings(const config::Config& cfg) {
     (void)daemons::LogSettings::from(cfg, "cli");  // the audit trail (cli/audit.cc)
     (void)store::open_suppression_store(cfg);
     (void)address::verp_codecs(cfg);
+    (void)cli::doctor::Settings::from(cfg);
 }
 
 // sendguard-policyd: what daemons::run builds before setup (the program's
