@@ -52,9 +52,22 @@ std::string sendlog_value(std::string_view raw) {
     return v;
 }
 
-// What DKIM signing will give a message from this From: domain. No signer
-// yet: no signature, no selector (common/dkim's signing plan goes here).
-mailauth::DkimOutlook dkim_outlook(const Policy&, const address::Domain&) { return {}; }
+// What DKIM signing will give a message whose one author is from (the
+// preflight's DKIM half): the d= of the signing plan's aligned keys, or,
+// when none of its row's keys is published, those keys as the selectors to
+// publish. No signing, no row, or several authors (never signed): nothing.
+mailauth::DkimOutlook dkim_outlook(const Policy& p, const address::Address& from, bool one_author) {
+    mailauth::DkimOutlook o;
+    const dkim::Rule* rule = p.dkim && one_author ? p.dkim->rules.find(from) : nullptr;
+    if (!rule) return o;
+    const dkim::Plan plan = p.dkim->plan(from, p.dkim->dns_budget);
+    if (!plan.keys.empty()) {
+        o.signing_domain = plan.keys.front()->domain;
+        return o;
+    }
+    for (const auto& k : rule->keys) o.unpublished.push_back({k->selector, k->domain});
+    return o;
+}
 
 constexpr std::string_view kPreflightHeader = "X-Sendguard-Preflight";
 
@@ -327,14 +340,15 @@ std::optional<Session::Refusal> Session::check_preflight(std::string_view queue_
     auto all = address::extract_every_from_header(from_.front(), kMaxFromMailboxes);
     if (!all) return std::nullopt;  // refused above already
     const mailauth::Deadline deadline(pf->dns->budget());
+    const bool one_author = from_count_ == 1 && all->size() == 1 && !sealed_ && !dry_run_refused_;
     std::vector<std::string> done;
     for (const address::Address& a : *all) {
         const address::Domain& d = a.domain();
         if (d.is_literal() || std::find(done.begin(), done.end(), d.str()) != done.end()) continue;
         done.push_back(d.str());
         const mailauth::PreflightResult r =
-            mailauth::preflight(*pf->dns, *pf->psl, pf->relay, {d.str(), envelope, dkim_outlook(*policy_, d)},
-                                deadline);
+            mailauth::preflight(*pf->dns, *pf->psl, pf->relay,
+                                {d.str(), envelope, dkim_outlook(*policy_, a, one_author)}, deadline);
         switch (r.verdict) {
         case mailauth::Verdict::WillPass:
             log(queue_id, "pass", "header", a.str(), "dmarc_pass", {}, r.detail);

@@ -76,7 +76,9 @@
 // passed, each distinct From: domain of a message with a non-null sender
 // and a remote recipient is judged for the envelope domain the message
 // will leave with (the bounce domain when VERP applies, else the sender
-// domain) and the DKIM outlook (dkim_outlook() in session.cc). All of a
+// domain) and the DKIM outlook (dkim_outlook() in session.cc: the d= of
+// the signing plan's published keys for the one author, or the row's
+// selectors to publish). All of a
 // message's preflights share one dns_lookup_timeout.
 //   will fail, quarantine/reject   milter_dmarc_action: reject 550 5.7.26
 //                 <fix-it text>; tempfail 451 4.7.26; tag: the header

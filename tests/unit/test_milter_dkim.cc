@@ -266,4 +266,33 @@ BOOST_AUTO_TEST_CASE(configuration_errors) {
                bad + ":1: wildcard *.customer-a.example: the signing table names each From: domain or address");
 }
 
+// The preflight counts the milter's own signature: a published aligned key
+// makes DMARC pass although SPF of the bounce domain fails; with the row's
+// keys unpublished the refusal names the selectors to publish.
+BOOST_AUTO_TEST_CASE(preflight_counts_our_own_signature) {
+    const std::string preflight = "relay_public_addresses = 192.0.2.1\nrelay_spf_include = include:spf.relay.example\n";
+    const auto zone = [](milter_test::FakeDns& d) {
+        d.set("spf.relay.example", dns::Type::TXT, dns::Status::Ok, {"v=spf1 ip4:192.0.2.1 -all"});
+        d.set("_dmarc.customer-a.example", dns::Type::TXT, dns::Status::Ok, {"v=DMARC1; p=reject"});
+        d.set("bounces.customer-a.example", dns::Type::TXT, dns::Status::Ok, {"v=spf1 -all"});
+    };
+    {
+        Fixture fx(preflight);
+        zone(*fx.f.dns);
+        const Result r = run(fx, Message{});
+        BOOST_TEST(r.reply == "continue");
+        BOOST_TEST(r.signatures.size() == 2u);
+        BOOST_TEST(contains(r.log, "why=dmarc_pass"), r.log);
+    }
+    {
+        Fixture fx(preflight, false);
+        zone(*fx.f.dns);
+        const Result r = run(fx, Message{});
+        BOOST_TEST(r.reply == "reject 550 5.7.26 DMARC for customer-a.example will fail: add include:spf.relay.example "
+                              "to the SPF record of bounces.customer-a.example, or publish DKIM selector s1 for "
+                              "customer-a.example or selector s2 for customer-a.example",
+                   r.reply);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
