@@ -25,8 +25,8 @@ struct Connection {
     explicit Connection(std::shared_ptr<const Policy> p) : session(std::move(p), services()) {}
     static Services services() {
         Services s = default_services();
-        if (store::SendLog* log = g_state->send_log())
-            s.record = [log](const std::string& token, const store::SendLogEntry& e) { log->put(token, e); };
+        if (SendLogBatch* batch = g_state->send_log_batch())
+            s.record = [batch](const std::string& token, const store::SendLogEntry& e) { batch->put(token, e); };
         return s;
     }
     Session session;

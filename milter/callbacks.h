@@ -28,7 +28,7 @@
 // Errors: register_callbacks throws std::runtime_error when smfi_register
 // fails. Thread safety: State::publish and the callbacks may run on any
 // threads at once (the policy pointer is atomic; the send log is an LMDB
-// env, one transaction per thread).
+// env, one transaction per thread; its writes go through SendLogBatch).
 #pragma once
 
 #include <atomic>
@@ -36,20 +36,27 @@
 
 #include "common/store/sendlog.h"
 #include "milter/policy.h"
+#include "milter/sendlog_batch.h"
 
 namespace milter {
 
 class State {
 public:
     State(std::shared_ptr<const Policy> policy, std::shared_ptr<store::SendLog> send_log)
-        : policy_(std::move(policy)), send_log_(std::move(send_log)) {}
+        : policy_(std::move(policy)), send_log_(std::move(send_log)) {
+        if (store::SendLog* log = send_log_.get())
+            batch_ = std::make_unique<SendLogBatch>([log](const SendLogBatch::Entries& e) { log->put_all(e); });
+    }
     void publish(std::shared_ptr<const Policy> p) noexcept { policy_.store(std::move(p)); }
     std::shared_ptr<const Policy> policy() const noexcept { return policy_.load(); }
     store::SendLog* send_log() const noexcept { return send_log_.get(); }
+    // The messages' send-log writes, sharing commits (sendlog_batch.h).
+    SendLogBatch* send_log_batch() const noexcept { return batch_.get(); }
 
 private:
     std::atomic<std::shared_ptr<const Policy>> policy_;
     std::shared_ptr<store::SendLog> send_log_;
+    std::unique_ptr<SendLogBatch> batch_;
 };
 
 void register_callbacks(State& state);

@@ -84,6 +84,11 @@ void ConnectionLimit::release(int fd) noexcept {
     open_.erase(it);
 }
 
+bool ConnectionLimit::holds(int fd) const noexcept {
+    std::lock_guard lock(mu_);
+    return open_.count(fd) != 0;
+}
+
 std::size_t ConnectionLimit::open() const noexcept {
     std::lock_guard lock(mu_);
     return open_.size();

@@ -13,6 +13,7 @@
 //   Admission a = limit.admit(fd, addr, addrlen, now);
 //   if (!a.admitted) close it;        a.log: warn now (see below)
 //   limit.release(fd);                 on close (any fd; unknown ones are ignored)
+//   limit.holds(fd);                   an admitted, open connection (poll_wrap.h)
 //   limit.set_limits(next);            SIGHUP: applies to the next connection
 //
 // A connection is refused when milter_max_connections are open, or, for a
@@ -68,6 +69,7 @@ public:
     void set_limits(ConnectionLimits limits) noexcept;
     Admission admit(int fd, const sockaddr* addr, socklen_t len, std::chrono::steady_clock::time_point now) noexcept;
     void release(int fd) noexcept;
+    bool holds(int fd) const noexcept;  // fd is an admitted connection, not yet released
     std::size_t open() const noexcept;
 
 private:

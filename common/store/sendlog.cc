@@ -55,7 +55,9 @@ SendLog::SendLog(std::shared_ptr<Env> env) : env_(std::move(env)) {
     db_ = env_->dbi("sendlog");
 }
 
-void SendLog::put(std::string_view token, const SendLogEntry& entry) {
+// The value of an entry under token, or Error (a bad key, an entry over
+// the limits).
+std::string SendLog::checked_value(std::string_view token, const SendLogEntry& entry) const {
     if (!valid_key(token)) throw Error(Error::Kind::BadKey, 0, "sendlog put", env_->path(), token);
     bool fits = entry.sender.size() <= kSendLogMaxString && entry.queue_id.size() <= kSendLogMaxString &&
                 entry.recipients.size() <= kSendLogMaxRecipients;
@@ -64,8 +66,21 @@ void SendLog::put(std::string_view token, const SendLogEntry& entry) {
     for (const auto& [name, value] : entry.headers)
         fits = fits && name.size() <= kSendLogMaxString && value.size() <= kSendLogMaxString;
     if (!fits) throw Error(Error::Kind::Usage, 0, "sendlog put", env_->path(), "entry over the size limits");
-    const std::string v = encode_sendlog(entry);
+    return encode_sendlog(entry);
+}
+
+void SendLog::put(std::string_view token, const SendLogEntry& entry) {
+    const std::string v = checked_value(token, entry);
     env_->write([&](WriteTxn& w) { w.put(db_, token, v); });
+}
+
+void SendLog::put_all(const std::vector<std::pair<std::string, SendLogEntry>>& entries) {
+    std::vector<std::string> values;
+    values.reserve(entries.size());
+    for (const auto& [token, entry] : entries) values.push_back(checked_value(token, entry));
+    env_->write([&](WriteTxn& w) {
+        for (size_t i = 0; i < entries.size(); ++i) w.put(db_, entries[i].first, values[i]);
+    });
 }
 
 void SendLog::put(std::string_view token, std::string_view recipient, int64_t expiry) {

@@ -20,6 +20,7 @@
 //                       .queue_id = "4XkQ2m1Zz9z", .recipients = {"a@x.example", "b@y.example"},
 //                       .message_id = "<1@example.org>", .headers = {{"Feedback-ID", "42:news"}}});
 //   log.put(store::recipient_key("bob@x.example", "bounces.example.org"), ...);
+//   log.put_all({{"k3j9...", e1}, {"p8x2...", e2}});  // one transaction
 //   std::optional<store::SendLogEntry> e = log.lookup("k3j9...", now);  // expired: nullopt
 //   log.purge_expired(now);
 //
@@ -82,6 +83,9 @@ class SendLog {
 public:
     explicit SendLog(std::shared_ptr<Env> env);
     void put(std::string_view token, const SendLogEntry& entry);
+    // Several entries in one transaction (one commit): all or none; an
+    // entry put() refuses fails them all, before anything is written.
+    void put_all(const std::vector<std::pair<std::string, SendLogEntry>>& entries);
     // One recipient (a version-2 entry with only that recipient).
     void put(std::string_view token, std::string_view recipient, int64_t expiry);
     std::optional<SendLogEntry> lookup(std::string_view token, int64_t now) const;
@@ -90,6 +94,7 @@ public:
     size_t purge_expired(int64_t now);
 
 private:
+    std::string checked_value(std::string_view token, const SendLogEntry& entry) const;
     std::shared_ptr<Env> env_;
     MDB_dbi db_;
 };

@@ -74,6 +74,18 @@ BOOST_AUTO_TEST_CASE(the_total_counts_open_connections) {
     BOOST_TEST(l.open() == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(holds_names_admitted_open_connections_only) {
+    ConnectionLimit l({.total = 1, .per_client = 0});
+    const Peer u = unix_peer();
+    BOOST_TEST(l.admit(10, u.sa(), u.len, t0).admitted);
+    BOOST_TEST(!l.admit(11, u.sa(), u.len, t0).admitted);
+    BOOST_TEST(l.holds(10));
+    BOOST_TEST(!l.holds(11), "a refused connection is not held");
+    BOOST_TEST(!l.holds(3), "an fd that was never a connection");
+    l.release(10);
+    BOOST_TEST(!l.holds(10), "a closed connection");
+}
+
 BOOST_AUTO_TEST_CASE(the_per_client_limit_counts_each_address) {
     ConnectionLimit l({.total = 10, .per_client = 2});
     const Peer a = inet("192.0.2.1"), b = inet("192.0.2.2"), v6 = inet6("2001:db8::1"), u = unix_peer();

@@ -211,4 +211,24 @@ BOOST_AUTO_TEST_CASE(le_helpers) {
     BOOST_TEST(!cut.ok(), "a string longer than the value is truncated");
 }
 
+BOOST_AUTO_TEST_CASE(sendlog_put_all_is_all_or_none) {
+    store_test::TempDir td;
+    auto env = store::Env::open(td.env_dir(), store_test::test_opts());
+    store::SendLog log(env);
+    const store::SendLogEntry a{.expiry = 9, .sender = "a@x.example", .recipients = {"r@y.example"}};
+    const store::SendLogEntry b{.expiry = 9, .sender = "b@x.example", .recipients = {"s@y.example"}};
+    log.put_all({{"tok1", a}, {"tok2", b}});
+    BOOST_TEST((log.lookup("tok1", 1).value() == a));
+    BOOST_TEST((log.lookup("tok2", 1).value() == b));
+    const store::SendLogEntry over{.expiry = 9, .message_id = std::string(store::kSendLogMaxString + 1, 'v')};
+    bool refused = false;
+    try {
+        log.put_all({{"tok3", a}, {"tok4", over}});
+    } catch (const store::Error& e) {
+        refused = e.kind() == store::Error::Kind::Usage;
+    }
+    BOOST_TEST(refused, "an entry over the limits refuses the batch");
+    BOOST_TEST(!log.lookup("tok3", 1).has_value(), "got tok3 stored, want none of the refused batch");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
