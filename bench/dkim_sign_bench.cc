@@ -159,7 +159,10 @@ int main(int argc, char** argv) try {
             s.eoh();
             s.body(text);
             std::vector<dkim::Signature> sigs = s.finish();
-            if (sigs.size() != 1) failed = true;
+            if (sigs.size() != 1 && !failed) {
+                failed = true;
+                std::fprintf(stderr, "  %s: %s\n", kind.name, s.error().c_str());
+            }
             return sigs;
         };
         // The check: the message as a recipient sees it verifies.
