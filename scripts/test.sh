@@ -18,7 +18,8 @@ if [ "${SENDGUARD_QUICK:-0}" != 1 ]; then
     cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
         -DSENDGUARD_DEVELOPER=ON -DSENDGUARD_SANITIZE=ON >/dev/null
     cmake --build build/asan -j "$jobs"
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
+    LSAN_OPTIONS=suppressions="$top/tests/lsan.supp" \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs"
 
