@@ -80,7 +80,7 @@ uint64_t Request::recipient_count() const noexcept { return parse_count(get("rec
 uint64_t Request::size() const noexcept { return parse_count(get("size")); }
 
 uint64_t parse_count(std::string_view s) noexcept {
-    if (s.empty() || s.size() > 20) return 0;
+    if (s.empty()) return 0;
     uint64_t v = 0;
     for (const char c : s) {
         if (c < '0' || c > '9') return 0;
