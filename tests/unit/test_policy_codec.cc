@@ -1,4 +1,4 @@
-// test_policy.cc - the policy delegation codec and PolicyProtocol without
+// test_policy_codec.cc - the policy delegation codec and PolicyProtocol without
 // sockets (tests/protocol/test_policy_protocol.cc runs the real server)
 #define BOOST_TEST_NO_MAIN
 #include <boost/test/unit_test.hpp>
