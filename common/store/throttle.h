@@ -51,7 +51,8 @@
 // configured rate at once.
 //
 // Limits: names and keys as above, last_reply at most kThrottleMaxReply
-// bytes (put/write_batch cut a longer one at a UTF-8 character boundary),
+// bytes (put/write_batch clean it as remote text, clean_remote_text() in
+// record.h: cut at a UTF-8 character boundary, control characters '?'),
 // at most kThrottleMaxWindows tat_us / windows. A put of a state over the
 // limits (bad name or key, too many windows, a NaN or negative rate) throws
 // Error (kind BadKey for the name/key, Usage otherwise) before anything is
@@ -173,7 +174,8 @@ public:
     // ones that do not decode). Provider rows stay.
     ThrottlePurged purge(int64_t older_than_us);
 
-    // Sets cleared_at = last_change = updated = now_us and resets the
+    // Sets cleared_at = last_change = updated = now_us (cleared_at at least
+    // one more than the stored one, so it is always newer) and resets the
     // backoff (allowed_per_hour 0, level 0, suspended_until 0) of an existing
     // row; returns the new row, or nullopt when there is no such provider
     // (the CLI lists provider_names()). One write txn.
