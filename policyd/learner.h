@@ -29,7 +29,7 @@
 //      on_block_event(domain, ...) maps the recipient domain to its provider
 //      through Destinations::provider_of_domain (the MX cache and roll-up)
 //      and feeds a signal. BlockScanner reads the rows new since its last
-//      scan; a row whose MX lookup is still pending is retried next scan.
+//      scan; an event whose MX lookup is still pending waits for tick().
 //   3. Time: tick(now) gives recovery. After quiet_period without a signal
 //      the rate grows by recovery_step (per quiet period) up to the
 //      provider's ceiling (its configured limit, else default_rate); at the
@@ -60,9 +60,11 @@
 // normal transport as their messages next enter the active queue.
 //
 // Logging: every change of a provider's state is one line
-//   policyd: backoff provider=gmx, old_rate=..., new_rate=..., level=2,
-//   suspended_until=..., source=status|block, reply="421 ... rate limit"
-// (recovery lines carry reason=recovery, a manual clear reason=cleared).
+//   policyd: backoff=status, provider=gmx, old_rate=3600/h, new_rate=1800/h,
+//   old_level=0, level=1, reply="421 Rate limit reached ..."
+// backoff= says what caused it: status (the status filter), block (a block
+// event), recovery, suspension-end or cleared; suspended_for=SECONDS is
+// added while a retry-after suspends the provider.
 //
 // Persistence: states() gives every provider's state as store::ProviderState
 // (common/store/throttle.h) for ThrottleState to write; load() takes them
@@ -117,7 +119,7 @@ struct BackoffChange {
     double old_rate = 0, new_rate = 0;  // messages/s
     int old_level = 0, new_level = 0;
     int64_t suspended_until_us = 0;  // 0: not suspended
-    std::string source;              // "status", "block", "recovery", "cleared"
+    std::string source;  // "status", "block", "recovery", "suspension-end", "cleared"
     std::string reply;               // the reply that caused it ("" for recovery)
 };
 
@@ -153,9 +155,14 @@ public:
                                            int64_t now_us);
     // A block event for a recipient domain (reason as the bounce classifier
     // names it: "ratelimited", "blocked", ...; text: its diagnostic).
-    // Reasons other than ratelimited and blocked change nothing.
+    // Reasons other than ratelimited and blocked change nothing. While the
+    // domain's MX lookup is pending the event waits (at most
+    // kMaxPendingBlocks of them) and tick() feeds it once the lookup is done.
+    // remote_mta (the DSN's Remote-MTA, "dns; mx01.gmx.net" or a bare host)
+    // names the provider when the domain's roll-up does not (yet).
     std::optional<BackoffChange> on_block_event(std::string_view domain, std::string_view reason,
-                                                std::string_view text, int64_t now_us);
+                                                std::string_view text, int64_t now_us,
+                                                std::string_view remote_mta = {});
     // Recovery and suspension ends; returns the changes made.
     std::vector<BackoffChange> tick(int64_t now_us);
 
@@ -186,6 +193,9 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+inline constexpr size_t kMaxPendingBlocks = 256;
+inline constexpr size_t kMaxBlocksPerScan = 4096;  // events fed per BlockScanner::scan
+
 // Socketmap map names (see sendguard-policyd(8)).
 inline constexpr std::string_view kStatusMap = "status";         // and "status-PROVIDER"
 inline constexpr std::string_view kStatusMapPrefix = "status-";
@@ -210,9 +220,8 @@ public:
 
 private:
     bool started_ = false;
-    int64_t mark_ = 0;                      // highest last_seen fed (unix seconds)
-    std::set<std::string, std::less<>> at_mark_;  // domains fed with last_seen == mark_
-    std::map<std::string, int64_t, std::less<>> pending_;  // MX pending: domain -> last_seen
+    int64_t mark_ = 0;                            // highest last_seen seen (unix seconds)
+    std::set<std::string, std::less<>> at_mark_;  // domains seen with last_seen == mark_
 };
 
 }  // namespace policyd
