@@ -135,7 +135,7 @@ Error::Kind kind_of(int rc) noexcept;
 struct EnvOptions {
     size_t map_size = 0;                      // initial map
     size_t max_map_size = 0;                  // auto-grow stops here
-    unsigned max_dbs = 8;                     // the store's layout, not a parameter
+    unsigned max_dbs = 16;                    // the store's layout, not a parameter
     unsigned max_readers = 0;
     bool read_only = false;
     // false: MDB_NOSYNC, no fsync at commit. For tests and rebuildable bulk
