@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "common/address/address.h"
 #include "common/daemon/log_setup.h"
 #include "common/daemon/users.h"
 
@@ -41,6 +42,44 @@ ClientList record_clients(const config::Config& cfg) {
     return l;
 }
 
+PolicySettings policy_settings(const config::Config& cfg) {
+    PolicySettings p;
+    for (const std::string& spec : cfg.list("policyd_policy_listen")) {
+        auto ep = net::parse_endpoint(spec);
+        if (!ep.endpoint) throw daemons::invalid(cfg, "policyd_policy_listen", spec, ep.error);
+        p.listen.push_back(*ep.endpoint);
+        p.listen_text.push_back(ep.endpoint->str());
+    }
+    p.limits.max_line = cfg.size("policyd_policy_max_line");
+    p.limits.max_attributes = static_cast<size_t>(cfg.integer("policyd_policy_max_attributes"));
+    // Every line at its longest, bounded: 1 MiB is far above any real request.
+    p.limits.max_request = std::min<size_t>(p.limits.max_line * p.limits.max_attributes, 1 << 20);
+    p.error_action = cfg.str("policyd_policy_error_action");
+    const std::string count_at = cfg.str("policyd_count_at");
+    if (count_at == "end-of-message")
+        p.count_at = CountAt::EndOfMessage;
+    else if (count_at == "rcpt")
+        p.count_at = CountAt::Rcpt;
+    else
+        throw daemons::invalid(cfg, "policyd_count_at", count_at,
+                               "write end-of-message or rcpt");
+    p.limit_notify = cfg.str("policyd_limit_notify");
+    if (!p.limit_notify.empty()) {
+        auto a = address::parse_mailbox(p.limit_notify);
+        if (!a)
+            throw daemons::invalid(cfg, "policyd_limit_notify", p.limit_notify,
+                                   std::string("not an address: ") +
+                                       std::string(address::to_string(a.error())));
+        p.limit_notify = a->str();
+    }
+    p.flush_interval = cfg.duration("policyd_state_flush_interval");
+    p.pending_timeout = cfg.duration("policyd_pending_timeout");
+    p.max_pending = static_cast<size_t>(cfg.integer("policyd_max_pending"));
+    p.rate_rules = cfg.str("policyd_rate_rules");
+    p.provider_table = cfg.str("policyd_provider_table");
+    return p;
+}
+
 }  // namespace
 
 Settings Settings::from(const config::Config& cfg) {
@@ -65,6 +104,8 @@ Settings Settings::from(const config::Config& cfg) {
     s.user = daemons::run_user(cfg, "policyd_user");
     s.pid_file = cfg.str("policyd_pid_file");
     s.maps.record_clients = record_clients(cfg);
+    s.policy = policy_settings(cfg);
+    s.learn = learn_settings(cfg);
     s.state_directory = cfg.str("state_directory");
     s.store.map_size = cfg.size("store_map_size");
     s.store.max_map_size = cfg.size("store_max_map_size");

@@ -2,7 +2,10 @@
 //
 // policyd::Settings::from(cfg) reads every parameter the daemon uses, typed,
 // and checks what the table cannot: listen endpoints parse, the socket group
-// and the users and groups of policyd_record_clients exist. Nothing else in
+// and the users and groups of policyd_record_clients exist, policyd_count_at
+// is a known word and policyd_limit_notify an address. The rate rules and the
+// provider table are files: the service loads them (load_policy_tables) at
+// start and at each reload, so a bad file names its own file:line. Nothing else in
 // policyd/ reads the Config (the store is opened from `config`, through
 // store::open_suppression_store, which reads the store_* parameters).
 //
@@ -26,6 +29,8 @@
 #include "common/net/endpoint.h"
 #include "common/net/socketmap.h"
 #include "common/net/stream_server.h"
+#include "policyd/learn_settings.h"
+#include "policyd/policy_service.h"
 
 namespace policyd {
 
@@ -53,6 +58,8 @@ struct Settings {
     net::ServerLimits limits{};
     net::SocketmapLimits socketmap{};
     MapSettings maps;
+    PolicySettings policy;  // the policy delegation service (policy_service.h)
+    LearnSettings learn;    // backoff learning (learn_settings.h)
     std::string user;      // policyd_user: who to run as (daemon.h, "Users")
     std::string pid_file;  // policyd_pid_file: "" writes none
     std::string state_directory;

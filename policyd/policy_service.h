@@ -1,0 +1,157 @@
+// policy_service.h - sendguard-policyd's policy delegation service: rate limits and quotas
+//
+// Postfix asks (check_policy_service, SMTPD_POLICY_README) at RCPT and, when
+// the service is also in smtpd_end_of_data_restrictions, at END-OF-MESSAGE.
+// PolicyEngine::decide(request, now_us) answers one request; it is a pure
+// function of (tables, state, request, now) plus logging, so unit tests drive
+// it with a clock of their own. The service (service.cc) runs it behind a
+// policy::PolicyProtocol on the same event loop as the socketmaps.
+//
+// At RCPT (protocol_state=RCPT):
+//   1. the recipient domain is rolled up to its provider (ProviderOf: the MX
+//      cache and the provider table; while the MX lookup is pending the
+//      domain stands for itself under the provider name "default" - the
+//      answer never waits for DNS);
+//   2. every rule that applies is checked: customer rules (key= made of
+//      sasl_username, sender_domain, client_address, policy_context) and the
+//      rules of the recipient's provider (provider=NAME, or provider=default
+//      for a domain that matches no provider row, keyed per domain), each
+//      with the reservations this transaction (`instance`) already holds;
+//   3. refused by a rule: that rule's action, by default
+//        DEFER_IF_PERMIT 4.7.1 <rule NAME: LIMITS for KEY reached; try again in N s>
+//      (HOLD, REJECT 5.7.1 ... or FILTER TRANSPORT:NEXTHOP per rule; see
+//      sendguard-policyd(8)). Otherwise the transaction reserves one message
+//      per rule key (once per transaction) and, for rules counting
+//      recipients, one recipient; the answer is DUNNO.
+// At END-OF-MESSAGE: the reservations of that instance are committed to the
+//   buckets and usage (customer rules counting recipients take
+//   recipient_count; provider rules the recipients reserved for them) and the
+//   answer is DUNNO. A transaction that ends without END-OF-MESSAGE (RSET,
+//   QUIT, a later REJECT) never reaches it: its reservations expire after
+//   policyd_pending_timeout, so refused mail never consumes budget. With
+//   policyd_count_at = rcpt every RCPT commits at once instead.
+// Any other protocol_state: DUNNO.
+//
+// The first refusal of a (rule, key) in a window logs one warning and one
+// event line (policyd: event=limit ...), and queues a notice for
+// policyd_limit_notify; later refusals of the same window are counted only.
+//
+// Bounds: at most policyd_max_pending transactions hold reservations (the
+// oldest is dropped with a warning), every key is cut to
+// store::kThrottleMaxKey bytes, in-memory buckets not touched for their
+// longest window are dropped by expire().
+//
+// Persistence: dirty_buckets()/dirty_usage() give what changed since the last
+// mark_clean(), for store::ThrottleState::write_batch; load() takes the rows
+// read at start. Buckets of rules that no longer exist are ignored.
+//
+// Errors: decide() throws (std::exception) only for internal failures; the
+// protocol then answers policyd_policy_error_action with a warning.
+// load_policy_tables() throws config::Error naming file:line of a bad rule
+// or provider row. Thread safety: one thread (the event loop's).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/net/endpoint.h"
+#include "common/policy/request.h"
+
+namespace store {
+struct BucketState;
+struct UsageState;
+}  // namespace store
+
+namespace policyd {
+
+enum class CountAt { EndOfMessage, Rcpt };
+
+// The policy service's parameters (policyd_policy_*, policyd_count_at, ...),
+// part of Settings (settings.h).
+struct PolicySettings {
+    std::vector<net::Endpoint> listen;      // policyd_policy_listen
+    std::vector<std::string> listen_text;   // as configured, for messages
+    policy::Limits limits{};                // max_line, max_attributes, max_request
+    std::string error_action;               // policyd_policy_error_action
+    CountAt count_at = CountAt::EndOfMessage;
+    std::string limit_notify;               // "" : no notice mail
+    std::chrono::seconds flush_interval{};  // policyd_state_flush_interval
+    std::chrono::seconds pending_timeout{}; // policyd_pending_timeout
+    size_t max_pending = 0;                 // policyd_max_pending
+    std::string rate_rules;                 // file; "" : no rules
+    std::string provider_table;             // file; "" : built-in rows only
+    bool operator==(const PolicySettings&) const = default;
+};
+
+// The loaded rate rules and provider table (opaque here: see policy_service.cc).
+struct PolicyTables;
+
+// Loads policyd_rate_rules and policyd_provider_table; throws config::Error
+// naming file:line (or the parameter) for a bad file.
+std::shared_ptr<const PolicyTables> load_policy_tables(const PolicySettings& s);
+
+// A recipient domain's provider after the MX roll-up: the provider name,
+// "" for a domain of its own (provider=default rules apply), nullopt while
+// its MX lookup is pending (the lookup has been started).
+using ProviderOf = std::function<std::optional<std::string>(std::string_view domain)>;
+
+// A first refusal in a window, for the notice mail.
+struct LimitNotice {
+    std::string rule;
+    std::string key;
+    std::string limits;  // as written in the rule
+    std::string sender, recipient, client_address, sasl_username;
+    int64_t at_us = 0;
+};
+
+struct PolicyCounters {
+    uint64_t rcpt = 0, end_of_message = 0, other = 0;
+    uint64_t refused = 0, reserved = 0, committed = 0;
+    uint64_t pending_expired = 0, pending_dropped = 0;
+};
+
+class PolicyEngine {
+public:
+    PolicyEngine(std::shared_ptr<const PolicyTables> tables, ProviderOf provider_of,
+                 CountAt count_at, std::chrono::seconds pending_timeout, size_t max_pending);
+    ~PolicyEngine();
+    PolicyEngine(const PolicyEngine&) = delete;
+    PolicyEngine& operator=(const PolicyEngine&) = delete;
+
+    // The action for one request (see above).
+    std::string decide(const policy::Request& req, int64_t now_us);
+
+    // A reload: new tables and settings for the next request. Buckets of
+    // rules kept by name stay; pending reservations stay.
+    void set_tables(std::shared_ptr<const PolicyTables> tables);
+    void set_options(CountAt count_at, std::chrono::seconds pending_timeout, size_t max_pending);
+
+    // Drops expired reservations and idle buckets.
+    void expire(int64_t now_us);
+
+    // Persistence (store::ThrottleState).
+    void load(const std::vector<store::BucketState>& buckets,
+              const std::vector<store::UsageState>& usage);
+    std::vector<store::BucketState> dirty_buckets() const;
+    std::vector<store::UsageState> dirty_usage() const;
+    void mark_clean() noexcept;
+
+    // First refusals since the last call (for policyd_limit_notify).
+    std::vector<LimitNotice> take_notices();
+
+    size_t pending() const noexcept;
+    const PolicyCounters& counters() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace policyd
