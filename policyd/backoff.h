@@ -8,10 +8,12 @@
 // normal. Rates are messages per hour; times microseconds since the epoch.
 //
 //   on_signal(p, s, now, configured, retry_after)  a rate-limit reply:
-//       - outside the hold-down (level 0, or now - last_change >= hold_us):
+//       - outside the hold-down (level 0, or now - last_change >= hold_us;
+//         last_change is the last decrease or recovery step):
 //         allowed = clamp(base * decrease_factor, min_per_hour, base), where
 //         base = allowed (in backoff) or the configured rate (0: none
-//         configured, then max_per_hour); level + 1; last_change = now.
+//         configured, then max_per_hour, then min_per_hour), at least 1/h;
+//         level + 1; last_change = now.
 //         Signals within hold_us of the last decrease are the same incident.
 //       - a retry_after (> 0) asks for a suspension: suspended_until =
 //         max(suspended_until, now + min(retry_after, max_suspend_us)),
@@ -32,8 +34,9 @@
 // The functions return the new state and leave the argument alone, so a
 // caller can compare before and after (for logs and persistence).
 // Parameters are the caller's (checked by its Settings): decrease_factor in
-// (0, 1), min_per_hour <= max_per_hour, times >= 0; out-of-range values are
-// clamped here, never trusted for arithmetic. Rates are finite and >= 0.
+// (0, 1) (else 0.5), min_per_hour <= max_per_hour (max 0: no maximum),
+// times >= 0 (a max_suspend_us of 0: no suspension); values out of range or
+// not finite are taken as 0 here, never trusted for arithmetic.
 // Errors: none. Thread safety: pure functions.
 #pragma once
 

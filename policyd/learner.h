@@ -92,12 +92,9 @@
 #include <vector>
 
 #include "common/net/socketmap.h"
+#include "common/store/suppression.h"
+#include "common/store/throttle.h"
 #include "policyd/learn_settings.h"
-
-namespace store {
-struct ProviderState;
-class SuppressionList;
-}  // namespace store
 
 namespace policyd {
 

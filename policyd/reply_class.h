@@ -58,6 +58,10 @@
 #include <string_view>
 #include <vector>
 
+namespace config {
+class TableFile;
+}
+
 namespace policyd {
 
 inline constexpr size_t kMaxStatusKey = 4096;
@@ -96,6 +100,10 @@ struct ReplyPattern {
 class ReplyPatterns {
 public:
     ReplyPatterns() = default;
+    ReplyPatterns(const ReplyPatterns& o);
+    ReplyPatterns& operator=(const ReplyPatterns& o);
+    ReplyPatterns(ReplyPatterns&&) noexcept = default;
+    ReplyPatterns& operator=(ReplyPatterns&&) noexcept = default;
     static ReplyPatterns load(const std::string& path);
     static ReplyPatterns parse(std::string_view text, std::string_view origin);
     size_t size() const noexcept { return rows_.size(); }
@@ -103,8 +111,10 @@ public:
     const ReplyPattern* match(std::string_view lowered, std::string_view enhanced) const noexcept;
 
 private:
+    static ReplyPatterns from_table(const config::TableFile& t);
+    void point() noexcept;
     std::vector<std::string> texts_;
-    std::vector<ReplyPattern> rows_;  // texts point into texts_
+    std::vector<ReplyPattern> rows_;  // rows_[i].text views texts_[i]
 };
 
 struct Classification {

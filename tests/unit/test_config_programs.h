@@ -60,6 +60,8 @@ inline void cli_settings(const config::Config& cfg) {
 inline void policyd_settings(const config::Config& cfg) {
     (void)daemons::LogSettings::from(cfg, "policyd");
     const policyd::Settings s = policyd::Settings::from(cfg);
+    // The backoff learner's settings, built at start and on each reload.
+    (void)policyd::learn_settings(cfg);
     (void)store::open_suppression_store(*s.config);
 }
 
@@ -95,18 +97,12 @@ struct Part {
 
 // sendguard-milter builds its sender rules at start and on each reload.
 inline void milter_sender_rules(const config::Config& cfg) { (void)senders::load_rules(cfg); }
-// sendguard-policyd builds its learning settings at start and on each reload.
-inline void policyd_learn_settings(const config::Config& cfg) { (void)policyd::learn_settings(cfg); }
 
 inline const Part kParts[] = {
     {config::kMilter, "sender rules (common/senders)", milter_sender_rules,
      {"milter_sender_tables", "milter_network_tables", "milter_login_owns_domain", "milter_local_senders",
       "milter_table_max_size", "milter_table_max_line", "milter_table_max_entries",
       "bounce_domains"}},
-    {config::kPolicyd, "backoff learning (policyd/learn_settings)", policyd_learn_settings,
-     {"policyd_backoff_decrease", "policyd_backoff_min_rate", "policyd_backoff_recovery_step",
-      "policyd_backoff_quiet_period", "policyd_backoff_max_suspend", "policyd_backoff_default_rate",
-      "policyd_throttled_transports", "policyd_reply_patterns"}},
 };
 
 inline std::vector<std::string> setting_overrides(const harness::TempDir& dir) {
