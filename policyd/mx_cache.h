@@ -32,8 +32,10 @@
 //   How long an answer is kept follows dns::Cache (common/dns/cache.h):
 //   Ok/NxDomain/NoData for their TTL clamped to [min_ttl, max_ttl],
 //   failures for failure_ttl; at most max_entries domains, the least
-//   recently used going first. 0 max_entries keeps nothing (every call
-//   after an answer starts a lookup again). Time is options.clock (steady
+//   recently used going first. So that a landed result is still there
+//   when on_result re-evaluates (and no lookup loop can start), max_entries
+//   below 1 is taken as 1, min_ttl and failure_ttl below 1s as 1s, workers,
+//   max_pending and budget below 1 as 1. Time is options.clock (steady
 //   time), injectable for tests.
 //
 //   Results land through an eventfd that the loop watches: the worker puts
