@@ -55,6 +55,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,10 +93,21 @@ struct PolicySettings {
 
 // The loaded rate rules and provider table (opaque here: see policy_service.cc).
 struct PolicyTables;
+struct Rule;
+class ProviderTable;
 
 // Loads policyd_rate_rules and policyd_provider_table; throws config::Error
 // naming file:line (or the parameter) for a bad file.
 std::shared_ptr<const PolicyTables> load_policy_tables(const PolicySettings& s);
+// Tables from rules and a provider table already parsed (tests, benches).
+std::shared_ptr<const PolicyTables> make_policy_tables(std::vector<Rule> rules,
+                                                       ProviderTable providers);
+size_t rule_count(const PolicyTables& t) noexcept;
+// The provider table of the MX roll-up (the learner maps hosts with it too).
+const ProviderTable& provider_table(const PolicyTables& t) noexcept;
+// Per provider, the slowest sustained rate (messages/s) of the rules written
+// for it (provider=NAME): the ceiling its learned rate recovers to.
+std::map<std::string, double, std::less<>> provider_ceilings(const PolicyTables& t);
 
 // A recipient domain's provider after the MX roll-up: the provider name,
 // "" for a domain of its own (provider=default rules apply), nullopt while

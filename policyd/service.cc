@@ -2,14 +2,26 @@
 #include "policyd/service.h"
 
 #include <cstdio>
+#include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
+
+#include <chrono>
 
 #include "common/daemon/log_setup.h"
 #include "common/log/log.h"
 #include "common/net/event_loop.h"
 #include "common/net/listener.h"
+#include "common/policy/protocol.h"
 #include "common/store/setup.h"
+#include "common/store/suppression.h"
+#include "common/store/throttle.h"
+#include "policyd/learner.h"
+#include "policyd/mx_cache.h"
+#include "policyd/policy_service.h"
+#include "policyd/providers.h"
+#include "policyd/rate.h"
 #include "policyd/socketmap_service.h"
 
 namespace policyd {
@@ -27,11 +39,52 @@ std::string octal(mode_t m) {
     return buf;
 }
 
+int64_t wall_now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+net::ServerLimits policy_limits(const Settings& s) {
+    net::ServerLimits l = s.limits;
+    l.max_input = policy::server_max_input(s.policy.limits);
+    return l;
+}
+
+MxCacheOptions mx_options(const Settings& s) {
+    MxCacheOptions o;
+    o.limits = s.dns.cache;
+    o.budget = s.dns.timeout;
+    return o;
+}
+
+// Unused throttle rows go after this long (the longest window a rule may have).
+constexpr int64_t kPurgeAfterUs = kMaxPeriodUs;
+constexpr std::chrono::minutes kPurgeInterval{10};
+
 class PolicydService final : public daemons::Service<Settings> {
 public:
     explicit PolicydService(const Settings& s)
         : settings_(s),
+          tables_(load_tables(s)),
           maps_(store::open_suppression_store(*s.config, false), s.maps),
+          throttle_(std::in_place, maps_.env()),
+          mx_(loop_,
+              std::make_shared<const dns::Resolver>(dns::ResolverOptions{.servers = s.dns.servers}),
+              mx_options(s)),
+          learner_(s.learn, destinations()),
+          engine_(tables_, [this](std::string_view d) { return provider_of_domain(d); },
+                  s.policy.count_at, s.policy.pending_timeout, s.policy.max_pending),
+          policy_server_(loop_, "policy",
+                         policy::policy_factory(
+                             [this](const net::Peer&, const policy::Request& req) {
+                                 return engine_.decide(req, wall_now_us());
+                             },
+                             s.policy.limits,
+                             policy::Options{.error_action = s.policy.error_action,
+                                             .component = "policyd"},
+                             policy_stats_),
+                         policy_limits(s)),
           server_(
               loop_, "socketmap",
               [this](const net::Peer& peer) -> std::unique_ptr<net::Protocol> {
@@ -41,8 +94,11 @@ public:
               s.limits) {
         handler_ = std::make_shared<const net::SocketmapHandler>(
             [this](const net::Peer& peer, std::string_view n, std::string_view k) {
+                if (is_learn_map(n)) return learn_lookup(learner_, n, k, wall_now_us());
                 return maps_.lookup(peer, n, k);
             });
+        learner_.set_ceilings(provider_ceilings(*tables_));
+        load_state();
         const net::ListenOptions lo{.unix_mode = s.socket_mode, .unix_group = s.socket_gid};
         for (const auto& ep : s.socketmap_listen) {
             try {
@@ -52,11 +108,29 @@ public:
             }
             logging::info(logging::Line("policyd").kv("listen", ep.str()));
         }
+        for (const auto& ep : s.policy.listen) {
+            try {
+                policy_server_.add_listener(net::Listener::open(ep, lo));
+            } catch (const std::exception& e) {
+                throw daemons::invalid(*s.config, "policyd_policy_listen", ep.str(), e.what());
+            }
+            logging::info(logging::Line("policyd").kv("listen", ep.str()).kv("service", "policy"));
+        }
+    }
+
+    ~PolicydService() override {
+        try {
+            flush_state(wall_now_us());
+        } catch (const std::exception& e) {
+            logging::warning(logging::Line("policyd").kv("state", "not saved").kv("error", e.what()));
+        }
     }
 
     void serve(daemons::Control& control) override {
         loop_.handle_signals([&control] { control.reload(); }, [this] { stop(); });
         arm_store_check();
+        arm_flush();
+        arm_purge();
         loop_.run();
         logging::info(logging::Line("policyd").kv("stop", "signal"));
     }
@@ -72,8 +146,35 @@ public:
         changes.restart_only("policyd_socket_group", run.socket_group, next.socket_group);
         changes.restart_only("policyd_user", run.user, next.user);
         changes.restart_only("policyd_pid_file", run.pid_file, next.pid_file);
+        changes.restart_only("policyd_policy_listen", join(run.policy.listen_text),
+                             join(next.policy.listen_text));
+        changes.restart_only("dns_servers", join(servers_text(run)), join(servers_text(next)));
         changes.store_restart_only(*run.config, *next.config);
+        // Everything that can fail first: a bad rules or provider file keeps
+        // the running tables (reload=failed names its file:line).
+        auto tables = load_tables(next);
         server_.set_limits(next.limits);  // throws (nothing changed yet) only for a zero limit
+        policy_server_.set_limits(policy_limits(next));
+        tables_ = tables;
+        engine_.set_tables(tables);
+        engine_.set_options(next.policy.count_at, next.policy.pending_timeout,
+                            next.policy.max_pending);
+        learner_.set_settings(next.learn);
+        learner_.set_ceilings(provider_ceilings(*tables));
+        settings_.policy.count_at = next.policy.count_at;
+        settings_.policy.pending_timeout = next.policy.pending_timeout;
+        settings_.policy.max_pending = next.policy.max_pending;
+        settings_.policy.flush_interval = next.policy.flush_interval;
+        settings_.policy.rate_rules = next.policy.rate_rules;
+        settings_.policy.provider_table = next.policy.provider_table;
+        settings_.learn = next.learn;
+        logging::info(logging::Line("policyd")
+                          .kv("rules", static_cast<long long>(rule_count(*tables)))
+                          .kv("rate_rules", next.policy.rate_rules.empty() ? "none"
+                                                                           : next.policy.rate_rules)
+                          .kv("provider_table", next.policy.provider_table.empty()
+                                                    ? "built-in"
+                                                    : next.policy.provider_table));
         settings_.limits = next.limits;
         settings_.socketmap = next.socketmap;  // new connections
         settings_.maps = next.maps;
@@ -82,18 +183,156 @@ public:
     }
 
 private:
+    static std::vector<std::string> servers_text(const Settings& s) {
+        std::vector<std::string> v;
+        for (const auto& sv : s.dns.servers) v.push_back(sv.ipv4 + ":" + std::to_string(sv.port));
+        return v;
+    }
+
+    // Loads the rate rules and provider table; a bad file is a config::Error
+    // naming file:line, and at start a fatal error.
+    static std::shared_ptr<const PolicyTables> load_tables(const Settings& s) {
+        return load_policy_tables(s.policy);
+    }
+
+    Destinations destinations() {
+        return Destinations{
+            .provider_of_host =
+                [this](std::string_view host) {
+                    return provider_table(*tables_).provider_of_host(host).value_or("");
+                },
+            .provider_of_domain = [this](std::string_view d) { return provider_of_domain(d); }};
+    }
+
+    // The MX roll-up: "" for a domain of its own, nullopt while pending.
+    std::optional<std::string> provider_of_domain(std::string_view domain) {
+        auto hosts = mx_.hosts(domain);
+        if (!hosts) return std::nullopt;
+        Destination d = provider_table(*tables_).rollup(domain, *hosts);
+        if (d.provider == kDefaultProvider) return std::string();
+        return d.provider;
+    }
+
+    void load_state() {
+        if (!throttle_) return;
+        std::vector<store::ProviderState> providers;
+        std::vector<store::BucketState> buckets;
+        std::vector<store::UsageState> usage;
+        try {
+            throttle_->for_each_provider([&](const store::ProviderState& p) {
+                providers.push_back(p);
+                return true;
+            });
+            throttle_->for_each_bucket([&](const store::BucketState& b) {
+                buckets.push_back(b);
+                return buckets.size() < kMaxLoadedRows;
+            });
+            throttle_->for_each_usage([&](const store::UsageState& u) {
+                usage.push_back(u);
+                return usage.size() < kMaxLoadedRows;
+            });
+        } catch (const std::exception& e) {
+            // A row that does not decode: start from what was read; the
+            // purge removes such rows.
+            logging::warning(logging::Line("policyd")
+                                 .kv("state", "partly loaded")
+                                 .kv("error", e.what()));
+        }
+        learner_.load(providers);
+        engine_.load(buckets, usage);
+        logging::info(logging::Line("policyd")
+                          .kv("state", "loaded")
+                          .kv("providers", static_cast<long long>(providers.size()))
+                          .kv("buckets", static_cast<long long>(buckets.size()))
+                          .kv("usage", static_cast<long long>(usage.size())));
+    }
+
+    // Writes what changed in one transaction; the learner's providers too.
+    void flush_state(int64_t now_us) {
+        std::vector<store::ProviderState> providers;
+        if (learner_.dirty()) providers = learner_.states();
+        auto buckets = engine_.dirty_buckets();
+        auto usage = engine_.dirty_usage();
+        if (providers.empty() && buckets.empty() && usage.empty()) return;
+        if (!throttle_) throw std::runtime_error("the store is closed (being reopened)");
+        auto cleared = throttle_->write_batch(providers, buckets, usage);
+        learner_.mark_clean();
+        engine_.mark_clean();
+        if (!cleared.empty()) learner_.merge_cleared(cleared, now_us);
+    }
+
+    void arm_flush() {
+        loop_.add_timer(settings_.policy.flush_interval, [this] {
+            const int64_t now = wall_now_us();
+            learner_.tick(now);
+            engine_.expire(now);
+            try {
+                flush_state(now);
+                flush_failing_ = false;
+            } catch (const std::exception& e) {
+                if (!flush_failing_)
+                    logging::warning(logging::Line("policyd")
+                                         .kv("state", "not saved")
+                                         .kv("error", e.what())
+                                         .kv("action", "kept in memory, retried every flush"));
+                flush_failing_ = true;
+            }
+            if (!stopping_) arm_flush();
+        });
+    }
+
+    void arm_purge() {
+        loop_.add_timer(kPurgeInterval, [this] {
+            if (throttle_) try {
+                throttle_->purge(wall_now_us() - kPurgeAfterUs);
+            } catch (const std::exception& e) {
+                logging::warning(logging::Line("policyd").kv("purge", "failed").kv("error", e.what()));
+            }
+            if (!stopping_) arm_purge();
+        });
+    }
+
+    // `sendguard backoff clear` stamps and new block events, at each store check.
+    void scan_store() {
+        const int64_t now = wall_now_us();
+        if (!throttle_) return;
+        try {
+            std::vector<store::ProviderState> rows;
+            throttle_->for_each_provider([&](const store::ProviderState& p) {
+                rows.push_back(p);
+                return true;
+            });
+            learner_.merge_cleared(rows, now);
+            if (auto env = maps_.env()) {
+                store::SuppressionList list(env);
+                scanner_.scan(list, learner_, now);
+            }
+        } catch (const std::exception& e) {
+            logging::warning(logging::Line("policyd").kv("scan", "failed").kv("error", e.what()));
+        }
+    }
+
     void stop() {
         if (stopping_) return;
         stopping_ = true;
         logging::info(logging::Line("policyd")
                               .kv("stop", "draining")
                               .kv("connections", static_cast<long long>(server_.connections())));
-        server_.drain(loop_.now() + settings_.limits.request_timeout, [this] { loop_.stop(); });
+        const auto deadline = loop_.now() + settings_.limits.request_timeout;
+        policy_server_.drain(deadline, [this] {
+            policy_drained_ = true;
+            if (socketmap_drained_) loop_.stop();
+        });
+        server_.drain(deadline, [this] {
+            socketmap_drained_ = true;
+            if (policy_drained_) loop_.stop();
+        });
     }
 
     void arm_store_check() {
         loop_.add_timer(kStoreCheckInterval, [this] {
             check_store();
+            scan_store();
             if (!stopping_) arm_store_check();
         });
     }
@@ -106,10 +345,12 @@ private:
                                  .kv("store", env->path())
                                  .kv("reason", f + " was removed or replaced since it was opened")
                                  .kv("action", "reopen"));
+            throttle_.reset();
             maps_.set_store(nullptr);  // the last reference: closes the old env
         }
         try {
             maps_.set_store(store::open_suppression_store(*settings_.config, false));
+            throttle_.emplace(maps_.env());
             logging::info(logging::Line("policyd")
                                   .kv("store", maps_.store()->path())
                                   .kv("action", "reopened"));
@@ -121,12 +362,25 @@ private:
         }
     }
 
+    static constexpr size_t kMaxLoadedRows = 1'000'000;
+
     Settings settings_;
-    SuppressionMaps maps_;
+    std::shared_ptr<const PolicyTables> tables_;
     net::EventLoop loop_;
+    SuppressionMaps maps_;
+    std::optional<store::ThrottleState> throttle_;  // in the store's env; reopened with it
+    MxCache mx_;  // before the loop goes: declared after it
+    Learner learner_;
+    PolicyEngine engine_;
+    BlockScanner scanner_;
+    std::shared_ptr<policy::Stats> policy_stats_ = std::make_shared<policy::Stats>();
+    net::StreamServer policy_server_;
     std::shared_ptr<const net::SocketmapHandler> handler_;
     net::StreamServer server_;
     bool stopping_ = false;
+    bool flush_failing_ = false;
+    bool policy_drained_ = false;
+    bool socketmap_drained_ = false;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "common/address/address.h"
 #include "common/daemon/log_setup.h"
+#include "common/dns/setup.h"
 #include "common/daemon/users.h"
 
 namespace policyd {
@@ -106,6 +107,9 @@ Settings Settings::from(const config::Config& cfg) {
     s.maps.record_clients = record_clients(cfg);
     s.policy = policy_settings(cfg);
     s.learn = learn_settings(cfg);
+    s.dns.servers = dns::servers(cfg);
+    s.dns.cache = dns::cache_limits(cfg);
+    s.dns.timeout = cfg.duration("dns_lookup_timeout");
     s.state_directory = cfg.str("state_directory");
     s.store.map_size = cfg.size("store_map_size");
     s.store.max_map_size = cfg.size("store_max_map_size");

@@ -20,12 +20,15 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/dns/cache.h"
+#include "common/dns/resolver.h"
 #include "common/net/endpoint.h"
 #include "common/net/socketmap.h"
 #include "common/net/stream_server.h"
@@ -60,6 +63,12 @@ struct Settings {
     MapSettings maps;
     PolicySettings policy;  // the policy delegation service (policy_service.h)
     LearnSettings learn;    // backoff learning (learn_settings.h)
+    // The MX lookups of the roll-up (dns_servers, dns_cache_*, dns_lookup_timeout).
+    struct Dns {
+        std::vector<dns::Server> servers;  // empty: /etc/resolv.conf
+        dns::CacheLimits cache{};
+        std::chrono::seconds timeout{};
+    } dns;
     std::string user;      // policyd_user: who to run as (daemon.h, "Users")
     std::string pid_file;  // policyd_pid_file: "" writes none
     std::string state_directory;

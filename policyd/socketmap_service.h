@@ -46,6 +46,7 @@ public:
     // Replaces the store; nullptr closes it (lookups answer TEMP).
     void set_store(std::shared_ptr<store::Env> env);
     const store::Env* store() const noexcept { return env_.get(); }
+    std::shared_ptr<store::Env> env() const noexcept { return env_; }
 
 private:
     net::SocketmapReply answer(const net::Peer& peer, std::string_view name, std::string_view key) const;

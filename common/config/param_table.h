@@ -78,17 +78,17 @@ inline constexpr Param kParams[] = {
  "How long a VERP return address stays valid; reports sent to an older address suppress nothing (at most 1000d: the tag's day counter wraps after 1024 days)."},
 
 // --- DNS lookups (common/dns): can a sender domain receive mail
-{"dns_servers",                   Type::List,     "",                              0,       3,        kMilter | kCli,
+{"dns_servers",                   Type::List,     "",                              0,       3,        kMilter | kPolicyd | kCli,
  "Name servers the DNS checks ask, as IPv4 or IPv4:port (at most 3, glibc's limit), such as a local caching resolver on 127.0.0.1; empty: those of /etc/resolv.conf."},
-{"dns_lookup_timeout",            Type::Duration, "5s",                            1,       60,       kMilter | kCli,
+{"dns_lookup_timeout",            Type::Duration, "5s",                            1,       60,       kMilter | kPolicyd | kCli,
  "Time one check of a domain (MX, then A and AAAA) may take in all, retries included; running out is a temporary failure (the milter then answers 4xx or accepts, by its own parameter)."},
-{"dns_cache_size",                Type::Int,      "10000",                         0,       10000000, kMilter | kCli,
+{"dns_cache_size",                Type::Int,      "10000",                         0,       10000000, kMilter | kPolicyd | kCli,
  "Most DNS answers (name and type) kept in memory; the one used least recently goes first; 0 caches nothing."},
-{"dns_cache_min_ttl",             Type::Duration, "30s",                           0,       kDay,     kMilter | kCli,
+{"dns_cache_min_ttl",             Type::Duration, "30s",                           0,       kDay,     kMilter | kPolicyd | kCli,
  "Shortest time a DNS answer is kept, whatever its TTL (also for a negative answer without SOA record)."},
-{"dns_cache_max_ttl",             Type::Duration, "1h",                            0,       7*kDay,   kMilter | kCli,
+{"dns_cache_max_ttl",             Type::Duration, "1h",                            0,       7*kDay,   kMilter | kPolicyd | kCli,
  "Longest time a DNS answer is kept, whatever its TTL (RFC 2308 negative answers included)."},
-{"dns_cache_failure_ttl",         Type::Duration, "5s",                            0,       300,      kMilter | kCli,
+{"dns_cache_failure_ttl",         Type::Duration, "5s",                            0,       300,      kMilter | kPolicyd | kCli,
  "How long a DNS failure (time-out, SERVFAIL) is remembered, so a dead server does not cost every message dns_lookup_timeout; 0 remembers none (at most 5m: RFC 2308 section 7)."},
 
 // --- the relay's identity: what receivers see of it (milter preflight, sendguard doctor)

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/net/netstring.h"
+#include "common/policy/request.h"
 #include "common/net/socketmap_client.h"
 #include "tests/support/net_wait.h"
 #include "tests/support/paths.h"
@@ -111,6 +112,74 @@ std::string try_query(const net::Endpoint& ep, const std::string& map, const std
         return std::string("error: ") + e.what();
     }
 }
+
+// Policy delegation over the real socket, as smtpd talks it: one
+// persistent connection, one request per round trip.
+struct PolicyClient {
+    sys::Fd fd;
+    explicit PolicyClient(const std::string& path)
+        : fd(net::connect_endpoint(net::Endpoint{net::Endpoint::Kind::Unix, path, {}, 0}, 5s)) {}
+    // The action, or "closed" when the server hung up.
+    std::string send_raw(const std::string& wire) {
+        if (::send(fd.get(), wire.data(), wire.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(wire.size()))
+            return "closed";
+        std::string in;
+        char buf[4096];
+        for (;;) {
+            auto r = policy::decode_reply(in, 65536);
+            if (r.status == policy::DecodeStatus::Done) return std::string(r.action);
+            if (r.status == policy::DecodeStatus::Error) return "bad reply: " + std::string(r.error);
+            const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);  // SO_RCVTIMEO 5s
+            if (n <= 0) return "closed";
+            in.append(buf, static_cast<size_t>(n));
+        }
+    }
+    std::string ask(const std::vector<std::pair<std::string, std::string>>& attrs) {
+        policy::Request r;
+        for (const auto& [n, v] : attrs) r.add(n, v);
+        return send_raw(policy::format_request(r));
+    }
+    std::string rcpt(const std::string& instance, const std::string& sasl, const std::string& rcpt) {
+        return ask({{"request", "smtpd_access_policy"}, {"protocol_state", "RCPT"},
+                    {"protocol_name", "ESMTP"}, {"client_address", "127.0.0.1"},
+                    {"sender", "a@example.com"}, {"recipient", rcpt}, {"recipient_count", "0"},
+                    {"queue_id", ""}, {"instance", instance}, {"sasl_username", sasl}});
+    }
+    std::string eom(const std::string& instance, const std::string& sasl) {
+        return ask({{"request", "smtpd_access_policy"}, {"protocol_state", "END-OF-MESSAGE"},
+                    {"protocol_name", "ESMTP"}, {"client_address", "127.0.0.1"},
+                    {"sender", "a@example.com"}, {"recipient_count", "1"},
+                    {"queue_id", "4F00D1234"}, {"instance", instance}, {"sasl_username", sasl}});
+    }
+    std::string message(const std::string& instance, const std::string& sasl, const std::string& rcpt) {
+        const std::string a = this->rcpt(instance, sasl, rcpt);
+        if (a != "DUNNO") return a;
+        return eom(instance, sasl);
+    }
+};
+
+// A policyd with a rate-rules file; MX lookups go to a closed local port
+// (every domain is its own destination, at once).
+struct PolicyDaemon : Daemon {
+    std::string rules = dir.sub("rate-rules");
+    std::string policy_sock = dir.sub("policy.sock");
+    std::string settings(const std::string& extra = "") const {
+        return "policyd_rate_rules = " + rules + "\ndns_servers = 127.0.0.1:9\n" + extra;
+    }
+    void start_policy(const std::string& extra = "") {
+        start(settings(extra));
+        BOOST_REQUIRE_MESSAGE(harness::wait_for_unix(policy_sock, 10s),
+                              "no policy socket: " << err());
+    }
+    void stop() {
+        ::kill(proc->pid(), SIGTERM);
+        auto st = proc->wait_for(10000ms);
+        BOOST_REQUIRE_MESSAGE(st.has_value(), "still running after SIGTERM: " << err());
+        BOOST_TEST(st->ok(), st->str() << " " << err());
+    }
+};
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 bool root() {
     if (::geteuid() == 0) return true;
@@ -335,6 +404,103 @@ BOOST_AUTO_TEST_CASE(sigterm_finishes_the_request_in_progress) {
     auto st = d.proc->wait_for(5000ms);
     BOOST_REQUIRE_MESSAGE(st.has_value(), "still running after SIGTERM: " << d.err());
     BOOST_TEST(st->ok(), st->str() << " " << d.err());
+}
+
+// The policy service: DUNNO within a rule's burst, the N+1th gets the
+// DEFER_IF_PERMIT text naming the rule, the limit, the key and the wait;
+// another customer is not limited; a restart keeps the buckets.
+BOOST_AUTO_TEST_CASE(policy_service_limits_and_keeps_state_across_restart) {
+    PolicyDaemon d;
+    harness::write_file(d.rules, "# customers\nlogin key=sasl_username 3/h burst 3\n");
+    d.start_policy();
+    {
+        PolicyClient c(d.policy_sock);
+        for (int i = 0; i < 3; ++i)
+            BOOST_TEST(c.message("m" + std::to_string(i), "alice", "bob@example.net") == "DUNNO");
+        const std::string over = c.rcpt("m3", "alice", "bob@example.net");
+        BOOST_TEST(starts_with(over, "DEFER_IF_PERMIT 4.7.1 rule login: 3/h burst 3 for alice "
+                                     "reached; try again in "),
+                   over);
+        BOOST_TEST(c.message("b0", "bob", "carol@example.net") == "DUNNO");
+        // A transaction that never reaches END-OF-MESSAGE consumed nothing:
+        // bob has two messages left.
+        BOOST_TEST(c.rcpt("b1", "bob", "carol@example.net") == "DUNNO");
+        BOOST_TEST(c.message("b2", "bob", "carol@example.net") == "DUNNO");
+        BOOST_TEST(c.message("b3", "bob", "carol@example.net") == "DUNNO");
+    }
+    BOOST_TEST(d.logged("limit=reached, rule=login, key=alice"), d.err());
+    BOOST_TEST(d.logged("event=limit, rule=login, key=alice"), d.err());
+    d.stop();
+
+    d.start_policy();
+    BOOST_TEST(d.logged("state=loaded"), d.err());
+    PolicyClient c(d.policy_sock);
+    BOOST_TEST(starts_with(c.rcpt("n0", "alice", "bob@example.net"), "DEFER_IF_PERMIT 4.7.1 rule login"));
+    BOOST_TEST(starts_with(c.rcpt("n1", "bob", "carol@example.net"), "DEFER_IF_PERMIT 4.7.1 rule login"));
+    BOOST_TEST(c.message("n2", "dave", "carol@example.net") == "DUNNO");
+}
+
+// Malformed input closes that connection only; the others go on.
+BOOST_AUTO_TEST_CASE(policy_malformed_request_closes_only_that_connection) {
+    PolicyDaemon d;
+    harness::write_file(d.rules, "");
+    d.start_policy();
+    PolicyClient good(d.policy_sock), bad(d.policy_sock), huge(d.policy_sock);
+    BOOST_TEST(good.rcpt("g0", "alice", "bob@example.net") == "DUNNO");
+    BOOST_TEST(bad.send_raw("request=smtpd_access_policy\nthis line has no equals sign\n\n") == "closed");
+    BOOST_TEST(huge.send_raw("request=" + std::string(100000, 'x') + "\n\n") == "closed");
+    BOOST_TEST(good.rcpt("g1", "alice", "bob@example.net") == "DUNNO");
+    BOOST_TEST(d.logged("line without '='"), d.err());
+}
+
+// A bad rules file: at start a fatal error naming file:line; at a reload
+// reload=failed naming it, and the running rules stay.
+BOOST_AUTO_TEST_CASE(policy_bad_rules_file_names_file_and_line) {
+    PolicyDaemon d;
+    harness::write_file(d.rules, "ok 1/h\nbroken key=nonsense 1/h\n");
+    d.write(d.settings());
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf, "-o",
+                           "policyd_user=root"});
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(r.err.find(d.rules + ":2:") != std::string::npos, r.err);
+
+    harness::write_file(d.rules, "all 1/h\n");
+    d.start_policy();
+    PolicyClient c(d.policy_sock);
+    BOOST_TEST(c.message("m0", "", "bob@example.net") == "DUNNO");
+    harness::write_file(d.rules, "all 100/h burst 100\nbroken count=sometimes 1/h\n");
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(d.logged("reload=failed, error=" + d.rules + ":2:"), d.err());
+    BOOST_TEST(starts_with(c.rcpt("m1", "", "bob@example.net"), "DEFER_IF_PERMIT 4.7.1 rule all: 1/h"));
+    // A good file applies at the next reload.
+    harness::write_file(d.rules, "all 100/h burst 100\n");
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(d.logged("reload=ok"), d.err());
+    BOOST_TEST(c.rcpt("m2", "", "bob@example.net") == "DUNNO");
+}
+
+BOOST_AUTO_TEST_CASE(policy_count_at_must_be_known) {
+    PolicyDaemon d;
+    d.write("policyd_count_at = sometimes\n");
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf, "-o",
+                           "policyd_user=root"});
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(r.err.find(d.conf + ":4: invalid policyd_count_at: sometimes (write end-of-message or rcpt)") !=
+                   std::string::npos,
+               r.err);
+}
+
+// The learner's maps on the socketmap socket: the status filter always
+// answers NOTFOUND; transport answers NOTFOUND for a provider not in backoff.
+BOOST_AUTO_TEST_CASE(learn_maps_are_served_beside_suppress) {
+    PolicyDaemon d;
+    harness::write_file(d.rules, "");
+    d.start_policy();
+    BOOST_TEST(try_query(d.endpoint(), "status",
+                         "4.7.1 host mx01.gmx.net[212.227.15.9] said: 421 4.7.0 Rate limit reached "
+                         "(in reply to RCPT TO command)") == "NOTFOUND ");
+    BOOST_TEST(try_query(d.endpoint(), "transport", "example.net") == "NOTFOUND ");
+    BOOST_TEST(try_query(d.endpoint(), "suppress", "x@example.net") == "NOTFOUND ");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,558 @@
+// policy_service.cc - see policy_service.h
+#include "policyd/policy_service.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <list>
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+#include "common/address/address.h"
+#include "common/config/config.h"
+#include "common/log/log.h"
+#include "common/store/throttle.h"
+#include "policyd/providers.h"
+#include "policyd/rate.h"
+#include "policyd/rules.h"
+
+namespace policyd {
+
+struct PolicyTables {
+    std::vector<Rule> rules;
+    ProviderTable providers;
+};
+
+std::shared_ptr<const PolicyTables> load_policy_tables(const PolicySettings& s) {
+    auto t = std::make_shared<PolicyTables>();
+    if (!s.rate_rules.empty()) t->rules = load_rules(s.rate_rules);
+    t->providers = s.provider_table.empty() ? ProviderTable::builtin()
+                                            : ProviderTable::load(s.provider_table);
+    return t;
+}
+
+std::shared_ptr<const PolicyTables> make_policy_tables(std::vector<Rule> rules,
+                                                       ProviderTable providers) {
+    auto t = std::make_shared<PolicyTables>();
+    t->rules = std::move(rules);
+    t->providers = std::move(providers);
+    return t;
+}
+
+const ProviderTable& provider_table(const PolicyTables& t) noexcept { return t.providers; }
+
+size_t rule_count(const PolicyTables& t) noexcept { return t.rules.size(); }
+
+std::map<std::string, double, std::less<>> provider_ceilings(const PolicyTables& t) {
+    // A provider's configured limit, for the learner: the slowest sustained
+    // rate of the rules written for that provider alone.
+    std::map<std::string, double, std::less<>> c;
+    for (const Rule& r : t.rules) {
+        if (r.provider.empty() || r.provider == kDefaultProvider) continue;
+        for (const Window& w : r.limits) {
+            const double per_s =
+                static_cast<double>(w.count) * 1e6 / static_cast<double>(w.period_us);
+            auto [it, fresh] = c.emplace(r.provider, per_s);
+            if (!fresh) it->second = std::min(it->second, per_s);
+        }
+    }
+    return c;
+}
+
+namespace {
+
+// One (rule, key) bucket in memory.
+struct Bucket {
+    std::vector<GcraState> gcra;
+    int64_t updated_us = 0;
+    int64_t refused_since_us = 0;  // start of the current refusal window (0: none)
+    uint64_t refused = 0;
+    bool dirty = false;
+};
+
+// The usage windows of a customer rule's key, for `sendguard status`.
+struct Usage {
+    std::vector<store::UsageState::Window> windows;
+    std::vector<int64_t> window_start_us;
+    uint64_t refused = 0;
+    int64_t first_refused_at = 0;
+    int64_t updated_us = 0;
+    bool dirty = false;
+};
+
+// What one transaction has reserved for one bucket.
+struct Reservation {
+    std::string rule;
+    std::string key;
+    uint64_t messages = 0;    // 0 or 1
+    uint64_t recipients = 0;  // recipients reserved at RCPT
+    bool per_message_total;   // count=recipients without a provider dimension
+};
+
+struct Pending {
+    int64_t created_us = 0;
+    std::vector<Reservation> reservations;
+    std::list<std::string>::iterator order;
+};
+
+using BucketId = std::pair<std::string, std::string>;  // rule, key
+
+struct BucketIdHash {
+    size_t operator()(const BucketId& b) const noexcept {
+        return std::hash<std::string>()(b.first) * 31 ^ std::hash<std::string>()(b.second);
+    }
+};
+
+int64_t longest_period_us(const Rule& r) {
+    int64_t p = 0;
+    for (const Window& w : r.limits) p = std::max(p, w.period_us);
+    return p;
+}
+
+// A rule with a provider dimension counts the recipients reserved for it;
+// one without counts recipient_count at END-OF-MESSAGE.
+bool has_provider_dimension(const Rule& r) {
+    if (!r.provider.empty()) return true;
+    return std::find(r.key.begin(), r.key.end(), KeyPart::Provider) != r.key.end();
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+// The domain of an address as Postfix sends it (no angle brackets); "" for
+// the null sender or text that is no address.
+std::string domain_part(std::string_view addr) {
+    if (addr.empty()) return {};
+    auto d = address::domain_of(addr);
+    if (d) return d->str();
+    // Postfix may pass addresses the strict parser refuses (a quoted local
+    // part it accepted): fall back to the text after the last '@'.
+    const size_t at = addr.rfind('@');
+    if (at == std::string_view::npos || at + 1 >= addr.size()) return {};
+    return lower(addr.substr(at + 1));
+}
+
+std::string seconds_text(int64_t us) {
+    if (us == kNever) return "never (the limit's burst is below one request)";
+    const int64_t s = std::max<int64_t>(1, (us + kSecondUs - 1) / kSecondUs);
+    return std::to_string(s) + " s";
+}
+
+std::string display_key(std::string_view key) { return key.empty() ? "all senders" : std::string(key); }
+
+}  // namespace
+
+struct PolicyEngine::Impl {
+    std::shared_ptr<const PolicyTables> tables;
+    ProviderOf provider_of;
+    CountAt count_at;
+    int64_t pending_timeout_us;
+    size_t max_pending;
+
+    std::unordered_map<BucketId, Bucket, BucketIdHash> buckets;
+    std::unordered_map<BucketId, Usage, BucketIdHash> usage;
+    std::unordered_map<std::string, Pending> pending;
+    std::list<std::string> pending_order;  // oldest first
+    std::vector<LimitNotice> notices;
+    PolicyCounters counters;
+
+    const Rule* find_rule(std::string_view name) const {
+        for (const Rule& r : tables->rules)
+            if (r.name == name) return &r;
+        return nullptr;
+    }
+
+    Bucket& bucket(const Rule& r, const std::string& key) {
+        auto [it, fresh] = buckets.try_emplace(BucketId{r.name, key});
+        if (it->second.gcra.size() != r.limits.size()) it->second.gcra.assign(r.limits.size(), {});
+        return it->second;
+    }
+
+    Usage& usage_of(const Rule& r, const std::string& key, int64_t now_us) {
+        auto [it, fresh] = usage.try_emplace(BucketId{r.name, key});
+        Usage& u = it->second;
+        if (u.windows.size() != r.limits.size()) {
+            u.windows.assign(r.limits.size(), {});
+            u.window_start_us.assign(r.limits.size(), 0);
+        }
+        for (size_t i = 0; i < r.limits.size(); ++i) {
+            const int64_t period = r.limits[i].period_us;
+            const int64_t start = now_us - now_us % period;  // aligned windows
+            auto& w = u.windows[i];
+            w.period_s = period / kSecondUs;
+            w.limit = r.limits[i].count;
+            if (u.window_start_us[i] != start) {
+                u.window_start_us[i] = start;
+                if (w.used != 0) u.dirty = true;
+                w.used = 0;
+            }
+        }
+        return u;
+    }
+
+    Pending* pending_of(std::string_view instance, int64_t now_us, bool create) {
+        if (instance.empty()) return nullptr;
+        auto it = pending.find(std::string(instance));
+        if (it != pending.end()) return &it->second;
+        if (!create) return nullptr;
+        while (pending.size() >= max_pending && !pending_order.empty()) {
+            const std::string oldest = pending_order.front();
+            logging::warning(logging::Line("policyd")
+                                 .kv("pending", "dropped")
+                                 .kv("instance", oldest)
+                                 .kv("reason", "policyd_max_pending transactions hold reservations")
+                                 .kv("max_pending", static_cast<long long>(max_pending)));
+            drop_pending(oldest);
+            ++counters.pending_dropped;
+        }
+        pending_order.push_back(std::string(instance));
+        Pending& p = pending[std::string(instance)];
+        p.created_us = now_us;
+        p.order = std::prev(pending_order.end());
+        return &p;
+    }
+
+    void drop_pending(const std::string& instance) {
+        auto it = pending.find(instance);
+        if (it == pending.end()) return;
+        pending_order.erase(it->second.order);
+        pending.erase(it);
+    }
+
+    static Reservation* reservation(Pending* p, std::string_view rule, std::string_view key) {
+        if (!p) return nullptr;
+        for (Reservation& r : p->reservations)
+            if (r.rule == rule && r.key == key) return &r;
+        return nullptr;
+    }
+
+    // Commits units to a bucket (and the usage of rules without a provider
+    // dimension); the check was made at RCPT, so a commit over the limit
+    // still counts (the mail was accepted).
+    void commit(const Rule& r, const std::string& key, uint64_t messages, uint64_t recipients,
+                int64_t now_us) {
+        const uint64_t cost = r.count == Rule::Count::Messages ? messages : recipients;
+        if (cost == 0) return;
+        Bucket& b = bucket(r, key);
+        for (size_t i = 0; i < r.limits.size(); ++i) {
+            // Per window, so a commit never fails as a whole: GCRA's TAT
+            // moves by cost*T from max(TAT, now).
+            const int64_t t = emission_interval_us(r.limits[i]);
+            const int64_t base = std::max(b.gcra[i].tat_us, now_us);
+            const int64_t add = static_cast<int64_t>(std::min<uint64_t>(cost, INT64_MAX / t)) * t;
+            b.gcra[i].tat_us = base > INT64_MAX - add ? INT64_MAX : base + add;
+        }
+        b.updated_us = now_us;
+        b.dirty = true;
+        if (!has_provider_dimension(r)) {
+            Usage& u = usage_of(r, key, now_us);
+            for (auto& w : u.windows) w.used += cost;
+            u.updated_us = now_us;
+            u.dirty = true;
+        }
+        ++counters.committed;
+    }
+
+    std::string refusal(const Rule& r, const std::string& key, const Verdict& v,
+                        const policy::Request& req, int64_t now_us) {
+        ++counters.refused;
+        Bucket& b = bucket(r, key);
+        ++b.refused;
+        const int64_t window = std::max<int64_t>(longest_period_us(r), kSecondUs);
+        const bool first = b.refused_since_us == 0 || now_us - b.refused_since_us >= window;
+        if (first) b.refused_since_us = now_us;
+        const std::string limits = format_limits(r.limits);
+        if (!has_provider_dimension(r)) {
+            Usage& u = usage_of(r, key, now_us);
+            ++u.refused;
+            if (first || u.first_refused_at == 0) u.first_refused_at = now_us;
+            u.updated_us = now_us;
+            u.dirty = true;
+        }
+        if (first) {
+            logging::warning(logging::Line("policyd")
+                                 .kv("limit", "reached")
+                                 .kv("rule", r.name)
+                                 .kv("key", display_key(key))
+                                 .kv("limits", limits)
+                                 .kv("action", action_name(r.action))
+                                 .kv("sender", req.sender())
+                                 .kv("recipient", req.recipient())
+                                 .kv("client", req.client_address())
+                                 .kv("sasl_username", req.sasl_username()));
+            logging::info(logging::Line("policyd")
+                              .kv("event", "limit")
+                              .kv("rule", r.name)
+                              .kv("key", display_key(key))
+                              .kv("window", format_window(r.limits[v.window]))
+                              .kv("retry_after", seconds_text(v.retry_after_us)));
+            if (notices.size() < kMaxNotices)
+                notices.push_back(LimitNotice{r.name, key, limits, std::string(req.sender()),
+                                              std::string(req.recipient()),
+                                              std::string(req.client_address()),
+                                              std::string(req.sasl_username()), now_us});
+        }
+        const std::string text = "rule " + r.name + ": " + format_window(r.limits[v.window]) +
+                                 " for " + display_key(key) + " reached";
+        switch (r.action) {
+        case Rule::Action::Defer:
+            return "DEFER_IF_PERMIT 4.7.1 " + text + "; try again in " +
+                   seconds_text(v.retry_after_us);
+        case Rule::Action::Hold:
+            return "HOLD " + text;
+        case Rule::Action::Reject:
+            return "REJECT 5.7.1 " + text;
+        case Rule::Action::Filter:
+            return "FILTER " + r.filter;
+        }
+        return "DUNNO";
+    }
+
+    std::string rcpt(const policy::Request& req, int64_t now_us) {
+        ++counters.rcpt;
+        const std::string rcpt_domain = domain_part(req.recipient());
+        std::string provider = std::string(kDefaultProvider);
+        if (!rcpt_domain.empty() && provider_of) {
+            if (auto p = provider_of(rcpt_domain); p && !p->empty()) provider = *p;
+        }
+        const std::string sender_domain = domain_part(req.sender());
+        RequestValues values{.sasl_username = req.sasl_username(),
+                             .sender_domain = sender_domain,
+                             .client_address = req.client_address(),
+                             .policy_context = req.policy_context(),
+                             .provider = rcpt_domain.empty() ? std::string_view{} : provider,
+                             .recipient_domain = rcpt_domain};
+        // With count_at = rcpt, pending only remembers which buckets already
+        // counted this message (what it holds is in the buckets already).
+        Pending* p = pending_of(req.instance(), now_us, false);
+        const bool reserving = count_at == CountAt::EndOfMessage;
+        struct Take {
+            const Rule* rule;
+            std::string key;
+            uint64_t messages, recipients;
+        };
+        std::vector<Take> take;
+        for (const Rule& r : tables->rules) {
+            if (!rule_applies(r, values)) continue;
+            auto key = rule_key(r, values);
+            if (!key) continue;
+            // Already reserved by this transaction for this bucket.
+            const Reservation* held = reservation(p, r.name, *key);
+            const uint64_t messages = held && held->messages ? 0 : 1;
+            const uint64_t cost = r.count == Rule::Count::Messages ? messages : 1;
+            uint64_t held_cost = 0;
+            if (held && reserving)
+                held_cost = r.count == Rule::Count::Messages ? held->messages : held->recipients;
+            Bucket& b = bucket(r, *key);
+            const Verdict v = check(r.limits, b.gcra, now_us, held_cost + cost);
+            if (!v.allowed && cost > 0) return refusal(r, *key, v, req, now_us);
+            take.push_back(Take{&r, std::move(*key), messages, 1});
+        }
+        if (take.empty()) return "DUNNO";
+        if (count_at == CountAt::Rcpt) {
+            // Counted now; a message counts once per transaction.
+            Pending* seen = pending_of(req.instance(), now_us, true);
+            for (const Take& t : take) {
+                Reservation* held = reservation(seen, t.rule->name, t.key);
+                const uint64_t messages = held && held->messages ? 0 : 1;
+                commit(*t.rule, t.key, messages, 1, now_us);
+                if (seen) {
+                    if (!held) seen->reservations.push_back({t.rule->name, t.key, 0, 0, false});
+                    reservation(seen, t.rule->name, t.key)->messages = 1;
+                }
+            }
+            return "DUNNO";
+        }
+        p = pending_of(req.instance(), now_us, true);
+        if (!p) {
+            // No instance to tie END-OF-MESSAGE to: count now.
+            for (const Take& t : take) commit(*t.rule, t.key, 1, 1, now_us);
+            return "DUNNO";
+        }
+        for (Take& t : take) {
+            Reservation* held = reservation(p, t.rule->name, t.key);
+            if (!held) {
+                p->reservations.push_back(Reservation{t.rule->name, t.key, 0, 0,
+                                                      t.rule->count == Rule::Count::Recipients &&
+                                                          !has_provider_dimension(*t.rule)});
+                held = &p->reservations.back();
+            }
+            held->messages = 1;
+            held->recipients += t.recipients;
+            ++counters.reserved;
+        }
+        return "DUNNO";
+    }
+
+    std::string end_of_message(const policy::Request& req, int64_t now_us) {
+        ++counters.end_of_message;
+        const std::string instance(req.instance());
+        auto it = pending.find(instance);
+        if (it == pending.end()) return "DUNNO";
+        if (count_at == CountAt::EndOfMessage) {
+            const uint64_t rcpt_count = req.recipient_count();
+            for (const Reservation& res : it->second.reservations) {
+                const Rule* r = find_rule(res.rule);
+                if (!r) continue;  // removed by a reload since
+                const uint64_t recipients =
+                    res.per_message_total && rcpt_count > 0 ? rcpt_count : res.recipients;
+                commit(*r, res.key, res.messages, recipients, now_us);
+            }
+        }
+        drop_pending(instance);
+        return "DUNNO";
+    }
+
+    static constexpr size_t kMaxNotices = 64;
+};
+
+PolicyEngine::PolicyEngine(std::shared_ptr<const PolicyTables> tables, ProviderOf provider_of,
+                           CountAt count_at, std::chrono::seconds pending_timeout,
+                           size_t max_pending)
+    : impl_(std::make_unique<Impl>()) {
+    if (!tables) throw std::invalid_argument("PolicyEngine: no tables");
+    impl_->tables = std::move(tables);
+    impl_->provider_of = std::move(provider_of);
+    set_options(count_at, pending_timeout, max_pending);
+}
+
+PolicyEngine::~PolicyEngine() = default;
+
+std::string PolicyEngine::decide(const policy::Request& req, int64_t now_us) {
+    switch (req.state()) {
+    case policy::ProtocolState::Rcpt:
+        return impl_->rcpt(req, now_us);
+    case policy::ProtocolState::EndOfMessage:
+        return impl_->end_of_message(req, now_us);
+    default:
+        ++impl_->counters.other;
+        return "DUNNO";
+    }
+}
+
+void PolicyEngine::set_tables(std::shared_ptr<const PolicyTables> tables) {
+    if (!tables) throw std::invalid_argument("PolicyEngine: no tables");
+    // Buckets whose rule changed its windows start again (their TATs belong
+    // to other windows).
+    for (auto it = impl_->buckets.begin(); it != impl_->buckets.end();) {
+        const Rule* old_rule = impl_->find_rule(it->first.first);
+        const Rule* new_rule = nullptr;
+        for (const Rule& r : tables->rules)
+            if (r.name == it->first.first) new_rule = &r;
+        if (!new_rule || !old_rule || new_rule->limits != old_rule->limits)
+            it = impl_->buckets.erase(it);
+        else
+            ++it;
+    }
+    impl_->tables = std::move(tables);
+}
+
+void PolicyEngine::set_options(CountAt count_at, std::chrono::seconds pending_timeout,
+                               size_t max_pending) {
+    impl_->count_at = count_at;
+    impl_->pending_timeout_us = std::max<int64_t>(pending_timeout.count(), 1) * kSecondUs;
+    impl_->max_pending = std::max<size_t>(max_pending, 1);
+}
+
+void PolicyEngine::expire(int64_t now_us) {
+    while (!impl_->pending_order.empty()) {
+        const std::string& oldest = impl_->pending_order.front();
+        const auto it = impl_->pending.find(oldest);
+        if (it != impl_->pending.end() && now_us - it->second.created_us < impl_->pending_timeout_us)
+            break;
+        impl_->drop_pending(std::string(oldest));
+        ++impl_->counters.pending_expired;
+    }
+    // A bucket whose every TAT has passed holds nothing: drop it once
+    // written (a later request starts a fresh one, which is the same).
+    for (auto it = impl_->buckets.begin(); it != impl_->buckets.end();) {
+        const Bucket& b = it->second;
+        const bool idle = std::all_of(b.gcra.begin(), b.gcra.end(),
+                                      [&](const GcraState& g) { return g.tat_us <= now_us; });
+        const Rule* r = impl_->find_rule(it->first.first);
+        const bool refusal_over =
+            b.refused_since_us == 0 ||
+            (r && now_us - b.refused_since_us >= std::max<int64_t>(longest_period_us(*r), kSecondUs));
+        if (!b.dirty && idle && refusal_over)
+            it = impl_->buckets.erase(it);
+        else
+            ++it;
+    }
+    for (auto it = impl_->usage.begin(); it != impl_->usage.end();) {
+        const Rule* r = impl_->find_rule(it->first.first);
+        const bool stale = !r || now_us - it->second.updated_us >= longest_period_us(*r);
+        if (!it->second.dirty && stale)
+            it = impl_->usage.erase(it);
+        else
+            ++it;
+    }
+}
+
+void PolicyEngine::load(const std::vector<store::BucketState>& buckets,
+                        const std::vector<store::UsageState>& usage) {
+    for (const store::BucketState& s : buckets) {
+        const Rule* r = impl_->find_rule(s.rule);
+        if (!r || s.tat_us.size() != r->limits.size()) continue;  // rule gone or changed
+        Bucket& b = impl_->bucket(*r, s.key);
+        for (size_t i = 0; i < s.tat_us.size(); ++i) b.gcra[i].tat_us = s.tat_us[i];
+        b.updated_us = s.updated;
+    }
+    for (const store::UsageState& s : usage) {
+        const Rule* r = impl_->find_rule(s.rule);
+        if (!r || s.windows.size() != r->limits.size()) continue;
+        Usage& u = impl_->usage[BucketId{s.rule, s.key}];
+        u.windows = s.windows;
+        u.window_start_us.assign(s.windows.size(), 0);
+        for (size_t i = 0; i < s.windows.size(); ++i) {
+            const int64_t period = r->limits[i].period_us;
+            // The stored count belongs to the window the row was updated in.
+            u.window_start_us[i] = s.updated - s.updated % period;
+        }
+        u.refused = s.refused;
+        u.first_refused_at = s.first_refused_at;
+        u.updated_us = s.updated;
+    }
+}
+
+std::vector<store::BucketState> PolicyEngine::dirty_buckets() const {
+    std::vector<store::BucketState> out;
+    for (const auto& [id, b] : impl_->buckets) {
+        if (!b.dirty) continue;
+        store::BucketState s{.rule = id.first, .key = id.second, .tat_us = {}, .updated = b.updated_us};
+        for (const GcraState& g : b.gcra) s.tat_us.push_back(g.tat_us);
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::vector<store::UsageState> PolicyEngine::dirty_usage() const {
+    std::vector<store::UsageState> out;
+    for (const auto& [id, u] : impl_->usage) {
+        if (!u.dirty) continue;
+        out.push_back(store::UsageState{.rule = id.first,
+                                        .key = id.second,
+                                        .windows = u.windows,
+                                        .refused = u.refused,
+                                        .first_refused_at = u.first_refused_at,
+                                        .updated = u.updated_us});
+    }
+    return out;
+}
+
+void PolicyEngine::mark_clean() noexcept {
+    for (auto& [id, b] : impl_->buckets) b.dirty = false;
+    for (auto& [id, u] : impl_->usage) u.dirty = false;
+}
+
+std::vector<LimitNotice> PolicyEngine::take_notices() { return std::exchange(impl_->notices, {}); }
+
+size_t PolicyEngine::pending() const noexcept { return impl_->pending.size(); }
+
+const PolicyCounters& PolicyEngine::counters() const noexcept { return impl_->counters; }
+
+}  // namespace policyd

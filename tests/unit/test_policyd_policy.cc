@@ -1,0 +1,309 @@
+// test_policyd_policy.cc - the PolicyEngine as a table: Postfix policy requests
+// at RCPT and END-OF-MESSAGE with times -> answers, reservations, persistence
+#define BOOST_TEST_NO_MAIN
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/policy/request.h"
+#include "common/store/throttle.h"
+#include "policyd/policy_service.h"
+#include "policyd/providers.h"
+#include "policyd/rules.h"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int64_t kSec = 1'000'000;
+constexpr int64_t kT0 = 1'800'000'000LL * kSec;  // a fixed wall-clock time
+
+// Recipient domains and the provider they roll up to; absent: pending.
+const std::map<std::string, std::optional<std::string>> kDomains = {
+    {"gmail.example", std::string("google")},
+    {"gmx.example", std::string("gmx")},
+    {"own.example", std::string()},
+};
+
+policyd::ProviderOf provider_of() {
+    return [](std::string_view d) -> std::optional<std::string> {
+        auto it = kDomains.find(std::string(d));
+        if (it == kDomains.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+struct Engine {
+    policyd::PolicyEngine engine;
+    explicit Engine(const std::string& rules, policyd::CountAt at = policyd::CountAt::EndOfMessage,
+                    size_t max_pending = 1000)
+        : engine(policyd::make_policy_tables(policyd::parse_rules(rules, "rules"),
+                                             policyd::ProviderTable::builtin()),
+                 provider_of(), at, 600s, max_pending) {}
+
+    std::string rcpt(const std::string& instance, const std::string& sasl,
+                     const std::string& rcpt, int64_t t, const std::string& sender = "a@example.com") {
+        policy::Request r;
+        r.add("request", "smtpd_access_policy");
+        r.add("protocol_state", "RCPT");
+        r.add("client_address", "192.0.2.7");
+        r.add("sender", sender);
+        r.add("recipient", rcpt);
+        r.add("recipient_count", "0");
+        r.add("queue_id", "");
+        r.add("instance", instance);
+        r.add("sasl_username", sasl);
+        return engine.decide(r, t);
+    }
+    std::string eom(const std::string& instance, unsigned rcpt_count, int64_t t) {
+        policy::Request r;
+        r.add("request", "smtpd_access_policy");
+        r.add("protocol_state", "END-OF-MESSAGE");
+        r.add("client_address", "192.0.2.7");
+        r.add("recipient_count", std::to_string(rcpt_count));
+        r.add("queue_id", "4ABCD1234");
+        r.add("instance", instance);
+        return engine.decide(r, t);
+    }
+    // One whole message with one recipient.
+    std::string message(const std::string& instance, const std::string& sasl,
+                        const std::string& rcpt, int64_t t) {
+        std::string a = this->rcpt(instance, sasl, rcpt, t);
+        if (a == "DUNNO") eom(instance, 1, t);
+        return a;
+    }
+};
+
+bool starts(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(policyd_policy)
+
+BOOST_AUTO_TEST_CASE(no_rules_answer_dunno) {
+    Engine e("");
+    BOOST_TEST(e.rcpt("i1", "alice", "bob@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(e.eom("i1", 1, kT0) == "DUNNO");
+    BOOST_TEST(e.engine.pending() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(customer_burst_then_defer_with_retry_text) {
+    Engine e("login key=sasl_username 2/h burst 2\n");
+    BOOST_TEST(e.message("i1", "alice", "x@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.message("i2", "alice", "x@own.example", kT0 + kSec) == "DUNNO");
+    const std::string third = e.rcpt("i3", "alice", "x@own.example", kT0 + 2 * kSec);
+    // 2/h: one every 1800 s; two were sent at t0 and t0+1, so the next fits
+    // 1800 s after t0 (1798 s from now).
+    BOOST_TEST(third == "DEFER_IF_PERMIT 4.7.1 rule login: 2/h burst 2 for alice reached; "
+                        "try again in 1798 s");
+    // Another customer is not limited by alice's budget.
+    BOOST_TEST(e.message("i4", "bob", "x@own.example", kT0 + 2 * kSec) == "DUNNO");
+    // An unauthenticated client is no customer of a sasl_username rule.
+    BOOST_TEST(e.message("i5", "", "x@own.example", kT0 + 2 * kSec) == "DUNNO");
+    // After the period, alice may send again.
+    BOOST_TEST(e.message("i6", "alice", "x@own.example", kT0 + 1800 * kSec) == "DUNNO");
+}
+
+BOOST_AUTO_TEST_CASE(reservations_without_end_of_message_consume_nothing) {
+    Engine e("login key=sasl_username 2/h burst 2\n");
+    // Ten transactions reach RCPT and end without END-OF-MESSAGE (refused
+    // later, RSET, QUIT): nothing is consumed.
+    for (int i = 0; i < 10; ++i)
+        BOOST_TEST(e.rcpt("r" + std::to_string(i), "alice", "x@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.engine.pending() == 10u);
+    e.engine.expire(kT0 + 601 * kSec);
+    BOOST_TEST(e.engine.pending() == 0u);
+    BOOST_TEST(e.engine.counters().pending_expired == 10u);
+    BOOST_TEST(e.message("m1", "alice", "x@own.example", kT0 + 602 * kSec) == "DUNNO");
+    BOOST_TEST(e.message("m2", "alice", "x@own.example", kT0 + 602 * kSec) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("m3", "alice", "x@own.example", kT0 + 602 * kSec), "DEFER_IF_PERMIT"));
+}
+
+BOOST_AUTO_TEST_CASE(a_message_counts_once_for_many_recipients) {
+    Engine e("login key=sasl_username 1/h\n");
+    BOOST_TEST(e.rcpt("i1", "alice", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("i1", "alice", "b@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("i1", "alice", "c@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(e.eom("i1", 3, kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("i2", "alice", "a@own.example", kT0 + kSec), "DEFER_IF_PERMIT 4.7.1"));
+}
+
+BOOST_AUTO_TEST_CASE(recipients_count_pending_and_recipient_count) {
+    Engine e("rcpts key=sasl_username count=recipients 3/h burst 3\n");
+    BOOST_TEST(e.rcpt("i1", "alice", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("i1", "alice", "b@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("i1", "alice", "c@own.example", kT0) == "DUNNO");
+    // The fourth would be over the burst together with the three reserved.
+    BOOST_TEST(starts(e.rcpt("i1", "alice", "d@own.example", kT0), "DEFER_IF_PERMIT 4.7.1 rule rcpts"));
+    // Postfix accepted two of the three (a later restriction refused one):
+    // recipient_count is what counts.
+    BOOST_TEST(e.eom("i1", 2, kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("i2", "alice", "e@own.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("i2", "alice", "f@own.example", kT0), "DEFER_IF_PERMIT"));
+}
+
+BOOST_AUTO_TEST_CASE(provider_rule_per_provider_and_default_per_domain) {
+    Engine e("google provider=google key=provider 1/h\n"
+             "others provider=default key=provider 2/h burst 2\n");
+    BOOST_TEST(e.message("i1", "", "a@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("i2", "", "b@gmail.example", kT0 + kSec) ==
+               "DEFER_IF_PERMIT 4.7.1 rule google: 1/h for google reached; try again in 3599 s");
+    // gmx has no rule of its own and is no "default" domain.
+    for (int i = 0; i < 5; ++i)
+        BOOST_TEST(e.message("g" + std::to_string(i), "", "a@gmx.example", kT0) == "DUNNO");
+    // A domain of its own has its own bucket; a pending MX lookup counts as one.
+    BOOST_TEST(e.message("o1", "", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.message("o2", "", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("o3", "", "a@own.example", kT0), "DEFER_IF_PERMIT 4.7.1 rule others: "
+                                                               "2/h burst 2 for own.example"));
+    BOOST_TEST(e.message("p1", "", "a@pending.example", kT0) == "DUNNO");
+    BOOST_TEST(e.message("p2", "", "a@pending.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("p3", "", "a@pending.example", kT0), "DEFER_IF_PERMIT"));
+}
+
+BOOST_AUTO_TEST_CASE(provider_rule_counts_reserved_recipients) {
+    Engine e("google provider=google key=provider count=recipients 2/h burst 2\n");
+    BOOST_TEST(e.rcpt("i1", "", "a@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("i1", "", "x@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.eom("i1", 2, kT0) == "DUNNO");  // one Google recipient of two
+    BOOST_TEST(e.message("i2", "", "b@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("i3", "", "c@gmail.example", kT0), "DEFER_IF_PERMIT"));
+}
+
+BOOST_AUTO_TEST_CASE(customer_and_provider_limits_apply_together) {
+    Engine e("login key=sasl_username 10/h burst 10\n"
+             "google provider=google key=provider 1/h\n");
+    BOOST_TEST(e.message("i1", "alice", "a@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("i2", "bob", "a@gmail.example", kT0), "DEFER_IF_PERMIT 4.7.1 rule google"));
+    // Refused by the provider rule: alice's quota reserved nothing for it.
+    BOOST_TEST(e.message("i3", "alice", "a@own.example", kT0) == "DUNNO");
+}
+
+BOOST_AUTO_TEST_CASE(actions_per_rule) {
+    Engine e("h key=sasl_username action=hold 1/h\n"
+             "r key=sasl_username action=reject 1/d\n"
+             "f key=sender_domain action=filter:slow:[relay.example]:25 1/h\n");
+    BOOST_TEST(e.message("i1", "alice", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("i2", "alice", "a@own.example", kT0) == "HOLD rule h: 1/h for alice reached");
+    Engine r("r key=sasl_username action=reject 1/d\n");
+    BOOST_TEST(r.message("i1", "carol", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(r.rcpt("i2", "carol", "a@own.example", kT0) == "REJECT 5.7.1 rule r: 1/d for carol reached");
+    Engine f("f key=sender_domain action=filter:slow:[relay.example]:25 1/h\n");
+    BOOST_TEST(f.message("i1", "", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(f.rcpt("i2", "", "a@own.example", kT0) == "FILTER slow:[relay.example]:25");
+}
+
+BOOST_AUTO_TEST_CASE(count_at_rcpt_commits_at_once) {
+    Engine e("login key=sasl_username 1/h\n", policyd::CountAt::Rcpt);
+    BOOST_TEST(e.rcpt("i1", "alice", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("i1", "alice", "b@own.example", kT0) == "DUNNO");  // same message
+    BOOST_TEST(starts(e.rcpt("i2", "alice", "a@own.example", kT0), "DEFER_IF_PERMIT"));
+}
+
+BOOST_AUTO_TEST_CASE(first_refusal_in_a_window_notices_once) {
+    Engine e("login key=sasl_username 1/h\n");
+    BOOST_TEST(e.message("i1", "alice", "a@own.example", kT0) == "DUNNO");
+    for (int i = 0; i < 5; ++i) BOOST_TEST(starts(e.rcpt("d" + std::to_string(i), "alice", "a@own.example", kT0), "DEFER"));
+    auto n = e.engine.take_notices();
+    BOOST_TEST_REQUIRE(n.size() == 1u);
+    BOOST_TEST(n[0].rule == "login");
+    BOOST_TEST(n[0].key == "alice");
+    BOOST_TEST(n[0].sasl_username == "alice");
+    BOOST_TEST(e.engine.take_notices().empty());
+    BOOST_TEST(e.engine.counters().refused == 5u);
+    // The next window's first refusal is noticed again.
+    BOOST_TEST(e.message("i2", "alice", "a@own.example", kT0 + 3600 * kSec) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("d9", "alice", "a@own.example", kT0 + 3600 * kSec), "DEFER"));
+    BOOST_TEST(e.engine.take_notices().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(state_survives_through_dirty_rows_and_load) {
+    const std::string rules = "login key=sasl_username 2/h burst 2\n";
+    Engine e(rules);
+    BOOST_TEST(e.message("i1", "alice", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.message("i2", "alice", "a@own.example", kT0) == "DUNNO");
+    auto buckets = e.engine.dirty_buckets();
+    auto usage = e.engine.dirty_usage();
+    BOOST_TEST_REQUIRE(buckets.size() == 1u);
+    BOOST_TEST(buckets[0].rule == "login");
+    BOOST_TEST(buckets[0].key == "alice");
+    BOOST_TEST_REQUIRE(usage.size() == 1u);
+    BOOST_TEST_REQUIRE(usage[0].windows.size() == 1u);
+    BOOST_TEST(usage[0].windows[0].used == 2u);
+    BOOST_TEST(usage[0].windows[0].limit == 2u);
+    BOOST_TEST(usage[0].windows[0].period_s == 3600);
+    e.engine.mark_clean();
+    BOOST_TEST(e.engine.dirty_buckets().empty());
+
+    Engine restarted(rules);
+    restarted.engine.load(buckets, usage);
+    BOOST_TEST(starts(restarted.rcpt("i3", "alice", "a@own.example", kT0 + kSec), "DEFER_IF_PERMIT"));
+    // A rule whose windows changed starts afresh.
+    Engine changed("login key=sasl_username 2/h burst 2, 100/d\n");
+    changed.engine.load(buckets, usage);
+    BOOST_TEST(changed.message("i3", "alice", "a@own.example", kT0 + kSec) == "DUNNO");
+}
+
+BOOST_AUTO_TEST_CASE(pending_transactions_are_bounded) {
+    Engine e("login key=sasl_username 1000/h burst 1000\n", policyd::CountAt::EndOfMessage, 10);
+    for (int i = 0; i < 25; ++i)
+        BOOST_TEST(e.rcpt("i" + std::to_string(i), "alice", "a@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.engine.pending() == 10u);
+    BOOST_TEST(e.engine.counters().pending_dropped == 15u);
+    // A dropped transaction's END-OF-MESSAGE counts nothing and answers DUNNO.
+    BOOST_TEST(e.eom("i0", 1, kT0) == "DUNNO");
+    BOOST_TEST(e.eom("i24", 1, kT0) == "DUNNO");
+    BOOST_TEST(e.engine.counters().committed == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(other_states_and_odd_requests_answer_dunno) {
+    Engine e("all 1/h\n");
+    policy::Request r;
+    r.add("request", "smtpd_access_policy");
+    r.add("protocol_state", "DATA");
+    BOOST_TEST(e.engine.decide(r, kT0) == "DUNNO");
+    policy::Request empty;
+    BOOST_TEST(e.engine.decide(empty, kT0) == "DUNNO");
+    // RCPT without a recipient or instance: the rule keyed on nothing counts
+    // at once (no END-OF-MESSAGE can be tied to it).
+    policy::Request bare;
+    bare.add("protocol_state", "RCPT");
+    BOOST_TEST(e.engine.decide(bare, kT0) == "DUNNO");
+    BOOST_TEST(starts(e.engine.decide(bare, kT0), "DEFER_IF_PERMIT 4.7.1 rule all: 1/h for all senders"));
+}
+
+BOOST_AUTO_TEST_CASE(reload_keeps_buckets_of_unchanged_rules) {
+    Engine e("a key=sasl_username 1/h\nb key=sasl_username 1/h\n");
+    BOOST_TEST(e.message("i1", "alice", "x@own.example", kT0) == "DUNNO");
+    e.engine.set_tables(policyd::make_policy_tables(
+        policyd::parse_rules("a key=sasl_username 1/h\nb key=sasl_username 5/h burst 5\n", "rules"),
+        policyd::ProviderTable::builtin()));
+    // a kept its bucket: still over; b changed its limits: refused by a.
+    BOOST_TEST(starts(e.rcpt("i2", "alice", "x@own.example", kT0), "DEFER_IF_PERMIT 4.7.1 rule a"));
+    e.engine.set_tables(policyd::make_policy_tables(
+        policyd::parse_rules("b key=sasl_username 5/h burst 5\n", "rules"), policyd::ProviderTable::builtin()));
+    BOOST_TEST(e.message("i3", "alice", "x@own.example", kT0) == "DUNNO");
+}
+
+// The shipped examples load, and do what their comments say.
+BOOST_AUTO_TEST_CASE(conf_examples_load) {
+    const std::string dir = std::string(SENDGUARD_SOURCE_DIR) + "/conf-examples/";
+    policyd::PolicySettings s;
+    s.rate_rules = dir + "rate-rules";
+    s.provider_table = dir + "providers";
+    auto tables = policyd::load_policy_tables(s);
+    BOOST_TEST(policyd::rule_count(*tables) == 7u);
+    const auto& pt = policyd::provider_table(*tables);
+    BOOST_TEST(pt.provider_of_host("mx01.mail.example-isp.net").value_or("") == "example-isp");
+    BOOST_TEST(pt.provider_of_host("x.mail.protection.outlook.com").value_or("") == "outlook");
+    BOOST_TEST(pt.find("microsoft365") == nullptr);
+    const auto ceilings = policyd::provider_ceilings(*tables);
+    BOOST_TEST(ceilings.at("google") == 1.0, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(ceilings.at("gmx") == 5000.0 / 86400.0, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(ceilings.count("default") == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
