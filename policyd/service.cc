@@ -98,6 +98,16 @@ public:
                 return maps_.lookup(peer, n, k);
             });
         learner_.set_ceilings(provider_ceilings(*tables_));
+        mx_.set_on_result([this](const std::string& domain) {
+            if (!logging::verbose()) return;
+            auto hosts = mx_.hosts(domain);
+            if (!hosts) return;
+            const Destination d = provider_table(*tables_).rollup(domain, *hosts);
+            logging::debug(logging::Line("policyd")
+                               .kv("mx", domain)
+                               .kv("hosts", join(*hosts))
+                               .kv("provider", d.provider));
+        });
         load_state();
         const net::ListenOptions lo{.unix_mode = s.socket_mode, .unix_group = s.socket_gid};
         for (const auto& ep : s.socketmap_listen) {

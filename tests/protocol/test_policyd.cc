@@ -245,7 +245,10 @@ BOOST_AUTO_TEST_CASE(unknown_socket_group_is_a_config_error) {
 BOOST_AUTO_TEST_CASE(unusable_listen_address_names_the_parameter) {
     Daemon d;
     d.write("policyd_socketmap_listen = unix:" + d.dir.path() + "/no-such-dir/s.sock\n");
-    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf});
+    // As root, with a user that exists everywhere (the default, sendguard,
+    // need not exist here and would be refused first).
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf, "-o",
+                           "policyd_user=root"});
     BOOST_TEST(r.status.code == 1, r.describe());
     BOOST_TEST(r.err.find(d.conf + ":4: invalid policyd_socketmap_listen: unix:" + d.dir.path() +
                           "/no-such-dir/s.sock (listen ") != std::string::npos,
