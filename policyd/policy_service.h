@@ -83,6 +83,7 @@ struct PolicySettings {
     std::string error_action;               // policyd_policy_error_action
     CountAt count_at = CountAt::EndOfMessage;
     std::string limit_notify;               // "" : no notice mail
+    std::string notify_command;             // policyd_notify_command (sendmail)
     std::chrono::seconds flush_interval{};  // policyd_state_flush_interval
     std::chrono::seconds pending_timeout{}; // policyd_pending_timeout
     size_t max_pending = 0;                 // policyd_max_pending

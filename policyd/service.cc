@@ -18,6 +18,7 @@
 #include "common/store/suppression.h"
 #include "common/store/throttle.h"
 #include "policyd/learner.h"
+#include "policyd/limit_notice.h"
 #include "policyd/mx_cache.h"
 #include "policyd/policy_service.h"
 #include "policyd/providers.h"
@@ -175,6 +176,9 @@ public:
         settings_.policy.pending_timeout = next.policy.pending_timeout;
         settings_.policy.max_pending = next.policy.max_pending;
         settings_.policy.flush_interval = next.policy.flush_interval;
+        settings_.policy.limit_notify = next.policy.limit_notify;
+        settings_.policy.notify_command = next.policy.notify_command;
+        notices_.set_command(next.policy.notify_command);
         settings_.policy.rate_rules = next.policy.rate_rules;
         settings_.policy.provider_table = next.policy.provider_table;
         settings_.learn = next.learn;
@@ -276,6 +280,7 @@ private:
             const int64_t now = wall_now_us();
             learner_.tick(now);
             engine_.expire(now);
+            send_notices();
             try {
                 flush_state(now);
                 flush_failing_ = false;
@@ -289,6 +294,15 @@ private:
             }
             if (!stopping_) arm_flush();
         });
+    }
+
+    void send_notices() {
+        notices_.reap();
+        auto notices = engine_.take_notices();
+        if (settings_.policy.limit_notify.empty()) return;
+        for (const LimitNotice& n : notices)
+            notices_.send(settings_.policy.limit_notify,
+                          notice_message(n, settings_.policy.limit_notify));
     }
 
     void arm_purge() {
@@ -383,6 +397,7 @@ private:
     Learner learner_;
     PolicyEngine engine_;
     BlockScanner scanner_;
+    NoticeSender notices_{settings_.policy.notify_command};
     std::shared_ptr<policy::Stats> policy_stats_ = std::make_shared<policy::Stats>();
     net::StreamServer policy_server_;
     std::shared_ptr<const net::SocketmapHandler> handler_;

@@ -73,6 +73,7 @@ PolicySettings policy_settings(const config::Config& cfg) {
                                        std::string(address::to_string(a.error())));
         p.limit_notify = a->str();
     }
+    p.notify_command = cfg.str("policyd_notify_command");
     p.flush_interval = cfg.duration("policyd_state_flush_interval");
     p.pending_timeout = cfg.duration("policyd_pending_timeout");
     p.max_pending = static_cast<size_t>(cfg.integer("policyd_max_pending"));

@@ -209,6 +209,8 @@ inline constexpr Param kParams[] = {
  "When a message counts: end-of-message (RCPT reserves, END-OF-MESSAGE commits; needs the service in smtpd_end_of_data_restrictions too) or rcpt (counted at RCPT)."},
 {"policyd_limit_notify",           Type::String,   "",                              0,       256,      kPolicyd,
  "Address told by mail the first time a key reaches a customer limit in a window (beside the warning); empty: none."},
+{"policyd_notify_command",         Type::Path,     "/usr/sbin/sendmail",            1,       kNoLimit, kPolicyd,
+ "The sendmail(1) command that submits policyd_limit_notify's notices, run without a shell as: command -i -f \"\" -- address."},
 {"policyd_state_flush_interval",   Type::Duration, "1s",                            1,       60,       kPolicyd,
  "How often changed rate buckets, usage and backoff states are written to the store, all in one transaction."},
 {"policyd_pending_timeout",        Type::Duration, "10m",                           10,      kDay,     kPolicyd,

@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "common/net/netstring.h"
 #include "common/policy/request.h"
@@ -480,6 +481,37 @@ BOOST_AUTO_TEST_CASE(policy_bad_rules_file_names_file_and_line) {
     ::kill(d.proc->pid(), SIGHUP);
     BOOST_TEST(d.logged("reload=ok"), d.err());
     BOOST_TEST(c.rcpt("m2", "", "bob@example.net") == "DUNNO");
+}
+
+// policyd_limit_notify: the first refusal of a key in a window mails one
+// notice through policyd_notify_command; later refusals do not.
+BOOST_AUTO_TEST_CASE(policy_first_refusal_mails_one_notice) {
+    PolicyDaemon d;
+    harness::write_file(d.rules, "login key=sasl_username 1/h\n");
+    const std::string script = d.dir.sub("fake-sendmail");
+    const std::string out = d.dir.sub("notices");
+    std::filesystem::create_directory(out);
+    harness::write_file(script, "#!/bin/sh\n{ echo \"ARGS: $*\"; cat; } > " + out + "/n.$$\n");
+    ::chmod(script.c_str(), 0755);
+    d.start_policy("policyd_limit_notify = admin@example.com\npolicyd_notify_command = " + script + "\n");
+    PolicyClient c(d.policy_sock);
+    BOOST_TEST(c.message("m0", "alice", "bob@example.net") == "DUNNO");
+    for (int i = 1; i < 4; ++i)
+        BOOST_TEST(starts_with(c.rcpt("m" + std::to_string(i), "alice", "bob@example.net"), "DEFER_IF_PERMIT"));
+    const auto files = [&] {
+        std::vector<std::string> v;
+        for (const auto& e : std::filesystem::directory_iterator(out)) v.push_back(e.path());
+        return v;
+    };
+    BOOST_TEST_REQUIRE(harness::wait_until([&] { return !files().empty(); }, 5s), d.err());
+    std::this_thread::sleep_for(1500ms);  // another flush: no second notice
+    BOOST_TEST_REQUIRE(files().size() == 1u);
+    const std::string text = harness::file_text(files()[0]);
+    BOOST_TEST(text.find("ARGS: -i -f  -- admin@example.com\n") == 0u, text);
+    BOOST_TEST(text.find("\nTo: <admin@example.com>\n") != std::string::npos, text);
+    BOOST_TEST(text.find("\nSubject: sendguard: rule login reached for alice\n") != std::string::npos, text);
+    BOOST_TEST(text.find("login:          alice") != std::string::npos, text);
+    BOOST_TEST(d.logged("notice=sent, to=admin@example.com"), d.err());
 }
 
 BOOST_AUTO_TEST_CASE(policy_count_at_must_be_known) {

@@ -10,6 +10,7 @@
 
 #include "common/policy/request.h"
 #include "common/store/throttle.h"
+#include "policyd/limit_notice.h"
 #include "policyd/policy_service.h"
 #include "policyd/providers.h"
 #include "policyd/rules.h"
@@ -286,6 +287,26 @@ BOOST_AUTO_TEST_CASE(reload_keeps_buckets_of_unchanged_rules) {
     e.engine.set_tables(policyd::make_policy_tables(
         policyd::parse_rules("b key=sasl_username 5/h burst 5\n", "rules"), policyd::ProviderTable::builtin()));
     BOOST_TEST(e.message("i3", "alice", "x@own.example", kT0) == "DUNNO");
+}
+
+// What a client sends never adds a header line to the notice.
+BOOST_AUTO_TEST_CASE(notice_message_keeps_client_text_out_of_the_header) {
+    policyd::LimitNotice n{.rule = "login",
+                           .key = "evil\r\nBcc: victim@example.org",
+                           .limits = "1/h",
+                           .sender = "a@b\nBcc: x@example.org",
+                           .recipient = "r@example.net",
+                           .client_address = "192.0.2.1",
+                           .sasl_username = std::string(1000, 'u'),
+                           .at_us = kT0};
+    const std::string m = policyd::notice_message(n, "admin@example.com");
+    BOOST_TEST(m.find("\nBcc:") == std::string::npos, m);
+    BOOST_TEST(m.find("Subject: sendguard: rule login reached for evil??Bcc: victim@example.org\n") !=
+                   std::string::npos,
+               m);
+    BOOST_TEST(m.find("Auto-Submitted: auto-generated\n") != std::string::npos);
+    BOOST_TEST(m.find(std::string(policyd::kMaxNoticeValue + 1, 'u')) == std::string::npos);
+    BOOST_TEST(m.find("2027-01-15 08:00:00 UTC") != std::string::npos, m);
 }
 
 // The shipped examples load, and do what their comments say.
