@@ -190,7 +190,16 @@ ReplyPatterns ReplyPatterns::from_table(const config::TableFile& t) {
         if (e.value.size() > kMaxPatternText)
             throw config::Error(t.where(e) + ": reply text longer than " + std::to_string(kMaxPatternText) +
                                 " bytes");
-        r.texts_.push_back(sys::to_lower_ascii(e.value));
+        // One space for each run of white space (continuation lines).
+        std::string text;
+        for (char ch : e.value) {
+            if (sys::is_space(ch)) {
+                if (!text.empty() && text.back() != ' ') text += ' ';
+            } else {
+                text += sys::ascii_lower(ch);
+            }
+        }
+        r.texts_.push_back(std::move(text));
         r.rows_.push_back(p);
     }
     r.point();

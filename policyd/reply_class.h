@@ -43,7 +43,8 @@
 //     ratelimit[:rate|:connections|:reputation]  TEXT
 //     ordinary                                   TEXT
 //     permanent[:reputation|...]                 TEXT
-// TEXT (the rest of the line, lower-cased) is a substring of the reply. At
+// TEXT (the rest of the line, lower-cased, each run of white space one
+// space) is a substring of the reply. At
 // most kMaxPatternRows rows of at most kMaxPatternText bytes.
 // Errors: load() throws config::Error "path:line: ..." (unknown class or
 // kind, text too long or missing) or "path: ..." (cannot read, too large).
