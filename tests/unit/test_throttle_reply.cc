@@ -57,6 +57,8 @@ BOOST_AUTO_TEST_CASE(status_keys_parse) {
         {"4.4.1 delivery temporarily suspended: connect to mx.example[192.0.2.3]:25: Connection timed out", "4.4.1",
          "mx.example", "192.0.2.3", "", "Connection timed out", false},
         {"4.7.5", "4.7.5", "", "", "", "", false},
+        {"4.7.0 host mx.example[192.0.2.4] refused to talk to me: 421 mwinf Trop de connexions", "4.7.0",
+         "mx.example", "192.0.2.4", "421", "mwinf Trop de connexions", false},
         {"4.7.0 host weird said: 421 x", "4.7.0", "", "", "", "host weird said: 421 x", false},
     };
     for (const Case& c : cases) {
