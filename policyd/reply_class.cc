@@ -77,11 +77,14 @@ std::optional<StatusKey> parse_status_key(std::string_view key) {
 
     if (starts(rest, "host ")) {
         const std::string_view after = rest.substr(5);
-        const size_t said = after.find(" said: ");
         const size_t len = host_ip(after, k);
-        if (len != 0 && said == len) {
-            remote_reply(after.substr(said + 7), k);
-            return k;
+        // "host H[IP] said: REPLY", and for a greeting "host H[IP] refused
+        // to talk to me: REPLY" (Postfix smtp_proto.c wording).
+        for (std::string_view verb : {" said: ", " refused to talk to me: "}) {
+            if (len != 0 && after.substr(len, verb.size()) == verb) {
+                remote_reply(after.substr(len + verb.size()), k);
+                return k;
+            }
         }
         k.host.clear();
         k.ip.clear();
@@ -190,7 +193,16 @@ ReplyPatterns ReplyPatterns::from_table(const config::TableFile& t) {
         if (e.value.size() > kMaxPatternText)
             throw config::Error(t.where(e) + ": reply text longer than " + std::to_string(kMaxPatternText) +
                                 " bytes");
-        r.texts_.push_back(sys::to_lower_ascii(e.value));
+        // One space for each run of white space (continuation lines).
+        std::string text;
+        for (char ch : e.value) {
+            if (sys::is_space(ch)) {
+                if (!text.empty() && text.back() != ' ') text += ' ';
+            } else {
+                text += sys::ascii_lower(ch);
+            }
+        }
+        r.texts_.push_back(std::move(text));
         r.rows_.push_back(p);
     }
     r.point();

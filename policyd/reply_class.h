@@ -6,6 +6,8 @@
 //       enhanced 4.7.1, host mx.example, ip 192.0.2.4, reply_code 451,
 //       text "4.7.1 text" (the remote reply after its code, without the
 //       "(in reply to ...)" tail)
+//   "4.7.0 host mx.example[192.0.2.4] refused to talk to me: 421 4.7.0 ..."
+//       the same (a refused greeting)
 //   "4.4.1 connect to mx.example[192.0.2.3]:25: Connection refused"
 //   "4.4.2 lost connection with mx.example[192.0.2.3] while receiving the initial server greeting"
 //   "4.4.2 conversation with mx.example[192.0.2.3] timed out while sending end of data"
@@ -43,7 +45,8 @@
 //     ratelimit[:rate|:connections|:reputation]  TEXT
 //     ordinary                                   TEXT
 //     permanent[:reputation|...]                 TEXT
-// TEXT (the rest of the line, lower-cased) is a substring of the reply. At
+// TEXT (the rest of the line, lower-cased, each run of white space one
+// space) is a substring of the reply. At
 // most kMaxPatternRows rows of at most kMaxPatternText bytes.
 // Errors: load() throws config::Error "path:line: ..." (unknown class or
 // kind, text too long or missing) or "path: ..." (cannot read, too large).

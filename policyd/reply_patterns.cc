@@ -47,7 +47,10 @@ constexpr ReplyPattern kRows[] = {
     {C::Permanent, K::Reputation, "on our block list", ""},
     {C::Permanent, K::Reputation, "blocked using", ""},
 
-    // 3. Limits by reputation.
+    // 3. Limits by reputation (Yahoo's TSS04 names complaints too, but is
+    // a volume limit).
+    {C::RateLimit, K::Rate, "[tss04]", ""},
+    {C::RateLimit, K::Rate, "tss04", ""},
     {C::RateLimit, K::Reputation, "", "4.7.650"},  // Microsoft
     {C::RateLimit, K::Reputation, "", "4.7.651"},
     {C::RateLimit, K::Reputation, "4.7.650", ""},
@@ -62,8 +65,6 @@ constexpr ReplyPattern kRows[] = {
     // 4. Rate limits.
     {C::RateLimit, K::Rate, "", "4.7.28"},  // Gmail: unusual rate of mail
     {C::RateLimit, K::Rate, "4.7.28", ""},
-    {C::RateLimit, K::Rate, "[tss04]", ""},  // Yahoo: unexpected volume or user complaints
-    {C::RateLimit, K::Rate, "tss04", ""},
     {C::RateLimit, K::Rate, "rate limit", ""},  // web.de/GMX, Microsoft, many
     {C::RateLimit, K::Rate, "ratelimit", ""},
     {C::RateLimit, K::Rate, "rate-limit", ""},

@@ -14,7 +14,8 @@ namespace {
 constexpr config::TableLimits kRuleLimits{.max_line = kMaxRuleLine,
                                           .max_key = kMaxRuleName,
                                           .max_entries = kMaxRules,
-                                          .max_bytes = 1u << 20};
+                                          .max_bytes = 1u << 20,
+                                          .duplicate_keys = true};  // checked below, by name
 
 struct PartName {
     std::string_view name;
@@ -150,7 +151,13 @@ Rule parse_rule(const config::TableFile& t, const config::TableFile::Entry& e) {
 std::vector<Rule> from_table(const config::TableFile& t) {
     std::vector<Rule> out;
     out.reserve(t.entries().size());
-    for (const auto& e : t.entries()) out.push_back(parse_rule(t, e));
+    for (const auto& e : t.entries()) {
+        for (const Rule& r : out)
+            if (r.name == e.key)
+                throw config::Error(t.where(e) + ": rule " + quoted(e.key) + ": duplicate name (first at line " +
+                                    std::to_string(r.line) + ")");
+        out.push_back(parse_rule(t, e));
+    }
     return out;
 }
 
