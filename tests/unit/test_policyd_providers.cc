@@ -77,10 +77,10 @@ BOOST_AUTO_TEST_CASE(pattern_table) {
 BOOST_AUTO_TEST_CASE(builtin_hosts) {
     const auto t = ProviderTable::builtin();
     struct Row {
-        const char* host;
-        const char* want;
+        std::string host;
+        std::string want;
     };
-    const Row rows[] = {
+    const std::vector<Row> rows = {
         {"aspmx.l.google.com", "google"},
         {"alt4.aspmx.l.google.com.", "google"},
         {"gmail-smtp-in.l.google.com", "google"},
@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(builtin_hosts) {
         {"outlook.com", "(none)"},
         {"t-online.de", "(none)"},
         {"", "(none)"},
-        {std::string(300, 'a').c_str(), "(none)"},
+        {std::string(300, 'a'), "(none)"},
     };
     for (const auto& r : rows) {
         BOOST_TEST_INFO("host " << r.host);
