@@ -63,13 +63,18 @@ std::vector<std::string> MxCache::hosts_of(std::string_view domain, const dns::A
     return out;
 }
 
-MxCache::MxCache(net::EventLoop& loop, std::shared_ptr<const dns::Querier> querier, MxCacheOptions options)
-    : loop_(loop), querier_(std::move(querier)), options_(floored(std::move(options))), cache_(options_.limits) {
+MxCache::MxCache(net::EventLoop& loop, std::shared_ptr<const dns::Querier> querier,
+                 MxCacheOptions options)
+    : loop_(loop),
+      querier_(std::move(querier)),
+      options_(floored(std::move(options))),
+      cache_(options_.limits) {
     ready_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!ready_) throw std::system_error(errno, std::generic_category(), "MX cache: eventfd");
     loop_.watch(ready_.get(), net::EventLoop::kRead, [this](uint32_t) { on_ready(); });
     try {
-        for (std::size_t i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { work(); });
+        for (std::size_t i = 0; i < options_.workers; ++i)
+            threads_.emplace_back([this] { work(); });
     } catch (...) {
         {
             std::lock_guard lock(mu_);

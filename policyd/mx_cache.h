@@ -91,14 +91,14 @@ struct MxCacheOptions {
 };
 
 struct MxCacheCounters {
-    uint64_t hits = 0;       // hosts() answered from the cache
-    uint64_t misses = 0;     // hosts() that found nothing cached
-    uint64_t started = 0;    // lookups started
+    uint64_t hits = 0;          // hosts() answered from the cache
+    uint64_t misses = 0;        // hosts() that found nothing cached
+    uint64_t started = 0;       // lookups started
     uint64_t deduplicated = 0;  // misses for a domain already pending
-    uint64_t dropped = 0;    // misses not looked up: max_pending reached
-    uint64_t answers = 0;    // results that landed: Ok, NxDomain, NoData
-    uint64_t failures = 0;   // results that landed: ServFail, Timeout, Error
-    uint64_t invalid = 0;    // names that cannot be domains
+    uint64_t dropped = 0;       // misses not looked up: max_pending reached
+    uint64_t answers = 0;       // results that landed: Ok, NxDomain, NoData
+    uint64_t failures = 0;      // results that landed: ServFail, Timeout, Error
+    uint64_t invalid = 0;       // names that cannot be domains
 };
 
 class MxCache {

@@ -14,7 +14,9 @@ namespace policyd {
 
 namespace {
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string_view strip_dots(std::string_view s) noexcept {
     while (!s.empty() && s.back() == '.') s.remove_suffix(1);
@@ -23,7 +25,8 @@ std::string_view strip_dots(std::string_view s) noexcept {
 
 // Characters of a pattern other than '*': how specific it is.
 std::size_t literal_size(std::string_view pattern) noexcept {
-    return static_cast<std::size_t>(std::count_if(pattern.begin(), pattern.end(), [](char c) { return c != '*'; }));
+    return static_cast<std::size_t>(
+        std::count_if(pattern.begin(), pattern.end(), [](char c) { return c != '*'; }));
 }
 
 const std::vector<ProviderRow>& builtin_rows() {
@@ -32,7 +35,9 @@ const std::vector<ProviderRow>& builtin_rows() {
         {"outlook", {"*.olc.protection.outlook.com"}},
         {"microsoft365", {"*.mail.protection.outlook.com", "*.mx.microsoft"}},
         {"yahoo", {"*.yahoodns.net"}},
-        {"gmx", {"*.gmx.net", "*.gmx.com", "*.web.de", "*.kundenserver.de", "*.ionos.*"}},
+        {"gmx",
+         {"*.gmx.net", "*.gmx.com", "*.web.de", "*.kundenserver.de", "*.ionos.de", "*.ionos.com",
+          "*.ionos.co.uk", "*.ionos.es", "*.ionos.fr"}},
         {"t-online", {"mx*.t-online.de"}},
         {"apple", {"*.icloud.com"}},
         {"orange", {"*.orange.fr"}},
@@ -100,8 +105,10 @@ std::optional<std::string> check_provider_name(std::string_view name) {
     if (name.size() > kMaxNameLength)
         return "provider name longer than " + std::to_string(kMaxNameLength) + " characters";
     for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-        if (!ok) return "bad provider name \"" + std::string(name) + "\" (use a-z, 0-9, '.', '_', '-')";
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        if (!ok)
+            return "bad provider name \"" + std::string(name) + "\" (use a-z, 0-9, '.', '_', '-')";
     }
     if (name == kDefaultProvider)
         return "the provider name \"default\" is reserved for domains that match no row";
@@ -116,8 +123,11 @@ std::optional<std::string> check_pattern(std::string_view pattern) {
     bool literal = false;
     for (std::size_t i = 0; i < p.size(); ++i) {
         char c = lower(p[i]);
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '*';
-        if (!ok) return "bad pattern \"" + std::string(pattern) + "\" (use A-Z, a-z, 0-9, '.', '-', '*')";
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '*';
+        if (!ok)
+            return "bad pattern \"" + std::string(pattern) +
+                   "\" (use A-Z, a-z, 0-9, '.', '-', '*')";
         if (c == '.' && (i == 0 || p[i - 1] == '.'))
             return "bad pattern \"" + std::string(pattern) + "\" (empty label)";
         if (c == '*' && i > 0 && p[i - 1] == '*')
@@ -138,7 +148,8 @@ ProviderTable ProviderTable::parse(std::string_view text, std::string_view origi
     return parse(text, origin, builtin());
 }
 
-ProviderTable ProviderTable::parse(std::string_view text, std::string_view origin, ProviderTable base) {
+ProviderTable ProviderTable::parse(std::string_view text, std::string_view origin,
+                                   ProviderTable base) {
     std::unordered_set<std::string> seen;  // names given in this text
     std::vector<ProviderRow> added;
     std::vector<std::string> removed;
@@ -151,7 +162,8 @@ ProviderTable ProviderTable::parse(std::string_view text, std::string_view origi
         if (line.size() > kMaxLine)
             fail(origin, line_no, "line longer than " + std::to_string(kMaxLine) + " bytes");
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (std::size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        if (std::size_t hash = line.find('#'); hash != std::string_view::npos)
+            line = line.substr(0, hash);
         auto words = split_words(line);
         if (words.empty()) continue;
         std::string_view name = words[0];
@@ -159,24 +171,31 @@ ProviderTable ProviderTable::parse(std::string_view text, std::string_view origi
         if (!seen.insert(std::string(name)).second)
             fail(origin, line_no, "duplicate row \"" + std::string(name) + "\"");
         if (words.size() < 2)
-            fail(origin, line_no, "row \"" + std::string(name) + "\" has no pattern (give PATTERN... or \"-\" to remove it)");
+            fail(origin, line_no,
+                 "row \"" + std::string(name) +
+                     "\" has no pattern (give PATTERN... or \"-\" to remove it)");
         if (words.size() == 2 && words[1] == "-") {
             if (!base.find(name))
-                fail(origin, line_no, "cannot remove \"" + std::string(name) + "\": no such built-in row");
+                fail(origin, line_no,
+                     "cannot remove \"" + std::string(name) + "\": no such built-in row");
             removed.emplace_back(name);
             continue;
         }
         if (words.size() - 1 > kMaxPatterns)
-            fail(origin, line_no, "row \"" + std::string(name) + "\" has more than " + std::to_string(kMaxPatterns) + " patterns");
+            fail(origin, line_no,
+                 "row \"" + std::string(name) + "\" has more than " + std::to_string(kMaxPatterns) +
+                     " patterns");
         ProviderRow row{std::string(name), {}};
         for (std::size_t i = 1; i < words.size(); ++i) {
-            if (words[i] == "-") fail(origin, line_no, "\"-\" must stand alone after the name (it removes the row)");
+            if (words[i] == "-")
+                fail(origin, line_no, "\"-\" must stand alone after the name (it removes the row)");
             if (auto why = check_pattern(words[i])) fail(origin, line_no, *why);
             std::string p = normalise_host(words[i]);
             if (std::find(row.patterns.begin(), row.patterns.end(), p) == row.patterns.end())
                 row.patterns.push_back(std::move(p));
         }
-        auto it = std::find_if(base.rows_.begin(), base.rows_.end(), [&](const ProviderRow& r) { return r.name == name; });
+        auto it = std::find_if(base.rows_.begin(), base.rows_.end(),
+                               [&](const ProviderRow& r) { return r.name == name; });
         if (it != base.rows_.end()) {
             *it = std::move(row);
         } else {
@@ -193,7 +212,8 @@ ProviderTable ProviderTable::parse(std::string_view text, std::string_view origi
 
 ProviderTable ProviderTable::load(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw config::Error(path + ": cannot read the provider table: " + std::strerror(errno));
+    if (!in)
+        throw config::Error(path + ": cannot read the provider table: " + std::strerror(errno));
     // Bounded: a table is small; a huge file is a mistake.
     constexpr std::size_t kMaxFile = kMaxRows * 256;
     std::string text;
@@ -202,7 +222,8 @@ ProviderTable ProviderTable::load(const std::string& path) {
     if (in.bad()) throw config::Error(path + ": cannot read the provider table");
     text.resize(static_cast<std::size_t>(in.gcount()));
     if (text.size() > kMaxFile)
-        throw config::Error(path + ": provider table larger than " + std::to_string(kMaxFile) + " bytes");
+        throw config::Error(path + ": provider table larger than " + std::to_string(kMaxFile) +
+                            " bytes");
     return parse(text, path);
 }
 
@@ -230,7 +251,8 @@ std::optional<std::string> ProviderTable::provider_of_host(std::string_view host
     return best->name;
 }
 
-Destination ProviderTable::rollup(std::string_view domain, const std::vector<std::string>& mx_hosts) const {
+Destination ProviderTable::rollup(std::string_view domain,
+                                  const std::vector<std::string>& mx_hosts) const {
     Destination own{std::string(kDefaultProvider), normalise_host(domain)};
     if (mx_hosts.empty()) return own;
     std::optional<std::string> provider;

@@ -16,12 +16,18 @@
 //   specific one wins (most characters other than `*`); on a tie the earlier
 //   row.
 //
+//   A pattern should end in a domain the provider owns: host names in
+//   replies and MX records are chosen by whoever runs them, and
+//   "*.ionos.*" would give mx.ionos.attacker.example the provider's
+//   backoff. The built-in rows therefore name each top-level domain.
+//
 //   Built-in rows, in this order:
 //     google        *.google.com *.googlemail.com
 //     outlook       *.olc.protection.outlook.com        (Microsoft consumer)
 //     microsoft365  *.mail.protection.outlook.com *.mx.microsoft
 //     yahoo         *.yahoodns.net                       (Yahoo, AOL)
-//     gmx           *.gmx.net *.gmx.com *.web.de *.kundenserver.de *.ionos.*
+//     gmx           *.gmx.net *.gmx.com *.web.de *.kundenserver.de
+//                   *.ionos.de *.ionos.com *.ionos.co.uk *.ionos.es *.ionos.fr
 //                                                        (GMX, web.de, 1&1/IONOS)
 //     t-online      mx*.t-online.de
 //     apple         *.icloud.com
@@ -82,9 +88,9 @@ namespace policyd {
 // The destination name of a domain that belongs to no provider.
 inline constexpr std::string_view kDefaultProvider = "default";
 
-inline constexpr std::size_t kMaxPatterns = 64;   // per row
-inline constexpr std::size_t kMaxRows = 1024;     // per table
-inline constexpr std::size_t kMaxLine = 4096;     // bytes per override line
+inline constexpr std::size_t kMaxPatterns = 64;  // per row
+inline constexpr std::size_t kMaxRows = 1024;    // per table
+inline constexpr std::size_t kMaxLine = 4096;    // bytes per override line
 inline constexpr std::size_t kMaxNameLength = 63;
 inline constexpr std::size_t kMaxPatternLength = 253;
 
@@ -114,8 +120,7 @@ public:
     // errors ("origin:line: ...").
     static ProviderTable parse(std::string_view text, std::string_view origin);
     // base with override text applied (tests start from an empty table).
-    static ProviderTable parse(std::string_view text, std::string_view origin,
-                               ProviderTable base);
+    static ProviderTable parse(std::string_view text, std::string_view origin, ProviderTable base);
 
     // The provider whose pattern matches host best; nullopt for none (also
     // for an empty or over-long host name).

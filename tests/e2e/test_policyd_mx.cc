@@ -32,8 +32,10 @@ using namespace std::chrono_literals;
 // A Resolver whose queries run inside the namespace.
 class NsQuerier final : public dns::Querier {
 public:
-    NsQuerier(const h::NetNs& ns, dns::ResolverOptions options) : ns_(ns), resolver_(std::move(options)) {}
-    dns::Answer query(std::string_view name, dns::Type type, std::chrono::seconds budget) const override {
+    NsQuerier(const h::NetNs& ns, dns::ResolverOptions options)
+        : ns_(ns), resolver_(std::move(options)) {}
+    dns::Answer query(std::string_view name, dns::Type type,
+                      std::chrono::seconds budget) const override {
         return ns_.run_in([&] { return resolver_.query(name, type, budget); });
     }
 
@@ -130,7 +132,8 @@ BOOST_AUTO_TEST_CASE(rollup_through_a_real_server, *boost::unit_test::label("dns
         policyd::Destination want;
     };
     const std::vector<Row> rows = {
-        {"workspace.test", {"aspmx.l.google.com", "alt1.aspmx.l.google.com", "alt2.aspmx.l.google.com"},
+        {"workspace.test",
+         {"aspmx.l.google.com", "alt1.aspmx.l.google.com", "alt2.aspmx.l.google.com"},
          {"google", "google"}},
         {"WebDE.test.", {"mx00.emig.gmx.net", "mx-ha03.web.de"}, {"gmx", "gmx"}},
         {"m365.test", {"m365-test.mail.protection.outlook.com"}, {"microsoft365", "microsoft365"}},
@@ -138,8 +141,8 @@ BOOST_AUTO_TEST_CASE(rollup_through_a_real_server, *boost::unit_test::label("dns
         {"partly.test", {"aspmx.l.google.com", "backup.partly.test"}, {"default", "partly.test"}},
         {"own.test", {"mail.own.test"}, {"default", "own.test"}},
         {"null.test", {}, {"default", "null.test"}},
-        {"nodata.test", {"nodata.test"}, {"default", "nodata.test"}},   // implicit MX
-        {"nosuch.test", {"nosuch.test"}, {"default", "nosuch.test"}},   // NXDOMAIN
+        {"nodata.test", {"nodata.test"}, {"default", "nodata.test"}},  // implicit MX
+        {"nosuch.test", {"nosuch.test"}, {"default", "nosuch.test"}},  // NXDOMAIN
     };
 
     // First sight: nothing is cached, the caller goes on with the domain.
@@ -149,7 +152,8 @@ BOOST_AUTO_TEST_CASE(rollup_through_a_real_server, *boost::unit_test::label("dns
     }
     BOOST_TEST(cache.pending() == rows.size());
     const auto give_up = std::chrono::steady_clock::now() + 30s;
-    while (landed.size() < rows.size() && std::chrono::steady_clock::now() < give_up) loop.run_once(100ms);
+    while (landed.size() < rows.size() && std::chrono::steady_clock::now() < give_up)
+        loop.run_once(100ms);
     BOOST_REQUIRE_EQUAL(landed.size(), rows.size());
     BOOST_TEST(cache.counters().answers == rows.size());  // no failure among them
     BOOST_TEST(cache.counters().failures == 0u);

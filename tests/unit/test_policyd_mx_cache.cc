@@ -26,7 +26,8 @@ using namespace std::chrono_literals;
 using TimePoint = std::chrono::steady_clock::time_point;
 using Hosts = std::optional<std::vector<std::string>>;
 
-dns::Answer mx(std::vector<std::pair<uint16_t, std::string>> records, std::chrono::seconds ttl = 300s) {
+dns::Answer mx(std::vector<std::pair<uint16_t, std::string>> records,
+               std::chrono::seconds ttl = 300s) {
     dns::Answer a;
     a.status = dns::Status::Ok;
     a.ttl = ttl;
@@ -160,7 +161,10 @@ BOOST_AUTO_TEST_CASE(hosts_of_answers) {
     };
     const std::vector<Row> rows = {
         {"by preference, then name",
-         mx({{20, "alt2.aspmx.l.google.com."}, {10, "B.example."}, {10, "a.example"}, {5, "ASPMX.L.GOOGLE.COM"}}),
+         mx({{20, "alt2.aspmx.l.google.com."},
+             {10, "B.example."},
+             {10, "a.example"},
+             {5, "ASPMX.L.GOOGLE.COM"}}),
          "{aspmx.l.google.com a.example b.example alt2.aspmx.l.google.com}"},
         {"duplicates once", mx({{10, "mx.example"}, {20, "MX.example."}}), "{mx.example}"},
         {"null MX", mx({{0, "."}}), "{}"},
@@ -179,7 +183,8 @@ BOOST_AUTO_TEST_CASE(hosts_of_answers) {
 
 BOOST_AUTO_TEST_CASE(deduplicated_and_delivered_on_the_loop) {
     Fixture f;
-    f.querier->answer("example.org", mx({{10, "aspmx.l.google.com"}, {20, "alt1.aspmx.l.google.com"}}));
+    f.querier->answer("example.org",
+                      mx({{10, "aspmx.l.google.com"}, {20, "alt1.aspmx.l.google.com"}}));
     BOOST_TEST(show(f.cache->hosts("example.org")) == "pending");
     BOOST_TEST(show(f.cache->hosts("EXAMPLE.org.")) == "pending");  // the same domain
     BOOST_TEST(show(f.cache->hosts("example.org")) == "pending");
@@ -194,7 +199,8 @@ BOOST_AUTO_TEST_CASE(deduplicated_and_delivered_on_the_loop) {
     BOOST_TEST(f.querier->threads().count(f.test_thread) == 0u);  // never on the loop thread
     BOOST_TEST(f.querier->calls("example.org") == 1);
     BOOST_TEST((f.querier->types() == std::vector<dns::Type>{dns::Type::MX}));
-    BOOST_TEST(show(f.cache->hosts("example.org")) == "{aspmx.l.google.com alt1.aspmx.l.google.com}");
+    BOOST_TEST(show(f.cache->hosts("example.org")) ==
+               "{aspmx.l.google.com alt1.aspmx.l.google.com}");
     BOOST_TEST(f.cache->pending() == 0u);
     const auto& c = f.cache->counters();
     BOOST_TEST(c.started == 1u);
@@ -229,8 +235,8 @@ BOOST_AUTO_TEST_CASE(pending_bound_drops_and_counts) {
 BOOST_AUTO_TEST_CASE(ttl_expiry_and_clamps) {
     Fixture f;
     f.querier->answer("keep.example", mx({{10, "mx.keep.example"}}, 300s));
-    f.querier->answer("short.example", mx({{10, "mx.short.example"}}, 1s));   // clamped up to 30s
-    f.querier->answer("long.example", mx({{10, "mx.long.example"}}, 86400s)); // clamped down to 1h
+    f.querier->answer("short.example", mx({{10, "mx.short.example"}}, 1s));    // clamped up to 30s
+    f.querier->answer("long.example", mx({{10, "mx.long.example"}}, 86400s));  // clamped down to 1h
     for (const char* d : {"keep.example", "short.example", "long.example"}) {
         f.cache->hosts(d);
         BOOST_REQUIRE(f.land(d));
