@@ -31,6 +31,11 @@ int config_command(const Global& g, const std::vector<std::string>& args) noexce
 int suppress_command(const Global& g, const std::vector<std::string>& args) noexcept;
 int verp_command(const Global& g, const std::vector<std::string>& args) noexcept;
 int doctor_command(const Global& g, const std::vector<std::string>& args) noexcept;
+// sendguard-policyd's throttle state (throttle_cmd.cc): "status [--json]"
+// and "backoff clear PROVIDER" (an unknown provider is a usage error, 2,
+// naming the known ones).
+int status_command(const Global& g, const std::vector<std::string>& args) noexcept;
+int backoff_command(const Global& g, const std::vector<std::string>& args) noexcept;
 
 // True when args hold -h or --help.
 bool wants_help(const std::vector<std::string>& args);

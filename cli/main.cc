@@ -1,4 +1,4 @@
-// sendguard - suppression list, VERP, configuration and domain checks; see sendguard(1)
+// sendguard - suppression list, VERP, configuration, domain checks and throttle state; see sendguard(1)
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -12,6 +12,8 @@ static const char kUsageText[] =
     "check|list|add|remove|export|import|stats ...\n"
     "       sendguard [-c config] [-o name=value] verp encode|decode [--json] address ...\n"
     "       sendguard [-c config] [-o name=value] doctor [--json] domain\n"
+    "       sendguard [-c config] [-o name=value] status [--json]\n"
+    "       sendguard [-c config] [-o name=value] backoff clear provider\n"
     "       sendguard COMMAND --help\n";
 
 static int usage(FILE* to, int status) {
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
     if (cmd == "suppress") return cli::suppress_command(g, rest);
     if (cmd == "verp") return cli::verp_command(g, rest);
     if (cmd == "doctor") return cli::doctor_command(g, rest);
+    if (cmd == "status") return cli::status_command(g, rest);
+    if (cmd == "backoff") return cli::backoff_command(g, rest);
     if (cmd == "help") return usage(stdout, 0);
     return usage(stderr, cli::kUsage);
 }

@@ -276,8 +276,8 @@ std::optional<ProviderState> ThrottleState::get_provider(std::string_view provid
 
 void ThrottleState::put_provider(const ProviderState& p) {
     need_db(*env_, providers_, kThrottleProvidersDb);
-    const auto [k, v] = provider_row(*env_, p);
-    env_->write([&](WriteTxn& w) { w.put(providers_, k, v); });
+    const auto row = provider_row(*env_, p);
+    env_->write([&](WriteTxn& w) { w.put(providers_, row.first, row.second); });
 }
 
 bool ThrottleState::erase_provider(std::string_view provider) {
@@ -305,8 +305,8 @@ std::optional<BucketState> ThrottleState::get_bucket(std::string_view rule, std:
 
 void ThrottleState::put_bucket(const BucketState& b) {
     need_db(*env_, buckets_, kThrottleBucketsDb);
-    const auto [k, v] = bucket_row(*env_, b);
-    env_->write([&](WriteTxn& w) { w.put(buckets_, k, v); });
+    const auto row = bucket_row(*env_, b);
+    env_->write([&](WriteTxn& w) { w.put(buckets_, row.first, row.second); });
 }
 
 bool ThrottleState::erase_bucket(std::string_view rule, std::string_view key) {
@@ -333,8 +333,8 @@ std::optional<UsageState> ThrottleState::get_usage(std::string_view rule, std::s
 
 void ThrottleState::put_usage(const UsageState& u) {
     need_db(*env_, usage_, kThrottleUsageDb);
-    const auto [k, v] = usage_row(*env_, u);
-    env_->write([&](WriteTxn& w) { w.put(usage_, k, v); });
+    const auto row = usage_row(*env_, u);
+    env_->write([&](WriteTxn& w) { w.put(usage_, row.first, row.second); });
 }
 
 bool ThrottleState::erase_usage(std::string_view rule, std::string_view key) {
