@@ -101,6 +101,7 @@ LearnSettings learn_settings(const config::Config& cfg) {
     s.min_rate = per_second(cfg.rate("policyd_backoff_min_rate"));
     s.recovery_step = per_second(cfg.rate("policyd_backoff_recovery_step"));
     s.quiet_period = cfg.duration("policyd_backoff_quiet_period");
+    s.hold_down = cfg.duration("policyd_backoff_hold_down");
     s.max_suspend = cfg.duration("policyd_backoff_max_suspend");
     s.default_rate = per_second(cfg.rate("policyd_backoff_default_rate"));
     if (s.min_rate > s.default_rate)

@@ -53,6 +53,7 @@ struct LearnSettings {
     double min_rate = 0;       // messages/s, the floor of the learned rate
     double recovery_step = 0;  // messages/s added per quiet period
     std::chrono::seconds quiet_period{};  // no signal this long: one recovery step
+    std::chrono::seconds hold_down{};     // signals this soon after a decrease: same incident
     std::chrono::seconds max_suspend{};   // longest suspension a retry-after asks for
     // The rate assumed for a provider that has no configured limit: the
     // ceiling it recovers to, and what the first decrease starts from.

@@ -38,8 +38,7 @@ bool aimd_signal(store::ProviderState& s, const AimdBounds& b, int64_t retry_aft
     }
     // One decrease per hold-down: the deferrals of one burst (one per
     // recipient of every parallel delivery) are one signal.
-    const int64_t hold = std::min<int64_t>(b.quiet_us / 4, 60 * 1000000LL);
-    if (s.level == 0 || now_us - s.last_change >= hold) {
+    if (s.level == 0 || now_us - s.last_change >= b.hold_us) {
         const double next = std::max(b.min_rate, cur * b.decrease);
         const uint32_t level = std::min(kMaxLevel, std::max(s.level + 1, level_of_rate(next, b)));
         if (next != cur || level != s.level || s.level == 0) {

@@ -67,6 +67,7 @@ struct AimdBounds {
     double min_rate = 0;        // messages/s
     double recovery_step = 0;   // messages/s per quiet period
     int64_t quiet_us = 0;
+    int64_t hold_us = 0;
     int64_t max_suspend_us = 0;
     double ceiling = 0;         // messages/s: the configured or assumed rate
 };

@@ -68,6 +68,7 @@ struct Learner::Impl {
     AimdBounds bounds(std::string_view provider) const {
         return AimdBounds{settings.decrease, settings.min_rate, settings.recovery_step,
                           settings.quiet_period.count() * kUsPerSec,
+                          settings.hold_down.count() * kUsPerSec,
                           settings.max_suspend.count() * kUsPerSec, ceiling(provider)};
     }
     // The state of provider, created when absent (nullptr past kMaxProviders).

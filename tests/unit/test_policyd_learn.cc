@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_SUITE(policyd_learn)
 
 BOOST_AUTO_TEST_CASE(aimd_sequences) {
     // kConf: decrease 50%, min 60/h, step 600/h, quiet 600s, default 3600/h,
-    // gmx=gmx-slow/gmx-crawl, default=throttled; hold-down min(quiet/4, 60s).
+    // gmx=gmx-slow/gmx-crawl, default=throttled; hold-down 1m (the default).
     run("decrease, hold-down, recovery",
         {
             {0, "", "", 0, 0, ""},

@@ -36,6 +36,7 @@ BOOST_AUTO_TEST_CASE(defaults) {
     BOOST_TEST(s.recovery_step == 60.0 / 3600);
     BOOST_TEST(s.quiet_period.count() == 600);
     BOOST_TEST(s.max_suspend.count() == 3600);
+    BOOST_TEST(s.hold_down.count() == 60);
     BOOST_TEST(s.default_rate == 10.0);
     BOOST_TEST(s.transports.by_provider.empty());
     BOOST_TEST(s.transports.fallback.empty());
@@ -50,6 +51,7 @@ BOOST_AUTO_TEST_CASE(values) {
         "policyd_backoff_recovery_step = 10/m\n"
         "policyd_backoff_quiet_period = 5m\n"
         "policyd_backoff_max_suspend = 0\n"
+        "policyd_backoff_hold_down = 0\n"
         "policyd_backoff_default_rate = 100/s\n"
         "policyd_throttled_transports = gmx=gmx-slow/gmx-crawl, google=google_slow, "
         "default=throttled\n"
@@ -59,6 +61,7 @@ BOOST_AUTO_TEST_CASE(values) {
     BOOST_TEST(s.recovery_step == 10.0 / 60);
     BOOST_TEST(s.quiet_period.count() == 300);
     BOOST_TEST(s.max_suspend.count() == 0);
+    BOOST_TEST(s.hold_down.count() == 0);
     BOOST_TEST(s.default_rate == 100.0);
     BOOST_TEST(s.reply_patterns == "/etc/sendguard/replies");
     const policyd::ThrottledTransports& t = s.transports;

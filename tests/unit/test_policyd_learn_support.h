@@ -30,6 +30,7 @@ inline const std::string kConfBase =
     "policyd_backoff_min_rate = 60/h\n"
     "policyd_backoff_recovery_step = 600/h\n"
     "policyd_backoff_quiet_period = 600s\n"
+    "policyd_backoff_hold_down = 60s\n"
     "policyd_backoff_default_rate = 3600/h\n";
 inline const std::string kConfNoDefault =
     kConfBase + "policyd_backoff_max_suspend = 1h\n"
