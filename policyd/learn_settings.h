@@ -20,19 +20,25 @@
 //
 // Rates are messages per second, as doubles (config::Rate "60/h" is 1/60).
 //
+// policyd_reply_patterns names a file of extra classifier rows
+// (policyd/reply_class.h, ReplyPatterns::load); learn_settings() reads it.
+//
 // Errors: learn_settings() throws config::Error naming the parameter, the
-// offending entry and what to write instead (daemons::invalid).
+// offending entry and what to write instead (daemons::invalid); for the
+// pattern file, its path and line.
 // Thread safety: a LearnSettings is an immutable value.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/config/config.h"
+#include "policyd/reply_class.h"
 
 namespace policyd {
 
@@ -60,6 +66,8 @@ struct LearnSettings {
     double default_rate = 0;
     ThrottledTransports transports;
     std::string reply_patterns;  // file extending the classifier; "" = shipped table only
+    // Its rows, loaded by learn_settings() (nullptr: none).
+    std::shared_ptr<const ReplyPatterns> patterns;
     bool operator==(const LearnSettings&) const = default;
 };
 

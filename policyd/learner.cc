@@ -60,6 +60,8 @@ struct Learner::Impl {
         std::string domain, reason, text, remote_mta;
     };
     std::vector<PendingBlock> pending_blocks;  // MX lookup pending (kMaxPendingBlocks)
+    // Providers whose suspension was logged and whose end is to be logged.
+    std::set<std::string, std::less<>> suspended;
 
     double ceiling(std::string_view provider) const {
         auto it = ceilings.find(provider);
@@ -101,6 +103,7 @@ std::optional<BackoffChange> Learner::Impl::signal(const std::string& provider,
     s->updated = now_us;
     dirty = true;
     if (!changed) return std::nullopt;
+    if (s->suspended_until > now_us) suspended.insert(provider);
     BackoffChange c{provider,
                     old_level ? old_rate : b.ceiling,
                     s->allowed_per_hour / 3600.0,
@@ -141,7 +144,7 @@ std::optional<BackoffChange> Learner::on_status(std::string_view map_name, std::
     std::string named;  // the provider the map name names ("status-gmx")
     if (map_name.size() > kStatusMapPrefix.size() && map_name.starts_with(kStatusMapPrefix))
         named = std::string(map_name.substr(kStatusMapPrefix.size()));
-    const StatusSignal sig = classify_status_key(key);
+    const StatusSignal sig = classify_status_key(key, m.settings.patterns.get());
     if (sig.kind == StatusKind::Malformed) {
         ++m.counters.malformed;
         return std::nullopt;
@@ -162,7 +165,7 @@ std::optional<BackoffChange> Learner::on_status(std::string_view map_name, std::
     }
     std::string provider = named;
     if (provider.empty() && !sig.host.empty() && m.dest.provider_of_host)
-        provider = m.dest.provider_of_host(lower(sig.host));
+        provider = m.dest.provider_of_host(sig.host);
     if (no_provider(provider)) {
         ++m.counters.unknown_host;
         return std::nullopt;
@@ -231,12 +234,12 @@ std::vector<BackoffChange> Learner::tick(int64_t now_us) {
         }
     }
     for (auto& [name, s] : m.states) {
-        if (s.level == 0 && s.suspended_until == 0) continue;
+        if (s.level == 0) continue;
         const AimdBounds b = m.bounds(name);
         const double old_rate = s.allowed_per_hour / 3600.0;
         const int old_level = static_cast<int>(s.level);
-        const int64_t old_suspend = s.suspended_until;
-        if (!aimd_tick(s, b, now_us)) continue;
+        const bool ended = s.suspended_until <= now_us && m.suspended.erase(name) > 0;
+        if (!aimd_tick(s, b, now_us) && !ended) continue;
         s.updated = now_us;
         m.dirty = true;
         BackoffChange c{name,
@@ -244,8 +247,8 @@ std::vector<BackoffChange> Learner::tick(int64_t now_us) {
                         s.allowed_per_hour / 3600.0,
                         old_level,
                         static_cast<int>(s.level),
-                        s.suspended_until > now_us ? s.suspended_until - now_us : 0,
-                        old_suspend && !s.suspended_until ? "suspension-end" : "recovery",
+                        0,
+                        ended ? "suspension-end" : "recovery",
                         {}};
         log_change(c);
         out.push_back(std::move(c));
@@ -265,7 +268,7 @@ std::optional<std::string> Learner::transport_for(std::string_view key, int64_t 
     if (it == m.states.end() || it->second.level == 0) return std::nullopt;
     const store::ProviderState& s = it->second;
     // A suspended provider goes to its slowest transport.
-    const int level = s.suspended_until > now_us ? 1000 : static_cast<int>(s.level);
+    const int level = s.suspended_until > now_us ? 1000 : transport_level(s, m.bounds(*provider));
     std::string_view t = m.settings.transports.for_level(*provider, level);
     if (t.empty()) return std::nullopt;
     ++m.counters.transport_answers;

@@ -26,8 +26,9 @@ std::string show(const net::SocketmapReply& r) {
 
 // One step of a scenario: at t seconds, feed map/key (a status key), or a
 // block event (map "block:REASON", key "domain text"), or only tick; then
-// expect gmx's level and rate (per hour, 0: not in backoff) and the
-// transport answer for the domain web.de ("" = NOTFOUND).
+// expect gmx's backoff level (decreases applied, 0 once normal again) and
+// rate (per hour, 0: not in backoff) and the transport answer for the
+// domain web.de ("" = NOTFOUND): the transport follows the rate back up.
 struct Step {
     int64_t t;
     std::string map, key;
@@ -95,9 +96,9 @@ BOOST_AUTO_TEST_CASE(aimd_sequences) {
             {100, "status", kGmxTooMany, 2, 900, "gmx-crawl:"},
             {600, "", "", 2, 900, "gmx-crawl:"},                // quiet 500s: not yet
             {700, "", "", 2, 1500, "gmx-crawl:"},               // +600/h; 1500 < 1800: still level 2
-            {1300, "", "", 1, 2100, "gmx-slow:"},               // above the level-1 point
-            {1900, "", "", 1, 2700, "gmx-slow:"},
-            {2500, "", "", 1, 3300, "gmx-slow:"},
+            {1300, "", "", 2, 2100, "gmx-slow:"},               // above the level-1 point
+            {1900, "", "", 2, 2700, "gmx-slow:"},
+            {2500, "", "", 2, 3300, "gmx-slow:"},
             {3100, "", "", 0, 0, ""},                           // at the ceiling: out of backoff
         });
     run("floor at min_rate, level keeps rising",
@@ -110,13 +111,13 @@ BOOST_AUTO_TEST_CASE(aimd_sequences) {
             {300, "status", kWebDe, 6, 60, "gmx-crawl:"},
             {360, "status", kWebDe, 7, 60, "gmx-crawl:"},
             {959, "", "", 7, 60, "gmx-crawl:"},
-            {960, "", "", 3, 660, "gmx-crawl:"},
+            {960, "", "", 7, 660, "gmx-crawl:"},  // the level stays until normal
         });
     run("a long quiet spell recovers several steps at once",
         {
             {0, "status", kWebDe, 1, 1800, "gmx-slow:"},
             {60, "status", kWebDe, 2, 900, "gmx-crawl:"},
-            {60 + 4 * 600, "", "", 1, 3300, "gmx-slow:"},  // 900 + 4 * 600
+            {60 + 4 * 600, "", "", 2, 3300, "gmx-slow:"},  // 900 + 4 * 600
             {60 + 5 * 600, "", "", 0, 0, ""},  // 900 + 5 * 600 >= 3600
         });
 }
