@@ -116,6 +116,26 @@ std::optional<BackoffChange> Learner::Impl::signal(const std::string& provider,
     return c;
 }
 
+Destinations make_destinations(const ProviderTable& table, MxHosts mx_hosts) {
+    Destinations d;
+    d.provider_of_host = [&table](std::string_view host) {
+        return table.provider_of_host(host).value_or(std::string());
+    };
+    d.provider_of_domain = [&table, mx = std::move(mx_hosts)](
+                               std::string_view domain) -> std::optional<std::string> {
+        std::optional<std::vector<std::string>> hosts = mx(domain);
+        if (!hosts) return std::nullopt;
+        Destination dest = table.rollup(domain, *hosts);
+        if (dest.provider == kDefaultProvider) return std::string();
+        return std::move(dest.provider);
+    };
+    return d;
+}
+
+Destinations make_destinations(const ProviderTable& table, MxCache& mx) {
+    return make_destinations(table, [&mx](std::string_view domain) { return mx.hosts(domain); });
+}
+
 Learner::Learner(LearnSettings settings, Destinations destinations)
     : impl_(std::make_unique<Impl>()) {
     impl_->settings = std::move(settings);
@@ -142,8 +162,14 @@ std::optional<BackoffChange> Learner::on_status(std::string_view map_name, std::
     Impl& m = *impl_;
     ++m.counters.status_keys;
     std::string named;  // the provider the map name names ("status-gmx")
-    if (map_name.size() > kStatusMapPrefix.size() && map_name.starts_with(kStatusMapPrefix))
+    if (map_name.size() > kStatusMapPrefix.size() && map_name.starts_with(kStatusMapPrefix)) {
         named = std::string(map_name.substr(kStatusMapPrefix.size()));
+        // Not a provider row's name: learn from the host as on "status".
+        if (check_provider_name(named) || named == kDefaultProvider) {
+            ++m.counters.bad_map_names;
+            named.clear();
+        }
+    }
     const StatusSignal sig = classify_status_key(key, m.settings.patterns.get());
     if (sig.kind == StatusKind::Malformed) {
         ++m.counters.malformed;

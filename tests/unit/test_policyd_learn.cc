@@ -155,6 +155,11 @@ BOOST_AUTO_TEST_CASE(success_credited_only_through_a_provider_map) {
     BOOST_TEST(l.states()[0].provider == "gmx");
     BOOST_TEST(l.states()[0].successes == 2u);
     BOOST_TEST(l.counters().successes_credited == 2u);
+    // A map name that names no valid provider is the shared map.
+    l.on_status("status-NOT/valid", kOk, t);
+    l.on_status("status-default", kOk, t);
+    BOOST_TEST(l.counters().bad_map_names == 2u);
+    BOOST_TEST(l.states().size() == 1u);
     // A deferral on a per-provider map is that provider's, whatever the host.
     l.on_status("status-google", kWebDe, t);
     BOOST_TEST(l.level("google") == 1);
