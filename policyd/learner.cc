@@ -34,7 +34,7 @@ std::string rate_text(double per_hour_value) {
     return std::to_string(std::llround(per_hour_value)) + "/h";
 }
 
-void log_change(const BackoffChange& c) {
+void log_change(const BackoffChange& c, int64_t now_us) {
     logging::Line l("policyd");
     l.kv("backoff", c.source)
         .kv("provider", c.provider)
@@ -42,7 +42,8 @@ void log_change(const BackoffChange& c) {
         .kv("new_rate", c.new_level == 0 ? std::string("none") : rate_text(per_hour(c.new_rate)))
         .kv("old_level", c.old_level)
         .kv("level", c.new_level);
-    if (c.suspended_until_us) l.kv("suspended_for", (c.suspended_until_us + kUsPerSec - 1) / kUsPerSec);
+    if (c.suspended_until_us > now_us)
+        l.kv("suspended_for", (c.suspended_until_us - now_us + kUsPerSec - 1) / kUsPerSec);
     if (!c.reply.empty()) l.kv("reply", c.reply);
     logging::info(l);
 }
@@ -109,10 +110,10 @@ std::optional<BackoffChange> Learner::Impl::signal(const std::string& provider,
                     s->allowed_per_hour / 3600.0,
                     old_level,
                     static_cast<int>(s->level),
-                    s->suspended_until > now_us ? s->suspended_until - now_us : 0,
+                    s->suspended_until > now_us ? s->suspended_until : 0,
                     std::string(source),
                     s->last_reply};
-    log_change(c);
+    log_change(c, now_us);
     return c;
 }
 
@@ -276,7 +277,7 @@ std::vector<BackoffChange> Learner::tick(int64_t now_us) {
                         0,
                         ended ? "suspension-end" : "recovery",
                         {}};
-        log_change(c);
+        log_change(c, now_us);
         out.push_back(std::move(c));
     }
     return out;
@@ -335,7 +336,11 @@ void Learner::load(const std::vector<store::ProviderState>& states) {
             m.states.emplace(in.provider, in);
         } else if (in.cleared_at > it->second.cleared_at) {
             it->second = in;
+        } else {
+            continue;
         }
+        if (in.level > 0 && in.suspended_until > 0) m.suspended.insert(in.provider);
+        else m.suspended.erase(in.provider);
     }
 }
 
@@ -357,8 +362,9 @@ std::vector<BackoffChange> Learner::merge_cleared(const std::vector<store::Provi
         s.last_change = now_us;
         s.updated = now_us;
         m.dirty = true;
+        m.suspended.erase(s.provider);
         if (c.old_level == 0) continue;
-        log_change(c);
+        log_change(c, now_us);
         out.push_back(std::move(c));
     }
     return out;

@@ -222,6 +222,7 @@ BOOST_AUTO_TEST_CASE(transport_answers_only_the_domain_form) {
 }
 
 BOOST_AUTO_TEST_CASE(suspension_for_a_retry_after) {
+    logging::clear_captured();
     policyd::Learner l(learn_test::settings(), learn_test::destinations());
     const int64_t t = learn_test::kT0;
     const std::string key =
@@ -230,8 +231,11 @@ BOOST_AUTO_TEST_CASE(suspension_for_a_retry_after) {
     std::optional<policyd::BackoffChange> c = l.on_status("status", key, t);
     const policyd::StatusSignal sig = policyd::classify_status_key(key);
     BOOST_REQUIRE(sig.kind == policyd::StatusKind::RateLimit);
+    BOOST_TEST(sig.retry_after_s == 1800);  // "try again in 30 minutes"
     if (sig.retry_after_s > 0) {
         BOOST_REQUIRE(c);
+        BOOST_TEST(c->suspended_until_us == t + 1800 * kSec);
+        BOOST_TEST(logging::captured().find("suspended_for=1800") != std::string::npos);
         BOOST_TEST(l.suspended("gmx", t));
         BOOST_TEST(*l.allowed_rate("gmx", t) == 0.0);
         BOOST_TEST(l.transport_for("web.de", t).value_or("") == "gmx-crawl:");  // slowest
