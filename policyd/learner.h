@@ -18,7 +18,9 @@
 //      greylisting, DNS, connection refused) never throttle a provider.
 //      A success carries no host name (FACTS.md), so it is credited only
 //      when the map name names the provider: status-gmx counts for "gmx"
-//      (and so does any deferral on it, whatever the host). A name that is
+//      (and so does any deferral on it, whatever the host); a success is
+//      counted in the provider's state (ProviderState::successes, shown by
+//      sendguard status) and does not itself change the rate. A name that is
 //      no valid provider name ([a-z0-9._-], not "default") is taken as
 //      "status" and counted.
 //      A host matching no provider row is learned nothing from: the
@@ -33,11 +35,20 @@
 //      through Destinations::provider_of_domain (the MX cache and roll-up)
 //      and feeds a signal. BlockScanner reads the rows new since its last
 //      scan; an event whose MX lookup is still pending waits for tick().
-//   3. Time: tick(now) gives recovery. After quiet_period without a signal
-//      the rate grows by recovery_step (per quiet period) up to the
-//      provider's ceiling (its configured limit, else default_rate); at the
-//      ceiling the provider leaves backoff (level 0). A suspension ends at
-//      its deadline.
+//   3. Time: tick(now) gives recovery (backoff.h on_tick). After
+//      quiet_period without a signal (counted from the end of a suspension)
+//      the rate grows by recovery_step per quiet period up to the
+//      provider's ceiling (its configured limit from set_ceilings, else
+//      default_rate); at the ceiling the provider leaves backoff (level 0).
+//      Signals within hold_down of a decrease are one incident. tick() also
+//      retries block events whose MX lookup was pending.
+//
+// Levels: level() is backoff.h's (decreases applied; it stays until the
+// provider is normal again). The transport a level selects follows the
+// rate instead (learn_signal.h, transport_level): a provider whose rate has
+// grown back above ceiling * decrease is on the level-1 transport again,
+// and so on, so recovery climbs back through the throttled transports. A
+// suspended provider gets the last (slowest) transport configured for it.
 //
 // transport_maps = socketmap:unix:PATH:transport. trivial-rewrite looks up
 // the full address "user@domain", then "domain", then its parent domains
