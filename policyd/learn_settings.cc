@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "common/config/error.h"
 #include "common/daemon/log_setup.h"
 
 namespace policyd {
@@ -101,6 +102,7 @@ LearnSettings learn_settings(const config::Config& cfg) {
     s.min_rate = per_second(cfg.rate("policyd_backoff_min_rate"));
     s.recovery_step = per_second(cfg.rate("policyd_backoff_recovery_step"));
     s.quiet_period = cfg.duration("policyd_backoff_quiet_period");
+    s.hold_down = cfg.duration("policyd_backoff_hold_down");
     s.max_suspend = cfg.duration("policyd_backoff_max_suspend");
     s.default_rate = per_second(cfg.rate("policyd_backoff_default_rate"));
     if (s.min_rate > s.default_rate)
@@ -111,6 +113,13 @@ LearnSettings learn_settings(const config::Config& cfg) {
                                    "); the floor must not exceed the assumed rate");
     s.transports = parse_throttled_transports(cfg, cfg.list("policyd_throttled_transports"));
     s.reply_patterns = cfg.str("policyd_reply_patterns");
+    if (!s.reply_patterns.empty()) {
+        try {
+            s.patterns = std::make_shared<const ReplyPatterns>(ReplyPatterns::load(s.reply_patterns));
+        } catch (const config::Error& e) {
+            throw daemons::invalid(cfg, "policyd_reply_patterns", s.reply_patterns, e.what());
+        }
+    }
     return s;
 }
 

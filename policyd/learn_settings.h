@@ -20,19 +20,25 @@
 //
 // Rates are messages per second, as doubles (config::Rate "60/h" is 1/60).
 //
+// policyd_reply_patterns names a file of extra classifier rows
+// (policyd/reply_class.h, ReplyPatterns::load); learn_settings() reads it.
+//
 // Errors: learn_settings() throws config::Error naming the parameter, the
-// offending entry and what to write instead (daemons::invalid).
+// offending entry and what to write instead (daemons::invalid); for the
+// pattern file, its path and line.
 // Thread safety: a LearnSettings is an immutable value.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/config/config.h"
+#include "policyd/reply_class.h"
 
 namespace policyd {
 
@@ -53,12 +59,15 @@ struct LearnSettings {
     double min_rate = 0;       // messages/s, the floor of the learned rate
     double recovery_step = 0;  // messages/s added per quiet period
     std::chrono::seconds quiet_period{};  // no signal this long: one recovery step
+    std::chrono::seconds hold_down{};     // signals this soon after a decrease: same incident
     std::chrono::seconds max_suspend{};   // longest suspension a retry-after asks for
     // The rate assumed for a provider that has no configured limit: the
     // ceiling it recovers to, and what the first decrease starts from.
     double default_rate = 0;
     ThrottledTransports transports;
     std::string reply_patterns;  // file extending the classifier; "" = shipped table only
+    // Its rows, loaded by learn_settings() (nullptr: none).
+    std::shared_ptr<const ReplyPatterns> patterns;
     bool operator==(const LearnSettings&) const = default;
 };
 

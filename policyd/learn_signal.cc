@@ -4,186 +4,88 @@
 #include <algorithm>
 #include <cmath>
 
-#include "common/store/throttle.h"
+#include "policyd/backoff.h"
 
 namespace policyd {
 
 namespace {
 
-constexpr uint32_t kMaxLevel = 16;
+constexpr int kMaxTransportLevel = 64;
 
-// The level a rate stands for: how many decreases from the ceiling it takes
-// to get at or below it (1 for any rate under the ceiling).
-uint32_t level_of_rate(double rate, const AimdBounds& b) {
-    if (rate >= b.ceiling) return 0;
-    if (rate <= 0) return kMaxLevel;
-    const double n = std::log(b.ceiling / rate) / std::log(1.0 / b.decrease);
-    const double up = std::ceil(n - 1e-9);
-    return static_cast<uint32_t>(std::clamp(up, 1.0, static_cast<double>(kMaxLevel)));
-}
-
-}  // namespace
-
-bool aimd_signal(store::ProviderState& s, const AimdBounds& b, int64_t retry_after_s,
-                 int64_t now_us) {
-    bool changed = false;
-    const double cur = s.level ? s.allowed_per_hour / 3600.0 : b.ceiling;
-    s.last_signal = now_us;
-    if (retry_after_s > 0 && b.max_suspend_us > 0) {
-        const int64_t want = std::min<int64_t>(retry_after_s, b.max_suspend_us / 1000000) * 1000000;
-        if (now_us + want > s.suspended_until) {
-            s.suspended_until = now_us + want;
-            changed = true;
-        }
-    }
-    // One decrease per hold-down: the deferrals of one burst (one per
-    // recipient of every parallel delivery) are one signal.
-    const int64_t hold = std::min<int64_t>(b.quiet_us / 4, 60 * 1000000LL);
-    if (s.level == 0 || now_us - s.last_change >= hold) {
-        const double next = std::max(b.min_rate, cur * b.decrease);
-        const uint32_t level = std::min(kMaxLevel, std::max(s.level + 1, level_of_rate(next, b)));
-        if (next != cur || level != s.level || s.level == 0) {
-            s.allowed_per_hour = next * 3600.0;
-            s.level = std::max<uint32_t>(level, 1);
-            s.last_change = now_us;
-            changed = true;
-        }
-    }
-    return changed;
-}
-
-bool aimd_tick(store::ProviderState& s, const AimdBounds& b, int64_t now_us) {
-    bool changed = false;
-    if (s.suspended_until && s.suspended_until <= now_us) {
-        // Nothing was sent while suspended: the quiet period that earns
-        // recovery starts when the suspension ends.
-        s.last_change = std::max(s.last_change, s.suspended_until);
-        s.suspended_until = 0;
-        changed = true;
-    }
-    if (s.level == 0 || s.suspended_until > now_us || b.quiet_us <= 0) return changed;
-    const int64_t since = std::max(s.last_signal, s.last_change);
-    if (now_us - since < b.quiet_us) return changed;
-    const int64_t steps = (now_us - since) / b.quiet_us;
-    double rate = s.allowed_per_hour / 3600.0 + static_cast<double>(steps) * b.recovery_step;
-    rate = std::max(rate, b.min_rate);
-    s.last_change = since + steps * b.quiet_us;
-    if (rate >= b.ceiling) {
-        s.allowed_per_hour = 0;
-        s.level = 0;
-    } else {
-        s.allowed_per_hour = rate * 3600.0;
-        s.level = std::min(s.level, level_of_rate(rate, b));
-    }
-    return true;
-}
-
-}  // namespace policyd
-
-namespace policyd {
-
-namespace {
-
-bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-// "4.7.1" (class.subject.detail, subject and detail 1-3 digits) at the front
-// of key; returns its length or 0.
-size_t enhanced_status(std::string_view key) noexcept {
-    if (key.size() < 5 || (key[0] != '2' && key[0] != '4' && key[0] != '5') || key[1] != '.')
-        return 0;
-    size_t i = 2, n = 0;
-    while (i < key.size() && digit(key[i]) && n < 3) ++i, ++n;
-    if (n == 0 || i >= key.size() || key[i] != '.') return 0;
-    ++i;
-    n = 0;
-    while (i < key.size() && digit(key[i]) && n < 3) ++i, ++n;
-    if (n == 0 || (i < key.size() && key[i] != ' ')) return 0;
-    return i;
-}
-
-}  // namespace
-
-KeyParts split_status_key(std::string_view key) noexcept {
-    KeyParts p;
-    const size_t n = enhanced_status(key);
-    if (n == 0 || n >= key.size()) return p;
-    p.status = key.substr(0, n);
-    p.text = key.substr(n + 1);
-    // The forms smtp(8) writes (FACTS.md): "host H[IP] said: REPLY",
-    // "connect to H[IP]:25: ...", "lost connection with H[IP] while ...",
-    // "conversation with H[IP] timed out while ...".
-    static constexpr std::string_view kLeads[] = {"host ", "connect to ", "lost connection with ",
-                                                  "conversation with "};
-    for (std::string_view lead : kLeads) {
-        if (!p.text.starts_with(lead)) continue;
-        std::string_view rest = p.text.substr(lead.size());
-        const size_t bracket = rest.find('[');
-        const size_t space = rest.find(' ');
-        if (bracket == std::string_view::npos || bracket == 0 || space < bracket) break;
-        p.host = rest.substr(0, bracket);
-        if (lead == "host ") {
-            const size_t said = rest.find("] said: ");
-            if (said != std::string_view::npos) p.reply = rest.substr(said + 8);
-        }
-        break;
-    }
-    if (p.reply.empty()) p.reply = p.text;
+AimdParams params(const AimdBounds& b) {
+    AimdParams p;
+    p.min_per_hour = b.min_rate * 3600.0;
+    p.max_per_hour = b.ceiling * 3600.0;
+    p.decrease_factor = b.decrease;
+    p.increase_per_hour_step = b.recovery_step * 3600.0;
+    p.quiet_us = b.quiet_us;
+    p.hold_us = b.hold_us;
+    p.max_suspend_us = b.max_suspend_us;
     return p;
 }
 
-}  // namespace policyd
-
-namespace policyd {
-
-namespace {
-
-std::string folded(std::string_view s) {
-    std::string out(s.substr(0, 4096));
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
+BackoffState backoff_of(const store::ProviderState& s) {
+    return BackoffState{s.allowed_per_hour, s.level, s.suspended_until, s.last_signal, s.last_change};
 }
 
-bool rate_limited(const std::string& t) {
-    static constexpr std::string_view kPatterns[] = {
-        "rate limit", "too many messages", "too many connections", "unusual rate",
-        "too quickly", "temporarily deferred", "excessive volume", "rate limited",
-        "trop de connexions", "reputation", "4.7.650", "4.7.651", "[tss04]"};
-    for (std::string_view p : kPatterns)
-        if (t.find(p) != std::string::npos) return true;
-    return false;
-}
-
-int64_t retry_after(const std::string& t) {
-    size_t at = t.find("try again in ");
-    if (at == std::string::npos) return 0;
-    at += 13;
-    int64_t n = 0;
-    size_t i = at;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9' && n < 1000000) n = n * 10 + (t[i++] - '0');
-    if (i == at) return 0;
-    while (i < t.size() && t[i] == ' ') ++i;
-    std::string_view unit = std::string_view(t).substr(i);
-    if (unit.starts_with("min")) return n * 60;
-    if (unit.starts_with("hour")) return n * 3600;
-    if (unit.starts_with("sec")) return n;
-    return 0;
+bool assign(store::ProviderState& s, const BackoffState& n) {
+    if (n == backoff_of(s)) return false;
+    s.allowed_per_hour = n.allowed_per_hour;
+    s.level = n.level;
+    s.suspended_until = n.suspended_until_us;
+    s.last_signal = n.last_signal_us;
+    s.last_change = n.last_change_us;
+    return true;
 }
 
 }  // namespace
 
-StatusSignal classify_status_key(std::string_view key) {
-    StatusSignal s;
-    const KeyParts p = split_status_key(key);
-    if (p.status.empty()) return s;
-    s.host = std::string(p.host);
-    s.reply = std::string(p.reply.substr(0, 1024));
-    const std::string t = folded(p.text);
-    if (p.status[0] == '2') s.kind = StatusKind::Success;
-    else if (rate_limited(t)) s.kind = StatusKind::RateLimit;
-    else s.kind = p.status[0] == '4' ? StatusKind::Temporary : StatusKind::Permanent;
-    if (s.kind == StatusKind::RateLimit) s.retry_after_s = retry_after(t);
-    return s;
+StatusSignal classify_status_key(std::string_view key, const ReplyPatterns* extra) {
+    StatusSignal out;
+    const std::optional<StatusKey> k = parse_status_key(key);
+    if (!k) return out;
+    const Classification c = classify(*k, extra);
+    out.host = k->host;
+    out.reply = k->reply_code.empty() ? k->text : k->reply_code + " " + k->text;
+    switch (c.signal) {
+    case Signal::Success: out.kind = StatusKind::Success; break;
+    case Signal::RateLimit: out.kind = StatusKind::RateLimit; break;
+    case Signal::Ordinary: out.kind = StatusKind::Temporary; break;
+    case Signal::Permanent:
+        out.kind = c.kind == RateKind::None ? StatusKind::Permanent : StatusKind::RateLimit;
+        break;
+    case Signal::Other: out.kind = StatusKind::Malformed; break;
+    }
+    if (out.kind == StatusKind::RateLimit && c.retry_after_us)
+        out.retry_after_s = (*c.retry_after_us + 999999) / 1000000;
+    return out;
+}
+
+bool aimd_signal(store::ProviderState& s, const AimdBounds& b, int64_t retry_after_s, int64_t now_us) {
+    const BackoffState before = backoff_of(s);
+    std::optional<int64_t> retry;
+    if (retry_after_s > 0) retry = std::min<int64_t>(retry_after_s, kMaxRetryAfterUs / 1000000) * 1000000;
+    const BackoffState n = on_signal(params(b), before, now_us, b.ceiling * 3600.0, retry);
+    assign(s, n);
+    // last_signal moves on every signal; a change is of rate, level or suspension.
+    return n.allowed_per_hour != before.allowed_per_hour || n.level != before.level ||
+           n.suspended_until_us != before.suspended_until_us;
+}
+
+bool aimd_tick(store::ProviderState& s, const AimdBounds& b, int64_t now_us) {
+    return assign(s, on_tick(params(b), backoff_of(s), now_us, b.ceiling * 3600.0));
+}
+
+int transport_level(const store::ProviderState& s, const AimdBounds& b) {
+    if (s.level == 0) return 0;
+    const double rate = s.allowed_per_hour / 3600.0;
+    int by_rate = kMaxTransportLevel;
+    if (rate >= b.ceiling) by_rate = 1;
+    else if (rate > 0 && b.decrease > 0 && b.decrease < 1) {
+        const double n = std::log(b.ceiling / rate) / std::log(1.0 / b.decrease);
+        by_rate = static_cast<int>(std::clamp(std::ceil(n - 1e-9), 1.0, double{kMaxTransportLevel}));
+    }
+    return std::max(1, std::min(by_rate, static_cast<int>(std::min<uint32_t>(s.level, kMaxTransportLevel))));
 }
 
 }  // namespace policyd

@@ -34,7 +34,7 @@ std::string rate_text(double per_hour_value) {
     return std::to_string(std::llround(per_hour_value)) + "/h";
 }
 
-void log_change(const BackoffChange& c) {
+void log_change(const BackoffChange& c, int64_t now_us) {
     logging::Line l("policyd");
     l.kv("backoff", c.source)
         .kv("provider", c.provider)
@@ -42,7 +42,8 @@ void log_change(const BackoffChange& c) {
         .kv("new_rate", c.new_level == 0 ? std::string("none") : rate_text(per_hour(c.new_rate)))
         .kv("old_level", c.old_level)
         .kv("level", c.new_level);
-    if (c.suspended_until_us) l.kv("suspended_for", (c.suspended_until_us + kUsPerSec - 1) / kUsPerSec);
+    if (c.suspended_until_us > now_us)
+        l.kv("suspended_for", (c.suspended_until_us - now_us + kUsPerSec - 1) / kUsPerSec);
     if (!c.reply.empty()) l.kv("reply", c.reply);
     logging::info(l);
 }
@@ -60,6 +61,8 @@ struct Learner::Impl {
         std::string domain, reason, text, remote_mta;
     };
     std::vector<PendingBlock> pending_blocks;  // MX lookup pending (kMaxPendingBlocks)
+    // Providers whose suspension was logged and whose end is to be logged.
+    std::set<std::string, std::less<>> suspended;
 
     double ceiling(std::string_view provider) const {
         auto it = ceilings.find(provider);
@@ -68,6 +71,7 @@ struct Learner::Impl {
     AimdBounds bounds(std::string_view provider) const {
         return AimdBounds{settings.decrease, settings.min_rate, settings.recovery_step,
                           settings.quiet_period.count() * kUsPerSec,
+                          settings.hold_down.count() * kUsPerSec,
                           settings.max_suspend.count() * kUsPerSec, ceiling(provider)};
     }
     // The state of provider, created when absent (nullptr past kMaxProviders).
@@ -100,16 +104,37 @@ std::optional<BackoffChange> Learner::Impl::signal(const std::string& provider,
     s->updated = now_us;
     dirty = true;
     if (!changed) return std::nullopt;
+    if (s->suspended_until > now_us) suspended.insert(provider);
     BackoffChange c{provider,
                     old_level ? old_rate : b.ceiling,
                     s->allowed_per_hour / 3600.0,
                     old_level,
                     static_cast<int>(s->level),
-                    s->suspended_until > now_us ? s->suspended_until - now_us : 0,
+                    s->suspended_until > now_us ? s->suspended_until : 0,
                     std::string(source),
                     s->last_reply};
-    log_change(c);
+    log_change(c, now_us);
     return c;
+}
+
+Destinations make_destinations(const ProviderTable& table, MxHosts mx_hosts) {
+    Destinations d;
+    d.provider_of_host = [&table](std::string_view host) {
+        return table.provider_of_host(host).value_or(std::string());
+    };
+    d.provider_of_domain = [&table, mx = std::move(mx_hosts)](
+                               std::string_view domain) -> std::optional<std::string> {
+        std::optional<std::vector<std::string>> hosts = mx(domain);
+        if (!hosts) return std::nullopt;
+        Destination dest = table.rollup(domain, *hosts);
+        if (dest.provider == kDefaultProvider) return std::string();
+        return std::move(dest.provider);
+    };
+    return d;
+}
+
+Destinations make_destinations(const ProviderTable& table, MxCache& mx) {
+    return make_destinations(table, [&mx](std::string_view domain) { return mx.hosts(domain); });
 }
 
 Learner::Learner(LearnSettings settings, Destinations destinations)
@@ -138,9 +163,15 @@ std::optional<BackoffChange> Learner::on_status(std::string_view map_name, std::
     Impl& m = *impl_;
     ++m.counters.status_keys;
     std::string named;  // the provider the map name names ("status-gmx")
-    if (map_name.size() > kStatusMapPrefix.size() && map_name.starts_with(kStatusMapPrefix))
+    if (map_name.size() > kStatusMapPrefix.size() && map_name.starts_with(kStatusMapPrefix)) {
         named = std::string(map_name.substr(kStatusMapPrefix.size()));
-    const StatusSignal sig = classify_status_key(key);
+        // Not a provider row's name: learn from the host as on "status".
+        if (check_provider_name(named) || named == kDefaultProvider) {
+            ++m.counters.bad_map_names;
+            named.clear();
+        }
+    }
+    const StatusSignal sig = classify_status_key(key, m.settings.patterns.get());
     if (sig.kind == StatusKind::Malformed) {
         ++m.counters.malformed;
         return std::nullopt;
@@ -161,7 +192,7 @@ std::optional<BackoffChange> Learner::on_status(std::string_view map_name, std::
     }
     std::string provider = named;
     if (provider.empty() && !sig.host.empty() && m.dest.provider_of_host)
-        provider = m.dest.provider_of_host(lower(sig.host));
+        provider = m.dest.provider_of_host(sig.host);
     if (no_provider(provider)) {
         ++m.counters.unknown_host;
         return std::nullopt;
@@ -230,12 +261,12 @@ std::vector<BackoffChange> Learner::tick(int64_t now_us) {
         }
     }
     for (auto& [name, s] : m.states) {
-        if (s.level == 0 && s.suspended_until == 0) continue;
+        if (s.level == 0) continue;
         const AimdBounds b = m.bounds(name);
         const double old_rate = s.allowed_per_hour / 3600.0;
         const int old_level = static_cast<int>(s.level);
-        const int64_t old_suspend = s.suspended_until;
-        if (!aimd_tick(s, b, now_us)) continue;
+        const bool ended = s.suspended_until <= now_us && m.suspended.erase(name) > 0;
+        if (!aimd_tick(s, b, now_us) && !ended) continue;
         s.updated = now_us;
         m.dirty = true;
         BackoffChange c{name,
@@ -243,10 +274,10 @@ std::vector<BackoffChange> Learner::tick(int64_t now_us) {
                         s.allowed_per_hour / 3600.0,
                         old_level,
                         static_cast<int>(s.level),
-                        s.suspended_until > now_us ? s.suspended_until - now_us : 0,
-                        old_suspend && !s.suspended_until ? "suspension-end" : "recovery",
+                        0,
+                        ended ? "suspension-end" : "recovery",
                         {}};
-        log_change(c);
+        log_change(c, now_us);
         out.push_back(std::move(c));
     }
     return out;
@@ -264,7 +295,7 @@ std::optional<std::string> Learner::transport_for(std::string_view key, int64_t 
     if (it == m.states.end() || it->second.level == 0) return std::nullopt;
     const store::ProviderState& s = it->second;
     // A suspended provider goes to its slowest transport.
-    const int level = s.suspended_until > now_us ? 1000 : static_cast<int>(s.level);
+    const int level = s.suspended_until > now_us ? 1000 : transport_level(s, m.bounds(*provider));
     std::string_view t = m.settings.transports.for_level(*provider, level);
     if (t.empty()) return std::nullopt;
     ++m.counters.transport_answers;
@@ -305,7 +336,11 @@ void Learner::load(const std::vector<store::ProviderState>& states) {
             m.states.emplace(in.provider, in);
         } else if (in.cleared_at > it->second.cleared_at) {
             it->second = in;
+        } else {
+            continue;
         }
+        if (in.level > 0 && in.suspended_until > 0) m.suspended.insert(in.provider);
+        else m.suspended.erase(in.provider);
     }
 }
 
@@ -327,8 +362,9 @@ std::vector<BackoffChange> Learner::merge_cleared(const std::vector<store::Provi
         s.last_change = now_us;
         s.updated = now_us;
         m.dirty = true;
+        m.suspended.erase(s.provider);
         if (c.old_level == 0) continue;
-        log_change(c);
+        log_change(c, now_us);
         out.push_back(std::move(c));
     }
     return out;

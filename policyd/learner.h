@@ -17,7 +17,12 @@
 //      most max_suspend). Ordinary temporary failures (mailbox full,
 //      greylisting, DNS, connection refused) never throttle a provider.
 //      A success carries no host name (FACTS.md), so it is credited only
-//      when the map name names the provider: status-gmx counts for "gmx".
+//      when the map name names the provider: status-gmx counts for "gmx"
+//      (and so does any deferral on it, whatever the host); a success is
+//      counted in the provider's state (ProviderState::successes, shown by
+//      sendguard status) and does not itself change the rate. A name that is
+//      no valid provider name ([a-z0-9._-], not "default") is taken as
+//      "status" and counted.
 //      A host matching no provider row is learned nothing from: the
 //      destination is one domain, and Postfix's own per-destination
 //      concurrency feedback already slows it; the status key gives no
@@ -30,11 +35,20 @@
 //      through Destinations::provider_of_domain (the MX cache and roll-up)
 //      and feeds a signal. BlockScanner reads the rows new since its last
 //      scan; an event whose MX lookup is still pending waits for tick().
-//   3. Time: tick(now) gives recovery. After quiet_period without a signal
-//      the rate grows by recovery_step (per quiet period) up to the
-//      provider's ceiling (its configured limit, else default_rate); at the
-//      ceiling the provider leaves backoff (level 0). A suspension ends at
-//      its deadline.
+//   3. Time: tick(now) gives recovery (backoff.h on_tick). After
+//      quiet_period without a signal (counted from the end of a suspension)
+//      the rate grows by recovery_step per quiet period up to the
+//      provider's ceiling (its configured limit from set_ceilings, else
+//      default_rate); at the ceiling the provider leaves backoff (level 0).
+//      Signals within hold_down of a decrease are one incident. tick() also
+//      retries block events whose MX lookup was pending.
+//
+// Levels: level() is backoff.h's (decreases applied; it stays until the
+// provider is normal again). The transport a level selects follows the
+// rate instead (learn_signal.h, transport_level): a provider whose rate has
+// grown back above ceiling * decrease is on the level-1 transport again,
+// and so on, so recovery climbs back through the throttled transports. A
+// suspended provider gets the last (slowest) transport configured for it.
 //
 // transport_maps = socketmap:unix:PATH:transport. trivial-rewrite looks up
 // the full address "user@domain", then "domain", then its parent domains
@@ -95,12 +109,14 @@
 #include "common/store/suppression.h"
 #include "common/store/throttle.h"
 #include "policyd/learn_settings.h"
+#include "policyd/mx_cache.h"
+#include "policyd/providers.h"
 
 namespace policyd {
 
-// How the learner tells a destination's provider. pdint builds one from
-// the ProviderTable and the MxCache (see learner.cc's comment at
-// make_destinations once those exist); tests use the real table.
+// How the learner tells a destination's provider: make_destinations()
+// builds it from the ProviderTable and the MxCache (policyd/providers.h,
+// policyd/mx_cache.h).
 struct Destinations {
     // The provider whose patterns match this MX host name; "" for none.
     std::function<std::string(std::string_view host)> provider_of_host;
@@ -109,6 +125,15 @@ struct Destinations {
     // pending (the lookup is started; ask again later).
     std::function<std::optional<std::string>(std::string_view domain)> provider_of_domain;
 };
+
+// provider_of_host: table.provider_of_host; provider_of_domain: the roll-up
+// (table.rollup) of mx_hosts(domain), "" for a domain of its own
+// ("default"), nullopt while mx_hosts gives nullopt (lookup pending). The
+// result refers to table and mx_hosts' captures: they must outlive it.
+using MxHosts = std::function<std::optional<std::vector<std::string>>(std::string_view domain)>;
+Destinations make_destinations(const ProviderTable& table, MxHosts mx_hosts);
+// The same over the daemon's MX cache (mx.hosts(domain)); mx must outlive it.
+Destinations make_destinations(const ProviderTable& table, MxCache& mx);
 
 // One change of a provider's state, as logged.
 struct BackoffChange {
@@ -130,6 +155,7 @@ struct LearnCounters {
     uint64_t unknown_host = 0;      // deferrals from hosts matching no provider
     uint64_t block_events = 0;
     uint64_t transport_answers = 0;  // OK answers of transport_for
+    uint64_t bad_map_names = 0;      // "status-X" with X no provider name: used as "status"
 };
 
 class Learner {

@@ -184,6 +184,8 @@ inline constexpr Param kParams[] = {
  "Rate added back to a provider in backoff for each policyd_backoff_quiet_period without a rate-limit reply (additive increase)."},
 {"policyd_backoff_quiet_period",   Type::Duration, "10m",                           10,      kDay,     kPolicyd,
  "Time without a rate-limit reply from a provider before its rate grows by one policyd_backoff_recovery_step."},
+{"policyd_backoff_hold_down",      Type::Duration, "1m",                            0,       kHour,    kPolicyd,
+ "After a decrease, further rate-limit replies from the provider within this time count as the same incident (the deferrals of one burst) and do not decrease again."},
 {"policyd_backoff_max_suspend",    Type::Duration, "1h",                            0,       kDay,     kPolicyd,
  "Longest suspension of a provider that asks to retry after a time (a retry-after in its reply); 0 never suspends, only slows."},
 {"policyd_backoff_default_rate",   Type::Rate,     "600/m",                         1,       kNoLimit, kPolicyd,

@@ -26,8 +26,9 @@ std::string show(const net::SocketmapReply& r) {
 
 // One step of a scenario: at t seconds, feed map/key (a status key), or a
 // block event (map "block:REASON", key "domain text"), or only tick; then
-// expect gmx's level and rate (per hour, 0: not in backoff) and the
-// transport answer for the domain web.de ("" = NOTFOUND).
+// expect gmx's backoff level (decreases applied, 0 once normal again) and
+// rate (per hour, 0: not in backoff) and the transport answer for the
+// domain web.de ("" = NOTFOUND): the transport follows the rate back up.
 struct Step {
     int64_t t;
     std::string map, key;
@@ -86,7 +87,7 @@ BOOST_AUTO_TEST_SUITE(policyd_learn)
 
 BOOST_AUTO_TEST_CASE(aimd_sequences) {
     // kConf: decrease 50%, min 60/h, step 600/h, quiet 600s, default 3600/h,
-    // gmx=gmx-slow/gmx-crawl, default=throttled; hold-down min(quiet/4, 60s).
+    // gmx=gmx-slow/gmx-crawl, default=throttled; hold-down 1m (the default).
     run("decrease, hold-down, recovery",
         {
             {0, "", "", 0, 0, ""},
@@ -95,9 +96,9 @@ BOOST_AUTO_TEST_CASE(aimd_sequences) {
             {100, "status", kGmxTooMany, 2, 900, "gmx-crawl:"},
             {600, "", "", 2, 900, "gmx-crawl:"},                // quiet 500s: not yet
             {700, "", "", 2, 1500, "gmx-crawl:"},               // +600/h; 1500 < 1800: still level 2
-            {1300, "", "", 1, 2100, "gmx-slow:"},               // above the level-1 point
-            {1900, "", "", 1, 2700, "gmx-slow:"},
-            {2500, "", "", 1, 3300, "gmx-slow:"},
+            {1300, "", "", 2, 2100, "gmx-slow:"},               // above the level-1 point
+            {1900, "", "", 2, 2700, "gmx-slow:"},
+            {2500, "", "", 2, 3300, "gmx-slow:"},
             {3100, "", "", 0, 0, ""},                           // at the ceiling: out of backoff
         });
     run("floor at min_rate, level keeps rising",
@@ -110,13 +111,13 @@ BOOST_AUTO_TEST_CASE(aimd_sequences) {
             {300, "status", kWebDe, 6, 60, "gmx-crawl:"},
             {360, "status", kWebDe, 7, 60, "gmx-crawl:"},
             {959, "", "", 7, 60, "gmx-crawl:"},
-            {960, "", "", 3, 660, "gmx-crawl:"},
+            {960, "", "", 7, 660, "gmx-crawl:"},  // the level stays until normal
         });
     run("a long quiet spell recovers several steps at once",
         {
             {0, "status", kWebDe, 1, 1800, "gmx-slow:"},
             {60, "status", kWebDe, 2, 900, "gmx-crawl:"},
-            {60 + 4 * 600, "", "", 1, 3300, "gmx-slow:"},  // 900 + 4 * 600
+            {60 + 4 * 600, "", "", 2, 3300, "gmx-slow:"},  // 900 + 4 * 600
             {60 + 5 * 600, "", "", 0, 0, ""},  // 900 + 5 * 600 >= 3600
         });
 }
@@ -154,6 +155,11 @@ BOOST_AUTO_TEST_CASE(success_credited_only_through_a_provider_map) {
     BOOST_TEST(l.states()[0].provider == "gmx");
     BOOST_TEST(l.states()[0].successes == 2u);
     BOOST_TEST(l.counters().successes_credited == 2u);
+    // A map name that names no valid provider is the shared map.
+    l.on_status("status-NOT/valid", kOk, t);
+    l.on_status("status-default", kOk, t);
+    BOOST_TEST(l.counters().bad_map_names == 2u);
+    BOOST_TEST(l.states().size() == 1u);
     // A deferral on a per-provider map is that provider's, whatever the host.
     l.on_status("status-google", kWebDe, t);
     BOOST_TEST(l.level("google") == 1);
@@ -216,6 +222,7 @@ BOOST_AUTO_TEST_CASE(transport_answers_only_the_domain_form) {
 }
 
 BOOST_AUTO_TEST_CASE(suspension_for_a_retry_after) {
+    logging::clear_captured();
     policyd::Learner l(learn_test::settings(), learn_test::destinations());
     const int64_t t = learn_test::kT0;
     const std::string key =
@@ -224,8 +231,11 @@ BOOST_AUTO_TEST_CASE(suspension_for_a_retry_after) {
     std::optional<policyd::BackoffChange> c = l.on_status("status", key, t);
     const policyd::StatusSignal sig = policyd::classify_status_key(key);
     BOOST_REQUIRE(sig.kind == policyd::StatusKind::RateLimit);
+    BOOST_TEST(sig.retry_after_s == 1800);  // "try again in 30 minutes"
     if (sig.retry_after_s > 0) {
         BOOST_REQUIRE(c);
+        BOOST_TEST(c->suspended_until_us == t + 1800 * kSec);
+        BOOST_TEST(logging::captured().find("suspended_for=1800") != std::string::npos);
         BOOST_TEST(l.suspended("gmx", t));
         BOOST_TEST(*l.allowed_rate("gmx", t) == 0.0);
         BOOST_TEST(l.transport_for("web.de", t).value_or("") == "gmx-crawl:");  // slowest

@@ -9,6 +9,8 @@
 #include "common/config/config.h"
 #include "common/config/error.h"
 #include "policyd/learn_settings.h"
+#include "policyd/reply_class.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -36,31 +38,44 @@ BOOST_AUTO_TEST_CASE(defaults) {
     BOOST_TEST(s.recovery_step == 60.0 / 3600);
     BOOST_TEST(s.quiet_period.count() == 600);
     BOOST_TEST(s.max_suspend.count() == 3600);
+    BOOST_TEST(s.hold_down.count() == 60);
     BOOST_TEST(s.default_rate == 10.0);
     BOOST_TEST(s.transports.by_provider.empty());
     BOOST_TEST(s.transports.fallback.empty());
     BOOST_TEST(s.reply_patterns == "");
+    BOOST_TEST(!s.patterns);
     BOOST_TEST(s.transports.for_level("gmx", 1) == "");
 }
 
 BOOST_AUTO_TEST_CASE(values) {
+    harness::TempDir dir("sg-learn-settings-");
+    const std::string patterns = dir.sub("replies");
+    harness::write_file(patterns, "# ours\nratelimit:rate  slow down, friend\n");
     const policyd::LearnSettings s = settings_of(
         "policyd_backoff_decrease = 25\n"
         "policyd_backoff_min_rate = 2/m\n"
         "policyd_backoff_recovery_step = 10/m\n"
         "policyd_backoff_quiet_period = 5m\n"
         "policyd_backoff_max_suspend = 0\n"
+        "policyd_backoff_hold_down = 0\n"
         "policyd_backoff_default_rate = 100/s\n"
         "policyd_throttled_transports = gmx=gmx-slow/gmx-crawl, google=google_slow, "
         "default=throttled\n"
-        "policyd_reply_patterns = /etc/sendguard/replies\n");
+        "policyd_reply_patterns = " + patterns + "\n");
     BOOST_TEST(s.decrease == 0.25);
     BOOST_TEST(s.min_rate == 2.0 / 60);
     BOOST_TEST(s.recovery_step == 10.0 / 60);
     BOOST_TEST(s.quiet_period.count() == 300);
     BOOST_TEST(s.max_suspend.count() == 0);
+    BOOST_TEST(s.hold_down.count() == 0);
     BOOST_TEST(s.default_rate == 100.0);
-    BOOST_TEST(s.reply_patterns == "/etc/sendguard/replies");
+    BOOST_TEST(s.reply_patterns == patterns);
+    BOOST_REQUIRE(s.patterns);
+    BOOST_TEST(s.patterns->size() == 1u);
+    const auto c = policyd::classify_key(
+        "4.0.0 host mx.example[192.0.2.1] said: 421 Slow down, friend", s.patterns.get());
+    BOOST_TEST((c.signal == policyd::Signal::RateLimit));
+    BOOST_TEST(c.from_extra);
     const policyd::ThrottledTransports& t = s.transports;
     BOOST_TEST(t.for_level("gmx", 0) == "");
     BOOST_TEST(t.for_level("gmx", 1) == "gmx-slow");
@@ -100,6 +115,17 @@ BOOST_AUTO_TEST_CASE(errors_name_the_parameter_and_entry) {
         const std::string got = error_of(c.text);
         BOOST_TEST_CONTEXT(c.text) { BOOST_TEST(got.find(c.want) != std::string::npos, got); }
     }
+}
+
+BOOST_AUTO_TEST_CASE(pattern_file_errors_name_the_file_and_line) {
+    harness::TempDir dir("sg-learn-settings-");
+    const std::string bad = dir.sub("replies");
+    harness::write_file(bad, "ratelimit:rate ok\nsometimes maybe\n");
+    const std::string got = error_of("policyd_reply_patterns = " + bad + "\n");
+    BOOST_TEST(got.find("sendguard.conf:1: invalid policyd_reply_patterns: " + bad) == 0u, got);
+    BOOST_TEST(got.find(bad + ":2:") != std::string::npos, got);
+    const std::string missing = error_of("policyd_reply_patterns = " + dir.sub("none") + "\n");
+    BOOST_TEST(missing.find("No such file") != std::string::npos, missing);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

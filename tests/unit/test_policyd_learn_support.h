@@ -1,24 +1,24 @@
 // test_policyd_learn_support.h - settings and destinations for the learner tests
 //
 // settings(conf): learn_settings() of a sendguard.conf text (kConf by default).
-// destinations(pending): a Destinations over a fixed set of MX host suffixes
-// and recipient domains:
-//   hosts  *.gmx.net, *.web.de -> gmx; *.google.com -> google;
-//          *.yahoodns.net -> yahoo; anything else -> "" (no provider)
-//   domains gmx.de, web.de -> gmx; gmail.com -> google; yahoo.com -> yahoo;
-//          small.example -> "" (its own destination); pending.example ->
-//          pending (nullopt); pending->domain -> nullopt until
-//          pending->resolved, then gmx
+// destinations(pending): make_destinations() over the shipped provider table
+// (ProviderTable::builtin()) and fixed MX hosts in place of the MX cache:
+//   gmx.de, web.de -> GMX/web.de hosts; gmail.com -> Google's; yahoo.com ->
+//   Yahoo's; pending.example -> pending (nullopt); pending->domain -> nullopt
+//   until pending->resolved, then a GMX host; any other domain -> "mail.DOMAIN"
+//   (its own destination)
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/config/config.h"
 #include "policyd/learn_settings.h"
 #include "policyd/learner.h"
+#include "policyd/providers.h"
 
 namespace learn_test {
 
@@ -30,6 +30,7 @@ inline const std::string kConfBase =
     "policyd_backoff_min_rate = 60/h\n"
     "policyd_backoff_recovery_step = 600/h\n"
     "policyd_backoff_quiet_period = 600s\n"
+    "policyd_backoff_hold_down = 60s\n"
     "policyd_backoff_default_rate = 3600/h\n";
 inline const std::string kConfNoDefault =
     kConfBase + "policyd_backoff_max_suspend = 1h\n"
@@ -50,31 +51,31 @@ struct PendingDomain {
     bool resolved = false;
 };
 
-inline bool ends_with_label(std::string_view host, std::string_view suffix) {
-    return host.size() > suffix.size() && host.ends_with(suffix) &&
-           host[host.size() - suffix.size() - 1] == '.';
+// The shipped provider table: the learner's tests use the real patterns.
+inline const policyd::ProviderTable& table() {
+    static const policyd::ProviderTable t = policyd::ProviderTable::builtin();
+    return t;
+}
+
+// MX hosts of the test domains, as the MX cache would give them.
+inline std::optional<std::vector<std::string>> mx_of(std::string_view domain,
+                                                    const PendingDomain* pending) {
+    using V = std::vector<std::string>;
+    if (domain == "gmx.de") return V{"mx00.emig.gmx.net", "mx01.emig.gmx.net"};
+    if (domain == "web.de") return V{"mx-ha03.web.de", "mx-ha02.web.de"};
+    if (domain == "gmail.com") return V{"gmail-smtp-in.l.google.com", "alt1.gmail-smtp-in.l.google.com"};
+    if (domain == "yahoo.com") return V{"mta5.am0.yahoodns.net", "mta6.am0.yahoodns.net"};
+    if (domain == "pending.example") return std::nullopt;
+    if (pending && domain == pending->domain) {
+        if (!pending->resolved) return std::nullopt;
+        return V{"mx00.emig.gmx.net"};
+    }
+    return V{"mail." + std::string(domain)};  // its own destination
 }
 
 inline policyd::Destinations destinations(const PendingDomain* pending = nullptr) {
-    policyd::Destinations d;
-    d.provider_of_host = [](std::string_view host) -> std::string {
-        if (ends_with_label(host, "gmx.net") || ends_with_label(host, "web.de")) return "gmx";
-        if (ends_with_label(host, "google.com")) return "google";
-        if (ends_with_label(host, "yahoodns.net")) return "yahoo";
-        return "";
-    };
-    d.provider_of_domain = [pending](std::string_view domain) -> std::optional<std::string> {
-        if (domain == "gmx.de" || domain == "web.de") return "gmx";
-        if (domain == "gmail.com") return "google";
-        if (domain == "yahoo.com") return "yahoo";
-        if (domain == "pending.example") return std::nullopt;
-        if (pending && domain == pending->domain) {
-            if (!pending->resolved) return std::nullopt;
-            return "gmx";
-        }
-        return "";
-    };
-    return d;
+    return policyd::make_destinations(
+        table(), [pending](std::string_view domain) { return mx_of(domain, pending); });
 }
 
 }  // namespace learn_test
