@@ -435,6 +435,15 @@ BOOST_AUTO_TEST_CASE(policy_service_limits_and_keeps_state_across_restart) {
     BOOST_TEST(d.logged("limit=reached, rule=login, key=alice"), d.err());
     BOOST_TEST(d.logged("event=limit, rule=login, key=alice"), d.err());
     d.stop();
+    // What was flushed is what `sendguard status` shows.
+    auto st = harness::run({harness::sendguard_bin("sendguard"), "-c", d.conf, "status", "--json"});
+    BOOST_TEST(st.ok(), st.describe());
+    BOOST_TEST(st.out.find("\"rule\":\"login\",\"key\":\"alice\",\"windows\":[{\"period_s\":3600,"
+                           "\"period\":\"1h\",\"limit\":3,\"used\":3}],\"refused\":1,") != std::string::npos,
+               st.out);
+    BOOST_TEST(st.out.find("\"key\":\"bob\",\"windows\":[{\"period_s\":3600,\"period\":\"1h\",\"limit\":3,"
+                           "\"used\":3}],\"refused\":0,") != std::string::npos,
+               st.out);
 
     d.start_policy();
     BOOST_TEST(d.logged("state=loaded"), d.err());
