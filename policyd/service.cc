@@ -307,8 +307,9 @@ private:
 
     void arm_purge() {
         loop_.add_timer(kPurgeInterval, [this] {
-            if (throttle_) try {
-                throttle_->purge(wall_now_us() - kPurgeAfterUs);
+            try {
+                // Rows no window can still need (the longest a rule may have).
+                if (throttle_) throttle_->purge(wall_now_us() - kPurgeAfterUs);
             } catch (const std::exception& e) {
                 logging::warning(logging::Line("policyd").kv("purge", "failed").kv("error", e.what()));
             }
