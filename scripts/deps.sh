@@ -10,7 +10,7 @@ PKGS="build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
  libboost-test-dev libboost-program-options-dev libgmime-3.0-dev libglib2.0-dev
  libssl-dev libidn2-dev libpsl-dev libffi-dev libpcre2-dev zlib1g-dev
  postfix postfix-lmdb sasl2-bin libsasl2-modules dnsmasq-base iproute2 mandoc
- publicsuffix opendkim opendkim-tools
+ publicsuffix opendkim opendkim-tools postfwd
  procps psmisc python3 swaks ca-certificates openssl systemd adduser"
 
 missing=""
