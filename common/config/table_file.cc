@@ -54,7 +54,7 @@ TableFile TableFile::parse(std::string_view text, std::string_view origin, const
         if (t.entries_.size() >= limits.max_entries)
             throw Error(at(first) + ": more than " + std::to_string(limits.max_entries) + " entries");
         auto [it, fresh] = t.index_.emplace(std::string(key), t.entries_.size());
-        if (!fresh)
+        if (!fresh && !limits.duplicate_keys)
             throw Error(at(first) + ": duplicate key " + quote_value(key) + " (first at line " +
                         std::to_string(t.entries_[it->second].line) + ")");
         t.entries_.push_back(Entry{std::string(key), std::string(value), first});

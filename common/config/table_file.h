@@ -9,7 +9,8 @@
 //     newline is deleted, the leading whitespace is kept;
 //   - a line may end in CRLF; other control characters are errors.
 // Unlike postmap, which warns and keeps one of them, a key given twice is an
-// error. Keys are compared as written; a program that wants them folded
+// error (unless TableLimits::duplicate_keys: a file of rows whose first word
+// is a class, not a key; find() then returns the first). Keys are compared as written; a program that wants them folded
 // (domains) does so itself, and reports its own errors with where(entry).
 //
 //     config::TableLimits lim{.max_line = 1024, .max_entries = 10000, .max_bytes = 4u << 20};
@@ -36,6 +37,7 @@ struct TableLimits {
     size_t max_key;      // bytes in a key
     size_t max_entries;  // entries in the file
     size_t max_bytes;    // size of the file
+    bool duplicate_keys = false;  // a key may repeat
 };
 
 class TableFile {
