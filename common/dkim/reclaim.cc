@@ -2,15 +2,21 @@
 #include "common/dkim/reclaim.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+
+// Any function of libopendkim's, to find its code (reclaim.h: dkim.h is
+// not read here).
+extern "C" const char* dkim_getresultstr(int status);
 
 namespace dkim::reclaim {
 
@@ -36,7 +42,55 @@ struct OwnCall {
     bool saved;
 };
 
-HandleArena* active() noexcept { return own_call ? nullptr : current; }
+
+#ifndef SG_DKIM_RENAMED
+// With the shared library, the interposed functions are also reached by
+// libcrypto's own calls (an EVP_PKEY_CTX dropping its reference to the
+// key, say): only calls returning into libopendkim's code are its own.
+struct Range {
+    std::uintptr_t lo = 0, hi = 0;
+};
+Range odk_range() {
+    Range r;
+    Dl_info info{};
+    if (!dladdr(reinterpret_cast<void*>(&::dkim_getresultstr), &info) || !info.dli_fbase) return r;
+    struct Find {
+        const void* base;
+        Range* out;
+    } find{info.dli_fbase, &r};
+    dl_iterate_phdr(
+        [](dl_phdr_info* i, std::size_t, void* data) -> int {
+            auto* f = static_cast<Find*>(data);
+            bool mine = false;
+            for (int k = 0; k < i->dlpi_phnum; ++k)
+                if (i->dlpi_phdr[k].p_type == PT_LOAD &&
+                    reinterpret_cast<const void*>(i->dlpi_addr + i->dlpi_phdr[k].p_vaddr - i->dlpi_phdr[k].p_offset) ==
+                        f->base)
+                    mine = true;
+            if (!mine) return 0;
+            for (int k = 0; k < i->dlpi_phnum; ++k)
+                if (i->dlpi_phdr[k].p_type == PT_LOAD && (i->dlpi_phdr[k].p_flags & PF_X)) {
+                    f->out->lo = i->dlpi_addr + i->dlpi_phdr[k].p_vaddr;
+                    f->out->hi = f->out->lo + i->dlpi_phdr[k].p_memsz;
+                }
+            return 1;
+        },
+        &find);
+    return r;
+}
+bool from_library(const void* ret) {
+    static const Range r = odk_range();
+    const auto a = reinterpret_cast<std::uintptr_t>(ret);
+    return a >= r.lo && a < r.hi;
+}
+#else
+bool from_library(const void*) { return true; }  // only its references are renamed
+#endif
+
+// The handle a call of libopendkim's is accounted to, or NULL.
+HandleArena* active(const void* ret) noexcept {
+    return own_call || !current || !from_library(ret) ? nullptr : current;
+}
 
 }  // namespace
 
@@ -82,8 +136,8 @@ void real_pkey_free(EVP_PKEY* k) { next_definition<void (*)(EVP_PKEY*)>(pkey_fre
 
 namespace {
 
-EVP_PKEY* on_pem_read(BIO* b, EVP_PKEY** x, pem_password_cb* cb, void* u) {
-    HandleArena* a = active();
+EVP_PKEY* on_pem_read(const void* ret, BIO* b, EVP_PKEY** x, pem_password_cb* cb, void* u) {
+    HandleArena* a = active(ret);
     if (!a || !a->cache || a->pem.empty() || x || cb || u) return real_pem_read(b, x, cb, u);
     // Only the handle's own key text, read from its start.
     char* data = nullptr;
@@ -108,9 +162,9 @@ EVP_PKEY* on_pem_read(BIO* b, EVP_PKEY** x, pem_password_cb* cb, void* u) {
     return k;
 }
 
-BIO* on_new_mem_buf(const void* buf, int len) {
+BIO* on_new_mem_buf(const void* ret, const void* buf, int len) {
     BIO* b = real_new_mem_buf(buf, len);
-    if (HandleArena* a = active(); a && b)
+    if (HandleArena* a = active(ret); a && b)
         for (BIO*& slot : a->bios)
             if (!slot) {
                 slot = b;
@@ -119,15 +173,15 @@ BIO* on_new_mem_buf(const void* buf, int len) {
     return b;
 }
 
-int on_bio_free(BIO* b) {
-    if (HandleArena* a = active(); a && b)
+int on_bio_free(const void* ret, BIO* b) {
+    if (HandleArena* a = active(ret); a && b)
         for (BIO*& slot : a->bios)
             if (slot == b) slot = nullptr;
     return real_bio_free(b);
 }
 
-void on_pkey_free(EVP_PKEY* k) {
-    if (HandleArena* a = active(); a && k && k == a->key && a->key_refs > 0) --a->key_refs;
+void on_pkey_free(const void* ret, EVP_PKEY* k) {
+    if (HandleArena* a = active(ret); a && k && k == a->key && a->key_refs > 0) --a->key_refs;
     real_pkey_free(k);
 }
 
@@ -220,9 +274,9 @@ HandleScope::~HandleScope() { current = saved_; }
 #endif
 extern "C" {
 EVP_PKEY* SG_ODK(PEM_read_bio_PrivateKey)(BIO* b, EVP_PKEY** x, pem_password_cb* cb, void* u) {
-    return dkim::reclaim::on_pem_read(b, x, cb, u);
+    return dkim::reclaim::on_pem_read(__builtin_return_address(0), b, x, cb, u);
 }
-BIO* SG_ODK(BIO_new_mem_buf)(const void* buf, int len) { return dkim::reclaim::on_new_mem_buf(buf, len); }
-int SG_ODK(BIO_free)(BIO* b) { return dkim::reclaim::on_bio_free(b); }
-void SG_ODK(EVP_PKEY_free)(EVP_PKEY* k) { dkim::reclaim::on_pkey_free(k); }
+BIO* SG_ODK(BIO_new_mem_buf)(const void* buf, int len) { return dkim::reclaim::on_new_mem_buf(__builtin_return_address(0), buf, len); }
+int SG_ODK(BIO_free)(BIO* b) { return dkim::reclaim::on_bio_free(__builtin_return_address(0), b); }
+void SG_ODK(EVP_PKEY_free)(EVP_PKEY* k) { dkim::reclaim::on_pkey_free(__builtin_return_address(0), k); }
 }
