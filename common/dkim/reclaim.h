@@ -28,7 +28,9 @@
 //     functions are OpenSSL's own, unchanged.
 //   How the four functions are reached: with libopendkim shared, the
 //   program defines them (they interpose; the originals are found with
-//   dlsym(RTLD_NEXT)); with libopendkim.a (SENDGUARD_STATIC_DEPS), the
+//   dlsym(RTLD_NEXT); libcrypto's own calls reach them too, so only calls
+//   whose return address is in libopendkim's code are accounted); with
+//   libopendkim.a (SENDGUARD_STATIC_DEPS), the
 //   build renames the archive's references to sg_odk_NAME (objcopy
 //   --redefine-sym, SG_DKIM_RENAMED), so only libopendkim's calls come here.
 //
