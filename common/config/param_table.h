@@ -175,6 +175,26 @@ inline constexpr Param kParams[] = {
 {"policyd_record_clients",         Type::List,     "root, $policyd_user",           0,       64,       kPolicyd,
  "Users (name) and groups (@name) allowed to query the record map over a UNIX-domain socket; others get PERM."},
 
+// --- the lookup daemon (sendguard-policyd): backoff learned from delivery results
+{"policyd_backoff_decrease",       Type::Int,      "50",                            1,       99,       kPolicyd,
+ "Percent of its allowed rate a provider keeps after each rate-limit reply the status filter or a block event reports (multiplicative decrease)."},
+{"policyd_backoff_min_rate",       Type::Rate,     "30/h",                          1,       kNoLimit, kPolicyd,
+ "Lowest rate a provider in backoff is slowed to; further rate-limit replies then only raise its backoff level."},
+{"policyd_backoff_recovery_step",  Type::Rate,     "60/h",                          1,       kNoLimit, kPolicyd,
+ "Rate added back to a provider in backoff for each policyd_backoff_quiet_period without a rate-limit reply (additive increase)."},
+{"policyd_backoff_quiet_period",   Type::Duration, "10m",                           10,      kDay,     kPolicyd,
+ "Time without a rate-limit reply from a provider before its rate grows by one policyd_backoff_recovery_step."},
+{"policyd_backoff_hold_down",      Type::Duration, "1m",                            0,       kHour,    kPolicyd,
+ "After a decrease, further rate-limit replies from the provider within this time count as the same incident (the deferrals of one burst) and do not decrease again."},
+{"policyd_backoff_max_suspend",    Type::Duration, "1h",                            0,       kDay,     kPolicyd,
+ "Longest suspension of a provider that asks to retry after a time (a retry-after in its reply); 0 never suspends, only slows."},
+{"policyd_backoff_default_rate",   Type::Rate,     "600/m",                         1,       kNoLimit, kPolicyd,
+ "Rate assumed for a provider without a configured limit: where the first decrease starts and what recovery climbs back to."},
+{"policyd_throttled_transports",   Type::List,     "",                              0,       64,       kPolicyd,
+ "Where transport_maps routes a provider in backoff: PROVIDER=TRANSPORT[/TRANSPORT...] per level, default=... for the rest; master.cf transports (sendguard-policyd(8))."},
+{"policyd_reply_patterns",         Type::Path,     "",                              0,       kNoLimit, kPolicyd,
+ "File of extra rate-limit reply patterns for the delivery status classifier, added to the shipped table; empty: the shipped table only."},
+
 // --- the milter (sendguard-milter): program, checks, signed VERP
 {"milter_listen",                  Type::String,   "unix:$run_directory/milter.sock", 1,       512,      kMilter,
  "Endpoint the milter listens on, unix:PATH or inet:HOST:PORT; Postfix names it in smtpd_milters and non_smtpd_milters (unix:PATH, inet:HOST:PORT)."},

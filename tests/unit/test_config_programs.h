@@ -29,6 +29,7 @@
 #include "common/senders/setup.h"
 #include "common/store/setup.h"
 #include "milter/settings.h"
+#include "policyd/learn_settings.h"
 #include "policyd/settings.h"
 #include "tests/support/temp_dir.h"
 
@@ -59,6 +60,8 @@ inline void cli_settings(const config::Config& cfg) {
 inline void policyd_settings(const config::Config& cfg) {
     (void)daemons::LogSettings::from(cfg, "policyd");
     const policyd::Settings s = policyd::Settings::from(cfg);
+    // The backoff learner's settings, built at start and on each reload.
+    (void)policyd::learn_settings(cfg);
     (void)store::open_suppression_store(*s.config);
 }
 
