@@ -20,6 +20,7 @@ namespace odk {
 #include <cstring>
 #include <stdexcept>
 
+#include "common/dkim/reclaim.h"
 #include "common/sys/c_handle.h"
 
 namespace dkim {
@@ -60,10 +61,11 @@ struct Library::Impl {
     std::vector<std::string> sign_names, over_names;
     std::unique_ptr<CList> sign, over;
     sys::CHandle<DKIM_LIB, odk::dkim_close> lib;
+    reclaim::KeyCache keys;  // decoded private keys, by PEM text
 };
 
 Library::Library(const LibraryOptions& o) : impl_(std::make_unique<Impl>()) {
-    impl_->lib.reset(dkim_init(nullptr, nullptr));
+    impl_->lib.reset(dkim_init(reclaim::alloc, reclaim::release));
     if (!impl_->lib) throw std::runtime_error("dkim_init failed");
     DKIM_LIB* lib = impl_->lib.get();
     unsigned flags = DKIM_LIBFLAGS_FIXCRLF;
@@ -90,9 +92,19 @@ Library::Library(const LibraryOptions& o) : impl_(std::make_unique<Impl>()) {
 
 Library::~Library() = default;
 
+// arena is declared first: it outlives the DKIM handle, and what
+// dkim_free leaves is released after it (reclaim.h).
 struct MessageSigner::Handle {
+    reclaim::HandleArena arena;
     ::dkim::Handle dkim;
     const Key* key = nullptr;
+    ~Handle() {
+        {
+            reclaim::HandleScope scope(arena);
+            dkim.reset();
+        }
+        arena.reset();
+    }
 };
 
 MessageSigner::MessageSigner(const Library& lib, const std::vector<std::shared_ptr<const Key>>& keys,
@@ -105,9 +117,11 @@ MessageSigner::MessageSigner(const Library& lib, const std::vector<std::shared_p
         DKIM_STAT st = DKIM_STAT_OK;
         auto h = std::make_unique<Handle>();
         h->key = k.get();
+        h->arena.pem = k->key.pem();
+        h->arena.cache = &lib.impl().keys;
         const dkim_alg_t alg =
             k->key.algorithm() == Algorithm::Ed25519Sha256 ? DKIM_SIGN_ED25519SHA256 : DKIM_SIGN_RSASHA256;
-        h->dkim.reset(dkim_sign(lib.impl().lib.get(), reinterpret_cast<const unsigned char*>(qid.c_str()), nullptr,
+        h->dkim.reset(dkim_sign(lib.impl().lib.get(), reinterpret_cast<const unsigned char*>(qid.c_str()), &h->arena,
                                 reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(k->key.pem().c_str())),
                                 reinterpret_cast<const unsigned char*>(k->selector.c_str()),
                                 reinterpret_cast<const unsigned char*>(k->domain.c_str()), DKIM_CANON_RELAXED,
@@ -161,7 +175,12 @@ std::vector<Signature> MessageSigner::finish() {
     std::vector<Signature> out;
     if (!ok()) return out;
     for (auto& h : handles_) {
-        if (const DKIM_STAT st = dkim_eom(h->dkim.get(), nullptr); st != DKIM_STAT_OK) {
+        DKIM_STAT eom = DKIM_STAT_OK;
+        {
+            reclaim::HandleScope scope(h->arena);  // the key is loaded here
+            eom = dkim_eom(h->dkim.get(), nullptr);
+        }
+        if (const DKIM_STAT st = eom; st != DKIM_STAT_OK) {
             fail("dkim_eom", st, h.get());
             return {};
         }
@@ -186,7 +205,8 @@ std::vector<Signature> MessageSigner::finish() {
 std::vector<VerifyResult> verify(const Library& lib, std::string_view message) {
     std::vector<VerifyResult> out;
     DKIM_STAT st = DKIM_STAT_OK;
-    ::dkim::Handle d(dkim_verify(lib.impl().lib.get(), reinterpret_cast<const unsigned char*>("verify"), nullptr, &st));
+    reclaim::HandleArena arena;  // outlives d
+    ::dkim::Handle d(dkim_verify(lib.impl().lib.get(), reinterpret_cast<const unsigned char*>("verify"), &arena, &st));
     if (!d) return {{"", "", false, std::string("dkim_verify: ") + dkim_getresultstr(st)}};
     std::size_t end = message.find("\r\n\r\n");
     const std::string_view head = message.substr(0, end == std::string_view::npos ? message.size() : end + 2);
