@@ -529,7 +529,11 @@ Server start_policyd(const TempDir& dir, const std::string& bin_dir, int cpu) {
                    "\npolicyd_user = root\nlog_target = file:" + dir.file("policyd.log") +
                    "\npolicyd_socketmap_listen = unix:" + dir.file("socketmap.sock") +
                    "\npolicyd_policy_listen = inet:127.0.0.1:" + std::to_string(port) +
-                   "\npolicyd_rate_rules = " + dir.file("rate_rules") + "\n");
+                   "\npolicyd_rate_rules = " + dir.file("rate_rules") +
+                   // MX lookups of the recipients' domains go to a closed
+                   // loopback port (answered at once: the domain itself),
+                   // never to the machine's resolver.
+                   "\ndns_servers = 127.0.0.1:9\n");
     s.pid = spawn({bin, "-c", dir.file("sendguard.conf")}, dir.file("policyd.out"), cpu);
     if (!wait_listening(s.ep, s.pid, true, 10s)) {
         s.skip = "sendguard-policyd has no policy service yet: " + first_line(dir.file("policyd.out"));

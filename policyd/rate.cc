@@ -10,6 +10,9 @@ namespace policyd {
 
 namespace {
 
+// A window written without "burst" is a quota (rate.h).
+uint64_t default_burst(uint64_t count) { return count < kMaxBurst ? count : kMaxBurst; }
+
 __extension__ typedef __int128 i128;
 
 constexpr std::string_view kForms =
@@ -93,7 +96,7 @@ std::string parse_window(std::string_view text, Window& w) {
         return where + "period must be between 1s and 31 days";
     w.count = count;
     w.period_us = static_cast<int64_t>(period);
-    w.burst = 1;
+    w.burst = default_burst(count);
     // At most kMaxPerSecond per second: count * 1s <= kMaxPerSecond * period.
     if (static_cast<i128>(count) * kSecondUs > static_cast<i128>(kMaxPerSecond) * w.period_us)
         return where + "faster than " + std::to_string(kMaxPerSecond) + "/s, the most one window expresses";
@@ -198,7 +201,7 @@ std::string format_window(const Window& w) {
     }
     if (n != 1) out += std::to_string(n);
     out += unit;
-    if (w.burst > 1) out += " burst " + std::to_string(w.burst);
+    if (w.burst != default_burst(w.count)) out += " burst " + std::to_string(w.burst);
     return out;
 }
 

@@ -6,8 +6,12 @@
 //     UNIT   = s | sec | second | m | min | minute | h | hour | d | day
 //              (plurals too: secs, seconds, mins, minutes, hours, days)
 // e.g. "600/h burst 20, 10000/day", "100/10min". Case does not matter.
-// Bounds: 1 <= COUNT <= kMaxCount, 1 <= BURST <= kMaxBurst (default 1: no
-// burst), 1 s <= period <= 31 days, at most kMaxWindows windows, and at most
+// Without "burst" a window is a quota: BURST = COUNT (at most kMaxBurst),
+// so "10000/day" lets a customer send 10000 at once and then refills at
+// 10000 a day, as "10000 recipients a day" reads; "burst N" paces within
+// the window (600/h burst 20: 20 at once, then one every 6 s).
+// Bounds: 1 <= COUNT <= kMaxCount, 1 <= BURST <= kMaxBurst, 1 s <= period
+// <= 31 days, at most kMaxWindows windows, and at most
 // kMaxPerSecond per second in one window (the emission interval is kept in
 // whole microseconds, rounded up, so a faster rate would be inexact).
 //

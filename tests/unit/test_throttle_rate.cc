@@ -40,22 +40,22 @@ BOOST_AUTO_TEST_CASE(grammar_accepts) {
         std::vector<Window> want;
     };
     const Case cases[] = {
-        {"600/h burst 20, 10000/day", {{600, kHour, 20}, {10000, kDay, 1}}},
+        {"600/h burst 20, 10000/day", {{600, kHour, 20}, {10000, kDay, 10000}}},
         {"1/s", {{1, kS, 1}}},
-        {"5/sec", {{5, kS, 1}}},
-        {"5/seconds", {{5, kS, 1}}},
-        {"100/m", {{100, kMin, 1}}},
-        {"100/min", {{100, kMin, 1}}},
-        {"100/minutes", {{100, kMin, 1}}},
-        {"100/10min", {{100, 10 * kMin, 1}}},
+        {"5/sec", {{5, kS, 5}}},
+        {"5/seconds", {{5, kS, 5}}},
+        {"100/m", {{100, kMin, 100}}},
+        {"100/min", {{100, kMin, 100}}},
+        {"100/minutes", {{100, kMin, 100}}},
+        {"100/10min", {{100, 10 * kMin, 100}}},
         {"100 / 10 min burst 5", {{100, 10 * kMin, 5}}},
-        {"7/hour", {{7, kHour, 1}}},
+        {"7/hour", {{7, kHour, 7}}},
         {"7/HOURS BURST 2", {{7, kHour, 2}}},
         {"1/31d", {{1, 31 * kDay, 1}}},
-        {"  3/d ,4/day,5/days  ", {{3, kDay, 1}, {4, kDay, 1}, {5, kDay, 1}}},
-        {"10000/s", {{10000, kS, 1}}},
+        {"  3/d ,4/day,5/days  ", {{3, kDay, 3}, {4, kDay, 4}, {5, kDay, 5}}},
+        {"10000/s", {{10000, kS, 10000}}},
         {"1/s burst 1000000", {{1, kS, 1000000}}},
-        {"1/s,2/s,3/s,4/s,5/s,6/s,7/s,8/s", std::vector<Window>(8, Window{1, kS, 1})},
+        {"1/s,2/s,3/s,4/s,5/s,6/s,7/s,8/s", {{1, kS, 1}, {2, kS, 2}, {3, kS, 3}, {4, kS, 4}, {5, kS, 5}, {6, kS, 6}, {7, kS, 7}, {8, kS, 8}}},
     };
     for (const Case& c : cases) {
         policyd::LimitsParse p = policyd::parse_limits(c.text);
@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(burst_then_one_per_interval) {
 }
 
 BOOST_AUTO_TEST_CASE(burst_one_spaces_requests) {
-    const std::vector<Window> w = limits("10/min");  // T = 6 s
+    const std::vector<Window> w = limits("10/min burst 1");  // T = 6 s
     std::vector<GcraState> s(1);
     BOOST_TEST(policyd::consume(w, s, kT0).allowed);
     const Verdict v = policyd::consume(w, s, kT0 + kS);
