@@ -152,6 +152,7 @@ struct PolicyEngine::Impl {
     ProviderOf provider_of;
     CountAt count_at;
     int64_t pending_timeout_us;
+    int64_t no_eom_warned_us = 0;  // last "no END-OF-MESSAGE requests" warning
     size_t max_pending;
 
     std::unordered_map<BucketId, Bucket, BucketIdHash> buckets;
@@ -460,6 +461,7 @@ void PolicyEngine::set_options(CountAt count_at, std::chrono::seconds pending_ti
 }
 
 void PolicyEngine::expire(int64_t now_us) {
+    uint64_t expired = 0;
     while (!impl_->pending_order.empty()) {
         const std::string& oldest = impl_->pending_order.front();
         const auto it = impl_->pending.find(oldest);
@@ -467,6 +469,20 @@ void PolicyEngine::expire(int64_t now_us) {
             break;
         impl_->drop_pending(std::string(oldest));
         ++impl_->counters.pending_expired;
+        ++expired;
+    }
+    // Reservations that expire while no END-OF-MESSAGE request ever came:
+    // check_policy_service is only in smtpd_recipient_restrictions, and
+    // with policyd_count_at = end-of-message nothing is ever counted. Say
+    // so, once an hour, instead of enforcing nothing in silence.
+    if (expired && impl_->counters.end_of_message == 0 && impl_->count_at == CountAt::EndOfMessage &&
+        (impl_->no_eom_warned_us == 0 || now_us - impl_->no_eom_warned_us >= 3600 * kSecondUs)) {
+        impl_->no_eom_warned_us = now_us;
+        logging::warning(logging::Line("policyd")
+                             .kv("reservations_expired", static_cast<long long>(expired))
+                             .kv("reason", "no END-OF-MESSAGE policy request seen: nothing is counted")
+                             .kv("fix", "add check_policy_service to smtpd_end_of_data_restrictions too, "
+                                        "or set policyd_count_at = rcpt"));
     }
     // A bucket whose every TAT has passed holds nothing: drop it once
     // written (a later request starts a fresh one, which is the same).

@@ -224,9 +224,21 @@ std::optional<std::string> rule_key(const Rule& rule, const RequestValues& req) 
             if (req.sasl_username.empty()) return std::nullopt;
             v = req.sasl_username;
             break;
-        case KeyPart::SenderDomain: v = req.sender_domain; break;
-        case KeyPart::ClientAddress: v = req.client_address; break;
-        case KeyPart::PolicyContext: v = req.policy_context; break;
+        // An empty part means the rule does not apply: the null sender
+        // (bounces, DSNs) and a sender without a domain must not share one
+        // bucket, nor must requests without a client address or context.
+        case KeyPart::SenderDomain:
+            if (req.sender_domain.empty()) return std::nullopt;
+            v = req.sender_domain;
+            break;
+        case KeyPart::ClientAddress:
+            if (req.client_address.empty()) return std::nullopt;
+            v = req.client_address;
+            break;
+        case KeyPart::PolicyContext:
+            if (req.policy_context.empty()) return std::nullopt;
+            v = req.policy_context;
+            break;
         case KeyPart::Provider:
             if (req.provider.empty()) return std::nullopt;
             v = req.provider == "default" ? req.recipient_domain : req.provider;

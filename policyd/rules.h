@@ -30,8 +30,10 @@
 // and %25 so that two requests never share a key by accident. A key over
 // kMaxBucketKey bytes is cut and ends in '#' and the FNV-1a 64 hash (16 hex
 // digits) of the whole key. nullopt (the rule does not apply to this
-// request) when a sasl_username part is empty (not authenticated) or a
-// provider part has no provider (no recipient yet).
+// request) when any part is empty: sasl_username (not authenticated),
+// sender_domain (the null sender of bounces, or a sender without a
+// domain), client_address, policy_context, or a provider part with no
+// provider (no recipient yet).
 // rule_applies(): provider= matches req.provider ("default" for a domain
 // of no provider row); a rule without provider= applies to every request.
 //

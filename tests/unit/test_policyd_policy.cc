@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log/log.h"
 #include "common/policy/request.h"
 #include "common/store/throttle.h"
 #include "policyd/limit_notice.h"
@@ -115,12 +116,25 @@ BOOST_AUTO_TEST_CASE(reservations_without_end_of_message_consume_nothing) {
     for (int i = 0; i < 10; ++i)
         BOOST_TEST(e.rcpt("r" + std::to_string(i), "alice", "x@own.example", kT0) == "DUNNO");
     BOOST_TEST(e.engine.pending() == 10u);
+    logging::open("test", logging::Sink::None);  // captured() sees the lines
+    logging::clear_captured();
     e.engine.expire(kT0 + 601 * kSec);
     BOOST_TEST(e.engine.pending() == 0u);
     BOOST_TEST(e.engine.counters().pending_expired == 10u);
+    // No END-OF-MESSAGE request ever came: the operator is told that
+    // nothing is counted, and how to fix it.
+    BOOST_TEST(logging::captured().find("reservations_expired=10") != std::string::npos);
+    BOOST_TEST(logging::captured().find("smtpd_end_of_data_restrictions") != std::string::npos);
     BOOST_TEST(e.message("m1", "alice", "x@own.example", kT0 + 602 * kSec) == "DUNNO");
     BOOST_TEST(e.message("m2", "alice", "x@own.example", kT0 + 602 * kSec) == "DUNNO");
     BOOST_TEST(starts(e.rcpt("m3", "alice", "x@own.example", kT0 + 602 * kSec), "DEFER_IF_PERMIT"));
+    // Once END-OF-MESSAGE requests arrive, an expired reservation is an
+    // abandoned transaction, not a configuration mistake.
+    logging::clear_captured();
+    BOOST_TEST(e.rcpt("r99", "bob", "x@own.example", kT0 + 603 * kSec) == "DUNNO");
+    e.engine.expire(kT0 + 1300 * kSec);
+    BOOST_TEST(e.engine.counters().pending_expired == 11u);
+    BOOST_TEST(logging::captured().find("reservations_expired") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_message_counts_once_for_many_recipients) {

@@ -136,6 +136,10 @@ BOOST_AUTO_TEST_CASE(bucket_keys) {
     unknown.provider = "";
     policyd::RequestValues pipes = alice;
     pipes.sasl_username = "a|b%c";
+    policyd::RequestValues bounce = alice;  // the null sender
+    bounce.sender_domain = "";
+    policyd::RequestValues nocontext = alice;
+    nocontext.policy_context = "";
 
     const struct {
         size_t rule;
@@ -151,6 +155,8 @@ BOOST_AUTO_TEST_CASE(bucket_keys) {
         {1, &pipes, true, "a%7Cb%25c|gmail"},
         {2, &alice, true, "submission|192.0.2.7|shop.example"},
         {2, &anon, true, "submission|192.0.2.7|shop.example"},
+        {2, &bounce, true, std::nullopt},     // no sender domain: never one shared bucket
+        {2, &nocontext, true, std::nullopt},
         {3, &alice, true, ""},
         {4, &alice, true, ""},
         {4, &other, false, ""},
