@@ -4,26 +4,10 @@
 #include <limits>
 #include <vector>
 
+#include "common/store/read_batch.h"
 #include "common/store/suppression.h"
 
 namespace store {
-
-namespace {
-
-// Passes up to kScanBatch entries with key > after to take(key, value), in one
-// short read txn. Returns whether entries remain after the batch.
-template <class Take>
-bool read_batch(Env& env, MDB_dbi dbi, std::string_view after, Take&& take) {
-    ReadTxn txn = env.read();
-    Cursor c = txn.cursor(dbi);  // closed before the txn ends
-    size_t n = 0;
-    auto kv = c.after(after);
-    for (; kv && n < kScanBatch; kv = c.next(), ++n)
-        take(kv->key, kv->value);
-    return kv.has_value();
-}
-
-}  // namespace
 
 void SuppressionList::for_each(const Visit& fn, std::string_view after) const {
     std::string resume(after);

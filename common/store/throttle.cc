@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/store/le_codec.h"
+#include "common/store/read_batch.h"
 #include "common/store/record.h"
 #include "common/store/suppression.h"
 
@@ -33,19 +34,6 @@ bool split_key(std::string_view k, std::string& rule, std::string& key) {
 
 bool valid_provider(std::string_view name) noexcept {
     return !name.empty() && name.size() <= kThrottleMaxName;
-}
-
-// Passes up to kScanBatch entries with key > after to take(key, value), in one
-// short read txn. Returns whether entries remain after the batch.
-template <class Take>
-bool read_batch(Env& env, MDB_dbi dbi, std::string_view after, Take&& take) {
-    ReadTxn txn = env.read();
-    Cursor c = txn.cursor(dbi);  // closed before the txn ends
-    size_t n = 0;
-    auto kv = c.after(after);
-    for (; kv && n < kScanBatch; kv = c.next(), ++n)
-        take(kv->key, kv->value);
-    return kv.has_value();
 }
 
 // DB handle for name, or 0 when the env is read-only and the DB does not exist.
@@ -258,6 +246,38 @@ void need_db(const Env& env, MDB_dbi db, std::string_view name) {
                     std::string(name) + ": store opened read-only");
 }
 
+// The bucket and usage rows share their key form (throttle_key) and their
+// get/put/erase; only the value codec differs.
+template <class Row, class Decode>
+std::optional<Row> get_keyed(Env& env, MDB_dbi dbi, std::string_view db, std::string_view rule,
+                             std::string_view key, Decode decode) {
+    if (dbi == 0)
+        return std::nullopt;
+    const std::string k = throttle_key(rule, key);
+    ReadTxn r = env.read();
+    auto v = r.get(dbi, k);
+    if (!v)
+        return std::nullopt;
+    std::optional<Row> row = decode(*v);
+    if (!row)
+        bad_value(env, db, k);
+    row->rule.assign(rule);
+    row->key.assign(key);
+    return row;
+}
+
+// The caller checked need_db before building the row (a read-only store is
+// reported before a bad row).
+void put_keyed(Env& env, MDB_dbi dbi, const std::pair<std::string, std::string>& row) {
+    env.write([&](WriteTxn& w) { w.put(dbi, row.first, row.second); });
+}
+
+bool erase_keyed(Env& env, MDB_dbi dbi, std::string_view db, std::string_view rule, std::string_view key) {
+    need_db(env, dbi, db);
+    const std::string k = throttle_key(rule, key);
+    return env.write([&](WriteTxn& w) { return w.del(dbi, k); });
+}
+
 }  // namespace
 
 std::optional<ProviderState> ThrottleState::get_provider(std::string_view provider) const {
@@ -288,59 +308,31 @@ bool ThrottleState::erase_provider(std::string_view provider) {
 }
 
 std::optional<BucketState> ThrottleState::get_bucket(std::string_view rule, std::string_view key) const {
-    if (buckets_ == 0)
-        return std::nullopt;
-    const std::string k = throttle_key(rule, key);
-    ReadTxn r = env_->read();
-    auto v = r.get(buckets_, k);
-    if (!v)
-        return std::nullopt;
-    auto b = decode_bucket(*v);
-    if (!b)
-        bad_value(*env_, kThrottleBucketsDb, k);
-    b->rule.assign(rule);
-    b->key.assign(key);
-    return b;
+    return get_keyed<BucketState>(*env_, buckets_, kThrottleBucketsDb, rule, key,
+                                  [](std::string_view v) { return decode_bucket(v); });
 }
 
 void ThrottleState::put_bucket(const BucketState& b) {
     need_db(*env_, buckets_, kThrottleBucketsDb);
-    const auto row = bucket_row(*env_, b);
-    env_->write([&](WriteTxn& w) { w.put(buckets_, row.first, row.second); });
+    put_keyed(*env_, buckets_, bucket_row(*env_, b));
 }
 
 bool ThrottleState::erase_bucket(std::string_view rule, std::string_view key) {
-    need_db(*env_, buckets_, kThrottleBucketsDb);
-    const std::string k = throttle_key(rule, key);
-    return env_->write([&](WriteTxn& w) { return w.del(buckets_, k); });
+    return erase_keyed(*env_, buckets_, kThrottleBucketsDb, rule, key);
 }
 
 std::optional<UsageState> ThrottleState::get_usage(std::string_view rule, std::string_view key) const {
-    if (usage_ == 0)
-        return std::nullopt;
-    const std::string k = throttle_key(rule, key);
-    ReadTxn r = env_->read();
-    auto v = r.get(usage_, k);
-    if (!v)
-        return std::nullopt;
-    auto u = decode_usage(*v);
-    if (!u)
-        bad_value(*env_, kThrottleUsageDb, k);
-    u->rule.assign(rule);
-    u->key.assign(key);
-    return u;
+    return get_keyed<UsageState>(*env_, usage_, kThrottleUsageDb, rule, key,
+                                 [](std::string_view v) { return decode_usage(v); });
 }
 
 void ThrottleState::put_usage(const UsageState& u) {
     need_db(*env_, usage_, kThrottleUsageDb);
-    const auto row = usage_row(*env_, u);
-    env_->write([&](WriteTxn& w) { w.put(usage_, row.first, row.second); });
+    put_keyed(*env_, usage_, usage_row(*env_, u));
 }
 
 bool ThrottleState::erase_usage(std::string_view rule, std::string_view key) {
-    need_db(*env_, usage_, kThrottleUsageDb);
-    const std::string k = throttle_key(rule, key);
-    return env_->write([&](WriteTxn& w) { return w.del(usage_, k); });
+    return erase_keyed(*env_, usage_, kThrottleUsageDb, rule, key);
 }
 
 namespace {
