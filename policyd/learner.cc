@@ -122,6 +122,7 @@ Destinations make_destinations(const ProviderTable& table, MxHosts mx_hosts) {
     d.provider_of_host = [&table](std::string_view host) {
         return table.provider_of_host(host).value_or(std::string());
     };
+    d.is_provider = [&table](std::string_view name) { return table.find(name) != nullptr; };
     d.provider_of_domain = [&table, mx = std::move(mx_hosts)](
                                std::string_view domain) -> std::optional<std::string> {
         std::optional<std::vector<std::string>> hosts = mx(domain);
@@ -166,7 +167,8 @@ std::optional<BackoffChange> Learner::on_status(std::string_view map_name, std::
     if (map_name.size() > kStatusMapPrefix.size() && map_name.starts_with(kStatusMapPrefix)) {
         named = std::string(map_name.substr(kStatusMapPrefix.size()));
         // Not a provider row's name: learn from the host as on "status".
-        if (check_provider_name(named) || named == kDefaultProvider) {
+        if (check_provider_name(named) || named == kDefaultProvider ||
+            (m.dest.is_provider && !m.dest.is_provider(named))) {
             ++m.counters.bad_map_names;
             named.clear();
         }

@@ -124,6 +124,9 @@ struct Destinations {
     // provider (its own destination); nullopt while its MX lookup is
     // pending (the lookup is started; ask again later).
     std::function<std::optional<std::string>(std::string_view domain)> provider_of_domain;
+    // Whether name is a row of the provider table: a status-NAME map of
+    // any other name is the shared map, so a client cannot create states.
+    std::function<bool(std::string_view name)> is_provider;
 };
 
 // provider_of_host: table.provider_of_host; provider_of_domain: the roll-up

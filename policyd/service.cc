@@ -215,7 +215,10 @@ private:
                 [this](std::string_view host) {
                     return provider_table(*tables_).provider_of_host(host).value_or("");
                 },
-            .provider_of_domain = [this](std::string_view d) { return provider_of_domain(d); }};
+            .provider_of_domain = [this](std::string_view d) { return provider_of_domain(d); },
+            .is_provider = [this](std::string_view name) {
+                return provider_table(*tables_).find(name) != nullptr;
+            }};
     }
 
     // The MX roll-up: "" for a domain of its own, nullopt while pending.

@@ -160,6 +160,11 @@ BOOST_AUTO_TEST_CASE(success_credited_only_through_a_provider_map) {
     l.on_status("status-default", kOk, t);
     BOOST_TEST(l.counters().bad_map_names == 2u);
     BOOST_TEST(l.states().size() == 1u);
+    // A well-formed name that is no row of the provider table creates no
+    // state either: a status client cannot fill the provider states.
+    l.on_status("status-nosuchprovider", kOk, t);
+    BOOST_TEST(l.counters().bad_map_names == 3u);
+    BOOST_TEST(l.states().size() == 1u);
     // A deferral on a per-provider map is that provider's, whatever the host.
     l.on_status("status-google", kWebDe, t);
     BOOST_TEST(l.level("google") == 1);
