@@ -351,7 +351,7 @@ int backoff_command(const Global& g, const std::vector<std::string>& args) noexc
             return kUsage;
         }
         out(logging::printable(p->provider, kMaxKeyShown) + ": backoff cleared; sendguard-policyd restores the "
-            "configured rate (" + rate_text(p->configured_per_hour) + "/h) within a second");
+            "configured rate (" + rate_text(p->configured_per_hour) + "/h) at its next store check, within 5 seconds");
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "sendguard: %s\n", e.what());
