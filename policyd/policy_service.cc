@@ -350,7 +350,14 @@ struct PolicyEngine::Impl {
             if (held && reserving)
                 held_cost = r.count == Rule::Count::Messages ? held->messages : held->recipients;
             Bucket& b = bucket(r, *key);
-            const Verdict v = check(r.limits, b.gcra, now_us, held_cost + cost);
+            Verdict v = check(r.limits, b.gcra, now_us, held_cost + cost);
+            if (!v.allowed && v.retry_after_us == kNever && held_cost > 0) {
+                // This transaction's own reservations fill the burst: the
+                // recipient fits in another message once they are counted.
+                std::vector<GcraState> after = b.gcra;
+                consume(r.limits, after, now_us, held_cost);
+                v.retry_after_us = check(r.limits, after, now_us, cost).retry_after_us;
+            }
             if (!v.allowed && cost > 0) return refusal(r, *key, v, req, now_us);
             take.push_back(Take{&r, std::move(*key), messages, 1});
         }

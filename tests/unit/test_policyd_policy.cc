@@ -153,6 +153,9 @@ BOOST_AUTO_TEST_CASE(recipients_count_pending_and_recipient_count) {
     BOOST_TEST(e.rcpt("i1", "alice", "c@own.example", kT0) == "DUNNO");
     // The fourth would be over the burst together with the three reserved.
     BOOST_TEST(starts(e.rcpt("i1", "alice", "d@own.example", kT0), "DEFER_IF_PERMIT 4.7.1 rule rcpts"));
+    // Its retry is when it fits once the three are counted (3/h: 20 min),
+    // not "never".
+    BOOST_TEST(e.rcpt("i1", "alice", "d@own.example", kT0).ends_with("try again in 1200 s"));
     // Postfix accepted two of the three (a later restriction refused one):
     // recipient_count is what counts.
     BOOST_TEST(e.eom("i1", 2, kT0) == "DUNNO");
