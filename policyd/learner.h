@@ -50,15 +50,19 @@
 // and so on, so recovery climbs back through the throttled transports. A
 // suspended provider gets the last (slowest) transport configured for it.
 //
-// transport_maps = socketmap:unix:PATH:transport. trivial-rewrite looks up
-// the full address "user@domain", then "domain", then its parent domains
-// (".domain" forms, with parent_domain_matches_subdomains) and finally "*"
-// (transport(5)). transport_for() answers only the plain domain form
-// "domain" (a key without '@' and not starting with '.'): a provider in
-// backoff is routed to policyd_throttled_transports' transport for its
-// level as "OK TRANSPORT:" (empty nexthop: Postfix keeps the recipient
-// domain as next hop, so MX lookups are as without the map). Everything
-// else - full addresses, "user@", ".parent" forms, "*", a domain of a
+// transport_maps = socketmap:unix:PATH:transport. Postfix opens a socketmap
+// as a pattern table, as it does regexp and pcre tables (Postfix 3.7:
+// trivial-rewrite sends "transport friend@webde.example" and nothing
+// more): it is asked for the full recipient address "user+ext@domain"
+// only, never for "user@domain", "domain" or its parents, which only the
+// indexed tables are asked. So this map's answer comes before every domain
+// row of the other tables of transport_maps, whatever their order. transport_for() answers a key
+// "local@domain" by its domain, and the plain domain form "domain" (a key
+// without '@' and not starting with '.', as postmap -q asks it) the same
+// way: a provider in backoff is routed to policyd_throttled_transports'
+// transport for its level as "OK TRANSPORT:" (empty nexthop: Postfix keeps
+// the recipient domain as next hop, so MX lookups are as without the map).
+// Everything else - "@domain", "user@", ".parent" forms, "*", a domain of a
 // provider not in backoff, a domain whose MX lookup is still pending, a
 // provider with no transport configured - answers NOTFOUND, which lets the
 // rest of transport_maps and default_transport decide as before.
