@@ -287,11 +287,10 @@ std::vector<BackoffChange> Learner::tick(int64_t now_us) {
 
 std::optional<std::string> Learner::transport_for(std::string_view key, int64_t now_us) {
     Impl& m = *impl_;
-    // The recipient address (what trivial-rewrite asks a socketmap) or the
-    // plain domain form routes by its domain (learner.h).
-    const size_t at = key.rfind('@');
-    if (at == 0) return std::nullopt;
-    const std::string_view domain = at == std::string_view::npos ? key : key.substr(at + 1);
+    // trivial-rewrite asks a socketmap for the full address only (learner.h):
+    // the domain after its last '@' decides; a key without '@' is a domain.
+    std::string_view domain = key;
+    if (const size_t at = key.rfind('@'); at != std::string_view::npos) domain = key.substr(at + 1);
     if (domain.empty() || domain.size() > kMaxDomain || domain.front() == '.' || domain == "*" ||
         !m.dest.provider_of_domain)
         return std::nullopt;

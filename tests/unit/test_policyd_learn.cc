@@ -202,12 +202,12 @@ BOOST_AUTO_TEST_CASE(transport_answers_only_the_domain_form) {
         {"web.de", "gmx-slow:"},
         {"GMX.DE", "gmx-slow:"},  // keys are compared in lower case
         {"gmail.com", "throttled:"},  // google has no entry: default=
-        {"bob@web.de", "gmx-slow:"},  // the recipient address: what trivial-rewrite asks
-        {"Bob+news@GMX.DE", "gmx-slow:"},
-        {"\"a@b\"@web.de", "gmx-slow:"},  // the domain follows the last '@'
-        {"bob@small.example", ""},
+        // trivial-rewrite asks a socketmap for the full address only: its domain decides.
+        {"bob@web.de", "gmx-slow:"},
+        {"Bob+news@WEB.de", "gmx-slow:"},
+        {"\"a@b\"@web.de", "gmx-slow:"},  // the last '@' ends the local part
+        {"bob@yahoo.com", ""},
         {"bob@", ""},
-        {"@web.de", ""},
         {"bob@.web.de", ""},
         {".web.de", ""},              // parent-domain form
         {"*", ""},
