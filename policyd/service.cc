@@ -1,6 +1,7 @@
 // service.cc - see service.h
 #include "policyd/service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
@@ -9,6 +10,7 @@
 
 #include <chrono>
 
+#include "common/daemon/instance_lock.h"
 #include "common/daemon/log_setup.h"
 #include "common/log/log.h"
 #include "common/net/event_loop.h"
@@ -23,6 +25,7 @@
 #include "policyd/policy_service.h"
 #include "policyd/providers.h"
 #include "policyd/rate.h"
+#include "policyd/rules.h"
 #include "policyd/socketmap_service.h"
 
 namespace policyd {
@@ -59,16 +62,52 @@ MxCacheOptions mx_options(const Settings& s) {
     return o;
 }
 
-// Unused throttle rows go after this long (the longest window a rule may have).
-constexpr int64_t kPurgeAfterUs = kMaxPeriodUs;
 constexpr std::chrono::minutes kPurgeInterval{10};
+
+// The rules and provider table, and how long a throttle row may stay idle.
+struct Tables {
+    std::shared_ptr<const PolicyTables> policy;
+    int64_t purge_idle_us = 0;
+};
+
+// Loads policyd_rate_rules and policyd_provider_table, once each file is
+// known to open (check_files_readable names the parameter); a bad file is a
+// config::Error naming file:line, at start a fatal error.
+Tables load_tables(const Settings& s) {
+    check_files_readable(s);
+    std::vector<Rule> rules;
+    if (!s.policy.rate_rules.empty()) rules = load_rules(s.policy.rate_rules);
+    const int64_t idle = purge_idle_us(rules);
+    ProviderTable providers = s.policy.provider_table.empty()
+                                  ? ProviderTable::builtin()
+                                  : ProviderTable::load(s.policy.provider_table);
+    return {make_policy_tables(std::move(rules), std::move(providers)), idle};
+}
+
+// The lock that keeps a second daemon off this state_directory, taken
+// before the listeners open (a second one would replace their sockets).
+daemons::InstanceLock lock_state_directory(const Settings& s) {
+    const std::string path = s.state_directory + "/sendguard-policyd.lock";
+    try {
+        return daemons::InstanceLock(path);
+    } catch (const daemons::InstanceLock::Busy& e) {
+        throw daemons::invalid(
+            *s.config, "state_directory", s.state_directory,
+            "in use by another sendguard-policyd: " + std::string(e.what()) +
+                "; stop that one, or give each daemon its own state_directory");
+    } catch (const std::exception& e) {
+        throw daemons::invalid(*s.config, "state_directory", s.state_directory, e.what());
+    }
+}
 
 class PolicydService final : public daemons::Service<Settings> {
 public:
     explicit PolicydService(const Settings& s)
         : settings_(s),
-          tables_(load_tables(s)),
+          loaded_(load_tables(s)),
+          tables_(loaded_.policy),
           maps_(store::open_suppression_store(*s.config, false), s.maps),
+          lock_(lock_state_directory(s)),
           throttle_(std::in_place, maps_.env()),
           mx_(loop_,
               std::make_shared<const dns::Resolver>(dns::ResolverOptions{.servers = s.dns.servers}),
@@ -78,7 +117,9 @@ public:
                   s.policy.count_at, s.policy.pending_timeout, s.policy.max_pending),
           policy_server_(loop_, "policy",
                          policy::policy_factory(
-                             [this](const net::Peer&, const policy::Request& req) {
+                             [this](const net::Peer& peer, const policy::Request& req) {
+                                 if (!settings_.policy_clients.allows(peer))
+                                     return refuse_policy(peer);
                                  return engine_.decide(req, wall_now_us());
                              },
                              s.policy.limits,
@@ -95,8 +136,7 @@ public:
               s.limits) {
         handler_ = std::make_shared<const net::SocketmapHandler>(
             [this](const net::Peer& peer, std::string_view n, std::string_view k) {
-                if (is_learn_map(n)) return learn_lookup(learner_, n, k, wall_now_us());
-                return maps_.lookup(peer, n, k);
+                return socketmap_lookup(maps_, learner_, peer, n, k, wall_now_us());
             });
         learner_.set_ceilings(provider_ceilings(*tables_));
         mx_.set_on_result([this](const std::string& domain) {
@@ -138,6 +178,9 @@ public:
     }
 
     void serve(daemons::Control& control) override {
+        // Now as policyd_user: a file only root can read would fail every
+        // reload; better a fatal error now, naming the file and the fix.
+        check_files_readable(settings_);
         loop_.handle_signals([&control] { control.reload(); }, [this] { stop(); });
         arm_store_check();
         arm_flush();
@@ -163,10 +206,12 @@ public:
         changes.store_restart_only(*run.config, *next.config);
         // Everything that can fail first: a bad rules or provider file keeps
         // the running tables (reload=failed names its file:line).
-        auto tables = load_tables(next);
+        const Tables loaded = load_tables(next);
+        const auto& tables = loaded.policy;
         server_.set_limits(next.limits);  // throws (nothing changed yet) only for a zero limit
         policy_server_.set_limits(policy_limits(next));
         tables_ = tables;
+        purge_idle_us_ = loaded.purge_idle_us;
         engine_.set_tables(tables);
         engine_.set_options(next.policy.count_at, next.policy.pending_timeout,
                             next.policy.max_pending);
@@ -192,6 +237,7 @@ public:
         settings_.limits = next.limits;
         settings_.socketmap = next.socketmap;  // new connections
         settings_.maps = next.maps;
+        settings_.policy_clients = next.policy_clients;
         maps_.set_settings(next.maps);
         check_store();
     }
@@ -203,10 +249,12 @@ private:
         return v;
     }
 
-    // Loads the rate rules and provider table; a bad file is a config::Error
-    // naming file:line, and at start a fatal error.
-    static std::shared_ptr<const PolicyTables> load_tables(const Settings& s) {
-        return load_policy_tables(s.policy);
+    // A request from a peer not in policyd_policy_clients: counted nowhere,
+    // answered as an internal failure would be.
+    std::string refuse_policy(const net::Peer& peer) {
+        policy_refusals_.refuse("service", "policy", peer, "policyd_policy_clients",
+                                wall_now_us() / 1'000'000);
+        return settings_.policy.error_action;
     }
 
     Destinations destinations() {
@@ -311,8 +359,9 @@ private:
     void arm_purge() {
         loop_.add_timer(kPurgeInterval, [this] {
             try {
-                // Rows no window can still need (the longest a rule may have).
-                if (throttle_) throttle_->purge(wall_now_us() - kPurgeAfterUs);
+                // Rows idle for the longest window of the rules: equal to a
+                // fresh bucket by now.
+                if (throttle_) throttle_->purge(wall_now_us() - purge_idle_us_);
             } catch (const std::exception& e) {
                 logging::warning(logging::Line("policyd").kv("purge", "failed").kv("error", e.what()));
             }
@@ -393,15 +442,19 @@ private:
     static constexpr size_t kMaxLoadedRows = 1'000'000;
 
     Settings settings_;
+    Tables loaded_;  // at start; tables_ and purge_idle_us_ are what runs
     std::shared_ptr<const PolicyTables> tables_;
+    int64_t purge_idle_us_ = loaded_.purge_idle_us;
     net::EventLoop loop_;
     SuppressionMaps maps_;
+    daemons::InstanceLock lock_;
     std::optional<store::ThrottleState> throttle_;  // in the store's env; reopened with it
     MxCache mx_;  // before the loop goes: declared after it
     Learner learner_;
     PolicyEngine engine_;
     BlockScanner scanner_;
     NoticeSender notices_{settings_.policy.notify_command};
+    RefusalLog policy_refusals_;
     std::shared_ptr<policy::Stats> policy_stats_ = std::make_shared<policy::Stats>();
     net::StreamServer policy_server_;
     std::shared_ptr<const net::SocketmapHandler> handler_;
@@ -413,6 +466,13 @@ private:
 };
 
 }  // namespace
+
+int64_t purge_idle_us(const std::vector<Rule>& rules) noexcept {
+    int64_t longest = 0;
+    for (const Rule& r : rules)
+        for (const Window& w : r.limits) longest = std::max(longest, w.period_us);
+    return longest;
+}
 
 std::unique_ptr<daemons::Service<Settings>> make_service(const Settings& settings) {
     return std::make_unique<PolicydService>(settings);

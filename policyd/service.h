@@ -47,7 +47,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "common/daemon/daemon.h"
 #include "policyd/settings.h"
@@ -57,5 +59,12 @@ namespace policyd {
 inline constexpr std::chrono::seconds kStoreCheckInterval{5};
 
 std::unique_ptr<daemons::Service<Settings>> make_service(const Settings& settings);
+
+struct Rule;
+// How long a throttle row (bucket or usage) may go unchanged before the
+// purge removes it: the longest window of any rule. By then every window's
+// state equals a fresh bucket's, so nothing a rule counts is lost; with no
+// rules every idle row goes.
+int64_t purge_idle_us(const std::vector<Rule>& rules) noexcept;
 
 }  // namespace policyd

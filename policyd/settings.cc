@@ -1,17 +1,25 @@
 // settings.cc - see settings.h
 #include "policyd/settings.h"
 
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "common/address/address.h"
 #include "common/daemon/log_setup.h"
 #include "common/dns/setup.h"
 #include "common/daemon/users.h"
+#include "common/sys/fd.h"
 
 namespace policyd {
 
 bool ClientList::allows(const net::Peer& peer) const {
-    if (!peer.has_creds) return false;
+    if (!peer.has_creds) return inet && peer.addr != "unix";
     if (std::find(uids.begin(), uids.end(), peer.uid) != uids.end()) return true;
     for (gid_t g : gids) {
         if (peer.gid == g) return true;
@@ -22,19 +30,17 @@ bool ClientList::allows(const net::Peer& peer) const {
 
 namespace {
 
-ClientList record_clients(const config::Config& cfg) {
+ClientList client_list(const config::Config& cfg, config::Key<config::Type::List> param) {
     ClientList l;
-    for (const std::string& name : cfg.list("policyd_record_clients")) {
+    for (const std::string& name : cfg.list(param)) {
         if (name.size() > 1 && name[0] == '@') {
             auto g = daemons::gid_of(name.substr(1));
-            if (!g)
-                throw daemons::invalid(cfg, "policyd_record_clients", name,
-                                       "no such group " + name.substr(1));
+            if (!g) throw daemons::invalid(cfg, param, name, "no such group " + name.substr(1));
             l.gids.push_back(*g);
         } else {
             auto u = daemons::uid_of(name);
             if (!u)
-                throw daemons::invalid(cfg, "policyd_record_clients", name,
+                throw daemons::invalid(cfg, param, name,
                                        "no such user " + name + "; write @name for a group");
             l.uids.push_back(*u);
         }
@@ -82,7 +88,47 @@ PolicySettings policy_settings(const config::Config& cfg) {
     return p;
 }
 
+// "user sendguard (uid 998)" for the process as it runs now.
+std::string running_user() {
+    const uid_t uid = ::geteuid();
+    const struct passwd* pw = ::getpwuid(uid);
+    return "user " + std::string(pw ? pw->pw_name : "?") + " (uid " + std::to_string(uid) + ")";
+}
+
+// What to do about a file the running user cannot open.
+std::string fix_for(int err, const std::string& path) {
+    if (err == ENOENT) return "create it or correct the parameter";
+    if (err != EACCES) return "check the file";
+    const struct group* gr = ::getgrgid(::getegid());
+    const std::string group = gr ? gr->gr_name : std::to_string(::getegid());
+    return "sendguard-policyd reads it again at every reload as " + running_user() +
+           ": chgrp " + group + " " + path + " && chmod g+r " + path +
+           " (and let that user search its directories)";
+}
+
 }  // namespace
+
+void check_files_readable(const Settings& s) {
+    const config::Config& cfg = *s.config;
+    struct File {
+        config::Key<config::Type::Path> param;
+        const std::string& path;
+    };
+    const File files[] = {
+        {"policyd_rate_rules", s.policy.rate_rules},
+        {"policyd_provider_table", s.policy.provider_table},
+        {"policyd_reply_patterns", s.learn.reply_patterns},
+    };
+    for (const auto& [param, path] : files) {
+        if (path.empty()) continue;
+        sys::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+        if (fd.get() >= 0) continue;
+        const int err = errno;
+        throw daemons::invalid(cfg, param, path,
+                               std::string("cannot open: ") + std::strerror(err) + "; " +
+                                   fix_for(err, path));
+    }
+}
 
 Settings Settings::from(const config::Config& cfg) {
     Settings s;
@@ -105,7 +151,12 @@ Settings Settings::from(const config::Config& cfg) {
     s.maps.suppressed_reply = cfg.str("policyd_suppressed_reply");
     s.user = daemons::run_user(cfg, "policyd_user");
     s.pid_file = cfg.str("policyd_pid_file");
-    s.maps.record_clients = record_clients(cfg);
+    s.maps.record_clients = client_list(cfg, "policyd_record_clients");
+    const bool trust_inet = cfg.boolean("policyd_trust_inet_clients");
+    s.maps.learn_clients = client_list(cfg, "policyd_learn_clients");
+    s.maps.learn_clients.inet = trust_inet;
+    s.policy_clients = client_list(cfg, "policyd_policy_clients");
+    s.policy_clients.inet = trust_inet;
     s.policy = policy_settings(cfg);
     s.learn = learn_settings(cfg);
     s.dns.servers = dns::servers(cfg);

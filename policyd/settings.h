@@ -9,10 +9,19 @@
 // policyd/ reads the Config (the store is opened from `config`, through
 // store::open_suppression_store, which reads the store_* parameters).
 //
-// ClientList::allows(peer) is the record map's access rule: a UNIX-domain
-// peer whose uid is one of the listed users, or whose primary or
-// supplementary group is one of the listed @groups. Inet peers carry no
-// credentials and are never allowed.
+// ClientList::allows(peer) is the access rule of the record map
+// (policyd_record_clients), the learn maps (policyd_learn_clients) and the
+// policy service (policyd_policy_clients): a UNIX-domain peer whose uid is
+// one of the listed users, or whose primary or supplementary group is one of
+// the listed @groups. Inet peers carry no credentials: they are allowed only
+// where `inet` is set (policyd_trust_inet_clients, never for the record map).
+//
+// check_files_readable(settings) opens each file a reload reads again
+// (policyd_rate_rules, policyd_provider_table, policyd_reply_patterns) for
+// reading, as the calling process: at start before anything else (a missing
+// file), after the privilege drop (a file policyd_user cannot read would
+// break every reload) and at each reload. A failure throws config::Error
+// naming file:line, the parameter, the file, the reason and the fix.
 //
 // Errors: from() throws config::Error naming file:line (or "the default").
 // Thread safety: a Settings is immutable once built.
@@ -41,6 +50,7 @@ struct ClientList {
     std::vector<std::string> names;  // as configured: "root", "@sendguard"
     std::vector<uid_t> uids;
     std::vector<gid_t> gids;
+    bool inet = false;  // inet peers (no credentials) allowed
     bool allows(const net::Peer& peer) const;
     bool operator==(const ClientList&) const = default;
 };
@@ -49,6 +59,7 @@ struct ClientList {
 struct MapSettings {
     std::string suppressed_reply;
     ClientList record_clients;
+    ClientList learn_clients;  // status, status-PROVIDER, transport
     bool operator==(const MapSettings&) const = default;
 };
 
@@ -61,6 +72,7 @@ struct Settings {
     net::ServerLimits limits{};
     net::SocketmapLimits socketmap{};
     MapSettings maps;
+    ClientList policy_clients;  // who the policy service serves
     PolicySettings policy;  // the policy delegation service (policy_service.h)
     LearnSettings learn;    // backoff learning (learn_settings.h)
     // The MX lookups of the roll-up (dns_servers, dns_cache_*, dns_lookup_timeout).
@@ -86,5 +98,7 @@ struct Settings {
 
     static Settings from(const config::Config& cfg);
 };
+
+void check_files_readable(const Settings& s);
 
 }  // namespace policyd

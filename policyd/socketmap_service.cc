@@ -41,19 +41,7 @@ net::SocketmapReply SuppressionMaps::lookup(const net::Peer& peer, std::string_v
 net::SocketmapReply SuppressionMaps::answer(const net::Peer& peer, std::string_view name,
                                             std::string_view key) const {
     if (name == "record" && !settings_.record_clients.allows(peer)) {
-        // One line per second at most: a refused client may keep asking.
-        const int64_t now = now_();
-        if (now != last_refusal_log_) {
-            last_refusal_log_ = now;
-            logging::warning(logging::Line("policyd")
-                                     .kv("map", "record")
-                                     .kv("peer", peer.str())
-                                     .kv("action", "refuse")
-                                     .kv("reason", "peer not in policyd_record_clients")
-                                     .kv("suppressed", static_cast<long long>(std::exchange(refusals_unlogged_, 0))));
-        } else {
-            ++refusals_unlogged_;
-        }
+        record_refusals_.refuse("map", name, peer, "policyd_record_clients", now_());
         return net::SocketmapReply::perm("access denied: not in policyd_record_clients");
     }
     if (name != "suppress" && name != "record")
@@ -89,6 +77,21 @@ net::SocketmapReply SuppressionMaps::answer(const net::Peer& peer, std::string_v
         logging::warning(logging::Line("policyd").kv("error", e.what()));
         return net::SocketmapReply::temp("suppression store error");
     }
+}
+
+std::optional<net::SocketmapReply> SuppressionMaps::refuse_learn(const net::Peer& peer,
+                                                                std::string_view name) const {
+    if (settings_.learn_clients.allows(peer)) return std::nullopt;
+    learn_refusals_.refuse("map", name, peer, "policyd_learn_clients", now_());
+    return net::SocketmapReply::perm("access denied: not in policyd_learn_clients");
+}
+
+net::SocketmapReply socketmap_lookup(const SuppressionMaps& maps, Learner& learner,
+                                     const net::Peer& peer, std::string_view name,
+                                     std::string_view key, int64_t now_us) {
+    if (!is_learn_map(name)) return maps.lookup(peer, name, key);
+    if (auto refused = maps.refuse_learn(peer, name)) return *refused;
+    return learn_lookup(learner, name, key, now_us);
 }
 
 }  // namespace policyd

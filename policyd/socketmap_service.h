@@ -13,7 +13,14 @@
 //                  that MapSettings::record_clients allows; others get
 //                  PERM and a warning naming their uid (the record holds the
 //                  full diagnostic text of the bounce).
-// Any other map name answers PERM. A store error answers TEMP, so Postfix
+// Any other map name answers PERM. refuse_learn(peer, name) is the gate
+// of the learner's maps (status, status-PROVIDER, transport): nullopt for a
+// peer MapSettings::learn_clients allows, else PERM "access denied: not in
+// policyd_learn_clients" and a warning naming the peer's uid (at most one a
+// second): a fake status key would push a provider into backoff.
+// socketmap_lookup() is the daemon's whole socketmap: learn maps, behind
+// that gate, to the Learner (learn_lookup), every other name to lookup().
+// A store error answers TEMP, so Postfix
 // replies 4xx and the sender retries; so does a lookup while the store is
 // closed (set_store(nullptr): being reopened, see service.h).
 // With logging::verbose() (sendguard-policyd -v) each lookup logs one debug
@@ -32,6 +39,8 @@
 
 #include "common/net/socketmap.h"
 #include "common/store/suppression.h"
+#include "policyd/learner.h"
+#include "policyd/peer_access.h"
 #include "policyd/settings.h"
 
 namespace policyd {
@@ -41,6 +50,7 @@ public:
     using Clock = std::function<int64_t()>;
     SuppressionMaps(std::shared_ptr<store::Env> env, MapSettings settings, Clock now = {});
     net::SocketmapReply lookup(const net::Peer& peer, std::string_view name, std::string_view key) const;
+    std::optional<net::SocketmapReply> refuse_learn(const net::Peer& peer, std::string_view name) const;
 
     void set_settings(MapSettings s) { settings_ = std::move(s); }
     // Replaces the store; nullptr closes it (lookups answer TEMP).
@@ -55,8 +65,12 @@ private:
     std::optional<store::SuppressionList> list_;
     MapSettings settings_;
     Clock now_;
-    mutable int64_t last_refusal_log_ = 0;
-    mutable uint64_t refusals_unlogged_ = 0;
+    mutable RefusalLog record_refusals_;
+    mutable RefusalLog learn_refusals_;
 };
+
+net::SocketmapReply socketmap_lookup(const SuppressionMaps& maps, Learner& learner,
+                                     const net::Peer& peer, std::string_view name,
+                                     std::string_view key, int64_t now_us);
 
 }  // namespace policyd

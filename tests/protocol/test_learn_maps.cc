@@ -1,8 +1,9 @@
 // test_learn_maps.cc - the status-filter and transport maps over a real
 // socketmap server (in process, on a Unix socket), beside the suppression maps
 //
-// The dispatch is the one the daemon uses: is_learn_map() names go to the
-// Learner (learn_lookup), every other name to SuppressionMaps.
+// The dispatch is the daemon's own (socketmap_lookup): is_learn_map() names
+// go to the Learner for peers in policyd_learn_clients (the test runs as
+// root, in the default list), every other name to SuppressionMaps.
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
@@ -38,8 +39,7 @@ struct Server {
         loop, "socketmap",
         net::socketmap_factory(
             [this](const net::Peer& p, std::string_view n, std::string_view k) {
-                if (policyd::is_learn_map(n)) return policyd::learn_lookup(learner, n, k, now.load());
-                return maps.lookup(p, n, k);
+                return policyd::socketmap_lookup(maps, learner, p, n, k, now.load());
             },
             settings.socketmap),
         settings.limits};

@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -71,8 +72,9 @@ struct Daemon {
     }
 };
 
-// Runs fn in a child process as nobody/nogroup; returns what fn returned.
-std::string as_nobody(const std::function<std::string()>& fn) {
+// Runs fn in a child process as uid/gid (no supplementary groups); returns
+// what fn returned.
+std::string as_user(uid_t uid, gid_t gid, const std::function<std::string()>& fn) {
     int p[2];
     BOOST_REQUIRE(::pipe(p) == 0);
     const pid_t pid = ::fork();
@@ -80,7 +82,7 @@ std::string as_nobody(const std::function<std::string()>& fn) {
     if (pid == 0) {
         ::close(p[0]);
         std::string out;
-        if (::setgroups(0, nullptr) != 0 || ::setgid(kNogroup) != 0 || ::setuid(kNobody) != 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) {
             out = "setuid failed";
         } else {
             try {
@@ -102,6 +104,8 @@ std::string as_nobody(const std::function<std::string()>& fn) {
     ::waitpid(pid, &st, 0);
     return out;
 }
+
+std::string as_nobody(const std::function<std::string()>& fn) { return as_user(kNobody, kNogroup, fn); }
 
 // "OK ...", "NOTFOUND ", "closed" (the server hung up) or the error.
 std::string try_query(const net::Endpoint& ep, const std::string& map, const std::string& key) {
@@ -545,6 +549,123 @@ BOOST_AUTO_TEST_CASE(learn_maps_are_served_beside_suppress) {
                          "(in reply to RCPT TO command)") == "NOTFOUND ");
     BOOST_TEST(try_query(d.endpoint(), "transport", "example.net") == "NOTFOUND ");
     BOOST_TEST(try_query(d.endpoint(), "suppress", "x@example.net") == "NOTFOUND ");
+}
+
+// The learner's maps change how mail leaves: a member of the socket group
+// who is not the Postfix user must not feed them fake delivery results.
+// Refused: PERM, a warning naming the uid, and nothing learned; postfix
+// (policyd_learn_clients' default) and root are served.
+BOOST_AUTO_TEST_CASE(learn_maps_only_for_learn_clients) {
+    if (!root()) return;
+    const struct passwd* pf = ::getpwnam("postfix");
+    BOOST_REQUIRE_MESSAGE(pf, "no postfix user");
+    PolicyDaemon d;
+    harness::write_file(d.rules, "");
+    d.start_policy("policyd_socket_mode = 0666\n");
+    const std::string key =
+        "4.7.1 host mx01.gmx.net[212.227.15.9] said: 421 4.7.0 Rate limit reached "
+        "(in reply to RCPT TO command)";
+    for (const char* m : {"status", "status-gmx", "transport"}) {
+        const std::string map = m;
+        const std::string got = as_nobody(
+            [&] { return try_query(d.endpoint(), map, map == "transport" ? "gmx.net" : key); });
+        BOOST_TEST(got == "PERM access denied: not in policyd_learn_clients", map << ": " << got);
+    }
+    BOOST_TEST(d.logged("policyd: map=status, peer=unix uid=65534, action=refuse, "
+                        "reason=peer not in policyd_learn_clients, suppressed=0"),
+               d.err());
+    BOOST_TEST(!d.logged("provider=gmx", 500ms), "nobody's status key was learned: " << d.err());
+    const std::string got = as_user(pf->pw_uid, pf->pw_gid, [&] {
+        return try_query(d.endpoint(), "status", key);
+    });
+    BOOST_TEST(got == "NOTFOUND ", "postfix got: " << got);
+    BOOST_TEST(d.logged("provider=gmx"), "postfix's status key was not learned: " << d.err());
+    BOOST_TEST(try_query(d.endpoint(), "transport", "example.net") == "NOTFOUND ");
+}
+
+// A local user who can reach the policy socket must not spend a customer's
+// quota: requests from peers outside policyd_policy_clients are answered
+// policyd_policy_error_action and count nowhere.
+BOOST_AUTO_TEST_CASE(policy_requests_only_from_policy_clients) {
+    if (!root()) return;
+    PolicyDaemon d;
+    harness::write_file(d.rules, "login key=sasl_username 1/h\n");
+    d.start_policy("policyd_socket_mode = 0666\npolicyd_count_at = rcpt\n");
+    const std::string got = as_nobody([&] {
+        PolicyClient c(d.policy_sock);
+        return c.rcpt("x0", "alice", "bob@example.net") + "|" + c.rcpt("x1", "alice", "bob@example.net");
+    });
+    BOOST_TEST(got == "DUNNO|DUNNO", "nobody got: " << got);
+    BOOST_TEST(d.logged("policyd: service=policy, peer=unix uid=65534, action=refuse, "
+                        "reason=peer not in policyd_policy_clients"),
+               d.err());
+    PolicyClient c(d.policy_sock);
+    BOOST_TEST(c.rcpt("m0", "alice", "bob@example.net") == "DUNNO");
+    BOOST_TEST(starts_with(c.rcpt("m1", "alice", "bob@example.net"), "DEFER_IF_PERMIT 4.7.1 rule login"));
+}
+
+// Two daemons on one state_directory would overwrite each other's throttle
+// rows (and the second would take over the first's sockets): the second
+// refuses to start, naming the lock and the first one's pid.
+BOOST_AUTO_TEST_CASE(second_daemon_on_one_state_directory_is_refused) {
+    Daemon d;
+    d.start();
+    const std::string lib = d.dir.path() + "/lib";
+    const std::string other = d.dir.sub("run2");
+    std::filesystem::create_directory(other);
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf, "-o",
+                           "policyd_user=root", "-o", "run_directory=" + other},
+                          10000ms);
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(r.err.find(d.conf + ":1: invalid state_directory: " + lib +
+                          " (in use by another sendguard-policyd: " + lib +
+                          "/sendguard-policyd.lock is locked by process " +
+                          std::to_string(d.proc->pid()) + "; stop that one") != std::string::npos,
+               r.err);
+    BOOST_TEST(!std::filesystem::exists(other + "/socketmap.sock"), "the second one listened");
+    BOOST_TEST(try_query(d.endpoint(), "suppress", "x@example.net") == "NOTFOUND ");
+}
+
+// A rules file only root can read works at start (as root) and would fail
+// every reload (as policyd_user): refused at start, with the fix.
+BOOST_AUTO_TEST_CASE(file_policyd_user_cannot_read_is_fatal_at_start) {
+    if (!root()) return;
+    PolicyDaemon d;
+    ::chmod(d.dir.path().c_str(), 0755);
+    harness::write_file(d.rules, "login key=sasl_username 1/h\n");
+    ::chmod(d.rules.c_str(), 0600);
+    d.write(d.settings());
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf, "-o",
+                           "policyd_user=nobody"},
+                          10000ms);
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(r.err.find(": invalid policyd_rate_rules: " + d.rules +
+                          " (cannot open: Permission denied; sendguard-policyd reads it again at "
+                          "every reload as user nobody (uid 65534): chgrp nogroup " + d.rules +
+                          " && chmod g+r " + d.rules) != std::string::npos,
+               r.err);
+}
+
+// A missing file names its parameter (and the config file:line), at start
+// and at a reload.
+BOOST_AUTO_TEST_CASE(missing_file_names_its_parameter) {
+    PolicyDaemon d;
+    harness::write_file(d.rules, "");
+    d.write(d.settings("policyd_provider_table = /nonexistent/providers\n"));
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf, "-o",
+                           "policyd_user=root"},
+                          10000ms);
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(r.err.find("fatal: " + d.conf + ":6: invalid policyd_provider_table: "
+                          "/nonexistent/providers (cannot open: No such file or directory; "
+                          "create it or correct the parameter)") != std::string::npos,
+               r.err);
+    d.start_policy();
+    std::filesystem::remove(d.rules);
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(d.logged("reload=failed, error=" + d.conf + ":4: invalid policyd_rate_rules: " +
+                        d.rules + " (cannot open: No such file or directory"),
+               d.err());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
