@@ -175,11 +175,11 @@ inline constexpr Param kParams[] = {
 {"policyd_record_clients",         Type::List,     "root, $policyd_user",           0,       64,       kPolicyd,
  "Users (name) and groups (@name) allowed to query the record map over a UNIX-domain socket; others get PERM."},
 {"policyd_learn_clients",          Type::List,     "root, postfix",                 0,       64,       kPolicyd,
- "Users (name) and groups (@name) allowed to use the status, status-PROVIDER and transport maps over a UNIX-domain socket: the user smtp(8) and trivial-rewrite(8) run as (mail_owner); others get PERM, so no other member of policyd_socket_group can fake delivery results."},
+ "Users (name) and groups (@name) allowed to use the status, status-PROVIDER and transport maps over a UNIX-domain socket: the user smtp(8) runs as; others get PERM."},
 {"policyd_policy_clients",         Type::List,     "root, postfix",                 0,       64,       kPolicyd,
- "Users (name) and groups (@name) whose policy requests are served over a UNIX-domain socket: the user smtpd(8) runs as (mail_owner); others get policyd_policy_error_action and count against no limit."},
+ "Users (name) and groups (@name) served by the policy service over a UNIX-domain socket: the user smtpd(8) runs as; others get policyd_policy_error_action, counted nowhere."},
 {"policyd_trust_inet_clients",     Type::Bool,     "no",                            0,       0,        kPolicyd,
- "yes: anyone who can connect to an inet: listener may use the learn maps and the policy service (TCP tells no user); no: such requests are refused as from an unlisted user. Every local user can connect to 127.0.0.1."},
+ "Serve the learn maps and the policy service to anyone who can connect to an inet: listener (TCP names no user; every local user reaches 127.0.0.1); no: refused."},
 
 // --- the lookup daemon (sendguard-policyd): backoff learned from delivery results
 {"policyd_backoff_decrease",       Type::Int,      "50",                            1,       99,       kPolicyd,

@@ -4,7 +4,9 @@
 // postconf(1) reads them in a throw-away config directory: every line must
 // parse, every sendguard-specific parameter must be one Postfix knows (a
 // "<transport>_..." parameter is only known when master.cf defines the
-// transport), and the pipe service must come out as written.
+// transport), and the pipe service must come out as written. The policy
+// service is in the submission service's restrictions only, not in the
+// global ones the MX on port 25 uses.
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -38,6 +40,26 @@ BOOST_AUTO_TEST_CASE(postfix_accepts_the_fragments) {
     BOOST_TEST(n.err.empty(), "postconf warns about main.cf:\n" << n.err);
     BOOST_TEST(n.out.find("sendguard_destination_recipient_limit = 1") != std::string::npos, n.out);
     BOOST_TEST(n.out.find("socketmap:unix:/run/sendguard/socketmap.sock:suppress") != std::string::npos, n.out);
+
+    // The rate limits run where customers submit, never on the MX that
+    // anyone may send bounces and replies to.
+    auto global = harness::run({"/usr/sbin/postconf", "-c", dir.path(), "-h",
+                                "smtpd_recipient_restrictions", "smtpd_end_of_data_restrictions"});
+    BOOST_REQUIRE_MESSAGE(global.ok(), global.describe());
+    BOOST_TEST(global.out.find("check_policy_service") == std::string::npos,
+               "the policy service is global:\n" << global.out);
+    auto sub = harness::run({"/usr/sbin/postconf", "-c", dir.path(), "-P", "-x",
+                             "submission/inet/smtpd_recipient_restrictions",
+                             "submission/inet/smtpd_end_of_data_restrictions"});
+    BOOST_REQUIRE_MESSAGE(sub.ok(), sub.describe());
+    BOOST_TEST(sub.err.empty(), sub.err);
+    for (const char* want :
+         {"submission/inet/smtpd_recipient_restrictions = check_recipient_access "
+          "socketmap:unix:/run/sendguard/socketmap.sock:suppress, check_policy_service { "
+          "unix:/run/sendguard/policy.sock, default_action=DUNNO }, permit_sasl_authenticated, reject",
+          "submission/inet/smtpd_end_of_data_restrictions = check_policy_service { "
+          "unix:/run/sendguard/policy.sock, default_action=DUNNO }"})
+        BOOST_TEST(sub.out.find(want) != std::string::npos, "missing " << want << " in:\n" << sub.out);
 
     auto m = harness::run({"/usr/sbin/postconf", "-c", dir.path(), "-M", "sendguard/unix"});
     BOOST_REQUIRE_MESSAGE(m.ok(), m.describe());

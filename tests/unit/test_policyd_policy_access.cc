@@ -5,6 +5,7 @@
 
 #include <grp.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,18 @@ BOOST_AUTO_TEST_CASE(idle_rows_purged_after_the_longest_window) {
         "t");
     BOOST_TEST(policyd::purge_idle_us(rules) == 24 * kHourUs);
     BOOST_TEST(policyd::purge_idle_us(policyd::parse_rules("a key=provider 5/h\n", "t")) == kHourUs);
+}
+
+// The systemd unit lets the daemon hold every connection its two servers
+// (socketmap, policy) may take at the default limit, with room to spare.
+BOOST_AUTO_TEST_CASE(systemd_unit_has_descriptors_for_both_servers) {
+    std::ifstream in(std::string(SENDGUARD_SOURCE_DIR) + "/init/systemd/sendguard-policyd.service.in");
+    BOOST_REQUIRE(in);
+    long long nofile = 0;
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with("LimitNOFILE=")) nofile = std::stoll(line.substr(12));
+    const long long connections = config::Config::defaults().integer("policyd_max_connections");
+    BOOST_TEST(nofile >= 2 * connections + 256, "LimitNOFILE=" << nofile);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
