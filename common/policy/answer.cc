@@ -60,7 +60,7 @@ Answer classify_action(std::string_view action) {
         if (word.size() == 3 && (word[0] == '4' || word[0] == '5'))
             return refusal(word[0] == '4' ? Verdict::Tempfail : Verdict::Reject, word, rest,
                            word[0] == '4' ? "Service unavailable" : "Access denied");
-        return {};
+        if (trim(rest).empty()) return {};
     }
     if (word == "defer_if_permit" || word == "defer") return refusal(Verdict::Tempfail, "450", rest, "Service unavailable");
     if (word == "reject") return refusal(Verdict::Reject, "554", rest, "Access denied");
