@@ -284,13 +284,13 @@ inline constexpr Param kParams[] = {
 {"milter_table_max_entries",      Type::Int,      "1000000",                       1,       10000000, kMilter,
  "Most lines (logins or networks) in one sender or network table."},
 {"milter_policy_service",         Type::String,   "",                              0,       512,      kMilter,
- "Endpoint of sendguard-policyd's policy service (unix:PATH or inet:HOST:PORT, as in policyd_policy_listen) the milter asks at RCPT and END-OF-MESSAGE for mail that never passes smtpd's check_policy_service (sendmail(1), pickup), so rate rules and quotas apply to it; empty: off."},
+ "Endpoint of sendguard-policyd's policy service (as in policyd_policy_listen) the milter asks about local submissions, which smtpd's check_policy_service never sees; empty: off."},
 {"milter_policy_timeout",         Type::Duration, "5s",                            1,       20,       kMilter,
- "Longest wait for one answer of milter_policy_service (connect, request, reply); then the message passes unchecked with a warning (fail open). Below Postfix's milter_command_timeout (30s), so the MTA never gives up on the milter first."},
+ "Longest wait for one policy answer (connect, request, reply); then the mail passes with a warning. Keep it below Postfix's milter_command_timeout (30s)."},
 {"milter_policy_context",         Type::String,   "local",                         0,       100,      kMilter,
  "The policy_context attribute of the milter's policy requests, what rate rules match with key=policy_context (like smtpd_policy_service_policy_context for smtpd)."},
 {"milter_policy_submissions",     Type::String,   "local",                         1,       16,       kMilter,
- "Which mail the milter asks milter_policy_service about: local (locally submitted mail only; smtpd asks for the rest with check_policy_service) or all (also mail from SMTP clients, for sites whose smtpd does not ask)."},
+ "Which mail the milter asks milter_policy_service about: local (sendmail(1), pickup; smtpd asks for the rest) or all (also mail from SMTP clients)."},
 
 // --- DKIM signing (common/dkim, sendguard-milter)
 {"dkim_key_table",                Type::Path,     "",                              0,       kNoLimit, kMilter | kCli,
