@@ -29,6 +29,14 @@ std::shared_ptr<const PolicyTables> load_policy_tables(const PolicySettings& s) 
     if (!s.rate_rules.empty()) t->rules = load_rules(s.rate_rules);
     t->providers = s.provider_table.empty() ? ProviderTable::builtin()
                                             : ProviderTable::load(s.provider_table);
+    // A provider= naming no row would be a rule that never applies.
+    std::vector<std::string> names;
+    for (const ProviderRow& row : t->providers.rows()) names.push_back(row.name);
+    check_rule_providers(t->rules, s.rate_rules, names,
+                         s.provider_table.empty()
+                             ? std::string("the built-in rows (policyd_provider_table is empty)")
+                             : "the built-in rows with policyd_provider_table " + s.provider_table +
+                                   " applied");
     return t;
 }
 

@@ -15,6 +15,9 @@
 #include "policyd/policy_service.h"
 #include "policyd/providers.h"
 #include "policyd/rules.h"
+#include "common/config/error.h"
+#include "tests/support/temp_dir.h"
+#include "tests/unit/test_store_support.h"
 
 using namespace std::chrono_literals;
 
@@ -342,6 +345,45 @@ BOOST_AUTO_TEST_CASE(conf_examples_load) {
     BOOST_TEST(ceilings.at("google") == 1.0, boost::test_tools::tolerance(1e-9));
     BOOST_TEST(ceilings.at("gmx") == 5000.0 / 86400.0, boost::test_tools::tolerance(1e-9));
     BOOST_TEST(ceilings.count("default") == 0u);
+}
+
+// A provider= naming no row of the provider table fails the load at the
+// rule's line, naming the unknown provider and where the names come from;
+// default and rows of the override file are known.
+BOOST_AUTO_TEST_CASE(rule_provider_must_name_a_provider_row) {
+    harness::TempDir dir;
+    policyd::PolicySettings s;
+    s.rate_rules = dir.sub("rules");
+    auto error_of = [&]() -> std::string {
+        try {
+            policyd::load_policy_tables(s);
+            return "(no error)";
+        } catch (const config::Error& e) {
+            return e.what();
+        }
+    };
+    harness::write_file(s.rate_rules, "all 100/h\ngmail provider=gmial key=provider 10/h\n");
+    const std::string e = error_of();
+    BOOST_TEST(e.rfind(s.rate_rules + ":2: rule \"gmail\": provider=: unknown provider \"gmial\"", 0) == 0, e);
+    BOOST_TEST(e.find("the built-in rows (policyd_provider_table is empty)") != std::string::npos, e);
+    BOOST_TEST(e.find("google, outlook") != std::string::npos, e);
+    BOOST_TEST(e.find("or default") != std::string::npos, e);
+
+    harness::write_file(s.rate_rules, "own provider=default 10/h\ng provider=google 10/h\n");
+    BOOST_TEST(error_of() == "(no error)");
+
+    // A row of the override file is a provider name; a removed built-in row is not.
+    s.provider_table = dir.sub("providers");
+    harness::write_file(s.provider_table, "isp *.mail.isp.example\ngoogle -\n");
+    harness::write_file(s.rate_rules, "isp provider=isp 10/h\n");
+    BOOST_TEST(error_of() == "(no error)");
+    harness::write_file(s.rate_rules, "g provider=google 10/h\n");
+    const std::string removed = error_of();
+    BOOST_TEST(removed.rfind(s.rate_rules + ":1: rule \"g\": provider=: unknown provider \"google\"", 0) == 0,
+               removed);
+    BOOST_TEST(removed.find("the built-in rows with policyd_provider_table " + s.provider_table + " applied") !=
+                   std::string::npos,
+               removed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
