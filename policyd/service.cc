@@ -46,9 +46,11 @@ int64_t wall_now_us() {
         .count();
 }
 
-net::ServerLimits policy_limits(const Settings& s) {
-    net::ServerLimits l = s.limits;
-    l.max_input = policy::server_max_input(s.policy.limits);
+// The connection limits of next with the request limits the policy
+// connections run with (policy_limits fixed at start: see apply()).
+net::ServerLimits policy_limits(const net::ServerLimits& limits, const policy::Limits& request) {
+    net::ServerLimits l = limits;
+    l.max_input = policy::server_max_input(request);
     return l;
 }
 
@@ -85,7 +87,7 @@ public:
                              policy::Options{.error_action = s.policy.error_action,
                                              .component = "policyd"},
                              policy_stats_),
-                         policy_limits(s)),
+                         policy_limits(s.limits, s.policy.limits)),
           server_(
               loop_, "socketmap",
               [this](const net::Peer& peer) -> std::unique_ptr<net::Protocol> {
@@ -160,12 +162,21 @@ public:
         changes.restart_only("policyd_policy_listen", join(run.policy.listen_text),
                              join(next.policy.listen_text));
         changes.restart_only("dns_servers", join(servers_text(run)), join(servers_text(next)));
+        // The policy decoder's limits and error action are fixed in the
+        // policy listener's protocol factory at start.
+        changes.restart_only("policyd_policy_max_line", std::to_string(run.policy.limits.max_line),
+                             std::to_string(next.policy.limits.max_line));
+        changes.restart_only("policyd_policy_max_attributes",
+                             std::to_string(run.policy.limits.max_attributes),
+                             std::to_string(next.policy.limits.max_attributes));
+        changes.restart_only("policyd_policy_error_action", run.policy.error_action,
+                             next.policy.error_action);
         changes.store_restart_only(*run.config, *next.config);
         // Everything that can fail first: a bad rules or provider file keeps
         // the running tables (reload=failed names its file:line).
         auto tables = load_tables(next);
         server_.set_limits(next.limits);  // throws (nothing changed yet) only for a zero limit
-        policy_server_.set_limits(policy_limits(next));
+        policy_server_.set_limits(policy_limits(next.limits, run.policy.limits));
         tables_ = tables;
         engine_.set_tables(tables);
         engine_.set_options(next.policy.count_at, next.policy.pending_timeout,

@@ -26,7 +26,9 @@
 //                   loaded again first (a bad file fails the reload naming
 //                   file:line; the running tables stay), then the policy
 //                   and learning parameters apply; listeners, socket mode and
-//                   group, policyd_user, dns_servers, state_directory and the
+//                   group, policyd_user, dns_servers, the policy decoder's
+//                   policyd_policy_max_line, policyd_policy_max_attributes
+//                   and policyd_policy_error_action, state_directory and the
 //                   store_* parameters need a restart and are reported as such;
 //   SIGTERM/SIGINT  stop accepting, let requests in progress finish and their
 //                   replies go out for at most policyd_request_timeout, write

@@ -466,6 +466,34 @@ BOOST_AUTO_TEST_CASE(policy_malformed_request_closes_only_that_connection) {
     BOOST_TEST(d.logged("line without '='"), d.err());
 }
 
+// The policy decoder's limits and error action are fixed at start: a reload
+// that changes them says, once per reload and parameter, that they need a
+// restart, and the running limits stay (a line the new limit would refuse
+// is still answered).
+BOOST_AUTO_TEST_CASE(policy_reload_reports_restart_only_request_limits) {
+    PolicyDaemon d;
+    harness::write_file(d.rules, "");
+    d.start_policy("policyd_policy_max_line = 2k\n");
+    d.write(d.settings("policyd_policy_max_line = 512\npolicyd_policy_max_attributes = 50\n"
+                       "policyd_policy_error_action = DEFER_IF_PERMIT busy\n"));
+    ::kill(d.proc->pid(), SIGHUP);
+    BOOST_TEST(d.logged("reload=ok"), d.err());
+    const std::string e = d.err();
+    for (const std::string want :
+         {"warning: policyd: reload: policyd_policy_max_line changed from 2048 to 512; restart "
+          "sendguard-policyd to apply",
+          "warning: policyd: reload: policyd_policy_max_attributes changed from 100 to 50; restart "
+          "sendguard-policyd to apply",
+          "warning: policyd: reload: policyd_policy_error_action changed from DUNNO to DEFER_IF_PERMIT "
+          "busy; restart sendguard-policyd to apply"}) {
+        BOOST_TEST(e.find(want) != std::string::npos, want << "\n" << e);
+        BOOST_TEST(e.find(want) == e.rfind(want), want << "\n" << e);
+    }
+    PolicyClient c(d.policy_sock);
+    BOOST_TEST(c.ask({{"request", "smtpd_access_policy"}, {"protocol_state", "RCPT"},
+                      {"recipient", "bob@example.net"}, {"ccert_subject", std::string(1000, 'x')}}) == "DUNNO");
+}
+
 // A bad rules file: at start a fatal error naming file:line; at a reload
 // reload=failed naming it, and the running rules stay.
 BOOST_AUTO_TEST_CASE(policy_bad_rules_file_names_file_and_line) {
