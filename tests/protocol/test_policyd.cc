@@ -439,10 +439,10 @@ BOOST_AUTO_TEST_CASE(policy_service_limits_and_keeps_state_across_restart) {
     auto st = harness::run({harness::sendguard_bin("sendguard"), "-c", d.conf, "status", "--json"});
     BOOST_TEST(st.ok(), st.describe());
     BOOST_TEST(st.out.find("\"rule\":\"login\",\"key\":\"alice\",\"windows\":[{\"period_s\":3600,"
-                           "\"period\":\"1h\",\"limit\":3,\"used\":3}],\"refused\":1,") != std::string::npos,
+                           "\"period\":\"1h\",\"limit\":3,\"used\":3,\"used_stored\":3}],\"refused\":1,") != std::string::npos,
                st.out);
     BOOST_TEST(st.out.find("\"key\":\"bob\",\"windows\":[{\"period_s\":3600,\"period\":\"1h\",\"limit\":3,"
-                           "\"used\":3}],\"refused\":0,") != std::string::npos,
+                           "\"used\":3,\"used_stored\":3}],\"refused\":0,") != std::string::npos,
                st.out);
 
     d.start_policy();

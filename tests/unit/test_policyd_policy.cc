@@ -268,6 +268,41 @@ BOOST_AUTO_TEST_CASE(state_survives_through_dirty_rows_and_load) {
     BOOST_TEST(changed.message("i3", "alice", "a@own.example", kT0 + kSec) == "DUNNO");
 }
 
+// The start of a bucket's refusal window is kept in the store: after a
+// restart, the next refusal in the same window is not a first one (no
+// second warning, event line or notice mail); the next window's is.
+BOOST_AUTO_TEST_CASE(restart_keeps_the_refusal_window) {
+    const std::string rules = "google provider=google key=provider 1/h\n";
+    store_test::TempDir td;
+    store::ThrottleState ts(store::Env::open(td.env_dir(), store_test::test_opts()));
+    logging::open("test", logging::Sink::None);
+    logging::clear_captured();
+    {
+        Engine e(rules);
+        BOOST_TEST(e.message("i1", "alice", "a@gmail.example", kT0) == "DUNNO");
+        BOOST_TEST(starts(e.rcpt("i2", "alice", "b@gmail.example", kT0 + kSec), "DEFER_IF_PERMIT"));
+        BOOST_TEST(e.engine.take_notices().size() == 1u);
+        ts.write_batch({}, e.engine.dirty_buckets(), e.engine.dirty_usage());
+    }
+    const auto row = ts.get_bucket("google", "google");
+    BOOST_TEST_REQUIRE(row.has_value());
+    BOOST_TEST(row->refused_since == kT0 + kSec);
+    BOOST_TEST(row->windows.size() == 1u);
+
+    Engine restarted(rules);
+    store::ThrottleState::LiveRows live;
+    ts.live_rows(kT0 + 2 * kSec, 1000, live);
+    restarted.engine.load(live.buckets, live.usage);
+    BOOST_TEST(starts(restarted.rcpt("i3", "alice", "c@gmail.example", kT0 + 2 * kSec), "DEFER_IF_PERMIT"));
+    BOOST_TEST(restarted.engine.take_notices().empty(), "a refusal after a restart was noticed as a first one");
+    const std::string log = logging::captured();
+    BOOST_TEST(log.find("limit=reached") == log.rfind("limit=reached"), log);
+    // The next window's first refusal is noticed again.
+    BOOST_TEST(restarted.message("i4", "alice", "a@gmail.example", kT0 + 3602 * kSec) == "DUNNO");
+    BOOST_TEST(starts(restarted.rcpt("i5", "alice", "b@gmail.example", kT0 + 3602 * kSec), "DEFER"));
+    BOOST_TEST(restarted.engine.take_notices().size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(pending_transactions_are_bounded) {
     Engine e("login key=sasl_username 1000/h burst 1000\n", policyd::CountAt::EndOfMessage, 10);
     for (int i = 0; i < 25; ++i)
