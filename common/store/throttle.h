@@ -80,7 +80,7 @@
 //
 // Idle rows: bucket_idle()/usage_idle() say whether a row holds nothing a
 // reader would act on at now_us (every TAT passed and no refusal window
-// still open; no usage window still current), so a loader can skip them
+// still open; a usage row not written for its longest window), so a loader can skip them
 // instead of letting them count against its cap (policyd loads at most
 // kMaxLoadedRows rows of each kind).
 //
@@ -249,8 +249,8 @@ private:
 
 // Whether a row holds nothing to act on at now_us (see "Idle rows").
 // A bucket: every TAT <= now_us and no refusal within its longest window
-// (for a v1 row without windows: refused_since is 0). A usage row: no
-// window of it holds now_us together with its updated time.
+// (for a v1 row without windows: refused_since is 0). A usage row: not
+// written for its longest window (as policyd's own expiry decides).
 bool bucket_idle(const BucketState& b, int64_t now_us) noexcept;
 bool usage_idle(const UsageState& u, int64_t now_us) noexcept;
 
