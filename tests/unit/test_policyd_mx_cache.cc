@@ -408,7 +408,7 @@ BOOST_AUTO_TEST_CASE(known_domain_resolves_while_hundreds_hang) {
     BOOST_TEST(show(f.cache->hosts("new.example")) == "pending");
     BOOST_TEST(f.cache->counters().expired == 254u);  // all but the one under way
     BOOST_TEST(f.cache->pending() == 2u);
-    BOOST_TEST(show(f.cache->hosts(hang(7))) == "{" + hang(7) + "}");
+    BOOST_TEST(show(f.cache->hosts(hang(250))) == "{" + hang(250) + "}");  // kept as a failure
 
     // The one under way times out: remembered for min_ttl (30s), not 5s.
     f.querier->answer(hang(0), status(dns::Status::Timeout));
