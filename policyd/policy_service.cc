@@ -153,6 +153,8 @@ struct PolicyEngine::Impl {
     CountAt count_at;
     int64_t pending_timeout_us;
     int64_t no_eom_warned_us = 0;  // last "no END-OF-MESSAGE requests" warning
+    int64_t dropped_warned_us = 0;  // last "pending=dropped" warning
+    uint64_t dropped_unlogged = 0;  // drops since then, not logged
     size_t max_pending;
 
     std::unordered_map<BucketId, Bucket, BucketIdHash> buckets;
@@ -203,11 +205,21 @@ struct PolicyEngine::Impl {
         if (!create) return nullptr;
         while (pending.size() >= max_pending && !pending_order.empty()) {
             const std::string oldest = pending_order.front();
-            logging::warning(logging::Line("policyd")
-                                 .kv("pending", "dropped")
-                                 .kv("instance", oldest)
-                                 .kv("reason", "policyd_max_pending transactions hold reservations")
-                                 .kv("max_pending", static_cast<long long>(max_pending)));
+            // At most one line a second: a client that opens transactions
+            // without ending them would otherwise write one per RCPT.
+            if (dropped_warned_us == 0 || now_us - dropped_warned_us >= kSecondUs ||
+                now_us < dropped_warned_us) {
+                dropped_warned_us = now_us;
+                logging::warning(logging::Line("policyd")
+                                     .kv("pending", "dropped")
+                                     .kv("instance", oldest)
+                                     .kv("reason", "policyd_max_pending transactions hold reservations")
+                                     .kv("max_pending", static_cast<long long>(max_pending))
+                                     .kv("suppressed", static_cast<long long>(
+                                                           std::exchange(dropped_unlogged, 0))));
+            } else {
+                ++dropped_unlogged;
+            }
             drop_pending(oldest);
             ++counters.pending_dropped;
         }

@@ -202,8 +202,13 @@ BOOST_AUTO_TEST_CASE(transport_answers_only_the_domain_form) {
         {"web.de", "gmx-slow:"},
         {"GMX.DE", "gmx-slow:"},  // keys are compared in lower case
         {"gmail.com", "throttled:"},  // google has no entry: default=
-        {"bob@web.de", ""},           // full address: the domain form decides
+        // trivial-rewrite asks a socketmap for the full address only: its domain decides.
+        {"bob@web.de", "gmx-slow:"},
+        {"Bob+news@WEB.de", "gmx-slow:"},
+        {"\"a@b\"@web.de", "gmx-slow:"},  // the last '@' ends the local part
+        {"bob@yahoo.com", ""},
         {"bob@", ""},
+        {"bob@.web.de", ""},
         {".web.de", ""},              // parent-domain form
         {"*", ""},
         {"pending.example", ""},      // MX lookup pending

@@ -266,14 +266,28 @@ BOOST_AUTO_TEST_CASE(state_survives_through_dirty_rows_and_load) {
 }
 
 BOOST_AUTO_TEST_CASE(pending_transactions_are_bounded) {
+    logging::open("test", logging::Sink::None);  // captured() sees the lines
+    logging::clear_captured();
     Engine e("login key=sasl_username 1000/h burst 1000\n", policyd::CountAt::EndOfMessage, 10);
     for (int i = 0; i < 25; ++i)
         BOOST_TEST(e.rcpt("i" + std::to_string(i), "alice", "a@own.example", kT0) == "DUNNO");
     BOOST_TEST(e.engine.pending() == 10u);
     BOOST_TEST(e.engine.counters().pending_dropped == 15u);
+    // One warning a second, not one per drop; the next says how many it left out.
+    auto lines = [] {
+        size_t n = 0;
+        const std::string c = logging::captured();
+        for (size_t p = c.find("pending=dropped"); p != std::string::npos; p = c.find("pending=dropped", p + 1)) ++n;
+        return n;
+    };
+    BOOST_TEST(lines() == 1u);
+    BOOST_TEST(e.rcpt("i25", "alice", "a@own.example", kT0 + kSec) == "DUNNO");
+    BOOST_TEST(lines() == 2u);
+    BOOST_TEST(logging::captured().find("suppressed=14") != std::string::npos, logging::captured());
+    BOOST_TEST(e.engine.counters().pending_dropped == 16u);
     // A dropped transaction's END-OF-MESSAGE counts nothing and answers DUNNO.
     BOOST_TEST(e.eom("i0", 1, kT0) == "DUNNO");
-    BOOST_TEST(e.eom("i24", 1, kT0) == "DUNNO");
+    BOOST_TEST(e.eom("i25", 1, kT0 + kSec) == "DUNNO");
     BOOST_TEST(e.engine.counters().committed == 1u);
 }
 
