@@ -32,15 +32,15 @@
 // service's CPU time per message (all its processes, user + system, over
 // the measured runs) is printed beside it: the load changes it little.
 //
-// Output, one line per run and a summary:
-//   policy: run 1 no policy service: 2000 msgs in 3.41 s, 586.5 msgs/s
+// Output, one line per run and a summary (figures here are placeholders):
+//   policy: run 1 no policy service: 2000 msgs in S s, R msgs/s
 //   ...
-//   policy: sendguard-policyd: 580.0 msgs/s, ratio 0.99 to no policy service (medians of 5
-//           rounds; target >= 0.95: met); per round ...
-//   policy: sendguard-policyd: CPU 0.030 ms per message (...)
+//   policy: sendguard-policyd: R msgs/s, ratio Q to no policy service (medians of 5
+//           rounds; target >= 0.95: met|MISSED); per round ...
+//   policy: sendguard-policyd: CPU C ms per message (...)
 //   policy: postfwd2: ... (the same two lines, no target)
-//   policy: sendguard-policyd: ... ratio 1.20 to postfwd2 ...
-//   policy: sendguard-policyd RSS 7.5 MB after the runs (peak 7.9 MB); 0 policy
+//   policy: sendguard-policyd: ... ratio Q to postfwd2 ...
+//   policy: sendguard-policyd RSS M MB after the runs (peak M MB); N policy
 //           warnings in the mail log (smtpd's "problem talking to server" and
 //           refusals)
 // Exit status 0 when every run delivered all its messages, no smtpd warned
