@@ -78,18 +78,4 @@ BOOST_AUTO_TEST_CASE(evicted_transaction_still_counts) {
     BOOST_TEST(e.ask("RCPT", "next", "alice", kStart + kS) != "DUNNO");
 }
 
-// A rule naming a provider that is no row of the provider table never
-// applies; the file should be refused naming file:line.
-BOOST_AUTO_TEST_CASE(unknown_provider_in_a_rule_is_an_error) {
-    const std::string path = "/tmp/sg-known-failing-rules";
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    BOOST_REQUIRE(f);
-    std::fputs("typo provider=gogle key=provider 1/h\n", f);
-    std::fclose(f);
-    policyd::PolicySettings s;
-    s.rate_rules = path;
-    BOOST_CHECK_THROW(policyd::load_policy_tables(s), config::Error);
-    std::remove(path.c_str());
-}
-
 BOOST_AUTO_TEST_SUITE_END()
