@@ -260,14 +260,7 @@ struct PolicyEngine::Impl {
         const uint64_t cost = r.count == Rule::Count::Messages ? messages : recipients;
         if (cost == 0) return;
         Bucket& b = bucket(r, key);
-        for (size_t i = 0; i < r.limits.size(); ++i) {
-            // Per window, so a commit never fails as a whole: GCRA's TAT
-            // moves by cost*T from max(TAT, now).
-            const int64_t t = emission_interval_us(r.limits[i]);
-            const int64_t base = std::max(b.gcra[i].tat_us, now_us);
-            const int64_t add = static_cast<int64_t>(std::min<uint64_t>(cost, INT64_MAX / t)) * t;
-            b.gcra[i].tat_us = base > INT64_MAX - add ? INT64_MAX : base + add;
-        }
+        charge(r.limits, b.gcra, now_us, cost);  // never fails as a whole
         b.updated_us = now_us;
         b.dirty = true;
         if (!has_provider_dimension(r)) {
