@@ -218,7 +218,7 @@ inline constexpr Param kParams[] = {
 {"policyd_pending_timeout",        Type::Duration, "10m",                           10,      kDay,     kPolicyd,
  "How long RCPT reservations wait for their END-OF-MESSAGE before they are dropped; keep it above smtpd_timeout and smtpd_proxy_timeout."},
 {"policyd_max_pending",            Type::Int,      "100000",                        10,      10000000, kPolicyd,
- "Most transactions with reservations held at once; past it the oldest is evicted and its reservations counted as sent, and one client_address holding an eighth of them evicts its own oldest; a warning once a minute."},
+ "Most transactions holding reservations at once; past it, or past an eighth of it from one client_address, the oldest is evicted and its reservations counted as sent (a warning once a minute)."},
 
 // --- the milter (sendguard-milter): program, checks, signed VERP
 {"milter_listen",                  Type::String,   "unix:$run_directory/milter.sock", 1,       512,      kMilter,
