@@ -299,11 +299,14 @@ std::vector<BackoffChange> Learner::tick(int64_t now_us) {
 
 std::optional<std::string> Learner::transport_for(std::string_view key, int64_t now_us) {
     Impl& m = *impl_;
-    // Only the plain domain form routes a domain (learner.h).
-    if (key.empty() || key.size() > kMaxDomain || key.front() == '.' ||
-        key.find('@') != std::string_view::npos || key == "*" || !m.dest.provider_of_domain)
+    // trivial-rewrite asks a socketmap for the full address only (learner.h):
+    // the domain after its last '@' decides; a key without '@' is a domain.
+    std::string_view domain = key;
+    if (const size_t at = key.rfind('@'); at != std::string_view::npos) domain = key.substr(at + 1);
+    if (domain.empty() || domain.size() > kMaxDomain || domain.front() == '.' || domain == "*" ||
+        !m.dest.provider_of_domain)
         return std::nullopt;
-    std::optional<std::string> provider = m.dest.provider_of_domain(lower(key));
+    std::optional<std::string> provider = m.dest.provider_of_domain(lower(domain));
     if (!provider || no_provider(*provider)) return std::nullopt;
     int level = 0;
     if (auto it = m.states.find(*provider); it != m.states.end() && it->second.level > 0) {

@@ -58,17 +58,19 @@
 // suspended provider gets the last (slowest) transport configured for it.
 //
 // transport_maps = socketmap:unix:PATH:transport. trivial-rewrite looks up
-// the full address "user@domain", then "domain", then its parent domains
-// (".domain" forms, with parent_domain_matches_subdomains) and finally "*"
-// (transport(5)). transport_for() answers only the plain domain form
-// "domain" (a key without '@' and not starting with '.'): a provider in
-// backoff is routed to policyd_throttled_transports' transport for its
-// level as "OK TRANSPORT:" (empty nexthop: Postfix keeps the recipient
-// domain as next hop, so MX lookups are as without the map). Everything
-// else - full addresses, "user@", ".parent" forms, "*", a domain of a
-// provider not in backoff, a domain whose MX lookup is still pending, a
-// provider with no transport configured - answers NOTFOUND, which lets the
-// rest of transport_maps and default_transport decide as before.
+// the full address "user@domain", then (for tables that are not patterns)
+// "domain" and its parent domains, and finally "*" (transport(5)). Postfix
+// flags a socketmap as a pattern table (like regexp:), so the map is asked
+// for the full address and "*" only, never for "domain" (FACTS.md).
+// transport_for() therefore takes the domain after the key's last '@' (a
+// key without '@', as `postmap -q domain` sends, is the domain itself): a
+// provider in backoff is routed to policyd_throttled_transports' transport
+// for its level as "OK TRANSPORT:" (empty nexthop: Postfix keeps the
+// recipient domain as next hop, so MX lookups are as without the map).
+// Everything else - "user@" with no domain, ".parent" forms, "*", a domain
+// of a provider not in backoff, a domain whose MX lookup is still pending,
+// a provider with no transport configured - answers NOTFOUND, which lets
+// the rest of transport_maps and default_transport decide as before.
 // A provider not in backoff whose policy-service bucket is over its limit
 // (ProviderBudget::over_limit: accepted mail and retries beyond the rule)
 // is routed as at level 1, to its first throttled transport, until the
@@ -79,7 +81,8 @@
 // its client in the queue manager keeps a one-entry cache for 30 s, and the
 // queue manager resolves a message once, when it enters the active queue.
 // So a new backoff reroutes messages entering the active queue from then on
-// (within 30 s for a domain just looked up); messages already active keep
+// (only the address resolved last may reuse its old answer, for up to 30 s:
+// the one-entry cache is keyed by address); messages already active keep
 // their route and leave by the old transport, and deferred ones are routed
 // afresh at their next retry. Recovery likewise returns domains to the
 // normal transport as their messages next enter the active queue.

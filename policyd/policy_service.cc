@@ -31,6 +31,14 @@ std::shared_ptr<const PolicyTables> load_policy_tables(const PolicySettings& s) 
     if (!s.rate_rules.empty()) t->rules = load_rules(s.rate_rules);
     t->providers = s.provider_table.empty() ? ProviderTable::builtin()
                                             : ProviderTable::load(s.provider_table);
+    // A provider= naming no row would be a rule that never applies.
+    std::vector<std::string> names;
+    for (const ProviderRow& row : t->providers.rows()) names.push_back(row.name);
+    check_rule_providers(t->rules, s.rate_rules, names,
+                         s.provider_table.empty()
+                             ? std::string("the built-in rows (policyd_provider_table is empty)")
+                             : "the built-in rows with policyd_provider_table " + s.provider_table +
+                                   " applied");
     return t;
 }
 
@@ -223,7 +231,7 @@ struct PolicyEngine::Impl {
         }
         for (size_t i = 0; i < r.limits.size(); ++i) {
             const int64_t period = r.limits[i].period_us;
-            const int64_t start = now_us - now_us % period;  // aligned windows
+            const int64_t start = window_start_us(period, now_us);  // aligned windows
             auto& w = u.windows[i];
             w.period_s = period / kSecondUs;
             w.limit = r.limits[i].count;
@@ -378,7 +386,13 @@ struct PolicyEngine::Impl {
         ++b.refused;
         const int64_t window = std::max<int64_t>(longest_period_us(r), kSecondUs);
         const bool first = b.refused_since_us == 0 || now_us - b.refused_since_us >= window;
-        if (first) b.refused_since_us = now_us;
+        if (first) {
+            // Persisted (store::BucketState::refused_since), so a restart
+            // does not take the next refusal of this window for a first one.
+            b.refused_since_us = now_us;
+            b.updated_us = now_us;
+            b.dirty = true;
+        }
         const std::string limits = format_limits(r.limits);
         if (!has_provider_dimension(r)) {
             Usage& u = usage_of(r, key, now_us);
@@ -646,9 +660,17 @@ void PolicyEngine::load(const std::vector<store::BucketState>& buckets,
     for (const store::BucketState& s : buckets) {
         const Rule* r = impl_->find_rule(s.rule);
         if (!r || s.tat_us.size() != r->limits.size()) continue;  // rule gone or changed
+        bool same_limits = true;  // a v1 row has no windows: its TAT count decides
+        for (size_t i = 0; i < s.windows.size(); ++i)
+            same_limits = same_limits && s.windows[i].count == r->limits[i].count &&
+                          s.windows[i].period_us == r->limits[i].period_us &&
+                          s.windows[i].burst == r->limits[i].burst;
+        if (!same_limits) continue;  // the TATs belong to other windows
         Bucket& b = impl_->bucket(*r, s.key);
         for (size_t i = 0; i < s.tat_us.size(); ++i) b.gcra[i].tat_us = s.tat_us[i];
         b.updated_us = s.updated;
+        b.refused_since_us = s.refused_since;
+        b.refused = s.refused;
     }
     for (const store::UsageState& s : usage) {
         const Rule* r = impl_->find_rule(s.rule);
@@ -659,7 +681,7 @@ void PolicyEngine::load(const std::vector<store::BucketState>& buckets,
         for (size_t i = 0; i < s.windows.size(); ++i) {
             const int64_t period = r->limits[i].period_us;
             // The stored count belongs to the window the row was updated in.
-            u.window_start_us[i] = s.updated - s.updated % period;
+            u.window_start_us[i] = window_start_us(period, s.updated);
         }
         u.refused = s.refused;
         u.first_refused_at = s.first_refused_at;
@@ -671,8 +693,17 @@ std::vector<store::BucketState> PolicyEngine::dirty_buckets() const {
     std::vector<store::BucketState> out;
     for (const auto& [id, b] : impl_->buckets) {
         if (!b.dirty) continue;
-        store::BucketState s{.rule = id.first, .key = id.second, .tat_us = {}, .updated = b.updated_us};
+        store::BucketState s{.rule = id.first,
+                             .key = id.second,
+                             .tat_us = {},
+                             .updated = b.updated_us,
+                             .refused_since = b.refused_since_us,
+                             .refused = b.refused,
+                             .windows = {}};
         for (const GcraState& g : b.gcra) s.tat_us.push_back(g.tat_us);
+        // The rule's limits, so the row says what its TATs mean (sendguard status).
+        if (const Rule* r = impl_->find_rule(id.first); r && r->limits.size() == b.gcra.size())
+            for (const Window& w : r->limits) s.windows.push_back({w.count, w.period_us, w.burst});
         out.push_back(std::move(s));
     }
     return out;

@@ -59,7 +59,10 @@
 //
 // Persistence: dirty_buckets()/dirty_usage() give what changed since the last
 // mark_clean(), for store::ThrottleState::write_batch; load() takes the rows
-// read at start. Buckets of rules that no longer exist are ignored.
+// read at start. A bucket row carries its TATs, the rule's windows and the
+// start of its refusal window (so a restart does not repeat a first-refusal
+// warning or notice). Buckets of rules that no longer exist, or whose
+// windows changed, are ignored.
 //
 // Errors: decide() throws (std::exception) only for internal failures; the
 // protocol then answers policyd_policy_error_action with a warning.

@@ -46,9 +46,11 @@ int64_t wall_now_us() {
         .count();
 }
 
-net::ServerLimits policy_limits(const Settings& s) {
-    net::ServerLimits l = s.limits;
-    l.max_input = policy::server_max_input(s.policy.limits);
+// The connection limits of next with the request limits the policy
+// connections run with (policy_limits fixed at start: see apply()).
+net::ServerLimits policy_limits(const net::ServerLimits& limits, const policy::Limits& request) {
+    net::ServerLimits l = limits;
+    l.max_input = policy::server_max_input(request);
     return l;
 }
 
@@ -85,7 +87,7 @@ public:
                              policy::Options{.error_action = s.policy.error_action,
                                              .component = "policyd"},
                              policy_stats_),
-                         policy_limits(s)),
+                         policy_limits(s.limits, s.policy.limits)),
           server_(
               loop_, "socketmap",
               [this](const net::Peer& peer) -> std::unique_ptr<net::Protocol> {
@@ -162,12 +164,21 @@ public:
         changes.restart_only("policyd_policy_listen", join(run.policy.listen_text),
                              join(next.policy.listen_text));
         changes.restart_only("dns_servers", join(servers_text(run)), join(servers_text(next)));
+        // The policy decoder's limits and error action are fixed in the
+        // policy listener's protocol factory at start.
+        changes.restart_only("policyd_policy_max_line", std::to_string(run.policy.limits.max_line),
+                             std::to_string(next.policy.limits.max_line));
+        changes.restart_only("policyd_policy_max_attributes",
+                             std::to_string(run.policy.limits.max_attributes),
+                             std::to_string(next.policy.limits.max_attributes));
+        changes.restart_only("policyd_policy_error_action", run.policy.error_action,
+                             next.policy.error_action);
         changes.store_restart_only(*run.config, *next.config);
         // Everything that can fail first: a bad rules or provider file keeps
         // the running tables (reload=failed names its file:line).
         auto tables = load_tables(next);
         server_.set_limits(next.limits);  // throws (nothing changed yet) only for a zero limit
-        policy_server_.set_limits(policy_limits(next));
+        policy_server_.set_limits(policy_limits(next.limits, run.policy.limits));
         tables_ = tables;
         engine_.set_tables(tables);
         engine_.set_options(next.policy.count_at, next.policy.pending_timeout,
@@ -235,21 +246,15 @@ private:
     void load_state() {
         if (!throttle_) return;
         std::vector<store::ProviderState> providers;
-        std::vector<store::BucketState> buckets;
-        std::vector<store::UsageState> usage;
+        store::ThrottleState::LiveRows live;
         try {
             throttle_->for_each_provider([&](const store::ProviderState& p) {
                 providers.push_back(p);
                 return true;
             });
-            throttle_->for_each_bucket([&](const store::BucketState& b) {
-                buckets.push_back(b);
-                return buckets.size() < kMaxLoadedRows;
-            });
-            throttle_->for_each_usage([&](const store::UsageState& u) {
-                usage.push_back(u);
-                return usage.size() < kMaxLoadedRows;
-            });
+            // Idle rows (the purge removes them later) are skipped, so the
+            // cap never hides live state behind them.
+            throttle_->live_rows(wall_now_us(), kMaxLoadedRows, live);
         } catch (const std::exception& e) {
             // A row that does not decode: start from what was read; the
             // purge removes such rows.
@@ -257,13 +262,20 @@ private:
                                  .kv("state", "partly loaded")
                                  .kv("error", e.what()));
         }
+        if (live.capped)
+            logging::warning(logging::Line("policyd")
+                                 .kv("state", "partly loaded")
+                                 .kv("reason", "more than " + std::to_string(kMaxLoadedRows) +
+                                                   " live rows of one kind")
+                                 .kv("action", "the rest start afresh"));
         learner_.load(providers);
-        engine_.load(buckets, usage);
+        engine_.load(live.buckets, live.usage);
         logging::info(logging::Line("policyd")
                           .kv("state", "loaded")
                           .kv("providers", static_cast<long long>(providers.size()))
-                          .kv("buckets", static_cast<long long>(buckets.size()))
-                          .kv("usage", static_cast<long long>(usage.size())));
+                          .kv("buckets", static_cast<long long>(live.buckets.size()))
+                          .kv("usage", static_cast<long long>(live.usage.size()))
+                          .kv("idle_skipped", static_cast<long long>(live.idle_buckets + live.idle_usage)));
     }
 
     // Writes what changed in one transaction; the learner's providers too.
@@ -310,16 +322,35 @@ private:
                           notice_message(n, settings_.policy.limit_notify));
     }
 
+    // Every kPurgeInterval a purge of the rows no window can still need,
+    // in steps of store::kPurgeBatch rows, one per loop turn: requests are
+    // answered and policyd's own flushes get the writer lock between steps.
     void arm_purge() {
         loop_.add_timer(kPurgeInterval, [this] {
-            try {
-                // Rows no window can still need (the longest a rule may have).
-                if (throttle_) throttle_->purge(wall_now_us() - kPurgeAfterUs);
-            } catch (const std::exception& e) {
-                logging::warning(logging::Line("policyd").kv("purge", "failed").kv("error", e.what()));
-            }
-            if (!stopping_) arm_purge();
+            purge_ = store::PurgeCursor{};
+            purge_older_than_ = wall_now_us() - kPurgeAfterUs;
+            purge_step();
         });
+    }
+
+    void purge_step() {
+        bool done = true;
+        try {
+            if (throttle_) done = throttle_->purge_step(purge_older_than_, purge_);
+        } catch (const std::exception& e) {
+            logging::warning(logging::Line("policyd").kv("purge", "failed").kv("error", e.what()));
+        }
+        if (stopping_) return;
+        if (!done) {
+            loop_.add_timer(std::chrono::milliseconds(0), [this] { purge_step(); });
+            return;
+        }
+        if (logging::verbose())
+            logging::debug(logging::Line("policyd")
+                               .kv("purge", "done")
+                               .kv("buckets", static_cast<long long>(purge_.purged.buckets))
+                               .kv("usage", static_cast<long long>(purge_.purged.usage)));
+        arm_purge();
     }
 
     // `sendguard backoff clear` stamps and new block events, at each store check.
@@ -408,6 +439,8 @@ private:
     net::StreamServer policy_server_;
     std::shared_ptr<const net::SocketmapHandler> handler_;
     net::StreamServer server_;
+    store::PurgeCursor purge_;      // the purge in progress (see arm_purge)
+    int64_t purge_older_than_ = 0;
     bool stopping_ = false;
     bool flush_failing_ = false;
     bool policy_drained_ = false;

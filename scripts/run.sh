@@ -28,33 +28,64 @@ $conf:
     state_directory = $top/var/lib
     run_directory = $run
     bounce_domains = bounces.example.org
+    # the policy service: rate rules and provider rows (conf-examples/rate-rules, providers)
+    policyd_policy_listen = unix:$run/policy.sock
+    policyd_rate_rules = $top/var/etc/rate-rules
+    policyd_provider_table = $top/var/etc/providers
+    # a provider in backoff leaves through the throttled transports of master.cf
+    policyd_throttled_transports = google=google-slow/google-crawl
 $top/var/etc/verp.keys, and the directories of the daemon user (sendguard):
     (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \\n' > $top/var/etc/verp.keys)
     chgrp sendguard $top/var/etc/verp.keys && chmod 0640 $top/var/etc/verp.keys
     install -d -o sendguard -g sendguard $top/var/lib $run
+    cp $top/conf-examples/rate-rules $top/conf-examples/providers $top/var/etc/   # then edit them
 Start the daemons as root (they switch to policyd_user and milter_user, sendguard):
     $bin/sendguard-policyd -c $conf &
     $bin/sendguard-milter -c $conf &
 
 main.cf:
-    # refuse mail to suppressed recipients at RCPT, for every client
+    # refuse mail to suppressed recipients at RCPT, for every client; then the
+    # rate limits (before the permits, or it never sees the senders it limits)
     smtpd_recipient_restrictions =
         check_recipient_access socketmap:unix:$run/socketmap.sock:suppress,
+        check_policy_service { unix:$run/policy.sock, default_action=DUNNO },
         permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+    # a message counts when it is accepted (policyd_count_at = end-of-message)
+    smtpd_end_of_data_restrictions =
+        check_policy_service { unix:$run/policy.sock, default_action=DUNNO }
+    smtpd_policy_service_timeout = 100s
+    smtpd_policy_service_max_idle = 300s
+    smtpd_policy_service_max_ttl = 1000s
+    smtpd_policy_service_try_limit = 2
+    # every delivery outcome to the backoff learner (the answer changes nothing)
+    smtp_delivery_status_filter = socketmap:unix:$run/socketmap.sock:status
     # who may send as whom, and the signed VERP return path
     smtpd_milters = unix:$run/milter.sock
     non_smtpd_milters = unix:$run/milter.sock
     milter_default_action = tempfail
     # bounces to the VERP domains go to the pipe transport, one recipient each
     relay_domains = \$mydestination, bounces.example.org
-    transport_maps = texthash:/etc/postfix/sendguard_transport
+    # a provider in backoff to its throttled transport (Postfix asks the socketmap
+    # for the full recipient address, before any domain row of the other table)
+    transport_maps = texthash:/etc/postfix/sendguard_transport,
+        socketmap:unix:$run/socketmap.sock:transport
     sendguard_destination_recipient_limit = 1
+    google-slow_destination_rate_delay = 2s
+    google-crawl_destination_rate_delay = 20s
 /etc/postfix/sendguard_transport:
     bounces.example.org   sendguard:
-master.cf (smtpd unchrooted, or the sockets are not found: see README.md):
+master.cf (smtpd, smtp and rewrite unchrooted, or the sockets are not found: see README.md):
     sendguard unix - n n - 10 pipe
       flags=DRq user=sendguard null_sender=
       argv=$bin/sendguard-bounce -c $conf -q \${queue_id} -f \${sender} -a \${original_recipient} -- \${recipient}
+    # the throttled transports of policyd_throttled_transports; their status
+    # filter map names the provider, so successes count for it too
+    google-slow unix - - n - - smtp
+      -o syslog_name=postfix/google-slow
+      -o smtp_delivery_status_filter=socketmap:unix:$run/socketmap.sock:status-google
+    google-crawl unix - - n - - smtp
+      -o syslog_name=postfix/google-crawl
+      -o smtp_delivery_status_filter=socketmap:unix:$run/socketmap.sock:status-google
 Then: postfix reload
 LINES
 }

@@ -10,12 +10,19 @@
 #   relay   Postfix, config relay/, queue relay-spool/, log log/relay.log
 #     127.0.0.1:$submission_port  submission: SASL login (a private sasldb),
 #             sendguard-milter (who may send as whom, VERP return path),
-#             sendguard-policyd's suppress map at RCPT
+#             sendguard-policyd's suppress map and policy service (the rate
+#             rules of etc/rate-rules) at RCPT and END-OF-MESSAGE
 #     127.0.0.1:$inbound_port  inbound: mail for the bounce domain, delivered
 #             through pipe(8) to sendguard-bounce (content_filter=sendguard:)
-#     transport map: the bounce domain to the inbound port, the rest to the sink
+#     transport map: the bounce domain to the inbound port, the rest to the sink;
+#             $provider_domain through the transport $provider, whose status
+#             filter map status-$provider credits each outcome to the demo
+#             provider $provider; sendguard-policyd's transport map, which
+#             routes a provider in backoff to $provider-slow or
+#             $provider-crawl (policyd_throttled_transports)
 #   sink    Postfix on 127.0.0.2:$sink_port, config sink/, log log/sink.log:
-#             accepts every recipient but one, answers 550 for $refused_rcpt,
+#             accepts every recipient but two, answers 550 for $refused_rcpt
+#             and web.de's "$throttle_reply" for $throttled_rcpt,
 #             and records each envelope in sink-mail/envelopes.log
 #   sendguard-policyd, sendguard-milter: sockets and pid files in run/, store
 #             in lib/, log in log/sendguard.log (shared with sendguard-bounce)
@@ -23,17 +30,27 @@
 #             log/dnsmasq.log): the demo domains' MX records for the milter's
 #             reply-ability check (dns_servers); every other name is NXDOMAIN
 #             and nothing is forwarded, so the sandbox never asks the
-#             internet. Without dnsmasq: milter_reply_check = no.
+#             internet. Without dnsmasq: milter_reply_check = no, and
+#             dns_servers names that closed port (sendguard-policyd's MX
+#             lookups fail at once; no provider is rolled up).
 #
 # Both Postfix instances run Debian's binaries (postfix -c DIR) with every
-# service unchrooted (the paths are absolute; nothing is copied into a jail).
+# service unchrooted (the paths are absolute; nothing is copied into a jail),
+# each in a mount namespace of its own (unshare -m) where /etc/hosts,
+# /etc/resolv.conf and /etc/nsswitch.conf are the sandbox's (etc/hosts,
+# etc/resolv.conf, etc/nsswitch.conf): host names come from that hosts file
+# only, and the relay's smtp asks no DNS (smtp_dns_support_level =
+# disabled), so the throttled transports, which Postfix gives the recipient
+# domain as next hop, reach the sink by name. Without mount namespaces the
+# throttled transports are left out (they would ask the host's DNS).
 # A restart keeps the store, the VERP key and the demo password.  Stopping
 # goes by pid files only: Postfix's master.pid (postfix -c DIR stop) and the
 # daemons' own pid files.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-sb="$top/var/sandbox"
+# SENDGUARD_SANDBOX_DIR moves it elsewhere (e2e.sandbox runs one in a temporary directory)
+sb=${SENDGUARD_SANDBOX_DIR:-$top/var/sandbox}
 
 submission_port=${SENDGUARD_SANDBOX_SUBMISSION_PORT:-10587}
 inbound_port=${SENDGUARD_SANDBOX_INBOUND_PORT:-10025}
@@ -45,6 +62,14 @@ login=demo@$customer
 bounce_domain=bounces.$customer
 accepted_rcpt=alice@example.net
 refused_rcpt=gone@example.net
+# The demo provider: a web.de-like domain whose MX (the sink) answers its
+# rate-limit reply for one recipient and accepts the others.
+provider=webde
+provider_domain=webde.example
+provider_mx=mx01.$provider_domain
+throttled_rcpt=someone@$provider_domain
+provider_ok_rcpt=friend@$provider_domain
+throttle_reply="451 4.7.1 Rate limit reached. Please try again later"
 
 say() { echo "sandbox: $*"; }
 die() { echo "sandbox: $*" >&2; exit 1; }
@@ -180,6 +205,13 @@ $(dns_conf)
 log_target = file:$sb/log/sendguard.log
 policyd_user = $user
 policyd_pid_file = $sb/run/policyd.pid
+# The policy service (check_policy_service in relay/main.cf): a quota for the
+# demo login and a limit for the demo provider (rate-rules); the provider
+# row of $provider_domain's MX host (providers)
+policyd_policy_listen = unix:$sb/run/policy.sock
+policyd_rate_rules = $sb/etc/rate-rules
+policyd_provider_table = $sb/etc/providers
+$(throttle_conf)
 milter_user = $user
 milter_pid_file = $sb/run/milter.pid
 CONF
@@ -189,14 +221,88 @@ CONF
 # demo domains are in no public DNS, and the sandbox never asks it).
 dns_conf() {
     if [ "$dns" = yes ]; then
-        echo "# sendguard-milter checks senders can receive replies against the sandbox's"
-        echo "# own dnsmasq (its records: $sb/etc/dnsmasq.conf)"
+        echo "# sendguard-milter (can senders receive replies?) and sendguard-policyd (the"
+        echo "# MX roll-up to providers) ask the sandbox's own dnsmasq (its records:"
+        echo "# $sb/etc/dnsmasq.conf)"
         echo "dns_servers = 127.0.0.1:$dns_port"
     else
         echo "# no dnsmasq: the demo domains are in no DNS, and the sandbox never asks"
         echo "# the internet, so the milter does not check that senders receive replies"
+        echo "# and sendguard-policyd's MX lookups go to a closed local port (they fail,"
+        echo "# and no recipient domain is rolled up to a provider)"
         echo "milter_reply_check = no"
+        echo "dns_servers = 127.0.0.1:$dns_port"
     fi
+}
+
+# Backoff: the throttled transports of relay/master.cf, one per level, and
+# a recovery the demo can show: the default quiet period is 10m.
+throttle_conf() {
+    if [ "$ns" = yes ]; then
+        echo "# A provider in backoff leaves through the throttled transports of relay/master.cf"
+        echo "policyd_throttled_transports = $provider=$provider-slow/$provider-crawl"
+    else
+        echo "# no mount namespace: no throttled transports (their next hop, the recipient"
+        echo "# domain, would be looked up in the host's DNS)"
+    fi
+    echo "# Shortened for the demo (the default is 10m): a provider's rate grows back"
+    echo "# by policyd_backoff_recovery_step (60/h) for each minute without a rate-limit reply"
+    echo "policyd_backoff_quiet_period = 1m"
+}
+
+# The rate rules and the provider row: a customer quota for the demo login,
+# and a limit for the demo provider that backoff lowers.
+write_policy_tables() {
+    cat >"$sb/etc/rate-rules" <<RULES
+# written by scripts/sandbox.sh: sendguard-policyd's rate rules (policyd_rate_rules)
+# The demo login ($login): 100 messages an hour, 500 recipients a day.
+customer        key=sasl_username                    100/h burst 20
+customer-rcpts  key=sasl_username count=recipients   500/day
+# The demo provider: 120 messages an hour, at most 10 at once. Backoff
+# lowers this rate after a rate-limit reply and brings it back.
+$provider           provider=$provider key=provider             120/h burst 10
+RULES
+    cat >"$sb/etc/providers" <<PROVIDERS
+# written by scripts/sandbox.sh: sendguard-policyd's provider rows (policyd_provider_table)
+# $provider_domain's MX host ($sb/etc/dnsmasq.conf) rolls up to $provider.
+$provider  mx*.$provider_domain
+PROVIDERS
+    chmod 0644 "$sb/etc/rate-rules" "$sb/etc/providers"
+}
+
+# The name service of both Postfix instances (their mount namespaces): the
+# sandbox's hosts file, nothing else; resolv.conf names loopback only.
+write_name_service() {
+    cat >"$sb/etc/hosts" <<HOSTS
+# written by scripts/sandbox.sh: the hosts file of the sandbox's Postfix instances
+127.0.0.1  localhost relay.sandbox.test inbound.sandbox.test
+127.0.0.2  sink.sandbox.test $provider_domain $provider_mx
+HOSTS
+    cat >"$sb/etc/resolv.conf" <<RESOLV
+# written by scripts/sandbox.sh: nothing in the sandbox's Postfix asks DNS
+# (smtp_dns_support_level = disabled, hosts: files); were it to, it asks loopback
+nameserver 127.0.0.1
+options timeout:1 attempts:1
+RESOLV
+    if grep -q '^hosts:' /etc/nsswitch.conf 2>/dev/null; then
+        sed 's/^hosts:.*/hosts:          files/' /etc/nsswitch.conf >"$sb/etc/nsswitch.conf"
+    else
+        { cat /etc/nsswitch.conf 2>/dev/null; echo "hosts:          files"; } >"$sb/etc/nsswitch.conf"
+    fi
+    chmod 0644 "$sb/etc/hosts" "$sb/etc/resolv.conf" "$sb/etc/nsswitch.conf"
+}
+
+# Runs a command in a mount namespace that sees the sandbox's name service
+# files over /etc's (without mount namespaces: as it is).
+with_name_service() {
+    if [ "$ns" = no ]; then "$@"; return; fi
+    # shellcheck disable=SC2016  # the inner shell expands its own arguments
+    unshare -m --propagation private /bin/sh -c '
+        mount --bind "$1" /etc/hosts || exit 1
+        if [ -e /etc/resolv.conf ]; then mount --bind "$2" /etc/resolv.conf || exit 1; fi
+        if [ -e /etc/nsswitch.conf ]; then mount --bind "$3" /etc/nsswitch.conf || exit 1; fi
+        shift 3
+        exec "$@"' sh "$sb/etc/hosts" "$sb/etc/resolv.conf" "$sb/etc/nsswitch.conf" "$@"
 }
 
 write_dns() {
@@ -206,6 +312,8 @@ write_dns() {
 mx-host=$customer,mx.$customer,10
 mx-host=$bounce_domain,mx.$customer,10
 host-record=mx.$customer,127.0.0.1
+mx-host=$provider_domain,$provider_mx,10
+host-record=$provider_mx,127.0.0.2
 local-ttl=60
 local=/#/
 DNS
@@ -241,14 +349,29 @@ auxprop_plugin: sasldb
 sasldb_path: $sb/sasldb/sasldb2
 mech_list: PLAIN LOGIN
 SASL
-    suppress="socketmap:unix:$sb/run/socketmap.sock:suppress"
+    socketmap="socketmap:unix:$sb/run/socketmap.sock"
+    policy="check_policy_service { unix:$sb/run/policy.sock, default_action=DUNNO }"
     milter="unix:$sb/run/milter.sock"
     { base_main_cf relay relay.sandbox.test 127.0.0.1; cat <<MAIN
 default_transport = error:5.3.5 no route in the sendguard sandbox
-transport_maps = texthash:$d/transport
+# sendguard-policyd's transport map answers for a provider in backoff.
+# Postfix asks a socketmap for the full recipient address only, so its
+# answer comes before the row for $provider_domain in the sandbox's table
+transport_maps = texthash:$d/transport, $socketmap:transport
 relay_domains = $bounce_domain
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions = check_recipient_access $suppress
+smtpd_recipient_restrictions = check_recipient_access $socketmap:suppress, $policy
+smtpd_end_of_data_restrictions = $policy
+smtpd_policy_service_timeout = 100s
+smtpd_policy_service_max_idle = 300s
+smtpd_policy_service_max_ttl = 1000s
+smtpd_policy_service_try_limit = 2
+# every delivery outcome to sendguard-policyd's learner (always NOTFOUND)
+smtp_delivery_status_filter = $socketmap:status
+# host names come from the sandbox's hosts file (etc/hosts), never from DNS
+smtp_dns_support_level = disabled
+$provider-slow_destination_rate_delay = 2s
+$provider-crawl_destination_rate_delay = 20s
 smtpd_sasl_type = cyrus
 smtpd_sasl_path = smtpd
 cyrus_sasl_config_path = $d/sasl
@@ -272,15 +395,31 @@ MAIN
   -o smtpd_milters=
   -o smtpd_relay_restrictions=reject_unauth_destination
   -o smtpd_recipient_restrictions=
+  -o smtpd_end_of_data_restrictions=
   -o content_filter=sendguard:
 sendguard unix - n n - 10 pipe
   flags=DRq user=$user null_sender=
   argv=$bin/sendguard-bounce -c $sb/etc/sendguard.conf -q \${queue_id} -f \${sender} -a \${original_recipient} -- \${recipient}
+$provider unix - - n - - smtp
+  -o syslog_name=postfix/$provider
+  -o smtp_delivery_status_filter=$socketmap:status-$provider
+$provider-slow unix - - n - - smtp
+  -o syslog_name=postfix/$provider-slow
+  -o smtp_delivery_status_filter=$socketmap:status-$provider
+  -o smtp_tcp_port=$sink_port
+$provider-crawl unix - - n - - smtp
+  -o syslog_name=postfix/$provider-crawl
+  -o smtp_delivery_status_filter=$socketmap:status-$provider
+  -o smtp_tcp_port=$sink_port
 MASTER
       base_master_cf; } >"$d/master.cf"
     cat >"$d/transport" <<TRANSPORT
 # The bounce domain's MX is the inbound port; everything else is "the internet".
 $bounce_domain  smtp:[127.0.0.1]:$inbound_port
+# The demo provider's domain, through a transport whose status filter map
+# (status-$provider) credits each outcome to $provider, as its MX host's
+# name would (the sink has an IP address only)
+$provider_domain  $provider:[$sink_ip]:$sink_port
 *  smtp:[$sink_ip]:$sink_port
 TRANSPORT
     backdate "$d/main.cf" "$d/master.cf" "$d/transport"
@@ -296,6 +435,7 @@ write_sink() {
     cat >"$d/access" <<ACCESS
 $accepted_rcpt  OK
 $refused_rcpt  550 5.1.1 mailbox unavailable (sendguard sandbox sink)
+$throttled_rcpt  $throttle_reply
 ACCESS
     # pipe(8) runs it as nobody: $1 sender, $2 recipient, the message on stdin
     cat >"$d/record.sh" <<RECORD
@@ -354,7 +494,7 @@ start_dns() {
 start_postfix() {  # name config-dir ip port
     postfix -c "$2" check >/dev/null 2>"$sb/log/$1.check" ||
         die "postfix -c $2 check failed: $(cat "$sb/log/$1.check")"
-    postfix -c "$2" start >/dev/null 2>"$sb/log/$1.start" ||
+    with_name_service postfix -c "$2" start >/dev/null 2>"$sb/log/$1.start" ||
         die "postfix -c $2 start failed: $(cat "$sb/log/$1.start")"
     wait_for "Postfix $1 on $3:$4" port_busy "$3" "$4"
     say "started Postfix $1 (config $2) on $3:$4"
@@ -371,6 +511,10 @@ start() {
     done
     dns=no
     if command -v dnsmasq >/dev/null; then dns=yes; else say "no dnsmasq: milter_reply_check = no"; fi
+    ns=no
+    if unshare -m --propagation private true 2>/dev/null; then ns=yes; else
+        say "no mount namespace (unshare -m failed): no throttled transports"
+    fi
     # sendguard-bounce runs as this user under pipe(8), the daemons switch to it
     user=sendguard
     id -u "$user" >/dev/null 2>&1 || user=nobody
@@ -390,6 +534,8 @@ start() {
     # all three programs append to it; sendguard-bounce runs as $user
     touch "$sb/log/sendguard.log" && chown "$user:$group" "$sb/log/sendguard.log"
     write_sendguard_conf
+    write_policy_tables
+    write_name_service
     if [ "$dns" = yes ]; then write_dns; fi
     write_keys_and_login
     write_relay
@@ -403,6 +549,7 @@ start() {
 
     if [ "$dns" = yes ]; then start_dns; fi
     start_daemon sendguard-policyd "$sb/run/policyd.pid" "$sb/run/socketmap.sock"
+    wait_for "sendguard-policyd's policy service" test -S "$sb/run/policy.sock"
     start_daemon sendguard-milter "$sb/run/milter.pid" "$sb/run/milter.sock"
     start_postfix sink "$sb/sink" "$sink_ip" "$sink_port"
     start_postfix relay "$sb/relay" 127.0.0.1 "$submission_port"
@@ -422,6 +569,41 @@ dns_guide() {
 CASE
 }
 
+# Case 5: a provider's rate-limit reply puts it into backoff.
+backoff_guide() {
+    cat <<CASE
+
+5. Backoff: $provider_domain's MX (the sink) answers $throttled_rcpt as web.de
+   does when it is sent too much, "$throttle_reply"
+   $swaks -f news@$customer -t $throttled_rcpt
+   The relay accepts it; the sink defers it, smtp's status filter tells
+   sendguard-policyd, and the provider $provider goes into backoff. Within seconds
+   $cli status
+   shows $provider at LEVEL 1, its ALLOWED rate half the CONFIGURED 120/h of the rule
+   $provider, and that 451 under "last 4xx reply per provider".
+CASE
+    if [ "$ns" = yes ] && [ "$dns" = yes ]; then
+        cat <<CASE
+   While it is in backoff, mail for $provider_domain that enters the active queue
+   (the retries of that message, every 10-60 s, and new mail) leaves through the
+   throttled transport $provider-slow (a further 451 a minute later: $provider-crawl):
+   $swaks -f news@$customer -t $provider_ok_rcpt
+   grep -E 'postfix/$provider-(slow|crawl)/smtp' $sb/log/relay.log
+   (the sink accepts $provider_ok_rcpt: status=sent, relay=${provider_domain}[127.0.0.2]).
+CASE
+    else
+        echo "   (Without dnsmasq, which rolls $provider_domain up to $provider, or without mount
+   namespaces, its mail is not routed to a throttled transport.)"
+    fi
+    cat <<CASE
+   The retries keep it in backoff. Remove the message, and the rate grows back by
+   60/h for each minute without a 451 (policyd_backoff_quiet_period is 1m in this
+   sandbox, 10m by default) until it is back at level 0:
+   postsuper -c $sb/relay -d ALL deferred
+   or end the backoff at once: $cli backoff clear $provider
+CASE
+}
+
 print_guide() {
     swaks="swaks -s 127.0.0.1 -p $submission_port -au $login -ap $password"
     cli="$bin/sendguard -c $sb/etc/sendguard.conf"
@@ -430,7 +612,8 @@ print_guide() {
 The sandbox runs (state under $sb; a second run restarts it, keeping the store):
   submission  127.0.0.1:$submission_port  SASL login $login, password $password
   inbound     127.0.0.1:$inbound_port  mail for $bounce_domain -> sendguard-bounce
-  sink        $sink_ip:$sink_port  "the internet": accepts $accepted_rcpt, 550 for $refused_rcpt
+  sink        $sink_ip:$sink_port  "the internet": accepts $accepted_rcpt, 550 for $refused_rcpt,
+              451 "Rate limit reached" for $throttled_rcpt
 
 1. Accepted: the sink gets it with a signed VERP return path on $bounce_domain
    $swaks -f news@$customer -t $accepted_rcpt
@@ -444,12 +627,15 @@ The sandbox runs (state under $sb; a second run restarts it, keeping the store):
    Then send it again: sendguard-policyd refuses it at RCPT (550 5.1.1 ... suppression list).
    To send case 3 once more: $cli suppress remove $refused_rcpt
 $(dns_guide)
+$(backoff_guide)
+
 Where to look:
   Postfix relay log     $sb/log/relay.log   (the sink's: $sb/log/sink.log)
   sendguard log         $sb/log/sendguard.log   (milter, policyd, bounce decisions)
   DNS of the demo       $sb/etc/dnsmasq.conf, queries in $sb/log/dnsmasq.log
   envelopes at the sink $sb/sink-mail/envelopes.log   (from=<bounce+...@$bounce_domain>)
   suppressions          $cli suppress list
+  rate limits, backoff  $cli status   (rules: $sb/etc/rate-rules)
 Stop: scripts/run.sh stop
 GUIDE
 }

@@ -15,6 +15,9 @@
 #include "policyd/policy_service.h"
 #include "policyd/providers.h"
 #include "policyd/rules.h"
+#include "common/config/error.h"
+#include "tests/support/temp_dir.h"
+#include "tests/unit/test_store_support.h"
 
 using namespace std::chrono_literals;
 
@@ -305,6 +308,41 @@ BOOST_AUTO_TEST_CASE(state_survives_through_dirty_rows_and_load) {
     BOOST_TEST(changed.message("i3", "alice", "a@own.example", kT0 + kSec) == "DUNNO");
 }
 
+// The start of a bucket's refusal window is kept in the store: after a
+// restart, the next refusal in the same window is not a first one (no
+// second warning, event line or notice mail); the next window's is.
+BOOST_AUTO_TEST_CASE(restart_keeps_the_refusal_window) {
+    const std::string rules = "google provider=google key=provider 1/h\n";
+    store_test::TempDir td;
+    store::ThrottleState ts(store::Env::open(td.env_dir(), store_test::test_opts()));
+    logging::open("test", logging::Sink::None);
+    logging::clear_captured();
+    {
+        Engine e(rules);
+        BOOST_TEST(e.message("i1", "alice", "a@gmail.example", kT0) == "DUNNO");
+        BOOST_TEST(starts(e.rcpt("i2", "alice", "b@gmail.example", kT0 + kSec), "DEFER_IF_PERMIT"));
+        BOOST_TEST(e.engine.take_notices().size() == 1u);
+        ts.write_batch({}, e.engine.dirty_buckets(), e.engine.dirty_usage());
+    }
+    const auto row = ts.get_bucket("google", "google");
+    BOOST_TEST_REQUIRE(row.has_value());
+    BOOST_TEST(row->refused_since == kT0 + kSec);
+    BOOST_TEST(row->windows.size() == 1u);
+
+    Engine restarted(rules);
+    store::ThrottleState::LiveRows live;
+    ts.live_rows(kT0 + 2 * kSec, 1000, live);
+    restarted.engine.load(live.buckets, live.usage);
+    BOOST_TEST(starts(restarted.rcpt("i3", "alice", "c@gmail.example", kT0 + 2 * kSec), "DEFER_IF_PERMIT"));
+    BOOST_TEST(restarted.engine.take_notices().empty(), "a refusal after a restart was noticed as a first one");
+    const std::string log = logging::captured();
+    BOOST_TEST(log.find("limit=reached") == log.rfind("limit=reached"), log);
+    // The next window's first refusal is noticed again.
+    BOOST_TEST(restarted.message("i4", "alice", "a@gmail.example", kT0 + 3602 * kSec) == "DUNNO");
+    BOOST_TEST(starts(restarted.rcpt("i5", "alice", "b@gmail.example", kT0 + 3602 * kSec), "DEFER"));
+    BOOST_TEST(restarted.engine.take_notices().size() == 1u);
+}
+
 // Hundreds of smtpd processes ask at once: what one open transaction has
 // reserved is seen by every other's check, so two never take the last unit.
 BOOST_AUTO_TEST_CASE(parallel_transactions_never_share_the_last_unit) {
@@ -508,6 +546,45 @@ BOOST_AUTO_TEST_CASE(conf_examples_load) {
     BOOST_TEST(ceilings.at("google") == 1.0, boost::test_tools::tolerance(1e-9));
     BOOST_TEST(ceilings.at("gmx") == 5000.0 / 86400.0, boost::test_tools::tolerance(1e-9));
     BOOST_TEST(ceilings.count("default") == 0u);
+}
+
+// A provider= naming no row of the provider table fails the load at the
+// rule's line, naming the unknown provider and where the names come from;
+// default and rows of the override file are known.
+BOOST_AUTO_TEST_CASE(rule_provider_must_name_a_provider_row) {
+    harness::TempDir dir;
+    policyd::PolicySettings s;
+    s.rate_rules = dir.sub("rules");
+    auto error_of = [&]() -> std::string {
+        try {
+            policyd::load_policy_tables(s);
+            return "(no error)";
+        } catch (const config::Error& e) {
+            return e.what();
+        }
+    };
+    harness::write_file(s.rate_rules, "all 100/h\ngmail provider=gmial key=provider 10/h\n");
+    const std::string e = error_of();
+    BOOST_TEST(e.rfind(s.rate_rules + ":2: rule \"gmail\": provider=: unknown provider \"gmial\"", 0) == 0, e);
+    BOOST_TEST(e.find("the built-in rows (policyd_provider_table is empty)") != std::string::npos, e);
+    BOOST_TEST(e.find("google, outlook") != std::string::npos, e);
+    BOOST_TEST(e.find("or default") != std::string::npos, e);
+
+    harness::write_file(s.rate_rules, "own provider=default 10/h\ng provider=google 10/h\n");
+    BOOST_TEST(error_of() == "(no error)");
+
+    // A row of the override file is a provider name; a removed built-in row is not.
+    s.provider_table = dir.sub("providers");
+    harness::write_file(s.provider_table, "isp *.mail.isp.example\ngoogle -\n");
+    harness::write_file(s.rate_rules, "isp provider=isp 10/h\n");
+    BOOST_TEST(error_of() == "(no error)");
+    harness::write_file(s.rate_rules, "g provider=google 10/h\n");
+    const std::string removed = error_of();
+    BOOST_TEST(removed.rfind(s.rate_rules + ":1: rule \"g\": provider=: unknown provider \"google\"", 0) == 0,
+               removed);
+    BOOST_TEST(removed.find("the built-in rows with policyd_provider_table " + s.provider_table + " applied") !=
+                   std::string::npos,
+               removed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

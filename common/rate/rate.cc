@@ -1,12 +1,12 @@
 // rate.cc - rate grammar and GCRA over several windows (see rate.h)
-#include "policyd/rate.h"
+#include "common/rate/rate.h"
 
 #include <algorithm>
 #include <stdexcept>
 
 #include "common/sys/ascii.h"
 
-namespace policyd {
+namespace rate {
 
 namespace {
 
@@ -119,7 +119,7 @@ std::string parse_window(std::string_view text, Window& w) {
 
 void check_sizes(std::span<const Window> windows, size_t states) {
     if (windows.size() != states)
-        throw std::invalid_argument("policyd rate: " + std::to_string(windows.size()) + " windows but " +
+        throw std::invalid_argument("rate: " + std::to_string(windows.size()) + " windows but " +
                                     std::to_string(states) + " states");
 }
 
@@ -264,4 +264,13 @@ uint64_t used(const Window& w, const GcraState& s, int64_t now_us) noexcept {
     return n >= static_cast<i128>(w.burst) ? w.burst : static_cast<uint64_t>(n);
 }
 
-}  // namespace policyd
+int64_t window_start_us(int64_t period_us, int64_t t_us) noexcept {
+    if (period_us <= 0) return t_us;
+    return t_us - t_us % period_us;
+}
+
+uint64_t count_as_of(uint64_t count, int64_t period_us, int64_t then_us, int64_t now_us) noexcept {
+    return window_start_us(period_us, then_us) == window_start_us(period_us, now_us) ? count : 0;
+}
+
+}  // namespace rate
