@@ -119,18 +119,6 @@ struct BucketIdHash {
     }
 };
 
-// Moves every window's TAT by cost*T from max(TAT, now): unlike consume(),
-// never refuses (what was accepted counts even past the limit).
-void advance(std::span<const Window> limits, std::vector<GcraState>& gcra, int64_t now_us,
-             uint64_t cost) {
-    for (size_t i = 0; i < limits.size() && i < gcra.size(); ++i) {
-        const int64_t t = emission_interval_us(limits[i]);
-        const int64_t base = std::max(gcra[i].tat_us, now_us);
-        const int64_t add = static_cast<int64_t>(std::min<uint64_t>(cost, INT64_MAX / t)) * t;
-        gcra[i].tat_us = base > INT64_MAX - add ? INT64_MAX : base + add;
-    }
-}
-
 int64_t longest_period_us(const Rule& r) {
     int64_t p = 0;
     for (const Window& w : r.limits) p = std::max(p, w.period_us);
@@ -367,7 +355,7 @@ struct PolicyEngine::Impl {
         const uint64_t cost = r.count == Rule::Count::Messages ? messages : recipients;
         if (cost == 0) return;
         Bucket& b = bucket(r, key);
-        advance(r.limits, b.gcra, now_us, cost);
+        charge(r.limits, b.gcra, now_us, cost);  // never fails as a whole
         b.updated_us = now_us;
         b.dirty = true;
         if (!has_provider_dimension(r)) {
@@ -484,7 +472,7 @@ struct PolicyEngine::Impl {
                 // The reservations fill the burst: the recipient fits (in
                 // another message) once they are counted.
                 std::vector<GcraState> after = b.gcra;
-                advance(r.limits, after, now_us, b.reserved);
+                charge(r.limits, after, now_us, b.reserved);
                 v.retry_after_us = check(r.limits, after, now_us, cost).retry_after_us;
             }
             if (!v.allowed && cost > 0) return refusal(r, *key, v, req, now_us);

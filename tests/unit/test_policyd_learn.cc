@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(aimd_sequences) {
             {2500, "", "", 2, 3300, "gmx-slow:"},
             {3100, "", "", 0, 0, ""},                           // at the ceiling: out of backoff
         });
-    run("floor at min_rate, level keeps rising",
+    run("floor at min_rate: the level stops rising there",
         {
             {0, "status", kWebDe, 1, 1800, "gmx-slow:"},
             {60, "status", kWebDe, 2, 900, "gmx-crawl:"},
@@ -109,9 +109,14 @@ BOOST_AUTO_TEST_CASE(aimd_sequences) {
             {180, "status", kWebDe, 4, 225, "gmx-crawl:"},
             {240, "status", kWebDe, 5, 112.5, "gmx-crawl:"},
             {300, "status", kWebDe, 6, 60, "gmx-crawl:"},
-            {360, "status", kWebDe, 7, 60, "gmx-crawl:"},
-            {959, "", "", 7, 60, "gmx-crawl:"},
-            {960, "", "", 7, 660, "gmx-crawl:"},  // the level stays until normal
+            // Another 18 minutes of rate-limit replies at the floor: no
+            // decrease, so the level stays (it counts decreases).
+            {360, "status", kWebDe, 6, 60, "gmx-crawl:"},
+            {420, "status", kWebDe, 6, 60, "gmx-crawl:"},
+            {900, "status", kWebDe, 6, 60, "gmx-crawl:"},
+            {1400, "status", kWebDe, 6, 60, "gmx-crawl:"},
+            {1999, "", "", 6, 60, "gmx-crawl:"},   // quiet counts from the last signal
+            {2000, "", "", 6, 660, "gmx-crawl:"},  // the level stays until normal
         });
     run("a long quiet spell recovers several steps at once",
         {

@@ -587,4 +587,23 @@ BOOST_AUTO_TEST_CASE(rule_provider_must_name_a_provider_row) {
                removed);
 }
 
+// A wall clock stepped back one hour: a key that used 5 of its 30 is not
+// refused for that hour (rate.h clamps state beyond one burst ahead).
+BOOST_AUTO_TEST_CASE(clock_step_back_does_not_lock_out) {
+    Engine e("login key=sasl_username 30/min burst 30\n");
+    for (int i = 0; i < 5; ++i) {
+        const std::string inst = "m" + std::to_string(i);
+        BOOST_REQUIRE(e.rcpt(inst, "alice", "b@example.net", kT0) == "DUNNO");
+        e.eom(inst, 1, kT0);
+    }
+    const int64_t back = kT0 - 3600 * kSec;
+    BOOST_TEST(e.message("late", "alice", "b@example.net", back) == "DUNNO");
+    // Committed from the clamped state: the key paces at 1 every 2 s, and
+    // is never told to come back in an hour.
+    const std::string refused = e.rcpt("later", "alice", "b@example.net", back);
+    BOOST_TEST(starts(refused, "DEFER"), refused);
+    BOOST_TEST(refused.find("3591") == std::string::npos, refused);
+    BOOST_TEST(e.message("later2", "alice", "b@example.net", back + 2 * kSec) == "DUNNO");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
