@@ -283,6 +283,14 @@ inline constexpr Param kParams[] = {
  "Longest line of a sender or network table, continuation lines included; 1m holds a login with 10,000 domains of up to 100 characters."},
 {"milter_table_max_entries",      Type::Int,      "1000000",                       1,       10000000, kMilter,
  "Most lines (logins or networks) in one sender or network table."},
+{"milter_policy_service",         Type::String,   "",                              0,       512,      kMilter,
+ "Endpoint of sendguard-policyd's policy service (as in policyd_policy_listen) the milter asks about local submissions, which smtpd's check_policy_service never sees; empty: off."},
+{"milter_policy_timeout",         Type::Duration, "5s",                            1,       20,       kMilter,
+ "Longest wait for one policy answer (connect, request, reply); then the mail passes with a warning. Keep it below Postfix's milter_command_timeout (30s)."},
+{"milter_policy_context",         Type::String,   "local",                         0,       100,      kMilter,
+ "The policy_context attribute of the milter's policy requests, what rate rules match with key=policy_context (like smtpd_policy_service_policy_context for smtpd)."},
+{"milter_policy_submissions",     Type::String,   "local",                         1,       16,       kMilter,
+ "Which mail the milter asks milter_policy_service about: local (sendmail(1), pickup; smtpd asks for the rest) or all (also mail from SMTP clients)."},
 
 // --- DKIM signing (common/dkim, sendguard-milter)
 {"dkim_key_table",                Type::Path,     "",                              0,       kNoLimit, kMilter | kCli,
