@@ -115,6 +115,8 @@ public:
                 return maps_.lookup(peer, n, k);
             });
         learner_.set_ceilings(provider_ceilings(*tables_));
+        // Deferrals charge the provider buckets; their state paces transports.
+        learner_.set_budget(&engine_);
         mx_.set_on_result([this](const std::string& domain) {
             if (!logging::verbose()) return;
             auto hosts = mx_.hosts(domain);

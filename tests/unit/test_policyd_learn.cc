@@ -236,6 +236,80 @@ BOOST_AUTO_TEST_CASE(transport_answers_only_the_domain_form) {
     BOOST_TEST(!l2.transport_for("gmail.com", t));
 }
 
+namespace {
+
+// The policy service's side of ProviderBudget, as the learner sees it.
+struct Budget final : policyd::ProviderBudget {
+    std::vector<std::string> charged;
+    std::string over;  // the provider over its limit; "" none
+    void charge_retry(std::string_view provider, int64_t) override { charged.emplace_back(provider); }
+    bool over_limit(std::string_view provider, int64_t) const override { return provider == over; }
+};
+
+}  // namespace
+
+// Providers count delivery attempts: each deferral (one recipient to be
+// tried again) is charged once, successes and permanent failures never.
+BOOST_AUTO_TEST_CASE(deferrals_charge_the_provider_budget) {
+    policyd::Learner l(learn_test::settings(), learn_test::destinations());
+    Budget b;
+    l.set_budget(&b);
+    const int64_t t = learn_test::kT0;
+    l.on_status("status", kMailboxFull, t);   // gmx, ordinary deferral
+    l.on_status("status", kWebDe, t);         // gmx, rate limit
+    l.on_status("status-google", kGreylist, t);  // the map names the provider
+    l.on_status("status-gmx", kOk, t);        // delivered: no retry
+    l.on_status("status",
+                "5.1.1 host mx-ha03.web.de[212.227.17.8] said: 550 5.1.1 no such user (in reply "
+                "to RCPT TO command)",
+                t);  // bounced: no retry
+    l.on_status("status",
+                "4.7.1 host mail.small.example[192.0.2.9] said: 451 4.7.1 try later (in reply to "
+                "RCPT TO command)",
+                t);  // no provider: nobody to charge
+    l.on_status("status", "garbage", t);
+    BOOST_TEST(b.charged == (std::vector<std::string>{"gmx", "gmx", "google"}), boost::test_tools::per_element());
+    BOOST_TEST(l.counters().retries_charged == 3u);
+    // Without a budget the learner learns as before.
+    l.set_budget(nullptr);
+    l.on_status("status", kMailboxFull, t);
+    BOOST_TEST(b.charged.size() == 3u);
+}
+
+// A provider not in backoff whose bucket is over its limit goes to its
+// first throttled transport while it is; a provider in backoff keeps the
+// transport of its level.
+BOOST_AUTO_TEST_CASE(a_provider_over_its_budget_is_routed_to_its_first_throttled_transport) {
+    policyd::Learner l(learn_test::settings(), learn_test::destinations());
+    Budget b;
+    l.set_budget(&b);
+    const int64_t t = learn_test::kT0;
+    BOOST_TEST(!l.transport_for("web.de", t));
+    b.over = "gmx";
+    BOOST_TEST(l.transport_for("web.de", t).value_or("") == "gmx-slow:");
+    BOOST_TEST(l.transport_for("gmx.de", t).value_or("") == "gmx-slow:");
+    BOOST_TEST(!l.transport_for("gmail.com", t));     // google is within its budget
+    BOOST_TEST(!l.transport_for("small.example", t)); // no provider
+    BOOST_TEST(l.transport_for("bob@web.de", t).value_or("") == "gmx-slow:");  // the address's domain
+    BOOST_TEST(!l.transport_for("*", t));
+    BOOST_TEST(l.counters().over_limit_answers == 3u);
+    b.over = "google";
+    BOOST_TEST(l.transport_for("gmail.com", t).value_or("") == "throttled:");  // default=
+    b.over.clear();  // conforms again
+    BOOST_TEST(!l.transport_for("web.de", t));
+    // In backoff past level 1 the learned level decides, over or not.
+    l.on_status("status", kWebDe, t);
+    l.on_status("status", kWebDe, t + 61 * kSec);
+    BOOST_TEST(l.level("gmx") == 2);
+    b.over = "gmx";
+    BOOST_TEST(l.transport_for("web.de", t + 62 * kSec).value_or("") == "gmx-crawl:");
+    // Without default= a provider with no entry is not rerouted.
+    policyd::Learner l2(learn_test::settings(learn_test::kConfNoDefault), learn_test::destinations());
+    l2.set_budget(&b);
+    b.over = "google";
+    BOOST_TEST(!l2.transport_for("gmail.com", t));
+}
+
 BOOST_AUTO_TEST_CASE(suspension_for_a_retry_after) {
     logging::clear_captured();
     policyd::Learner l(learn_test::settings(), learn_test::destinations());
