@@ -123,6 +123,11 @@ void write_postfix_config(const std::string& dir, const Users& u, const std::vec
     for (size_t i = 0; i < variants.size(); ++i) {
         master += "127.0.0.1:" + std::to_string(ports[i]) + " inet n - n - - smtpd\n";
         if (!variants[i].milters.empty()) master += "  -o smtpd_milters=" + variants[i].milters + "\n";
+        // Values with spaces: master.cf's "-o { name = value }" form.
+        if (!variants[i].recipient_restrictions.empty())
+            master += "  -o { smtpd_recipient_restrictions = " + variants[i].recipient_restrictions + " }\n";
+        if (!variants[i].end_of_data_restrictions.empty())
+            master += "  -o { smtpd_end_of_data_restrictions = " + variants[i].end_of_data_restrictions + " }\n";
     }
     write_file(cf + "/master.cf", master + kServices);
     backdate(cf + "/main.cf");

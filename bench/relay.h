@@ -4,7 +4,8 @@
 // (config, queue and log under the run directory, started with
 // `postfix -c`) relays everything to Postfix's own smtp-sink on
 // 127.0.0.2. It has one smtpd listener on 127.0.0.1 per Variant; they
-// differ in smtpd_milters only. smtp-source feeds each listener in turn
+// differ in smtpd_milters and, for policy services, in
+// smtpd_recipient_restrictions and smtpd_end_of_data_restrictions. smtp-source feeds each listener in turn
 // (messages over 10 sessions, 512 bytes of body, recipients per message),
 // rounds times: A B C A B C ..., so load from other processes on the
 // machine falls on every variant alike. A run's time is from
@@ -17,7 +18,7 @@
 //   Outcome o = relay.run();                              prints a line per run
 //   summary(variants, o, 0, i, 0.90, options);          ratio to variant 0
 //
-// The caller starts each variant's milter process (it must listen
+// The caller starts each variant's milter or policy process (it must listen
 // before run()) and stops it afterwards; Variant::process names it for
 // the CPU figure. Errors: std::runtime_error. Needs root.
 #pragma once
@@ -44,6 +45,11 @@ struct Variant {
     std::string label;    // "no milter", "sendguard-milter"
     std::string milters;  // smtpd_milters of its listener; "" none
     pid_t process = -1;   // the milter process whose CPU time is counted; -1 none
+    // smtpd_recipient_restrictions and smtpd_end_of_data_restrictions of
+    // its listener (say "check_policy_service inet:127.0.0.1:PORT"); ""
+    // leaves Postfix's.
+    std::string recipient_restrictions = {};
+    std::string end_of_data_restrictions = {};
 };
 
 struct Options {

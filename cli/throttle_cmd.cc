@@ -2,8 +2,12 @@
 // throttle state sendguard-policyd keeps in the store (common/store/throttle.h)
 //
 // status reads the store read-only (as suppress list does) and prints the
-// providers' rates and backoff, then each customer's usage: a table for
-// people, or with --json one JSON document. backoff clear PROVIDER marks the
+// providers' rates and backoff, each customer's usage and each rate bucket's
+// use: a table for people, or with --json one JSON document. Counts are
+// shown as of now, as sendguard-policyd would count them (common/rate):
+// a usage window that has ended since the row was written counts 0, and a
+// bucket's use is what its GCRA state still holds now (the stored TATs
+// decay); with the time each row last changed. backoff clear PROVIDER marks the
 // provider cleared; sendguard-policyd sees that at its next flush (about a
 // second) and goes back to the configured rate. Every clear leaves an audit
 // line ("backoff: action=clear, provider=..., uid=..., user=...").
@@ -23,6 +27,7 @@
 #include "common/config/value.h"
 #include "common/log/json.h"
 #include "common/log/log.h"
+#include "common/rate/rate.h"
 #include "common/store/record_format.h"
 #include "common/store/suppression.h"
 #include "common/store/throttle.h"
@@ -111,8 +116,23 @@ private:
 struct State {
     std::vector<store::ProviderState> providers;
     std::vector<store::UsageState> usage;
+    std::vector<store::BucketState> bucket_rows;
     size_t buckets = 0;
 };
+
+// A usage window's count as of now: 0 once the window it was counted in ended.
+uint64_t used_now(const store::UsageState& u, const store::UsageState::Window& w, int64_t now) {
+    return rate::count_as_of(w.used, w.period_s * 1'000'000, u.updated, now);
+}
+
+rate::Window rate_window(const store::BucketState::Window& w) {
+    return rate::Window{.count = w.count, .period_us = w.period_us, .burst = w.burst};
+}
+
+// What a bucket's window still holds now (GCRA: the TAT decays with time).
+uint64_t bucket_used_now(const store::BucketState& b, size_t i, int64_t now) {
+    return rate::used(rate_window(b.windows[i]), rate::GcraState{b.tat_us[i]}, now);
+}
 
 State load(const store::ThrottleState* ts) {
     State s;
@@ -125,7 +145,8 @@ State load(const store::ThrottleState* ts) {
         s.usage.push_back(u);
         return true;
     });
-    ts->for_each_bucket([&](const store::BucketState&) {
+    ts->for_each_bucket([&](const store::BucketState& b) {
+        s.bucket_rows.push_back(b);
         ++s.buckets;
         return true;
     });
@@ -165,14 +186,15 @@ std::string provider_json(const store::ProviderState& p, int64_t now) {
     return j.str();
 }
 
-std::string usage_json(const store::UsageState& u) {
+std::string usage_json(const store::UsageState& u, int64_t now) {
     logging::JsonArray windows;
     for (const auto& w : u.windows)
         windows.add_raw(logging::JsonObject()
                             .add("period_s", static_cast<long long>(w.period_s))
                             .add("period", config::format_duration(w.period_s))
                             .add("limit", static_cast<long long>(w.limit))
-                            .add("used", static_cast<long long>(w.used))
+                            .add("used", static_cast<long long>(used_now(u, w, now)))
+                            .add("used_stored", static_cast<long long>(w.used))
                             .str());
     return logging::JsonObject()
         .add("rule", u.rule)
@@ -186,10 +208,37 @@ std::string usage_json(const store::UsageState& u) {
         .str();
 }
 
+std::string bucket_json(const store::BucketState& b, int64_t now) {
+    logging::JsonArray windows;
+    for (size_t i = 0; i < b.windows.size(); ++i) {
+        const auto& w = b.windows[i];
+        windows.add_raw(logging::JsonObject()
+                            .add("limit", rate::format_window(rate_window(w)))
+                            .add("period_s", static_cast<long long>(w.period_us / 1'000'000))
+                            .add("count", static_cast<long long>(w.count))
+                            .add("burst", static_cast<long long>(w.burst))
+                            .add("used", static_cast<long long>(bucket_used_now(b, i, now)))
+                            .add("tat_us", static_cast<long long>(b.tat_us[i]))
+                            .str());
+    }
+    logging::JsonObject j;
+    j.add("rule", b.rule).add("key", b.key);
+    // A row written before the windows were stored: its use is unknown.
+    if (b.windows.empty()) j.add_null("windows");
+    else j.add_raw("windows", windows.str());
+    return j.add("refused", static_cast<long long>(b.refused))
+        .add("refused_since", static_cast<long long>(b.refused_since))
+        .add("refused_since_iso", b.refused_since ? time_text(b.refused_since) : "")
+        .add("updated", static_cast<long long>(b.updated))
+        .add("updated_iso", b.updated ? time_text(b.updated) : "")
+        .str();
+}
+
 int status_json(const State& s, int64_t now) {
-    logging::JsonArray providers, usage;
+    logging::JsonArray providers, usage, buckets;
     for (const auto& p : s.providers) providers.add_raw(provider_json(p, now));
-    for (const auto& u : s.usage) usage.add_raw(usage_json(u));
+    for (const auto& u : s.usage) usage.add_raw(usage_json(u, now));
+    for (const auto& b : s.bucket_rows) buckets.add_raw(bucket_json(b, now));
     out(logging::JsonObject()
             .add("now", static_cast<long long>(now))
             .add("now_iso", time_text(now))
@@ -197,6 +246,7 @@ int status_json(const State& s, int64_t now) {
             .add_raw("providers", providers.str())
             .add_raw("usage", usage.str())
             .add("buckets", static_cast<long long>(s.buckets))
+            .add_raw("rate_buckets", buckets.str())
             .str());
     return 0;
 }
@@ -225,7 +275,7 @@ void status_table(const State& s, int64_t now) {
     }
     if (!s.usage.empty()) {
         if (!s.providers.empty()) out("");
-        out("customer usage (used/limit per window)");
+        out("customer usage (used/limit per window, as of now)");
         Table t({"RULE", "KEY", "WINDOW", "USED/LIMIT", "REFUSED", "FIRST REFUSED", "UPDATED"},
                 {false, false, false, true, true, false, false});
         for (const auto& u : s.usage) {
@@ -238,7 +288,7 @@ void status_table(const State& s, int64_t now) {
             }
             for (size_t i = 0; i < u.windows.size(); ++i) {
                 const auto& w = u.windows[i];
-                const std::string used = u64(w.used) + "/" + u64(w.limit);
+                const std::string used = u64(used_now(u, w, now)) + "/" + u64(w.limit);
                 if (i == 0)
                     t.add({logging::printable(u.rule, kMaxKeyShown), key, config::format_duration(w.period_s), used,
                            u64(u.refused), time_text(u.first_refused_at), updated});
@@ -250,7 +300,29 @@ void status_table(const State& s, int64_t now) {
     }
     if (s.buckets != 0) {
         if (!s.providers.empty() || !s.usage.empty()) out("");
-        out(std::to_string(s.buckets) + " rate bucket" + (s.buckets == 1 ? "" : "s") + " in use");
+        out(std::to_string(s.buckets) + " rate bucket" + (s.buckets == 1 ? "" : "s") +
+            " (used/burst per window, as of now)");
+        Table t({"RULE", "KEY", "WINDOW", "USED/BURST", "REFUSED SINCE", "UPDATED"},
+                {false, false, false, true, false, false});
+        for (const auto& b : s.bucket_rows) {
+            const std::string rule = logging::printable(b.rule, kMaxKeyShown);
+            const std::string key = b.key.empty() ? "-" : logging::printable(b.key, kMaxKeyShown);
+            const std::string refused = time_text(b.refused_since);
+            const std::string updated = b.updated ? age_text(b.updated, now) + " ago" : "-";
+            if (b.windows.empty()) {  // written before the windows were stored
+                t.add({rule, key, "-", "?", refused, updated});
+                continue;
+            }
+            for (size_t i = 0; i < b.windows.size(); ++i) {
+                const std::string used = u64(bucket_used_now(b, i, now)) + "/" + u64(b.windows[i].burst);
+                const std::string window = rate::format_window(rate_window(b.windows[i]));
+                if (i == 0)
+                    t.add({rule, key, window, used, refused, updated});
+                else
+                    t.add({"", "", window, used, "", ""});
+            }
+        }
+        t.print();
     }
 }
 

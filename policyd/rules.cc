@@ -1,6 +1,7 @@
 // rules.cc - the rate-rules table (see rules.h)
 #include "policyd/rules.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/config/error.h"
@@ -208,6 +209,20 @@ std::vector<Rule> load_rules(const std::string& path) { return from_table(config
 
 std::vector<Rule> parse_rules(std::string_view text, std::string_view origin) {
     return from_table(config::TableFile::parse(text, origin, kRuleLimits));
+}
+
+void check_rule_providers(const std::vector<Rule>& rules, std::string_view origin,
+                          const std::vector<std::string>& names, std::string_view names_from) {
+    for (const Rule& r : rules) {
+        if (r.provider.empty() || r.provider == "default") continue;
+        if (std::find(names.begin(), names.end(), r.provider) != names.end()) continue;
+        std::string known;
+        for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+        throw config::Error(std::string(origin) + ":" + std::to_string(r.line) + ": rule " + quoted(r.name) +
+                            ": provider=: unknown provider " + quoted(r.provider) + " (the provider names are " +
+                            std::string(names_from) + ": " + (known.empty() ? "none" : known) +
+                            "; or default for domains of no provider)");
+    }
 }
 
 bool rule_applies(const Rule& rule, const RequestValues& req) noexcept {

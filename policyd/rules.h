@@ -37,9 +37,17 @@
 // rule_applies(): provider= matches req.provider ("default" for a domain
 // of no provider row); a rule without provider= applies to every request.
 //
+// check_rule_providers(): every provider=NAME must name a row of the
+// provider table the rules run with (or be default); a typo would otherwise
+// be a rule that silently never applies. The service calls it where it loads
+// both tables (load_policy_tables).
+//
 // Errors: load_rules()/parse_rules() throw config::Error "path:line: rule
 // NAME: ..." naming the field at fault (unknown option, bad key part,
 // duplicate name or option, bad limits, ...), "path: ..." for the file.
+// check_rule_providers() throws config::Error "origin:line: rule NAME:
+// provider=: unknown provider ..." naming where the names come from
+// (names_from) and listing them.
 // At most kMaxRules rules, logical lines of kMaxRuleLine bytes.
 // Thread safety: pure functions; rules are immutable values.
 #pragma once
@@ -81,6 +89,10 @@ std::string_view count_name(Rule::Count c) noexcept;    // "messages", "recipien
 
 std::vector<Rule> load_rules(const std::string& path);
 std::vector<Rule> parse_rules(std::string_view text, std::string_view origin);
+// origin: the rules file as errors name it; names: the provider table's row
+// names; names_from: where those come from, for the message.
+void check_rule_providers(const std::vector<Rule>& rules, std::string_view origin,
+                          const std::vector<std::string>& names, std::string_view names_from);
 
 // The request's values a key is built from (views: the caller owns them).
 struct RequestValues {

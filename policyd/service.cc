@@ -37,6 +37,18 @@ std::string join(const std::vector<std::string>& v) {
     return s;
 }
 
+// Rule and backoff state use the wall clock; a step back of more than a
+// second is logged once (rate.h clamps state left ahead of it).
+void watch_clock(int64_t now_us) {
+    static int64_t latest_us = 0;  // the loop's thread only
+    if (latest_us != 0 && now_us < latest_us - 1'000'000)
+        logging::warning(logging::Line("policyd")
+                             .kv("clock", "stepped back")
+                             .kv("by_seconds", static_cast<long long>((latest_us - now_us) / 1'000'000))
+                             .kv("effect", "rate state ahead of the clock is clamped to one burst"));
+    latest_us = now_us;
+}
+
 std::string octal(mode_t m) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m));
@@ -44,14 +56,18 @@ std::string octal(mode_t m) {
 }
 
 int64_t wall_now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    watch_clock(now);
+    return now;
 }
 
-net::ServerLimits policy_limits(const Settings& s) {
-    net::ServerLimits l = s.limits;
-    l.max_input = policy::server_max_input(s.policy.limits);
+// The connection limits of next with the request limits the policy
+// connections run with (policy_limits fixed at start: see apply()).
+net::ServerLimits policy_limits(const net::ServerLimits& limits, const policy::Limits& request) {
+    net::ServerLimits l = limits;
+    l.max_input = policy::server_max_input(request);
     return l;
 }
 
@@ -126,7 +142,7 @@ public:
                              policy::Options{.error_action = s.policy.error_action,
                                              .component = "policyd"},
                              policy_stats_),
-                         policy_limits(s)),
+                         policy_limits(s.limits, s.policy.limits)),
           server_(
               loop_, "socketmap",
               [this](const net::Peer& peer) -> std::unique_ptr<net::Protocol> {
@@ -139,6 +155,8 @@ public:
                 return socketmap_lookup(maps_, learner_, peer, n, k, wall_now_us());
             });
         learner_.set_ceilings(provider_ceilings(*tables_));
+        // Deferrals charge the provider buckets; their state paces transports.
+        learner_.set_budget(&engine_);
         mx_.set_on_result([this](const std::string& domain) {
             if (!logging::verbose()) return;
             auto hosts = mx_.hosts(domain);
@@ -203,13 +221,22 @@ public:
         changes.restart_only("policyd_policy_listen", join(run.policy.listen_text),
                              join(next.policy.listen_text));
         changes.restart_only("dns_servers", join(servers_text(run)), join(servers_text(next)));
+        // The policy decoder's limits and error action are fixed in the
+        // policy listener's protocol factory at start.
+        changes.restart_only("policyd_policy_max_line", std::to_string(run.policy.limits.max_line),
+                             std::to_string(next.policy.limits.max_line));
+        changes.restart_only("policyd_policy_max_attributes",
+                             std::to_string(run.policy.limits.max_attributes),
+                             std::to_string(next.policy.limits.max_attributes));
+        changes.restart_only("policyd_policy_error_action", run.policy.error_action,
+                             next.policy.error_action);
         changes.store_restart_only(*run.config, *next.config);
         // Everything that can fail first: a bad rules or provider file keeps
         // the running tables (reload=failed names its file:line).
         const Tables loaded = load_tables(next);
         const auto& tables = loaded.policy;
         server_.set_limits(next.limits);  // throws (nothing changed yet) only for a zero limit
-        policy_server_.set_limits(policy_limits(next));
+        policy_server_.set_limits(policy_limits(next.limits, run.policy.limits));
         tables_ = tables;
         purge_idle_us_ = loaded.purge_idle_us;
         engine_.set_tables(tables);
@@ -281,21 +308,15 @@ private:
     void load_state() {
         if (!throttle_) return;
         std::vector<store::ProviderState> providers;
-        std::vector<store::BucketState> buckets;
-        std::vector<store::UsageState> usage;
+        store::ThrottleState::LiveRows live;
         try {
             throttle_->for_each_provider([&](const store::ProviderState& p) {
                 providers.push_back(p);
                 return true;
             });
-            throttle_->for_each_bucket([&](const store::BucketState& b) {
-                buckets.push_back(b);
-                return buckets.size() < kMaxLoadedRows;
-            });
-            throttle_->for_each_usage([&](const store::UsageState& u) {
-                usage.push_back(u);
-                return usage.size() < kMaxLoadedRows;
-            });
+            // Idle rows (the purge removes them later) are skipped, so the
+            // cap never hides live state behind them.
+            throttle_->live_rows(wall_now_us(), kMaxLoadedRows, live);
         } catch (const std::exception& e) {
             // A row that does not decode: start from what was read; the
             // purge removes such rows.
@@ -303,13 +324,20 @@ private:
                                  .kv("state", "partly loaded")
                                  .kv("error", e.what()));
         }
+        if (live.capped)
+            logging::warning(logging::Line("policyd")
+                                 .kv("state", "partly loaded")
+                                 .kv("reason", "more than " + std::to_string(kMaxLoadedRows) +
+                                                   " live rows of one kind")
+                                 .kv("action", "the rest start afresh"));
         learner_.load(providers);
-        engine_.load(buckets, usage);
+        engine_.load(live.buckets, live.usage);
         logging::info(logging::Line("policyd")
                           .kv("state", "loaded")
                           .kv("providers", static_cast<long long>(providers.size()))
-                          .kv("buckets", static_cast<long long>(buckets.size()))
-                          .kv("usage", static_cast<long long>(usage.size())));
+                          .kv("buckets", static_cast<long long>(live.buckets.size()))
+                          .kv("usage", static_cast<long long>(live.usage.size()))
+                          .kv("idle_skipped", static_cast<long long>(live.idle_buckets + live.idle_usage)));
     }
 
     // Writes what changed in one transaction; the learner's providers too.
@@ -356,17 +384,37 @@ private:
                           notice_message(n, settings_.policy.limit_notify));
     }
 
+    // Every kPurgeInterval a purge of the rows idle for the rules' longest window,
+    // in steps of store::kPurgeBatch rows, one per loop turn: requests are
+    // answered and policyd's own flushes get the writer lock between steps.
     void arm_purge() {
         loop_.add_timer(kPurgeInterval, [this] {
-            try {
-                // Rows idle for the longest window of the rules: equal to a
-                // fresh bucket by now.
-                if (throttle_) throttle_->purge(wall_now_us() - purge_idle_us_);
-            } catch (const std::exception& e) {
-                logging::warning(logging::Line("policyd").kv("purge", "failed").kv("error", e.what()));
-            }
-            if (!stopping_) arm_purge();
+            purge_ = store::PurgeCursor{};
+            // Rows idle for the longest window of the rules: equal to a
+            // fresh bucket by now.
+            purge_older_than_ = wall_now_us() - purge_idle_us_;
+            purge_step();
         });
+    }
+
+    void purge_step() {
+        bool done = true;
+        try {
+            if (throttle_) done = throttle_->purge_step(purge_older_than_, purge_);
+        } catch (const std::exception& e) {
+            logging::warning(logging::Line("policyd").kv("purge", "failed").kv("error", e.what()));
+        }
+        if (stopping_) return;
+        if (!done) {
+            loop_.add_timer(std::chrono::milliseconds(0), [this] { purge_step(); });
+            return;
+        }
+        if (logging::verbose())
+            logging::debug(logging::Line("policyd")
+                               .kv("purge", "done")
+                               .kv("buckets", static_cast<long long>(purge_.purged.buckets))
+                               .kv("usage", static_cast<long long>(purge_.purged.usage)));
+        arm_purge();
     }
 
     // `sendguard backoff clear` stamps and new block events, at each store check.
@@ -459,6 +507,8 @@ private:
     net::StreamServer policy_server_;
     std::shared_ptr<const net::SocketmapHandler> handler_;
     net::StreamServer server_;
+    store::PurgeCursor purge_;      // the purge in progress (see arm_purge)
+    int64_t purge_older_than_ = 0;
     bool stopping_ = false;
     bool flush_failing_ = false;
     bool policy_drained_ = false;

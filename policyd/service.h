@@ -4,8 +4,9 @@
 // while still root: loads the rate rules and provider table
 // (policyd_rate_rules, policyd_provider_table; a bad file throws
 // config::Error naming file:line), opens the suppression store and the
-// throttle state in it (store::ThrottleState, read back into the policy
-// engine and the learner), and the listeners of policyd_socketmap_listen
+// throttle state in it (store::ThrottleState: the provider rows and the
+// bucket and usage rows that are not idle, read back into the policy engine
+// and the learner), and the listeners of policyd_socketmap_listen
 // and policyd_policy_listen (UNIX sockets get policyd_socket_mode and
 // policyd_socket_group), and returns the Service. serve() runs the event loop:
 //   socketmap       suppress and record (SuppressionMaps), status,
@@ -18,7 +19,8 @@
 //                   write_batch of what changed (buckets, usage, providers);
 //   every kStoreCheckInterval: the store check below, `sendguard backoff
 //                   clear` stamps and new block events;
-//   every kPurgeInterval (service.cc): old throttle rows purged;
+//   every kPurgeInterval (service.cc): old throttle rows purged, in steps of
+//                   store::kPurgeBatch rows, one per loop turn;
 //   SIGHUP          control.reload() -> apply(next): the reply text, the
 //                   record_clients rule and the connection limits apply to
 //                   the next request or connection (policyd_socketmap_max_request
@@ -26,7 +28,9 @@
 //                   loaded again first (a bad file fails the reload naming
 //                   file:line; the running tables stay), then the policy
 //                   and learning parameters apply; listeners, socket mode and
-//                   group, policyd_user, dns_servers, state_directory and the
+//                   group, policyd_user, dns_servers, the policy decoder's
+//                   policyd_policy_max_line, policyd_policy_max_attributes
+//                   and policyd_policy_error_action, state_directory and the
 //                   store_* parameters need a restart and are reported as such;
 //   SIGTERM/SIGINT  stop accepting, let requests in progress finish and their
 //                   replies go out for at most policyd_request_timeout, write

@@ -69,9 +69,25 @@ bool PolicyProtocol::on_data(std::string& in, std::string& out) {
     return keep;
 }
 
+// The only request type SMTPD_POLICY_README defines.
+constexpr std::string_view kAccessPolicy = "smtpd_access_policy";
+
 void PolicyProtocol::answer(std::string& out) {
     Shared& sh = *shared_;
     const Request& req = decoder_.request();
+    if (req.request() != kAccessPolicy) {
+        ++sh.stats->unknown_requests;
+        if (!std::exchange(sh.unknown_request_logged, true))
+            logging::warning(logging::Line(sh.options.component)
+                                     .kv("peer", peer_.str())
+                                     .kv("reason", "unknown policy request type")
+                                     .kv("request", req.has("request") ? req.request() : "(none)")
+                                     .kv("expected", kAccessPolicy)
+                                     .kv("action", "DUNNO")
+                                     .kv("note", "logged once; later ones are only counted"));
+        append_reply(out, "DUNNO");
+        return;
+    }
     const char* error = nullptr;
     std::string what;
     try {

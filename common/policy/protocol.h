@@ -31,6 +31,16 @@
 //     Postfix then logs the failure and uses
 //     smtpd_policy_service_default_action; a request cannot be told apart
 //     from the next once framing is lost.
+//   - A request whose request attribute is not smtpd_access_policy (the
+//     only request type SMTPD_POLICY_README defines; absent counts as not
+//     it) is not passed to the handler: it is answered DUNNO (no opinion,
+//     Postfix goes on with its other restrictions) and the connection stays
+//     open, as the README wants unless there was an error; framing is
+//     intact, so closing would only make Postfix apply
+//     smtpd_policy_service_default_action (a 4xx by default) to mail the
+//     service has no rule for. The first such request of a factory logs
+//     one warning naming the type and the peer; later ones are counted in
+//     Stats::unknown_requests only.
 //   - A handler exception gets error_action and a warning; the connection
 //     stays open (the unit of work is one request).
 //   - Warnings are rate-limited per factory: at most one a second of each
@@ -70,6 +80,7 @@ struct Stats {
     uint64_t handler_errors = 0;  // answered with error_action
     uint64_t malformed = 0;       // connections closed for malformed input
     uint64_t truncated = 0;       // requests cut short by the end of input
+    uint64_t unknown_requests = 0;  // request= other than smtpd_access_policy: DUNNO
 };
 
 // What the connections of one factory share.
@@ -82,6 +93,7 @@ struct Shared {
     uint64_t malformed_suppressed = 0;
     std::chrono::steady_clock::time_point last_error_warn{};
     uint64_t error_suppressed = 0;
+    bool unknown_request_logged = false;  // the one warning (see above)
 };
 
 class PolicyProtocol final : public net::Protocol {

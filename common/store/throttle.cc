@@ -95,26 +95,72 @@ std::optional<ProviderState> decode_provider(std::string_view v) {
 }
 
 std::string encode_bucket(const BucketState& b) {
-    std::string v(1, static_cast<char>(kThrottleVersion));
+    std::string v(1, static_cast<char>(kThrottleBucketVersion));
     put_le(v, b.updated);
+    put_le(v, b.refused_since);
+    put_le(v, b.refused);
     put_le(v, static_cast<uint8_t>(b.tat_us.size()));
     for (int64_t t : b.tat_us) put_le(v, t);
+    put_le(v, static_cast<uint8_t>(b.windows.size()));
+    for (const auto& w : b.windows) {
+        put_le(v, w.count);
+        put_le(v, w.period_us);
+        put_le(v, w.burst);
+    }
     return v;
 }
 
 std::optional<BucketState> decode_bucket(std::string_view v) {
-    if (v.empty() || static_cast<uint8_t>(v[0]) != kThrottleVersion)
+    if (v.empty())
+        return std::nullopt;
+    const uint8_t version = static_cast<uint8_t>(v[0]);
+    if (version != 1 && version != kThrottleBucketVersion)
         return std::nullopt;
     LeReader rd(v.substr(1));
     BucketState b;
     b.updated = rd.i64();
+    if (version >= 2) {
+        b.refused_since = rd.i64();
+        b.refused = rd.uint(8);
+    }
     const uint64_t n = rd.uint(1);
     if (!rd.ok() || n > kThrottleMaxWindows)
         return std::nullopt;
     for (uint64_t i = 0; i < n; ++i) b.tat_us.push_back(rd.i64());
+    if (version >= 2) {
+        const uint64_t m = rd.uint(1);
+        if (!rd.ok() || (m != 0 && m != n))
+            return std::nullopt;
+        for (uint64_t i = 0; i < m; ++i) {
+            BucketState::Window w;
+            w.count = rd.uint(8);
+            w.period_us = rd.i64();
+            w.burst = rd.uint(8);
+            if (w.count == 0 || w.period_us <= 0 || w.burst == 0)
+                return std::nullopt;
+            b.windows.push_back(w);
+        }
+    }
     if (!rd.ok() || rd.pos() != v.size() - 1)
         return std::nullopt;
     return b;
+}
+
+bool bucket_idle(const BucketState& b, int64_t now_us) noexcept {
+    for (int64_t t : b.tat_us)
+        if (t > now_us) return false;
+    if (b.refused_since == 0) return true;
+    int64_t longest = 1'000'000;  // a refusal window lasts at least a second
+    for (const auto& w : b.windows) longest = std::max(longest, w.period_us);
+    // Without windows (a v1 row has no refused_since either) nothing says
+    // how long the refusal window is: not idle until purged.
+    return !b.windows.empty() && now_us - b.refused_since >= longest;
+}
+
+bool usage_idle(const UsageState& u, int64_t now_us) noexcept {
+    int64_t longest = 0;
+    for (const auto& w : u.windows) longest = std::max(longest, w.period_s);
+    return now_us - u.updated >= longest * 1'000'000;
 }
 
 std::string encode_usage(const UsageState& u) {
@@ -229,6 +275,11 @@ std::pair<std::string, std::string> bucket_row(const Env& env, const BucketState
     if (b.tat_us.size() > kThrottleMaxWindows)
         over_limits(env, kThrottleBucketsDb, k,
                     "more than " + std::to_string(kThrottleMaxWindows) + " windows");
+    if (!b.windows.empty() && b.windows.size() != b.tat_us.size())
+        over_limits(env, kThrottleBucketsDb, k, "window count differs from the TAT count");
+    for (const auto& w : b.windows)
+        if (w.count == 0 || w.period_us <= 0 || w.burst == 0)
+            over_limits(env, kThrottleBucketsDb, k, "a window of count, period or burst 0");
     return {std::move(k), encode_bucket(b)};
 }
 
@@ -389,6 +440,34 @@ void ThrottleState::for_each_usage(const Visit<UsageState>& fn) const {
     });
 }
 
+void ThrottleState::live_rows(int64_t now_us, size_t max_rows, LiveRows& out) const {
+    out = LiveRows{};
+    for_each_bucket([&](const BucketState& b) {
+        if (bucket_idle(b, now_us)) {
+            ++out.idle_buckets;
+            return true;
+        }
+        if (out.buckets.size() == max_rows) {
+            out.capped = true;
+            return false;
+        }
+        out.buckets.push_back(b);
+        return true;
+    });
+    for_each_usage([&](const UsageState& u) {
+        if (usage_idle(u, now_us)) {
+            ++out.idle_usage;
+            return true;
+        }
+        if (out.usage.size() == max_rows) {
+            out.capped = true;
+            return false;
+        }
+        out.usage.push_back(u);
+        return true;
+    });
+}
+
 std::vector<ProviderState> ThrottleState::write_batch(const std::vector<ProviderState>& providers,
                                                       const std::vector<BucketState>& buckets,
                                                       const std::vector<UsageState>& usage) {
@@ -432,40 +511,66 @@ std::vector<ProviderState> ThrottleState::write_batch(const std::vector<Provider
 }
 
 ThrottlePurged ThrottleState::purge(int64_t older_than_us) {
-    ThrottlePurged n;
-    auto drop = [&](MDB_dbi db, auto&& updated_of) {
-        size_t count = 0;
-        if (db == 0)
-            return count;
+    PurgeCursor c;
+    while (!purge_step(older_than_us, c)) {
+    }
+    return c.purged;
+}
+
+bool ThrottleState::purge_step(int64_t older_than_us, PurgeCursor& cursor, size_t max_rows) {
+    if (env_->options().read_only)
+        need_db(*env_, 0, "throttle purge");
+    max_rows = std::max<size_t>(max_rows, 1);
+    // A row's updated time, or nullopt for one that does not decode (gone too).
+    auto updated_of = [&](std::string_view v) -> std::optional<int64_t> {
+        if (cursor.db == 0) {
+            auto b = decode_bucket(v);
+            return b ? std::optional<int64_t>(b->updated) : std::nullopt;
+        }
+        auto u = decode_usage(v);
+        return u ? std::optional<int64_t>(u->updated) : std::nullopt;
+    };
+    while (!cursor.done()) {
+        const MDB_dbi db = cursor.db == 0 ? buckets_ : usage_;
+        if (db == 0) {
+            cursor.db++;
+            cursor.after.clear();
+            continue;
+        }
+        size_t deleted = 0;
+        bool more = false;
+        std::string last;
         env_->write([&](WriteTxn& w) {
-            count = 0;
+            deleted = 0;  // a rerun after map growth starts the step afresh
+            more = false;
+            last = cursor.after;
             Cursor c(w, db);
-            for (auto kv = c.first(); kv;) {
+            size_t seen = 0;
+            for (auto kv = c.after(cursor.after); kv;) {
+                if (seen == max_rows) {
+                    more = true;
+                    break;
+                }
+                ++seen;
+                last.assign(kv->key);
                 const std::optional<int64_t> updated = updated_of(kv->value);
                 if (!updated || *updated < older_than_us) {
                     c.del();
-                    ++count;
+                    ++deleted;
                 }
                 kv = c.next();  // after del(), the entry that followed
             }
         });
-        return count;
-    };
-    if (env_->options().read_only)
-        need_db(*env_, 0, "throttle purge");
-    // Both layouts start with the version byte and then "updated".
-    auto updated_of = [](std::string_view v) -> std::optional<int64_t> {
-        if (v.size() < 9 || static_cast<uint8_t>(v[0]) != kThrottleVersion)
-            return std::nullopt;
-        return get_le<int64_t>(v.data() + 1);
-    };
-    n.buckets = drop(buckets_, [&](std::string_view v) {
-        return decode_bucket(v) ? updated_of(v) : std::nullopt;
-    });
-    n.usage = drop(usage_, [&](std::string_view v) {
-        return decode_usage(v) ? updated_of(v) : std::nullopt;
-    });
-    return n;
+        (cursor.db == 0 ? cursor.purged.buckets : cursor.purged.usage) += deleted;
+        if (more) {
+            cursor.after = std::move(last);
+            return false;
+        }
+        cursor.db++;
+        cursor.after.clear();
+        return cursor.done();
+    }
+    return true;
 }
 
 std::optional<ProviderState> ThrottleState::mark_cleared(std::string_view provider, int64_t now_us) {

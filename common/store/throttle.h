@@ -27,17 +27,27 @@
 //
 // Value layouts (integers little-endian, le_codec.h; doubles as the
 // little-endian bits of an IEEE 754 binary64). Byte 0 is the format
-// version, kThrottleVersion (1); the name and key live in the DB key only.
+// version: kThrottleVersion (1) for provider and usage rows,
+// kThrottleBucketVersion (2) for bucket rows; the name and key live in the
+// DB key only.
 //   provider v1: configured_per_hour f64, allowed_per_hour f64, level u32,
 //     suspended_until i64, last_signal i64, last_change i64, last_reply
 //     (u16 length, bytes), last_reply_at i64, deferrals u64, rate_signals
 //     u64, successes u64, cleared_at i64, updated i64.
-//   bucket v1: updated i64, u8 count, that many tat_us i64.
+//   bucket v2 (written): updated i64, refused_since i64, refused u64, u8
+//     count, that many tat_us i64, u8 window count (0 or count), that many
+//     windows (count u64, period_us i64, burst u64): the rule's limits the
+//     TATs belong to, so a reader without the rules file (`sendguard
+//     status`) can tell how much of each window is in use now.
+//   bucket v1 (still read; written before refused_since was kept): updated
+//     i64, u8 count, that many tat_us i64; reads as refused_since 0,
+//     refused 0, no windows.
 //   usage v1: updated i64, refused u64, first_refused_at i64, u8 count,
 //     that many windows (period_s i64, limit u64, used u64).
 // A value that is truncated, has bytes left over, another version, a
-// window count over kThrottleMaxWindows or a rate that is not a finite
-// number >= 0 does not decode: reading it throws Error (kind Format) naming
+// window count over kThrottleMaxWindows, a bucket window of count, period
+// or burst 0 (or a window count other than 0 or the TAT count) or a rate
+// that is not a finite number >= 0 does not decode: reading it throws Error (kind Format) naming
 // the DB and the key. purge() deletes such bucket/usage rows (state that
 // policyd rebuilds within a period) instead of failing on them.
 //
@@ -58,9 +68,21 @@
 // Error (kind BadKey for the name/key, Usage otherwise) before anything is
 // written; write_batch checks every row first, so it is all or nothing.
 //
-// Scans (for_each_*, purge) work in batches of kScanBatch rows, each in its
-// own short txn; the callbacks run with no txn held (they may call back in).
+// Scans (for_each_*) work in batches of kScanBatch rows, each in its own
+// short txn; the callbacks run with no txn held (they may call back in).
 // A visit returning false stops the scan.
+//
+// Purge in steps: purge_step() deletes what purge() would, but looks at no
+// more than max_rows rows in one write txn and returns; a PurgeCursor says
+// where the next step resumes, so a daemon's loop can run one step per turn
+// and LMDB's writer lock is never held for a whole DB. purge() runs the
+// steps back to back (kPurgeBatch rows each).
+//
+// Idle rows: bucket_idle()/usage_idle() say whether a row holds nothing a
+// reader would act on at now_us (every TAT passed and no refusal window
+// still open; a usage row not written for its longest window), so a loader can skip them
+// instead of letting them count against its cap (policyd loads at most
+// kMaxLoadedRows rows of each kind).
 //
 // Errors: "no such row" is a value (std::nullopt / false). Store failures
 // throw store::Error: kind MapFull when the map is at its maximum (nothing of
@@ -82,7 +104,9 @@
 
 namespace store {
 
-inline constexpr uint8_t kThrottleVersion = 1;
+inline constexpr uint8_t kThrottleVersion = 1;        // provider and usage rows
+inline constexpr uint8_t kThrottleBucketVersion = 2;  // bucket rows (v1 still read)
+inline constexpr size_t kPurgeBatch = 1000;            // rows per purge_step txn
 inline constexpr size_t kThrottleMaxName = 255;     // provider name
 inline constexpr size_t kThrottleMaxRule = 128;     // rule name
 inline constexpr size_t kThrottleMaxKey = kMaxKeySize - kThrottleMaxRule - 1;  // 382
@@ -116,6 +140,15 @@ struct BucketState {
     std::string key;
     std::vector<int64_t> tat_us;     // GCRA theoretical arrival time per window
     int64_t updated = 0;
+    int64_t refused_since = 0;       // first refusal of the current refusal window (0: none)
+    uint64_t refused = 0;            // refusals counted in memory since the bucket was made
+    struct Window {
+        uint64_t count = 0;          // requests per period
+        int64_t period_us = 0;
+        uint64_t burst = 0;
+        bool operator==(const Window&) const = default;
+    };
+    std::vector<Window> windows{};   // the rule's limits, one per TAT; empty: unknown (v1)
     bool operator==(const BucketState&) const = default;
 };
 
@@ -138,6 +171,14 @@ struct UsageState {
 struct ThrottlePurged {
     size_t buckets = 0;
     size_t usage = 0;
+};
+
+// Where a purge in steps stands (see purge_step).
+struct PurgeCursor {
+    int db = 0;             // 0 buckets, 1 usage, 2 done
+    std::string after;      // the last key looked at in that DB
+    ThrottlePurged purged;  // deleted so far
+    bool done() const noexcept { return db >= 2; }
 };
 
 class ThrottleState {
@@ -173,6 +214,21 @@ public:
     // Deletes buckets and usage rows whose updated < older_than_us (and the
     // ones that do not decode). Provider rows stay.
     ThrottlePurged purge(int64_t older_than_us);
+    // The bucket and usage rows that are not idle at now_us (see "Idle
+    // rows"), at most max_rows of each kind; idle rows are skipped, not
+    // counted against max_rows. A row that does not decode throws as
+    // for_each_* does, with what was read before it left in out.
+    struct LiveRows {
+        std::vector<BucketState> buckets;
+        std::vector<UsageState> usage;
+        size_t idle_buckets = 0, idle_usage = 0;  // skipped
+        bool capped = false;                      // max_rows live rows of a kind, more not read
+    };
+    void live_rows(int64_t now_us, size_t max_rows, LiveRows& out) const;
+
+    // One step of that purge: at most max_rows rows looked at, in one write
+    // txn; returns cursor.done().
+    bool purge_step(int64_t older_than_us, PurgeCursor& cursor, size_t max_rows = kPurgeBatch);
 
     // Sets cleared_at = last_change = updated = now_us (cleared_at at least
     // one more than the stored one, so it is always newer) and resets the
@@ -191,7 +247,14 @@ private:
     MDB_dbi usage_ = 0;
 };
 
-// The value bytes of each kind (version 1), and back (nullopt: does not
+// Whether a row holds nothing to act on at now_us (see "Idle rows").
+// A bucket: every TAT <= now_us and no refusal within its longest window
+// (for a v1 row without windows: refused_since is 0). A usage row: not
+// written for its longest window (as policyd's own expiry decides).
+bool bucket_idle(const BucketState& b, int64_t now_us) noexcept;
+bool usage_idle(const UsageState& u, int64_t now_us) noexcept;
+
+// The value bytes of each kind (buckets version 2, the others 1), and back (nullopt: does not
 // decode). The name/rule/key fields of the result are left empty by decode.
 std::string encode_provider(const ProviderState& p);
 std::optional<ProviderState> decode_provider(std::string_view value);

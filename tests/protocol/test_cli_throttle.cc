@@ -111,11 +111,13 @@ BOOST_AUTO_TEST_CASE(status_table_for_people) {
     BOOST_TEST(has(l[3], "1800        -      0  -"), l[3]);
     BOOST_TEST(has(r.out, "last 4xx reply per provider:\n  gmail (2m5s ago): 451 4.7.28 ?[2Jrate limited"), r.out);
     BOOST_TEST(!has(r.out, "\x1b"), "a terminal escape reached the table");
-    BOOST_TEST(has(r.out, "customer usage (used/limit per window)\n"), r.out);
+    BOOST_TEST(has(r.out, "customer usage (used/limit per window, as of now)\n"), r.out);
     BOOST_TEST(has(r.out, "RULE          KEY    WINDOW  USED/LIMIT  REFUSED  FIRST REFUSED"), r.out);
     BOOST_TEST(has(r.out, "per-customer  alice  1h          17/600        2  20"), r.out);
     BOOST_TEST(has(r.out, "\n                     1d       412/10000\n"), r.out);
-    BOOST_TEST(has(r.out, "1 rate bucket in use\n"), r.out);
+    BOOST_TEST(has(r.out, "1 rate bucket (used/burst per window, as of now)\n"), r.out);
+    // A row without its windows (as sendguard-policyd wrote them before it kept them).
+    BOOST_TEST(has(r.out, "per-customer  alice  -                ?  -  "), r.out);
     BOOST_TEST(r.err.empty(), r.err);
 }
 
@@ -170,6 +172,69 @@ BOOST_AUTO_TEST_CASE(status_json_is_one_document) {
     const auto got = lines(j.out);
     BOOST_REQUIRE(got.size() == want.size());
     for (size_t i = 0; i < want.size(); ++i) BOOST_TEST(got[i] == want[i], "field " << i << ": got " << got[i] << ", want " << want[i]);
+}
+
+// Usage and buckets as of now, not as stored: a count taken in a window
+// that has ended shows 0 (the stored one stays in the JSON as used_stored),
+// a bucket shows what its GCRA state still holds now; each row says when it
+// last changed.
+BOOST_AUTO_TEST_CASE(status_shows_usage_as_of_now) {
+    Site s;
+    const int64_t now = now_us();
+    const int64_t hour = 3'600'000'000LL;
+    {
+        store::ThrottleState ts(s.env());
+        store::UsageState u;
+        u.rule = "per-customer";
+        u.key = "yesterday";
+        u.windows = {{3600, 600, 17}, {86400, 10000, 412}};
+        u.updated = now - 2 * 24 * hour;  // two days ago: both windows ended
+        store::BucketState drained{"gmail", "gmail", {now - 1'000'000}, now - 2 * hour};
+        drained.windows = {{600, hour, 20}};  // T = 6 s
+        store::BucketState busy{"gmx", "gmx", {now + 60'000'000, now + 60'000'000}, now};
+        busy.windows = {{600, hour, 20}, {10, hour, 10}};  // T = 6 s, T = 360 s
+        busy.refused_since = now - 30'000'000;
+        busy.refused = 4;
+        BOOST_TEST(ts.write_batch({}, {drained, busy}, {u}).empty());
+    }
+    auto r = s.cli({"status"});
+    BOOST_TEST(r.ok(), r.describe());
+    BOOST_TEST_MESSAGE("status:\n" << r.out);
+    BOOST_TEST(has(r.out, "per-customer  yesterday  1h           0/600"), r.out);
+    BOOST_TEST(has(r.out, "1d         0/10000"), r.out);
+    BOOST_TEST(has(r.out, "2 rate buckets (used/burst per window, as of now)\n"), r.out);
+    BOOST_TEST(has(r.out, "RULE   KEY    WINDOW          USED/BURST  REFUSED SINCE         UPDATED"), r.out);
+    BOOST_TEST(has(r.out, "gmail  gmail  600/h burst 20        0/20  -                     2h ago"), r.out);
+    BOOST_TEST(has(r.out, "gmx    gmx    600/h burst 20       10/20  "), r.out);
+    BOOST_TEST(has(r.out, "              10/h                  1/10\n"), r.out);
+
+    auto j = s.cli({"status", "--json"});
+    BOOST_TEST(j.ok(), j.describe());
+    auto v = json_eval(j.out, {
+                                  "[(w['used'], w['used_stored']) for w in d['usage'][0]['windows']]",
+                                  "d['usage'][0]['updated'] == " + std::to_string(now - 2 * 24 * hour),
+                                  "[b['rule'] for b in d['rate_buckets']]",
+                                  "[(w['limit'], w['used'], w['burst']) for w in d['rate_buckets'][0]['windows']]",
+                                  "[(w['limit'], w['used'], w['burst']) for w in d['rate_buckets'][1]['windows']]",
+                                  "d['rate_buckets'][1]['refused_since'] == " + std::to_string(now - 30'000'000),
+                                  "d['rate_buckets'][1]['refused']",
+                                  "d['rate_buckets'][1]['updated'] == " + std::to_string(now),
+                              });
+    BOOST_REQUIRE_MESSAGE(v.ok(), "not JSON: " << v.err << "\n" << j.out);
+    const std::vector<std::string> want = {
+        "[[0, 17], [0, 412]]",
+        "true",
+        "[\"gmail\", \"gmx\"]",
+        "[[\"600/h burst 20\", 0, 20]]",
+        "[[\"600/h burst 20\", 10, 20], [\"10/h\", 1, 10]]",
+        "true",
+        "4",
+        "true",
+    };
+    const auto got = lines(v.out);
+    BOOST_REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i)
+        BOOST_TEST(got[i] == want[i], "field " << i << ": got " << got[i] << ", want " << want[i]);
 }
 
 BOOST_AUTO_TEST_CASE(backoff_clear_sets_cleared_at) {

@@ -347,6 +347,31 @@ BOOST_AUTO_TEST_CASE(handler_throwing_gets_error_action) {
                log);
 }
 
+// A request type other than smtpd_access_policy (or none) never reaches
+// the handler: it is answered DUNNO on a connection that stays open, and
+// logged once for all connections; the next real request is answered.
+BOOST_AUTO_TEST_CASE(unknown_request_type_gets_dunno_logged_once) {
+    PolicyServer srv;
+    Client c(srv.unix_endpoint());
+    std::string other = rcpt_request("a", "x@example.org");
+    other.replace(0, std::string("request=smtpd_access_policy").size(), "request=smtpd_future_policy");
+    BOOST_TEST(c.ask(other) == "DUNNO");
+    BOOST_TEST(c.ask("protocol_state=RCPT\nrecipient=y@example.org\n\n") == "DUNNO");
+    Client c2(srv.inet_endpoint());
+    BOOST_TEST(c2.ask(other) == "DUNNO");
+    // The handler saw none of them: its first request is n=1.
+    BOOST_TEST(field(c.ask(rcpt_request("a", "fine@example.org")), "n") == "1");
+    srv.stop();
+    BOOST_TEST(srv.stats().unknown_requests == 3u);
+    BOOST_TEST(srv.stats().requests == 1u);
+    BOOST_TEST(srv.stats().malformed == 0u);
+    const std::string log = logging::captured();
+    const std::string want = "reason=unknown policy request type, request=smtpd_future_policy, "
+                             "expected=smtpd_access_policy, action=DUNNO";
+    BOOST_TEST(log.find(want) != std::string::npos, log);
+    BOOST_TEST(log.find("unknown policy request type") == log.rfind("unknown policy request type"), log);
+}
+
 // 2000 connections open at once (1000 UNIX, 1000 TCP), each answered, in
 // two rounds: in the second every connection is known to be accepted, so
 // every reply sees all 2000.

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <bit>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -160,12 +161,39 @@ BOOST_AUTO_TEST_CASE(scans_cross_batches) {
 }
 
 BOOST_AUTO_TEST_CASE(value_layout_is_pinned) {
-    // Version 1 bucket: version, updated, count, tat_us (all little-endian).
-    const std::string v = store::encode_bucket({"r", "k", {0x0102, -1}, 0x1122334455667788});
-    const std::string want = std::string("\x01", 1) + std::string("\x88\x77\x66\x55\x44\x33\x22\x11", 8) +
-                             std::string("\x02", 1) + std::string("\x02\x01\0\0\0\0\0\0", 8) +
-                             std::string(8, '\xff');
+    // Version 1 bucket (still read): version, updated, count, tat_us (all
+    // little-endian); it reads as no refusal and no windows.
+    const std::string v1 = std::string("\x01", 1) + std::string("\x88\x77\x66\x55\x44\x33\x22\x11", 8) +
+                           std::string("\x02", 1) + std::string("\x02\x01\0\0\0\0\0\0", 8) +
+                           std::string(8, '\xff');
+    const auto old = store::decode_bucket(v1);
+    BOOST_REQUIRE(old.has_value());
+    BOOST_TEST(old->updated == 0x1122334455667788);
+    BOOST_TEST((old->tat_us == std::vector<int64_t>{0x0102, -1}));
+    BOOST_TEST(old->refused_since == 0);
+    BOOST_TEST(old->refused == 0u);
+    BOOST_TEST(old->windows.empty());
+    // Version 2: version, updated, refused_since, refused, count, tat_us,
+    // window count, windows (count, period_us, burst).
+    store::BucketState b{"r", "k", {0x0102}, 0x1122334455667788};
+    b.refused_since = 0x0a0b;
+    b.refused = 3;
+    b.windows = {{600, 3'600'000'000, 20}};
+    const std::string v = store::encode_bucket(b);
+    auto le = [](uint64_t x) {
+        std::string o;
+        store::put_le(o, x);
+        return o;
+    };
+    const std::string want = std::string("\x02", 1) + le(0x1122334455667788) + le(0x0a0b) + le(3) +
+                             std::string("\x01", 1) + le(0x0102) + std::string("\x01", 1) + le(600) +
+                             le(3'600'000'000) + le(20);
     BOOST_TEST(v == want);
+    auto back = store::decode_bucket(v);
+    BOOST_REQUIRE(back.has_value());
+    back->rule = "r";
+    back->key = "k";
+    BOOST_TEST((*back == b));
     // Provider: the rate is the IEEE 754 bits of the double.
     store::ProviderState p;
     p.configured_per_hour = 1.0;
@@ -207,11 +235,21 @@ BOOST_AUTO_TEST_CASE(bad_values_do_not_decode) {
     BOOST_TEST(!store::decode_provider(nan), "NaN allowed_per_hour decoded");
 
     std::string many = bv;
-    many[9] = static_cast<char>(store::kThrottleMaxWindows + 1);
+    many[25] = static_cast<char>(store::kThrottleMaxWindows + 1);  // after updated, refused_since, refused
+    store::BucketState windowed = bucket("r", "k", 5);
+    windowed.windows = {{600, 3'600'000'000, 20}, {10000, 86'400'000'000, 10000}};
+    const std::string wv = store::encode_bucket(windowed);
+    BOOST_TEST(store::decode_bucket(wv).has_value());
+    std::string zero_burst = wv;
+    zero_burst.replace(wv.size() - 8, 8, std::string(8, '\0'));
+    std::string half = wv;
+    half[1 + 24 + 1 + 16] = 1;  // one window for two TATs
     const std::vector<Case> bucket_cases = {
         {"empty", ""}, {"version 0", std::string(1, '\0') + bv.substr(1)},
+        {"version 3", std::string(1, '\3') + bv.substr(1)},
         {"truncated", bv.substr(0, bv.size() - 3)}, {"trailing byte", bv + "x"},
-        {"too many windows", many},
+        {"too many windows", many}, {"a window of burst 0", zero_burst},
+        {"window count not the TAT count", half},
     };
     for (const auto& c : bucket_cases)
         BOOST_TEST(!store::decode_bucket(c.value), "bucket value decoded: " << c.what);
@@ -421,6 +459,96 @@ BOOST_AUTO_TEST_CASE(a_full_map_commits_nothing) {
     // The store still works for small writes and reads.
     BOOST_TEST(ts.get_provider("gmail").has_value());
     BOOST_TEST(ts.mark_cleared("gmail", 3).has_value());
+}
+
+// A purge in steps looks at no more than max_rows rows per write txn and
+// resumes where it stopped; what it deletes is what one purge() would.
+BOOST_AUTO_TEST_CASE(purge_steps_are_bounded_batches) {
+    TempDir td;
+    auto env = store::Env::open(td.env_dir(), test_opts());
+    store::ThrottleState ts(env);
+    std::vector<store::BucketState> buckets;
+    std::vector<store::UsageState> usage;
+    for (int i = 0; i < 5000; ++i) {
+        char key[16];
+        std::snprintf(key, sizeof key, "c%05d", i);
+        const int64_t updated = i % 10 == 0 ? 900 : 100;  // one in ten is recent
+        buckets.push_back(bucket("r", key, updated));
+        if (i < 1500) usage.push_back(::usage("r", key, updated));
+    }
+    ts.write_batch({}, buckets, usage);
+    store::PurgeCursor c;
+    size_t steps = 0;
+    size_t deleted_before = 0;
+    while (!ts.purge_step(500, c, 1000)) {
+        ++steps;
+        const size_t deleted = c.purged.buckets + c.purged.usage;
+        BOOST_TEST(deleted - deleted_before <= 1000u, "one step deleted " << deleted - deleted_before);
+        deleted_before = deleted;
+        BOOST_REQUIRE(steps < 100);
+    }
+    // 5000 bucket rows in 5 steps (the 5th finds the end), 1500 usage rows in 2.
+    BOOST_TEST(steps + 1 == 7u, "got " << steps + 1 << " steps, want 7");
+    BOOST_TEST(c.purged.buckets == 4500u, "got " << c.purged.buckets);
+    BOOST_TEST(c.purged.usage == 1350u, "got " << c.purged.usage);
+    size_t left = 0;
+    ts.for_each_bucket([&](const store::BucketState& b) {
+        BOOST_TEST(b.updated == 900);
+        ++left;
+        return true;
+    });
+    BOOST_TEST(left == 500u);
+    BOOST_TEST(ts.purge(500).buckets == 0u);
+}
+
+// Loading skips idle rows: live state sorted after a million idle rows
+// would be hidden by a cap that counts them; here 3000 idle rows come first
+// and a cap of 10 still finds the 5 live ones.
+BOOST_AUTO_TEST_CASE(live_rows_skip_idle_rows_before_the_cap) {
+    TempDir td;
+    auto env = store::Env::open(td.env_dir(), test_opts());
+    store::ThrottleState ts(env);
+    const int64_t now = 1'800'000'000LL * 1'000'000;
+    const int64_t hour = 3'600'000'000LL;
+    std::vector<store::BucketState> buckets;
+    std::vector<store::UsageState> usage;
+    for (int i = 0; i < 3000; ++i) {
+        char key[16];
+        std::snprintf(key, sizeof key, "a%05d", i);  // before the live "z..." keys
+        store::BucketState b{"r", key, {now - hour}, now - 2 * hour};
+        b.windows = {{600, hour, 20}};
+        buckets.push_back(b);
+        store::UsageState u = ::usage("r", key, now - 2 * 86400 * 1'000'000LL);  // windows of 1h and 1d
+        usage.push_back(u);
+    }
+    for (int i = 0; i < 5; ++i) {
+        const std::string key = "z" + std::to_string(i);
+        store::BucketState b{"r", key, {i == 0 ? now - 1 : now + 6'000'000}, now - 1'000'000};
+        b.windows = {{600, hour, 20}};
+        if (i == 0) b.refused_since = now - 60'000'000;  // TAT passed, refusal window still open
+        buckets.push_back(b);
+        usage.push_back(::usage("r", key, now - 60'000'000));
+    }
+    // A refusal long ago on a drained bucket is idle.
+    store::BucketState old{"r", "b-old", {now - hour}, now - 2 * hour};
+    old.windows = {{600, hour, 20}};
+    old.refused_since = now - 2 * hour;
+    buckets.push_back(old);
+    ts.write_batch({}, buckets, usage);
+
+    store::ThrottleState::LiveRows live;
+    ts.live_rows(now, 10, live);
+    BOOST_TEST(live.buckets.size() == 5u, "got " << live.buckets.size() << " live buckets, want 5");
+    BOOST_TEST(live.usage.size() == 5u, "got " << live.usage.size() << " live usage rows, want 5");
+    BOOST_TEST(live.idle_buckets == 3001u);
+    BOOST_TEST(live.idle_usage == 3000u);
+    BOOST_TEST(!live.capped);
+    for (const auto& b : live.buckets) BOOST_TEST(b.key.front() == 'z', b.key);
+    // The cap counts live rows only, and says when it cut.
+    store::ThrottleState::LiveRows capped;
+    ts.live_rows(now, 3, capped);
+    BOOST_TEST(capped.buckets.size() == 3u);
+    BOOST_TEST(capped.capped);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
