@@ -788,6 +788,7 @@ int run(double seconds, const std::string& bin_dir) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line as it is measured, also into a file
     double seconds = 2;
     std::string bin_dir = "bin";
     if (argc > 1) {

@@ -117,11 +117,16 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
         // DKIM signing needs the body and the right to add header fields;
         // without it the MTA need not send the body at all.
         const bool signs = c.session.signs();
+        // The policy service's END-OF-MESSAGE size needs the body too.
+        const bool body = c.session.wants_body();
+        // Its HOLD is smfi_quarantine.
+        const bool holds = c.session.policy().policy_service != nullptr;
         // milter_dmarc_action = tag adds X-Sendguard-Preflight.
         const auto* pf = c.session.policy().preflight.get();
         const bool tags = pf && pf->action == DmarcAction::Tag;
-        *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_SETSYMLIST | (signs || tags ? SMFIF_ADDHDRS : 0));
-        const unsigned long want = SMFIP_NOHELO | SMFIP_NODATA | (signs ? SMFIP_NR_BODY : SMFIP_NOBODY) |
+        *pf0 = f0 & (SMFIF_CHGFROM | SMFIF_SETSYMLIST | (signs || tags ? SMFIF_ADDHDRS : 0) |
+                     (holds ? SMFIF_QUARANTINE : 0));
+        const unsigned long want = SMFIP_NOHELO | SMFIP_NODATA | (body ? SMFIP_NR_BODY : SMFIP_NOBODY) |
                                    SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH;
         *pf1 = f1 & want;
         *pf2 = *pf3 = 0;
@@ -140,6 +145,11 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
             logging::warning(logging::Line("milter")
                                  .kv("negotiate", "no SMFIF_CHGFROM")
                                  .kv("effect", "envelope senders are not rewritten on this connection")
+                                 .str());
+        if (!(f0 & SMFIF_QUARANTINE) && holds)
+            logging::warning(logging::Line("milter")
+                                 .kv("negotiate", "no SMFIF_QUARANTINE")
+                                 .kv("effect", "a HOLD of the policy service is not applied on this connection")
                                  .str());
         if (!(f0 & SMFIF_ADDHDRS) && signs)
             logging::warning(logging::Line("milter")
@@ -220,8 +230,8 @@ sfsistat on_eoh(SMFICTX* ctx) {
     });
 }
 
-// Only when signing (negotiated above): each chunk goes to the signers
-// and is not kept.
+// Only when signing or asking the policy service (negotiated above): each
+// chunk goes to the signers and the message size, and is not kept.
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t len) {
     Connection* pre = connection(ctx);
     const bool nr = pre && pre->no_reply_body;
@@ -262,6 +272,15 @@ sfsistat on_eom(SMFICTX* ctx) {
                                                             .kv("why", "insheader_failed")
                                                             .kv("detail", "the MTA refused smfi_insheader")
                                                             .str());
+        if (!d.quarantine.empty()) {
+            std::string reason = reply_text(d.quarantine);
+            if (smfi_quarantine(ctx, reason.data()) != MI_SUCCESS)
+                logging::warning(logging::QueueId(qid), logging::Line("milter")
+                                                            .kv("action", "not_held")
+                                                            .kv("why", "quarantine_failed")
+                                                            .kv("detail", "the MTA refused smfi_quarantine")
+                                                            .str());
+        }
         c.session.abort();
         return answer(ctx, d.reply);
     });
@@ -288,7 +307,7 @@ void register_callbacks(State& state) {
     static smfiDesc desc = {};
     desc.xxfi_name = const_cast<char*>("sendguard-milter");
     desc.xxfi_version = SMFI_VERSION;
-    desc.xxfi_flags = SMFIF_CHGFROM | SMFIF_SETSYMLIST | SMFIF_ADDHDRS;
+    desc.xxfi_flags = SMFIF_CHGFROM | SMFIF_SETSYMLIST | SMFIF_ADDHDRS | SMFIF_QUARANTINE;
     desc.xxfi_connect = on_connect;
     desc.xxfi_envfrom = on_envfrom;
     desc.xxfi_envrcpt = on_envrcpt;

@@ -14,8 +14,10 @@
 // smfi_setpriv.
 //
 // Negotiation (xxfi_negotiate): actions SMFIF_CHGFROM (and
-// SMFIF_SETSYMLIST to name our macros); steps skipped: HELO, DATA, body,
-// unknown commands; no reply expected to CONNECT and to each header (those
+// SMFIF_SETSYMLIST to name our macros; SMFIF_ADDHDRS when signing or
+// tagging; SMFIF_QUARANTINE with milter_policy_service, for its HOLD);
+// steps skipped: HELO, DATA, body (unless signing or milter_policy_service
+// needs it: then no reply to it), unknown commands; no reply expected to CONNECT and to each header (those
 // never refuse) nor to EOH: the headers are judged there, and a refusal is
 // the answer to EOM (the MTA gives a header-stage refusal at the end of
 // DATA anyway), one round trip less per message. Macros asked for, per

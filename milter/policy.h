@@ -25,6 +25,7 @@
 #include "common/mailauth/fixit.h"
 #include "common/mailauth/psl.h"
 #include "common/senders/rules.h"
+#include "milter/quota.h"
 
 namespace milter {
 
@@ -75,6 +76,8 @@ struct Policy {
     // null when signing is off. Its published-key status is shared by
     // every session and refreshed in the background (service.cc).
     std::shared_ptr<const dkim::Signing> dkim;
+    // milter_policy_service (quota.h): null when off.
+    std::shared_ptr<const PolicyService> policy_service;
 };
 
 }  // namespace milter

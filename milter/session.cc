@@ -1,7 +1,12 @@
 // session.cc - see session.h
 #include "milter/session.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
 #include <stdexcept>
 
 #include "common/address/forward_seal.h"
@@ -79,6 +84,19 @@ bool is_local_submission(const ConnectInfo& c) {
 
 Services default_services() {
     Services s;
+    s.make_instance = [] {
+        static std::atomic<uint64_t> next{0};
+        static const std::string prefix = [] {
+            char b[64];
+            std::snprintf(b, sizeof b, "sgm.%lx.%llx.", static_cast<unsigned long>(::getpid()),
+                          static_cast<unsigned long long>(std::time(nullptr)));
+            return std::string(b);
+        }();
+        char n[24];
+        std::snprintf(n, sizeof n, "%llx", static_cast<unsigned long long>(++next));
+        return prefix + n;
+    };
+    s.steady_now = [] { return std::chrono::steady_clock::now(); };
     s.now = [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); };
     s.make_token = address::make_random_token;
     s.record = [](const std::string&, const store::SendLogEntry&) {
@@ -112,6 +130,7 @@ Decision Session::mail(std::string_view sender, const std::vector<std::string>& 
                       {"550", "5.7.1", "sender " + bracketed(sender) + " is not a valid address", "sender_syntax",
                        std::string(sender)});
     sender_ = *parsed;
+    if (asks_policy()) instance_ = services_.make_instance();
     if (sender_.is_null()) return {};  // judged by its From (end_of_headers)
     if (const Authorisation a = authorise(*policy_, who_, sender_); !a.allowed)
         return refuse("mail", queue_id, {"550", "5.7.1", a.text, a.reason, sender_.str()});
@@ -208,13 +227,117 @@ Decision Session::rcpt(std::string_view recipient, std::string_view mailer) {
         log(queue_id_, "defer", "rcpt", recipient, "too_many_recipients");
         return {{Reply::Kind::Tempfail, "452", "4.5.3", "too many recipients"}, std::nullopt};
     }
+    if (asks_policy())
+        if (std::optional<Decision> refused = ask_rcpt(recipient)) return *refused;
     ++rcpt_count_;  // every RCPT the MTA took, also one this parser cannot read
     if (auto a = address::parse_path(recipient); a && !a->is_null()) recipients_.push_back(*a);
     if (!local_mailer) ++remote_recipients_;
     return {};
 }
 
+bool Session::asks_policy() const noexcept {
+    const PolicyService* ps = policy_->policy_service.get();
+    return ps && (who_.local || ps->submissions == PolicySubmissions::All);
+}
+
+MessageFacts Session::facts() const {
+    return {client_.client_addr, client_.client_name, sender_.is_null() ? std::string() : sender_.str(),
+            who_.login,          queue_id_,           instance_,
+            policy_->policy_service->context};
+}
+
+// One request; the action, or nullopt when the service failed (logged, and
+// the message goes on without asking again: one milter_policy_timeout per
+// message at most).
+std::optional<std::string> Session::ask(const policy::Request& req, std::string_view stage,
+                                        std::string_view address) {
+    const PolicyService& ps = *policy_->policy_service;
+    policy::Asked a = ps.ask(req);
+    if (a.action) return std::move(a.action);
+    policy_failed_ = true;
+    log(queue_id_, "pass", stage, address, "policy_unreachable", {}, a.error);
+    uint64_t suppressed = 0;
+    if (ps.warnings->due(services_.steady_now(), &suppressed)) {
+        logging::Line l(kComponent);
+        l.kv("policy_service", ps.endpoint).kv("error", a.error).kv("effect", "mail passes unchecked (fail open)");
+        if (suppressed) l.kv("suppressed", static_cast<long long>(suppressed));
+        logging::warning(logging::QueueId(queue_id_), l.str());
+    }
+    return std::nullopt;
+}
+
+// RCPT: see "Policy service" in session.h. A refusal of a local submission
+// waits for the end of the message: cleanup(8) takes a refused recipient of
+// non_smtpd_milters as a configuration error.
+std::optional<Decision> Session::ask_rcpt(std::string_view recipient) {
+    if (policy_failed_ || policy_refusal_) return std::nullopt;
+    const auto rcpt = address::parse_path(recipient);
+    const std::string plain = rcpt && !rcpt->is_null() ? rcpt->str() : std::string(recipient);
+    const std::optional<std::string> action =
+        ask(rcpt_request(facts(), plain, rcpt_count_), "rcpt", plain);
+    if (!action) return std::nullopt;
+    const policy::Answer a = policy::classify_action(*action);
+    switch (a.verdict) {
+        case policy::Verdict::Continue:
+            policy_asked_ = true;
+            return std::nullopt;
+        case policy::Verdict::Other:
+            policy_asked_ = true;
+            log(queue_id_, "pass", "rcpt", plain, "policy_action_ignored", {}, *action);
+            return std::nullopt;
+        case policy::Verdict::Hold:
+            policy_asked_ = true;
+            break;
+        case policy::Verdict::Tempfail:
+        case policy::Verdict::Reject:
+            if (!who_.local) {
+                // An SMTP client is told at its RCPT, as smtpd would.
+                const bool temporary = a.verdict == policy::Verdict::Tempfail;
+                Decision d = refuse("rcpt", queue_id_,
+                                    {a.code, a.xcode, a.text, temporary ? "policy_defer" : "policy_reject", plain,
+                                     temporary});
+                if (d.reply.kind != Reply::Kind::Continue) return d;
+                policy_asked_ = true;  // let through by milter_dry_run: it counts
+                return std::nullopt;
+            }
+            break;
+    }
+    policy_refusal_ = a;
+    policy_refused_rcpt_ = plain;
+    return std::nullopt;
+}
+
+// END-OF-MESSAGE, once the message is accepted: commits what the RCPTs
+// reserved. Its answer is applied as at RCPT (smtpd_end_of_data_restrictions).
+std::optional<Decision> Session::ask_end_of_message(std::string_view queue_id) {
+    if (!asks_policy() || !policy_asked_ || policy_failed_) return std::nullopt;
+    if (!queue_id.empty()) queue_id_ = std::string(queue_id);
+    const std::string only = recipients_.size() == 1 && rcpt_count_ == 1 ? recipients_.front().str() : std::string();
+    const std::optional<std::string> action =
+        ask(end_of_message_request(facts(), only, rcpt_count_, message_size_), "eom", only);
+    if (!action) return std::nullopt;
+    const policy::Answer a = policy::classify_action(*action);
+    switch (a.verdict) {
+        case policy::Verdict::Continue: return std::nullopt;
+        case policy::Verdict::Other:
+            log(queue_id, "pass", "eom", only, "policy_action_ignored", {}, *action);
+            return std::nullopt;
+        case policy::Verdict::Hold: {
+            log(queue_id, policy_->dry_run ? "would_hold" : "hold", "eom", only, "policy_hold", {}, a.text);
+            Decision d;
+            if (!policy_->dry_run) d.quarantine = a.text;
+            return d;
+        }
+        case policy::Verdict::Tempfail:
+        case policy::Verdict::Reject: break;
+    }
+    const bool temporary = a.verdict == policy::Verdict::Tempfail;
+    return refuse("eom", queue_id, {a.code, a.xcode, a.text, temporary ? "policy_defer" : "policy_reject", only,
+                                    temporary});
+}
+
 void Session::header(std::string_view name, std::string_view value) {
+    message_size_ += name.size() + value.size() + 4;  // "name: value" CRLF
     if (policy_->dkim) keep_for_signing(name, value);
     keep_for_sendlog(name, value);
     if (sys::iequals(name, address::kForwardSealHeader)) {
@@ -424,6 +547,7 @@ void Session::keep_for_signing(std::string_view name, std::string_view value) {
 }
 
 void Session::body(std::string_view chunk) {
+    message_size_ += chunk.size();
     if (signer_) signer_->body(chunk);
 }
 
@@ -454,11 +578,33 @@ std::vector<std::string> Session::finish_signing(std::string_view queue_id) {
 }
 
 Decision Session::end_of_message(std::string_view queue_id) {
+    std::string quarantine;
+    if (policy_refusal_) {
+        // The answer a local submission's RCPT had (see ask_rcpt).
+        const policy::Answer a = *std::exchange(policy_refusal_, std::nullopt);
+        if (a.verdict == policy::Verdict::Hold) {
+            log(queue_id, policy_->dry_run ? "would_hold" : "hold", "eom", policy_refused_rcpt_, "policy_hold", {},
+                a.text);
+            if (!policy_->dry_run) quarantine = a.text;
+        } else {
+            const bool temporary = a.verdict == policy::Verdict::Tempfail;
+            const Decision refused =
+                refuse("eom", queue_id, {a.code, a.xcode, a.text, temporary ? "policy_defer" : "policy_reject",
+                                         policy_refused_rcpt_, temporary});
+            if (refused.reply.kind != Reply::Kind::Continue) return refused;
+            policy_asked_ = true;  // let through by milter_dry_run: it counts
+        }
+    }
     std::vector<std::string> signatures = finish_signing(queue_id);
     Decision d = envelope(queue_id);
+    if (std::optional<Decision> answered = ask_end_of_message(queue_id)) {
+        if (answered->reply.kind != Reply::Kind::Continue) return *answered;
+        if (quarantine.empty()) quarantine = answered->quarantine;
+    }
     d.insert_headers = std::move(signatures);
     d.add_headers = std::move(preflight_headers_);
     preflight_headers_.clear();
+    d.quarantine = std::move(quarantine);
     return d;
 }
 
@@ -560,6 +706,12 @@ void Session::abort() noexcept {
     signing_from_.clear();
     unsigned_why_.clear();
     unsigned_detail_.clear();
+    instance_.clear();
+    policy_asked_ = false;
+    policy_failed_ = false;
+    policy_refusal_.reset();
+    policy_refused_rcpt_.clear();
+    message_size_ = 0;
 }
 
 Decision Session::refuse(std::string_view stage, std::string_view queue_id, const Refusal& r) {

@@ -88,6 +88,26 @@
 //   no policy     action=pass, why=dmarc_no_policy (none, p=none, broken)
 //   DNS failure   as Reply-ability (milter_dns_error_action, why=dns_error)
 //
+// Policy service (policy.policy_service: milter_policy_service, quota.h):
+// for a local submission (milter_policy_submissions = all: every message)
+// each RCPT is asked of sendguard-policyd, and END-OF-MESSAGE once the
+// message is accepted (it commits what the RCPTs reserved). The answer
+// (common/policy/answer.h):
+//   continue      nothing changes
+//   tempfail      local: the whole message is refused at end_of_message
+//   reject          (451/450 or 5xx with the service's text, why=policy_defer
+//                   or policy_reject): cleanup(8) takes a refused recipient
+//                   of non_smtpd_milters as a configuration error, so the
+//                   RCPT itself is never refused; later RCPTs are not
+//                   asked. An SMTP client (all): its RCPT is refused, as
+//                   smtpd would
+//   hold          the message goes on and Decision::quarantine holds it
+//                 (why=policy_hold; Postfix's hold queue)
+//   other         goes on, logged (why=policy_action_ignored)
+// A service that fails (unreachable, milter_policy_timeout, a bad reply)
+// lets the message pass: action=pass, why=policy_unreachable, and a
+// warning at most once a minute; the message is not asked again.
+//
 // With policy.dry_run a refusal is logged as action=would_refuse (a 451 as
 // action=would_tempfail) and the message goes on as if it had passed.
 //
@@ -95,6 +115,7 @@
 //   QUEUEID: milter: action=ACTION, stage=STAGE, client=NAME[ADDR], login=LOGIN,
 //       from=<SENDER>, address=<CHECKED>, why=WHY[, new_from=<VERP>][, detail=TEXT]
 // action: refuse, would_refuse, defer (a 452 to one RCPT), pass, verp,
+// hold/would_hold (the policy service's HOLD),
 // tempfail/accept/reject (an internal error, milter_error_action, why=error),
 // tempfail/would_tempfail (a DNS failure, why=dns_error).
 //
@@ -117,6 +138,7 @@
 #include "common/address/verp.h"
 #include "common/store/sendlog.h"
 #include "milter/authorise.h"
+#include "common/policy/answer.h"
 #include "milter/policy.h"
 
 namespace milter {
@@ -153,6 +175,9 @@ struct Decision {
     // end_of_message only: DKIM-Signature values (folded with "\n\t"),
     // each to be inserted at the top of the header.
     std::vector<std::string> insert_headers{};
+    // end_of_message only: the reason to hold the message in the MTA's
+    // quarantine (smfi_quarantine: Postfix's hold queue); "" none.
+    std::string quarantine{};
 };
 
 // DKIM: the header fields kept for the signer until the end of headers
@@ -180,10 +205,16 @@ struct Services {
     // Stores a send-log entry under its key, a token or a
     // store::recipient_key (store::SendLog::put); may throw.
     std::function<void(const std::string& token, const store::SendLogEntry& entry)> record;
+    // The policy request's instance of a new transaction, unique in the
+    // milter's lifetime and across restarts (quota.h).
+    std::function<std::string()> make_instance;
+    // Now, for the fail-open warning's rate limit.
+    std::function<std::chrono::steady_clock::time_point()> steady_now;
 };
 
-// The real clock, address::make_random_token and no send log (record
-// throws): what callbacks.cc completes with the store.
+// The real clock, address::make_random_token, instances "sgm.PID.TIME.N"
+// (hex) and no send log (record throws): what callbacks.cc completes with
+// the store.
 Services default_services();
 
 class Session {
@@ -200,6 +231,9 @@ public:
     Decision end_of_message(std::string_view queue_id);
     // Whether this session signs (policy.dkim set): the MTA must send the body.
     bool signs() const noexcept { return policy_->dkim != nullptr; }
+    // Whether the MTA must send the body: signing, or the policy service's
+    // END-OF-MESSAGE size.
+    bool wants_body() const noexcept { return signs() || policy_->policy_service != nullptr; }
     void abort() noexcept;
     Decision error(std::string_view stage, std::string_view what, std::string_view queue_id) noexcept;
 
@@ -231,6 +265,11 @@ private:
     void keep_for_signing(std::string_view name, std::string_view value);
     void start_signing(std::string_view queue_id, const Decision& headers);
     std::vector<std::string> finish_signing(std::string_view queue_id);
+    bool asks_policy() const noexcept;
+    std::optional<Decision> ask_rcpt(std::string_view recipient);
+    std::optional<Decision> ask_end_of_message(std::string_view queue_id);
+    std::optional<std::string> ask(const policy::Request& req, std::string_view stage, std::string_view address);
+    MessageFacts facts() const;
     void log(std::string_view queue_id, std::string_view action, std::string_view stage,
              std::string_view address, std::string_view why, std::string_view new_from = {},
              std::string_view detail = {}) const noexcept;
@@ -271,6 +310,13 @@ private:
     std::unique_ptr<dkim::MessageSigner> signer_;
     std::string signing_from_;       // the From: mailbox signed for
     std::string unsigned_why_, unsigned_detail_;
+    // The policy service (policy.policy_service, quota.h).
+    std::string instance_;            // of this transaction
+    bool policy_asked_ = false;       // a RCPT was answered: END-OF-MESSAGE is due
+    bool policy_failed_ = false;      // failed open: not asked again this message
+    std::optional<policy::Answer> policy_refusal_;  // the first Tempfail/Reject/Hold
+    std::string policy_refused_rcpt_; // the recipient it answered
+    uint64_t message_size_ = 0;       // header and body bytes seen
 };
 
 }  // namespace milter

@@ -48,6 +48,22 @@ std::vector<std::string> sendlog_headers(const config::Config& cfg) {
     return names;
 }
 
+// milter_policy_service and its companions; read when off too, so turning
+// the service on finds no bad line.
+std::shared_ptr<const PolicyService> policy_service(const config::Config& cfg) {
+    const auto submissions = keyword<PolicySubmissions>(
+        cfg, "milter_policy_submissions", {{"local", PolicySubmissions::Local}, {"all", PolicySubmissions::All}});
+    const std::chrono::seconds timeout = cfg.duration("milter_policy_timeout");
+    const std::string& context = cfg.str("milter_policy_context");
+    const std::string& text = cfg.str("milter_policy_service");
+    if (text.empty()) return nullptr;
+    auto ep = net::parse_endpoint(text);
+    if (!ep.endpoint) throw daemons::invalid(cfg, "milter_policy_service", text, ep.error);
+    if (ep.endpoint->kind == net::Endpoint::Kind::Inet && ep.endpoint->port == 0)
+        throw daemons::invalid(cfg, "milter_policy_service", text, "port 0 cannot be connected to");
+    return make_policy_service(*ep.endpoint, timeout, context, submissions);
+}
+
 std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
     auto p = std::make_shared<Policy>();
     p->dry_run = cfg.boolean("milter_dry_run");
@@ -88,6 +104,7 @@ std::shared_ptr<const Policy> make_policy(const config::Config& cfg) {
         p->preflight = std::move(pf);
     }
     p->dkim = dkim::signing_from(cfg);
+    p->policy_service = policy_service(cfg);
     return p;
 }
 

@@ -71,9 +71,15 @@ BackoffState on_signal(const AimdParams& params, const BackoffState& s, int64_t 
         if (base == 0) base = c.min;
         double cut = std::max(c.min, base * c.factor);
         if (base > 0) cut = std::min(cut, base);
-        n.allowed_per_hour = std::max(cut, 1.0);
-        if (n.level < std::numeric_limits<uint32_t>::max()) ++n.level;
-        n.last_change_us = now_us;
+        cut = std::max(cut, 1.0);
+        // At the floor already: no decrease, so neither level nor
+        // last_change moves (level counts decreases applied).
+        const bool floored = s.level > 0 && !(cut < rate(s.allowed_per_hour));
+        if (!floored) {
+            n.allowed_per_hour = cut;
+            if (n.level < std::numeric_limits<uint32_t>::max()) ++n.level;
+            n.last_change_us = now_us;
+        }
     }
     if (retry_after_us && *retry_after_us > 0 && c.max_suspend > 0) {
         const int64_t until = clamp64(static_cast<i128>(now_us) + std::min(*retry_after_us, c.max_suspend));

@@ -13,7 +13,10 @@
 //         allowed = clamp(base * decrease_factor, min_per_hour, base), where
 //         base = allowed (in backoff) or the configured rate (0: none
 //         configured, then max_per_hour, then min_per_hour), at least 1/h;
-//         level + 1; last_change = now.
+//         level + 1; last_change = now. When allowed is at that floor
+//         already (in backoff and the cut would not lower it), nothing of
+//         that changes: level counts the decreases applied, so it stops
+//         at the floor (log2(configured / min) decreases at factor 0.5).
 //         Signals within hold_us of the last decrease are the same incident.
 //       - a retry_after (> 0) asks for a suspension: suspended_until =
 //         max(suspended_until, now + min(retry_after, max_suspend_us)),

@@ -56,6 +56,7 @@ struct Learner::Impl {
     std::map<std::string, double, std::less<>> ceilings;  // messages/s
     std::map<std::string, store::ProviderState, std::less<>> states;
     LearnCounters counters;
+    ProviderBudget* budget = nullptr;
     bool dirty = false;
     struct PendingBlock {
         std::string domain, reason, text, remote_mta;
@@ -87,6 +88,12 @@ struct Learner::Impl {
     std::optional<BackoffChange> signal(const std::string& provider, std::string_view reply,
                                         int64_t retry_after_s, std::string_view source,
                                         int64_t now_us);
+    // A deferral is one more attempt the provider will count.
+    void charge_retry(const std::string& provider, int64_t now_us) {
+        if (!budget) return;
+        budget->charge_retry(provider, now_us);
+        ++counters.retries_charged;
+    }
 };
 
 std::optional<BackoffChange> Learner::Impl::signal(const std::string& provider,
@@ -148,6 +155,8 @@ Learner::~Learner() = default;
 
 void Learner::set_settings(LearnSettings settings) { impl_->settings = std::move(settings); }
 
+void Learner::set_budget(ProviderBudget* budget) noexcept { impl_->budget = budget; }
+
 void Learner::set_ceilings(std::map<std::string, double, std::less<>> ceilings) {
     impl_->ceilings = std::move(ceilings);
     for (auto& [name, s] : impl_->states) {
@@ -202,7 +211,9 @@ std::optional<BackoffChange> Learner::on_status(std::string_view map_name, std::
     if (sig.kind != StatusKind::RateLimit) {
         // Ordinary temporary (or permanent) failures: remembered, never a signal.
         ++m.counters.ordinary;
-        if (store::ProviderState* s = m.state(provider); s && sig.kind == StatusKind::Temporary) {
+        if (sig.kind != StatusKind::Temporary) return std::nullopt;
+        m.charge_retry(provider, now_us);
+        if (store::ProviderState* s = m.state(provider)) {
             ++s->deferrals;
             s->last_reply = std::string(sig.reply.substr(0, store::kThrottleMaxReply));
             s->last_reply_at = now_us;
@@ -211,6 +222,7 @@ std::optional<BackoffChange> Learner::on_status(std::string_view map_name, std::
         }
         return std::nullopt;
     }
+    m.charge_retry(provider, now_us);
     if (store::ProviderState* s = m.state(provider)) {
         ++s->deferrals;
         ++s->rate_signals;
@@ -296,14 +308,20 @@ std::optional<std::string> Learner::transport_for(std::string_view key, int64_t 
         return std::nullopt;
     std::optional<std::string> provider = m.dest.provider_of_domain(lower(domain));
     if (!provider || no_provider(*provider)) return std::nullopt;
-    auto it = m.states.find(*provider);
-    if (it == m.states.end() || it->second.level == 0) return std::nullopt;
-    const store::ProviderState& s = it->second;
-    // A suspended provider goes to its slowest transport.
-    const int level = s.suspended_until > now_us ? 1000 : transport_level(s, m.bounds(*provider));
+    int level = 0;
+    if (auto it = m.states.find(*provider); it != m.states.end() && it->second.level > 0) {
+        const store::ProviderState& s = it->second;
+        // A suspended provider goes to its slowest transport.
+        level = s.suspended_until > now_us ? 1000 : transport_level(s, m.bounds(*provider));
+    }
+    // Not in backoff, but over the budget of its rules: paced all the same.
+    const bool over = level < 1 && m.budget && m.budget->over_limit(*provider, now_us);
+    if (over) level = 1;
+    if (level < 1) return std::nullopt;
     std::string_view t = m.settings.transports.for_level(*provider, level);
     if (t.empty()) return std::nullopt;
     ++m.counters.transport_answers;
+    if (over) ++m.counters.over_limit_answers;
     return std::string(t) + ":";
 }
 

@@ -29,6 +29,13 @@
 //      recipient domain to route by. (Such a host is counted in Counters.)
 //      The status map's answer is always NOTFOUND: learning never changes
 //      a delivery.
+//      Every deferral (rate-limit or ordinary temporary failure) of a
+//      provider is one more delivery attempt later, and providers count
+//      attempts: it is charged to the policy service's buckets of that
+//      provider (ProviderBudget::charge_retry, policyd/provider_budget.h,
+//      set by set_budget), one unit per deferral, so the acceptance check
+//      at RCPT sees a budget that includes retries. Permanent failures are
+//      not retried and charge nothing.
 //   2. Block events of the bounce pipeline (ratelimited / blocked DSNs that
 //      arrive after the fact, store::SuppressionList::for_each_block):
 //      on_block_event(domain, ...) maps the recipient domain to its provider
@@ -64,6 +71,10 @@
 // of a provider not in backoff, a domain whose MX lookup is still pending,
 // a provider with no transport configured - answers NOTFOUND, which lets
 // the rest of transport_maps and default_transport decide as before.
+// A provider not in backoff whose policy-service bucket is over its limit
+// (ProviderBudget::over_limit: accepted mail and retries beyond the rule)
+// is routed as at level 1, to its first throttled transport, until the
+// bucket conforms again.
 //
 // How fast Postfix applies a changed answer (FACTS.md, Postfix 3.7):
 // trivial-rewrite asks afresh per request (only "*" is cached, 30 s) but
@@ -113,6 +124,7 @@
 #include "common/store/throttle.h"
 #include "policyd/learn_settings.h"
 #include "policyd/mx_cache.h"
+#include "policyd/provider_budget.h"
 #include "policyd/providers.h"
 
 namespace policyd {
@@ -162,6 +174,8 @@ struct LearnCounters {
     uint64_t block_events = 0;
     uint64_t transport_answers = 0;  // OK answers of transport_for
     uint64_t bad_map_names = 0;      // "status-X" with X no provider name: used as "status"
+    uint64_t retries_charged = 0;    // deferrals passed to ProviderBudget::charge_retry
+    uint64_t over_limit_answers = 0; // of transport_answers, for a bucket over its limit
 };
 
 class Learner {
@@ -177,6 +191,9 @@ public:
     // Ceilings from the rate rules: a provider's configured limit in
     // messages/s (providers not listed use default_rate).
     void set_ceilings(std::map<std::string, double, std::less<>> ceilings);
+    // The policy service's provider buckets (nullptr: none); budget must
+    // outlive the learner's use of it (or be reset to nullptr first).
+    void set_budget(ProviderBudget* budget) noexcept;
 
     // The status filter: map_name is "status" or "status-PROVIDER", key the
     // filter's key. Returns the change it made, if any.

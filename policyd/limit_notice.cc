@@ -54,7 +54,11 @@ std::string notice_message(const LimitNotice& n, std::string_view to) {
     m += "  recipient:      " + clean(n.recipient) + "\n";
     m += "  client address: " + clean(n.client_address) + "\n";
     m += "  login:          " + (n.sasl_username.empty() ? std::string("(none)") : clean(n.sasl_username)) + "\n";
-    m += "\nA login that sends far more than it used to may be compromised.\n";
+    if (n.provider_rule)
+        m += "\nThe rule limits what is sent to a provider: mail to it waits until the\n"
+             "limit allows more.\n";
+    else
+        m += "\nA login that sends far more than it used to may be compromised.\n";
     return m;
 }
 

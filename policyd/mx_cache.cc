@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <system_error>
 
+#include "common/log/log.h"
 #include "policyd/providers.h"
 
 namespace policyd {
@@ -41,6 +42,15 @@ MxCacheOptions floored(MxCacheOptions o) {
     return o;
 }
 
+// Timeout answers are kept for min_ttl (see mx_cache.h).
+dns::CacheLimits timeout_limits(const dns::CacheLimits& l) {
+    const auto keep = std::max(l.min_ttl, l.failure_ttl);
+    return {l.max_entries, keep, keep, keep};
+}
+
+// At most one warning about degraded lookups in this time.
+constexpr std::chrono::seconds kWarnEvery{60};
+
 }  // namespace
 
 std::vector<std::string> MxCache::hosts_of(std::string_view domain, const dns::Answer& answer) {
@@ -68,7 +78,8 @@ MxCache::MxCache(net::EventLoop& loop, std::shared_ptr<const dns::Querier> queri
     : loop_(loop),
       querier_(std::move(querier)),
       options_(floored(std::move(options))),
-      cache_(options_.limits) {
+      cache_(options_.limits),
+      timeouts_(timeout_limits(options_.limits)) {
     ready_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!ready_) throw std::system_error(errno, std::generic_category(), "MX cache: eventfd");
     loop_.watch(ready_.get(), net::EventLoop::kRead, [this](uint32_t) { on_ready(); });
@@ -91,7 +102,8 @@ MxCache::~MxCache() {
     {
         std::lock_guard lock(mu_);
         stop_ = true;
-        jobs_.clear();
+        known_jobs_.clear();
+        other_jobs_.clear();
     }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
@@ -108,7 +120,12 @@ std::optional<std::vector<std::string>> MxCache::hosts(std::string_view domain) 
         ++counters_.invalid;
         return std::vector<std::string>{d};
     }
-    if (auto a = cache_.find(d, dns::Type::MX, now())) {
+    const auto t = now();
+    if (auto a = cache_.find(d, dns::Type::MX, t)) {
+        ++counters_.hits;
+        return hosts_of(d, *a);
+    }
+    if (auto a = timeouts_.find(d, dns::Type::MX, t)) {
         ++counters_.hits;
         return hosts_of(d, *a);
     }
@@ -117,33 +134,114 @@ std::optional<std::vector<std::string>> MxCache::hosts(std::string_view domain) 
         ++counters_.deduplicated;
         return std::nullopt;
     }
-    if (pending_.size() >= options_.max_pending) {
+    expire_queued(t);
+    if (pending_.size() >= options_.max_pending && !(known_.count(d) && give_way())) {
         ++counters_.dropped;
+        warn_if_degraded(t);
         return std::nullopt;
     }
-    pending_.insert(d);
-    {
-        std::lock_guard lock(mu_);
-        jobs_.push_back(std::move(d));
-    }
-    cv_.notify_one();
-    ++counters_.started;
+    start(std::move(d), t);
     return std::nullopt;
 }
 
+void MxCache::start(std::string domain, TimePoint t) {
+    pending_.insert(domain);
+    const bool known = known_.count(domain) > 0;
+    {
+        std::lock_guard lock(mu_);
+        (known ? known_jobs_ : other_jobs_).push_back({std::move(domain), t});
+    }
+    // Any worker may be the one free to take it.
+    cv_.notify_all();
+    ++counters_.started;
+}
+
+// Lookups still queued budget after they were started are not made: kept
+// as failures, they leave room for the domains asked for now.
+void MxCache::expire_queued(TimePoint t) {
+    std::vector<std::string> gone;
+    {
+        std::lock_guard lock(mu_);
+        for (auto* q : {&known_jobs_, &other_jobs_}) {
+            while (!q->empty() && t - q->front().started >= options_.budget) {
+                gone.push_back(std::move(q->front().domain));
+                q->pop_front();
+            }
+        }
+    }
+    dns::Answer failed;
+    failed.status = dns::Status::Timeout;
+    for (const auto& d : gone) {
+        cache_.store(d, dns::Type::MX, failed, t);
+        pending_.erase(d);
+        ++counters_.expired;
+    }
+}
+
+// A known domain takes the place of the other lookup queued last, if any.
+bool MxCache::give_way() {
+    std::string gone;
+    {
+        std::lock_guard lock(mu_);
+        if (other_jobs_.empty()) return false;
+        gone = std::move(other_jobs_.back().domain);
+        other_jobs_.pop_back();
+    }
+    pending_.erase(gone);
+    ++counters_.dropped;
+    return true;
+}
+
+void MxCache::remember_known(const std::string& domain) {
+    if (!known_.insert(domain).second) return;
+    known_order_.push_back(domain);
+    while (known_order_.size() > options_.limits.max_entries) {
+        known_.erase(known_order_.front());
+        known_order_.pop_front();
+    }
+}
+
+void MxCache::warn_if_degraded(TimePoint t) {
+    const uint64_t dropped = counters_.dropped - warned_.dropped;
+    const uint64_t expired = counters_.expired - warned_.expired;
+    const uint64_t timed_out = counters_.timed_out - warned_.timed_out;
+    if (dropped + expired + timed_out == 0) return;
+    if (warned_at_ && t - *warned_at_ < kWarnEvery) return;
+    warned_at_ = t;
+    warned_ = counters_;
+    ++counters_.warnings;
+    ++warned_.warnings;
+    logging::warning(logging::Line("policyd")
+                         .kv("mx_lookups", "degraded")
+                         .kv("dropped", static_cast<long long>(dropped))
+                         .kv("expired", static_cast<long long>(expired))
+                         .kv("timed_out", static_cast<long long>(timed_out))
+                         .kv("pending", static_cast<long long>(pending_.size()))
+                         .kv("max_pending", static_cast<long long>(options_.max_pending)));
+}
+
 void MxCache::work() {
+    // While there are several workers, one is kept for known domains.
+    const std::size_t others_max = std::max<std::size_t>(options_.workers - 1, 1);
     for (;;) {
-        std::string domain;
+        Job job;
+        bool other = false;
         {
             std::unique_lock lock(mu_);
-            cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+            cv_.wait(lock, [&] {
+                return stop_ || !known_jobs_.empty() ||
+                       (!other_jobs_.empty() && others_busy_ < others_max);
+            });
             if (stop_) return;
-            domain = std::move(jobs_.front());
-            jobs_.pop_front();
+            auto& q = known_jobs_.empty() ? other_jobs_ : known_jobs_;
+            other = &q == &other_jobs_;
+            job = std::move(q.front());
+            q.pop_front();
+            if (other) ++others_busy_;
         }
         dns::Answer answer;
         try {
-            answer = querier_->query(domain, dns::Type::MX, options_.budget);
+            answer = querier_->query(job.domain, dns::Type::MX, options_.budget);
         } catch (const std::exception&) {
             // A Querier reports failures as values; anything thrown (memory)
             // is a failure of this lookup, kept briefly like any other.
@@ -151,9 +249,12 @@ void MxCache::work() {
         }
         {
             std::lock_guard lock(mu_);
+            if (other) --others_busy_;
             if (stop_) return;
-            results_.push_back({std::move(domain), std::move(answer)});
+            results_.push_back({std::move(job.domain), std::move(answer)});
         }
+        // A worker kept for known domains may take an other one now.
+        if (other) cv_.notify_all();
         const uint64_t one = 1;
         // EAGAIN only when the counter is near overflow: the loop has
         // results to read already.
@@ -175,9 +276,16 @@ void MxCache::on_ready() {
             ++counters_.answers;
         else
             ++counters_.failures;
-        cache_.store(r.domain, dns::Type::MX, r.answer, t);
+        if (r.answer.status == dns::Status::Ok) remember_known(r.domain);
+        if (r.answer.status == dns::Status::Timeout) {
+            ++counters_.timed_out;
+            timeouts_.store(r.domain, dns::Type::MX, r.answer, t);
+        } else {
+            cache_.store(r.domain, dns::Type::MX, r.answer, t);
+        }
         pending_.erase(r.domain);
     }
+    warn_if_degraded(t);
     if (!on_result_) return;
     for (const auto& r : results) on_result_(r.domain);
 }

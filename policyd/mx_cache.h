@@ -26,6 +26,26 @@
 //                              (deduplicated) or max_pending lookups are
 //                              pending (then it is dropped and counted; a
 //                              later call tries again)
+//   Lookups are bounded so that names whose DNS never answers (anyone can
+//   send RCPTs to them) cannot starve the domains mail really goes to:
+//     - a domain whose last answer was Ok (it has MX hosts, the "known"
+//       domains: at most max_entries, the oldest going first) is queued
+//       ahead of every other, and while workers > 1 one worker is kept for
+//       known domains: at most workers - 1 look up the others at once;
+//       at max_pending, a known domain takes the place of the other lookup
+//       queued last (that one is dropped and counted);
+//     - a lookup still queued budget after it was started is not made: it
+//       expires (counted), is kept as a failure ({domain}) for failure_ttl
+//       and on_result is not called for it;
+//     - a Timeout answer is kept for min_ttl (at least failure_ttl), not
+//       failure_ttl, so a hanging domain costs a worker one budget per
+//       min_ttl, not one per failure_ttl;
+//     - lookups dropped at max_pending, expired or timed out are logged as
+//       one warning a minute at most, with their counts since the last
+//       one ("policyd: mx_lookups=degraded, dropped=N, expired=N,
+//       timed_out=N, pending=N, max_pending=N").
+//   A pending lookup never stalls an answer: hosts() returns at once.
+//
 //   A name that cannot be a domain (empty, over 253 characters, a character
 //   outside [A-Za-z0-9._-], an empty label) is never looked up: {name}.
 //
@@ -96,6 +116,9 @@ struct MxCacheCounters {
     uint64_t started = 0;       // lookups started
     uint64_t deduplicated = 0;  // misses for a domain already pending
     uint64_t dropped = 0;       // misses not looked up: max_pending reached
+    uint64_t expired = 0;       // lookups still queued after their budget: not made
+    uint64_t timed_out = 0;     // results that landed as Timeout
+    uint64_t warnings = 0;      // warnings logged about dropped/expired/timed-out lookups
     uint64_t answers = 0;       // results that landed: Ok, NxDomain, NoData
     uint64_t failures = 0;      // results that landed: ServFail, Timeout, Error
     uint64_t invalid = 0;       // names that cannot be domains
@@ -124,26 +147,43 @@ public:
     static std::vector<std::string> hosts_of(std::string_view domain, const dns::Answer& answer);
 
 private:
+    using TimePoint = std::chrono::steady_clock::time_point;
     struct Result {
         std::string domain;
         dns::Answer answer;
     };
+    struct Job {
+        std::string domain;
+        TimePoint started;
+    };
     void work();
     void on_ready();
-    std::chrono::steady_clock::time_point now() const;
+    TimePoint now() const;
+    void start(std::string domain, TimePoint t);
+    void expire_queued(TimePoint t);
+    bool give_way();
+    void remember_known(const std::string& domain);
+    void warn_if_degraded(TimePoint t);
 
     net::EventLoop& loop_;
     std::shared_ptr<const dns::Querier> querier_;
     MxCacheOptions options_;
     dns::Cache cache_;
+    dns::Cache timeouts_;  // Timeout answers, kept for min_ttl
     std::unordered_set<std::string> pending_;  // loop thread only
+    std::unordered_set<std::string> known_;    // loop thread only: last answer Ok
+    std::deque<std::string> known_order_;      // oldest first
     MxCacheCounters counters_;
+    MxCacheCounters warned_;  // counters_ at the last warning
+    std::optional<TimePoint> warned_at_;
     OnResult on_result_;
     sys::Fd ready_;  // eventfd: results queued
 
-    std::mutex mu_;  // guards jobs_, results_, stop_
+    std::mutex mu_;  // guards the queues, others_busy_, results_, stop_
     std::condition_variable cv_;
-    std::deque<std::string> jobs_;
+    std::deque<Job> known_jobs_;  // served first
+    std::deque<Job> other_jobs_;
+    std::size_t others_busy_ = 0;  // workers looking up an other domain
     std::vector<Result> results_;
     bool stop_ = false;
     std::vector<std::thread> threads_;

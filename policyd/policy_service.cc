@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <list>
 #include <map>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
@@ -76,6 +78,7 @@ struct Bucket {
     int64_t updated_us = 0;
     int64_t refused_since_us = 0;  // start of the current refusal window (0: none)
     uint64_t refused = 0;
+    uint64_t reserved = 0;  // units open transactions (every instance) hold here
     bool dirty = false;
 };
 
@@ -96,13 +99,17 @@ struct Reservation {
     uint64_t messages = 0;    // 0 or 1
     uint64_t recipients = 0;  // recipients reserved at RCPT
     bool per_message_total;   // count=recipients without a provider dimension
+    uint64_t units = 0;       // held in the bucket's reserved units
 };
 
 struct Pending {
     int64_t created_us = 0;
+    std::string client;  // client_address, for the per-client share
     std::vector<Reservation> reservations;
-    std::list<std::string>::iterator order;
+    std::list<std::string>::iterator order, client_order;
 };
+
+constexpr int64_t kEvictionWarnUs = 60 * kSecondUs;  // evictions: one warning a minute
 
 using BucketId = std::pair<std::string, std::string>;  // rule, key
 
@@ -123,6 +130,20 @@ int64_t longest_period_us(const Rule& r) {
 bool has_provider_dimension(const Rule& r) {
     if (!r.provider.empty()) return true;
     return std::find(r.key.begin(), r.key.end(), KeyPart::Provider) != r.key.end();
+}
+
+// The key of a rule whose bucket belongs to one provider alone: written
+// for it (provider=NAME) or keyed on nothing but the provider; nullopt for
+// other rules (a customer's bucket, or one keyed on a login too).
+std::optional<std::string> provider_key(const Rule& r, std::string_view provider) {
+    if (provider.empty() || provider == kDefaultProvider) return std::nullopt;
+    if (r.provider != provider && !(r.provider.empty() && !r.key.empty())) return std::nullopt;
+    for (KeyPart k : r.key)
+        if (k != KeyPart::Provider) return std::nullopt;
+    RequestValues values;
+    values.provider = provider;
+    if (!rule_applies(r, values)) return std::nullopt;
+    return rule_key(r, values);
 }
 
 std::string lower(std::string_view s) {
@@ -161,15 +182,20 @@ struct PolicyEngine::Impl {
     CountAt count_at;
     int64_t pending_timeout_us;
     int64_t no_eom_warned_us = 0;  // last "no END-OF-MESSAGE requests" warning
-    int64_t dropped_warned_us = 0;  // last "pending=dropped" warning
-    uint64_t dropped_unlogged = 0;  // drops since then, not logged
     size_t max_pending;
+    size_t max_pending_per_client;  // max_pending / kPendingClientShare, rounded up
 
     std::unordered_map<BucketId, Bucket, BucketIdHash> buckets;
     std::unordered_map<BucketId, Usage, BucketIdHash> usage;
     std::unordered_map<std::string, Pending> pending;
     std::list<std::string> pending_order;  // oldest first
+    std::unordered_map<std::string, std::list<std::string>> pending_by_client;  // oldest first
+    // Evictions not yet in a warning (one a minute).
+    uint64_t evicted_unlogged = 0, client_cap_unlogged = 0;
+    std::string client_cap_last;  // the last client that reached its share
+    int64_t evict_warned_us = 0;
     std::vector<LimitNotice> notices;
+    uint64_t notices_unlogged = 0;  // dropped past kMaxNotices since take_notices()
     PolicyCounters counters;
 
     const Rule* find_rule(std::string_view name) const {
@@ -206,43 +232,112 @@ struct PolicyEngine::Impl {
         return u;
     }
 
-    Pending* pending_of(std::string_view instance, int64_t now_us, bool create) {
+    Pending* find_pending(std::string_view instance) {
         if (instance.empty()) return nullptr;
         auto it = pending.find(std::string(instance));
-        if (it != pending.end()) return &it->second;
-        if (!create) return nullptr;
-        while (pending.size() >= max_pending && !pending_order.empty()) {
-            const std::string oldest = pending_order.front();
-            // At most one line a second: a client that opens transactions
-            // without ending them would otherwise write one per RCPT.
-            if (dropped_warned_us == 0 || now_us - dropped_warned_us >= kSecondUs ||
-                now_us < dropped_warned_us) {
-                dropped_warned_us = now_us;
-                logging::warning(logging::Line("policyd")
-                                     .kv("pending", "dropped")
-                                     .kv("instance", oldest)
-                                     .kv("reason", "policyd_max_pending transactions hold reservations")
-                                     .kv("max_pending", static_cast<long long>(max_pending))
-                                     .kv("suppressed", static_cast<long long>(
-                                                           std::exchange(dropped_unlogged, 0))));
-            } else {
-                ++dropped_unlogged;
-            }
-            drop_pending(oldest);
-            ++counters.pending_dropped;
-        }
-        pending_order.push_back(std::string(instance));
+        return it == pending.end() ? nullptr : &it->second;
+    }
+
+    // The transaction's entry, made when absent (nullptr without instance).
+    // Making one past a bound evicts first: the client's oldest when it holds
+    // its share, then the oldest of all while the table is full.
+    Pending* open_pending(std::string_view instance, std::string_view client, int64_t now_us) {
+        if (instance.empty()) return nullptr;
+        if (Pending* p = find_pending(instance)) return p;
+        const std::string client_key(client);
+        if (auto mine = pending_by_client.find(client_key);
+            mine != pending_by_client.end() && mine->second.size() >= max_pending_per_client)
+            evict(mine->second.front(), true, now_us);
+        while (pending.size() >= max_pending && !pending_order.empty())
+            evict(pending_order.front(), false, now_us);
+        std::list<std::string>& mine = pending_by_client[client_key];
+        pending_order.emplace_back(instance);
+        mine.emplace_back(instance);
         Pending& p = pending[std::string(instance)];
         p.created_us = now_us;
+        p.client = client_key;
         p.order = std::prev(pending_order.end());
+        p.client_order = std::prev(mine.end());
         return &p;
     }
 
-    void drop_pending(const std::string& instance) {
+    // Forgets a transaction (its reservations released or committed before).
+    void close_pending(const std::string& instance) {
         auto it = pending.find(instance);
         if (it == pending.end()) return;
         pending_order.erase(it->second.order);
+        auto mine = pending_by_client.find(it->second.client);
+        if (mine != pending_by_client.end()) {
+            mine->second.erase(it->second.client_order);
+            if (mine->second.empty()) pending_by_client.erase(mine);
+        }
         pending.erase(it);
+    }
+
+    // Units a transaction holds in a bucket, seen by every other's check.
+    void hold(Bucket& b, Reservation& res, uint64_t units) {
+        b.reserved += units;
+        res.units += units;
+    }
+
+    void release(Reservation& res) {
+        auto it = buckets.find(BucketId{res.rule, res.key});
+        if (it != buckets.end()) it->second.reserved -= std::min(it->second.reserved, res.units);
+        res.units = 0;
+    }
+
+    // A transaction that ends without END-OF-MESSAGE: nothing counted.
+    void release_all(Pending& p) {
+        for (Reservation& res : p.reservations) release(res);
+    }
+
+    // END-OF-MESSAGE (or an eviction): the reserved units move to the
+    // buckets' committed state; rcpt_count 0 keeps the recipients reserved.
+    void commit_all(Pending& p, uint64_t rcpt_count, int64_t now_us) {
+        for (Reservation& res : p.reservations) {
+            release(res);
+            const Rule* r = find_rule(res.rule);
+            if (!r) continue;  // removed by a reload since
+            const uint64_t recipients =
+                res.per_message_total && rcpt_count > 0 ? rcpt_count : res.recipients;
+            commit(*r, res.key, res.messages, recipients, now_us);
+        }
+    }
+
+    // Evicted: counted as sent (its mail may still be), never dropped, so a
+    // flood of half transactions frees no budget.
+    void evict(std::string instance, bool client_cap, int64_t now_us) {
+        auto it = pending.find(instance);
+        if (it == pending.end()) return;
+        if (client_cap) {
+            ++counters.pending_client_cap;
+            ++client_cap_unlogged;
+            client_cap_last = it->second.client;
+        }
+        commit_all(it->second, 0, now_us);
+        close_pending(instance);
+        ++counters.pending_dropped;
+        ++evicted_unlogged;
+        report_evictions(now_us);
+    }
+
+    void report_evictions(int64_t now_us) {
+        if (evicted_unlogged == 0) return;
+        if (evict_warned_us != 0 && now_us - evict_warned_us < kEvictionWarnUs) return;
+        evict_warned_us = now_us;
+        logging::Line l("policyd");
+        l.kv("pending", "evicted")
+            .kv("transactions", static_cast<long long>(evicted_unlogged))
+            .kv("reason", "policyd_max_pending transactions hold reservations")
+            .kv("max_pending", static_cast<long long>(max_pending))
+            .kv("action", "their reservations are counted as sent");
+        if (client_cap_unlogged > 0)
+            l.kv("client_share", static_cast<long long>(client_cap_unlogged))
+                .kv("per_client", static_cast<long long>(max_pending_per_client))
+                .kv("last_client", client_cap_last);
+        logging::warning(l);
+        evicted_unlogged = 0;
+        client_cap_unlogged = 0;
     }
 
     static Reservation* reservation(Pending* p, std::string_view rule, std::string_view key) {
@@ -260,14 +355,7 @@ struct PolicyEngine::Impl {
         const uint64_t cost = r.count == Rule::Count::Messages ? messages : recipients;
         if (cost == 0) return;
         Bucket& b = bucket(r, key);
-        for (size_t i = 0; i < r.limits.size(); ++i) {
-            // Per window, so a commit never fails as a whole: GCRA's TAT
-            // moves by cost*T from max(TAT, now).
-            const int64_t t = emission_interval_us(r.limits[i]);
-            const int64_t base = std::max(b.gcra[i].tat_us, now_us);
-            const int64_t add = static_cast<int64_t>(std::min<uint64_t>(cost, INT64_MAX / t)) * t;
-            b.gcra[i].tat_us = base > INT64_MAX - add ? INT64_MAX : base + add;
-        }
+        charge(r.limits, b.gcra, now_us, cost);  // never fails as a whole
         b.updated_us = now_us;
         b.dirty = true;
         if (!has_provider_dimension(r)) {
@@ -318,11 +406,16 @@ struct PolicyEngine::Impl {
                               .kv("key", display_key(key))
                               .kv("window", format_window(r.limits[v.window]))
                               .kv("retry_after", seconds_text(v.retry_after_us)));
-            if (notices.size() < kMaxNotices)
+            if (notices.size() < kMaxNotices) {
                 notices.push_back(LimitNotice{r.name, key, limits, std::string(req.sender()),
                                               std::string(req.recipient()),
                                               std::string(req.client_address()),
-                                              std::string(req.sasl_username()), now_us});
+                                              std::string(req.sasl_username()), now_us,
+                                              has_provider_dimension(r)});
+            } else {
+                ++counters.notices_dropped;  // reported by take_notices()
+                ++notices_unlogged;
+            }
         }
         const std::string text = "rule " + r.name + ": " + format_window(r.limits[v.window]) +
                                  " for " + display_key(key) + " reached";
@@ -356,8 +449,7 @@ struct PolicyEngine::Impl {
                              .recipient_domain = rcpt_domain};
         // With count_at = rcpt, pending only remembers which buckets already
         // counted this message (what it holds is in the buckets already).
-        Pending* p = pending_of(req.instance(), now_us, false);
-        const bool reserving = count_at == CountAt::EndOfMessage;
+        Pending* p = find_pending(req.instance());
         struct Take {
             const Rule* rule;
             std::string key;
@@ -372,16 +464,15 @@ struct PolicyEngine::Impl {
             const Reservation* held = reservation(p, r.name, *key);
             const uint64_t messages = held && held->messages ? 0 : 1;
             const uint64_t cost = r.count == Rule::Count::Messages ? messages : 1;
-            uint64_t held_cost = 0;
-            if (held && reserving)
-                held_cost = r.count == Rule::Count::Messages ? held->messages : held->recipients;
+            // What every open transaction holds here counts as sent: two
+            // transactions never both take the last unit.
             Bucket& b = bucket(r, *key);
-            Verdict v = check(r.limits, b.gcra, now_us, held_cost + cost);
-            if (!v.allowed && v.retry_after_us == kNever && held_cost > 0) {
-                // This transaction's own reservations fill the burst: the
-                // recipient fits in another message once they are counted.
+            Verdict v = check(r.limits, b.gcra, now_us, b.reserved + cost);
+            if (!v.allowed && v.retry_after_us == kNever && b.reserved > 0) {
+                // The reservations fill the burst: the recipient fits (in
+                // another message) once they are counted.
                 std::vector<GcraState> after = b.gcra;
-                consume(r.limits, after, now_us, held_cost);
+                charge(r.limits, after, now_us, b.reserved);
                 v.retry_after_us = check(r.limits, after, now_us, cost).retry_after_us;
             }
             if (!v.allowed && cost > 0) return refusal(r, *key, v, req, now_us);
@@ -390,7 +481,7 @@ struct PolicyEngine::Impl {
         if (take.empty()) return "DUNNO";
         if (count_at == CountAt::Rcpt) {
             // Counted now; a message counts once per transaction.
-            Pending* seen = pending_of(req.instance(), now_us, true);
+            Pending* seen = open_pending(req.instance(), req.client_address(), now_us);
             for (const Take& t : take) {
                 Reservation* held = reservation(seen, t.rule->name, t.key);
                 const uint64_t messages = held && held->messages ? 0 : 1;
@@ -402,7 +493,7 @@ struct PolicyEngine::Impl {
             }
             return "DUNNO";
         }
-        p = pending_of(req.instance(), now_us, true);
+        p = open_pending(req.instance(), req.client_address(), now_us);
         if (!p) {
             // No instance to tie END-OF-MESSAGE to: count now.
             for (const Take& t : take) commit(*t.rule, t.key, 1, 1, now_us);
@@ -416,8 +507,11 @@ struct PolicyEngine::Impl {
                                                           !has_provider_dimension(*t.rule)});
                 held = &p->reservations.back();
             }
+            const uint64_t units =
+                t.rule->count == Rule::Count::Messages ? (held->messages ? 0 : 1) : t.recipients;
             held->messages = 1;
             held->recipients += t.recipients;
+            hold(bucket(*t.rule, t.key), *held, units);
             ++counters.reserved;
         }
         return "DUNNO";
@@ -428,21 +522,13 @@ struct PolicyEngine::Impl {
         const std::string instance(req.instance());
         auto it = pending.find(instance);
         if (it == pending.end()) return "DUNNO";
-        if (count_at == CountAt::EndOfMessage) {
-            const uint64_t rcpt_count = req.recipient_count();
-            for (const Reservation& res : it->second.reservations) {
-                const Rule* r = find_rule(res.rule);
-                if (!r) continue;  // removed by a reload since
-                const uint64_t recipients =
-                    res.per_message_total && rcpt_count > 0 ? rcpt_count : res.recipients;
-                commit(*r, res.key, res.messages, recipients, now_us);
-            }
-        }
-        drop_pending(instance);
+        if (count_at == CountAt::EndOfMessage)
+            commit_all(it->second, req.recipient_count(), now_us);
+        else
+            release_all(it->second);  // counted at RCPT
+        close_pending(instance);
         return "DUNNO";
     }
-
-    static constexpr size_t kMaxNotices = 64;
 };
 
 PolicyEngine::PolicyEngine(std::shared_ptr<const PolicyTables> tables, ProviderOf provider_of,
@@ -478,10 +564,17 @@ void PolicyEngine::set_tables(std::shared_ptr<const PolicyTables> tables) {
         const Rule* new_rule = nullptr;
         for (const Rule& r : tables->rules)
             if (r.name == it->first.first) new_rule = &r;
-        if (!new_rule || !old_rule || new_rule->limits != old_rule->limits)
-            it = impl_->buckets.erase(it);
-        else
+        if (new_rule && old_rule && new_rule->limits == old_rule->limits) {
             ++it;
+        } else if (it->second.reserved > 0) {
+            // Open transactions still hold units here: start the windows
+            // again but keep the count they release or commit.
+            it->second.gcra.clear();
+            it->second.dirty = false;
+            ++it;
+        } else {
+            it = impl_->buckets.erase(it);
+        }
     }
     impl_->tables = std::move(tables);
 }
@@ -491,6 +584,8 @@ void PolicyEngine::set_options(CountAt count_at, std::chrono::seconds pending_ti
     impl_->count_at = count_at;
     impl_->pending_timeout_us = std::max<int64_t>(pending_timeout.count(), 1) * kSecondUs;
     impl_->max_pending = std::max<size_t>(max_pending, 1);
+    impl_->max_pending_per_client =
+        (impl_->max_pending + kPendingClientShare - 1) / kPendingClientShare;
 }
 
 void PolicyEngine::expire(int64_t now_us) {
@@ -500,10 +595,16 @@ void PolicyEngine::expire(int64_t now_us) {
         const auto it = impl_->pending.find(oldest);
         if (it != impl_->pending.end() && now_us - it->second.created_us < impl_->pending_timeout_us)
             break;
-        impl_->drop_pending(std::string(oldest));
+        if (it == impl_->pending.end()) {
+            impl_->pending_order.pop_front();  // never left behind; cannot loop
+            continue;
+        }
+        impl_->release_all(it->second);
+        impl_->close_pending(std::string(oldest));
         ++impl_->counters.pending_expired;
         ++expired;
     }
+    impl_->report_evictions(now_us);
     // Reservations that expire while no END-OF-MESSAGE request ever came:
     // check_policy_service is only in smtpd_recipient_restrictions, and
     // with policyd_count_at = end-of-message nothing is ever counted. Say
@@ -527,7 +628,7 @@ void PolicyEngine::expire(int64_t now_us) {
         const bool refusal_over =
             b.refused_since_us == 0 ||
             (r && now_us - b.refused_since_us >= std::max<int64_t>(longest_period_us(*r), kSecondUs));
-        if (!b.dirty && idle && refusal_over)
+        if (!b.dirty && idle && refusal_over && b.reserved == 0)
             it = impl_->buckets.erase(it);
         else
             ++it;
@@ -615,7 +716,40 @@ void PolicyEngine::mark_clean() noexcept {
     for (auto& [id, u] : impl_->usage) u.dirty = false;
 }
 
-std::vector<LimitNotice> PolicyEngine::take_notices() { return std::exchange(impl_->notices, {}); }
+void PolicyEngine::charge_retry(std::string_view provider, int64_t now_us) {
+    bool charged = false;
+    for (const Rule& r : impl_->tables->rules) {
+        if (auto key = provider_key(r, provider)) {
+            impl_->commit(r, *key, 1, 1, now_us);
+            charged = true;
+        }
+    }
+    if (charged) ++impl_->counters.retries_charged;
+}
+
+bool PolicyEngine::over_limit(std::string_view provider, int64_t now_us) const {
+    for (const Rule& r : impl_->tables->rules) {
+        auto key = provider_key(r, provider);
+        if (!key) continue;
+        auto it = impl_->buckets.find(BucketId{r.name, *key});
+        if (it == impl_->buckets.end() || it->second.gcra.size() != r.limits.size()) continue;
+        if (!check(r.limits, it->second.gcra, now_us, 1).allowed) return true;
+    }
+    return false;
+}
+
+std::vector<LimitNotice> PolicyEngine::take_notices() {
+    if (impl_->notices_unlogged > 0) {
+        logging::warning(logging::Line("policyd")
+                             .kv("notices", "dropped")
+                             .kv("count", static_cast<long long>(impl_->notices_unlogged))
+                             .kv("reason", "more than " + std::to_string(kMaxNotices) +
+                                               " first refusals between two flushes")
+                             .kv("action", "their limit=reached warnings are logged above"));
+        impl_->notices_unlogged = 0;
+    }
+    return std::exchange(impl_->notices, {});
+}
 
 size_t PolicyEngine::pending() const noexcept { return impl_->pending.size(); }
 

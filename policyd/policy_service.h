@@ -16,30 +16,46 @@
 //      sasl_username, sender_domain, client_address, policy_context) and the
 //      rules of the recipient's provider (provider=NAME, or provider=default
 //      for a domain that matches no provider row, keyed per domain), each
-//      with the reservations this transaction (`instance`) already holds;
+//      with the units every open transaction holds reserved in that bucket
+//      (all instances, not only this one: hundreds of smtpd processes ask
+//      at once, and each may not take the last unit another holds);
 //   3. refused by a rule: that rule's action, by default
 //        DEFER_IF_PERMIT 4.7.1 <rule NAME: LIMITS for KEY reached; try again in N s>
 //      (HOLD, REJECT 5.7.1 ... or FILTER TRANSPORT:NEXTHOP per rule; see
 //      sendguard-policyd(8)). Otherwise the transaction reserves one message
 //      per rule key (once per transaction) and, for rules counting
 //      recipients, one recipient; the answer is DUNNO.
-// At END-OF-MESSAGE: the reservations of that instance are committed to the
-//   buckets and usage (customer rules counting recipients take
-//   recipient_count; provider rules the recipients reserved for them) and the
-//   answer is DUNNO. A transaction that ends without END-OF-MESSAGE (RSET,
-//   QUIT, a later REJECT) never reaches it: its reservations expire after
-//   policyd_pending_timeout, so refused mail never consumes budget. With
-//   policyd_count_at = rcpt every RCPT commits at once instead.
+// At END-OF-MESSAGE: the reservations of that instance move from the
+//   buckets' reserved units to what they committed, and to usage (customer
+//   rules counting recipients take recipient_count; provider rules the
+//   recipients reserved for them); the answer is DUNNO. A transaction that
+//   ends without END-OF-MESSAGE (RSET, QUIT, a later REJECT) never reaches
+//   it: its reservations are released after policyd_pending_timeout, so
+//   refused mail never consumes budget. With policyd_count_at = rcpt every
+//   RCPT commits at once instead.
 // Any other protocol_state: DUNNO.
 //
-// The first refusal of a (rule, key) in a window logs one warning and one
-// event line (policyd: event=limit ...), and queues a notice for
-// policyd_limit_notify; later refusals of the same window are counted only.
+// Retries (ProviderBudget, policyd/provider_budget.h): the learner reports
+// each deferral it sees; charge_retry() commits one unit to every bucket
+// keyed on that provider alone, and over_limit() tells the transport map
+// when such a bucket is past its limit.
 //
-// Bounds: at most policyd_max_pending transactions hold reservations (the
-// oldest is dropped with a warning), every key is cut to
-// store::kThrottleMaxKey bytes, in-memory buckets not touched for their
-// longest window are dropped by expire().
+// The first refusal of a (rule, key) in a window, customer or provider
+// rule, logs one warning and one event line (policyd: event=limit ...),
+// and queues a notice for policyd_limit_notify; later refusals of the same
+// window are counted only. At most kMaxNotices wait for take_notices();
+// more are counted (PolicyCounters::notices_dropped) and take_notices()
+// logs how many were dropped since its last call.
+//
+// Bounds: at most policyd_max_pending transactions hold reservations, and
+// one client_address at most a kPendingClientShare-th of them. Past either
+// the oldest transaction (of all, or of that client) is evicted and its
+// reservations are committed as END-OF-MESSAGE would (conservative: its mail
+// may still be sent; dropping them would let a flood of half transactions
+// free budget); a warning once a minute counts the evictions. Every key is
+// cut to store::kThrottleMaxKey bytes, in-memory buckets not touched for
+// their longest window (and holding no reservation) are dropped by
+// expire().
 //
 // Persistence: dirty_buckets()/dirty_usage() give what changed since the last
 // mark_clean(), for store::ThrottleState::write_batch; load() takes the rows
@@ -67,6 +83,7 @@
 
 #include "common/net/endpoint.h"
 #include "common/policy/request.h"
+#include "policyd/provider_budget.h"
 
 namespace store {
 struct BucketState;
@@ -125,19 +142,27 @@ struct LimitNotice {
     std::string limits;  // as written in the rule
     std::string sender, recipient, client_address, sasl_username;
     int64_t at_us = 0;
+    bool provider_rule = false;  // the rule is written for recipients' providers
 };
+
+inline constexpr size_t kMaxNotices = 64;         // waiting for take_notices()
+inline constexpr size_t kPendingClientShare = 8;  // one client: max_pending / 8
 
 struct PolicyCounters {
     uint64_t rcpt = 0, end_of_message = 0, other = 0;
     uint64_t refused = 0, reserved = 0, committed = 0;
-    uint64_t pending_expired = 0, pending_dropped = 0;
+    uint64_t pending_expired = 0;
+    uint64_t pending_dropped = 0;     // evicted (reservations committed), all causes
+    uint64_t pending_client_cap = 0;  // of those, by the per-client share
+    uint64_t retries_charged = 0;     // deferrals charged to provider buckets
+    uint64_t notices_dropped = 0;     // first refusals past kMaxNotices
 };
 
-class PolicyEngine {
+class PolicyEngine final : public ProviderBudget {
 public:
     PolicyEngine(std::shared_ptr<const PolicyTables> tables, ProviderOf provider_of,
                  CountAt count_at, std::chrono::seconds pending_timeout, size_t max_pending);
-    ~PolicyEngine();
+    ~PolicyEngine() override;
     PolicyEngine(const PolicyEngine&) = delete;
     PolicyEngine& operator=(const PolicyEngine&) = delete;
 
@@ -149,8 +174,13 @@ public:
     void set_tables(std::shared_ptr<const PolicyTables> tables);
     void set_options(CountAt count_at, std::chrono::seconds pending_timeout, size_t max_pending);
 
-    // Drops expired reservations and idle buckets.
+    // Releases expired reservations, drops idle buckets, logs evictions not
+    // yet reported.
     void expire(int64_t now_us);
+
+    // ProviderBudget (see above and provider_budget.h).
+    void charge_retry(std::string_view provider, int64_t now_us) override;
+    bool over_limit(std::string_view provider, int64_t now_us) const override;
 
     // Persistence (store::ThrottleState).
     void load(const std::vector<store::BucketState>& buckets,
@@ -159,7 +189,8 @@ public:
     std::vector<store::UsageState> dirty_usage() const;
     void mark_clean() noexcept;
 
-    // First refusals since the last call (for policyd_limit_notify).
+    // First refusals since the last call (for policyd_limit_notify); logs
+    // a warning with the count of those dropped past kMaxNotices.
     std::vector<LimitNotice> take_notices();
 
     size_t pending() const noexcept;

@@ -27,6 +27,7 @@ using rate::Window;
 using rate::check;
 using rate::consume;
 using rate::count_as_of;
+using rate::charge;
 using rate::emission_interval_us;
 using rate::format_limits;
 using rate::format_window;

@@ -34,6 +34,18 @@ std::string join(const std::vector<std::string>& v) {
     return s;
 }
 
+// Rule and backoff state use the wall clock; a step back of more than a
+// second is logged once (rate.h clamps state left ahead of it).
+void watch_clock(int64_t now_us) {
+    static int64_t latest_us = 0;  // the loop's thread only
+    if (latest_us != 0 && now_us < latest_us - 1'000'000)
+        logging::warning(logging::Line("policyd")
+                             .kv("clock", "stepped back")
+                             .kv("by_seconds", static_cast<long long>((latest_us - now_us) / 1'000'000))
+                             .kv("effect", "rate state ahead of the clock is clamped to one burst"));
+    latest_us = now_us;
+}
+
 std::string octal(mode_t m) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m));
@@ -41,9 +53,11 @@ std::string octal(mode_t m) {
 }
 
 int64_t wall_now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    watch_clock(now);
+    return now;
 }
 
 // The connection limits of next with the request limits the policy
@@ -101,6 +115,8 @@ public:
                 return maps_.lookup(peer, n, k);
             });
         learner_.set_ceilings(provider_ceilings(*tables_));
+        // Deferrals charge the provider buckets; their state paces transports.
+        learner_.set_budget(&engine_);
         mx_.set_on_result([this](const std::string& domain) {
             if (!logging::verbose()) return;
             auto hosts = mx_.hosts(domain);

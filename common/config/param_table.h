@@ -210,7 +210,7 @@ inline constexpr Param kParams[] = {
 {"policyd_count_at",               Type::String,   "end-of-message",                3,       16,       kPolicyd,
  "When a message counts: end-of-message (RCPT reserves, END-OF-MESSAGE commits; needs the service in smtpd_end_of_data_restrictions too) or rcpt (counted at RCPT)."},
 {"policyd_limit_notify",           Type::String,   "",                              0,       256,      kPolicyd,
- "Address told by mail the first time a key reaches a customer limit in a window (beside the warning); empty: none."},
+ "Address told by mail the first time a key reaches a rate rule's limit in a window, customer or provider rule (beside the warning); empty: none."},
 {"policyd_notify_command",         Type::Path,     "/usr/sbin/sendmail",            1,       kNoLimit, kPolicyd,
  "The sendmail(1) command that submits policyd_limit_notify's notices, run without a shell as: command -i -f \"\" -- address."},
 {"policyd_state_flush_interval",   Type::Duration, "1s",                            1,       60,       kPolicyd,
@@ -218,7 +218,7 @@ inline constexpr Param kParams[] = {
 {"policyd_pending_timeout",        Type::Duration, "10m",                           10,      kDay,     kPolicyd,
  "How long RCPT reservations wait for their END-OF-MESSAGE before they are dropped; keep it above smtpd_timeout and smtpd_proxy_timeout."},
 {"policyd_max_pending",            Type::Int,      "100000",                        10,      10000000, kPolicyd,
- "Most transactions with reservations held at once; past it the oldest is dropped (its mail then counts nowhere) with a warning."},
+ "Most transactions holding reservations at once; past it, or past an eighth of it from one client_address, the oldest is evicted and its reservations counted as sent (a warning once a minute)."},
 
 // --- the milter (sendguard-milter): program, checks, signed VERP
 {"milter_listen",                  Type::String,   "unix:$run_directory/milter.sock", 1,       512,      kMilter,
@@ -283,6 +283,14 @@ inline constexpr Param kParams[] = {
  "Longest line of a sender or network table, continuation lines included; 1m holds a login with 10,000 domains of up to 100 characters."},
 {"milter_table_max_entries",      Type::Int,      "1000000",                       1,       10000000, kMilter,
  "Most lines (logins or networks) in one sender or network table."},
+{"milter_policy_service",         Type::String,   "",                              0,       512,      kMilter,
+ "Endpoint of sendguard-policyd's policy service (as in policyd_policy_listen) the milter asks about local submissions, which smtpd's check_policy_service never sees; empty: off."},
+{"milter_policy_timeout",         Type::Duration, "5s",                            1,       20,       kMilter,
+ "Longest wait for one policy answer (connect, request, reply); then the mail passes with a warning. Keep it below Postfix's milter_command_timeout (30s)."},
+{"milter_policy_context",         Type::String,   "local",                         0,       100,      kMilter,
+ "The policy_context attribute of the milter's policy requests, what rate rules match with key=policy_context (like smtpd_policy_service_policy_context for smtpd)."},
+{"milter_policy_submissions",     Type::String,   "local",                         1,       16,       kMilter,
+ "Which mail the milter asks milter_policy_service about: local (sendmail(1), pickup; smtpd asks for the rest) or all (also mail from SMTP clients)."},
 
 // --- DKIM signing (common/dkim, sendguard-milter)
 {"dkim_key_table",                Type::Path,     "",                              0,       kNoLimit, kMilter | kCli,

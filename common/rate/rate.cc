@@ -64,6 +64,21 @@ std::string quoted(std::string_view s) {
     return out + "\"";
 }
 
+// A burst above the count would let more than COUNT through in one
+// period (rate.h); the error shows the window that paces the same with
+// that many at once, when one exists.
+std::string burst_over_count(uint64_t count, int64_t period_us, uint64_t burst) {
+    std::string e = "burst " + std::to_string(burst) + " is over the count " + std::to_string(count) +
+                    ": a window lets at most COUNT through in its period, so its burst is at most " +
+                    std::to_string(count);
+    const i128 period = static_cast<i128>(period_us) * burst;
+    if (period % (static_cast<i128>(count) * kSecondUs) == 0 && period / count <= kMaxPeriodUs)
+        return e + "; for " + std::to_string(burst) + " at once at the same pace write " +
+               std::to_string(burst) + "/" + std::to_string(static_cast<int64_t>(period / count / kSecondUs)) + "s";
+    return e + "; no window of at most 31 days paces " + std::to_string(count) + " a period with " +
+           std::to_string(burst) + " at once";
+}
+
 // One WINDOW; returns "" or the error.
 std::string parse_window(std::string_view text, Window& w) {
     const std::string where = "window " + quoted(text) + ": ";
@@ -113,6 +128,7 @@ std::string parse_window(std::string_view text, Window& w) {
     if (burst == 0) return where + "burst must be at least 1";
     skip_space(text, i);
     if (i != text.size()) return where + "unexpected " + quoted(text.substr(i)) + " after the burst";
+    if (burst > count) return where + burst_over_count(count, w.period_us, burst);
     w.burst = burst;
     return "";
 }
@@ -128,10 +144,21 @@ struct One {
     int64_t retry;  // refused: wait
 };
 
+// The TAT a window is checked and charged from: max(TAT, now), and a TAT
+// further ahead than now + burst*T (no sequence of requests leaves one
+// there; the clock went back, or the rule changed) taken as now + tau, so
+// one more passes now and the window then paces (rate.h).
+i128 tat_at(const Window& w, const GcraState& s, int64_t now) noexcept {
+    const i128 t = emission_interval_us(w);
+    const i128 burst = static_cast<i128>(std::max<uint64_t>(w.burst, 1));
+    if (s.tat_us - static_cast<i128>(now) > burst * t) return static_cast<i128>(now) + (burst - 1) * t;
+    return std::max<i128>(s.tat_us, now);
+}
+
 One check_one(const Window& w, const GcraState& s, int64_t now, uint64_t cost) noexcept {
     if (cost == 0) return {true, 0};
     const i128 t = emission_interval_us(w);
-    const i128 tat = std::max<i128>(s.tat_us, now);
+    const i128 tat = tat_at(w, s, now);
     const i128 next = tat + static_cast<i128>(cost) * t;
     const i128 limit = static_cast<i128>(now) + static_cast<i128>(w.burst) * t;
     if (next <= limit) return {true, 0};
@@ -233,32 +260,39 @@ Verdict consume(std::span<const Window> windows, std::span<GcraState> states, in
                 uint64_t cost) {
     const Verdict v = check(windows, std::span<const GcraState>(states.data(), states.size()), now_us, cost);
     if (!v.allowed || cost == 0) return v;
+    charge(windows, states, now_us, cost);
+    return v;
+}
+
+void charge(std::span<const Window> windows, std::span<GcraState> states, int64_t now_us, uint64_t cost) {
+    check_sizes(windows, states.size());
+    if (cost == 0) return;
     for (size_t i = 0; i < windows.size(); ++i) {
-        const i128 tat = std::max<i128>(states[i].tat_us, now_us);
+        const i128 tat = tat_at(windows[i], states[i], now_us);
         states[i].tat_us = clamp64(tat + static_cast<i128>(cost) * emission_interval_us(windows[i]));
     }
-    return v;
 }
 
 void refund(std::span<const Window> windows, std::span<GcraState> states, int64_t now_us, uint64_t cost) {
     check_sizes(windows, states.size());
     for (size_t i = 0; i < windows.size(); ++i) {
         if (states[i].tat_us <= now_us) continue;  // nothing outstanding to give back
-        const i128 back = static_cast<i128>(states[i].tat_us) - static_cast<i128>(cost) * emission_interval_us(windows[i]);
+        const i128 back = tat_at(windows[i], states[i], now_us) -
+                          static_cast<i128>(cost) * emission_interval_us(windows[i]);
         states[i].tat_us = clamp64(std::max<i128>(back, now_us));
     }
 }
 
 uint64_t remaining(const Window& w, const GcraState& s, int64_t now_us) noexcept {
     const i128 t = emission_interval_us(w);
-    const i128 debt = std::max<i128>(static_cast<i128>(s.tat_us) - now_us, 0);
+    const i128 debt = tat_at(w, s, now_us) - now_us;
     const i128 room = static_cast<i128>(w.burst) * t - debt;
     return room <= 0 ? 0 : static_cast<uint64_t>(room / t);
 }
 
 uint64_t used(const Window& w, const GcraState& s, int64_t now_us) noexcept {
     const i128 t = emission_interval_us(w);
-    const i128 debt = static_cast<i128>(s.tat_us) - now_us;
+    const i128 debt = tat_at(w, s, now_us) - now_us;
     if (debt <= 0) return 0;
     const i128 n = (debt + t - 1) / t;
     return n >= static_cast<i128>(w.burst) ? w.burst : static_cast<uint64_t>(n);

@@ -16,6 +16,9 @@
 // so "10000/day" lets a customer send 10000 at once and then refills at
 // 10000 a day, as "10000 recipients a day" reads; "burst N" paces within
 // the window (600/h burst 20: 20 at once, then one every 6 s).
+// BURST is at most COUNT: a window lets at most COUNT through in any one
+// period ("10/h burst 1000000" is refused; "1/s burst 100" is written
+// "100/100s", which paces the same). The error shows that form.
 // Bounds: 1 <= COUNT <= kMaxCount, 1 <= BURST <= kMaxBurst, 1 s <= period
 // <= 31 days, at most kMaxWindows windows, and at most
 // kMaxPerSecond per second in one window (the emission interval is kept in
@@ -31,10 +34,16 @@
 // burst*T, and then TAT becomes max(TAT, now) + n*T: at most `burst` at
 // once, then one every T. A cost above the burst never conforms
 // (retry_after_us = kNever). Cost 0 always conforms and changes nothing.
+// No sequence of requests leaves a TAT beyond now + burst*T; one that lies
+// there (the wall clock was stepped back, or a rule was made stricter) is
+// taken as now + tau by every function below: one more conforms now, then
+// the window paces, instead of refusing until the clock catches up.
 //
 //   check(windows, states, now_us, cost)    -> Verdict, states unchanged
 //   consume(windows, states, now_us, cost)  -> Verdict; allowed: every
 //       window's TAT advanced; refused: nothing changed (all or nothing)
+//   charge(windows, states, now_us, cost)   every window's TAT advanced by
+//       cost*T whether or not it conforms (a commit of what was accepted)
 //   refund(windows, states, now_us, cost)   TAT moves back by cost*T, never
 //       below now (a refund of a request that was refused elsewhere)
 //   remaining(window, state, now_us)        how many more conform now
@@ -112,6 +121,8 @@ Verdict check(std::span<const Window> windows, std::span<const GcraState> states
               uint64_t cost = 1);
 Verdict consume(std::span<const Window> windows, std::span<GcraState> states, int64_t now_us,
                 uint64_t cost = 1);
+void charge(std::span<const Window> windows, std::span<GcraState> states, int64_t now_us,
+            uint64_t cost = 1);
 void refund(std::span<const Window> windows, std::span<GcraState> states, int64_t now_us,
             uint64_t cost = 1);
 uint64_t remaining(const Window& w, const GcraState& s, int64_t now_us) noexcept;

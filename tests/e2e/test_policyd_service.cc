@@ -42,13 +42,14 @@ struct Policyd {
     std::string providers = dir.sub("providers");
     std::string sock = dir.sub("policy.sock");
     std::optional<h::Process> proc;
+    std::string extra;  // more sendguard.conf lines
 
     Policyd() { ::chmod(dir.path().c_str(), 0755); }
     void start() {
         h::write_file(conf, "state_directory = " + dir.path() + "/lib\nrun_directory = " +
                                 dir.path() + "\nlog_to_stderr = yes\npolicyd_socket_mode = 0666\n"
                                 "policyd_rate_rules = " + rules + "\npolicyd_provider_table = " +
-                                providers + "\ndns_servers = 127.0.0.1:9\ndns_lookup_timeout = 1s\n");
+                                providers + "\ndns_servers = 127.0.0.1:9\ndns_lookup_timeout = 1s\n" + extra);
         // -v: the MX roll-up of each domain is logged once its lookup lands.
         proc.emplace(h::SpawnSpec{.argv = {h::sendguard_bin("sendguard-policyd"), "-v", "-c", conf,
                                            "-o", "policyd_user=root"}});
@@ -148,6 +149,7 @@ BOOST_AUTO_TEST_CASE(provider_limit_defers_the_next_message_and_survives_restart
 BOOST_AUTO_TEST_CASE(customer_quota_defers_one_login_not_another) {
     h::skip_if(h::PostfixInstance::unavailable());
     Policyd d;
+    d.extra = "policyd_pending_timeout = 10s\n";
     h::write_file(d.rules, "quota key=sasl_username 2/h burst 2\n");
     h::write_file(d.providers, "");
     d.start();
@@ -170,6 +172,10 @@ BOOST_AUTO_TEST_CASE(customer_quota_defers_one_login_not_another) {
         cl.command("RSET");
         cl.quit();
     }
+    // Until its reservation expires it holds alice's unit (parallel
+    // transactions never share the last one); then it has consumed nothing.
+    BOOST_TEST(h::wait_until([&] { return contains(d.proc->err(), "reservations_expired=1"); }, 20s),
+               d.proc->err());
     auto a1 = send(pf, "x@dest.test", "alice");
     BOOST_TEST(a1.accepted(), a1.str());
     auto a2 = send(pf, "y@dest.test", "alice");

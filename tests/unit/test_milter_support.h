@@ -109,6 +109,8 @@ struct Fixture {
         s.now = [] { return kNow; };
         s.make_token = [this] { return "tok" + std::to_string(++tokens); };
         s.record = [this](const std::string& t, const store::SendLogEntry& e) { recorded.emplace_back(t, e); };
+        s.make_instance = [this] { return "inst" + std::to_string(++instances); };
+        s.steady_now = [this] { return steady; };
         return s;
     }
     milter::Session session() { return milter::Session(settings.policy, services()); }
@@ -118,6 +120,8 @@ struct Fixture {
     std::string text;
     milter::Settings settings;
     int tokens = 0;
+    int instances = 0;
+    std::chrono::steady_clock::time_point steady{};  // Services::steady_now
     std::vector<std::pair<std::string, store::SendLogEntry>> recorded;
 };
 

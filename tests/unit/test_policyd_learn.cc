@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(aimd_sequences) {
             {2500, "", "", 2, 3300, "gmx-slow:"},
             {3100, "", "", 0, 0, ""},                           // at the ceiling: out of backoff
         });
-    run("floor at min_rate, level keeps rising",
+    run("floor at min_rate: the level stops rising there",
         {
             {0, "status", kWebDe, 1, 1800, "gmx-slow:"},
             {60, "status", kWebDe, 2, 900, "gmx-crawl:"},
@@ -109,9 +109,14 @@ BOOST_AUTO_TEST_CASE(aimd_sequences) {
             {180, "status", kWebDe, 4, 225, "gmx-crawl:"},
             {240, "status", kWebDe, 5, 112.5, "gmx-crawl:"},
             {300, "status", kWebDe, 6, 60, "gmx-crawl:"},
-            {360, "status", kWebDe, 7, 60, "gmx-crawl:"},
-            {959, "", "", 7, 60, "gmx-crawl:"},
-            {960, "", "", 7, 660, "gmx-crawl:"},  // the level stays until normal
+            // Another 18 minutes of rate-limit replies at the floor: no
+            // decrease, so the level stays (it counts decreases).
+            {360, "status", kWebDe, 6, 60, "gmx-crawl:"},
+            {420, "status", kWebDe, 6, 60, "gmx-crawl:"},
+            {900, "status", kWebDe, 6, 60, "gmx-crawl:"},
+            {1400, "status", kWebDe, 6, 60, "gmx-crawl:"},
+            {1999, "", "", 6, 60, "gmx-crawl:"},   // quiet counts from the last signal
+            {2000, "", "", 6, 660, "gmx-crawl:"},  // the level stays until normal
         });
     run("a long quiet spell recovers several steps at once",
         {
@@ -228,6 +233,80 @@ BOOST_AUTO_TEST_CASE(transport_answers_only_the_domain_form) {
     policyd::Learner l2(learn_test::settings(learn_test::kConfNoDefault), learn_test::destinations());
     l2.on_status("status-google", kWebDe, t);
     BOOST_TEST(l2.level("google") == 1);
+    BOOST_TEST(!l2.transport_for("gmail.com", t));
+}
+
+namespace {
+
+// The policy service's side of ProviderBudget, as the learner sees it.
+struct Budget final : policyd::ProviderBudget {
+    std::vector<std::string> charged;
+    std::string over;  // the provider over its limit; "" none
+    void charge_retry(std::string_view provider, int64_t) override { charged.emplace_back(provider); }
+    bool over_limit(std::string_view provider, int64_t) const override { return provider == over; }
+};
+
+}  // namespace
+
+// Providers count delivery attempts: each deferral (one recipient to be
+// tried again) is charged once, successes and permanent failures never.
+BOOST_AUTO_TEST_CASE(deferrals_charge_the_provider_budget) {
+    policyd::Learner l(learn_test::settings(), learn_test::destinations());
+    Budget b;
+    l.set_budget(&b);
+    const int64_t t = learn_test::kT0;
+    l.on_status("status", kMailboxFull, t);   // gmx, ordinary deferral
+    l.on_status("status", kWebDe, t);         // gmx, rate limit
+    l.on_status("status-google", kGreylist, t);  // the map names the provider
+    l.on_status("status-gmx", kOk, t);        // delivered: no retry
+    l.on_status("status",
+                "5.1.1 host mx-ha03.web.de[212.227.17.8] said: 550 5.1.1 no such user (in reply "
+                "to RCPT TO command)",
+                t);  // bounced: no retry
+    l.on_status("status",
+                "4.7.1 host mail.small.example[192.0.2.9] said: 451 4.7.1 try later (in reply to "
+                "RCPT TO command)",
+                t);  // no provider: nobody to charge
+    l.on_status("status", "garbage", t);
+    BOOST_TEST(b.charged == (std::vector<std::string>{"gmx", "gmx", "google"}), boost::test_tools::per_element());
+    BOOST_TEST(l.counters().retries_charged == 3u);
+    // Without a budget the learner learns as before.
+    l.set_budget(nullptr);
+    l.on_status("status", kMailboxFull, t);
+    BOOST_TEST(b.charged.size() == 3u);
+}
+
+// A provider not in backoff whose bucket is over its limit goes to its
+// first throttled transport while it is; a provider in backoff keeps the
+// transport of its level.
+BOOST_AUTO_TEST_CASE(a_provider_over_its_budget_is_routed_to_its_first_throttled_transport) {
+    policyd::Learner l(learn_test::settings(), learn_test::destinations());
+    Budget b;
+    l.set_budget(&b);
+    const int64_t t = learn_test::kT0;
+    BOOST_TEST(!l.transport_for("web.de", t));
+    b.over = "gmx";
+    BOOST_TEST(l.transport_for("web.de", t).value_or("") == "gmx-slow:");
+    BOOST_TEST(l.transport_for("gmx.de", t).value_or("") == "gmx-slow:");
+    BOOST_TEST(!l.transport_for("gmail.com", t));     // google is within its budget
+    BOOST_TEST(!l.transport_for("small.example", t)); // no provider
+    BOOST_TEST(l.transport_for("bob@web.de", t).value_or("") == "gmx-slow:");  // the address's domain
+    BOOST_TEST(!l.transport_for("*", t));
+    BOOST_TEST(l.counters().over_limit_answers == 3u);
+    b.over = "google";
+    BOOST_TEST(l.transport_for("gmail.com", t).value_or("") == "throttled:");  // default=
+    b.over.clear();  // conforms again
+    BOOST_TEST(!l.transport_for("web.de", t));
+    // In backoff past level 1 the learned level decides, over or not.
+    l.on_status("status", kWebDe, t);
+    l.on_status("status", kWebDe, t + 61 * kSec);
+    BOOST_TEST(l.level("gmx") == 2);
+    b.over = "gmx";
+    BOOST_TEST(l.transport_for("web.de", t + 62 * kSec).value_or("") == "gmx-crawl:");
+    // Without default= a provider with no entry is not rerouted.
+    policyd::Learner l2(learn_test::settings(learn_test::kConfNoDefault), learn_test::destinations());
+    l2.set_budget(&b);
+    b.over = "google";
     BOOST_TEST(!l2.transport_for("gmail.com", t));
 }
 

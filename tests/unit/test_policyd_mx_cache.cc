@@ -1,7 +1,8 @@
 // test_policyd_mx_cache.cc - the asynchronous MX cache on a real event loop
 // with a Querier that answers when the test says so: deduplication, the
 // pending bound, TTL expiry and clamps, negative and failed answers, LRU,
-// results delivered on the loop thread.
+// results delivered on the loop thread, known domains resolved while
+// hundreds of lookups hang.
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 
 #include "common/dns/answer.h"
 #include "common/dns/resolver.h"
+#include "common/log/log.h"
 #include "common/net/event_loop.h"
 #include "policyd/mx_cache.h"
 
@@ -368,6 +370,67 @@ BOOST_AUTO_TEST_CASE(destroyed_with_lookups_under_way) {
     opener.join();
     BOOST_TEST(loop.watched() == 0u);
     BOOST_TEST(querier->calls("a.example") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(known_domain_resolves_while_hundreds_hang) {
+    // 300 RCPTs to domains whose DNS never answers (HeldQuerier holds them)
+    // fill the queue; a domain that answered Ok before still resolves at
+    // once when its TTL ran out, queued lookups expire after their budget,
+    // a time-out is remembered for min_ttl, and a warning counts them.
+    logging::open("test", logging::Sink::None);
+    logging::clear_captured();
+    auto o = Fixture::options();
+    o.workers = 2;
+    o.max_pending = 256;
+    o.budget = 5s;
+    Fixture f(o);
+    f.querier->answer("mail.example", mx({{10, "mx.mail.example"}}, 300s));
+    f.cache->hosts("mail.example");
+    BOOST_REQUIRE(f.land("mail.example"));
+    f.now += 301s;  // its answer expired: looked up again below
+
+    auto hang = [](int i) { return "h" + std::to_string(i) + ".hang.example"; };
+    for (int i = 0; i < 300; ++i) BOOST_TEST(show(f.cache->hosts(hang(i))) == "pending");
+    BOOST_REQUIRE(f.querier->wait_calls(hang(0), 1));
+    BOOST_TEST(f.cache->pending() == 256u);
+    BOOST_TEST(f.cache->counters().dropped == 44u);
+
+    BOOST_TEST(show(f.cache->hosts("mail.example")) == "pending");
+    BOOST_TEST(f.cache->pending() == 256u);  // took the place of the one queued last
+    BOOST_TEST(f.cache->counters().dropped == 45u);
+    BOOST_REQUIRE(f.querier->wait_calls("mail.example", 2));
+    BOOST_REQUIRE(f.land("mail.example"));
+    BOOST_TEST(show(f.cache->hosts("mail.example")) == "{mx.mail.example}");
+    BOOST_TEST(f.querier->calls(hang(1)) == 0);  // one worker stays free for known domains
+
+    // Queued a budget long: expired, kept as failures, room again.
+    f.now += 5s;
+    BOOST_TEST(show(f.cache->hosts("new.example")) == "pending");
+    BOOST_TEST(f.cache->counters().expired == 254u);  // all but the one under way
+    BOOST_TEST(f.cache->pending() == 2u);
+    BOOST_TEST(show(f.cache->hosts(hang(250))) == "{" + hang(250) + "}");  // kept as a failure
+
+    // The one under way times out: remembered for min_ttl (30s), not 5s.
+    f.querier->answer(hang(0), status(dns::Status::Timeout));
+    BOOST_REQUIRE(f.land(hang(0)));
+    BOOST_TEST(f.cache->counters().timed_out == 1u);
+    BOOST_REQUIRE(f.querier->wait_calls("new.example", 1));  // taken off the queue
+    f.now += 20s;
+    BOOST_TEST(show(f.cache->hosts(hang(0))) == "{" + hang(0) + "}");
+    BOOST_TEST(f.querier->calls(hang(0)) == 1);
+    f.now += 11s;
+    BOOST_TEST(show(f.cache->hosts(hang(0))) == "pending");
+
+    const std::string log = logging::captured();
+    BOOST_TEST(log.find("mx_lookups=degraded, dropped=1, expired=0, timed_out=0") != std::string::npos, log);
+    BOOST_TEST(f.cache->counters().warnings == 1u);  // one a minute at most
+    f.now += 60s;
+    f.cache->hosts("other.example");  // hang(0), queued a minute, expires
+    f.querier->release("new.example");
+    BOOST_REQUIRE(f.run_until_landed(f.landed.size() + 1));
+    BOOST_TEST(f.cache->counters().warnings == 2u);
+    BOOST_TEST(logging::captured().find("dropped=44, expired=255, timed_out=1") != std::string::npos,
+               logging::captured());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

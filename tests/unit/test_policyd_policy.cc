@@ -50,11 +50,12 @@ struct Engine {
                  provider_of(), at, 600s, max_pending) {}
 
     std::string rcpt(const std::string& instance, const std::string& sasl,
-                     const std::string& rcpt, int64_t t, const std::string& sender = "a@example.com") {
+                     const std::string& rcpt, int64_t t, const std::string& sender = "a@example.com",
+                     const std::string& client = "192.0.2.7") {
         policy::Request r;
         r.add("request", "smtpd_access_policy");
         r.add("protocol_state", "RCPT");
-        r.add("client_address", "192.0.2.7");
+        r.add("client_address", client);
         r.add("sender", sender);
         r.add("recipient", rcpt);
         r.add("recipient_count", "0");
@@ -114,10 +115,13 @@ BOOST_AUTO_TEST_CASE(customer_burst_then_defer_with_retry_text) {
 
 BOOST_AUTO_TEST_CASE(reservations_without_end_of_message_consume_nothing) {
     Engine e("login key=sasl_username 2/h burst 2\n");
-    // Ten transactions reach RCPT and end without END-OF-MESSAGE (refused
-    // later, RSET, QUIT): nothing is consumed.
+    // Ten transactions, two per login (the burst: a third one of a login is
+    // refused while two are held), reach RCPT and end without
+    // END-OF-MESSAGE (refused later, RSET, QUIT): nothing is consumed.
+    const auto login = [](int i) { return i < 2 ? std::string("alice") : "u" + std::to_string(i / 2); };
     for (int i = 0; i < 10; ++i)
-        BOOST_TEST(e.rcpt("r" + std::to_string(i), "alice", "x@own.example", kT0) == "DUNNO");
+        BOOST_TEST(e.rcpt("r" + std::to_string(i), login(i), "x@own.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("r10", "alice", "x@own.example", kT0), "DEFER_IF_PERMIT"));
     BOOST_TEST(e.engine.pending() == 10u);
     logging::open("test", logging::Sink::None);  // captured() sees the lines
     logging::clear_captured();
@@ -241,6 +245,42 @@ BOOST_AUTO_TEST_CASE(first_refusal_in_a_window_notices_once) {
     BOOST_TEST(e.engine.take_notices().size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(provider_rules_notice_their_first_refusal_too) {
+    Engine e("google provider=google key=provider 1/h\n");
+    BOOST_TEST(e.message("i1", "alice", "a@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("i2", "bob", "b@gmail.example", kT0), "DEFER_IF_PERMIT"));
+    BOOST_TEST(starts(e.rcpt("i3", "bob", "c@gmail.example", kT0), "DEFER_IF_PERMIT"));
+    auto n = e.engine.take_notices();
+    BOOST_TEST_REQUIRE(n.size() == 1u);
+    BOOST_TEST(n[0].rule == "google");
+    BOOST_TEST(n[0].key == "google");
+    BOOST_TEST(n[0].provider_rule);
+    const std::string m = policyd::notice_message(n[0], "admin@example.com");
+    BOOST_TEST(m.find("limits what is sent to a provider") != std::string::npos, m);
+    BOOST_TEST(m.find("compromised") == std::string::npos, m);
+}
+
+// Past kMaxNotices first refusals wait; the rest are counted and logged.
+BOOST_AUTO_TEST_CASE(notices_past_the_cap_are_counted_and_logged) {
+    logging::open("test", logging::Sink::None);
+    logging::clear_captured();
+    Engine e("login key=sasl_username 1/h\n");
+    const size_t n = policyd::kMaxNotices + 6;
+    for (size_t i = 0; i < n; ++i) {
+        const std::string user = "u" + std::to_string(i);
+        BOOST_TEST(e.message("m" + user, user, "a@own.example", kT0) == "DUNNO");
+        BOOST_TEST(starts(e.rcpt("d" + user, user, "a@own.example", kT0), "DEFER_IF_PERMIT"));
+    }
+    BOOST_TEST(e.engine.counters().notices_dropped == 6u);
+    BOOST_TEST(logging::captured().find("notices=dropped") == std::string::npos);
+    BOOST_TEST(e.engine.take_notices().size() == policyd::kMaxNotices);
+    BOOST_TEST(logging::captured().find("notices=dropped, count=6,") != std::string::npos,
+               logging::captured());
+    logging::clear_captured();
+    BOOST_TEST(e.engine.take_notices().empty());
+    BOOST_TEST(logging::captured().find("notices=dropped") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(state_survives_through_dirty_rows_and_load) {
     const std::string rules = "login key=sasl_username 2/h burst 2\n";
     Engine e(rules);
@@ -303,30 +343,142 @@ BOOST_AUTO_TEST_CASE(restart_keeps_the_refusal_window) {
     BOOST_TEST(restarted.engine.take_notices().size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(pending_transactions_are_bounded) {
-    logging::open("test", logging::Sink::None);  // captured() sees the lines
-    logging::clear_captured();
-    Engine e("login key=sasl_username 1000/h burst 1000\n", policyd::CountAt::EndOfMessage, 10);
-    for (int i = 0; i < 25; ++i)
-        BOOST_TEST(e.rcpt("i" + std::to_string(i), "alice", "a@own.example", kT0) == "DUNNO");
-    BOOST_TEST(e.engine.pending() == 10u);
-    BOOST_TEST(e.engine.counters().pending_dropped == 15u);
-    // One warning a second, not one per drop; the next says how many it left out.
-    auto lines = [] {
-        size_t n = 0;
-        const std::string c = logging::captured();
-        for (size_t p = c.find("pending=dropped"); p != std::string::npos; p = c.find("pending=dropped", p + 1)) ++n;
-        return n;
-    };
-    BOOST_TEST(lines() == 1u);
-    BOOST_TEST(e.rcpt("i25", "alice", "a@own.example", kT0 + kSec) == "DUNNO");
-    BOOST_TEST(lines() == 2u);
-    BOOST_TEST(logging::captured().find("suppressed=14") != std::string::npos, logging::captured());
-    BOOST_TEST(e.engine.counters().pending_dropped == 16u);
-    // A dropped transaction's END-OF-MESSAGE counts nothing and answers DUNNO.
-    BOOST_TEST(e.eom("i0", 1, kT0) == "DUNNO");
-    BOOST_TEST(e.eom("i25", 1, kT0 + kSec) == "DUNNO");
+// Hundreds of smtpd processes ask at once: what one open transaction has
+// reserved is seen by every other's check, so two never take the last unit.
+BOOST_AUTO_TEST_CASE(parallel_transactions_never_share_the_last_unit) {
+    Engine e("one key=sasl_username 1/h\n");  // burst 1
+    BOOST_TEST(e.rcpt("a", "alice", "x@own.example", kT0) == "DUNNO");
+    // b interleaves before a's END-OF-MESSAGE: refused while a holds it,
+    // told to retry when the unit a holds would have passed.
+    BOOST_TEST(e.rcpt("b", "alice", "x@own.example", kT0 + kSec) ==
+               "DEFER_IF_PERMIT 4.7.1 rule one: 1/h for alice reached; try again in 3600 s");
+    // a's own further recipients are the same message.
+    BOOST_TEST(e.rcpt("a", "alice", "y@own.example", kT0 + kSec) == "DUNNO");
+    // a never reaches END-OF-MESSAGE: its reservation expires, b fits.
+    e.engine.expire(kT0 + 601 * kSec);
+    BOOST_TEST(e.engine.pending() == 0u);
+    BOOST_TEST(e.rcpt("b", "alice", "x@own.example", kT0 + 601 * kSec) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("c", "alice", "x@own.example", kT0 + 602 * kSec), "DEFER_IF_PERMIT"));
+    // b commits: the unit moves from reserved to counted, c is still refused.
+    BOOST_TEST(e.eom("b", 1, kT0 + 602 * kSec) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("c", "alice", "x@own.example", kT0 + 603 * kSec), "DEFER_IF_PERMIT"));
     BOOST_TEST(e.engine.counters().committed == 1u);
+    // Another customer's bucket holds nothing of alice's.
+    BOOST_TEST(e.rcpt("d", "bob", "x@own.example", kT0 + 603 * kSec) == "DUNNO");
+}
+
+BOOST_AUTO_TEST_CASE(parallel_transactions_share_recipient_budgets) {
+    Engine e("rcpts key=sasl_username count=recipients 3/h\n"
+             "google provider=google key=provider count=recipients 2/h\n");
+    BOOST_TEST(e.rcpt("a", "alice", "1@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("b", "alice", "2@own.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("a", "alice", "3@own.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("b", "alice", "4@own.example", kT0), "DEFER_IF_PERMIT 4.7.1 rule rcpts"));
+    BOOST_TEST(e.rcpt("c", "bob", "1@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("d", "carol", "2@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("e", "dave", "3@gmail.example", kT0), "DEFER_IF_PERMIT 4.7.1 rule google"));
+    // a took 2 recipients but Postfix accepted 1: a's second unit is free.
+    BOOST_TEST(e.eom("a", 1, kT0) == "DUNNO");
+    BOOST_TEST(e.rcpt("b", "alice", "4@own.example", kT0) == "DUNNO");
+    BOOST_TEST(starts(e.rcpt("b", "alice", "5@own.example", kT0), "DEFER_IF_PERMIT"));
+}
+
+// Past policyd_max_pending the oldest transaction is evicted and its
+// reservations counted; one client holds at most an eighth of the table.
+BOOST_AUTO_TEST_CASE(pending_transactions_are_bounded) {
+    logging::open("test", logging::Sink::None);
+    logging::clear_captured();
+    Engine e("login key=sasl_username 1000/h burst 1000\n", policyd::CountAt::EndOfMessage, 16);
+    const std::string flooder = "198.51.100.9";
+    for (int i = 0; i < 8; ++i)
+        BOOST_TEST(e.rcpt("c" + std::to_string(i), "alice", "a@own.example", kT0, "a@example.com",
+                          "192.0.2." + std::to_string(i + 1)) == "DUNNO");
+    // One client opening transaction after transaction evicts its own.
+    for (int i = 0; i < 20; ++i)
+        BOOST_TEST(e.rcpt("f" + std::to_string(i), "alice", "a@own.example", kT0, "a@example.com",
+                          flooder) == "DUNNO");
+    BOOST_TEST(e.engine.pending() == 10u);  // 8 + the flooder's share of 2
+    BOOST_TEST(e.engine.counters().pending_dropped == 18u);
+    BOOST_TEST(e.engine.counters().pending_client_cap == 18u);
+    // Evicted is counted (its mail may still be sent), never forgotten.
+    BOOST_TEST(e.engine.counters().committed == 18u);
+    for (int i = 0; i < 8; ++i) BOOST_TEST(e.eom("c" + std::to_string(i), 1, kT0) == "DUNNO");
+    BOOST_TEST(e.engine.counters().committed == 26u);
+    // An evicted transaction's END-OF-MESSAGE counts nothing twice.
+    BOOST_TEST(e.eom("f0", 1, kT0) == "DUNNO");
+    BOOST_TEST(e.engine.counters().committed == 26u);
+    auto usage = e.engine.dirty_usage();
+    BOOST_TEST_REQUIRE(usage.size() == 1u);
+    BOOST_TEST(usage[0].windows[0].used == 26u);
+    // A full table evicts the oldest of all: the flooder's two.
+    for (int i = 0; i < 16; ++i)
+        BOOST_TEST(e.rcpt("n" + std::to_string(i), "alice", "a@own.example", kT0 + kSec,
+                          "a@example.com", "203.0.113." + std::to_string(i + 1)) == "DUNNO");
+    BOOST_TEST(e.engine.pending() == 16u);
+    BOOST_TEST(e.engine.counters().pending_dropped == 20u);
+    BOOST_TEST(e.engine.counters().pending_client_cap == 18u);
+    // One warning for the first eviction, the rest counted into the next
+    // one a minute later.
+    const std::string log = logging::captured();
+    BOOST_TEST(log.find("pending=evicted, transactions=1,") != std::string::npos, log);
+    BOOST_TEST(log.find("transactions=19") == std::string::npos);
+    e.engine.expire(kT0 + 61 * kSec);
+    BOOST_TEST(logging::captured().find("pending=evicted, transactions=19,") != std::string::npos,
+               logging::captured());
+    BOOST_TEST(logging::captured().find("last_client=198.51.100.9") != std::string::npos);
+}
+
+// Evicting counts: a flood of half transactions frees no budget.
+BOOST_AUTO_TEST_CASE(a_flood_of_half_transactions_frees_no_budget) {
+    Engine e("login key=sasl_username 5/h\n", policyd::CountAt::EndOfMessage, 16);
+    int admitted = 0;
+    for (int i = 0; i < 50; ++i)
+        admitted += e.rcpt("m" + std::to_string(i), "mallory", "a@own.example", kT0 + i * kSec) ==
+                    "DUNNO";
+    // Dropping the evicted would have admitted all 50.
+    BOOST_TEST(admitted == 5);
+    BOOST_TEST(e.engine.counters().committed == 3u);  // two still reserved
+    BOOST_TEST(e.engine.pending() == 2u);
+}
+
+// Deferrals observed by the learner are attempts the provider counts: its
+// buckets are charged, so acceptance at RCPT sees them; over_limit() says
+// when the transport map should pace it.
+BOOST_AUTO_TEST_CASE(retries_count_toward_the_provider_budget) {
+    Engine e("google provider=google key=provider 3/h\n"
+             "per_provider key=provider 100/h\n"
+             "login key=sasl_username 1/h\n"
+             "login_google provider=google key=sasl_username+provider 1/h\n");
+    BOOST_TEST(e.message("i1", "", "a@gmail.example", kT0) == "DUNNO");
+    BOOST_TEST(!e.engine.over_limit("google", kT0));
+    e.engine.charge_retry("google", kT0);
+    BOOST_TEST(!e.engine.over_limit("google", kT0));
+    e.engine.charge_retry("google", kT0);
+    BOOST_TEST(e.engine.counters().retries_charged == 2u);
+    // 1 message + 2 retries: google's 3/h is spent.
+    BOOST_TEST(e.engine.over_limit("google", kT0 + kSec));
+    BOOST_TEST(!e.engine.over_limit("gmx", kT0 + kSec));
+    BOOST_TEST(starts(e.rcpt("i2", "", "b@gmail.example", kT0 + kSec),
+                      "DEFER_IF_PERMIT 4.7.1 rule google: 3/h for google reached"));
+    // Rules of a customer were not charged: alice's first message passes.
+    BOOST_TEST(e.message("i3", "alice", "a@own.example", kT0 + kSec) == "DUNNO");
+    // key=provider without provider= is a provider's bucket too.
+    auto buckets = e.engine.dirty_buckets();
+    const auto tat = [&](const std::string& rule, const std::string& key) -> int64_t {
+        for (const auto& b : buckets)
+            if (b.rule == rule && (key.empty() || b.key == key)) return b.tat_us.at(0);
+        return 0;
+    };
+    // 100/h: one every 36 s; the message and two retries.
+    BOOST_TEST(tat("per_provider", "google") == kT0 + 3 * 36 * kSec);
+    BOOST_TEST(tat("login_google", "") == 0);  // a login's bucket: not whose attempt it is
+    // Unknown and default providers charge nothing.
+    e.engine.charge_retry("default", kT0);
+    e.engine.charge_retry("", kT0);
+    e.engine.charge_retry("nosuch", kT0);
+    BOOST_TEST(e.engine.counters().retries_charged == 3u);  // nosuch: per_provider
+    // Once the window has passed, google conforms again.
+    BOOST_TEST(!e.engine.over_limit("google", kT0 + 3600 * kSec));
 }
 
 BOOST_AUTO_TEST_CASE(other_states_and_odd_requests_answer_dunno) {
@@ -385,7 +537,7 @@ BOOST_AUTO_TEST_CASE(conf_examples_load) {
     s.rate_rules = dir + "rate-rules";
     s.provider_table = dir + "providers";
     auto tables = policyd::load_policy_tables(s);
-    BOOST_TEST(policyd::rule_count(*tables) == 7u);
+    BOOST_TEST(policyd::rule_count(*tables) == 8u);  // with the local-submission quota
     const auto& pt = policyd::provider_table(*tables);
     BOOST_TEST(pt.provider_of_host("mx01.mail.example-isp.net").value_or("") == "example-isp");
     BOOST_TEST(pt.provider_of_host("x.mail.protection.outlook.com").value_or("") == "outlook");
@@ -433,6 +585,25 @@ BOOST_AUTO_TEST_CASE(rule_provider_must_name_a_provider_row) {
     BOOST_TEST(removed.find("the built-in rows with policyd_provider_table " + s.provider_table + " applied") !=
                    std::string::npos,
                removed);
+}
+
+// A wall clock stepped back one hour: a key that used 5 of its 30 is not
+// refused for that hour (rate.h clamps state beyond one burst ahead).
+BOOST_AUTO_TEST_CASE(clock_step_back_does_not_lock_out) {
+    Engine e("login key=sasl_username 30/min burst 30\n");
+    for (int i = 0; i < 5; ++i) {
+        const std::string inst = "m" + std::to_string(i);
+        BOOST_REQUIRE(e.rcpt(inst, "alice", "b@example.net", kT0) == "DUNNO");
+        e.eom(inst, 1, kT0);
+    }
+    const int64_t back = kT0 - 3600 * kSec;
+    BOOST_TEST(e.message("late", "alice", "b@example.net", back) == "DUNNO");
+    // Committed from the clamped state: the key paces at 1 every 2 s, and
+    // is never told to come back in an hour.
+    const std::string refused = e.rcpt("later", "alice", "b@example.net", back);
+    BOOST_TEST(starts(refused, "DEFER"), refused);
+    BOOST_TEST(refused.find("3591") == std::string::npos, refused);
+    BOOST_TEST(e.message("later2", "alice", "b@example.net", back + 2 * kSec) == "DUNNO");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

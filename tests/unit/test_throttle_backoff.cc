@@ -108,7 +108,10 @@ BOOST_AUTO_TEST_CASE(bounded_by_min) {
             {Ev::Signal, 400, {}, 31.25, 5, -1, 400},
             {Ev::Signal, 500, {}, 15.625, 6, -1, 500},
             {Ev::Signal, 600, {}, 10, 7, -1, 600},
-            {Ev::Signal, 700, {}, 10, 8, -1, 700},
+            // At the floor: no decrease, so level and last_change stay.
+            {Ev::Signal, 700, {}, 10, 7, -1, 600},
+            {Ev::Signal, 800, {}, 10, 7, -1, 600},
+            {Ev::Signal, 5000, {}, 10, 7, -1, 600},
         });
 }
 
@@ -182,7 +185,7 @@ BOOST_AUTO_TEST_CASE(bad_parameters_are_clamped) {
     BackoffState s;
     for (int i = 0; i < 100; ++i) s = policyd::on_signal(zero, s, kT0 + i * 100 * kS, 1000);
     BOOST_TEST(s.allowed_per_hour == 1.0);
-    BOOST_TEST(s.level == 100u);
+    BOOST_TEST(s.level == 10u);  // 1000 / 2^10 < 1: the floor of 1/h from the tenth on
     // Extreme times do not overflow.
     BackoffState far = policyd::on_signal(kParams, {}, std::numeric_limits<int64_t>::max(), 1000, 3600 * kS);
     BOOST_TEST(far.suspended_until_us == std::numeric_limits<int64_t>::max());

@@ -54,7 +54,8 @@ BOOST_AUTO_TEST_CASE(grammar_accepts) {
         {"1/31d", {{1, 31 * kDay, 1}}},
         {"  3/d ,4/day,5/days  ", {{3, kDay, 3}, {4, kDay, 4}, {5, kDay, 5}}},
         {"10000/s", {{10000, kS, 10000}}},
-        {"1/s burst 1000000", {{1, kS, 1000000}}},
+        {"1000000/100s", {{1000000, 100 * kS, 1000000}}},
+        {"10/h burst 10", {{10, kHour, 10}}},
         {"1/s,2/s,3/s,4/s,5/s,6/s,7/s,8/s", {{1, kS, 1}, {2, kS, 2}, {3, kS, 3}, {4, kS, 4}, {5, kS, 5}, {6, kS, 6}, {7, kS, 7}, {8, kS, 8}}},
     };
     for (const Case& c : cases) {
@@ -91,6 +92,15 @@ BOOST_AUTO_TEST_CASE(grammar_rejects_with_reasons) {
         {"600/h burst", "expected a number after \"burst\""},
         {"600/h burst 0", "burst must be at least 1"},
         {"600/h burst 1000001", "burst over 1000000"},
+        // More at once than the count a period: the rate would not hold.
+        {"10/h burst 1000000",
+         "window \"10/h burst 1000000\": burst 1000000 is over the count 10: a window lets at most "
+         "COUNT through in its period, so its burst is at most 10; no window of at most 31 days paces 10 "
+         "a period with 1000000 at once"},
+        {"1/s burst 100", "burst 100 is over the count 1: a window lets at most COUNT through in its period, "
+                          "so its burst is at most 1; for 100 at once at the same pace write 100/100s"},
+        {"600/h burst 601", "burst is at most 600; for 601 at once at the same pace write 601/3606s"},
+        {"7/h burst 8", "burst is at most 7; no window of at most 31 days paces"},  // 3600*8/7 s not whole
         {"600/h bursts 3", "unexpected \"bursts 3\""},
         {"600/h burst 3 4", "unexpected \"4\" after the burst"},
         {"600/h,", "empty window"},
@@ -253,7 +263,7 @@ BOOST_AUTO_TEST_CASE(costs) {
 }
 
 BOOST_AUTO_TEST_CASE(refunds) {
-    const std::vector<Window> w = limits("600/h burst 20, 1/s burst 100");
+    const std::vector<Window> w = limits("600/h burst 20, 100/100s");
     std::vector<GcraState> s(2);
     BOOST_TEST(policyd::consume(w, s, kT0, 5).allowed);
     policyd::refund(w, s, kT0, 2);
@@ -279,7 +289,9 @@ BOOST_AUTO_TEST_CASE(mismatched_sizes_throw) {
 }
 
 BOOST_AUTO_TEST_CASE(extreme_values_saturate) {
-    const std::vector<Window> w = limits("1/31d burst 1000000");
+    // Not a window parse_limits accepts (burst over count): the arithmetic
+    // saturates whatever the window.
+    const std::vector<Window> w{{1, 31 * kDay, 1000000}};
     const uint64_t costs[] = {1, 1000000, 1000001, std::numeric_limits<uint64_t>::max()};
     const int64_t nows[] = {kLow, kLow + 1, -1, 0, kT0, kMax - 1, kMax};
     const int64_t tats[] = {kLow, 0, kT0, kMax - 1, kMax};
@@ -290,7 +302,9 @@ BOOST_AUTO_TEST_CASE(extreme_values_saturate) {
                 const Verdict v = policyd::consume(w, s, now, cost);
                 BOOST_TEST_CONTEXT("now " << now << " tat " << tat << " cost " << cost) {
                     if (cost > 1000000) BOOST_TEST(v.retry_after_us == policyd::kNever);
-                    if (v.allowed) BOOST_TEST(s[0].tat_us >= std::max(now, tat));
+                    // Allowed: from max(TAT, now), or from now + tau when
+                    // TAT lay beyond now + burst*T (clamped).
+                    if (v.allowed) BOOST_TEST(s[0].tat_us >= now);
                     if (!v.allowed) BOOST_TEST(s[0].tat_us == tat);
                     BOOST_TEST(v.retry_after_us >= 0);
                     BOOST_TEST(policyd::remaining(w[0], s[0], now) <= 1000000u);
@@ -301,10 +315,49 @@ BOOST_AUTO_TEST_CASE(extreme_values_saturate) {
             }
     // At the end of time the TAT stops at the maximum instead of wrapping.
     std::vector<GcraState> s(1);
-    const std::vector<Window> fast = limits("10000/s burst 1000000");
+    const std::vector<Window> fast = limits("1000000/100s");
     BOOST_TEST(policyd::consume(fast, s, kMax - 1, 1000000).allowed);
     BOOST_TEST(s[0].tat_us == kMax);
     BOOST_TEST(policyd::used(fast[0], s[0], kMax - 1) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(state_ahead_of_a_clock_stepped_back_is_clamped) {
+    // 30/min burst 30 (T = 2 s): 5 used, then the wall clock goes back an
+    // hour. The TAT lies beyond now + burst*T, which no sequence of
+    // requests leaves: taken as now + tau, one passes, then one every T.
+    const std::vector<Window> w = limits("30/min burst 30, 10000/day");
+    std::vector<GcraState> s(2);
+    for (int i = 0; i < 5; ++i) BOOST_REQUIRE(policyd::consume(w, s, kT0).allowed);
+    const int64_t back = kT0 - kHour;
+    const int64_t t = 2 * kS, t_day = policyd::emission_interval_us(w[1]);
+    BOOST_TEST(policyd::used(w[0], s[0], back) == 29u);
+    BOOST_TEST(policyd::remaining(w[0], s[0], back) == 1u);
+    BOOST_TEST(policyd::check(w, s, back).allowed);
+    BOOST_TEST(policyd::consume(w, s, back).allowed);
+    BOOST_TEST(s[0].tat_us == back + 30 * t);      // no further than one burst ahead
+    BOOST_TEST(s[1].tat_us == kT0 + 6 * t_day);    // within its day: counted as before
+    Verdict v = policyd::check(w, s, back);
+    BOOST_TEST(!v.allowed);
+    BOOST_TEST(v.window == 0u);
+    BOOST_TEST(v.retry_after_us == t);             // paced: not an hour
+    BOOST_TEST(policyd::check(w, s, back + t).allowed);
+    // charge() (a commit) clamps the same way.
+    std::vector<GcraState> c{{kT0 + 10 * kS}, {kT0 + 5 * t_day}};
+    policyd::charge(w, c, back, 1);
+    BOOST_TEST(c[0].tat_us == back + 30 * t);
+    BOOST_TEST(c[1].tat_us == kT0 + 6 * t_day);
+    // refund() too: from now + tau, never below now.
+    std::vector<GcraState> r{{kT0 + 10 * kS}, {kT0}};
+    policyd::refund(w, r, back, 1);
+    BOOST_TEST(r[0].tat_us == back + 28 * t);
+    // A legal state at the edge (the burst just used up) is untouched.
+    std::vector<GcraState> full(2);
+    BOOST_REQUIRE(policyd::consume(w, full, kT0, 30).allowed);
+    BOOST_TEST(full[0].tat_us == kT0 + 30 * t);
+    v = policyd::check(w, full, kT0);
+    BOOST_TEST(!v.allowed);
+    BOOST_TEST(v.retry_after_us == t);
+    BOOST_TEST(policyd::remaining(w[0], full[0], kT0) == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

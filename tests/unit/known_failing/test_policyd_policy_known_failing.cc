@@ -56,18 +56,6 @@ BOOST_AUTO_TEST_CASE(parallel_transactions_share_the_burst) {
     BOOST_TEST(accepted <= 30);
 }
 
-// A wall clock stepped back one hour: a key that used 5 of its 30 is
-// refused for an hour.
-BOOST_AUTO_TEST_CASE(clock_step_back_does_not_lock_out) {
-    Eng e("login key=sasl_username 30/min burst 30\n");
-    for (int i = 0; i < 5; ++i) {
-        const std::string inst = "m" + std::to_string(i);
-        BOOST_REQUIRE(e.ask("RCPT", inst, "alice", kStart) == "DUNNO");
-        e.ask("END-OF-MESSAGE", inst, "alice", kStart);
-    }
-    BOOST_TEST(e.ask("RCPT", "late", "alice", kStart - 3600 * kS) == "DUNNO");
-}
-
 // Transactions that never end evict an open one: its message is never
 // counted, so a login over its limit keeps sending.
 BOOST_AUTO_TEST_CASE(evicted_transaction_still_counts) {
