@@ -67,6 +67,28 @@ BOOST_AUTO_TEST_CASE(postfix_accepts_the_fragments) {
     for (const char* want : {"pipe", "flags=DRq", "user=sendguard", "null_sender=",
                              "argv=/usr/sbin/sendguard-bounce", "${queue_id}", "-- ${recipient}"})
         BOOST_TEST(m.out.find(want) != std::string::npos, "missing " << want << " in:\n" << m.out);
+
+    // The policy service, the status filter and the throttled transports as
+    // Postfix reads them: counting needs the service at END-OF-MESSAGE, and
+    // each throttled transport credits its own provider's status map.
+    auto p = harness::run({"/usr/sbin/postconf", "-c", dir.path(), "-h",
+                           "smtpd_end_of_data_restrictions", "smtp_delivery_status_filter"});
+    BOOST_REQUIRE_MESSAGE(p.ok(), p.describe());
+    BOOST_TEST(
+        p.out.find("check_policy_service { unix:/run/sendguard/policy.sock") != std::string::npos,
+        p.out);
+    BOOST_TEST(
+        p.out.find("socketmap:unix:/run/sendguard/socketmap.sock:status\n") != std::string::npos,
+        p.out);
+    for (const char* service : {"google-slow/unix", "google-crawl/unix"}) {
+        auto t = harness::run({"/usr/sbin/postconf", "-c", dir.path(), "-M", service});
+        BOOST_REQUIRE_MESSAGE(t.ok(), t.describe());
+        BOOST_TEST(t.err.empty(), "postconf warns about " << service << ":\n" << t.err);
+        BOOST_TEST(t.out.find("smtp_delivery_status_filter=socketmap:unix:/run/sendguard/"
+                              "socketmap.sock:status-google") != std::string::npos,
+                   service << " in:\n"
+                           << t.out);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

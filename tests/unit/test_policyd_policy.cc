@@ -537,7 +537,7 @@ BOOST_AUTO_TEST_CASE(conf_examples_load) {
     s.rate_rules = dir + "rate-rules";
     s.provider_table = dir + "providers";
     auto tables = policyd::load_policy_tables(s);
-    BOOST_TEST(policyd::rule_count(*tables) == 7u);
+    BOOST_TEST(policyd::rule_count(*tables) == 8u);  // with the local-submission quota
     const auto& pt = policyd::provider_table(*tables);
     BOOST_TEST(pt.provider_of_host("mx01.mail.example-isp.net").value_or("") == "example-isp");
     BOOST_TEST(pt.provider_of_host("x.mail.protection.outlook.com").value_or("") == "outlook");
