@@ -600,7 +600,9 @@ CASE
    60/h for each minute without a 451 (policyd_backoff_quiet_period is 1m in this
    sandbox, 10m by default) until it is back at level 0:
    postsuper -c $sb/relay -d ALL deferred
-   or end the backoff at once: $cli backoff clear $provider
+   and then, to end the backoff at once: $cli backoff clear $provider
+   (a clear while the message is still queued lasts only until its next retry
+   is answered 451 again)
 CASE
 }
 

@@ -344,14 +344,14 @@ BOOST_AUTO_TEST_CASE(pipelined_in_order) {
     auto stats = std::make_shared<policy::Stats>();
     auto p = make_protocol(stats);
     std::string in, out;
-    for (int i = 0; i < 5; ++i) in += "recipient=r" + std::to_string(i) + "@example.net\n\n";
-    in += "recipient=half";
+    for (int i = 0; i < 5; ++i) in += "request=smtpd_access_policy\nrecipient=r" + std::to_string(i) + "@example.net\n\n";
+    in += "request=smtpd_access_policy\nrecipient=half";
     BOOST_TEST(p->on_data(in, out));
     BOOST_TEST(out ==
                "action=OK r0@example.net\n\naction=OK r1@example.net\n\n"
                "action=OK r2@example.net\n\naction=OK r3@example.net\n\n"
                "action=OK r4@example.net\n\n");
-    BOOST_TEST(in == "recipient=half");  // the incomplete request stays
+    BOOST_TEST(in == "request=smtpd_access_policy\nrecipient=half");  // the incomplete request stays
     out.clear();
     in += "@example.net\r\n";
     BOOST_TEST(p->on_data(in, out));
@@ -379,7 +379,7 @@ BOOST_AUTO_TEST_CASE(byte_at_a_time) {
 BOOST_AUTO_TEST_CASE(malformed_closes_after_earlier_replies) {
     auto stats = std::make_shared<policy::Stats>();
     auto p = make_protocol(stats);
-    std::string in = "recipient=a\n\nnot an attribute\n\nrecipient=b\n\n", out;
+    std::string in = "request=smtpd_access_policy\nrecipient=a\n\nnot an attribute\n\nrequest=smtpd_access_policy\nrecipient=b\n\n", out;
     BOOST_TEST(!p->on_data(in, out));
     BOOST_TEST(out == "action=OK a\n\n");
     BOOST_TEST(in.empty());
@@ -395,7 +395,7 @@ BOOST_AUTO_TEST_CASE(malformed_closes_after_earlier_replies) {
 BOOST_AUTO_TEST_CASE(handler_error_gets_error_action) {
     auto stats = std::make_shared<policy::Stats>();
     auto p = make_protocol(stats);
-    std::string in = "boom=yes\nrecipient=x\n\nrecipient=y\n\nboom=int\n\n", out;
+    std::string in = "request=smtpd_access_policy\nboom=yes\nrecipient=x\n\nrequest=smtpd_access_policy\nrecipient=y\n\nrequest=smtpd_access_policy\nboom=int\n\n", out;
     BOOST_TEST(p->on_data(in, out));
     BOOST_TEST(out == "action=DUNNO\n\naction=OK y\n\naction=DUNNO\n\n");
     BOOST_TEST(stats->handler_errors == 2u);
@@ -433,7 +433,7 @@ BOOST_AUTO_TEST_CASE(high_water_mark) {
         policy::Options{.error_action = "DUNNO"})(net::Peer::local(0, 0));
     std::string in, out;
     const int total = 400;  // 400 x 2009 bytes of replies: over 256 KiB
-    for (int i = 0; i < total; ++i) in += "n=" + std::to_string(i) + "\n\n";
+    for (int i = 0; i < total; ++i) in += "request=smtpd_access_policy\nn=" + std::to_string(i) + "\n\n";
     BOOST_TEST(p->on_data(in, out));
     BOOST_TEST(out.size() >= net::kOutputHighWater);
     BOOST_TEST(out.size() < net::kOutputHighWater + 2009);
@@ -451,14 +451,14 @@ BOOST_AUTO_TEST_CASE(truncated_request_counted) {
     auto stats = std::make_shared<policy::Stats>();
     {
         auto p = make_protocol(stats);
-        std::string in = "recipient=a\n\nrecipient=b\n", out;
+        std::string in = "request=smtpd_access_policy\nrecipient=a\n\nrequest=smtpd_access_policy\nrecipient=b\n", out;
         BOOST_TEST(p->on_data(in, out));
         BOOST_TEST(out == "action=OK a\n\n");
     }
     BOOST_TEST(stats->truncated == 1u);
     {
         auto p = make_protocol(stats);
-        std::string in = "recipient=a\n\n", out;
+        std::string in = "request=smtpd_access_policy\nrecipient=a\n\n", out;
         BOOST_TEST(p->on_data(in, out));
     }
     BOOST_TEST(stats->truncated == 1u);
