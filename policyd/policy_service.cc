@@ -54,6 +54,8 @@ const ProviderTable& provider_table(const PolicyTables& t) noexcept { return t.p
 
 size_t rule_count(const PolicyTables& t) noexcept { return t.rules.size(); }
 
+const std::vector<Rule>& rules(const PolicyTables& t) noexcept { return t.rules; }
+
 std::map<std::string, double, std::less<>> provider_ceilings(const PolicyTables& t) {
     // A provider's configured limit, for the learner: the slowest sustained
     // rate of the rules written for that provider alone.

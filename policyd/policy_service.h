@@ -124,6 +124,7 @@ std::shared_ptr<const PolicyTables> load_policy_tables(const PolicySettings& s);
 std::shared_ptr<const PolicyTables> make_policy_tables(std::vector<Rule> rules,
                                                        ProviderTable providers);
 size_t rule_count(const PolicyTables& t) noexcept;
+const std::vector<Rule>& rules(const PolicyTables& t) noexcept;
 // The provider table of the MX roll-up (the learner maps hosts with it too).
 const ProviderTable& provider_table(const PolicyTables& t) noexcept;
 // Per provider, the slowest sustained rate (messages/s) of the rules written

@@ -91,13 +91,9 @@ struct Tables {
 // config::Error naming file:line, at start a fatal error.
 Tables load_tables(const Settings& s) {
     check_files_readable(s);
-    std::vector<Rule> rules;
-    if (!s.policy.rate_rules.empty()) rules = load_rules(s.policy.rate_rules);
-    const int64_t idle = purge_idle_us(rules);
-    ProviderTable providers = s.policy.provider_table.empty()
-                                  ? ProviderTable::builtin()
-                                  : ProviderTable::load(s.policy.provider_table);
-    return {make_policy_tables(std::move(rules), std::move(providers)), idle};
+    std::shared_ptr<const PolicyTables> policy = load_policy_tables(s.policy);
+    const int64_t idle = purge_idle_us(rules(*policy));
+    return {std::move(policy), idle};
 }
 
 // The lock that keeps a second daemon off this state_directory, taken

@@ -679,6 +679,22 @@ BOOST_AUTO_TEST_CASE(file_policyd_user_cannot_read_is_fatal_at_start) {
 
 // A missing file names its parameter (and the config file:line), at start
 // and at a reload.
+// A rule whose provider= names no provider row would never apply: the
+// daemon refuses to start with it, naming the rule's file:line.
+BOOST_AUTO_TEST_CASE(rule_naming_an_unknown_provider_is_fatal_at_start) {
+    PolicyDaemon d;
+    harness::write_file(d.rules, "# rules\ngoogle-ok provider=google key=provider 100/h\n"
+                                 "typo provider=gogle key=provider 100/h\n");
+    d.write(d.settings(""));
+    auto r = harness::run({harness::sendguard_bin("sendguard-policyd"), "-c", d.conf, "-o",
+                           "policyd_user=root"},
+                          10000ms);
+    BOOST_TEST(r.status.code == 1, r.describe());
+    BOOST_TEST(r.err.find(d.rules + ":3: rule \"typo\": provider=: unknown provider \"gogle\"") !=
+                   std::string::npos,
+               r.err);
+}
+
 BOOST_AUTO_TEST_CASE(missing_file_names_its_parameter) {
     PolicyDaemon d;
     harness::write_file(d.rules, "");
