@@ -144,15 +144,7 @@ BOOST_AUTO_TEST_CASE(local_quota_defers_the_third_local_message_not_smtpd_mail) 
                                   "\n\nbody\n"});
         BOOST_TEST(t.accepted(), t.str());
     }
-    // smtp-sink writes a dump while the transaction goes on: wait for the
-    // last one to be complete.
-    BOOST_TEST(h::wait_until(
-                   [&] {
-                       const std::vector<std::string> g = subjects(sink);
-                       return std::count(g.begin(), g.end(), "news 3") == 1;
-                   },
-                   20s),
-               pf.log_tail());
+    BOOST_TEST(sink.wait_for_messages(5, 20s), pf.log_tail());
     const std::vector<std::string> got = subjects(sink);
     BOOST_TEST(std::count(got.begin(), got.end(), "form 3") == 0);
     BOOST_TEST(std::count(got.begin(), got.end(), "news 3") == 1);

@@ -178,6 +178,20 @@ void SmtpSink::set_mode(SinkMode mode) {
     start();
 }
 
+// The files smtp-sink (one process, transactions on its event loop) has
+// open: the dumps of transactions still in progress.
+std::set<std::string> SmtpSink::dumps_in_progress() const {
+    std::set<std::string> open;
+    if (!proc_ || !proc_->running()) return open;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(proc_->pid()) + "/fd", ec)) {
+        std::error_code lec;
+        const fs::path target = fs::read_symlink(e.path(), lec);
+        if (!lec) open.insert(target.string());
+    }
+    return open;
+}
+
 std::vector<SinkMessage> SmtpSink::messages() const {
     struct Item {
         fs::file_time_type t;
@@ -185,8 +199,10 @@ std::vector<SinkMessage> SmtpSink::messages() const {
     };
     std::vector<Item> files;
     std::error_code ec;
+    const std::set<std::string> in_progress = dumps_in_progress();
     for (const auto& e : fs::directory_iterator(dump_dir_, ec))
-        if (e.is_regular_file()) files.push_back({e.last_write_time(), e.path().string()});
+        if (e.is_regular_file() && !in_progress.contains(e.path().string()))
+            files.push_back({e.last_write_time(), e.path().string()});
     std::sort(files.begin(), files.end(), [](const Item& a, const Item& b) {
         return a.t != b.t ? a.t < b.t : a.path < b.path;
     });

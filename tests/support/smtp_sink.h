@@ -20,9 +20,10 @@
 // its own file in dump_dir(); messages() parses them: smtp-sink prepends
 // X-Client-Addr, X-Client-Proto, X-Helo-Args, X-Mail-Args (the MAIL FROM
 // arguments, "<sender> SIZE=..."), one X-Rcpt-Args per RCPT and a
-// three-line Received: header, followed by the message as received.  A dump
-// file is complete once Postfix logged status=sent for it; wait for that
-// (PostfixInstance::wait_for_status) or use wait_for_messages().
+// three-line Received: header, followed by the message as received.
+// messages() and wait_for_messages() see only complete dumps: smtp-sink
+// writes a dump while its transaction goes on, and a file it still has open
+// is left out.
 //
 // smtp-sink refuses to run as root without -u; the harness passes
 // "-u nobody" and makes the dump directory writable by nobody.  Each sink
@@ -43,6 +44,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -100,7 +102,7 @@ public:
     std::string transport() const { return "smtp:" + nexthop(); }
 
     const std::string& dump_dir() const noexcept { return dump_dir_; }
-    std::vector<SinkMessage> messages() const;  // sorted by file mtime
+    std::vector<SinkMessage> messages() const;  // complete dumps, sorted by file mtime
     bool wait_for_messages(size_t n, Millis timeout) const;
     void clear_messages() const;
     std::string log() const;  // smtp-sink's stderr
@@ -112,6 +114,7 @@ private:
     TempDir dir_;
     std::string dump_dir_, log_path_;
     std::unique_ptr<Process> proc_;
+    std::set<std::string> dumps_in_progress() const;
 };
 
 SinkMessage parse_sink_dump(const std::string& text);
