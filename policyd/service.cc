@@ -81,19 +81,12 @@ MxCacheOptions mx_options(const Settings& s) {
 constexpr std::chrono::minutes kPurgeInterval{10};
 
 // The rules and provider table, and how long a throttle row may stay idle.
-struct Tables {
-    std::shared_ptr<const PolicyTables> policy;
-    int64_t purge_idle_us = 0;
-};
-
 // Loads policyd_rate_rules and policyd_provider_table, once each file is
 // known to open (check_files_readable names the parameter); a bad file is a
 // config::Error naming file:line, at start a fatal error.
-Tables load_tables(const Settings& s) {
+std::shared_ptr<const PolicyTables> load_tables(const Settings& s) {
     check_files_readable(s);
-    std::shared_ptr<const PolicyTables> policy = load_policy_tables(s.policy);
-    const int64_t idle = purge_idle_us(rules(*policy));
-    return {std::move(policy), idle};
+    return load_policy_tables(s.policy);
 }
 
 // The lock that keeps a second daemon off this state_directory, taken
@@ -116,8 +109,7 @@ class PolicydService final : public daemons::Service<Settings> {
 public:
     explicit PolicydService(const Settings& s)
         : settings_(s),
-          loaded_(load_tables(s)),
-          tables_(loaded_.policy),
+          tables_(load_tables(s)),
           maps_(store::open_suppression_store(*s.config, false), s.maps),
           lock_(lock_state_directory(s)),
           throttle_(std::in_place, maps_.env()),
@@ -229,12 +221,10 @@ public:
         changes.store_restart_only(*run.config, *next.config);
         // Everything that can fail first: a bad rules or provider file keeps
         // the running tables (reload=failed names its file:line).
-        const Tables loaded = load_tables(next);
-        const auto& tables = loaded.policy;
+        const std::shared_ptr<const PolicyTables> tables = load_tables(next);
         server_.set_limits(next.limits);  // throws (nothing changed yet) only for a zero limit
         policy_server_.set_limits(policy_limits(next.limits, run.policy.limits));
         tables_ = tables;
-        purge_idle_us_ = loaded.purge_idle_us;
         engine_.set_tables(tables);
         engine_.set_options(next.policy.count_at, next.policy.pending_timeout,
                             next.policy.max_pending);
@@ -388,7 +378,7 @@ private:
             purge_ = store::PurgeCursor{};
             // Rows idle for the longest window of the rules: equal to a
             // fresh bucket by now.
-            purge_older_than_ = wall_now_us() - purge_idle_us_;
+            purge_older_than_ = wall_now_us() - purge_idle_us(rules(*tables_));
             purge_step();
         });
     }
@@ -486,11 +476,9 @@ private:
     static constexpr size_t kMaxLoadedRows = 1'000'000;
 
     Settings settings_;
-    Tables loaded_;  // at start; tables_ and purge_idle_us_ are what runs
     std::shared_ptr<const PolicyTables> tables_;
-    int64_t purge_idle_us_ = loaded_.purge_idle_us;
     net::EventLoop loop_;
-    SuppressionMaps maps_;
+    SuppressionMaps maps_;  // creates state_directory, where lock_ lives
     daemons::InstanceLock lock_;
     std::optional<store::ThrottleState> throttle_;  // in the store's env; reopened with it
     MxCache mx_;  // before the loop goes: declared after it

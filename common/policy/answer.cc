@@ -8,13 +8,6 @@ namespace {
 
 bool blank(char c) noexcept { return c == ' ' || c == '\t'; }
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-    while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 // RFC 3463 section 2: class "." subject "." detail, subject and detail 1 to
 // 3 digits; the length of the code, 0 when s does not start with one
@@ -24,7 +17,7 @@ size_t enhanced_code(std::string_view s, char klass) noexcept {
     size_t i = 2;
     for (int part = 0; part < 2; ++part) {
         const size_t start = i;
-        while (i < s.size() && digit(s[i]) && i - start < 4) ++i;
+        while (i < s.size() && sys::is_digit(s[i]) && i - start < 4) ++i;
         if (i == start || i - start > 3) return 0;
         if (part == 0) {
             if (i >= s.size() || s[i] != '.') return 0;
@@ -37,10 +30,10 @@ size_t enhanced_code(std::string_view s, char klass) noexcept {
 Answer refusal(Verdict v, std::string_view code, std::string_view text, std::string_view fallback) {
     const char klass = v == Verdict::Tempfail ? '4' : '5';
     Answer a{v, std::string(code), std::string(1, klass) + ".7.1", {}};
-    text = trim(text);
+    text = sys::trim(text);
     if (const size_t n = enhanced_code(text, klass)) {
         a.xcode = std::string(text.substr(0, n));
-        text = trim(text.substr(n));
+        text = sys::trim(text.substr(n));
     }
     a.text = std::string(text.empty() ? fallback : text);
     return a;
@@ -49,7 +42,7 @@ Answer refusal(Verdict v, std::string_view code, std::string_view text, std::str
 }  // namespace
 
 Answer classify_action(std::string_view action) {
-    action = trim(action);
+    action = sys::trim(action);
     size_t end = 0;
     while (end < action.size() && !blank(action[end])) ++end;
     const std::string word = sys::to_lower_ascii(action.substr(0, end));
@@ -60,12 +53,12 @@ Answer classify_action(std::string_view action) {
         if (word.size() == 3 && (word[0] == '4' || word[0] == '5'))
             return refusal(word[0] == '4' ? Verdict::Tempfail : Verdict::Reject, word, rest,
                            word[0] == '4' ? "Service unavailable" : "Access denied");
-        if (trim(rest).empty()) return {};
+        if (sys::trim(rest).empty()) return {};
     }
     if (word == "defer_if_permit" || word == "defer") return refusal(Verdict::Tempfail, "450", rest, "Service unavailable");
     if (word == "reject") return refusal(Verdict::Reject, "554", rest, "Access denied");
     if (word == "hold") {
-        const std::string_view why = trim(rest);
+        const std::string_view why = sys::trim(rest);
         return {Verdict::Hold, {}, {}, std::string(why.empty() ? "held by the policy service" : why)};
     }
     return {Verdict::Other, {}, {}, std::string(action)};
