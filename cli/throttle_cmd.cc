@@ -125,13 +125,9 @@ uint64_t used_now(const store::UsageState& u, const store::UsageState::Window& w
     return rate::count_as_of(w.used, w.period_s * 1'000'000, u.updated, now);
 }
 
-rate::Window rate_window(const store::BucketState::Window& w) {
-    return rate::Window{.count = w.count, .period_us = w.period_us, .burst = w.burst};
-}
-
 // What a bucket's window still holds now (GCRA: the TAT decays with time).
 uint64_t bucket_used_now(const store::BucketState& b, size_t i, int64_t now) {
-    return rate::used(rate_window(b.windows[i]), rate::GcraState{b.tat_us[i]}, now);
+    return rate::used(b.windows[i], rate::GcraState{b.tat_us[i]}, now);
 }
 
 State load(const store::ThrottleState* ts) {
@@ -213,7 +209,7 @@ std::string bucket_json(const store::BucketState& b, int64_t now) {
     for (size_t i = 0; i < b.windows.size(); ++i) {
         const auto& w = b.windows[i];
         windows.add_raw(logging::JsonObject()
-                            .add("limit", rate::format_window(rate_window(w)))
+                            .add("limit", rate::format_window(w))
                             .add("period_s", static_cast<long long>(w.period_us / 1'000'000))
                             .add("count", static_cast<long long>(w.count))
                             .add("burst", static_cast<long long>(w.burst))
@@ -315,7 +311,7 @@ void status_table(const State& s, int64_t now) {
             }
             for (size_t i = 0; i < b.windows.size(); ++i) {
                 const std::string used = u64(bucket_used_now(b, i, now)) + "/" + u64(b.windows[i].burst);
-                const std::string window = rate::format_window(rate_window(b.windows[i]));
+                const std::string window = rate::format_window(b.windows[i]);
                 if (i == 0)
                     t.add({rule, key, window, used, refused, updated});
                 else

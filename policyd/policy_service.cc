@@ -650,12 +650,9 @@ void PolicyEngine::load(const std::vector<store::BucketState>& buckets,
     for (const store::BucketState& s : buckets) {
         const Rule* r = impl_->find_rule(s.rule);
         if (!r || s.tat_us.size() != r->limits.size()) continue;  // rule gone or changed
-        bool same_limits = true;  // a v1 row has no windows: its TAT count decides
-        for (size_t i = 0; i < s.windows.size(); ++i)
-            same_limits = same_limits && s.windows[i].count == r->limits[i].count &&
-                          s.windows[i].period_us == r->limits[i].period_us &&
-                          s.windows[i].burst == r->limits[i].burst;
-        if (!same_limits) continue;  // the TATs belong to other windows
+        // A v1 row has no windows: its TAT count decides. Otherwise the TATs
+        // of other windows mean nothing here.
+        if (!s.windows.empty() && s.windows != r->limits) continue;
         Bucket& b = impl_->bucket(*r, s.key);
         for (size_t i = 0; i < s.tat_us.size(); ++i) b.gcra[i].tat_us = s.tat_us[i];
         b.updated_us = s.updated;
@@ -693,7 +690,7 @@ std::vector<store::BucketState> PolicyEngine::dirty_buckets() const {
         for (const GcraState& g : b.gcra) s.tat_us.push_back(g.tat_us);
         // The rule's limits, so the row says what its TATs mean (sendguard status).
         if (const Rule* r = impl_->find_rule(id.first); r && r->limits.size() == b.gcra.size())
-            for (const Window& w : r->limits) s.windows.push_back({w.count, w.period_us, w.burst});
+            s.windows = r->limits;
         out.push_back(std::move(s));
     }
     return out;

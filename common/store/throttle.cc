@@ -132,7 +132,7 @@ std::optional<BucketState> decode_bucket(std::string_view v) {
         if (!rd.ok() || (m != 0 && m != n))
             return std::nullopt;
         for (uint64_t i = 0; i < m; ++i) {
-            BucketState::Window w;
+            rate::Window w;
             w.count = rd.uint(8);
             w.period_us = rd.i64();
             w.burst = rd.uint(8);

@@ -100,6 +100,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/rate/rate.h"
 #include "common/store/lmdb.h"
 
 namespace store {
@@ -142,13 +143,7 @@ struct BucketState {
     int64_t updated = 0;
     int64_t refused_since = 0;       // first refusal of the current refusal window (0: none)
     uint64_t refused = 0;            // refusals counted in memory since the bucket was made
-    struct Window {
-        uint64_t count = 0;          // requests per period
-        int64_t period_us = 0;
-        uint64_t burst = 0;
-        bool operator==(const Window&) const = default;
-    };
-    std::vector<Window> windows{};   // the rule's limits, one per TAT; empty: unknown (v1)
+    std::vector<rate::Window> windows{};   // the rule's limits, one per TAT; empty: unknown (v1)
     bool operator==(const BucketState&) const = default;
 };
 
