@@ -117,7 +117,6 @@ struct State {
     std::vector<store::ProviderState> providers;
     std::vector<store::UsageState> usage;
     std::vector<store::BucketState> bucket_rows;
-    size_t buckets = 0;
 };
 
 // A usage window's count as of now: 0 once the window it was counted in ended.
@@ -143,7 +142,6 @@ State load(const store::ThrottleState* ts) {
     });
     ts->for_each_bucket([&](const store::BucketState& b) {
         s.bucket_rows.push_back(b);
-        ++s.buckets;
         return true;
     });
     return s;
@@ -238,10 +236,10 @@ int status_json(const State& s, int64_t now) {
     out(logging::JsonObject()
             .add("now", static_cast<long long>(now))
             .add("now_iso", time_text(now))
-            .add("empty", s.providers.empty() && s.usage.empty() && s.buckets == 0)
+            .add("empty", s.providers.empty() && s.usage.empty() && s.bucket_rows.empty())
             .add_raw("providers", providers.str())
             .add_raw("usage", usage.str())
-            .add("buckets", static_cast<long long>(s.buckets))
+            .add("buckets", static_cast<long long>(s.bucket_rows.size()))
             .add_raw("rate_buckets", buckets.str())
             .str());
     return 0;
@@ -294,9 +292,9 @@ void status_table(const State& s, int64_t now) {
         }
         t.print();
     }
-    if (s.buckets != 0) {
+    if (!s.bucket_rows.empty()) {
         if (!s.providers.empty() || !s.usage.empty()) out("");
-        out(std::to_string(s.buckets) + " rate bucket" + (s.buckets == 1 ? "" : "s") +
+        out(std::to_string(s.bucket_rows.size()) + " rate bucket" + (s.bucket_rows.size() == 1 ? "" : "s") +
             " (used/burst per window, as of now)");
         Table t({"RULE", "KEY", "WINDOW", "USED/BURST", "REFUSED SINCE", "UPDATED"},
                 {false, false, false, true, false, false});
@@ -364,7 +362,7 @@ int status_command(const Global& g, const std::vector<std::string>& args) noexce
         if (env) ts.emplace(env);
         const State s = load(ts ? &*ts : nullptr);
         const int64_t now = now_us();
-        const bool empty = s.providers.empty() && s.usage.empty() && s.buckets == 0;
+        const bool empty = s.providers.empty() && s.usage.empty() && s.bucket_rows.empty();
         if (json) {
             status_json(s, now);
             if (empty) std::fprintf(stderr, "sendguard: note: %s\n", kEmpty);

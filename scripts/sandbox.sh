@@ -31,7 +31,7 @@
 #             reply-ability check (dns_servers); every other name is NXDOMAIN
 #             and nothing is forwarded, so the sandbox never asks the
 #             internet. Without dnsmasq: milter_reply_check = no, and
-#             dns_servers names that closed port (sendguard-policyd's MX
+#             dns_servers names the closed port 127.0.0.1:9 (sendguard-policyd's MX
 #             lookups fail at once; no provider is rolled up).
 #
 # Both Postfix instances run Debian's binaries (postfix -c DIR) with every
@@ -231,7 +231,7 @@ dns_conf() {
         echo "# and sendguard-policyd's MX lookups go to a closed local port (they fail,"
         echo "# and no recipient domain is rolled up to a provider)"
         echo "milter_reply_check = no"
-        echo "dns_servers = 127.0.0.1:$dns_port"
+        echo "dns_servers = 127.0.0.1:9"
     fi
 }
 
@@ -276,7 +276,7 @@ write_name_service() {
     cat >"$sb/etc/hosts" <<HOSTS
 # written by scripts/sandbox.sh: the hosts file of the sandbox's Postfix instances
 127.0.0.1  localhost relay.sandbox.test inbound.sandbox.test
-127.0.0.2  sink.sandbox.test $provider_domain $provider_mx
+$sink_ip  sink.sandbox.test $provider_domain $provider_mx
 HOSTS
     cat >"$sb/etc/resolv.conf" <<RESOLV
 # written by scripts/sandbox.sh: nothing in the sandbox's Postfix asks DNS
@@ -313,7 +313,7 @@ mx-host=$customer,mx.$customer,10
 mx-host=$bounce_domain,mx.$customer,10
 host-record=mx.$customer,127.0.0.1
 mx-host=$provider_domain,$provider_mx,10
-host-record=$provider_mx,127.0.0.2
+host-record=$provider_mx,$sink_ip
 local-ttl=60
 local=/#/
 DNS
@@ -360,8 +360,12 @@ default_transport = error:5.3.5 no route in the sendguard sandbox
 transport_maps = texthash:$d/transport, $socketmap:transport
 relay_domains = $bounce_domain
 smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions = check_recipient_access $socketmap:suppress, $policy
-smtpd_end_of_data_restrictions = $policy
+smtpd_recipient_restrictions = check_recipient_access $socketmap:suppress
+# The policy service only where customers submit (the submission port below,
+# as conf-examples/master.cf has it): anonymous mail to the bounce domain must
+# not consume a customer's quota
+sendguard_customer_recipient_restrictions = check_recipient_access $socketmap:suppress, $policy
+sendguard_customer_end_of_data_restrictions = $policy
 smtpd_policy_service_timeout = 100s
 smtpd_policy_service_max_idle = 300s
 smtpd_policy_service_max_ttl = 1000s
@@ -389,13 +393,14 @@ MAIN
   -o syslog_name=postfix/submission
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_recipient_restrictions=\$sendguard_customer_recipient_restrictions
+  -o smtpd_end_of_data_restrictions=\$sendguard_customer_end_of_data_restrictions
 127.0.0.1:$inbound_port inet n - n - - smtpd
   -o syslog_name=postfix/inbound
   -o myhostname=inbound.sandbox.test
   -o smtpd_milters=
   -o smtpd_relay_restrictions=reject_unauth_destination
   -o smtpd_recipient_restrictions=
-  -o smtpd_end_of_data_restrictions=
   -o content_filter=sendguard:
 sendguard unix - n n - 10 pipe
   flags=DRq user=$user null_sender=
@@ -589,7 +594,7 @@ CASE
    throttled transport $provider-slow (a further 451 a minute later: $provider-crawl):
    $swaks -f news@$customer -t $provider_ok_rcpt
    grep -E 'postfix/$provider-(slow|crawl)/smtp' $sb/log/relay.log
-   (the sink accepts $provider_ok_rcpt: status=sent, relay=${provider_domain}[127.0.0.2]).
+   (the sink accepts $provider_ok_rcpt: status=sent, relay=${provider_domain}[$sink_ip]).
 CASE
     else
         echo "   (Without dnsmasq, which rolls $provider_domain up to $provider, or without mount
