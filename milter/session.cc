@@ -292,10 +292,7 @@ std::optional<Decision> Session::ask_rcpt(std::string_view recipient) {
         case policy::Verdict::Reject:
             if (!who_.local) {
                 // An SMTP client is told at its RCPT, as smtpd would.
-                const bool temporary = a.verdict == policy::Verdict::Tempfail;
-                Decision d = refuse("rcpt", queue_id_,
-                                    {a.code, a.xcode, a.text, temporary ? "policy_defer" : "policy_reject", plain,
-                                     temporary});
+                Decision d = refuse_by_policy("rcpt", queue_id_, a, plain);
                 if (d.reply.kind != Reply::Kind::Continue) return d;
                 policy_asked_ = true;  // let through by milter_dry_run: it counts
                 return std::nullopt;
@@ -323,17 +320,26 @@ std::optional<Decision> Session::ask_end_of_message(std::string_view queue_id) {
             log(queue_id, "pass", "eom", only, "policy_action_ignored", {}, *action);
             return std::nullopt;
         case policy::Verdict::Hold: {
-            log(queue_id, policy_->dry_run ? "would_hold" : "hold", "eom", only, "policy_hold", {}, a.text);
             Decision d;
-            if (!policy_->dry_run) d.quarantine = a.text;
+            d.quarantine = hold_by_policy(queue_id, a, only);
             return d;
         }
         case policy::Verdict::Tempfail:
         case policy::Verdict::Reject: break;
     }
+    return refuse_by_policy("eom", queue_id, a, only);
+}
+
+Decision Session::refuse_by_policy(std::string_view stage, std::string_view queue_id, const policy::Answer& a,
+                                   const std::string& address) {
     const bool temporary = a.verdict == policy::Verdict::Tempfail;
-    return refuse("eom", queue_id, {a.code, a.xcode, a.text, temporary ? "policy_defer" : "policy_reject", only,
-                                    temporary});
+    return refuse(stage, queue_id,
+                  {a.code, a.xcode, a.text, temporary ? "policy_defer" : "policy_reject", address, temporary});
+}
+
+std::string Session::hold_by_policy(std::string_view queue_id, const policy::Answer& a, std::string_view address) {
+    log(queue_id, policy_->dry_run ? "would_hold" : "hold", "eom", address, "policy_hold", {}, a.text);
+    return policy_->dry_run ? std::string() : a.text;
 }
 
 void Session::header(std::string_view name, std::string_view value) {
@@ -583,14 +589,9 @@ Decision Session::end_of_message(std::string_view queue_id) {
         // The answer a local submission's RCPT had (see ask_rcpt).
         const policy::Answer a = *std::exchange(policy_refusal_, std::nullopt);
         if (a.verdict == policy::Verdict::Hold) {
-            log(queue_id, policy_->dry_run ? "would_hold" : "hold", "eom", policy_refused_rcpt_, "policy_hold", {},
-                a.text);
-            if (!policy_->dry_run) quarantine = a.text;
+            quarantine = hold_by_policy(queue_id, a, policy_refused_rcpt_);
         } else {
-            const bool temporary = a.verdict == policy::Verdict::Tempfail;
-            const Decision refused =
-                refuse("eom", queue_id, {a.code, a.xcode, a.text, temporary ? "policy_defer" : "policy_reject",
-                                         policy_refused_rcpt_, temporary});
+            const Decision refused = refuse_by_policy("eom", queue_id, a, policy_refused_rcpt_);
             if (refused.reply.kind != Reply::Kind::Continue) return refused;
             policy_asked_ = true;  // let through by milter_dry_run: it counts
         }

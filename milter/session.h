@@ -268,6 +268,12 @@ private:
     bool asks_policy() const noexcept;
     std::optional<Decision> ask_rcpt(std::string_view recipient);
     std::optional<Decision> ask_end_of_message(std::string_view queue_id);
+    // A policy answer applied: DEFER or REJECT refused at stage (as
+    // milter_dry_run says); HOLD at end of message logged, its quarantine
+    // text returned ("" in a dry run).
+    Decision refuse_by_policy(std::string_view stage, std::string_view queue_id, const policy::Answer& a,
+                              const std::string& address);
+    std::string hold_by_policy(std::string_view queue_id, const policy::Answer& a, std::string_view address);
     std::optional<std::string> ask(const policy::Request& req, std::string_view stage, std::string_view address);
     MessageFacts facts() const;
     void log(std::string_view queue_id, std::string_view action, std::string_view stage,
