@@ -6,6 +6,7 @@
 
 #include "common/config/error.h"
 #include "common/config/table_file.h"
+#include "common/policy/answer.h"
 #include "common/sys/ascii.h"
 #include "policyd/reply_patterns.h"
 
@@ -15,21 +16,6 @@ namespace {
 
 bool starts(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
 
-// RFC 3463 §2: class "." subject "." detail, subject and detail 1-3 digits.
-size_t enhanced_length(std::string_view s) noexcept {
-    if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return 0;
-    size_t i = 2;
-    for (int part = 0; part < 2; ++part) {
-        const size_t d0 = i;
-        while (i < s.size() && sys::is_digit(s[i]) && i - d0 < 4) ++i;
-        if (i == d0 || i - d0 > 3) return 0;
-        if (part == 0) {
-            if (i >= s.size() || s[i] != '.') return 0;
-            ++i;
-        }
-    }
-    return i;
-}
 
 // "host[ip]" at the start of s: sets host and ip, returns the length, 0 if
 // s does not start so.
@@ -65,7 +51,7 @@ void remote_reply(std::string_view r, StatusKey& k) {
 
 std::optional<StatusKey> parse_status_key(std::string_view key) {
     if (key.size() > kMaxStatusKey) return std::nullopt;
-    const size_t n = enhanced_length(key);
+    const size_t n = policy::status_code_length(key);
     if (n == 0 || (n < key.size() && key[n] != ' ')) return std::nullopt;
     StatusKey k;
     k.enhanced = std::string(key.substr(0, n));

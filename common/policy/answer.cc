@@ -9,22 +9,12 @@ namespace {
 bool blank(char c) noexcept { return c == ' ' || c == '\t'; }
 
 
-// RFC 3463 section 2: class "." subject "." detail, subject and detail 1 to
-// 3 digits; the length of the code, 0 when s does not start with one
-// followed by a blank or the end.
+// The length of the enhanced status code of class klass s starts with,
+// followed by a blank or the end; 0 otherwise.
 size_t enhanced_code(std::string_view s, char klass) noexcept {
-    if (s.size() < 5 || s[0] != klass || s[1] != '.') return 0;
-    size_t i = 2;
-    for (int part = 0; part < 2; ++part) {
-        const size_t start = i;
-        while (i < s.size() && sys::is_digit(s[i]) && i - start < 4) ++i;
-        if (i == start || i - start > 3) return 0;
-        if (part == 0) {
-            if (i >= s.size() || s[i] != '.') return 0;
-            ++i;
-        }
-    }
-    return i == s.size() || blank(s[i]) ? i : 0;
+    if (s.empty() || s[0] != klass) return 0;
+    const size_t n = status_code_length(s);
+    return n != 0 && (n == s.size() || blank(s[n])) ? n : 0;
 }
 
 Answer refusal(Verdict v, std::string_view code, std::string_view text, std::string_view fallback) {
@@ -73,6 +63,21 @@ std::string_view to_string(Verdict v) noexcept {
         case Verdict::Other: return "other";
     }
     return "other";
+}
+
+size_t status_code_length(std::string_view s) noexcept {
+    if (s.size() < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') return 0;
+    size_t i = 2;
+    for (int part = 0; part < 2; ++part) {
+        const size_t start = i;
+        while (i < s.size() && sys::is_digit(s[i]) && i - start < 4) ++i;
+        if (i == start || i - start > 3) return 0;
+        if (part == 0) {
+            if (i >= s.size() || s[i] != '.') return 0;
+            ++i;
+        }
+    }
+    return i;
 }
 
 }  // namespace policy

@@ -24,6 +24,7 @@
 // Errors: none; every string has a verdict. Thread safety: pure function.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -42,5 +43,11 @@ struct Answer {
 Answer classify_action(std::string_view action);
 
 std::string_view to_string(Verdict v) noexcept;
+
+// The length of the RFC 3463 enhanced status code s starts with (section 2:
+// class 2, 4 or 5 "." subject "." detail, subject and detail 1 to 3
+// digits), 0 when it starts with none. Also the status filter's keys
+// (policyd/reply_class) start with one.
+size_t status_code_length(std::string_view s) noexcept;
 
 }  // namespace policy
