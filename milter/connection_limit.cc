@@ -53,13 +53,11 @@ Admission ConnectionLimit::admit(int fd, const sockaddr* addr, socklen_t len,
             return a;
         }
         if (!a.client.empty() && from_client == 0) per_client_.erase(a.client);
-        ++refused_since_log_;
-        if (!logged_ || now - last_log_ >= kRefusalLogInterval) {
+        uint64_t held = 0;
+        if (refusal_log_.due(std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
+                             &held)) {
             a.log = true;
-            a.refused = refused_since_log_;
-            refused_since_log_ = 0;
-            last_log_ = now;
-            logged_ = true;
+            a.refused = held + 1;  // this one too
         }
     } catch (...) {
         a.admitted = false;

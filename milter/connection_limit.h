@@ -41,6 +41,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/log/every.h"
+
 namespace milter {
 
 inline constexpr std::chrono::seconds kRefusalLogInterval{60};
@@ -77,9 +79,7 @@ private:
     mutable std::mutex mu_;
     std::unordered_map<int, std::string> open_;              // fd -> client ("" for UNIX)
     std::unordered_map<std::string, std::size_t> per_client_;  // client -> open connections
-    std::chrono::steady_clock::time_point last_log_{};
-    bool logged_ = false;
-    std::size_t refused_since_log_ = 0;
+    logging::Every refusal_log_{std::chrono::duration_cast<std::chrono::microseconds>(kRefusalLogInterval).count()};
 };
 
 void install(ConnectionLimit* limit) noexcept;

@@ -29,14 +29,8 @@ policy::Request request(std::string_view state, const MessageFacts& m, std::stri
 
 bool FailOpenWarnings::due(std::chrono::steady_clock::time_point now, uint64_t* suppressed) noexcept {
     const std::lock_guard g(mu_);
-    if (warned_ && now - last_ < kFailOpenWarnInterval) {
-        ++suppressed_;
-        return false;
-    }
-    warned_ = true;
-    last_ = now;
-    *suppressed = std::exchange(suppressed_, 0);
-    return true;
+    return gate_.due(std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count(),
+                     suppressed);
 }
 
 policy::Request rcpt_request(const MessageFacts& m, std::string_view recipient, uint64_t recipients_before) {

@@ -42,6 +42,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/log/every.h"
 #include "common/policy/client.h"
 #include "common/policy/request.h"
 
@@ -61,9 +62,7 @@ public:
 
 private:
     std::mutex mu_;
-    bool warned_ = false;
-    std::chrono::steady_clock::time_point last_{};
-    uint64_t suppressed_ = 0;
+    logging::Every gate_{std::chrono::duration_cast<std::chrono::microseconds>(kFailOpenWarnInterval).count()};
 };
 
 struct PolicyService {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/log/every.h"
 #include "common/net/stream_server.h"
 
 namespace policyd {
@@ -24,8 +25,7 @@ public:
                 std::string_view param, int64_t now_s);
 
 private:
-    int64_t last_ = 0;
-    uint64_t unlogged_ = 0;
+    logging::Every gate_{1};  // seconds
 };
 
 }  // namespace policyd

@@ -140,14 +140,9 @@ void StreamServer::add_listener(Listener l) {
     }
 }
 
-bool StreamServer::warn_now(EventLoop::TimePoint& last, uint64_t& suppressed) {
-    const auto now = loop_.now();
-    if (last != EventLoop::TimePoint{} && now - last < std::chrono::seconds(1)) {
-        ++suppressed;
-        return false;
-    }
-    last = now;
-    return true;
+bool StreamServer::warn_now(logging::Every& gate, uint64_t* held) {
+    return gate.due(
+        std::chrono::duration_cast<std::chrono::microseconds>(loop_.now().time_since_epoch()).count(), held);
 }
 
 void StreamServer::on_accept(size_t index) {
@@ -163,13 +158,13 @@ void StreamServer::on_accept(size_t index) {
             if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
             // Out of descriptors or memory: the pending connection stays in
             // the backlog and level-triggered epoll would spin on it. Pause.
-            if (warn_now(last_accept_warn_, accept_suppressed_)) {
+            if (uint64_t held = 0; warn_now(accept_warn_, &held)) {
                 logging::warning(logging::Line(name_)
                                          .kv("action", "pause accept")
                                          .kv("endpoint", listeners_[index].endpoint().str())
                                          .kv("reason", std::strerror(err))
                                          .kv("suppressed", static_cast<long long>(
-                                                               std::exchange(accept_suppressed_, 0))));
+                                                               held)));
             }
             for (auto& l : listeners_) loop_.set_interest(l.fd(), 0);
             if (!accept_pause_) {
@@ -203,7 +198,7 @@ bool StreamServer::refuse(const Peer& peer) {
     const bool total = conns_.size() >= limits_.max_connections;
     if (!total && connections_of(peer.key) < limits_.max_connections_per_peer) return false;
     ++(total ? stats_.refused : stats_.refused_per_peer);
-    if (warn_now(last_refuse_warn_, refuse_suppressed_)) {
+    if (uint64_t held = 0; warn_now(refuse_warn_, &held)) {
         logging::Line line(name_);
         line.kv("action", "refuse").kv("peer", peer.str());
         if (total)
@@ -213,7 +208,7 @@ bool StreamServer::refuse(const Peer& peer) {
             line.kv("reason", "too many connections from this peer")
                 .kv("max_connections_per_peer",
                     static_cast<long long>(limits_.max_connections_per_peer));
-        line.kv("suppressed", static_cast<long long>(std::exchange(refuse_suppressed_, 0)));
+        line.kv("suppressed", static_cast<long long>(held));
         logging::warning(line);
     }
     return true;
@@ -264,13 +259,13 @@ void StreamServer::on_idle(Conn& c) {
     if (c.request_start != EventLoop::TimePoint{} &&
         now >= c.request_start + limits_.request_timeout) {
         ++stats_.request_timeouts;
-        if (warn_now(last_timeout_warn_, timeout_suppressed_)) {
+        if (uint64_t held = 0; warn_now(timeout_warn_, &held)) {
             logging::warning(logging::Line(name_)
                                      .kv("peer", c.peer.str())
                                      .kv("reason", "request not complete in time")
                                      .kv("request_timeout_ms", ms(limits_.request_timeout))
                                      .kv("suppressed", static_cast<long long>(
-                                                           std::exchange(timeout_suppressed_, 0))));
+                                                           held)));
         }
         close_conn(c, "request timeout");
         return;

@@ -54,6 +54,7 @@
 // Thread safety: everything runs on the loop's thread.
 #pragma once
 
+#include "common/log/every.h"
 #include "common/net/event_loop.h"
 #include "common/net/listener.h"
 
@@ -166,7 +167,7 @@ private:
     bool flush(Conn& c);
     void on_idle(Conn& c);
     void close_conn(Conn& c, std::string_view reason);
-    bool warn_now(EventLoop::TimePoint& last, uint64_t& suppressed);
+    bool warn_now(logging::Every& gate, uint64_t* held);
 
     EventLoop& loop_;
     std::string name_;
@@ -177,12 +178,10 @@ private:
     std::unordered_map<int, std::unique_ptr<Conn>> conns_;
     std::vector<char> rbuf_;
     EventLoop::TimerId accept_pause_;
-    EventLoop::TimePoint last_refuse_warn_{};
-    uint64_t refuse_suppressed_ = 0;
-    EventLoop::TimePoint last_accept_warn_{};
-    uint64_t accept_suppressed_ = 0;
-    EventLoop::TimePoint last_timeout_warn_{};
-    uint64_t timeout_suppressed_ = 0;
+    // Each kind of warning at most once a second (steady-clock microseconds).
+    logging::Every refuse_warn_{1'000'000};
+    logging::Every accept_warn_{1'000'000};
+    logging::Every timeout_warn_{1'000'000};
     std::unordered_map<std::string, size_t> per_peer_;
     bool draining_ = false;
     std::function<void()> drained_;

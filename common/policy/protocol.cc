@@ -11,14 +11,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // At most one warning a second per kind; see protocol.h.
-bool warn_now(Clock::time_point& last, uint64_t& suppressed) {
-    const auto now = Clock::now();
-    if (last != Clock::time_point{} && now - last < std::chrono::seconds(1)) {
-        ++suppressed;
-        return false;
-    }
-    last = now;
-    return true;
+bool warn_now(logging::Every& gate, uint64_t* held) {
+    return gate.due(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count(),
+                    held);
 }
 
 }  // namespace
@@ -47,14 +42,13 @@ bool PolicyProtocol::on_data(std::string& in, std::string& out) {
         if (st == DecodeStatus::Error) {
             Shared& sh = *shared_;
             ++sh.stats->malformed;
-            if (warn_now(sh.last_malformed_warn, sh.malformed_suppressed)) {
+            if (uint64_t held = 0; warn_now(sh.malformed_warn, &held)) {
                 logging::warning(logging::Line(sh.options.component)
                                          .kv("peer", peer_.str())
                                          .kv("reason", "malformed policy request")
                                          .kv("error", decoder_.error())
                                          .kv("action", "close connection")
-                                         .kv("suppressed", static_cast<long long>(std::exchange(
-                                                               sh.malformed_suppressed, 0))));
+                                         .kv("suppressed", static_cast<long long>(held)));
             }
             pos = buf.size();  // framing is lost: nothing after it is trusted
             keep = false;
@@ -101,7 +95,7 @@ void PolicyProtocol::answer(std::string& out) {
         error = "unknown exception";
     }
     ++sh.stats->handler_errors;
-    if (warn_now(sh.last_error_warn, sh.error_suppressed)) {
+    if (uint64_t held = 0; warn_now(sh.error_warn, &held)) {
         logging::warning(logging::Line(sh.options.component)
                                  .kv("peer", peer_.str())
                                  .kv("reason", "handler error")
@@ -111,7 +105,7 @@ void PolicyProtocol::answer(std::string& out) {
                                  .kv("recipient", req.recipient())
                                  .kv("action", sh.options.error_action)
                                  .kv("suppressed", static_cast<long long>(
-                                                       std::exchange(sh.error_suppressed, 0))));
+                                                       held)));
     }
     append_reply(out, sh.options.error_action);
 }

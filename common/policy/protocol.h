@@ -57,6 +57,7 @@
 //   run on the server's one thread.
 #pragma once
 
+#include "common/log/every.h"
 #include "common/net/stream_server.h"
 #include "common/policy/request.h"
 
@@ -89,10 +90,8 @@ struct Shared {
     Options options;
     std::shared_ptr<Stats> stats;  // never null
     // Warning rate limits (see above).
-    std::chrono::steady_clock::time_point last_malformed_warn{};
-    uint64_t malformed_suppressed = 0;
-    std::chrono::steady_clock::time_point last_error_warn{};
-    uint64_t error_suppressed = 0;
+    logging::Every malformed_warn{1'000'000};  // once a second (steady-clock microseconds)
+    logging::Every error_warn{1'000'000};
     bool unknown_request_logged = false;  // the one warning (see above)
 };
 
